@@ -1,2 +1,101 @@
-"""comboplan: quantitative pharmacology of combination therapies."""
+"""comboplan: quantitative pharmacology of combination therapies.
+
+Dose-response fitting, synergy scoring, tumour-growth analysis, Bayesian hierarchical
+models and in-silico experiment planning.  The public API is re-exported here and
+loaded lazily, so ``import comboplan`` stays fast (PyMC is imported only when a
+Bayesian fit is requested).
+
+Quick start::
+
+    import comboplan as cp
+    res = cp.fit_dose_response(df, dose="conc_uM", response="viability", by="agent")
+    print(res.summary())
+    res.ecx(50, ci="delta")
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from .exceptions import (
+    ComboplanError,
+    ComboplanWarning,
+    ConvergenceWarning,
+    DataError,
+    DiagnosticsWarning,
+    ExtrapolationWarning,
+    FitError,
+)
+
 __version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first access)
+_LAZY: dict[str, str] = {
+    # dose-response (issue: foundation)
+    "fit_dose_response": "comboplan.fitting.dose_response",
+    "DoseResponseResult": "comboplan.fitting.dose_response",
+    "compare": "comboplan.fitting.dose_response",
+    "get_model": "comboplan.models.dose_response",
+    # data layer
+    "read_table": "comboplan.data.io",
+    "load_dataset": "comboplan.data.datasets",
+    "normalize": "comboplan.data.normalize",
+    "to_inhibition": "comboplan.data.normalize",
+    "to_viability": "comboplan.data.normalize",
+    "gr_values": "comboplan.data.normalize",
+    # in-vitro synergy
+    "synergy": "comboplan.combination.api",
+    "chou_talalay": "comboplan.combination.api",
+    "fit_musyc": "comboplan.combination.api",
+    "equivalent_dose": "comboplan.combination.api",
+    "read_synergyfinder": "comboplan.combination.io",
+    "write_synergyfinder": "comboplan.combination.io",
+    # tumour growth / in vivo
+    "fit_growth": "comboplan.growth.api",
+    "fit_growth_mixed": "comboplan.growth.api",
+    "growth_endpoints": "comboplan.growth.endpoints",
+    "invivo_synergy": "comboplan.growth.synergy",
+    "read_growth_wide": "comboplan.growth.data",
+}
+_SUBMODULES = {
+    "bayes": "comboplan.fitting.bayes",
+    "simulate": "comboplan.simulate",
+    "models": "comboplan.models",
+    "data": "comboplan.data",
+    "plot": "comboplan.plot",
+}
+
+__all__ = sorted(
+    [
+        "ComboplanError",
+        "ComboplanWarning",
+        "ConvergenceWarning",
+        "DataError",
+        "DiagnosticsWarning",
+        "ExtrapolationWarning",
+        "FitError",
+        "__version__",
+        *_LAZY,
+        *_SUBMODULES,
+    ]
+)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        mod = importlib.import_module(_SUBMODULES[name])
+        globals()[name] = mod
+        return mod
+    raise AttributeError(f"module 'comboplan' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .fitting.dose_response import DoseResponseResult, compare, fit_dose_response  # noqa: F401
