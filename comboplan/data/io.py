@@ -1,0 +1,160 @@
+"""Readers for tidy tables (CSV, TSV, Excel) with validation and recorded units."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..exceptions import DataError
+from .validate import (
+    as_list,
+    check_dose_column,
+    check_duplicates,
+    check_groups_nonempty,
+    check_response_column,
+    check_scale,
+    check_units,
+    require_columns,
+    require_frame,
+)
+
+__all__ = ["read_table"]
+
+_SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+_EXCEL = {".xlsx", ".xlsm", ".xls"}
+
+
+def _read_raw(source, sep, sheet_name, encoding) -> tuple[pd.DataFrame, str]:
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        suffix = path.suffix.lower()
+        label = str(path)
+        if suffix in _EXCEL:
+            try:
+                import openpyxl  # noqa: F401
+            except ImportError as exc:  # pragma: no cover - depends on the environment
+                raise ImportError(
+                    f"reading {label!r} needs the optional package 'openpyxl' "
+                    "(pip install openpyxl), or save the sheet as CSV."
+                ) from exc
+            return pd.read_excel(path, sheet_name=sheet_name), label
+        if sep is None:
+            if suffix not in _SEPARATORS:
+                raise DataError(
+                    f"cannot tell the column separator of {label!r} from its extension "
+                    f"{suffix!r}; pass sep=',' or sep='\\t' (or use .csv / .tsv / .xlsx)."
+                )
+            sep = _SEPARATORS[suffix]
+        reader = path
+    else:
+        label = getattr(source, "name", None) or "<buffer>"
+        sep = "," if sep is None else sep
+        reader = source
+    try:
+        df = pd.read_csv(reader, sep=sep, encoding=encoding)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{label!r} is empty: no header and no rows.") from exc
+    except pd.errors.ParserError as exc:
+        raise DataError(
+            f"{label!r} could not be parsed with sep={sep!r}: {exc}. Check the separator and "
+            "that every row has the same number of cells."
+        ) from exc
+    return df, str(label)
+
+
+def read_table(
+    source,
+    *,
+    dose=None,
+    response=None,
+    by=None,
+    units: dict | None = None,
+    scale: str | None = None,
+    key=None,
+    replicate: str | None = None,
+    unit_col: str | None = None,
+    agent_col: str | None = None,
+    sep: str | None = None,
+    sheet_name=0,
+    encoding: str | None = None,
+) -> pd.DataFrame:
+    """Read a tidy (long) table from CSV, TSV or Excel and validate the named columns.
+
+    One row per observation; the caller names the columns, nothing is guessed.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or file-like
+        ``.csv`` (comma), ``.tsv``/``.tab`` (tab) or ``.xlsx``/``.xls`` (needs ``openpyxl``);
+        any other extension needs ``sep=``.  A file-like object / buffer is read as CSV
+        (``sep=","`` unless given).
+    dose : str or list of str, optional
+        Dose/concentration column(s): numeric, finite, >= 0 (natural scale, not log).
+    response : str or list of str, optional
+        Response column(s): numeric and finite (missing readings are refused, not dropped).
+    by : str or list of str, optional
+        Grouping columns (agent, cell line, plate...): no missing values.
+    units : dict, optional
+        ``{column: unit}`` recorded in ``df.attrs["units"]`` (e.g. ``{"conc": "uM",
+        "viability": "%"}``); every key must be a column.  Units are recorded, never converted.
+    scale : {"fraction", "percent"}, optional
+        Declared scale of the response column(s), checked against the values.
+    key : str or list of str, optional
+        Columns that identify one observation; repeated keys raise (see
+        :func:`comboplan.data.validate.check_duplicates`).
+    replicate : str, optional
+        Replicate column, added to ``key`` when checking duplicates.
+    unit_col, agent_col : str, optional
+        Per-row unit column and agent column: each agent must use one unit.  The mapping is
+        stored in ``df.attrs["agent_units"]``.
+    sep : str, optional
+        Column separator (overrides the extension).
+    sheet_name : str or int, default 0
+        Excel sheet.
+    encoding : str, optional
+        Text encoding for CSV/TSV (default UTF-8).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table, with dose and response columns as float; ``attrs["units"]`` (dict),
+        ``attrs["source"]`` (path or ``"<buffer>"``).
+
+    Raises
+    ------
+    DataError
+        Empty or unparsable file, missing columns, invalid doses/responses, missing group
+        labels, units for unknown columns, mixed units per agent, duplicated keys.
+    """
+    if isinstance(source, str) and "\n" in source:
+        raise DataError(
+            "read_table got a string with line breaks; pass a path, or wrap text in io.StringIO(...)."
+        )
+    df, label = _read_raw(source, sep, sheet_name, encoding)
+    require_frame(df, what=f"table {label!r}")
+    doses, resps, by = as_list(dose), as_list(response), as_list(by)
+    require_columns(df, doses, role="dose")
+    require_columns(df, resps, role="response")
+    require_columns(df, by, role="by")
+    units = dict(units or {})
+    require_columns(df, list(units), role="units")
+    for c in doses:
+        df[c] = check_dose_column(df, c)
+    for c in resps:
+        df[c] = check_response_column(df, c)
+        if scale is not None:
+            check_scale(df[c], scale, c)
+    check_groups_nonempty(df, by)
+    if scale is not None:
+        for c in resps:
+            units.setdefault(c, "%" if scale == "percent" else "fraction")
+    if (unit_col is None) != (agent_col is None):
+        raise DataError("pass unit_col and agent_col together (the unit of each agent's doses).")
+    if unit_col is not None:
+        df.attrs["agent_units"] = check_units(df, unit_col, agent_col)
+    if key is not None or replicate is not None:
+        check_duplicates(df, as_list(key) or doses + by, replicate=replicate)
+    df.attrs["units"] = units
+    df.attrs["source"] = label
+    return df
