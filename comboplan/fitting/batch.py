@@ -1,0 +1,548 @@
+"""Vectorised nonlinear least squares for many curves at once (the batch engine).
+
+:func:`fit_chunk` is a *pure function* over one chunk of curves: arrays in, arrays
+out, no globals, so that a distributed backend (dask, joblib, Ray) can map it over
+chunks later.  :func:`fit_curves` splits the work into chunks, shows progress and
+stitches the results into one :class:`BatchFit`.
+
+The optimiser is Levenberg–Marquardt (Marquardt 1963) with Marquardt's diagonal
+scaling, run simultaneously for every curve of a chunk: each iteration evaluates
+the model and its Jacobian for all active curves as ``(n_curves, n_obs)`` and
+``(n_curves, n_obs, n_params)`` arrays and solves the ``n_params``-square damped
+normal equations for all curves with one batched ``numpy.linalg.solve``.  Curves
+leave the active set as they converge, so easy curves do not pay for hard ones.
+
+Parameters declared with ``transform="log"`` are optimised on the log scale, which
+keeps them positive and makes the fit equivariant to rescaling (doses by ``k`` scale
+EC50 by ``k`` and change nothing else).  Reported estimates and covariances are on
+the natural scale.
+
+Robust losses (``"soft_l1"``, ``"huber"``, ``"cauchy"``) follow the definitions of
+:func:`scipy.optimize.least_squares` (cost ``0.5 * f_scale**2 * sum(rho((r/f_scale)**2))``)
+and are minimised by iteratively re-weighted least squares, which has the same
+stationary points.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from ..models.spec import ModelSpec, numeric_jacobian
+
+__all__ = ["BatchFit", "fit_curves", "fit_chunk", "COV_METHODS", "LOSSES"]
+
+COV_METHODS = ("gauss-newton", "hessian", "sandwich")
+LOSSES = ("linear", "soft_l1", "huber", "cauchy")
+
+
+@dataclass(frozen=True)
+class BatchFit:
+    """Raw result of the batch engine for ``n`` curves and ``p`` parameters.
+
+    Attributes
+    ----------
+    spec : ModelSpec
+        The fitted model.
+    estimates : ndarray, shape (n, p)
+        Estimates on the natural scale (fixed parameters hold their fixed value).
+    cov : ndarray, shape (n, p, p)
+        Covariance of the estimates on the natural scale (rows/columns of fixed
+        parameters are 0); NaN where not estimable.
+    rss : ndarray, shape (n,)
+        Weighted residual sum of squares ``sum(w * (y - f)**2)``.
+    nobs : ndarray, shape (n,)
+        Number of observations per curve.
+    npar : int
+        Number of free (estimated) parameters.
+    converged : ndarray of bool, shape (n,)
+    message : ndarray of str, shape (n,)
+        ``"converged: <criterion>"`` or the reason for failure.
+    niter : ndarray of int, shape (n,)
+    free : ndarray of bool, shape (p,)
+        Which parameters were estimated.
+    cov_method : str
+        Covariance estimator used (see :data:`COV_METHODS`).
+    loss : str
+        Loss function used.
+    sum_log_w : ndarray, shape (n,)
+        ``sum(log w)`` over observations (enters the Gaussian log-likelihood).
+    """
+
+    spec: ModelSpec
+    estimates: np.ndarray
+    cov: np.ndarray
+    rss: np.ndarray
+    nobs: np.ndarray
+    npar: int
+    converged: np.ndarray
+    message: np.ndarray
+    niter: np.ndarray
+    free: np.ndarray
+    cov_method: str = "gauss-newton"
+    loss: str = "linear"
+    sum_log_w: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    @property
+    def n_curves(self) -> int:
+        """Number of curves."""
+        return self.estimates.shape[0]
+
+    @property
+    def dof(self) -> np.ndarray:
+        """Residual degrees of freedom ``nobs - npar``."""
+        return self.nobs - self.npar
+
+    @property
+    def sigma(self) -> np.ndarray:
+        """Residual standard error ``sqrt(rss / dof)`` (response unit)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.sqrt(self.rss / np.where(self.dof > 0, self.dof, np.nan))
+
+    @property
+    def loglik(self) -> np.ndarray:
+        """Gaussian log-likelihood at the ML variance ``rss / nobs``."""
+        n = self.nobs.astype(float)
+        slw = self.sum_log_w if self.sum_log_w is not None else 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return -0.5 * n * (np.log(2 * np.pi) + np.log(self.rss / n) + 1.0) + 0.5 * slw
+
+    @property
+    def stderr(self) -> np.ndarray:
+        """Standard errors ``sqrt(diag(cov))``, shape (n, p)."""
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(np.diagonal(self.cov, axis1=1, axis2=2))
+
+
+# --------------------------------------------------------------------------- helpers
+def _prepare_fixed(spec: ModelSpec, fixed: Mapping | None, n: int):
+    allfixed = dict(spec.fixed_defaults)
+    if fixed:
+        allfixed.update(fixed)
+    names = spec.param_names
+    free = np.ones(len(names), dtype=bool)
+    values = np.full((n, len(names)), np.nan)
+    for k, v in allfixed.items():
+        if k not in names:
+            raise ValueError(f"cannot fix {k!r}: model {spec.name!r} has parameters {names}")
+        j = names.index(k)
+        free[j] = False
+        values[:, j] = np.broadcast_to(np.asarray(v, dtype=float), (n,))
+    return free, values
+
+
+def _bounds_theta(spec: ModelSpec, bounds: Mapping | None):
+    lo = np.empty(len(spec.params))
+    hi = np.empty(len(spec.params))
+    islog = np.zeros(len(spec.params), dtype=bool)
+    for j, p in enumerate(spec.params):
+        b = (bounds or {}).get(p.name, p.bounds)
+        a, c = float(b[0]), float(b[1])
+        if not a < c:
+            raise ValueError(f"bounds for {p.name!r} must satisfy low < high; got {b}")
+        if p.transform == "log":
+            islog[j] = True
+            if a < 0:
+                raise ValueError(f"{p.name!r} is fitted on the log scale; its lower bound must be >= 0, got {a}")
+            with np.errstate(divide="ignore"):
+                lo[j], hi[j] = np.log(a), np.log(c)
+        else:
+            lo[j], hi[j] = a, c
+    return lo, hi, islog
+
+
+def _to_theta(p, islog):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(islog, np.log(np.where(islog, p, 1.0)), p)
+
+
+def _to_nat(theta, islog):
+    with np.errstate(over="ignore"):
+        return np.where(islog, np.exp(np.where(islog, theta, 0.0)), theta)
+
+
+def _model(spec, x, pnat):
+    with np.errstate(all="ignore"):
+        return spec.func(x, *[pnat[:, j, None] for j in range(pnat.shape[1])])
+
+
+def _jac_nat(spec, x, pnat):
+    cols = [pnat[:, j, None] for j in range(pnat.shape[1])]
+    with np.errstate(all="ignore"):
+        if spec.jacobian is not None:
+            return spec.jacobian(x, *cols)
+        return numeric_jacobian(spec.func, x, cols)
+
+
+def _rho_prime(loss: str, z):
+    if loss == "soft_l1":
+        return 1.0 / np.sqrt(1.0 + z)
+    if loss == "huber":
+        return np.where(z <= 1.0, 1.0, 1.0 / np.sqrt(np.maximum(z, 1.0)))
+    if loss == "cauchy":
+        return 1.0 / (1.0 + z)
+    return np.ones_like(z)
+
+
+# --------------------------------------------------------------------------- LM core
+def _lm(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol):
+    """Levenberg–Marquardt on the free transformed parameters of all curves.
+
+    Returns theta, rss, converged, message, niter (all per curve).
+    """
+    n, p = theta.shape
+    fidx = np.flatnonzero(free)
+    lam = np.full(n, 1e-3)
+    niter = np.zeros(n, dtype=int)
+    conv = np.zeros(n, dtype=bool)
+    msg = np.full(n, "maximum number of iterations reached", dtype=object)
+
+    def nat(th, fx):
+        pn = _to_nat(th, islog)
+        return np.where(np.isnan(fx), pn, fx)
+
+    def rss_of(xx, yy, ss, th, fx):
+        r = ss * (yy - _model(spec, xx, nat(th, fx)))
+        out = np.sum(r * r, axis=1)
+        return np.where(np.isfinite(out), out, np.inf)
+
+    rss = rss_of(x, y, sw, theta, fixed_nat)
+    bad0 = ~np.isfinite(rss) | np.any(~np.isfinite(theta[:, fidx]), axis=1)
+    msg[bad0] = "model is not finite at the starting values"
+    active = ~bad0
+    if fidx.size == 0:
+        conv[active] = True
+        msg[active] = "converged: no free parameters"
+        return theta, rss, conv, msg, niter
+    ysc = np.sum((sw * y) ** 2, axis=1)
+    rss_lag = None
+    for it in range(maxiter):
+        if it == max(maxiter - 20, 0):
+            rss_lag = rss.copy()
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        xa, ya, sa, tha, fxa = x[idx], y[idx], sw[idx], theta[idx], fixed_nat[idx]
+        pn = nat(tha, fxa)
+        f = _model(spec, xa, pn)
+        r = sa * (ya - f)
+        J = _jac_nat(spec, xa, pn)[..., fidx]
+        # chain rule to the transformed scale: d/dlog(p) = p d/dp
+        J = J * np.where(islog[fidx], pn[:, fidx], 1.0)[:, None, :]
+        J = J * sa[..., None]
+        A = np.einsum("nmi,nmj->nij", J, J)
+        g = np.einsum("nmi,nm->ni", J, r)
+        dA = np.diagonal(A, axis1=1, axis2=2)
+        finite = np.all(np.isfinite(A), axis=(1, 2)) & np.all(np.isfinite(g), axis=1)
+        rssa = rss[idx]
+        # MINPACK-style gradient criterion: max cosine between r and the columns of J
+        with np.errstate(invalid="ignore", divide="ignore"):
+            denom = np.sqrt(np.maximum(dA, 1e-300) * np.maximum(rssa, 1e-300)[:, None])
+            cosang = np.max(np.abs(g) / denom, axis=1)
+        zero_res = rssa <= 1e-28 * np.maximum(ysc[idx], 1e-300)
+        done_g = finite & ((cosang <= gtol) | zero_res)
+        if np.any(done_g):
+            j = idx[done_g]
+            conv[j] = True
+            msg[j] = np.where(zero_res[done_g], "converged: zero residual", "converged: gradient orthogonal to residuals")
+        # damped step
+        la = lam[idx]
+        D = np.maximum(dA, 1e-12 * np.max(np.abs(dA), axis=1, keepdims=True) + 1e-300)
+        M = A + la[:, None, None] * (D[:, :, None] * np.eye(fidx.size)[None])
+        M = np.where(finite[:, None, None], M, np.eye(fidx.size)[None])
+        gg = np.where(finite[:, None], g, 0.0)
+        try:
+            delta = np.linalg.solve(M, gg[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            delta = np.stack([np.linalg.lstsq(Mi, gi, rcond=None)[0] for Mi, gi in zip(M, gg)])
+        new = tha.copy()
+        new[:, fidx] = np.clip(tha[:, fidx] + delta, lo[fidx], hi[fidx])
+        rss_new = rss_of(xa, ya, sa, new, fxa)
+        accept = (rss_new <= rssa) & finite & ~done_g
+        step = np.max(np.abs(new[:, fidx] - tha[:, fidx]) / (np.abs(tha[:, fidx]) + xtol), axis=1)
+        theta[idx[accept]] = new[accept]
+        rss[idx[accept]] = rss_new[accept]
+        lam[idx] = np.where(accept, np.maximum(la * 0.3, 1e-12), np.minimum(la * 10.0, 1e16))
+        niter[idx] += 1
+        done_x = accept & (step <= xtol)
+        if np.any(done_x):
+            j = idx[done_x]
+            conv[j] = True
+            msg[j] = "converged: relative step below xtol"
+        stuck = ~accept & ~done_g & (lam[idx] >= 1e16)
+        if np.any(stuck):
+            j = idx[stuck]
+            msg[j] = "no decrease of RSS possible (damping exhausted)"
+        notfinite = ~finite
+        if np.any(notfinite):
+            msg[idx[notfinite]] = "model or Jacobian not finite during iterations"
+        active[idx[done_g | done_x | stuck | notfinite]] = False
+    if rss_lag is not None and np.any(active):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            flat = active & (np.abs(rss_lag - rss) <= 1e-9 * np.maximum(rss, 1e-300))
+        msg[flat] = ("RSS no longer decreases but parameters keep drifting: a parameter is not identifiable "
+                     "from these data (try a model with fewer parameters or fix one)")
+    return theta, rss, conv, msg, niter
+
+
+def _covariance(spec, x, y, w, pnat, free, rss, nobs, method):
+    """Covariance of the free parameters on the natural scale, embedded in (n, p, p)."""
+    n, p = pnat.shape
+    fidx = np.flatnonzero(free)
+    k = fidx.size
+    cov = np.zeros((n, p, p))
+    if k == 0:
+        return cov, np.zeros(n, dtype=bool)
+    sw = np.sqrt(w)
+    J = _jac_nat(spec, x, pnat)[..., fidx]
+    Jw = J * sw[..., None]
+    A = np.einsum("nmi,nmj->nij", Jw, Jw)
+    dof = nobs - k
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s2 = np.where(dof > 0, rss / np.where(dof > 0, dof, 1), np.nan)
+    if method == "hessian":
+        # Hessian of RSS / 2 = J'WJ - sum_i w_i r_i d2f_i  (drc: vcov = s^2 * solve(H/2))
+        r = y - _model(spec, x, pnat)
+        Hs = np.zeros_like(A)
+        for a, ja in enumerate(fidx):
+            h = 1e-5 * np.maximum(np.abs(pnat[:, ja]), 1e-3)
+            up = pnat.copy()
+            dn = pnat.copy()
+            up[:, ja] += h
+            dn[:, ja] -= h
+            d2 = (_jac_nat(spec, x, up)[..., fidx] - _jac_nat(spec, x, dn)[..., fidx]) / (2 * h)[:, None, None]
+            Hs[:, a, :] = np.einsum("nm,nmj->nj", w * r, d2)
+        Hs = 0.5 * (Hs + np.swapaxes(Hs, 1, 2))
+        A = A - Hs
+    ok = np.all(np.isfinite(A), axis=(1, 2))
+    Ainv = np.full_like(A, np.nan)
+    if np.any(ok):
+        Ao = A[ok]
+        cond = np.linalg.cond(Ao)
+        good = np.isfinite(cond) & (cond < 1e15)
+        inv = np.full_like(Ao, np.nan)
+        if np.any(good):
+            inv[good] = np.linalg.inv(Ao[good])
+        Ainv[ok] = inv
+    if method == "sandwich":
+        r = y - _model(spec, x, pnat)
+        meat = np.einsum("nmi,nm,nmj->nij", J, (w * r) ** 2, J)
+        c = Ainv @ meat @ Ainv
+        # HC1 small-sample factor n / (n - k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = c * (nobs / np.where(dof > 0, dof, np.nan))[:, None, None]
+    else:
+        c = Ainv * s2[:, None, None]
+    singular = ~np.all(np.isfinite(c), axis=(1, 2))
+    cov[:, fidx[:, None], fidx[None, :]] = c
+    return cov, singular
+
+
+# --------------------------------------------------------------------------- public
+def fit_chunk(
+    spec: ModelSpec,
+    x: np.ndarray,
+    y: np.ndarray,
+    mask: np.ndarray | None = None,
+    w: np.ndarray | None = None,
+    fixed: Mapping | None = None,
+    p0: np.ndarray | None = None,
+    bounds: Mapping | None = None,
+    loss: str = "linear",
+    f_scale: np.ndarray | float | None = None,
+    maxiter: int = 200,
+    xtol: float = 1e-10,
+    gtol: float = 1e-10,
+    cov: str = "gauss-newton",
+) -> BatchFit:
+    """Fit ``spec`` to every row of ``x``/``y`` (one chunk of curves). Pure function.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model.
+    x, y : ndarray, shape (n_curves, n_obs)
+        Independent variable (e.g. dose, in the unit of the potency parameter) and
+        response (response unit), NaN-padded for curves with fewer observations.
+    mask : ndarray of bool, optional
+        Observations to use; default: where both ``x`` and ``y`` are finite.
+    w : ndarray, optional
+        Observation weights (inverse relative variances), default 1.
+    fixed : mapping, optional
+        ``{name: value}`` (scalar or per-curve array) of parameters held fixed;
+        merged over ``spec.fixed_defaults``.
+    p0 : ndarray, shape (n_curves, n_params), optional
+        Starting values (natural scale); default ``spec.selfstart``.
+    bounds : mapping, optional
+        ``{name: (low, high)}`` on the natural scale, overriding the spec's bounds.
+    loss : {"linear", "soft_l1", "huber", "cauchy"}
+        Loss function (scipy.optimize.least_squares definitions).
+    f_scale : float or ndarray, optional
+        Residual scale of the robust loss (response unit); default: the residual
+        standard error of the ordinary least-squares fit of the same curve, which
+        keeps robust fits invariant to the response unit.
+    maxiter : int
+        Maximum Levenberg–Marquardt iterations.
+    xtol, gtol : float
+        Convergence tolerances: relative step size and the MINPACK gradient
+        criterion (largest cosine between the residual vector and a Jacobian column).
+    cov : {"gauss-newton", "hessian", "sandwich"}
+        Covariance estimator: ``s^2 (J'WJ)^-1`` (nls, lmfit, curve_fit),
+        ``s^2 (H/2)^-1`` with the full Hessian of the RSS (R drc's default), or the
+        heteroscedasticity-consistent sandwich (HC1).
+
+    Returns
+    -------
+    BatchFit
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    if x.ndim != 2 or x.shape != y.shape:
+        raise ValueError(f"x and y must be 2-D arrays of equal shape (n_curves, n_obs); got {x.shape} and {y.shape}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}; got {loss!r}")
+    if cov not in COV_METHODS:
+        raise ValueError(f"cov must be one of {COV_METHODS}; got {cov!r}")
+    n, m = x.shape
+    if mask is None:
+        mask = np.isfinite(x) & np.isfinite(y)
+    mask = np.asarray(mask, dtype=bool) & np.isfinite(x) & np.isfinite(y)
+    ww = np.ones_like(x) if w is None else np.asarray(w, dtype=float)
+    ww = np.where(mask, ww, 0.0)
+    xs = np.where(mask, x, 1.0)
+    ys = np.where(mask, y, 0.0)
+    nobs = mask.sum(axis=1)
+    free, fixed_nat = _prepare_fixed(spec, fixed, n)
+    lo, hi, islog = _bounds_theta(spec, bounds)
+    npar = int(free.sum())
+    if p0 is None:
+        if spec.selfstart is None:
+            raise ValueError(f"model {spec.name!r} has no self-start; pass p0")
+        with np.errstate(all="ignore"):
+            p0 = spec.selfstart(np.where(mask, x, np.nan), np.where(mask, y, np.nan), mask)
+    p0 = np.array(np.broadcast_to(np.asarray(p0, dtype=float), (n, len(free))))
+    start = np.where(np.isnan(fixed_nat), p0, fixed_nat)
+    theta = _to_theta(start, islog)
+    theta = np.where(free, np.clip(theta, lo, hi), theta)
+    # keep log-parameters strictly inside open bounds
+    theta = np.where(np.isfinite(theta) | ~free, theta, np.nan)
+
+    sw = np.sqrt(ww)
+    theta, rss, conv, msg, niter = _lm(spec, xs, ys, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol)
+
+    if loss != "linear":
+        pn = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
+        if f_scale is None:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                fs = np.sqrt(rss / np.maximum(nobs - npar, 1))
+        else:
+            fs = np.broadcast_to(np.asarray(f_scale, dtype=float), (n,))
+        fs = np.where(fs > 0, fs, 1.0)
+        for _ in range(100):
+            r = (ys - _model(spec, xs, pn)) * np.sqrt(ww)
+            z = (r / fs[:, None]) ** 2
+            wr = ww * _rho_prime(loss, z)
+            old = theta.copy()
+            theta, _, conv, msg, it2 = _lm(spec, xs, ys, np.sqrt(wr), theta, free, fixed_nat, lo, hi, islog,
+                                           maxiter, xtol, gtol)
+            niter = niter + it2
+            pn = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
+            change = np.nanmax(np.abs(theta - old) / (np.abs(old) + 1e-8), axis=1) if npar else np.zeros(n)
+            if np.all((change < 1e-9) | ~np.isfinite(change)):
+                break
+        r = (ys - _model(spec, xs, pn)) * np.sqrt(ww)
+        rss = np.sum(r * r, axis=1)
+        ww_cov = ww * _rho_prime(loss, (r / fs[:, None]) ** 2)
+    else:
+        ww_cov = ww
+
+    pnat = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
+    rss_cov = np.sum(ww_cov * (ys - _model(spec, xs, pnat)) ** 2, axis=1) if loss != "linear" else rss
+    covm, singular = _covariance(spec, xs, ys, ww_cov, pnat, free, rss_cov, nobs, cov)
+    msg = np.asarray(msg, dtype=object)
+    too_few = nobs <= npar
+    msg[too_few] = [f"too few observations ({k}) for {npar} free parameters" for k in nobs[too_few]]
+    conv = conv & ~too_few
+    at_bound = np.zeros(n, dtype=bool)
+    if npar:
+        th_free = theta[:, free]
+        with np.errstate(invalid="ignore"):
+            at_bound = np.any((np.isclose(th_free, lo[free]) & np.isfinite(lo[free]))
+                              | (np.isclose(th_free, hi[free]) & np.isfinite(hi[free])), axis=1)
+    for i in np.flatnonzero(conv & at_bound):
+        msg[i] = msg[i] + "; a parameter is at its bound (standard errors unreliable)"
+    for i in np.flatnonzero(conv & singular & ~at_bound):
+        msg[i] = msg[i] + "; singular information matrix: some parameters are not identifiable"
+    failed = ~conv
+    pnat = pnat.copy()
+    pnat[failed] = np.nan
+    covm[failed] = np.nan
+    rss = np.where(failed, np.nan, rss)
+    slw = np.sum(np.where(mask, np.log(np.where(ww > 0, ww, 1.0)), 0.0), axis=1)
+    return BatchFit(spec=spec, estimates=pnat, cov=covm, rss=rss, nobs=nobs, npar=npar, converged=conv,
+                    message=np.asarray(msg, dtype=str), niter=niter, free=free, cov_method=cov, loss=loss,
+                    sum_log_w=slw)
+
+
+def fit_curves(
+    spec: ModelSpec,
+    x: np.ndarray,
+    y: np.ndarray,
+    mask: np.ndarray | None = None,
+    w: np.ndarray | None = None,
+    fixed: Mapping | None = None,
+    p0: np.ndarray | None = None,
+    bounds: Mapping | None = None,
+    loss: str = "linear",
+    f_scale=None,
+    maxiter: int = 200,
+    xtol: float = 1e-10,
+    gtol: float = 1e-10,
+    cov: str = "gauss-newton",
+    chunk_size: int = 4096,
+    progress: bool = False,
+) -> BatchFit:
+    """Fit ``spec`` to many curves, chunk by chunk (see :func:`fit_chunk`).
+
+    Parameters are those of :func:`fit_chunk`, plus:
+
+    chunk_size : int
+        Curves per chunk (bounds memory: about ``chunk_size * n_obs * n_params * 8``
+        bytes per work array).
+    progress : bool
+        Show a progress bar (tqdm) over chunks.
+
+    Returns
+    -------
+    BatchFit
+        One result for all curves, in input order.  Curves that fail are NaN rows
+        with ``converged=False`` and a reason in ``message``; nothing raises.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = x.shape[0]
+    if n <= chunk_size:
+        return fit_chunk(spec, x, y, mask, w, fixed, p0, bounds, loss, f_scale, maxiter, xtol, gtol, cov)
+    starts = range(0, n, chunk_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, total=-(-n // chunk_size), desc=f"fitting {n} curves", unit="chunk")
+    parts = []
+
+    def sl(a, s):
+        if a is None:
+            return None
+        a = np.asarray(a)
+        return a[s:s + chunk_size] if a.ndim >= 1 and a.shape[0] == n else a
+
+    for s in starts:
+        fx = None if fixed is None else {k: sl(np.asarray(v, dtype=float), s) for k, v in fixed.items()}
+        parts.append(fit_chunk(spec, x[s:s + chunk_size], y[s:s + chunk_size], sl(mask, s), sl(w, s), fx,
+                               sl(p0, s), bounds, loss, sl(f_scale, s) if f_scale is not None else None,
+                               maxiter, xtol, gtol, cov))
+    cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
+    return BatchFit(spec=spec, estimates=cat("estimates"), cov=cat("cov"), rss=cat("rss"), nobs=cat("nobs"),
+                    npar=parts[0].npar, converged=cat("converged"), message=cat("message"), niter=cat("niter"),
+                    free=parts[0].free, cov_method=cov, loss=loss, sum_log_w=cat("sum_log_w"))

@@ -1,0 +1,771 @@
+"""Least-squares dose-response fitting: :func:`fit_dose_response` and its result.
+
+One call fits one curve or thousands (``by=`` groups) through the vectorised batch
+engine (:mod:`comboplan.fitting.batch`); lmfit serves as the per-curve reference
+implementation (``engine="lmfit"``) and the two agree to optimiser precision.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..data.validate import (
+    as_list,
+    check_dose_column,
+    check_groups_nonempty,
+    check_response_column,
+    check_weights_column,
+    require_columns,
+    require_frame,
+)
+from ..exceptions import ConvergenceWarning, DataError, ExtrapolationWarning, FitError
+from ..models.dose_response import ecx_absolute, ecx_relative, get_model
+from ..models.spec import ModelSpec, Param, unit_of
+from .batch import COV_METHODS, LOSSES, BatchFit, fit_curves
+from .packing import Packed, pack_groups
+
+__all__ = ["fit_dose_response", "DoseResponseResult", "compare"]
+
+COV_DESCRIPTIONS = {
+    "gauss-newton": "s^2 (J'WJ)^-1, s^2 = RSS/(n-p) (as R nls, lmfit, scipy curve_fit)",
+    "hessian": "s^2 (H/2)^-1 with H the full Hessian of the RSS (as R drc's vcov)",
+    "sandwich": "heteroscedasticity-consistent sandwich (HC1)",
+}
+
+
+def _potency_index(spec: ModelSpec) -> int | None:
+    for j, p in enumerate(spec.params):
+        if p.unit == "dose" and p.transform == "log":
+            return j
+    return None
+
+
+@dataclass(frozen=True)
+class DoseResponseResult:
+    """Immutable result of :func:`fit_dose_response` for one or many curves.
+
+    Use the properties (``params``, ``curves``, ``estimates``, ``cov``) and methods
+    (``ecx``, ``predict``, ``summary``, ``to_xarray``, ``plot``, ``compare``); every
+    table returned is a fresh copy.
+    """
+
+    spec: ModelSpec
+    fit: BatchFit
+    keys: pd.DataFrame
+    by: tuple[str, ...]
+    dose: str
+    response: str
+    dose_unit: str | None
+    response_unit: str | None
+    ci_level: float
+    ci_scale: str
+    packed: Packed = field(repr=False)
+    fixed: Mapping = field(default_factory=dict, repr=False)
+    bounds: Mapping | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ basic tables
+    @property
+    def n_curves(self) -> int:
+        """Number of fitted curves."""
+        return self.fit.n_curves
+
+    @property
+    def estimates(self) -> np.ndarray:
+        """Estimates, shape (n_curves, n_params), natural scale (copy)."""
+        return self.fit.estimates.copy()
+
+    @property
+    def cov(self) -> np.ndarray:
+        """Covariance matrices, shape (n_curves, n_params, n_params) (copy)."""
+        return self.fit.cov.copy()
+
+    @property
+    def converged(self) -> np.ndarray:
+        """Per-curve convergence flags (copy)."""
+        return self.fit.converged.copy()
+
+    def _units(self) -> list[str]:
+        return [unit_of(p, self.dose_unit, self.response_unit) for p in self.spec.params]
+
+    def _param_ci(self):
+        est = self.fit.estimates
+        se = self.fit.stderr
+        dof = self.fit.dof.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = stats.t.ppf(0.5 + self.ci_level / 2, np.where(dof > 0, dof, np.nan))[:, None]
+            lo = est - t * se
+            hi = est + t * se
+            if self.ci_scale == "log":
+                islog = np.array([p.transform == "log" for p in self.spec.params])
+                sel = se / est
+                llo = est * np.exp(-t * sel)
+                lhi = est * np.exp(t * sel)
+                lo = np.where(islog, llo, lo)
+                hi = np.where(islog, lhi, hi)
+        free = self.fit.free
+        lo = np.where(free, lo, np.nan)
+        hi = np.where(free, hi, np.nan)
+        se = np.where(free, se, np.nan)
+        return se, lo, hi
+
+    @property
+    def params(self) -> pd.DataFrame:
+        """Tidy parameter table: by-columns, curve, param, estimate, stderr, ci_low, ci_high, unit, fixed.
+
+        Confidence intervals are Wald intervals with a t quantile on the residual
+        degrees of freedom; for parameters fitted on the log scale (EC50, slope) they
+        are computed on that scale and back-transformed when ``ci_scale="log"``
+        (the default), which keeps them positive and unit-invariant.
+        """
+        n, p = self.fit.estimates.shape
+        se, lo, hi = self._param_ci()
+        names = self.spec.param_names
+        df = pd.DataFrame({
+            "curve": np.repeat(np.arange(n), p),
+            "param": np.tile(names, n),
+            "estimate": self.fit.estimates.ravel(),
+            "stderr": se.ravel(),
+            "ci_low": lo.ravel(),
+            "ci_high": hi.ravel(),
+            "unit": np.tile(self._units(), n),
+            "fixed": np.tile(~self.fit.free, n),
+        })
+        if self.by:
+            df = pd.concat([self.keys.iloc[df["curve"].to_numpy()].reset_index(drop=True), df], axis=1)
+        df.attrs["ci_level"] = self.ci_level
+        df.attrs["cov_method"] = COV_DESCRIPTIONS[self.fit.cov_method]
+        return df
+
+    @property
+    def curves(self) -> pd.DataFrame:
+        """One row per curve: convergence, message, nobs, RSS, residual SE, logLik, AIC, BIC."""
+        f = self.fit
+        k = f.npar + 1  # + residual variance, as R's logLik/AIC count it
+        ll = f.loglik
+        n = f.nobs.astype(float)
+        df = pd.DataFrame({
+            "curve": np.arange(f.n_curves),
+            "model": self.spec.name,
+            "converged": f.converged,
+            "message": f.message,
+            "nobs": f.nobs,
+            "npar": f.npar,
+            "rss": f.rss,
+            "sigma": f.sigma,
+            "loglik": ll,
+            "aic": -2 * ll + 2 * k,
+            "bic": -2 * ll + np.log(n) * k,
+            "niter": f.niter,
+        })
+        if self.by:
+            df = pd.concat([self.keys.reset_index(drop=True), df], axis=1)
+        return df
+
+    # ------------------------------------------------------------------ ECx
+    def _tested_range(self):
+        x = np.where(self.packed.mask & (self.packed.x > 0), self.packed.x, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nanmin(x, axis=1), np.nanmax(x, axis=1)
+
+    def _ecx_point(self, x, kind, params):
+        if kind == "relative":
+            return ecx_relative(self.spec, x, params)
+        return ecx_absolute(self.spec, x, params)
+
+    def ecx(
+        self,
+        x: float | Sequence[float] = 50,
+        ci: str = "delta",
+        kind: str = "relative",
+        level: float | None = None,
+        n_boot: int = 1000,
+        seed=None,
+        extrapolate: bool = False,
+    ) -> pd.DataFrame:
+        """Effective doses with confidence intervals.
+
+        Parameters
+        ----------
+        x : float or sequence of float
+            ``kind="relative"``: percent of the full effect, strictly in (0, 100):
+            the dose at which the response has moved x % of the way from E(0) to
+            E(inf) (ECx / ICx).  ``kind="absolute"``: response level(s) in the
+            response unit (e.g. 50 for "50 % viability").
+        ci : {"delta", "profile", "bootstrap"}
+            Delta method on log ECx (fast); profile likelihood (refits with ECx held
+            fixed; F-based); residual bootstrap (``n_boot`` refits, percentile).
+        kind : {"relative", "absolute"}
+        level : float, optional
+            Confidence level; default the result's ``ci_level``.
+        n_boot : int
+            Bootstrap replicates (``ci="bootstrap"``).
+        seed : int or numpy.random.Generator, optional
+            Seed for the bootstrap.
+        extrapolate : bool
+            If False (default), ECx values outside the tested dose range are
+            reported as NaN with ``status`` saying so; if True they are reported
+            and flagged.  Either way an :class:`ExtrapolationWarning` is emitted.
+
+        Returns
+        -------
+        pandas.DataFrame
+            by-columns, curve, x, kind, estimate, stderr, ci_low, ci_high, unit
+            (dose unit), ci_method, status, extrapolated.
+        """
+        if self.spec.inverse is None:
+            raise DataError(f"model {self.spec.name!r} has no dose effect, so it has no ECx")
+        if kind not in ("relative", "absolute"):
+            raise DataError(f"kind must be 'relative' or 'absolute', got {kind!r}")
+        if ci not in ("delta", "profile", "bootstrap", None):
+            raise DataError(f"ci must be 'delta', 'profile' or 'bootstrap', got {ci!r}")
+        level = self.ci_level if level is None else float(level)
+        xs = np.atleast_1d(np.asarray(x, dtype=float))
+        if kind == "relative" and np.any((xs <= 0) | (xs >= 100)):
+            raise DataError(f"x for relative ECx must be strictly between 0 and 100 percent; got {xs.tolist()}")
+        est = self.fit.estimates
+        lo_d, hi_d = self._tested_range()
+        dof = self.fit.dof.astype(float)
+        with np.errstate(invalid="ignore"):
+            tq = stats.t.ppf(0.5 + level / 2, np.where(dof > 0, dof, np.nan))
+        rows = []
+        n_extrap = 0
+        for xv in xs:
+            point = self._ecx_point(xv, kind, est)
+            se_log, clo, chi = self._ecx_ci(xv, kind, point, ci, level, tq, n_boot, seed)
+            status = np.full(self.n_curves, "ok", dtype=object)
+            status[~self.fit.converged] = "fit did not converge"
+            never = self.fit.converged & ~np.isfinite(point)
+            status[never] = "response level never reached by the fitted curve"
+            above = np.isfinite(point) & (point > hi_d)
+            below = np.isfinite(point) & (point < lo_d)
+            status[above] = [f"above tested range (> {h:g} {self.dose_unit or ''})".replace(" )", ")") for h in hi_d[above]]
+            status[below] = [f"below tested range (< {lo:g} {self.dose_unit or ''})".replace(" )", ")") for lo in lo_d[below]]
+            extr = above | below
+            n_extrap += int(extr.sum())
+            shown = point.copy()
+            if not extrapolate:
+                shown[extr] = np.nan
+                clo = np.where(extr, np.nan, clo)
+                chi = np.where(extr, np.nan, chi)
+            rows.append(pd.DataFrame({
+                "curve": np.arange(self.n_curves),
+                "x": xv,
+                "kind": kind,
+                "estimate": shown,
+                "stderr": shown * se_log,
+                "ci_low": clo,
+                "ci_high": chi,
+                "unit": self.dose_unit or "dose unit",
+                "ci_method": ci,
+                "status": status,
+                "extrapolated": extr,
+            }))
+        out = pd.concat(rows, ignore_index=True)
+        if self.by:
+            out = pd.concat([self.keys.iloc[out["curve"].to_numpy()].reset_index(drop=True), out], axis=1)
+        if n_extrap:
+            warnings.warn(
+                f"{n_extrap} ECx value(s) lie outside the tested dose range; "
+                + ("reported but flagged (extrapolated=True)." if extrapolate else
+                   "reported as NaN with the reason in 'status' (pass extrapolate=True to see the model value)."),
+                ExtrapolationWarning, stacklevel=2)
+        return out
+
+    def _ecx_ci(self, xv, kind, point, ci, level, tq, n_boot, seed):
+        n = self.n_curves
+        nan = np.full(n, np.nan)
+        est = self.fit.estimates
+        # delta-method standard error of log ECx (always computed: reported as stderr)
+        grads = np.zeros_like(est)
+        for j in np.flatnonzero(self.fit.free):
+            h = 1e-6 * np.maximum(np.abs(est[:, j]), 1e-4)
+            up = est.copy()
+            dn = est.copy()
+            up[:, j] += h
+            dn[:, j] -= h
+            with np.errstate(all="ignore"):
+                grads[:, j] = (np.log(self._ecx_point(xv, kind, up)) - np.log(self._ecx_point(xv, kind, dn))) / (2 * h)
+        with np.errstate(invalid="ignore"):
+            var = np.einsum("ni,nij,nj->n", grads, np.nan_to_num(self.fit.cov), grads)
+            se_log = np.sqrt(np.where(var >= 0, var, np.nan))
+        se_log = np.where(np.isfinite(point), se_log, np.nan)
+        if ci is None:
+            return se_log, nan, nan
+        if ci == "delta":
+            return se_log, point * np.exp(-tq * se_log), point * np.exp(tq * se_log)
+        if ci == "bootstrap":
+            lo, hi = self._ecx_bootstrap(xv, kind, level, n_boot, seed)
+            return se_log, lo, hi
+        lo, hi = self._ecx_profile(xv, kind, point, se_log, level)
+        return se_log, lo, hi
+
+    def _ecx_bootstrap(self, xv, kind, level, n_boot, seed):
+        rng = np.random.default_rng(seed)
+        P = self.packed
+        n, m = P.x.shape
+        est = self.fit.estimates
+        fitted = self.spec.func(np.where(P.mask, P.x, 1.0), *[est[:, j, None] for j in range(est.shape[1])])
+        resid = np.where(P.mask, (P.y - fitted) * np.sqrt(P.w), np.nan)
+        nobs = P.mask.sum(axis=1)
+        infl = np.sqrt(nobs / np.maximum(nobs - self.fit.npar, 1))[:, None]
+        resid = (resid - np.nanmean(resid, axis=1, keepdims=True)) * infl
+        # resample residuals within each curve (positions among that curve's observations)
+        u = rng.random((n_boot, n, m))
+        pick = np.minimum((u * nobs[None, :, None]).astype(int), np.maximum(nobs - 1, 0)[None, :, None])
+        order = np.argsort(~P.mask, axis=1, kind="stable")  # real observations first
+        src = np.take_along_axis(np.broadcast_to(order, (n_boot, n, m)), pick, axis=2)
+        rstar = np.take_along_axis(np.broadcast_to(resid, (n_boot, n, m)), src, axis=2)
+        ystar = fitted[None] + rstar / np.sqrt(P.w)[None]
+        X = np.broadcast_to(P.x, (n_boot, n, m)).reshape(-1, m)
+        Y = np.where(P.mask[None], ystar, np.nan).reshape(-1, m)
+        W = np.broadcast_to(P.w, (n_boot, n, m)).reshape(-1, m)
+        Mk = np.broadcast_to(P.mask, (n_boot, n, m)).reshape(-1, m)
+        fx = {k: np.tile(np.broadcast_to(np.asarray(v, dtype=float), (n,)), n_boot) for k, v in self.fixed.items()}
+        bf = fit_curves(self.spec, X, Y, Mk, W, fixed=fx or None, p0=np.tile(np.nan_to_num(est, nan=1.0), (n_boot, 1)),
+                        bounds=self.bounds, cov=self.fit.cov_method)
+        vals = self._ecx_point(xv, kind, bf.estimates).reshape(n_boot, n)
+        vals = np.where(bf.converged.reshape(n_boot, n), vals, np.nan)
+        a = (1 - level) / 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo = np.nanquantile(vals, a, axis=0)
+            hi = np.nanquantile(vals, 1 - a, axis=0)
+        ok = np.isfinite(self.fit.estimates).all(axis=1)
+        return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
+
+    def _ecx_profile(self, xv, kind, point, se_log, level, n_grid=41):
+        """F-based profile interval for log ECx, via constrained refits on a grid."""
+        j = _potency_index(self.spec)
+        if j is None:
+            raise DataError(f"model {self.spec.name!r} has no potency parameter to profile")
+        spec = self.spec
+        P = self.packed
+        n = self.n_curves
+        est = self.fit.estimates
+        names = spec.param_names
+        other = [k for k in range(len(names)) if k != j]
+        # ECx = potency * g(other params): g from the inverse at potency 1
+        unit = est.copy()
+        unit[:, j] = 1.0
+
+        def g_of(params):
+            return self._ecx_point(xv, kind, params)
+
+        span = np.where(np.isfinite(se_log) & (se_log > 0), se_log, 0.5)
+        grid = np.linspace(-6.0, 6.0, n_grid)
+        logv = np.log(point)[:, None] + grid[None, :] * span[:, None]  # (n, G)
+        G = n_grid
+        # constrained model: parameters = others; potency = v / g(others)
+        fixed_idx = [k for k in other if not self.fit.free[k]]
+
+        def cfunc(xx, *args):
+            v = args[-1]
+            full = [None] * len(names)
+            for k, a in zip(other, args[:-1]):
+                full[k] = a
+            full[j] = np.ones_like(args[0])
+            pp = np.stack(np.broadcast_arrays(*full), axis=-1)
+            gv = g_of(pp)
+            full[j] = v / gv
+            return spec.func(xx, *full)
+
+        cparams = tuple(spec.params[k] for k in other) + (Param("__ecx", unit="dose", bounds=(0, np.inf), transform="log"),)
+        cspec = ModelSpec(name=spec.name + "|ecx", func=cfunc, params=cparams)
+        X = np.repeat(P.x, G, axis=0)
+        Y = np.repeat(P.y, G, axis=0)
+        W = np.repeat(P.w, G, axis=0)
+        Mk = np.repeat(P.mask, G, axis=0)
+        p0 = np.concatenate([np.repeat(est[:, other], G, axis=0), np.exp(logv).reshape(-1, 1)], axis=1)
+        fixed = {"__ecx": np.exp(logv).ravel()}
+        for k in fixed_idx:
+            fixed[names[k]] = np.repeat(est[:, k], G)
+        with np.errstate(all="ignore"):
+            bf = fit_curves(cspec, X, Y, Mk, W, fixed=fixed, p0=np.nan_to_num(p0, nan=1.0))
+        rss = bf.rss.reshape(n, G)
+        rss = np.where(bf.converged.reshape(n, G), rss, np.nan)
+        rmin = self.fit.rss
+        dof = self.fit.dof.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fstat = (rss - rmin[:, None]) / (rmin / dof)[:, None]
+            crit = stats.f.ppf(level, 1, dof)[:, None]
+        lo = np.full(n, np.nan)
+        hi = np.full(n, np.nan)
+        mid = G // 2
+        for i in range(n):
+            if not np.isfinite(point[i]):
+                continue
+            s = fstat[i] - crit[i, 0]
+            # lower: last crossing left of the minimum; upper: first crossing right
+            for side, rng_ in (("lo", range(mid, 0, -1)), ("hi", range(mid, G - 1))):
+                for a in rng_:
+                    b = a - 1 if side == "lo" else a + 1
+                    if np.isfinite(s[a]) and np.isfinite(s[b]) and s[a] <= 0 < s[b]:
+                        t = s[a] / (s[a] - s[b])
+                        val = np.exp(logv[i, a] + t * (logv[i, b] - logv[i, a]))
+                        if side == "lo":
+                            lo[i] = val
+                        else:
+                            hi[i] = val
+                        break
+        return lo, hi
+
+    # ------------------------------------------------------------------ prediction
+    def predict(self, dose, interval: str | None = None, level: float | None = None):
+        """Predicted response at ``dose`` for every curve.
+
+        Parameters
+        ----------
+        dose : array_like
+            Doses (dose unit of the fit), 1-D.
+        interval : {None, "confidence"}
+            If ``"confidence"``, also return a delta-method confidence band.
+        level : float, optional
+            Confidence level (default: the result's ``ci_level``).
+
+        Returns
+        -------
+        xarray.DataArray or xarray.Dataset
+            Dims (curve, dose); a Dataset with ``estimate``, ``ci_low``, ``ci_high``
+            when ``interval="confidence"``.
+        """
+        import xarray as xr
+
+        d = np.atleast_1d(np.asarray(dose, dtype=float))
+        if np.any(d < 0) or not np.all(np.isfinite(d)):
+            raise DataError("dose for predict must be finite and >= 0")
+        est = self.fit.estimates
+        cols = [est[:, j, None] for j in range(est.shape[1])]
+        yhat = self.spec.func(d[None, :], *cols)
+        coords = {"curve": np.arange(self.n_curves), "dose": d}
+        for c in self.by:
+            coords[c] = ("curve", self.keys[c].to_numpy())
+        attrs = {"units": self.response_unit or "response unit", "dose_unit": self.dose_unit or "dose unit"}
+        da = xr.DataArray(yhat, dims=("curve", "dose"), coords=coords, name=self.response, attrs=attrs)
+        if interval is None:
+            return da
+        if interval != "confidence":
+            raise DataError(f"interval must be None or 'confidence', got {interval!r}")
+        level = self.ci_level if level is None else level
+        J = np.zeros(yhat.shape + (est.shape[1],))
+        for j in np.flatnonzero(self.fit.free):
+            h = 1e-6 * np.maximum(np.abs(est[:, j]), 1e-4)
+            up = est.copy()
+            dn = est.copy()
+            up[:, j] += h
+            dn[:, j] -= h
+            J[..., j] = (self.spec.func(d[None, :], *[up[:, k, None] for k in range(est.shape[1])])
+                         - self.spec.func(d[None, :], *[dn[:, k, None] for k in range(est.shape[1])])) / (2 * h)[:, None]
+        var = np.einsum("ndi,nij,ndj->nd", J, np.nan_to_num(self.fit.cov), J)
+        dof = self.fit.dof.astype(float)
+        tq = stats.t.ppf(0.5 + level / 2, np.where(dof > 0, dof, np.nan))[:, None]
+        se = np.sqrt(np.maximum(var, 0))
+        return xr.Dataset({"estimate": da, "ci_low": da.copy(data=yhat - tq * se),
+                           "ci_high": da.copy(data=yhat + tq * se)}, attrs={**attrs, "level": level})
+
+    # ------------------------------------------------------------------ reporting
+    def summary(self) -> str:
+        """Plain-text summary: model, covariance estimator, parameter table, fit statistics."""
+        lines = [
+            f"comboplan dose-response fit: model {self.spec.name} ({self.spec.formula})",
+            f"  {self.n_curves} curve(s); {int(self.fit.converged.sum())} converged; loss={self.fit.loss}",
+            f"  standard errors: {COV_DESCRIPTIONS[self.fit.cov_method]}",
+            f"  {int(self.ci_level * 100)} % CIs: Wald, t({'n-p'}) quantile"
+            + ("; log scale for positive parameters" if self.ci_scale == "log" else ""),
+            f"  dose unit: {self.dose_unit or 'unspecified'}; response unit: {self.response_unit or 'unspecified'}",
+            "",
+        ]
+        p = self.params
+        with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_rows", 200):
+            lines.append(p.drop(columns=["fixed"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            lines.append("")
+            c = self.curves[[*self.by, "curve", "converged", "nobs", "rss", "sigma", "aic", "message"]]
+            lines.append(c.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:  # pragma: no cover - convenience
+        return self.summary()
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebook display
+        return f"<pre>{self.summary()}</pre>"
+
+    def to_xarray(self):
+        """The fit as an :class:`xarray.Dataset` (dims ``curve``, ``param``, ``param_j``).
+
+        Variables: estimate, stderr, ci_low, ci_high, cov, fixed, converged, message,
+        nobs, rss, sigma, loglik, aic, bic.  The by-columns are coordinates along
+        ``curve``; units, model, covariance estimator and CI level are in ``attrs``.
+        Round-trips through netCDF (``ds.to_netcdf(path)``; read with
+        ``xarray.open_dataset``).
+        """
+        import xarray as xr
+
+        se, lo, hi = self._param_ci()
+        names = list(self.spec.param_names)
+        cur = self.curves
+        coords = {"curve": np.arange(self.n_curves), "param": names, "param_j": names}
+        for c in self.by:
+            v = self.keys[c].to_numpy()
+            coords[c] = ("curve", v.astype(str) if v.dtype == object else v)
+        ds = xr.Dataset(
+            {
+                "estimate": (("curve", "param"), self.fit.estimates),
+                "stderr": (("curve", "param"), se),
+                "ci_low": (("curve", "param"), lo),
+                "ci_high": (("curve", "param"), hi),
+                "cov": (("curve", "param", "param_j"), self.fit.cov),
+                "fixed": (("param",), (~self.fit.free).astype(np.int8)),
+                "converged": (("curve",), self.fit.converged.astype(np.int8)),
+                "message": (("curve",), cur["message"].to_numpy().astype(str)),
+                "nobs": (("curve",), self.fit.nobs.astype(np.int64)),
+                "rss": (("curve",), self.fit.rss),
+                "sigma": (("curve",), self.fit.sigma),
+                "loglik": (("curve",), cur["loglik"].to_numpy()),
+                "aic": (("curve",), cur["aic"].to_numpy()),
+                "bic": (("curve",), cur["bic"].to_numpy()),
+            },
+            coords=coords,
+        )
+        ds["param_unit"] = (("param",), np.array(self._units(), dtype=str))
+        ds.attrs.update({
+            "model": self.spec.name,
+            "formula": self.spec.formula,
+            "reference": self.spec.reference,
+            "dose": self.dose,
+            "response": self.response,
+            "dose_unit": self.dose_unit or "",
+            "response_unit": self.response_unit or "",
+            "by": json.dumps(list(self.by)),
+            "cov_method": self.fit.cov_method,
+            "cov_description": COV_DESCRIPTIONS[self.fit.cov_method],
+            "ci_level": self.ci_level,
+            "ci_scale": self.ci_scale,
+            "loss": self.fit.loss,
+            "producer": "comboplan",
+        })
+        return ds
+
+    def to_netcdf(self, path) -> None:
+        """Write :meth:`to_xarray` to a netCDF file (h5netcdf engine)."""
+        self.to_xarray().to_netcdf(path, engine="h5netcdf")
+
+    def plot(self, ax=None, curves=None, show_data: bool = True, band: bool = False):
+        """Plot data and fitted curves; returns the matplotlib Axes (see :mod:`comboplan.plot.dose_response`)."""
+        from ..plot.dose_response import plot_dose_response
+
+        return plot_dose_response(self, ax=ax, curves=curves, show_data=show_data, band=band)
+
+    def compare(self, *others: "DoseResponseResult") -> pd.DataFrame:
+        """Compare this fit with other fits of the same data (see :func:`compare`)."""
+        return compare(self, *others)
+
+
+# ---------------------------------------------------------------------- compare
+def _nested(small: ModelSpec, big: ModelSpec, fs: Mapping, fb: Mapping) -> bool:
+    if small.name == big.name or small.func is big.func:
+        return set(fb) <= set(fs) and len(fs) > len(fb) or (small.name in big.nested_in)
+    return big.name in small.nested_in
+
+
+def compare(*results: DoseResponseResult) -> pd.DataFrame:
+    """Compare fits of the same curves by AIC/BIC and, for nested pairs, F and LR tests.
+
+    Parameters
+    ----------
+    *results : DoseResponseResult
+        Two or more fits of the same data (same rows, same ``by`` grouping), e.g.
+        ``no_effect`` vs ``hill4`` (a lack-of-effect test) or ``hill4`` vs ``hill5``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (curve, model): npar, rss, loglik, aic, bic, delta_aic (to the
+        best model of that curve), and for each model nested in the next richer one
+        ``vs`` (the richer model), ``f_stat``, ``f_pvalue`` (extra-sum-of-squares F
+        test) and ``lr_stat``, ``lr_pvalue`` (likelihood-ratio chi-square test).
+    """
+    if len(results) < 2:
+        raise DataError("compare needs at least two fitted results")
+    base = results[0]
+    for r in results[1:]:
+        same = (r.packed.x.shape == base.packed.x.shape
+                and np.array_equal(r.packed.mask, base.packed.mask)
+                and np.allclose(np.where(r.packed.mask, r.packed.y, 0), np.where(base.packed.mask, base.packed.y, 0)))
+        if not same:
+            raise DataError("compare: the fits were made on different data (rows, groups or responses differ); "
+                            "refit every model on the same table with the same by= columns.")
+    frames = []
+    for r in results:
+        c = r.curves
+        c["model"] = r.spec.name + (f" (fixed {dict(r.fixed)})" if r.fixed else "")
+        frames.append(c)
+    out = pd.concat(frames, ignore_index=True)
+    out["delta_aic"] = out["aic"] - out.groupby("curve")["aic"].transform("min")
+    order = sorted(range(len(results)), key=lambda i: results[i].fit.npar)
+    out["vs"] = ""
+    for col in ("f_stat", "f_pvalue", "lr_stat", "lr_pvalue"):
+        out[col] = np.nan
+    for a_i, b_i in zip(order[:-1], order[1:]):
+        a, b = results[a_i], results[b_i]
+        if not _nested(a.spec, b.spec, a.fixed, b.fixed) or a.fit.npar >= b.fit.npar:
+            continue
+        dfn = b.fit.npar - a.fit.npar
+        dfd = b.fit.dof.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fstat = ((a.fit.rss - b.fit.rss) / dfn) / (b.fit.rss / dfd)
+            fp = stats.f.sf(fstat, dfn, dfd)
+            lr = 2 * (b.fit.loglik - a.fit.loglik)
+            lp = stats.chi2.sf(lr, dfn)
+        rows = np.arange(len(out))[a_i * a.n_curves:(a_i + 1) * a.n_curves]
+        out.loc[rows, "vs"] = b.spec.name
+        out.loc[rows, "f_stat"] = fstat
+        out.loc[rows, "f_pvalue"] = fp
+        out.loc[rows, "lr_stat"] = lr
+        out.loc[rows, "lr_pvalue"] = lp
+    return out
+
+
+# ---------------------------------------------------------------------- main entry
+def fit_dose_response(
+    data: pd.DataFrame,
+    dose: str,
+    response: str,
+    by=None,
+    model="hill4",
+    weights: str | None = None,
+    loss: str = "linear",
+    fixed: Mapping[str, float] | None = None,
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    errors: str = "warn",
+    dose_unit: str | None = None,
+    response_unit: str | None = None,
+    cov: str = "gauss-newton",
+    ci_level: float = 0.95,
+    ci_scale: str = "log",
+    f_scale: float | None = None,
+    p0: Mapping[str, float] | None = None,
+    progress: bool = False,
+    engine: str = "batch",
+) -> DoseResponseResult:
+    """Fit a dose-response model to one or many curves of a tidy table.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Tidy table, one row per observation (well).  Not modified.
+    dose : str
+        Column with doses / concentrations (>= 0, natural scale; unit ``dose_unit``).
+        Untreated controls are rows with dose 0.
+    response : str
+        Column with responses (viability, inhibition, signal...; unit ``response_unit``).
+    by : str or list of str, optional
+        Columns identifying separate curves (agent, cell line, plate...).
+    model : str or ModelSpec
+        ``"hill4"`` (default), ``"hill3"`` (einf fixed, default 0), ``"hill5"``,
+        drc's ``"LL.4"``, ``"LL.3"``, ``"LL.5"``, ``"W1.4"``, ``"W2.4"``, or
+        ``"no_effect"`` (constant, for lack-of-effect tests).
+    weights : str, optional
+        Column of observation weights (inverse relative variances, > 0).
+    loss : {"linear", "soft_l1", "huber", "cauchy"}
+        Least squares or a robust loss (scipy.optimize.least_squares definitions;
+        residual scale ``f_scale`` defaults to each curve's OLS residual SE).
+    fixed : dict, optional
+        Parameters held fixed, e.g. ``{"e0": 100}``; merged over the model's own
+        (``hill3`` fixes ``einf=0``).
+    bounds : dict, optional
+        ``{param: (low, high)}`` on the natural scale.
+    errors : {"warn", "raise"}
+        What to do when curves fail to converge: ``"warn"`` returns them as NaN
+        rows with ``converged=False`` and their reason and emits one
+        :class:`ConvergenceWarning` counting them; ``"raise"`` raises
+        :class:`FitError` listing them.
+    dose_unit, response_unit : str, optional
+        Units recorded in the result (never converted).
+    cov : {"gauss-newton", "hessian", "sandwich"}
+        Covariance estimator for standard errors.  ``"gauss-newton"``
+        (``s^2 (J'WJ)^-1``, as nls/lmfit/curve_fit) by default; ``"hessian"``
+        reproduces R drc's ``vcov``/``summary`` standard errors.
+    ci_level : float
+        Confidence level of reported intervals (default 0.95).
+    ci_scale : {"log", "natural"}
+        Scale of Wald intervals for positive (log-fitted) parameters.
+    f_scale : float, optional
+        Residual scale for robust losses (response unit).
+    p0 : dict, optional
+        Starting values ``{param: value}`` replacing the self-start.
+    progress : bool
+        Show a progress bar for large batches.
+    engine : {"batch", "lmfit"}
+        ``"batch"``: the vectorised engine; ``"lmfit"``: one lmfit minimisation per
+        curve (reference implementation, slower; same optimum).
+
+    Returns
+    -------
+    DoseResponseResult
+    """
+    require_frame(data)
+    spec = get_model(model)
+    by_l = as_list(by)
+    require_columns(data, [dose], "dose")
+    require_columns(data, [response], "response")
+    require_columns(data, by_l, "by")
+    if weights is not None:
+        require_columns(data, [weights], "weights")
+    if errors not in ("warn", "raise"):
+        raise DataError(f"errors must be 'warn' or 'raise', got {errors!r}")
+    if loss not in LOSSES:
+        raise DataError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if cov not in COV_METHODS:
+        raise DataError(f"cov must be one of {COV_METHODS}, got {cov!r}")
+    if ci_scale not in ("log", "natural"):
+        raise DataError(f"ci_scale must be 'log' or 'natural', got {ci_scale!r}")
+    if not 0 < ci_level < 1:
+        raise DataError(f"ci_level must be in (0, 1), got {ci_level!r}")
+    for name in list((fixed or {})) + list((bounds or {})) + list((p0 or {})):
+        if name not in spec.param_names:
+            raise DataError(f"model {spec.name!r} has no parameter {name!r}; its parameters are {spec.param_names}")
+    check_groups_nonempty(data, by_l)
+    x = check_dose_column(data, dose)
+    y = check_response_column(data, response)
+    w = check_weights_column(data, weights) if weights is not None else None
+    packed = pack_groups(data, x, y, by_l, w)
+    allfixed = {**spec.fixed_defaults, **(fixed or {})}
+    n = packed.x.shape[0]
+    start = None
+    if p0:
+        with np.errstate(all="ignore"):
+            start = spec.selfstart(np.where(packed.mask, packed.x, np.nan), np.where(packed.mask, packed.y, np.nan),
+                                   packed.mask)
+        for k, v in p0.items():
+            start[:, spec.param_names.index(k)] = v
+    if engine == "batch":
+        bf = fit_curves(spec, packed.x, packed.y, packed.mask, packed.w, fixed=fixed, p0=start, bounds=bounds,
+                        loss=loss, f_scale=f_scale, cov=cov, progress=progress)
+    elif engine == "lmfit":
+        from .lmfit_engine import fit_curves_lmfit
+
+        bf = fit_curves_lmfit(spec, packed.x, packed.y, packed.mask, packed.w, fixed=fixed, p0=start,
+                              bounds=bounds, loss=loss, f_scale=f_scale, cov=cov)
+    else:
+        raise DataError(f"engine must be 'batch' or 'lmfit', got {engine!r}")
+    res = DoseResponseResult(spec=spec, fit=bf, keys=packed.keys, by=tuple(by_l), dose=dose, response=response,
+                             dose_unit=dose_unit, response_unit=response_unit, ci_level=ci_level, ci_scale=ci_scale,
+                             packed=packed, fixed=dict(allfixed), bounds=bounds)
+    failed = ~bf.converged
+    if np.any(failed):
+        keys = res.curves.loc[failed, [*by_l, "curve", "message"]]
+        desc = "; ".join(
+            ", ".join(f"{c}={row[c]!r}" for c in [*by_l, "curve"]) + f": {row['message']}"
+            for _, row in keys.head(5).iterrows())
+        more = f" (and {int(failed.sum()) - 5} more)" if failed.sum() > 5 else ""
+        text = f"{int(failed.sum())} of {n} curve(s) did not converge: {desc}{more}"
+        if errors == "raise":
+            raise FitError(text + ". Pass errors='warn' to get them as NaN rows instead.")
+        warnings.warn(text + ". They are NaN rows with converged=False.", ConvergenceWarning, stacklevel=2)
+    return res

@@ -1,0 +1,76 @@
+"""Pack a tidy long table into NaN-padded ``(n_curves, n_obs)`` arrays for the batch engine."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Packed", "pack_groups"]
+
+
+@dataclass(frozen=True)
+class Packed:
+    """Curves packed for :func:`comboplan.fitting.batch.fit_curves`.
+
+    Attributes
+    ----------
+    keys : pandas.DataFrame
+        One row per curve: the ``by`` columns (empty frame with one row if no ``by``).
+    x, y, w : ndarray, shape (n_curves, max_obs)
+        NaN-padded independent variable, response and weights.
+    mask : ndarray of bool
+        True where an observation exists.
+    rows : ndarray of int, shape (n_curves, max_obs)
+        Positional row of each observation in the caller's table (-1 for padding).
+    """
+
+    keys: pd.DataFrame
+    x: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    mask: np.ndarray
+    rows: np.ndarray
+
+
+def pack_groups(data: pd.DataFrame, x: np.ndarray, y: np.ndarray, by: list[str], w: np.ndarray | None = None) -> Packed:
+    """Group rows of ``data`` by ``by`` and scatter ``x``/``y``/``w`` into padded arrays.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The caller's table (only the ``by`` columns are read; not modified).
+    x, y : ndarray, shape (n_rows,)
+        Already validated numeric columns.
+    by : list of str
+        Grouping columns (curve identity); ``[]`` for a single curve.
+    w : ndarray, optional
+        Weights per row.
+
+    Returns
+    -------
+    Packed
+    """
+    n = len(data)
+    if by:
+        grp = data.groupby(by, sort=True, dropna=False, observed=True)
+        gid = grp.ngroup().to_numpy()
+        keys = grp.size().reset_index()[by]
+    else:
+        gid = np.zeros(n, dtype=int)
+        keys = pd.DataFrame(index=[0])
+    order = np.argsort(gid, kind="stable")
+    g_sorted = gid[order]
+    counts = np.bincount(gid, minlength=len(keys))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(n) - starts[g_sorted]
+    m = int(counts.max()) if len(counts) else 0
+    X = np.full((len(keys), m), np.nan)
+    Y = np.full((len(keys), m), np.nan)
+    W = np.full((len(keys), m), np.nan)
+    R = np.full((len(keys), m), -1, dtype=int)
+    X[g_sorted, pos] = x[order]
+    Y[g_sorted, pos] = y[order]
+    W[g_sorted, pos] = 1.0 if w is None else w[order]
+    R[g_sorted, pos] = order
+    return Packed(keys=keys.reset_index(drop=True), x=X, y=Y, w=W, mask=R >= 0, rows=R)

@@ -1,0 +1,1 @@
+"""Plotting: every function takes ax=None and returns the matplotlib Axes."""
