@@ -185,6 +185,12 @@ def _rho_prime(loss: str, z):
     return np.ones_like(z)
 
 
+def _start_rss(spec, x, y, w, p):
+    with np.errstate(all="ignore"):
+        r = np.sum(w * (y - _model(spec, x, p)) ** 2, axis=1)
+    return np.where(np.isfinite(r), r, np.inf)
+
+
 # --------------------------------------------------------------------------- LM core
 def _lm(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol):
     """Levenberg–Marquardt on the free transformed parameters of all curves.
@@ -286,32 +292,47 @@ def _lm(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gt
     return theta, rss, conv, msg, niter
 
 
-def _covariance(spec, x, y, w, pnat, free, rss, nobs, method):
-    """Covariance of the free parameters on the natural scale, embedded in (n, p, p)."""
+def _covariance(spec, x, y, w, pnat, free, rss, nobs, method, islog=None):
+    """Covariance of the free parameters on the natural scale, embedded in (n, p, p).
+
+    Computed on the fitting scale (log for positive parameters), where the
+    information matrix is well conditioned, then mapped to the natural scale with the
+    Jacobian of the transform (``cov_nat = D cov_theta D``, ``D = diag(p)`` for log
+    parameters), which is exact for these estimators at the optimum.
+    """
     n, p = pnat.shape
     fidx = np.flatnonzero(free)
     k = fidx.size
     cov = np.zeros((n, p, p))
     if k == 0:
         return cov, np.zeros(n, dtype=bool)
+    if islog is None:
+        islog = np.array([q.transform == "log" for q in spec.params])
+    scale = np.where(islog[fidx], pnat[:, fidx], 1.0)  # d p / d theta
+
+    def jac_theta(pn):
+        return _jac_nat(spec, x, pn)[..., fidx] * np.where(islog[fidx], pn[:, fidx], 1.0)[:, None, :]
+
     sw = np.sqrt(w)
-    J = _jac_nat(spec, x, pnat)[..., fidx]
+    J = jac_theta(pnat)
     Jw = J * sw[..., None]
     A = np.einsum("nmi,nmj->nij", Jw, Jw)
     dof = nobs - k
     with np.errstate(invalid="ignore", divide="ignore"):
         s2 = np.where(dof > 0, rss / np.where(dof > 0, dof, 1), np.nan)
+    r = y - _model(spec, x, pnat)
     if method == "hessian":
-        # Hessian of RSS / 2 = J'WJ - sum_i w_i r_i d2f_i  (drc: vcov = s^2 * solve(H/2))
-        r = y - _model(spec, x, pnat)
+        # Hessian of RSS / 2 = J'WJ - sum_i w_i r_i d2f_i (drc: vcov = s^2 * solve(H/2));
+        # second derivatives by central differences of the Jacobian on the fitting scale
         Hs = np.zeros_like(A)
+        th = _to_theta(pnat, islog)
         for a, ja in enumerate(fidx):
-            h = 1e-5 * np.maximum(np.abs(pnat[:, ja]), 1e-3)
-            up = pnat.copy()
-            dn = pnat.copy()
+            h = 1e-5 * np.maximum(np.abs(th[:, ja]), 1e-2)
+            up = th.copy()
+            dn = th.copy()
             up[:, ja] += h
             dn[:, ja] -= h
-            d2 = (_jac_nat(spec, x, up)[..., fidx] - _jac_nat(spec, x, dn)[..., fidx]) / (2 * h)[:, None, None]
+            d2 = (jac_theta(_to_nat(up, islog)) - jac_theta(_to_nat(dn, islog))) / (2 * h)[:, None, None]
             Hs[:, a, :] = np.einsum("nm,nmj->nj", w * r, d2)
         Hs = 0.5 * (Hs + np.swapaxes(Hs, 1, 2))
         A = A - Hs
@@ -319,14 +340,16 @@ def _covariance(spec, x, y, w, pnat, free, rss, nobs, method):
     Ainv = np.full_like(A, np.nan)
     if np.any(ok):
         Ao = A[ok]
-        cond = np.linalg.cond(Ao)
-        good = np.isfinite(cond) & (cond < 1e15)
+        dg = np.sqrt(np.abs(np.diagonal(Ao, axis1=1, axis2=2)))
+        dg = np.where(dg > 0, dg, 1.0)
+        As = Ao / dg[:, :, None] / dg[:, None, :]
+        cond = np.linalg.cond(As)
+        good = np.isfinite(cond) & (cond < 1e13)
         inv = np.full_like(Ao, np.nan)
         if np.any(good):
-            inv[good] = np.linalg.inv(Ao[good])
+            inv[good] = np.linalg.inv(As[good]) / dg[good][:, :, None] / dg[good][:, None, :]
         Ainv[ok] = inv
     if method == "sandwich":
-        r = y - _model(spec, x, pnat)
         meat = np.einsum("nmi,nm,nmj->nij", J, (w * r) ** 2, J)
         c = Ainv @ meat @ Ainv
         # HC1 small-sample factor n / (n - k)
@@ -334,6 +357,7 @@ def _covariance(spec, x, y, w, pnat, free, rss, nobs, method):
             c = c * (nobs / np.where(dof > 0, dof, np.nan))[:, None, None]
     else:
         c = Ainv * s2[:, None, None]
+    c = c * scale[:, :, None] * scale[:, None, :]
     singular = ~np.all(np.isfinite(c), axis=(1, 2))
     cov[:, fidx[:, None], fidx[None, :]] = c
     return cov, singular
@@ -423,6 +447,16 @@ def fit_chunk(
             p0 = spec.selfstart(np.where(mask, x, np.nan), np.where(mask, y, np.nan), mask)
     p0 = np.array(np.broadcast_to(np.asarray(p0, dtype=float), (n, len(free))))
     start = np.where(np.isnan(fixed_nat), p0, fixed_nat)
+    if spec.alt_starts is not None and (~free).any():
+        # equivalent representations of the start (e.g. drc's (b, c, d) <-> (-b, d, c)):
+        # keep, per curve, the one that fits best once the fixed parameters are imposed
+        best = _start_rss(spec, xs, ys, ww, start)
+        for alt in spec.alt_starts(p0):
+            cand = np.where(np.isnan(fixed_nat), alt, fixed_nat)
+            rc = _start_rss(spec, xs, ys, ww, cand)
+            better = rc < best
+            start = np.where(better[:, None], cand, start)
+            best = np.where(better, rc, best)
     theta = _to_theta(start, islog)
     theta = np.where(free, np.clip(theta, lo, hi), theta)
     # keep log-parameters strictly inside open bounds
@@ -459,7 +493,7 @@ def fit_chunk(
 
     pnat = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
     rss_cov = np.sum(ww_cov * (ys - _model(spec, xs, pnat)) ** 2, axis=1) if loss != "linear" else rss
-    covm, singular = _covariance(spec, xs, ys, ww_cov, pnat, free, rss_cov, nobs, cov)
+    covm, singular = _covariance(spec, xs, ys, ww_cov, pnat, free, rss_cov, nobs, cov, islog)
     msg = np.asarray(msg, dtype=object)
     too_few = nobs <= npar
     msg[too_few] = [f"too few observations ({k}) for {npar} free parameters" for k in nobs[too_few]]

@@ -334,6 +334,15 @@ def _start_const(x, y, mask):
     return np.nanmean(np.where(m, y, np.nan), axis=1)[:, None]
 
 
+def _swap_ll(p0):
+    # drc LL: (b, c, d, e[, f]) and (-b, d, c, e[, f]) are the same curve when f = 1
+    q = np.array(p0, dtype=float, copy=True)
+    q[:, 0] = -p0[:, 0]
+    q[:, 1] = p0[:, 2]
+    q[:, 2] = p0[:, 1]
+    return [q]
+
+
 # --------------------------------------------------------------------------- inverses
 def _check_pct(x):
     x = np.asarray(x, dtype=float)
@@ -434,28 +443,33 @@ HILL5 = ModelSpec(
     direction="rises if einf > e0, falls if einf < e0; h > 0",
 )
 LL4 = ModelSpec(
+    alt_starts=_swap_ll,
     name="LL.4", func=ll4, params=(_B, _C, _D, _E), selfstart=_start_ll4, inverse=_inv_ll4,
     nested_in=("LL.5",), formula="c + (d - c) / (1 + exp(b (log x - log e)))",
     reference="Ritz et al. (2015) drc: LL.4", direction="b > 0: from d (dose 0) to c",
 )
 LL3 = ModelSpec(
+    alt_starts=_swap_ll,
     name="LL.3", func=ll4, params=(_B, _C, _D, _E), selfstart=_start_ll4, inverse=_inv_ll4,
     fixed_defaults={"c": 0.0}, nested_in=("LL.4", "LL.5"),
     formula="LL.4 with c fixed (default 0)", reference="Ritz et al. (2015) drc: LL.3",
     direction="b > 0: from d (dose 0) to 0",
 )
 LL5 = ModelSpec(
+    alt_starts=_swap_ll,
     name="LL.5", func=ll5, params=(_B, _C, _D, _E, _F), selfstart=_start_ll5, inverse=_inv_ll5,
     formula="c + (d - c) / (1 + exp(b (log x - log e)))^f",
     reference="Ritz et al. (2015) drc: LL.5; NIST StRD Rat43 on x = log dose",
     direction="b > 0: from d (dose 0) to c",
 )
 W14 = ModelSpec(
+    alt_starts=_swap_ll,
     name="W1.4", func=w1, params=(_B, _C, _D, _E), selfstart=_start_w1, inverse=_inv_w1,
     formula="c + (d - c) exp(-exp(b (log x - log e)))",
     reference="Ritz et al. (2015) drc: W1.4", direction="b > 0: from d (dose 0) to c",
 )
 W24 = ModelSpec(
+    alt_starts=_swap_ll,
     name="W2.4", func=w2, params=(_B, _C, _D, _E), selfstart=_start_w2, inverse=_inv_w2,
     formula="c + (d - c) (1 - exp(-exp(b (log x - log e))))",
     reference="Ritz et al. (2015) drc: W2.4", direction="b > 0: from c (dose 0) to d",

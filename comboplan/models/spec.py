@@ -78,6 +78,10 @@ class ModelSpec:
         Names of models in which this one is nested (for F / LR tests).
     reference : str
         Literature reference and the correspondence to peer tools.
+    alt_starts : callable or None
+        ``alt_starts(p0) -> list of arrays``: equivalent representations of a start
+        (e.g. drc's ``(b, c, d) -> (-b, d, c)``); the engine keeps the best one per
+        curve once fixed parameters are imposed.
     direction : str
         Plain-language statement of the direction of effect.
     """
@@ -94,6 +98,7 @@ class ModelSpec:
     reference: str = ""
     direction: str = ""
     formula: str = ""
+    alt_starts: Callable[[np.ndarray], list] | None = None
 
     @property
     def param_names(self) -> tuple[str, ...]:
