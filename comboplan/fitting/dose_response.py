@@ -97,7 +97,7 @@ class DoseResponseResult:
         est = self.fit.estimates
         se = self.fit.stderr
         dof = self.fit.dof.astype(float)
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             t = stats.t.ppf(0.5 + self.ci_level / 2, np.where(dof > 0, dof, np.nan))[:, None]
             lo = est - t * se
             hi = est + t * se
