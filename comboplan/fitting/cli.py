@@ -1,0 +1,99 @@
+"""``comboplan fit``: fit dose-response curves from a tidy CSV file."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["register"]
+
+_HELP = """\
+Fit dose-response curves (Hill / drc log-logistic / Weibull) to a tidy CSV file:
+one row per well, with a dose column, a response column and optional grouping
+columns (one curve per group).
+
+examples:
+  comboplan fit plate.csv --dose conc_uM --response viability --by agent -o params.csv
+  comboplan fit plate.csv --dose conc --response inh --model LL.4 --cov hessian --ecx 10 50 90
+  comboplan fit big.csv --dose d --response y --by curve_id --netcdf fits.nc --no-progress
+"""
+
+
+def register(subparsers) -> None:
+    """Add the ``fit`` sub-command to ``subparsers``."""
+    p = subparsers.add_parser("fit", help="fit dose-response curves (one per --by group)", description=_HELP,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("data", help="tidy CSV file (one row per observation)")
+    p.add_argument("--dose", required=True, help="dose / concentration column (natural scale, >= 0)")
+    p.add_argument("--response", required=True, help="response column")
+    p.add_argument("--by", nargs="*", default=None, help="column(s) identifying separate curves")
+    p.add_argument("--model", default="hill4",
+                   help="hill4 (default), hill3, hill5, LL.4, LL.3, LL.5, W1.4, W2.4, no_effect")
+    p.add_argument("--weights", default=None, help="column of observation weights (inverse variances)")
+    p.add_argument("--loss", default="linear", choices=["linear", "soft_l1", "huber", "cauchy"])
+    p.add_argument("--fix", nargs="*", default=[], metavar="PARAM=VALUE", help="hold parameters fixed, e.g. e0=100")
+    p.add_argument("--cov", default="gauss-newton", choices=["gauss-newton", "hessian", "sandwich"],
+                   help="covariance estimator (hessian = R drc's standard errors)")
+    p.add_argument("--ecx", nargs="*", type=float, default=[50.0], help="ECx levels (percent of effect) to report")
+    p.add_argument("--ecx-ci", default="delta", choices=["delta", "profile", "bootstrap"])
+    p.add_argument("--dose-unit", default=None, help="unit of the dose column, recorded in outputs (e.g. uM)")
+    p.add_argument("--response-unit", default=None, help="unit of the response column (e.g. %%)")
+    p.add_argument("-o", "--output", default=None, help="CSV file for the parameter table (default: print)")
+    p.add_argument("--ecx-output", default=None, help="CSV file for the ECx table")
+    p.add_argument("--netcdf", default=None, help="also write the full result (covariances...) as netCDF")
+    p.add_argument("--plot", default=None, help="PNG file with data and fitted curves")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    import warnings
+
+    import pandas as pd
+
+    from ..exceptions import ComboplanWarning, DataError
+    from .dose_response import fit_dose_response
+
+    fixed = {}
+    for item in args.fix:
+        if "=" not in item:
+            raise DataError(f"--fix expects PARAM=VALUE, got {item!r}")
+        k, v = item.split("=", 1)
+        fixed[k] = float(v)
+    try:
+        df = pd.read_csv(args.data)
+    except FileNotFoundError:
+        raise DataError(f"file not found: {args.data!r}") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ComboplanWarning)
+        res = fit_dose_response(df, dose=args.dose, response=args.response, by=args.by, model=args.model,
+                                weights=args.weights, loss=args.loss, fixed=fixed or None, cov=args.cov,
+                                dose_unit=args.dose_unit, response_unit=args.response_unit,
+                                progress=not args.no_progress)
+        ecx = res.ecx(args.ecx, ci=args.ecx_ci) if args.ecx and res.spec.inverse is not None else None
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    params = res.params
+    if args.output:
+        params.to_csv(args.output, index=False)
+        print(f"wrote {len(params)} parameter rows for {res.n_curves} curve(s) to {args.output}")
+    else:
+        print(res.summary())
+    if ecx is not None:
+        if args.ecx_output:
+            ecx.to_csv(args.ecx_output, index=False)
+            print(f"wrote ECx table to {args.ecx_output}")
+        elif not args.output:
+            print()
+            print(ecx.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if args.netcdf:
+        res.to_netcdf(args.netcdf)
+        print(f"wrote netCDF to {args.netcdf}")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        ax = res.plot()
+        ax.figure.savefig(args.plot, dpi=120, bbox_inches="tight")
+        print(f"wrote plot to {args.plot}")
+    n_bad = int((~res.converged).sum())
+    return 1 if n_bad == res.n_curves else 0

@@ -1,0 +1,64 @@
+"""CLI (`comboplan fit`, `comboplan demo`, `--help`) and import time."""
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+from comboplan.cli import main
+from comboplan.models.dose_response import hill
+
+
+@pytest.fixture
+def plate_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    d = np.repeat([0, 0.01, 0.1, 1, 10, 100.0], 3)
+    df = pd.concat([pd.DataFrame({"agent": a, "conc": d, "viab": hill(d, 100, 5, ec, 1) + rng.normal(0, 3, d.size)})
+                    for a, ec in (("paclitaxel", 0.5), ("secretome", 8.0))])
+    path = tmp_path / "plate.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_cli_fit_writes_tables_netcdf_and_plot(plate_csv, tmp_path, capsys):
+    out = tmp_path / "params.csv"
+    rc = main(["fit", str(plate_csv), "--dose", "conc", "--response", "viab", "--by", "agent", "-o", str(out),
+               "--ecx", "50", "90", "--ecx-output", str(tmp_path / "ecx.csv"), "--netcdf", str(tmp_path / "f.nc"),
+               "--plot", str(tmp_path / "f.png"), "--dose-unit", "uM"])
+    assert rc == 0
+    p = pd.read_csv(out)
+    ec = p[(p.agent == "paclitaxel") & (p.param == "ec50")].estimate.iloc[0]
+    assert 0.25 < ec < 1.0
+    assert set(pd.read_csv(tmp_path / "ecx.csv").x) == {50, 90}
+    assert xr.open_dataset(tmp_path / "f.nc", engine="h5netcdf").attrs["dose_unit"] == "uM"
+    assert (tmp_path / "f.png").stat().st_size > 1000
+
+
+def test_cli_bad_column_is_a_clear_error(plate_csv, capsys):
+    rc = main(["fit", str(plate_csv), "--dose", "dose_uM", "--response", "viab"])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "column(s) 'dose_uM'" in err and "available columns" in err
+
+
+def test_cli_help_lists_commands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "fit" in text and "demo" in text and "tidy CSV" in text
+
+
+def test_demo_writes_report(tmp_path):
+    rc = main(["demo", "--output", str(tmp_path), "--section", "Dose-response"])
+    assert rc == 0
+    text = (tmp_path / "report.md").read_text()
+    assert "EC50" in text and "ug/mL" in text and (tmp_path / "dose_response_skbr3.png").exists()
+
+
+def test_import_is_lazy_and_fast():
+    code = ("import sys, time; t=time.perf_counter(); import comboplan; dt=time.perf_counter()-t; "
+            "print(dt, 'pymc' in sys.modules, 'scipy.optimize' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[1] == "False" and out[2] == "False"  # heavy modules are not imported by `import comboplan`
