@@ -99,7 +99,7 @@ def numeric_column(data: pd.DataFrame, col: str, role: str) -> np.ndarray:
             f"(first at row {_fmt_label(data.index[first])}: {s.iloc[first]!r}). "
             "Remove units or text from the cells (e.g. '10 uM' -> 10) and record the unit separately."
         )
-    return conv.to_numpy(dtype=float, na_value=np.nan)
+    return np.array(conv.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)
 
 
 def check_dose_column(data: pd.DataFrame, col: str, role: str = "dose") -> np.ndarray:
@@ -445,8 +445,8 @@ def check_has_controls(
     first = int(np.flatnonzero(codes == bad)[0])
     key = tuple(data.iloc[first][c] for c in by)
     raise DataError(
-        f"group ({_group_label(by, key)}) of columns {by!r} has no {role} rows (first row of the "
-        f"group: {_label(data.index, first)}); {int((~has).sum())} group(s) lack them. Each group "
+        f"group ({_group_label(by, key)}) of columns {by!r} has no {role} rows (the group starts at "
+        f"row {_label(data.index, first)}); {int((~has).sum())} group(s) lack them. Each group "
         f"in by={by!r} is normalised to its own {role}s: add them, or group more coarsely."
     )
 
@@ -494,8 +494,10 @@ def check_scale(values, kind: str = "fraction", col: str = "response", *, bounds
             hint = ("These look like percentages: pass scale='percent', or divide by 100 "
                     "(comboplan.data.normalize.to_fraction).")
         else:
-            hint = ("These look like raw plate signal (absorbance, counts), not normalised "
-                    "responses: normalise to untreated controls first (comboplan.normalize).")
+            hint = ("Normalised responses rarely lie there: if these are raw plate signals "
+                    "(absorbance, counts), normalise to untreated controls first "
+                    "(comboplan.normalize); otherwise check the untreated-control wells, or "
+                    "widen bounds=... on purpose.")
         raise DataError(
             f"column {col!r} is declared as {kind} but {int(out.sum())} value(s) lie outside the "
             f"plausible range [{lo:g}, {hi:g}] (first at {where(pos)}: {float(v[pos])!r}). {hint}"
