@@ -1,0 +1,15 @@
+"""Scoring of in-vitro drug-combination experiments with uncertainty.
+
+Public functions (re-exported lazily as ``comboplan.synergy`` etc.):
+
+* :func:`comboplan.combination.api.synergy` — Bliss, HSA, Loewe, ZIP excess scores per cell
+  and per block, with replicate bootstrap CIs, p-values and BH-FDR q-values;
+* :func:`comboplan.combination.api.chou_talalay` — median-effect / CI / DRI analysis with
+  delta-method intervals;
+* :func:`comboplan.combination.api.fit_musyc` — MuSyC surface fit with bootstrap CIs;
+* :func:`comboplan.combination.api.equivalent_dose` — dose of one agent alone that matches a
+  combination's effect;
+* :mod:`comboplan.combination.io` — SynergyFinder long format and tidy CSV.
+
+Do not name a module ``comboplan.synergy``: it would shadow the function.
+"""

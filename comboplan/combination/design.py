@@ -1,0 +1,153 @@
+"""Validation and cell layout of combination experiments (internal)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..data.validate import (
+    as_list,
+    check_dose_column,
+    check_groups_nonempty,
+    check_response_column,
+    require_columns,
+    require_frame,
+)
+from ..exceptions import DataError
+
+__all__ = ["Design", "prepare", "SIGN_EXCESS", "SIGN_CI"]
+
+SIGN_EXCESS = ("positive = synergy (observed effect exceeds the reference), negative = antagonism; "
+               "scores are in inhibition units of the response scale")
+SIGN_CI = "CI < 1 synergy, CI = 1 additive, CI > 1 antagonism"
+_KINDS = ("inhibition", "viability")
+_SCALES = {"percent": 100.0, "fraction": 1.0}
+
+
+@dataclass(frozen=True)
+class Design:
+    """Validated combination data laid out by block and cell.
+
+    Attributes
+    ----------
+    obs : pandas.DataFrame
+        One row per observation: ``_block`` (int), ``_cell`` (int), dose columns,
+        ``_effect`` (inhibition in the caller's unit: ``top - viability`` for viability
+        input), ``_row`` (the caller's index label).
+    cells : pandas.DataFrame
+        One row per cell: ``_block``, ``_cell``, dose columns, ``n`` (replicates),
+        ``mean``, ``sd``, ``n_agents`` (agents with dose > 0), ``role``
+        (``"control"``, ``"mono"``, ``"combo"``), ``agent`` (for monotherapy cells).
+    blocks : pandas.DataFrame
+        One row per block: ``_block`` and the ``by`` columns.
+    """
+
+    obs: pd.DataFrame
+    cells: pd.DataFrame
+    blocks: pd.DataFrame
+    doses: tuple
+    by: tuple
+    response: str
+    response_kind: str
+    scale: str
+    top: float
+    replicate: str | None
+
+    def cell_values(self):
+        """(n_cells, max_rep) padded replicate values and counts per cell."""
+        from .stats import pad_groups
+
+        return pad_groups(self.obs["_cell"].to_numpy(), self.obs["_effect"].to_numpy(), len(self.cells))
+
+
+def prepare(data, doses, response, by=None, replicate=None, response_kind="inhibition",
+            scale="percent", min_agents: int = 2) -> Design:
+    """Validate a tidy combination table and lay it out by block and cell.
+
+    Raises
+    ------
+    DataError
+        On any malformed input (see the module's checks); never silently drops rows.
+    """
+    df = require_frame(data)
+    doses = as_list(doses)
+    by = as_list(by)
+    if len(doses) < min_agents:
+        raise DataError(f"doses must name at least {min_agents} dose columns (one per agent); got {doses!r}. "
+                        "Pass doses=['drugA_uM', 'drugB_uM'].")
+    if len(set(doses)) != len(doses):
+        raise DataError(f"doses lists a column twice: {doses!r}; name each agent's dose column once.")
+    if response_kind not in _KINDS:
+        raise DataError(f"response_kind must be one of {_KINDS}; got {response_kind!r}.")
+    if scale not in _SCALES:
+        raise DataError(f"scale must be 'percent' (0-100) or 'fraction' (0-1); got {scale!r}.")
+    cols = [*doses, response, *by] + ([replicate] if replicate else [])
+    require_columns(df, cols)
+    top = _SCALES[scale]
+    dmat = np.column_stack([check_dose_column(df, c, role=f"dose of agent {c!r}") for c in doses])
+    y = check_response_column(df, response)
+    check_groups_nonempty(df, by + ([replicate] if replicate else []))
+    lo_ok, hi_ok = -0.5 * top, 1.5 * top
+    bad = (y < lo_ok) | (y > hi_ok)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        hint = ("; the values look like percent: pass scale='percent'" if scale == "fraction" and np.nanmax(np.abs(y)) > 1.5
+                else "")
+        raise DataError(
+            f"column {response!r} ({response_kind}, scale={scale!r}) must lie within [{lo_ok:g}, {hi_ok:g}]; "
+            f"{int(bad.sum())} value(s) do not (first at row {df.index[i]!r}: {y[i]!r}){hint}. "
+            "Normalise to the untreated control first (comboplan.normalize) or declare the right scale.")
+    if scale == "percent" and np.nanmax(np.abs(y)) <= 1.5 and len(y) > 3:
+        raise DataError(
+            f"column {response!r}: every value is within [-1.5, 1.5] but scale='percent' was declared; "
+            "these look like fractions. Pass scale='fraction' (or multiply by 100).")
+    eff = y if response_kind == "inhibition" else top - y
+    obs = pd.DataFrame({c: dmat[:, k] for k, c in enumerate(doses)})
+    for c in by:
+        obs[c] = df[c].to_numpy()
+    if replicate:
+        obs["_rep"] = df[replicate].to_numpy()
+    obs["_effect"] = eff
+    obs["_row"] = df.index.to_numpy()
+    if by:
+        bcodes, buniq = pd.MultiIndex.from_frame(obs[by]).factorize()
+        blocks = pd.DataFrame(list(buniq), columns=by)
+    else:
+        bcodes = np.zeros(len(obs), dtype=np.int64)
+        blocks = pd.DataFrame(index=[0])
+    blocks.insert(0, "_block", np.arange(len(blocks)))
+    obs["_block"] = bcodes
+    key = pd.MultiIndex.from_frame(obs[["_block", *doses]])
+    ccodes, cuniq = key.factorize()
+    obs["_cell"] = ccodes
+    # duplicated cells need a replicate column; with one, (cell, replicate) must be unique
+    counts = np.bincount(ccodes)
+    if replicate is None and (counts > 1).any():
+        first = int(np.flatnonzero(counts[ccodes] > 1)[0])
+        raise DataError(
+            f"{int((counts > 1).sum())} cell(s) (same block and doses) appear more than once without a replicate "
+            f"column (first at row {df.index[first]!r}: " +
+            ", ".join(f"{c}={obs[c].iloc[first]!r}" for c in doses) +
+            "). Name the column that identifies replicates (replicate='rep'); comboplan never averages "
+            "duplicates silently.")
+    if replicate is not None:
+        dup = pd.MultiIndex.from_arrays([ccodes, obs["_rep"].to_numpy()]).duplicated()
+        if dup.any():
+            i = int(np.flatnonzero(dup)[0])
+            raise DataError(
+                f"replicate {obs['_rep'].iloc[i]!r} appears twice in the same cell (row {df.index[i]!r}); "
+                f"column {replicate!r} must identify each replicate of a cell once.")
+    cells = pd.DataFrame(list(cuniq), columns=["_block", *doses])
+    cells.insert(1, "_cell", np.arange(len(cells)))
+    g = obs.groupby("_cell", sort=True)["_effect"]
+    cells["n"] = counts
+    cells["mean"] = g.mean().to_numpy()
+    cells["sd"] = g.std(ddof=1).to_numpy()
+    nz = cells[doses].to_numpy() > 0
+    cells["n_agents"] = nz.sum(axis=1)
+    cells["role"] = np.select([cells["n_agents"] == 0, cells["n_agents"] == 1], ["control", "mono"], "combo")
+    agent = np.where(cells["n_agents"] == 1, np.array(doses, dtype=object)[np.argmax(nz, axis=1)], None)
+    cells["agent"] = agent
+    return Design(obs=obs, cells=cells, blocks=blocks, doses=tuple(doses), by=tuple(by), response=response,
+                  response_kind=response_kind, scale=scale, top=top, replicate=replicate)

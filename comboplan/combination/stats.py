@@ -1,0 +1,130 @@
+"""Resampling, p-values and multiple-testing helpers for combination scoring."""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["as_rng", "bh_fdr", "boot_pvalue", "percentile_ci", "resample_cell_means", "pad_groups"]
+
+
+def as_rng(seed) -> np.random.Generator:
+    """Return a Generator from an int seed, None, or a Generator."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+def bh_fdr(p) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values); NaN entries stay NaN.
+
+    Parameters
+    ----------
+    p : array_like
+        p-values.
+
+    Returns
+    -------
+    numpy.ndarray
+        Adjusted p-values, same shape.
+    """
+    p = np.asarray(p, dtype=float)
+    out = np.full(p.shape, np.nan)
+    flat = p.ravel()
+    ok = np.isfinite(flat)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    pv = flat[ok]
+    order = np.argsort(pv)
+    ranked = pv[order] * m / np.arange(1, m + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1]
+    res = np.empty(m)
+    res[order] = np.minimum(q, 1.0)
+    o = out.ravel()
+    o[ok] = res
+    return o.reshape(p.shape)
+
+
+def boot_pvalue(samples, axis: int = 0) -> np.ndarray:
+    """Two-sided bootstrap p-value for H0: score = 0.
+
+    ``p = min(1, 2 min(#(b <= 0) + 1, #(b >= 0) + 1) / (B + 1))`` over the finite
+    bootstrap replicates ``b`` (the percentile-interval inversion with the usual +1
+    correction, so p is never exactly 0).
+    """
+    s = np.asarray(samples, dtype=float)
+    fin = np.isfinite(s)
+    B = fin.sum(axis=axis)
+    le = ((s <= 0) & fin).sum(axis=axis)
+    ge = ((s >= 0) & fin).sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.minimum(1.0, 2.0 * (np.minimum(le, ge) + 1.0) / (B + 1.0))
+    return np.where(B >= 2, p, np.nan)
+
+
+def percentile_ci(samples, level: float, axis: int = 0):
+    """Percentile bootstrap interval ignoring non-finite replicates."""
+    s = np.asarray(samples, dtype=float)
+    a = (1.0 - level) / 2.0
+    with np.errstate(all="ignore"):
+        s = np.where(np.isfinite(s), s, np.nan)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            lo = np.nanquantile(s, a, axis=axis)
+            hi = np.nanquantile(s, 1.0 - a, axis=axis)
+    return lo, hi
+
+
+def pad_groups(codes: np.ndarray, values: np.ndarray, n_groups: int):
+    """Scatter ``values`` into a NaN-padded (n_groups, max_size) array by group code."""
+    codes = np.asarray(codes)
+    order = np.argsort(codes, kind="stable")
+    sc = codes[order]
+    counts = np.bincount(sc, minlength=n_groups)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = np.arange(len(sc)) - starts[sc]
+    width = max(int(counts.max()) if len(counts) else 1, 1)
+    out = np.full((n_groups, width), np.nan)
+    out[sc, pos] = np.asarray(values, dtype=float)[order]
+    return out, counts
+
+
+def resample_cell_means(padded: np.ndarray, counts: np.ndarray, n_boot: int, rng, mode: str = "mean",
+                        chunk: int | None = None):
+    """Bootstrap cell means by resampling replicates within each cell.
+
+    Parameters
+    ----------
+    padded : ndarray, shape (n_cells, max_rep)
+        Replicate values (NaN padded).
+    counts : ndarray, shape (n_cells,)
+        Replicates per cell.
+    n_boot : int
+        Bootstrap replicates.
+    rng : numpy.random.Generator
+        Random source.
+    mode : {"mean", "single"}
+        ``"mean"``: draw ``n`` replicates with replacement and average them (the
+        bootstrap distribution of the cell mean); ``"single"``: draw one replicate per
+        cell, as SynergyFinder does (the distribution of single-replicate scores).
+
+    Returns
+    -------
+    ndarray, shape (n_boot, n_cells)
+    """
+    n_cells, width = padded.shape
+    cnt = np.maximum(counts, 1)
+    if mode == "single":
+        idx = (rng.random((n_boot, n_cells)) * cnt).astype(np.int64)
+        return padded[np.arange(n_cells)[None, :], idx]
+    chunk = chunk or max(1, int(2e7 // max(n_cells * width, 1)))
+    out = np.empty((n_boot, n_cells))
+    valid = np.arange(width)[None, :] < counts[:, None]
+    for s in range(0, n_boot, chunk):
+        b = min(chunk, n_boot - s)
+        idx = (rng.random((b, n_cells, width)) * cnt[None, :, None]).astype(np.int64)
+        vals = np.take_along_axis(np.broadcast_to(padded, (b, n_cells, width)), idx, axis=2)
+        vals = np.where(valid[None], vals, 0.0)
+        out[s:s + b] = vals.sum(axis=2) / cnt[None, :]
+    return out
