@@ -1,0 +1,70 @@
+"""In-silico experiment planning: PK/PD, virtual cohorts, dose-reduction explorer, power.
+
+Main entry points (imported lazily)::
+
+    from comboplan.simulate import (PKPDModel, Arm, simulate_cohort, dose_reduction, power,
+                                    sample_size, load_scenario)
+
+See ``docs/simulate.md`` for the user guide and the TOML scenario format.
+"""
+from __future__ import annotations
+
+import importlib
+
+_NAMES = {
+    # exposures
+    "ProductExposure": "comboplan.simulate.exposure",
+    "DrugExposure": "comboplan.simulate.exposure",
+    "secretome": "comboplan.simulate.exposure",
+    # PD
+    "GrowthModel": "comboplan.simulate.pd",
+    "Effect": "comboplan.simulate.pd",
+    "Interaction": "comboplan.simulate.pd",
+    "NO_INTERACTION": "comboplan.simulate.pd",
+    "simulate_growth": "comboplan.simulate.pd",
+    "total_hazard": "comboplan.simulate.pd",
+    "SIMEONI2004_PACLITAXEL": "comboplan.simulate.pd",
+    "SIMEONI_K2_PACLITAXEL": "comboplan.simulate.pd",
+    # cohorts
+    "Arm": "comboplan.simulate.cohort",
+    "PKPDModel": "comboplan.simulate.cohort",
+    "Variability": "comboplan.simulate.cohort",
+    "Readout": "comboplan.simulate.cohort",
+    "Dropout": "comboplan.simulate.cohort",
+    "ParameterDraws": "comboplan.simulate.cohort",
+    "draws_from_covariance": "comboplan.simulate.cohort",
+    "draws_from_posterior": "comboplan.simulate.cohort",
+    "simulate_cohort": "comboplan.simulate.cohort",
+    "CohortResult": "comboplan.simulate.cohort",
+    # planning
+    "dose_reduction": "comboplan.simulate.explore",
+    "DoseReductionResult": "comboplan.simulate.explore",
+    "power": "comboplan.simulate.power",
+    "sample_size": "comboplan.simulate.power",
+    "power_grid": "comboplan.simulate.power",
+    "simulate_study": "comboplan.simulate.power",
+    "PowerResult": "comboplan.simulate.power",
+    "ttest_power": "comboplan.simulate.power",
+    # scenarios
+    "Scenario": "comboplan.simulate.scenario",
+    "load_scenario": "comboplan.simulate.scenario",
+    "parse_scenario": "comboplan.simulate.scenario",
+    # PK (re-exported)
+    "Regimen": "comboplan.models.pk",
+    "PKModel": "comboplan.models.pk",
+    "parse_schedule": "comboplan.models.pk",
+    "paclitaxel_mouse": "comboplan.models.pk",
+}
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'comboplan.simulate' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
