@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             mod = importlib.import_module(modname)
         except ModuleNotFoundError as exc:  # capability not installed in this version
-            if exc.name == modname:
+            if exc.name and (modname == exc.name or modname.startswith(exc.name + ".")):
                 continue
             raise
         mod.register(sub)

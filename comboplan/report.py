@@ -133,8 +133,10 @@ def run_demo(outdir="demo_output", seed: int = 20240425, sections=None) -> Path:
         mod, fn = target.split(":")
         try:
             func = getattr(importlib.import_module(mod), fn)
-        except (ModuleNotFoundError, AttributeError):
-            continue
+        except ModuleNotFoundError as exc:
+            if exc.name and (mod == exc.name or mod.startswith(exc.name + ".")):
+                continue  # capability not present in this version
+            raise
         t0 = time.perf_counter()
         body = func(outdir, seed)
         parts.append(f"## {title}\n\n{body}\n\n_(section computed in {time.perf_counter() - t0:.1f} s)_\n")
