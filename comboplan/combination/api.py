@@ -432,3 +432,557 @@ def _mono_table(design, layout, point, boot, ci):
     if design.by:
         t = design.blocks.set_index("_block").loc[t["_block"]].reset_index().join(t.drop(columns="_block"))
     return t.drop(columns="_block")
+
+
+# ====================================================================== Chou-Talalay
+@dataclass(frozen=True)
+class ChouTalalayResult:
+    """Median-effect analysis (Chou-Talalay) of single agents and mixture rays.
+
+    Attributes
+    ----------
+    params : pandas.DataFrame
+        One row per agent and per mixture ray (constant dose ratio): ``entity``,
+        ``kind`` ("agent" or "mixture"), ``ratio`` (dose proportions of the ray), ``m``,
+        ``m_se``, ``Dm`` (dose unit; total dose for rays) with delta-method CI, ``r``
+        (linear correlation of the median-effect plot), ``n`` points used.
+    points : pandas.DataFrame
+        CI and DRI at every observed combination cell (fa = mean fraction affected),
+        with delta-method CIs (Lee & Kong 2009).
+    levels : pandas.DataFrame
+        CI and DRI per ray at the requested fa levels, with CIs.
+    isobologram : pandas.DataFrame
+        Per ray and fa level: each agent's ``Dx`` (axis intercepts of the additive
+        isobole) and the combination doses ``D`` producing that fa.
+    settings : dict
+    """
+
+    params: pd.DataFrame
+    points: pd.DataFrame
+    levels: pd.DataFrame
+    isobologram: pd.DataFrame
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def sign_convention(self) -> str:
+        """How to read CI and DRI."""
+        return SIGN_CI + "; DRI > 1 = dose reduction possible"
+
+    def summary(self) -> str:
+        """Plain-text summary."""
+        lines = [f"Chou-Talalay median-effect analysis ({'mutually exclusive' if self.settings['mutually_exclusive'] else 'mutually non-exclusive'}); {SIGN_CI}.",
+                 self.params[["entity", "m", "Dm", "Dm_ci_low", "Dm_ci_high", "r", "n"]].to_string(index=False)]
+        if len(self.levels):
+            lines.append(self.levels[["ray", "fa", "CI", "CI_ci_low", "CI_ci_high"]].to_string(index=False))
+        return "\n".join(lines)
+
+    def to_xarray(self):
+        """CI at fa levels as an :class:`xarray.Dataset` (dims ray, fa)."""
+        ds = self.levels.set_index(["ray", "fa"])[["CI", "CI_ci_low", "CI_ci_high"]].to_xarray()
+        ds.attrs["sign_convention"] = SIGN_CI
+        return ds
+
+    def plot(self, kind: str = "fa_ci", ax=None, **kwargs):
+        """Plot ``kind`` = "fa_ci", "isobologram" or "median_effect"; returns the Axes."""
+        from ..plot import synergy as ps
+
+        fn = {"fa_ci": ps.ct_fa_ci, "isobologram": ps.ct_isobologram, "median_effect": ps.ct_median_effect}
+        if kind not in fn:
+            raise DataError(f"kind must be one of {sorted(fn)}; got {kind!r}.")
+        return fn[kind](self, ax=ax, **kwargs)
+
+
+def chou_talalay(data, doses, response, by=None, response_kind="inhibition", scale="percent",
+                 fa_levels=(0.5, 0.75, 0.9, 0.95), mutually_exclusive=True, ci=0.95, replicate=None,
+                 dose_units=None) -> ChouTalalayResult:
+    """Chou-Talalay median-effect analysis: Dm, m, r, CI at points and fa levels, DRI.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Tidy table (not modified).
+    doses : list of str
+        One dose column per agent (2 or more agents).
+    response : str
+        Response column; converted to the fraction affected ``fa`` (inhibition / top).
+        Points with fa <= 0 or fa >= 1 cannot enter the median-effect plot and are
+        excluded (counted in ``params['n_excluded']``).
+    by : str or list, optional
+        Block columns (analysed independently).
+    response_kind, scale : str
+        As in :func:`synergy`.
+    fa_levels : sequence of float
+        Effect levels for CI/DRI (default 0.5, 0.75, 0.9, 0.95 as in CompuSyn).
+    mutually_exclusive : bool
+        CI form; ``False`` adds the interaction terms (Chou & Talalay 1984).
+    ci : float
+        Confidence level for the delta-method intervals.
+    replicate : str, optional
+        Replicate column (needed when cells repeat).  Replicates enter the
+        median-effect regressions individually.
+    dose_units : dict, optional
+        Recorded units.
+
+    Returns
+    -------
+    ChouTalalayResult
+
+    Raises
+    ------
+    DataError
+        If an agent has fewer than 2 dose levels with 0 < fa < 1 (its Dm and m cannot
+        be estimated), or no combination cells exist.
+    """
+    from ..models.combination import chou_talalay as ct
+
+    design = prepare(data, doses, response, by=by, replicate=replicate, response_kind=response_kind, scale=scale)
+    fa_levels = np.asarray(fa_levels, dtype=float)
+    if np.any((fa_levels <= 0) | (fa_levels >= 1)):
+        raise DataError(f"fa_levels must lie strictly between 0 and 1; got {fa_levels.tolist()}.")
+    z = sst.norm.ppf(0.5 + ci / 2)
+    obs = design.obs
+    cells = design.cells
+    doses = list(design.doses)
+    N = len(doses)
+    dmat = obs[doses].to_numpy()
+    fa_all = obs["_effect"].to_numpy() / design.top
+    role = cells["role"].to_numpy()[obs["_cell"].to_numpy()]
+    P, PT, LV, ISO = [], [], [], []
+    for b in range(len(design.blocks)):
+        inb = obs["_block"].to_numpy() == b
+        bname = {c: design.blocks.iloc[b][c] for c in design.by}
+        # ---- agents
+        curves, labels = [], []
+        for k, a in enumerate(doses):
+            sel = inb & (role == "mono") & (dmat[:, k] > 0)
+            curves.append((dmat[sel, k], fa_all[sel]))
+            labels.append((a, "agent", tuple(float(k2 == k) for k2 in range(N))))
+        # ---- rays: combination observations grouped by dose proportions
+        csel = inb & (role == "combo")
+        if not csel.any():
+            raise DataError("chou_talalay needs combination cells (two or more agents with dose > 0)"
+                            + _blk(design, b) + ".")
+        tot = dmat[csel].sum(axis=1)
+        prop = np.round(dmat[csel] / tot[:, None], 6)
+        rays, rinv = np.unique(prop, axis=0, return_inverse=True)
+        rinv = np.asarray(rinv).ravel()
+        for j, pr in enumerate(rays):
+            s = rinv == j
+            curves.append((tot[s], fa_all[csel][s]))
+            labels.append((_ray_name(doses, pr), "mixture", tuple(pr)))
+        L = max(len(c[0]) for c in curves)
+        X = np.full((len(curves), L), np.nan)
+        Y = np.full((len(curves), L), np.nan)
+        for i, (x, y) in enumerate(curves):
+            X[i, :len(x)] = x
+            Y[i, :len(y)] = y
+        fit = ct.median_effect_fit(X, Y, np.isfinite(X))
+        nlev = [len(np.unique(x[(y > 0) & (y < 1)])) for x, y in curves]
+        for k in range(N):
+            if nlev[k] < 2:
+                x, y = curves[k]
+                raise DataError(
+                    f"agent {doses[k]!r}{_blk(design, b)} has {nlev[k]} dose level(s) with 0 < fa < 1 "
+                    f"(doses tested alone: {sorted(set(np.round(x, 12).tolist()))}); the median-effect fit needs >= 2 "
+                    "(>= 3 for confidence intervals). Add single-agent doses, or use synergy(methods=('bliss','hsa')).")
+        vlogDm = ct.log10_dose_for_effect_var(0.5, fit["b0"], fit["b1"], fit["cov"])
+        for i, (nm, kind, pr) in enumerate(labels):
+            x, y = curves[i]
+            se = np.sqrt(vlogDm[i])
+            P.append({**bname, "entity": nm, "kind": kind, "ratio": ":".join(f"{v:g}" for v in pr),
+                      "m": fit["m"][i], "m_se": np.sqrt(fit["cov"][i, 1, 1]), "Dm": fit["Dm"][i],
+                      "Dm_ci_low": fit["Dm"][i] * 10 ** (-z * se), "Dm_ci_high": fit["Dm"][i] * 10 ** (z * se),
+                      "r": fit["r"][i], "n": int(fit["n"][i]), "n_excluded": int(len(x) - fit["n"][i]),
+                      "dose_unit": "total dose of the mixture" if kind == "mixture" else
+                      (dose_units or {}).get(nm, "dose unit of " + nm)})
+        b0, b1, cov = fit["b0"][:N], fit["b1"][:N], fit["cov"][:N]
+        # ---- CI at observed combination cells (cell-mean fa)
+        cb = cells[(cells["_block"] == b) & (cells["role"] == "combo")]
+        fa_c = cb["mean"].to_numpy() / design.top
+        D = cb[doses].to_numpy()
+        with np.errstate(all="ignore"):
+            L10 = ct.log10_dose_for_effect(fa_c[:, None], b0, b1)
+            V10 = ct.log10_dose_for_effect_var(fa_c[:, None], b0, b1, cov)
+            t = np.where(D > 0, D / 10 ** L10, 0.0)
+            CI = t.sum(axis=1) if mutually_exclusive else np.prod(1 + t, axis=1) - 1
+            covt = np.einsum("ni,ij->nij", np.where(D > 0, V10, 0.0), np.eye(N))
+            vCI = ct.combination_index_var(t, covt, mutually_exclusive)
+            seL = np.sqrt(vCI) / CI
+        okfa = (fa_c > 0) & (fa_c < 1)
+        for r_ in range(len(cb)):
+            row = {**bname, **{d: D[r_, k] for k, d in enumerate(doses)}, "n": int(cb["n"].iloc[r_]),
+                   "fa": fa_c[r_], "CI": CI[r_] if okfa[r_] else np.nan,
+                   "CI_ci_low": CI[r_] * np.exp(-z * seL[r_]) if okfa[r_] else np.nan,
+                   "CI_ci_high": CI[r_] * np.exp(z * seL[r_]) if okfa[r_] else np.nan,
+                   "note": "" if okfa[r_] else "fa outside (0, 1): CI undefined"}
+            for k, d in enumerate(doses):
+                if D[r_, k] > 0 and okfa[r_]:
+                    dri = 10 ** L10[r_, k] / D[r_, k]
+                    se = np.sqrt(V10[r_, k]) * np.log(10)
+                    row.update({f"DRI_{d}": dri, f"DRI_{d}_ci_low": dri * np.exp(-z * se),
+                                f"DRI_{d}_ci_high": dri * np.exp(z * se)})
+            row["sign_convention"] = SIGN_CI
+            PT.append(row)
+        # ---- fa levels per ray
+        for j, pr in enumerate(rays):
+            i = N + j
+            if nlev[i] < 2:
+                continue
+            with np.errstate(all="ignore"):
+                Lm = ct.log10_dose_for_effect(fa_levels, fit["b0"][i], fit["b1"][i])
+                Vm = ct.log10_dose_for_effect_var(fa_levels, fit["b0"][i], fit["b1"][i], fit["cov"][i])
+                La = ct.log10_dose_for_effect(fa_levels[:, None], b0, b1)
+                Va = ct.log10_dose_for_effect_var(fa_levels[:, None], b0, b1, cov)
+                Dcomb = pr[None, :] * 10 ** Lm[:, None]
+                t = np.where(pr[None, :] > 0, Dcomb / 10 ** La, 0.0)
+                CIv = t.sum(axis=1) if mutually_exclusive else np.prod(1 + t, axis=1) - 1
+                active = pr > 0
+                covt = (np.einsum("ni,ij->nij", np.where(active, Va, 0.0), np.eye(N))
+                        + Vm[:, None, None] * np.outer(active, active)[None])
+                vCI = ct.combination_index_var(t, covt, mutually_exclusive)
+                seL = np.sqrt(vCI) / CIv
+            for q, fa in enumerate(fa_levels):
+                row = {**bname, "ray": _ray_name(doses, pr), "fa": fa, "CI": CIv[q],
+                       "CI_ci_low": CIv[q] * np.exp(-z * seL[q]), "CI_ci_high": CIv[q] * np.exp(z * seL[q]),
+                       "sign_convention": SIGN_CI}
+                for k, d in enumerate(doses):
+                    if active[k]:
+                        dri = 10 ** La[q, k] / Dcomb[q, k]
+                        se = np.sqrt(Va[q, k] + Vm[q]) * np.log(10)
+                        row.update({f"DRI_{d}": dri, f"DRI_{d}_ci_low": dri * np.exp(-z * se),
+                                    f"DRI_{d}_ci_high": dri * np.exp(z * se)})
+                LV.append(row)
+                for k, d in enumerate(doses):
+                    ISO.append({**bname, "ray": _ray_name(doses, pr), "fa": fa, "agent": d,
+                                "Dx": 10 ** La[q, k], "D": Dcomb[q, k]})
+    settings = {"doses": doses, "by": list(design.by), "response": response, "response_kind": response_kind,
+                "scale": scale, "fa_levels": fa_levels.tolist(), "mutually_exclusive": mutually_exclusive,
+                "ci": ci, "sign_convention": SIGN_CI, "dose_units": dict(dose_units or {}),
+                "reference": "Chou & Talalay (1984) Adv Enzyme Regul 22:27; Chou (2006) Pharmacol Rev 58:621; "
+                             "CIs: Lee & Kong (2009) Stat Biopharm Res 1:4"}
+    return ChouTalalayResult(params=pd.DataFrame(P), points=pd.DataFrame(PT), levels=pd.DataFrame(LV),
+                             isobologram=pd.DataFrame(ISO), settings=settings)
+
+
+def _ray_name(doses, pr):
+    act = [(d, p) for d, p in zip(doses, pr) if p > 0]
+    mn = min(p for _, p in act)
+    return "+".join(d for d, _ in act) + " (" + ":".join(f"{p / mn:.4g}" for _, p in act) + ")"
+
+
+def _blk(design, b):
+    if not design.by:
+        return ""
+    row = design.blocks.iloc[b]
+    return " in block " + ", ".join(f"{c}={row[c]!r}" for c in design.by)
+
+
+# ====================================================================== MuSyC
+@dataclass(frozen=True)
+class MuSyCResult:
+    """MuSyC fit of a two-agent response surface.
+
+    Attributes
+    ----------
+    params : pandas.DataFrame
+        ``param``, ``estimate``, ``ci_low``, ``ci_high``, ``unit``, ``fixed`` for E0-E3,
+        h1, h2, C1, C2, alpha12, alpha21, gamma12, gamma21 and the derived ``beta``
+        (per block).  alpha, gamma > 1 and beta > 0 mean synergy.
+    fit : pandas.DataFrame
+        Per block: ``converged``, ``rss``, ``nobs``, ``r2``, ``aic``, ``bic``, ``inference``.
+    settings : dict
+    """
+
+    params: pd.DataFrame
+    fit: pd.DataFrame
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def sign_convention(self) -> str:
+        """How to read the synergy parameters."""
+        return ("alpha12/alpha21 > 1: synergistic potency; gamma > 1: synergistic cooperativity; "
+                "beta > 0: synergistic efficacy (combination beyond the stronger agent)")
+
+    def estimates(self, block: int = 0) -> dict:
+        """Point estimates of one block as ``{name: value}``."""
+        t = self.params
+        if self.settings["by"]:
+            keys = self.fit.iloc[block][self.settings["by"]]
+            for c in self.settings["by"]:
+                t = t[t[c] == keys[c]]
+        return dict(zip(t["param"], t["estimate"]))
+
+    def predict(self, d1, d2, block: int = 0):
+        """Fitted surface at doses ``d1``, ``d2`` (broadcast; response unit)."""
+        from ..models.combination.musyc import MUSYC_PARAMS, musyc
+
+        e = self.estimates(block)
+        return musyc(np.asarray(d1, float), np.asarray(d2, float), *(e[p] for p in MUSYC_PARAMS))
+
+    def summary(self) -> str:
+        """Plain-text table of parameters."""
+        return (f"MuSyC fit ({self.sign_convention}).\n"
+                + self.params.drop(columns=["fixed"]).to_string(index=False))
+
+    def to_xarray(self):
+        """Parameters as an :class:`xarray.Dataset` (dims block..., param)."""
+        idx = [*self.settings["by"], "param"]
+        return self.params.set_index(idx)[["estimate", "ci_low", "ci_high"]].to_xarray()
+
+    def plot(self, kind: str = "surface", block: int = 0, ax=None, **kwargs):
+        """Plot the fitted surface with the data (``kind="surface"`` or ``"heatmap"``)."""
+        from ..plot import synergy as ps
+
+        return ps.musyc_plot(self, kind=kind, block=block, ax=ax, **kwargs)
+
+
+def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n_boot=200, ci=0.95,
+              seed=None, response_kind="viability", scale="fraction", bootstrap="auto",
+              dose_units=None) -> MuSyCResult:
+    """Fit the MuSyC model (Meyer et al. 2019) to a two-agent dose-response surface.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Tidy table (not modified).
+    doses : list of two str
+        Dose columns of agents 1 and 2 (>= 0).
+    response : str
+        Response column, fitted on its own scale (E0..E3 are in its unit).
+    by : str or list, optional
+        Block columns (each block fitted separately).
+    replicate : str, optional
+        Replicate column (needed when cells repeat); replicates are fitted individually.
+    fit_gamma : bool
+        Also estimate the cooperativity parameters ``gamma12``, ``gamma21``
+        (otherwise fixed at 1).
+    n_boot : int
+        Bootstrap refits for the parameter CIs (batched through the engine).
+    ci : float
+        Confidence level.
+    seed : int or Generator, optional
+        Bootstrap seed.
+    response_kind, scale : str
+        Declared response (validated as in :func:`synergy`; sets beta's direction).
+    bootstrap : {"auto", "replicates", "residuals"}
+        Resample replicates within cells (when cells have replicates) or residuals.
+    dose_units : dict, optional
+        Recorded units of the dose columns.
+
+    Returns
+    -------
+    MuSyCResult
+
+    Notes
+    -----
+    Potencies (C1, C2), slopes, alpha and gamma are fitted on the log scale, so scaling
+    a dose column by k scales its C by k and changes nothing else.  Starting values
+    come from Hill fits of the two monotherapy edges; several starts (alpha in
+    {0.1, 1, 10}^2, E3 from the data) are fitted as one batch and the best kept.
+    """
+    from ..models.combination.musyc import MUSYC_PARAMS, musyc_beta
+    from .fits import _engine, fit_hill, musyc_spec
+
+    design = prepare(data, doses, response, by=by, replicate=replicate, response_kind="inhibition", scale=scale)
+    if len(design.doses) != 2:
+        raise DataError(f"fit_musyc needs exactly two dose columns; got {list(design.doses)!r}.")
+    a1, a2 = design.doses
+    obs = design.obs
+    top = design.top
+    yraw = obs["_effect"].to_numpy()  # validated copy of the raw response
+    rng = as_rng(seed)
+    z = ci
+    fit_curves = _engine()
+    PR, FT = [], []
+    for b in range(len(design.blocks)):
+        sel = np.flatnonzero(obs["_block"].to_numpy() == b)
+        d1 = obs[a1].to_numpy()[sel]
+        d2 = obs[a2].to_numpy()[sel]
+        y = yraw[sel]
+        bname = {c: design.blocks.iloc[b][c] for c in design.by}
+        e1 = d2 == 0
+        e2 = d1 == 0
+        for nm, e, d in ((a1, e1, d1), (a2, e2, d2)):
+            if len(np.unique(d[e])) < 4:
+                raise DataError(f"fit_musyc needs >= 4 dose levels of {nm!r} alone (including 0) to start the fit"
+                                f"{_blk(design, b)}; found {len(np.unique(d[e]))}.")
+        if ((d1 > 0) & (d2 > 0)).sum() < 4:
+            raise DataError(f"fit_musyc needs >= 4 combination observations{_blk(design, b)}.")
+        L = max(e1.sum(), e2.sum())
+        X = np.full((2, L), np.nan)
+        Y = np.full((2, L), np.nan)
+        X[0, :e1.sum()], Y[0, :e1.sum()] = d1[e1], y[e1]
+        X[1, :e2.sum()], Y[1, :e2.sum()] = d2[e2], y[e2]
+        hf = fit_hill(X, Y).estimates
+        spec = musyc_spec(d1, d2)
+        xi = np.arange(len(sel), dtype=float)[None, :]
+        dmax = (d1 == d1.max()) & (d2 == d2.max())
+        E0 = 0.5 * (hf[0, 0] + hf[1, 0])
+        E3s = [np.mean(y[dmax]), hf[0, 1] if abs(hf[0, 1] - E0) > abs(hf[1, 1] - E0) else hf[1, 1]]
+        starts = []
+        for E3 in E3s:
+            for al1 in (0.1, 1.0, 10.0):
+                for al2 in (0.1, 1.0, 10.0):
+                    starts.append([E0, hf[0, 1], hf[1, 1], E3, np.clip(hf[0, 3], 0.05, 20), np.clip(hf[1, 3], 0.05, 20),
+                                   hf[0, 2], hf[1, 2], al1, al2, 1.0, 1.0])
+        starts = np.asarray(starts)
+        fixed = None if fit_gamma else {"gamma12": 1.0, "gamma21": 1.0}
+        n_s = len(starts)
+        ms = fit_curves(spec, np.repeat(xi, n_s, 0), np.repeat(y[None], n_s, 0), p0=starts, fixed=fixed,
+                        maxiter=300)
+        rss = np.where(np.isfinite(ms.rss), ms.rss, np.inf)
+        best = int(np.argmin(rss))
+        est = ms.estimates[best]
+        fitted = spec.func(xi, *[np.atleast_2d(v) for v in est])[0]
+        resid = y - fitted
+        # ---- bootstrap, batched
+        cell = obs["_cell"].to_numpy()[sel]
+        has_reps = np.bincount(cell - cell.min()).max() > 1
+        mode = bootstrap if bootstrap != "auto" else ("replicates" if has_reps else "residuals")
+        boot = None
+        if n_boot > 0:
+            if mode == "replicates":
+                full = resample_obs(design, n_boot, rng)
+                yb = full[:, sel]
+            else:
+                yb = fitted[None, :] + rng.choice(resid, size=(n_boot, len(sel)), replace=True)
+            bf = fit_curves(spec, np.repeat(xi, n_boot, 0), yb, p0=np.repeat(est[None], n_boot, 0), fixed=fixed,
+                            maxiter=300)
+            boot = np.where(bf.converged[:, None], bf.estimates, np.nan)
+        beta = float(musyc_beta(*est[:4]))
+        names = list(MUSYC_PARAMS) + ["beta"]
+        vals = list(est) + [beta]
+        bvals = None if boot is None else np.column_stack([boot, musyc_beta(*(boot[:, k] for k in range(4)))])
+        units = {"E0": "response", "E1": "response", "E2": "response", "E3": "response",
+                 "C1": (dose_units or {}).get(a1, f"dose unit of {a1}"),
+                 "C2": (dose_units or {}).get(a2, f"dose unit of {a2}")}
+        for k, (nm, v) in enumerate(zip(names, vals)):
+            lo = hi = np.nan
+            if bvals is not None:
+                lo, hi = percentile_ci(bvals[:, k], z)
+            PR.append({**bname, "param": nm, "estimate": v, "ci_low": lo, "ci_high": hi,
+                       "unit": units.get(nm, "1"), "fixed": (not fit_gamma) and nm.startswith("gamma")})
+        n = len(y)
+        rss_b = float(np.sum(resid**2))
+        kpar = int(ms.npar)
+        FT.append({**bname, "converged": bool(ms.converged[best]), "rss": rss_b, "nobs": n,
+                   "r2": 1 - rss_b / np.sum((y - y.mean()) ** 2),
+                   "aic": n * np.log(rss_b / n) + 2 * kpar, "bic": n * np.log(rss_b / n) + kpar * np.log(n),
+                   "inference": (f"bootstrap ({mode}), {n_boot} refits, percentile {ci:.0%}" if n_boot else "none"),
+                   "n_boot_failed": 0 if boot is None else int(np.isnan(boot[:, 0]).sum())})
+        if not ms.converged[best]:
+            warnings.warn(f"MuSyC fit{_blk(design, b)} did not converge: {ms.message[best]}", ConvergenceWarning,
+                          stacklevel=2)
+    settings = {"doses": [a1, a2], "by": list(design.by), "response": response, "fit_gamma": fit_gamma,
+                "n_boot": n_boot, "ci": ci, "dose_units": dict(dose_units or {}), "response_kind": response_kind,
+                "reference": "Meyer et al. (2019) Cell Syst 8:97; Wooten et al. (2021) Nat Commun 12:4607"}
+    return MuSyCResult(params=pd.DataFrame(PR), fit=pd.DataFrame(FT), settings=settings)
+
+
+# ====================================================================== equivalent dose
+def equivalent_dose(data, doses, response, agent, combination, by=None, replicate=None,
+                    response_kind="inhibition", scale="percent", fixed=None, n_boot=2000, ci=0.95,
+                    seed=None) -> pd.DataFrame:
+    """Dose of one agent alone that gives the effect observed for a combination.
+
+    The papers' question ("which paclitaxel dose alone matches 1 uM paclitaxel +
+    secretome?"): the agent's single-agent Hill curve (all replicates, with the
+    untreated controls as dose 0) is inverted at the combination's mean effect.  The
+    interval is a bootstrap of replicates within cells (agent curve and combination
+    cell resampled together and the curve refitted, batched).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Tidy table (not modified).
+    doses : list of str
+        All dose columns of the design.
+    response : str
+        Response column.
+    agent : str
+        The dose column of the agent whose equivalent dose is sought.
+    combination : dict
+        ``{dose column: dose}`` of the combination cell (columns not named are 0).
+    by, replicate, response_kind, scale : optional
+        As in :func:`synergy`.
+    fixed : dict, optional
+        Hill parameters to hold fixed (``{"einf": 100}`` when the tested doses do not
+        reach the plateau; the four-parameter fit needs >= 4 dose levels incl. 0).
+    n_boot : int
+        Bootstrap refits.
+    ci : float
+        Confidence level.
+    seed : int or Generator, optional
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per block: ``combination_effect`` (mean, with CI), the agent's
+        ``dose_in_combination``, ``equivalent_dose`` with ``ci_low``/``ci_high`` (dose
+        unit of ``agent``; ``inf`` when the effect is beyond the agent's fitted maximum
+        ``agent_max_effect``), ``dose_ratio`` (equivalent / in combination: the
+        dose-reduction factor), ``p_not_reached`` (fraction of bootstrap draws where
+        the agent alone cannot reach the effect), ``note``.
+    """
+    from ..models.combination.loewe import hill_dose_for_effect
+    from .fits import fit_hill
+
+    design = prepare(data, doses, response, by=by, replicate=replicate, response_kind=response_kind, scale=scale)
+    if agent not in design.doses:
+        raise DataError(f"agent {agent!r} is not one of the dose columns {list(design.doses)!r}.")
+    unknown = [k for k in combination if k not in design.doses]
+    if unknown:
+        raise DataError(f"combination names unknown dose column(s) {unknown!r}; use {list(design.doses)!r}.")
+    target = np.array([float(combination.get(d, 0.0)) for d in design.doses])
+    cells = design.cells
+    obs = design.obs
+    k = design.doses.index(agent)
+    rng = as_rng(seed)
+    S = 1 + int(n_boot)
+    ysets = np.concatenate([obs["_effect"].to_numpy()[None], resample_obs(design, int(n_boot), rng)]) \
+        if n_boot > 0 else obs["_effect"].to_numpy()[None]
+    out = []
+    for b in range(len(design.blocks)):
+        cb = cells[cells["_block"] == b]
+        m = np.all(np.isclose(cb[list(design.doses)].to_numpy(), target[None]), axis=1)
+        if not m.any():
+            raise DataError("no cell with doses " + ", ".join(f"{d}={v:g}" for d, v in zip(design.doses, target))
+                            + f"{_blk(design, b)}; check the combination= doses.")
+        cid = cb.index[m][0]
+        inb = obs["_block"].to_numpy() == b
+        crole = cells["role"].to_numpy()[obs["_cell"].to_numpy()]
+        cagent = cells["agent"].to_numpy()[obs["_cell"].to_numpy()]
+        rows = np.flatnonzero(inb & ((crole == "control") | ((crole == "mono") & (cagent == agent))))
+        x = obs[agent].to_numpy()[rows]
+        if len(np.unique(x)) < 4 - len(fixed or {}):
+            raise DataError(f"the Hill fit of {agent!r} alone needs >= {4 - len(fixed or {})} dose levels including 0"
+                            f"{_blk(design, b)}; found {sorted(np.unique(x).tolist())}. Pass fixed={{'einf': 100}} "
+                            "to fix the plateau, or add doses.")
+        crow = np.flatnonzero(obs["_cell"].to_numpy() == cid)
+        Y = ysets[:, rows]
+        fit = fit_hill(np.broadcast_to(x, Y.shape), Y, fixed=fixed)
+        P = np.where(fit.converged[:, None], fit.estimates, np.nan)
+        E = ysets[:, crow].mean(axis=1)
+        eq = hill_dose_for_effect(E, P[:, 0], P[:, 1], P[:, 2], P[:, 3])
+        z = 0.5 + ci / 2
+        fin = np.isfinite(P[1:, 0])
+        bq = eq[1:][fin]
+        lo = np.quantile(bq, 1 - z) if len(bq) else np.nan
+        hi = np.quantile(bq, z) if len(bq) else np.nan
+        pnr = float(np.mean(np.isinf(bq))) if len(bq) else np.nan
+        elo, ehi = (np.quantile(E[1:], [1 - z, z]) if S > 1 else (np.nan, np.nan))
+        note = ""
+        if np.isinf(eq[0]):
+            note = (f"the combination's effect ({E[0]:.4g}) exceeds the maximal effect of {agent} alone "
+                    f"({P[0, 1]:.4g}, fitted): no dose of {agent} alone reaches it")
+        elif eq[0] > x.max():
+            note = f"extrapolated beyond the highest tested dose of {agent} ({x.max():g})"
+        out.append({**{c: design.blocks.iloc[b][c] for c in design.by}, "agent": agent,
+                    "combination": ", ".join(f"{d}={v:g}" for d, v in zip(design.doses, target)),
+                    "combination_effect": E[0], "combination_effect_ci_low": elo, "combination_effect_ci_high": ehi,
+                    "dose_in_combination": target[k], "equivalent_dose": eq[0], "ci_low": lo, "ci_high": hi,
+                    "dose_ratio": eq[0] / target[k] if target[k] > 0 else np.nan,
+                    "agent_max_effect": P[0, 1], "p_not_reached": pnr, "n_boot": int(n_boot),
+                    "converged": bool(fit.converged[0]), "note": note,
+                    "response_scale": f"inhibition ({scale})"})
+    return pd.DataFrame(out)

@@ -1,0 +1,129 @@
+"""Read and write combination data: SynergyFinder long format and plain tidy CSV.
+
+SynergyFinder's long ("table") format has one row per well with the columns
+``BlockID, DrugRow, DrugCol, ConcRow, ConcCol, Response, ConcRowUnit, ConcColUnit``
+(SynergyFinder+ also accepts ``PairIndex`` for ``BlockID`` and ``Drug1``/``Conc1``...
+for higher-order combinations; those names are accepted too).  Its ``Response`` is
+percent inhibition by default (viability when the user says so).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data.validate import require_columns, require_frame
+from ..exceptions import DataError
+
+__all__ = ["read_synergyfinder", "write_synergyfinder", "read_combination_csv", "write_combination_csv"]
+
+_SF_REQUIRED = ("BlockID", "DrugRow", "DrugCol", "ConcRow", "ConcCol", "Response")
+
+
+def read_synergyfinder(path_or_frame, replicate: bool = True) -> pd.DataFrame:
+    """Read a SynergyFinder long-format table into comboplan's tidy form.
+
+    Parameters
+    ----------
+    path_or_frame : str, pathlib.Path or pandas.DataFrame
+        CSV file (comma, semicolon or tab separated) or an already-read frame.
+    replicate : bool
+        Add a ``replicate`` column numbering repeated wells of a cell (SynergyFinder
+        allows repeated rows as replicates).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``block``, ``drug_row``, ``drug_col``, ``conc_row``, ``conc_col``,
+        ``response``, ``conc_row_unit``, ``conc_col_unit`` (and ``replicate``).  Score it
+        with ``synergy(df, doses=["conc_row", "conc_col"], response="response",
+        by=["block", "drug_row", "drug_col"], replicate="replicate")``.
+    """
+    if isinstance(path_or_frame, pd.DataFrame):
+        df = path_or_frame.copy()
+    else:
+        p = Path(path_or_frame)
+        if not p.exists():
+            raise DataError(f"file {str(p)!r} not found.")
+        df = pd.read_csv(p, sep=None, engine="python")
+    require_frame(df, "SynergyFinder table")
+    if "BlockID" not in df.columns and "PairIndex" in df.columns:
+        df = df.rename(columns={"PairIndex": "BlockID"})
+    if "DrugRow" not in df.columns and {"Drug1", "Drug2", "Conc1", "Conc2"} <= set(df.columns):
+        df = df.rename(columns={"Drug1": "DrugRow", "Drug2": "DrugCol", "Conc1": "ConcRow", "Conc2": "ConcCol",
+                                "ConcUnit1": "ConcRowUnit", "ConcUnit2": "ConcColUnit"})
+    require_columns(df, _SF_REQUIRED, role="SynergyFinder long format")
+    out = pd.DataFrame({
+        "block": df["BlockID"].to_numpy(),
+        "drug_row": df["DrugRow"].astype(str).to_numpy(),
+        "drug_col": df["DrugCol"].astype(str).to_numpy(),
+        "conc_row": pd.to_numeric(df["ConcRow"], errors="coerce").to_numpy(),
+        "conc_col": pd.to_numeric(df["ConcCol"], errors="coerce").to_numpy(),
+        "response": pd.to_numeric(df["Response"], errors="coerce").to_numpy(),
+        "conc_row_unit": df["ConcRowUnit"].astype(str).to_numpy() if "ConcRowUnit" in df else "",
+        "conc_col_unit": df["ConcColUnit"].astype(str).to_numpy() if "ConcColUnit" in df else "",
+    }, index=df.index)
+    for c, src in (("conc_row", "ConcRow"), ("conc_col", "ConcCol"), ("response", "Response")):
+        bad = out[c].isna().to_numpy() & df[src].notna().to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(f"column {src!r} must be numeric; row {df.index[i]!r} has {df[src].iloc[i]!r}.")
+    if replicate:
+        out["replicate"] = out.groupby(["block", "drug_row", "drug_col", "conc_row", "conc_col"]).cumcount() + 1
+    return out
+
+
+def write_synergyfinder(data, path, doses, response, drugs=None, block=None, units=None) -> pd.DataFrame:
+    """Write a two-agent tidy table in SynergyFinder's long format.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Tidy table (not modified).
+    path : str or pathlib.Path or None
+        Output CSV; ``None`` only returns the frame.
+    doses : list of two str
+        Dose columns written as ``ConcRow`` and ``ConcCol``.
+    response : str
+        Response column (write percent inhibition for SynergyFinder's default).
+    drugs : list of two str, optional
+        Drug names for ``DrugRow``/``DrugCol`` (default: the dose column names).
+    block : str, optional
+        Column giving ``BlockID`` (default 1 for all rows).
+    units : list of two str, optional
+        ``ConcRowUnit``/``ConcColUnit``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The written table.
+    """
+    require_frame(data)
+    if len(doses) != 2:
+        raise DataError("SynergyFinder's long format holds two agents per row; pass doses=[row_col, col_col].")
+    require_columns(data, [*doses, response] + ([block] if block else []))
+    drugs = drugs or list(doses)
+    units = units or ["", ""]
+    out = pd.DataFrame({
+        "BlockID": data[block].to_numpy() if block else 1,
+        "DrugRow": drugs[0], "DrugCol": drugs[1],
+        "ConcRow": data[doses[0]].to_numpy(), "ConcCol": data[doses[1]].to_numpy(),
+        "Response": data[response].to_numpy(), "ConcRowUnit": units[0], "ConcColUnit": units[1],
+    })
+    if path is not None:
+        out.to_csv(path, index=False)
+    return out
+
+
+def read_combination_csv(path) -> pd.DataFrame:
+    """Read a plain tidy CSV (one row per observation; columns named by the caller)."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"file {str(p)!r} not found.")
+    return pd.read_csv(p)
+
+
+def write_combination_csv(table: pd.DataFrame, path) -> None:
+    """Write a result table (e.g. ``SynergyResult.cells``) as tidy CSV."""
+    table.to_csv(path, index=False)
