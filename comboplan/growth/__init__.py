@@ -1,0 +1,45 @@
+"""Tumour growth and in-vivo combination analysis.
+
+* :mod:`comboplan.growth.data` -- tidy longitudinal tables: validation (:func:`validate_growth`
+  -> :class:`GrowthData`), wide spreadsheets (:func:`read_growth_wide`), relative size,
+  log transforms with a declared rule for undetectable tumours.
+* :mod:`comboplan.growth.api` -- per-animal growth fits with model comparison
+  (:func:`fit_growth`) and the exponential-growth linear mixed model (:func:`fit_growth_mixed`).
+* :mod:`comboplan.growth.endpoints` -- TGI, T/C, AUC, doubling time, growth delay, best
+  response and mRECIST (:func:`growth_endpoints`).
+* :mod:`comboplan.growth.synergy` -- Bliss / HSA / response-additivity synergy on growth rates,
+  over time, with bootstrap alternatives (:func:`invivo_synergy`).
+
+Submodules are imported on first use.
+"""
+from __future__ import annotations
+
+import importlib
+
+_NAMES = {
+    "GrowthData": "comboplan.growth.data",
+    "validate_growth": "comboplan.growth.data",
+    "read_growth_wide": "comboplan.growth.data",
+    "relative_size": "comboplan.growth.data",
+    "fit_growth": "comboplan.growth.api",
+    "fit_growth_mixed": "comboplan.growth.api",
+    "GrowthFit": "comboplan.growth.api",
+    "MixedGrowthFit": "comboplan.growth.api",
+    "growth_endpoints": "comboplan.growth.endpoints",
+    "GrowthEndpoints": "comboplan.growth.endpoints",
+    "invivo_synergy": "comboplan.growth.synergy",
+    "InVivoSynergy": "comboplan.growth.synergy",
+}
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str):
+    if name in _NAMES:
+        value = getattr(importlib.import_module(_NAMES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'comboplan.growth' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
