@@ -566,6 +566,7 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
         prop = np.round(dmat[csel] / tot[:, None], 6)
         rays, rinv = np.unique(prop, axis=0, return_inverse=True)
         rinv = np.asarray(rinv).ravel()
+        rays = np.array([(dmat[csel][rinv == j] / tot[rinv == j, None]).mean(axis=0) for j in range(len(rays))])
         for j, pr in enumerate(rays):
             s = rinv == j
             curves.append((tot[s], fa_all[csel][s]))
