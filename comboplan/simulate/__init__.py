@@ -2,7 +2,7 @@
 
 Main entry points (imported lazily)::
 
-    from comboplan.simulate import (PKPDModel, Arm, simulate_cohort, dose_reduction, power,
+    from comboplan.simulate import (PKPDModel, Arm, simulate_cohort, dose_reduction, study_power,
                                     sample_size, load_scenario)
 
 See ``docs/simulate.md`` for the user guide and the TOML scenario format.
@@ -39,7 +39,7 @@ _NAMES = {
     # planning
     "dose_reduction": "comboplan.simulate.explore",
     "DoseReductionResult": "comboplan.simulate.explore",
-    "power": "comboplan.simulate.power",
+    "study_power": "comboplan.simulate.power",
     "sample_size": "comboplan.simulate.power",
     "power_grid": "comboplan.simulate.power",
     "simulate_study": "comboplan.simulate.power",

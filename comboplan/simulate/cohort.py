@@ -461,6 +461,12 @@ def _individual(model: PKPDModel, var: Variability, pop: Mapping[str, np.ndarray
     inter_vals = {}
     for name, v in pop.items():
         om = var.omega(name)
+        if om == 0 and (v.size == 0 or np.all(v == v.flat[0])):
+            if name.startswith("interaction."):
+                inter_vals[name] = v
+            elif name in model.growth.required and v.flat[0] != model.typical()[name]:
+                params[name] = v  # a constant that differs from the typical value
+            continue  # identical in every animal: keep the scalar typical value (fast path)
         val = v * np.exp(om * z[name]) if om > 0 else v
         if name in model.growth.required:
             params[name] = val
