@@ -1,0 +1,345 @@
+r"""Xenograft efficacy endpoints: TGI, T/C, AUC, doubling time, growth delay, best response, mRECIST.
+
+Definitions (``V`` = tumour size, ``RTV = V_t / V_0`` relative to the animal's baseline,
+means over the animals of an arm, ``C`` = control arm, ``T`` = treated arm, at day ``t``):
+
+* ``tc_ratio``      T/C = mean RTV_T(t) / mean RTV_C(t)  (NCI criterion: T/C <= 0.42 active)
+* ``tgi_tc``        TGI (T/C definition) = 1 - T/C
+* ``tgi_delta``     TGI (change-from-baseline definition) = 1 - (mean V_T(t) - mean V_T(0)) /
+                    (mean V_C(t) - mean V_C(0))  (> 1 means regression)
+* ``auc``           trapezoidal AUC of RTV from baseline to ``t`` (time unit); ``auc_ratio`` T/C of it
+* ``doubling_time`` ln 2 / r, r = OLS slope of log size per animal (time unit); arm: ln 2 / mean r
+* ``growth_delay``  median time to reach ``target_fold`` x baseline (Kaplan-Meier, animals that
+                    never reach it are censored at their last measurement), treated minus control
+* ``best_response`` / ``best_avg_response`` and ``mrecist`` per Gao et al. (2015):
+  :math:`\Delta Vol_t = 100\,(V_t - V_0)/V_0`; BestResponse = min over t >= 10 d of
+  :math:`\Delta Vol_t`; BestAvgResponse = min over t >= 10 d of the mean of
+  :math:`\Delta Vol` from 0 to t; mCR: BestResponse < -95 and BestAvgResponse < -40; mPR:
+  BestResponse < -50 and BestAvgResponse < -20; mSD: BestResponse < 35 and
+  BestAvgResponse < 30; mPD otherwise (rules applied in this order).
+
+Intervals: Fieller's interval for ratios of independent arm means (t quantile, df =
+n_T + n_C - 2), t intervals for means, Wilson intervals for mRECIST proportions,
+bootstrap (animals within arms) for the growth delay.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..exceptions import DataError
+from .data import GrowthData, as_growth_data
+from .synergy import fieller_ratio
+
+__all__ = ["growth_endpoints", "GrowthEndpoints", "mrecist_call", "best_response", "km_median"]
+
+MRECIST = ("mCR", "mPR", "mSD", "mPD")
+
+
+def mrecist_call(best_resp, best_avg):
+    """mRECIST category from BestResponse and BestAvgResponse (percent), Gao et al. 2015.
+
+    Returns ``"NE"`` (not evaluable) where either value is NaN.
+    """
+    br = np.asarray(best_resp, float)
+    ba = np.asarray(best_avg, float)
+    out = np.full(br.shape, "mPD", dtype=object)
+    out = np.where((br < 35) & (ba < 30), "mSD", out)
+    out = np.where((br < -50) & (ba < -20), "mPR", out)
+    out = np.where((br < -95) & (ba < -40), "mCR", out)
+    out = np.where(np.isnan(br) | np.isnan(ba), "NE", out)
+    return out
+
+
+def best_response(t, v, min_time=10.0):
+    """BestResponse and BestAvgResponse (percent) of one animal (Gao et al. 2015).
+
+    Parameters
+    ----------
+    t : array_like
+        Times since baseline (days), sorted, ``t[0] = 0``.
+    v : array_like
+        Sizes at those times (size unit).
+    min_time : float
+        Only times >= ``min_time`` (10 days in Gao et al.) are eligible for the minimum.
+
+    Returns
+    -------
+    (float, float)
+        BestResponse and BestAvgResponse in percent; NaN if no time is eligible.
+    """
+    t = np.asarray(t, float)
+    v = np.asarray(v, float)
+    dv = 100.0 * (v - v[0]) / v[0]
+    avg = np.cumsum(dv) / np.arange(1, dv.size + 1)
+    ok = t >= min_time
+    if not ok.any():
+        return np.nan, np.nan
+    return float(dv[ok].min()), float(avg[ok].min())
+
+
+def km_median(time, event):
+    """Kaplan-Meier median of right-censored times (inf if the curve never drops to 0.5)."""
+    time = np.asarray(time, float)
+    event = np.asarray(event, bool)
+    if time.size == 0:
+        return np.nan
+    order = np.lexsort((~event, time))
+    t, e = time[order], event[order]
+    s = 1.0
+    n = t.size
+    for i in range(n):
+        if e[i]:
+            s *= 1.0 - 1.0 / (n - i)
+            if s <= 0.5 + 1e-12:
+                return float(t[i])
+    return np.inf
+
+
+def _wilson(k, n, level):
+    z = stats.norm.ppf(0.5 + level / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        den = 1 + z * z / n
+        c = (p + z * z / (2 * n)) / den
+        h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return c - h, c + h
+
+
+@dataclass(frozen=True)
+class GrowthEndpoints:
+    """Endpoints per animal and per arm.
+
+    Attributes
+    ----------
+    animals : pandas.DataFrame
+        ``subject, arm, size_baseline, size_at, rtv_at, delta_size, auc, rate, doubling_time,
+        time_to_target, reached_target, best_response, best_avg_response, mrecist``.
+    arms : pandas.DataFrame
+        ``arm, n, mean_rtv, rtv_ci_low, rtv_ci_high, tc_ratio, tc_ci_low, tc_ci_high, tgi_tc,
+        tgi_tc_ci_low, tgi_tc_ci_high, tgi_delta, tgi_delta_ci_low, tgi_delta_ci_high,
+        mean_auc, auc_ratio, auc_ratio_ci_low, auc_ratio_ci_high, rate, doubling_time,
+        doubling_time_ci_low, doubling_time_ci_high, median_time_to_target, growth_delay,
+        growth_delay_ci_low, growth_delay_ci_high``.
+    mrecist : pandas.DataFrame
+        ``arm, category, count, n, proportion, ci_low, ci_high`` (Wilson).
+    at : float
+        Evaluation time (absolute time unit).
+    definitions : dict
+        Name -> definition of every endpoint.
+    """
+
+    animals: pd.DataFrame
+    arms: pd.DataFrame
+    mrecist: pd.DataFrame
+    at: float
+    control: str
+    units: dict
+    dropout: str
+    definitions: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """Plain-text summary."""
+        cols = ["arm", "n", "mean_rtv", "tc_ratio", "tgi_tc", "tgi_delta", "auc_ratio", "doubling_time",
+                "growth_delay"]
+        return "\n".join([
+            f"Endpoints at {self.at:g} {self.units['time']} (control: {self.control!r}); {self.dropout}",
+            self.arms[cols].to_string(index=False), "",
+            self.mrecist.pivot(index="arm", columns="category", values="count").to_string(),
+        ])
+
+    def plot(self, ax=None, **kwargs):
+        """Waterfall of best response per animal; returns the Axes."""
+        from ..plot.growth import plot_waterfall
+
+        return plot_waterfall(self, ax=ax, **kwargs)
+
+
+def growth_endpoints(
+    data,
+    subject: str | None = None,
+    arm: str | None = None,
+    time: str | None = None,
+    size: str | None = None,
+    *,
+    control=None,
+    at: float | str = "last-common-day",
+    target_fold: float = 2.0,
+    min_time_response: float = 10.0,
+    ci_level: float = 0.95,
+    n_boot: int = 1000,
+    seed=None,
+    **validate_kwargs,
+) -> GrowthEndpoints:
+    """Compute TGI (both definitions), T/C, AUC, doubling time, growth delay, best response, mRECIST.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or GrowthData
+        Tidy longitudinal table (then name the columns) or validated data.
+    subject, arm, time, size : str
+        Column names.
+    control : label
+        The control (vehicle) arm.
+    at : float or "last-common-day"
+        Evaluation time (absolute time unit).  Default: the last time at which every animal
+        was still in the study (dropout rule stated in the result); animals without a
+        measurement at ``at`` raise a DataError.
+    target_fold : float
+        Growth-delay target: time to reach ``target_fold`` x baseline size.
+    min_time_response : float
+        Earliest time since baseline eligible for BestResponse (10 days in Gao et al. 2015).
+    ci_level : float
+        Confidence level.
+    n_boot : int
+        Bootstrap resamples for the growth-delay interval (0: none).
+    seed : int or numpy.random.Generator, optional
+        Bootstrap seed.
+    **validate_kwargs
+        Passed to :func:`validate_growth`.
+
+    Returns
+    -------
+    GrowthEndpoints
+    """
+    if "dropout_column" in validate_kwargs:
+        validate_kwargs["dropout"] = validate_kwargs.pop("dropout_column")
+    gd = as_growth_data(data, subject, arm, time, size, **validate_kwargs)
+    arms = list(gd.arms)
+    if control is None or control not in arms:
+        raise DataError(f"pass control=<the vehicle arm>; arms are {arms}.")
+    if isinstance(at, str):
+        if at != "last-common-day":
+            raise DataError(f"at must be a time or 'last-common-day', got {at!r}.")
+        at_t = gd.last_common_time()
+        drop_txt = f"evaluated at the last common day ({at_t:g} {gd.time_unit}): every animal still in the study"
+    else:
+        at_t = float(at)
+        drop_txt = f"evaluated at {at_t:g} {gd.time_unit} (chosen by the caller)"
+    S = gd.n_subjects
+    sizes = gd.substituted_size("lloq") if gd.censored.any() else gd.size
+    base = gd.baseline_size()
+    bt = gd.baseline_time()
+    m_at = np.isclose(gd.time, at_t)
+    size_at = np.full(S, np.nan)
+    size_at[gd.subject_idx[m_at]] = sizes[m_at]
+    miss = np.isnan(size_at)
+    if miss.any():
+        s = gd.subjects[np.flatnonzero(miss)[0]]
+        raise DataError(
+            f"animal {s!r} has no measurement at {at_t:g} {gd.time_unit}; choose at= a time when every animal was "
+            "measured (default 'last-common-day')."
+        )
+    rtv = size_at / base
+    rows = []
+    for i in range(S):
+        sel = gd.subject_idx == i
+        tt = gd.time[sel] - bt[i]
+        vv = sizes[sel]
+        upto = gd.time[sel] <= at_t + 1e-12
+        tu, vu = tt[upto], vv[upto] / base[i]
+        auc = float(np.sum(0.5 * (vu[1:] + vu[:-1]) * np.diff(tu))) if tu.size > 1 else 0.0
+        lv = np.log(vv)
+        rate = float(np.polyfit(tt, lv, 1)[0]) if tt.size >= 2 else np.nan
+        # time to target (log-linear interpolation between bracketing measurements)
+        target = target_fold * base[i]
+        hit = np.flatnonzero(vv >= target)
+        if hit.size and hit[0] > 0:
+            j = hit[0]
+            f = (np.log(target) - lv[j - 1]) / (lv[j] - lv[j - 1])
+            ttt, reached = float(tt[j - 1] + f * (tt[j] - tt[j - 1])), True
+        elif hit.size:
+            ttt, reached = 0.0, True
+        else:
+            ttt, reached = float(tt[-1]), False
+        br, ba = best_response(tt, vv, min_time_response)
+        rows.append((auc, rate, ttt, reached, br, ba))
+    auc, rate, ttt, reached, br, ba = (np.array(c) for c in zip(*rows))
+    reached = reached.astype(bool)
+    with np.errstate(divide="ignore"):
+        dtime = np.where(rate > 0, np.log(2) / rate, np.inf)
+    animals = pd.DataFrame({
+        "subject": gd.subjects, "arm": gd.arms[gd.subject_arm], "size_baseline": base, "size_at": size_at,
+        "rtv_at": rtv, "delta_size": size_at - base, "auc": auc, "rate": rate, "doubling_time": dtime,
+        "time_to_target": ttt, "reached_target": reached, "best_response": br, "best_avg_response": ba,
+        "mrecist": mrecist_call(br, ba),
+    })
+    # arm level
+    k0 = arms.index(control)
+    def stats_of(v, k):
+        x = v[gd.subject_arm == k]
+        return x.mean(), (x.var(ddof=1) / x.size if x.size > 1 else np.nan), x.size
+
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    med = np.array([km_median(ttt[gd.subject_arm == k], reached[gd.subject_arm == k]) for k in range(len(arms))])
+    boot_med = None
+    if n_boot and n_boot > 0:
+        boot_med = np.empty((n_boot, len(arms)))
+        for k in range(len(arms)):
+            idx = np.flatnonzero(gd.subject_arm == k)
+            draws = rng.integers(0, idx.size, size=(n_boot, idx.size))
+            tk, ek = ttt[idx][draws], reached[idx][draws]
+            boot_med[:, k] = [km_median(a, b) for a, b in zip(tk, ek)]
+    arows = []
+    mc, vc, nc = stats_of(rtv, k0)
+    dc, vdc, _ = stats_of(size_at - base, k0)
+    ac, vac, _ = stats_of(auc, k0)
+    alpha = 1 - ci_level
+    for k, a in enumerate(arms):
+        mt, vt, nt = stats_of(rtv, k)
+        q = stats.t.ppf(1 - alpha / 2, nt + nc - 2)
+        qm = stats.t.ppf(1 - alpha / 2, nt - 1)
+        tc = mt / mc
+        tlo, thi = fieller_ratio(mt, mc, vt, vc, 0.0, q)
+        dt_, vdt, _ = stats_of(size_at - base, k)
+        dr = dt_ / dc
+        dlo, dhi = fieller_ratio(dt_, dc, vdt, vdc, 0.0, q)
+        at_, vat, _ = stats_of(auc, k)
+        alo, ahi = fieller_ratio(at_, ac, vat, vac, 0.0, q)
+        rm, rv, _ = stats_of(rate, k)
+        rlo, rhi = rm - qm * np.sqrt(rv), rm + qm * np.sqrt(rv)
+        dtm = np.log(2) / rm if rm > 0 else np.inf
+        dt_lo = np.log(2) / rhi if rhi > 0 else np.inf
+        dt_hi = np.log(2) / rlo if rlo > 0 else np.inf
+        gdel = med[k] - med[k0]
+        if boot_med is not None:
+            with np.errstate(invalid="ignore"):
+                diff = boot_med[:, k] - boot_med[:, k0]
+            diff = diff[np.isfinite(diff)]
+            glo, ghi = (np.quantile(diff, [alpha / 2, 1 - alpha / 2]) if diff.size > 10 else (np.nan, np.nan))
+        else:
+            glo = ghi = np.nan
+        arows.append((a, nt, mt, mt - qm * np.sqrt(vt), mt + qm * np.sqrt(vt), tc, float(tlo), float(thi),
+                      1 - tc, 1 - float(thi), 1 - float(tlo), 1 - dr, 1 - float(dhi), 1 - float(dlo),
+                      at_, at_ / ac, float(alo), float(ahi), rm, dtm, dt_lo, dt_hi, med[k], gdel, glo, ghi))
+    arms_df = pd.DataFrame(arows, columns=[
+        "arm", "n", "mean_rtv", "rtv_ci_low", "rtv_ci_high", "tc_ratio", "tc_ci_low", "tc_ci_high", "tgi_tc",
+        "tgi_tc_ci_low", "tgi_tc_ci_high", "tgi_delta", "tgi_delta_ci_low", "tgi_delta_ci_high", "mean_auc",
+        "auc_ratio", "auc_ratio_ci_low", "auc_ratio_ci_high", "rate", "doubling_time", "doubling_time_ci_low",
+        "doubling_time_ci_high", "median_time_to_target", "growth_delay", "growth_delay_ci_low",
+        "growth_delay_ci_high"])
+    mrows = []
+    for k, a in enumerate(arms):
+        calls = animals.loc[gd.subject_arm == k, "mrecist"].to_numpy()
+        n = int((calls != "NE").sum())
+        for cat in MRECIST:
+            c = int((calls == cat).sum())
+            lo, hi = _wilson(c, n, ci_level) if n else (np.nan, np.nan)
+            mrows.append((a, cat, c, n, c / n if n else np.nan, lo, hi))
+    mrec = pd.DataFrame(mrows, columns=["arm", "category", "count", "n", "proportion", "ci_low", "ci_high"])
+    defs = {
+        "tc_ratio": "mean RTV(treated) / mean RTV(control) at `at`; RTV = V(t)/V(baseline)",
+        "tgi_tc": "TGI, T/C definition: 1 - T/C",
+        "tgi_delta": "TGI, change-from-baseline definition: 1 - (mean V_T(t) - mean V_T(0)) / (mean V_C(t) - mean V_C(0))",
+        "auc": "trapezoidal AUC of RTV from baseline to `at` (time unit)",
+        "doubling_time": "ln 2 / rate, rate = OLS slope of log size over all measurements",
+        "growth_delay": f"KM median time to {target_fold:g}x baseline, treated minus control (time unit)",
+        "best_response": f"Gao 2015: min over t >= {min_time_response:g} of 100 (V_t - V_0)/V_0 (percent)",
+        "best_avg_response": f"Gao 2015: min over t >= {min_time_response:g} of the running mean of the above (percent)",
+        "mrecist": "mCR: BR < -95 & BAR < -40; mPR: BR < -50 & BAR < -20; mSD: BR < 35 & BAR < 30; else mPD",
+    }
+    return GrowthEndpoints(animals=animals, arms=arms_df, mrecist=mrec, at=at_t, control=control, units=gd.units,
+                           dropout=drop_txt, definitions=defs)

@@ -1,0 +1,154 @@
+"""Tumour-growth plots: spaghetti with arm mean +/- SE, fitted curves, waterfall, synergy over time.
+
+Every function takes ``ax=None`` (a new figure is made) and returns the Axes; none fits.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_spaghetti", "plot_fitted_curves", "plot_fitted_rates", "plot_waterfall",
+           "plot_synergy_over_time"]
+
+
+def _ax(ax):
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 4))
+    return ax
+
+
+def _colors(n):
+    import matplotlib.pyplot as plt
+
+    cyc = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0", "C1", "C2", "C3"])
+    return [cyc[i % len(cyc)] for i in range(n)]
+
+
+def plot_spaghetti(data, ax=None, relative: bool = False, log: bool = True, mean: bool = True):
+    """Per-animal trajectories (thin) with the arm mean +/- SE (thick) per measurement time.
+
+    Parameters
+    ----------
+    data : GrowthData
+        Validated data (:func:`comboplan.growth.data.validate_growth`).
+    ax : matplotlib Axes, optional
+    relative : bool
+        Plot size relative to baseline instead of the size.
+    log : bool
+        Logarithmic y axis.
+    mean : bool
+        Overlay arm mean +/- standard error at each time.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    y = data.relative_size() if relative else data.size
+    cols = _colors(data.n_arms)
+    for s in range(data.n_subjects):
+        sel = data.subject_idx == s
+        ax.plot(data.time[sel], y[sel], color=cols[data.subject_arm[s]], alpha=0.35, lw=0.8)
+        if data.dropout_reason[s]:
+            ax.plot(data.time[sel][-1], y[sel][-1], "x", color=cols[data.subject_arm[s]])
+    if mean:
+        for k, a in enumerate(data.arms):
+            ts, ms, ss = [], [], []
+            for t in data.times:
+                v = y[(data.arm_idx == k) & (data.time == t)]
+                if v.size:
+                    ts.append(t)
+                    ms.append(v.mean())
+                    ss.append(v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0.0)
+            ax.errorbar(ts, ms, yerr=ss, color=cols[k], lw=2, capsize=3, label=f"{a} (mean ± SE)")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(f"time ({data.time_unit})")
+    ax.set_ylabel("relative size (fraction of baseline)" if relative else f"{data.kind} ({data.size_unit})")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_fitted_curves(fit, ax=None, model: str = "exponential", n_points: int = 100, log: bool = True):
+    """Data and per-animal fitted curves of a :class:`~comboplan.growth.api.GrowthFit`, coloured by arm."""
+    ax = _ax(ax)
+    gd = fit.data
+    cols = _colors(gd.n_arms)
+    grid = np.linspace(gd.time.min(), gd.time.max(), n_points)
+    pred = fit.predict(grid, model=model).values
+    for s in range(gd.n_subjects):
+        c = cols[gd.subject_arm[s]]
+        sel = gd.subject_idx == s
+        ax.plot(gd.time[sel], gd.size[sel], "o", color=c, ms=3, alpha=0.6)
+        ax.plot(grid, pred[s], color=c, lw=0.8, alpha=0.7)
+    for k, a in enumerate(gd.arms):
+        ax.plot([], [], color=cols[k], label=str(a))
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(f"time ({gd.time_unit})")
+    ax.set_ylabel(f"{gd.kind} ({gd.size_unit})")
+    ax.set_title(f"{model} fits per animal")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_fitted_rates(mixed, ax=None):
+    """Observed log relative size with each arm's mixed-model growth line (± 95% band)."""
+    ax = _ax(ax)
+    r = mixed.residuals
+    arms = list(mixed.arms)
+    cols = _colors(len(arms))
+    tmax = float(r["t"].max()) if len(r) else 1.0
+    tt = np.linspace(0, tmax, 50)
+    for k, a in enumerate(arms):
+        sub = r[r["arm"] == a]
+        for _, g in sub.groupby("subject", sort=False):
+            ax.plot(np.r_[0, g["t"]], np.r_[0, g["observed"]], color=cols[k], alpha=0.3, lw=0.7)
+        row = mixed.rates.iloc[k]
+        ax.plot(tt, row["rate"] * tt, color=cols[k], lw=2, label=f"{a}: {row['rate']:.3f} {row['unit']}")
+        ax.fill_between(tt, row["ci_low"] * tt, row["ci_high"] * tt, color=cols[k], alpha=0.15)
+    ax.set_xlabel(f"time since baseline ({mixed.units['time']})")
+    ax.set_ylabel("log(size / baseline)")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_waterfall(endpoints, ax=None, column: str = "best_response"):
+    """Waterfall of best response (percent change from baseline) per animal, coloured by arm."""
+    ax = _ax(ax)
+    a = endpoints.animals.sort_values(column, ascending=False, na_position="first").reset_index(drop=True)
+    arms = list(dict.fromkeys(endpoints.arms["arm"]))
+    cols = _colors(len(arms))
+    colour = [cols[arms.index(x)] for x in a["arm"]]
+    ax.bar(np.arange(len(a)), a[column].fillna(0.0), color=colour)
+    for thr in (35, -50, -95):
+        ax.axhline(thr, color="grey", ls=":", lw=0.8)
+    for k, arm in enumerate(arms):
+        ax.bar([], [], color=cols[k], label=str(arm))
+    ax.set_xticks([])
+    ax.set_xlabel("animals")
+    ax.set_ylabel(f"{column.replace('_', ' ')} (%)")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_synergy_over_time(result, ax=None, reference: str = "bliss", combination=None):
+    """Synergy score over time with its confidence band (positive = synergy)."""
+    ax = _ax(ax)
+    ot = result.over_time
+    ot = ot[ot["reference"] == reference]
+    combos = [combination] if combination is not None else list(dict.fromkeys(ot["combination"]))
+    cols = _colors(len(combos))
+    for c, col in zip(combos, cols):
+        g = ot[ot["combination"] == c]
+        ax.plot(g["day"], g["score"], "o-", color=col, label=f"{c} ({reference})")
+        ax.fill_between(g["day"], g["ci_low"], g["ci_high"], color=col, alpha=0.2)
+        for d, s, p in zip(g["day"], g["score"], g["p_adjusted"]):
+            if np.isfinite(p) and p < 0.05:
+                ax.annotate("*", (d, s), textcoords="offset points", xytext=(0, 6), ha="center")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xlabel(f"cut-off ({result.units['time']})")
+    ax.set_ylabel(f"synergy score ({result.units['rate']}); > 0 synergy")
+    ax.legend(fontsize=8)
+    return ax
