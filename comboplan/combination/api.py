@@ -353,13 +353,48 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
 
 
 def _windows_max(grid):
-    """Max mean over 3x3 windows of the last two axes (NaN if smaller than 3x3)."""
+    """Max mean over complete 3x3 windows of the last two axes (NaN if none)."""
     S, R, C = grid.shape
     if R < 3 or C < 3:
         return np.full(S, np.nan)
-    cs = np.cumsum(np.cumsum(np.pad(grid, ((0, 0), (1, 0), (1, 0))), axis=1), axis=2)
-    w = cs[:, 3:, 3:] - cs[:, :-3, 3:] - cs[:, 3:, :-3] + cs[:, :-3, :-3]
-    return w.reshape(S, -1).max(axis=1) / 9.0
+    ok = np.isfinite(grid)
+
+    def wsum(a):
+        cs = np.cumsum(np.cumsum(np.pad(a, ((0, 0), (1, 0), (1, 0))), axis=1), axis=2)
+        return cs[:, 3:, 3:] - cs[:, :-3, 3:] - cs[:, 3:, :-3] + cs[:, :-3, :-3]
+
+    w = wsum(np.where(ok, grid, 0.0))
+    n = wsum(ok.astype(float))
+    w = np.where(n > 8.5, w / 9.0, -np.inf).reshape(S, -1).max(axis=1)
+    return np.where(np.isfinite(w), w, np.nan)
+
+
+def _areas(layout, sets, nb):
+    """Most synergistic 3x3 area of every block and set, vectorised over blocks."""
+    S = sets.shape[0]
+    blk = layout.combo_block
+    d = layout.combo_doses
+    f = pd.DataFrame({"b": blk, "d1": d[:, 0], "d2": d[:, 1]})
+    i1 = f.groupby("b")["d1"].rank(method="dense").to_numpy().astype(int) - 1
+    i2 = f.groupby("b")["d2"].rank(method="dense").to_numpy().astype(int) - 1
+    n1 = np.zeros(nb, int)
+    n2 = np.zeros(nb, int)
+    np.maximum.at(n1, blk, i1 + 1)
+    np.maximum.at(n2, blk, i2 + 1)
+    full = np.bincount(blk, minlength=nb) == n1 * n2
+    R, C = max(n1.max(), 1), max(n2.max(), 1)
+    if R < 3 or C < 3:
+        return np.full((S, nb), np.nan)
+    out = np.full((S, nb), np.nan)
+    chunk = max(1, int(2e7 // (nb * R * C)))
+    for s0 in range(0, S, chunk):
+        s1 = min(S, s0 + chunk)
+        g = np.full((s1 - s0, nb, R, C), np.nan)
+        g[:, blk, i1, i2] = sets[s0:s1]
+        w = _windows_max(g.reshape(-1, R, C)).reshape(s1 - s0, nb)
+        out[s0:s1] = w
+    ok = full & (n1 >= 3) & (n2 >= 3)
+    return np.where(ok[None], out, np.nan)
 
 
 def _block_table(design, layout, methods, point, boot, ci):
@@ -376,29 +411,22 @@ def _block_table(design, layout, methods, point, boot, ci):
         means = sums / np.maximum(counts, 1)
         area = np.full((S, nb), np.nan)
         if two:
-            for b in range(nb):
-                sel = np.flatnonzero(blk == b)
-                d = layout.combo_doses[sel]
-                u1, i1 = np.unique(d[:, 0], return_inverse=True)
-                u2, i2 = np.unique(d[:, 1], return_inverse=True)
-                if len(sel) == len(u1) * len(u2):
-                    g = np.full((S, len(u1), len(u2)), np.nan)
-                    g[:, i1, i2] = sets[:, sel]
-                    area[:, b] = _windows_max(g)
-        for b in range(nb):
-            sel = blk == b
-            r = {"_block": b, "method": m, "n_cells": int(counts[b]), "mean": means[0, b],
-                 "max": np.max(point[m][0, sel]), "min": np.min(point[m][0, sel]),
-                 "most_synergistic_area": area[0, b]}
-            if boot is not None:
-                lo, hi = percentile_ci(means[1:, b], ci)
-                r.update(ci_low=lo, ci_high=hi, p_value=float(boot_pvalue(means[1:, b])),
-                         area_ci_low=percentile_ci(area[1:, b], ci)[0] if np.isfinite(area[0, b]) else np.nan,
-                         area_ci_high=percentile_ci(area[1:, b], ci)[1] if np.isfinite(area[0, b]) else np.nan)
-            else:
-                r.update(ci_low=np.nan, ci_high=np.nan, p_value=np.nan, area_ci_low=np.nan, area_ci_high=np.nan)
-            rows.append(r)
-    t = pd.DataFrame(rows)
+            area = _areas(layout, sets, nb)
+        pt = pd.Series(point[m][0]).groupby(blk)
+        mx = pt.max().reindex(range(nb)).to_numpy()
+        mn = pt.min().reindex(range(nb)).to_numpy()
+        r = {"_block": np.arange(nb), "method": m, "n_cells": counts, "mean": means[0], "max": mx, "min": mn,
+             "most_synergistic_area": area[0]}
+        if boot is not None:
+            lo, hi = percentile_ci(means[1:], ci)
+            alo, ahi = percentile_ci(area[1:], ci)
+            r.update(ci_low=lo, ci_high=hi, p_value=boot_pvalue(means[1:]),
+                     area_ci_low=np.where(np.isfinite(area[0]), alo, np.nan),
+                     area_ci_high=np.where(np.isfinite(area[0]), ahi, np.nan))
+        else:
+            r.update(ci_low=np.nan, ci_high=np.nan, p_value=np.nan, area_ci_low=np.nan, area_ci_high=np.nan)
+        rows.append(pd.DataFrame(r))
+    t = pd.concat(rows, ignore_index=True)
     t["q_value"] = np.nan
     for m in methods:
         sel = t["method"] == m

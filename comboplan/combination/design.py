@@ -111,15 +111,16 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
     obs["_effect"] = eff
     obs["_row"] = df.index.to_numpy()
     if by:
-        bcodes, buniq = pd.MultiIndex.from_frame(obs[by]).factorize()
-        blocks = pd.DataFrame(list(buniq), columns=by)
+        bcodes = obs.groupby(by, sort=False, dropna=False).ngroup().to_numpy()
+        blocks = obs[by].drop_duplicates().reset_index(drop=True)
     else:
         bcodes = np.zeros(len(obs), dtype=np.int64)
         blocks = pd.DataFrame(index=[0])
     blocks.insert(0, "_block", np.arange(len(blocks)))
     obs["_block"] = bcodes
-    key = pd.MultiIndex.from_frame(obs[["_block", *doses]])
-    ccodes, cuniq = key.factorize()
+    uniq, ccodes = np.unique(np.column_stack([bcodes.astype(float), dmat]), axis=0, return_inverse=True)
+    ccodes = np.asarray(ccodes).ravel()
+    cuniq = uniq
     obs["_cell"] = ccodes
     # duplicated cells need a replicate column; with one, (cell, replicate) must be unique
     counts = np.bincount(ccodes)
@@ -138,7 +139,8 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
             raise DataError(
                 f"replicate {obs['_rep'].iloc[i]!r} appears twice in the same cell (row {df.index[i]!r}); "
                 f"column {replicate!r} must identify each replicate of a cell once.")
-    cells = pd.DataFrame(list(cuniq), columns=["_block", *doses])
+    cells = pd.DataFrame(cuniq, columns=["_block", *doses])
+    cells["_block"] = cells["_block"].astype(np.int64)
     cells.insert(1, "_cell", np.arange(len(cells)))
     g = obs.groupby("_cell", sort=True)["_effect"]
     cells["n"] = counts

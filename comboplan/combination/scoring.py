@@ -61,18 +61,18 @@ class Layout:
         need_fit = monotherapy == "fitted" or "loewe" in methods or "zip" in methods
         # observed monotherapy lookup
         mono = cells[cells["role"] == "mono"]
-        lookup = {(b, a, d): i for i, b, a, d in zip(mono.index, mono["_block"], mono["agent"],
-                                                        dmat[mono.index, :].max(axis=1))}
+        monodf = pd.DataFrame({"_block": mono["_block"].to_numpy(), "agent_k": [doses.index(a) for a in mono["agent"]],
+                               "dose": dmat[mono.index, :].max(axis=1), "cell": mono.index.to_numpy()})
+        cd = dmat[self.combo]
+        rr, kk = np.nonzero(cd > 0)
+        want = pd.DataFrame({"r": rr, "agent_k": kk, "_block": self.combo_block[rr], "dose": cd[rr, kk]})
+        got = want.merge(monodf, on=["_block", "agent_k", "dose"], how="left")
         self.mono_idx = np.full((len(self.combo), N), -1, dtype=np.int64)
-        missing = []
-        for r, (ci, b) in enumerate(zip(self.combo, self.combo_block)):
-            for k, a in enumerate(doses):
-                d = dmat[ci, k]
-                if d > 0:
-                    j = lookup.get((b, a, d), -1)
-                    self.mono_idx[r, k] = j
-                    if j < 0:
-                        missing.append((b, a, d))
+        cellv = got["cell"].to_numpy()
+        found = ~pd.isna(cellv)
+        self.mono_idx[got["r"].to_numpy()[found], got["agent_k"].to_numpy()[found]] = cellv[found].astype(np.int64)
+        miss = got[~found]
+        missing = list(zip(miss["_block"], [doses[k] for k in miss["agent_k"]], miss["dose"]))
         self.missing_mono = sorted(set(missing), key=lambda t: (t[0], t[1], t[2]))
         if monotherapy == "observed" and ({"bliss", "hsa"} & set(methods)) and self.missing_mono:
             raise DataError(
