@@ -443,7 +443,7 @@ class CohortResult:
                  f"size unit {ds.attrs.get('size_unit')}; readout {ds.attrs.get('readout')}; seed {ds.attrs.get('seed')}."]
         for s in ds["scenario"].values:
             v = last.sel(scenario=s).values.ravel()
-            drop = np.isfinite(ds["dropout_day"].sel(scenario=s).values).mean()
+            drop = (ds["dropout_day"].sel(scenario=s).values <= ds["time"].values[-1]).mean()
             lines.append(f"  {s}: day {ds['time'].values[-1]:g} size median {np.median(v):.4g} "
                          f"(5-95 %: {np.quantile(v, 0.05):.4g}-{np.quantile(v, 0.95):.4g}); dropped {drop:.0%}")
         return "\n".join(lines)

@@ -1,0 +1,102 @@
+"""``comboplan simulate scenario.toml`` and ``comboplan plan scenario.toml``.
+
+``simulate`` writes the virtual cohort (``cohort.csv``, ``cohort.nc``, ``summary.txt``,
+``trajectories.png``); ``plan`` runs the ``[explore]`` and ``[power]`` tables of the scenario
+(``dose_reduction.csv``, ``minimum_dose.csv``, ``dose_efficacy.png``, ``power.csv``,
+``power.png``, ``plan.txt``).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = ["register"]
+
+
+def _out(args) -> Path:
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _save(ax, path: Path) -> None:
+    ax.figure.savefig(path, dpi=120, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(ax.figure)
+
+
+def _simulate(args) -> int:
+    from .scenario import load_scenario
+
+    sc = load_scenario(args.scenario)
+    kw = {}
+    if args.seed is not None:
+        kw["seed"] = args.seed
+    if args.n is not None:
+        kw["n_animals"] = args.n
+    res = sc.simulate(**kw)
+    out = _out(args)
+    res.to_frame().to_csv(out / "cohort.csv", index=False)
+    try:
+        res.dataset.to_netcdf(out / "cohort.nc", engine="h5netcdf")
+    except Exception:  # pragma: no cover - optional writer
+        pass
+    text = res.summary()
+    (out / "summary.txt").write_text(text + "\n")
+    _save(res.plot(), out / "trajectories.png")
+    print(text)
+    print(f"wrote {out}/cohort.csv, cohort.nc, summary.txt, trajectories.png")
+    return 0
+
+
+def _plan(args) -> int:
+    from .scenario import load_scenario
+
+    sc = load_scenario(args.scenario)
+    out = _out(args)
+    texts = []
+    what = args.what
+    if what in ("explore", "all") and sc.explore:
+        r = sc.dose_reduction(**({"seed": args.seed} if args.seed is not None else {}))
+        r.table.to_csv(out / "dose_reduction.csv", index=False)
+        r.minimum_dose.to_csv(out / "minimum_dose.csv", index=False)
+        _save(r.plot(), out / "dose_efficacy.png")
+        texts.append(r.summary())
+    if what in ("power", "all") and sc.power:
+        kw = {"seed": args.seed} if args.seed is not None else {}
+        if args.n_studies is not None:
+            kw["n_studies"] = args.n_studies
+        p = sc.power_analysis(**kw)
+        p.table.to_csv(out / "power.csv", index=False)
+        _save(p.plot(), out / "power.png")
+        texts.append(p.summary() + f"\nn per arm for {p.settings['target_power']:.0%} power: "
+                     f"{p.settings['n_required'] if p.settings['n_required'] is not None else 'not reached'}")
+    if not texts:
+        print("nothing to do: the scenario has no [explore] / [power] table for --what", what)
+        return 1
+    text = "\n\n".join(texts)
+    (out / "plan.txt").write_text(text + "\n")
+    print(text)
+    print(f"wrote results to {out}")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``simulate`` and ``plan`` to the ``comboplan`` command."""
+    p = subparsers.add_parser("simulate", help="simulate a virtual cohort from a TOML scenario",
+                              description="Simulate the arms of a TOML scenario (see docs/simulate.md).")
+    p.add_argument("scenario", help="scenario file (.toml)")
+    p.add_argument("-o", "--output", default="simulate_output", help="output directory")
+    p.add_argument("--seed", type=int, default=None, help="override the scenario seed")
+    p.add_argument("-n", type=int, default=None, help="animals per arm (overrides [study] n_per_arm)")
+    p.set_defaults(func=_simulate)
+
+    q = subparsers.add_parser("plan", help="dose-reduction explorer and power / sample size from a TOML scenario",
+                              description="Run the [explore] and [power] tables of a TOML scenario.")
+    q.add_argument("scenario", help="scenario file (.toml)")
+    q.add_argument("-o", "--output", default="plan_output", help="output directory")
+    q.add_argument("--what", choices=("explore", "power", "all"), default="all")
+    q.add_argument("--seed", type=int, default=None)
+    q.add_argument("--n-studies", type=int, default=None, help="simulated studies per design")
+    q.set_defaults(func=_plan)
