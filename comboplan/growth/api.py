@@ -225,17 +225,29 @@ class MixedGrowthFit:
         return plot_fitted_rates(self, ax=ax, **kwargs)
 
 
-def _statsmodels_fit(t, y, mask, arm, n_arms, method):
+def _statsmodels_fit(t, y, mask, arm, n_arms, method, start=None):
+    """statsmodels MixedLM fit; ``start = (beta, gamma)`` seeds the optimiser.
+
+    MixedLM's default starting values can fail silently on small random-slope designs
+    (log-likelihood ``inf`` with ``converged=True``); comboplan therefore starts it at the
+    closed-form REML solution and checks the returned log-likelihood is finite.
+    """
     import statsmodels.api as sm
+    from statsmodels.regression.mixed_linear_model import MixedLMParams
 
     m = mask & (t > 0)
     si, ji = np.nonzero(m)
     X = (arm[si][:, None] == np.arange(n_arms)) * t[si, ji][:, None]
     keep = X.any(axis=0)
     model = sm.MixedLM(y[si, ji], X[:, keep], groups=si, exog_re=t[si, ji][:, None])
+    kw = {}
+    if start is not None:
+        b0, g0 = start
+        kw["start_params"] = MixedLMParams.from_components(
+            fe_params=np.asarray(b0, float)[keep], cov_re=np.array([[max(float(g0), 1e-6)]]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = model.fit(reml=(method == "reml"))
+        res = model.fit(reml=(method == "reml"), **kw)
     beta = np.full(n_arms, np.nan)
     beta[keep] = res.fe_params
     cov = np.full((n_arms, n_arms), 0.0)
@@ -318,8 +330,9 @@ def fit_growth_mixed(
         beta, cov = fit.beta, np.diag(fit.se**2)
         tau2, s2, ll, conv = float(fit.tau2), float(fit.sigma2), float(fit.loglik), True
     else:
-        beta, cov, tau2, s2, ll, conv = _statsmodels_fit(t, y, mask, armi, K, method)
-        if not conv:
+        g0 = float(fit.tau2 / fit.sigma2) if fit.sigma2 > 0 else 0.0
+        beta, cov, tau2, s2, ll, conv = _statsmodels_fit(t, y, mask, armi, K, method, start=(fit.beta, g0))
+        if not (conv and np.isfinite(ll)):
             warnings.warn("statsmodels MixedLM did not report convergence; compare with backend='gls'.",
                           ConvergenceWarning, stacklevel=2)
     se = np.sqrt(np.diag(cov))

@@ -561,7 +561,8 @@ def invivo_synergy(
 
         beta, se = beta.copy(), se.copy()
         for i in range(cut.size):
-            b, cov, *_ = _statsmodels_fit(t, y, mask_d[i], armi, K, method)
+            g0 = float(fit.tau2[i] / fit.sigma2[i]) if fit.sigma2[i] > 0 else 0.0
+            b, cov, *_ = _statsmodels_fit(t, y, mask_d[i], armi, K, method, start=(fit.beta[i], g0))
             beta[i], se[i] = b, np.sqrt(np.diag(cov))
     elif backend != "gls":
         raise DataError(f"backend must be 'gls' or 'statsmodels', got {backend!r}.")
