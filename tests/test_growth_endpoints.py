@@ -1,0 +1,62 @@
+"""TGI / T/C / AUC / mRECIST endpoints against hand-computed values."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from comboplan.growth.endpoints import best_response, growth_endpoints, km_median, mrecist_call
+
+
+def small():
+    # control: 100 -> 200 -> 400 and 100 -> 300 -> 500 ; treated: 100 -> 100 -> 50 and 100 -> 150 -> 100
+    rows = [("c1", "ctl", 0, 100), ("c1", "ctl", 7, 200), ("c1", "ctl", 14, 400),
+            ("c2", "ctl", 0, 100), ("c2", "ctl", 7, 300), ("c2", "ctl", 14, 500),
+            ("t1", "trt", 0, 100), ("t1", "trt", 7, 100), ("t1", "trt", 14, 50),
+            ("t2", "trt", 0, 100), ("t2", "trt", 7, 150), ("t2", "trt", 14, 100)]
+    return pd.DataFrame(rows, columns=["mouse", "arm", "day", "vol"])
+
+
+def test_hand_computed_tgi_tc_auc():
+    e = growth_endpoints(small(), "mouse", "arm", "day", "vol", control="ctl", n_boot=0)
+    a = e.arms.set_index("arm")
+    assert e.at == 14.0
+    assert a.loc["trt", "tc_ratio"] == pytest.approx(0.75 / 4.5)          # mean RTV 0.75 vs 4.5
+    assert a.loc["trt", "tgi_tc"] == pytest.approx(1 - 0.75 / 4.5)
+    assert a.loc["trt", "tgi_delta"] == pytest.approx(1 - (-25.0) / 350.0)  # regression -> TGI > 1
+    # AUC of RTV: c1 = 7*(1+2)/2 + 7*(2+4)/2 = 31.5 ; c2 = 7*(1+3)/2 + 7*(3+5)/2 = 42 ; t1 = 7 + 5.25 ; t2 = 8.75 + 8.75
+    auc = e.animals.set_index("subject")["auc"]
+    np.testing.assert_allclose(auc[["c1", "c2", "t1", "t2"]], [31.5, 42.0, 12.25, 17.5])
+    assert a.loc["trt", "auc_ratio"] == pytest.approx((12.25 + 17.5) / (31.5 + 42.0))
+    assert a.loc["trt", "tc_ci_low"] < a.loc["trt", "tc_ratio"] < a.loc["trt", "tc_ci_high"]
+    # doubling time of c1: log-size slope ln(4)/14 exactly -> DT 7 days
+    assert e.animals.set_index("subject").loc["c1", "doubling_time"] == pytest.approx(7.0)
+    # growth delay: control reaches 2x at day 7 (c1) and 7*ln2/ln3 (c2); treated never -> censored
+    ttt = e.animals.set_index("subject")["time_to_target"]
+    assert ttt["c2"] == pytest.approx(7 * np.log(2) / np.log(3))
+    assert not e.animals.set_index("subject").loc["t1", "reached_target"]
+
+
+def test_gao_best_response_and_mrecist():
+    t = np.array([0, 7, 14, 21.0])
+    br, ba = best_response(t, np.array([100, 60, 40, 30.0]))
+    assert br == pytest.approx(-70.0)                       # min over t >= 10 of (-60, -70)
+    assert ba == pytest.approx(min((0 - 40 - 60) / 3, (0 - 40 - 60 - 70) / 4))
+    assert mrecist_call(br, ba) == "mPR"
+    cases = {(-96, -41): "mCR", (-96, -30): "mPR", (-60, -25): "mPR", (-60, -10): "mSD",
+             (34, 29): "mSD", (36, 0): "mPD", (0, 31): "mPD", (np.nan, 0): "NE"}
+    for (x, y), want in cases.items():
+        assert mrecist_call(x, y) == want, (x, y)
+    assert np.isnan(best_response([0, 7.0], [100, 50.0])[0])  # nothing at >= 10 days
+
+
+def test_km_median_and_unit_invariance():
+    assert km_median([1, 2, 3, 4], [1, 1, 1, 1]) == 2.0
+    assert km_median([1, 2, 3, 4], [1, 0, 0, 0]) == np.inf
+    df = small()
+    a = growth_endpoints(df, "mouse", "arm", "day", "vol", control="ctl", n_boot=0).arms
+    b = growth_endpoints(df.assign(vol=df["vol"] * 1e-3), "mouse", "arm", "day", "vol", control="ctl", n_boot=0).arms
+    cols = ["tc_ratio", "tgi_tc", "tgi_delta", "auc_ratio", "doubling_time"]
+    np.testing.assert_allclose(a[cols].to_numpy(float), b[cols].to_numpy(float), rtol=1e-10)
+    c = growth_endpoints(df.assign(day=df["day"] + 10), "mouse", "arm", "day", "vol", control="ctl", n_boot=0).arms
+    np.testing.assert_allclose(a[cols].to_numpy(float), c[cols].to_numpy(float), rtol=1e-10)
