@@ -37,7 +37,7 @@ Syst 8:97; Loewe-style dose equivalence) multiplies the target agent's potency b
 (``max_step``, default 0.2 day, refined geometrically after every dose): the kill part is integrated *exactly* from the
 closed-form cumulative exposure (linear hazards) or by composite Simpson on a
 ``quad_step`` grid (nonlinear hazards); the linear transit chain is solved exactly;
-growth is advanced by the explicit midpoint rule.  Agreement with the RK4 reference
+growth is advanced by the exponential midpoint rule (exact in the exponential phase).  Agreement with the RK4 reference
 (:func:`~comboplan.models.growth.simeoni_tgi` on a fine grid) is tested.
 """
 from __future__ import annotations
@@ -380,7 +380,9 @@ def hazard_increments(grid, exposures, effects, interaction=NO_INTERACTION, pote
     if not agents:
         return np.zeros((1, grid.size - 1))
     potencies = potencies or {}
-    linear = interaction.is_null and all(effects[a].linear for a in agents)
+    shift = interaction.alpha != 1.0 and interaction.target in agents and interaction.companion in exposures
+    inert = len(agents) < 2 or interaction.gamma == 0.0
+    linear = inert and not shift and all(effects[a].linear for a in agents)
     if linear:
         out = None
         for a in agents:
@@ -476,10 +478,11 @@ def _split_integrate(grid, out_idx, law, p, n_transit, psi, dH1, dH2):
         if law == "exponential":
             x1 = x1 * np.exp(p["lambda0"] * h)
         else:
+            # exponential midpoint rule: exact while g is constant (exponential phase)
             g0 = _growth_rate(law, x1 + D, p, psi)
-            xm = x1 * (1.0 + 0.5 * h * g0)
+            xm = x1 * np.exp((0.5 * h) * g0)
             gm = _growth_rate(law, xm + D, p, psi)
-            x1 = x1 + h * gm * xm
+            x1 = x1 * np.exp(h * gm)
         if n_transit:
             c = cache[key]
             dam = [sum(c[j - i] * dam[i] for i in range(j + 1)) for j in range(n_transit)]

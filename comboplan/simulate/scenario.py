@@ -51,8 +51,9 @@ class Scenario:
 
         args = dict(variability=self.variability, readout=self.readout, dropout=self.dropout, draws=self.draws,
                     seed=self.seed)
+        args["n_animals"] = self.n_per_arm
         args.update(kw)
-        return simulate_cohort(self.model, self.arms, self.days, self.n_per_arm, **args)
+        return simulate_cohort(self.model, self.arms, self.days, **args)
 
     def dose_reduction(self, **kw):
         """Run the ``[explore]`` table (:func:`comboplan.simulate.dose_reduction`)."""
