@@ -1,0 +1,1024 @@
+r"""Hierarchical Bayesian tumour-growth model with a combination interaction on rates.
+
+Model (equations and references in ``docs/models/bayes.md``)::
+
+    log V_ij = log V0_i + r_i * g(t_ij) + eps_ij,         eps_ij ~ Normal(0, sigma)  (or Student-t)
+    g(t) = t                                              exponential
+    g(t) = (1 - exp(-beta t)) / beta                      Gompertz (initial rate r_i, deceleration beta)
+    log V0_i = log_baseline_mean + sigma_baseline * z0_i  (non-centred, z ~ Normal(0, 1))
+    r_i      = r_arm[arm(i)] + sigma_animal * zr_i
+    r_arm    = r_control + effect_A * A + effect_B * B + interaction * A * B   (factorial arms)
+
+``interaction = r_AB - r_A - r_B + r_0`` is the Bliss-independence excess on the
+log-scale growth rate (exponential growth: Bliss independence of cell kill multiplies
+surviving fractions, i.e. adds log-rates); **interaction < 0 = synergy** (the
+combination slows growth more than the product of the single agents).
+
+Observations below a detection limit (LLOQ) enter through the normal log-CDF
+(left-censoring).  Observations recorded after an animal dropped out (necrosis,
+ulceration, humane end point) are excluded from the likelihood and *listed* in the
+result (``result.excluded``); the animal's earlier measurements are used, which is the
+full likelihood of the observed data when dropout depends on the observed history
+(missing at random).
+
+PyMC is imported inside the functions only.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ...data.validate import (
+    as_list,
+    check_groups_nonempty,
+    numeric_column,
+    require_columns,
+    require_frame,
+)
+from ...exceptions import DataError
+from .priors import Prior, growth_priors, resolve_priors
+
+__all__ = [
+    "GrowthArrays",
+    "GrowthDesign",
+    "prepare_growth",
+    "growth_design",
+    "build_growth_model",
+    "fit_growth",
+    "prior_predictive_growth",
+    "simulate_growth_study",
+    "growth_curve",
+    "GROWTH_MODELS",
+]
+
+GROWTH_MODELS = ("exponential", "gompertz")
+LIKELIHOODS = ("normal", "student_t")
+
+
+# ---------------------------------------------------------------------------------------
+# plain-array data container
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GrowthArrays:
+    """Validated growth data as plain arrays (the input of the model builder).
+
+    Attributes
+    ----------
+    obs_animal : ndarray of int, (n_obs,)
+        Animal index of each observation used in the likelihood.
+    obs_time : ndarray of float, (n_obs,)
+        Time since ``time_origin`` (time unit).
+    obs_log_size : ndarray of float, (n_obs,)
+        log(size); for censored observations log(LLOQ).
+    obs_censored : ndarray of bool, (n_obs,)
+        True where the size was below the LLOQ (left-censored).
+    obs_label : ndarray of str, (n_obs,)
+        Index labels of the rows in the caller's table.
+    animal_labels, animal_arm : ndarray
+        Animal labels and their arm index.
+    arm_labels : ndarray
+        Arm labels (order of the ``arm`` coordinate).
+    time_origin : float
+        Time subtracted from the time column (the baseline time).
+    excluded : pandas.DataFrame
+        Rows left out of the likelihood with the reason (dropout after necrosis...).
+    columns : dict
+        Names of the caller's columns (subject, arm, time, size).
+    """
+
+    obs_animal: np.ndarray
+    obs_time: np.ndarray
+    obs_log_size: np.ndarray
+    obs_censored: np.ndarray
+    obs_label: np.ndarray
+    animal_labels: np.ndarray
+    animal_arm: np.ndarray
+    arm_labels: np.ndarray
+    time_origin: float = 0.0
+    excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["row", "subject", "time", "reason"]))
+    columns: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def n_animals(self) -> int:
+        return len(self.animal_labels)
+
+    @property
+    def n_arms(self) -> int:
+        return len(self.arm_labels)
+
+    @property
+    def n_obs(self) -> int:
+        return len(self.obs_time)
+
+    @classmethod
+    def from_arrays(cls, animal, arm, time, size, *, lloq=None, time_origin=None) -> "GrowthArrays":
+        """Build from plain per-observation arrays (labels of any hashable type).
+
+        Parameters
+        ----------
+        animal, arm : array_like
+            Animal and arm label of each observation.
+        time : array_like of float
+            Observation times (time unit).
+        size : array_like of float
+            Tumour sizes (> 0, or <= ``lloq`` when censored).
+        lloq : float, optional
+            Lower limit of quantification (size unit): sizes <= lloq are left-censored.
+        time_origin : float, optional
+            Baseline time (default: the earliest time).
+        """
+        df = pd.DataFrame({"animal": np.asarray(animal), "arm": np.asarray(arm),
+                           "time": np.asarray(time, float), "size": np.asarray(size, float)})
+        return prepare_growth(df, "animal", "arm", "time", "size", lloq=lloq, time_origin=time_origin)
+
+
+def _rows(data: pd.DataFrame, mask: np.ndarray) -> str:
+    idx = np.flatnonzero(mask)
+    return repr(data.index[idx[0]]) if len(idx) else "?"
+
+
+def prepare_growth(
+    data: pd.DataFrame,
+    subject: str,
+    arm: str,
+    time: str,
+    size: str,
+    *,
+    lloq=None,
+    censored: str | None = None,
+    dropout: str | None = None,
+    time_origin: float | None = None,
+) -> GrowthArrays:
+    """Validate a tidy growth table and turn it into :class:`GrowthArrays`.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per animal and time (not modified).
+    subject, arm, time, size : str
+        Column names: animal id, treatment arm, time (time unit), tumour size (size unit).
+    lloq : float or str, optional
+        Lower limit of quantification (size unit), a number or the name of a column
+        holding a per-row limit.  Sizes <= LLOQ (including 0 and missing sizes flagged in
+        ``censored``) are left-censored at the LLOQ.
+    censored : str, optional
+        Boolean column marking rows below the detection limit; their bound is the LLOQ
+        (or, without ``lloq``, the size value itself).
+    dropout : str, optional
+        Either a boolean column marking rows recorded at or after the animal dropped
+        out (necrosis, ulceration), or a numeric column giving each animal's dropout
+        time (rows with time > dropout time).  Those rows are excluded from the
+        likelihood and listed in ``excluded``; their size may be missing.
+    time_origin : float, optional
+        Baseline time; default the earliest time in the data.
+
+    Returns
+    -------
+    GrowthArrays
+
+    Raises
+    ------
+    DataError
+        Missing columns, non-numeric or missing times/sizes, non-positive sizes without
+        an LLOQ, animals in several arms, duplicated (animal, time) rows.
+    """
+    require_frame(data, "growth data")
+    cols = [subject, arm, time, size]
+    require_columns(data, cols, "growth")
+    extra = [c for c in (censored, dropout) if c is not None]
+    if isinstance(lloq, str):
+        extra.append(lloq)
+    require_columns(data, extra, "growth options")
+    check_groups_nonempty(data, [subject, arm])
+    t = numeric_column(data, time, "time")
+    bad = ~np.isfinite(t)
+    if bad.any():
+        raise DataError(
+            f"column {time!r} (time) has {int(bad.sum())} missing or infinite value(s) (first at row "
+            f"{_rows(data, bad)}). Every measurement needs its time; drop rows that were not measured."
+        )
+    y = numeric_column(data, size, "size")
+    n = len(data)
+    # dropout
+    drop = np.zeros(n, bool)
+    if dropout is not None:
+        s = data[dropout]
+        if pd.api.types.is_bool_dtype(s):
+            drop = s.to_numpy(dtype=bool)
+        else:
+            dt = numeric_column(data, dropout, "dropout time")
+            drop = np.isfinite(dt) & (t > dt)
+    # censoring
+    if lloq is None:
+        lim = np.full(n, np.nan)
+    elif isinstance(lloq, str):
+        lim = numeric_column(data, lloq, "lloq")
+    else:
+        try:
+            lim = np.full(n, float(lloq))
+        except (TypeError, ValueError):
+            raise DataError(f"lloq must be a number (size unit) or a column name; got {lloq!r}.") from None
+        if not (np.isfinite(lim[0]) and lim[0] > 0):
+            raise DataError(f"lloq must be a finite size > 0 (size unit); got {lloq!r}.")
+    cflag = np.zeros(n, bool)
+    if censored is not None:
+        s = data[censored]
+        if not pd.api.types.is_bool_dtype(s):
+            raise DataError(f"column {censored!r} (censored) must be boolean (True = below the detection limit).")
+        cflag = s.to_numpy(dtype=bool)
+    below = np.isfinite(lim) & np.isfinite(y) & (y <= lim)
+    cens = (cflag | below) & ~drop
+    bound = np.where(np.isfinite(lim), lim, y)
+    bad = cens & ~(np.isfinite(bound) & (bound > 0))
+    if bad.any():
+        raise DataError(
+            f"row {_rows(data, bad)} is censored but has no positive detection limit: give lloq= (a number "
+            f"or a column) or put the limit in column {size!r}."
+        )
+    used = ~drop
+    miss = used & ~cens & ~np.isfinite(y)
+    if miss.any():
+        raise DataError(
+            f"column {size!r} (size) has {int(miss.sum())} missing value(s) in rows that are neither "
+            f"censored nor after dropout (first at row {_rows(data, miss)}). Mark necrosis/dropout rows with "
+            "dropout=<column>, below-detection rows with censored=<column> or lloq=, or drop the rows."
+        )
+    nonpos = used & ~cens & (y <= 0)
+    if nonpos.any():
+        raise DataError(
+            f"column {size!r} (size) must be > 0 for a log-scale growth model; {int(nonpos.sum())} value(s) "
+            f"are not (first at row {_rows(data, nonpos)}). Zero usually means 'below detection': pass "
+            "lloq=<detection limit> so these are treated as left-censored."
+        )
+    # animals / arms
+    subj = data[subject].to_numpy()
+    arms = data[arm].to_numpy()
+    pairs = pd.DataFrame({"s": subj, "a": arms}).drop_duplicates()
+    multi = pairs["s"].duplicated(keep=False)
+    if multi.any():
+        first = pairs.loc[multi, "s"].iloc[0]
+        raise DataError(
+            f"subject {first!r} (column {subject!r}) appears in more than one arm (column {arm!r}). Animal ids "
+            "must be unique across arms: combine them, e.g. data.assign(mouse=data[arm] + '-' + data[subject].astype(str))."
+        )
+    key = pd.DataFrame({"s": subj, "t": t})
+    dup = key.duplicated(keep="first").to_numpy()
+    if dup.any():
+        raise DataError(
+            f"animal {subj[dup][0]!r} has two rows at time {t[dup][0]:g} (first repeat at row "
+            f"{_rows(data, dup)}). Average replicate caliper readings first or give each a distinct time."
+        )
+    arm_labels = pd.unique(arms)
+    try:
+        arm_labels = np.array(sorted(arm_labels, key=lambda v: list(arms).index(v)), dtype=object)
+    except TypeError:  # pragma: no cover
+        arm_labels = np.asarray(arm_labels, dtype=object)
+    animal_labels = np.asarray(pd.unique(subj), dtype=object)
+    a_index = {a: i for i, a in enumerate(animal_labels)}
+    arm_index = {a: i for i, a in enumerate(arm_labels)}
+    animal_arm = np.array([arm_index[a] for a in pairs.drop_duplicates("s").set_index("s").loc[animal_labels, "a"]])
+    if time_origin is None:
+        time_origin = float(np.min(t[used])) if used.any() else float(np.min(t))
+    rel = t - float(time_origin)
+    before = used & (rel < 0)
+    if before.any():
+        raise DataError(
+            f"row {_rows(data, before)} is measured before time_origin={time_origin:g}; choose a time_origin "
+            "at or before the first measurement."
+        )
+    excluded = pd.DataFrame({
+        "row": data.index[drop], "subject": subj[drop], "time": t[drop],
+        "reason": "after dropout (column %r)" % dropout if dropout else "",
+    })
+    unused_animals = set(animal_labels) - set(subj[used])
+    if unused_animals:
+        raise DataError(
+            f"animal(s) {sorted(map(str, unused_animals))[:3]} have no measurement before dropout; nothing "
+            "can be learned about them. Remove them from the table (and report them)."
+        )
+    logy = np.where(cens, np.log(np.where(cens, bound, 1.0)), np.log(np.where(used & ~cens, y, 1.0)))
+    labels = np.array([str(v) for v in data.index[used]], dtype=object)
+    return GrowthArrays(
+        obs_animal=np.array([a_index[s] for s in subj[used]], dtype=np.int64),
+        obs_time=rel[used].astype(float),
+        obs_log_size=logy[used].astype(float),
+        obs_censored=cens[used],
+        obs_label=labels,
+        animal_labels=animal_labels,
+        animal_arm=animal_arm.astype(np.int64),
+        arm_labels=arm_labels,
+        time_origin=float(time_origin),
+        excluded=excluded.reset_index(drop=True),
+        columns={"subject": subject, "arm": arm, "time": time, "size": size},
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# factorial design
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class GrowthDesign:
+    """How arm growth rates are parametrised.
+
+    Attributes
+    ----------
+    factorial : bool
+        True when rates are ``r_control + effect_A*A + effect_B*B + interaction*A*B``.
+    X : ndarray (n_arms, 4)
+        Factorial design matrix (columns: 1, A, B, A*B); zero rows for other arms.
+    other_arms : ndarray of int
+        Arms outside the factorial design (free rate each, prior ``r_arm``).
+    roles : dict
+        ``{"control": arm, "A": arm, "B": arm, "AB": arm}`` (factorial only; for
+        column designs the arms with each pattern, joined by "|").
+    agents : tuple of str
+        Names of agents A and B.
+    """
+
+    factorial: bool
+    X: np.ndarray
+    other_arms: np.ndarray
+    roles: Mapping[str, str]
+    agents: tuple[str, str] = ("A", "B")
+
+
+def growth_design(data: pd.DataFrame | None, arrays: GrowthArrays, interaction=None, arm_col: str | None = None
+                  ) -> GrowthDesign:
+    """Work out the factorial design from ``interaction``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or None
+        The caller's table (needed when ``interaction`` names columns).
+    arrays : GrowthArrays
+    interaction : None, tuple of two str, or dict
+        * ``None``: every arm has its own rate (no interaction term);
+        * ``("drugA", "drugB")``: two columns of ``data`` telling whether each agent is
+          given (bool, or a dose where > 0 means given); they must be constant within
+          an arm, and the four patterns (none, A, B, both) must all be present;
+        * ``{"control": arm, "A": arm, "B": arm, "AB": arm}``: the arms of the 2x2
+          factorial by label (optional key ``"names": ("drugA", "drugB")``); other arms
+          keep a free rate.
+    arm_col : str, optional
+        Arm column name (for messages and column designs).
+
+    Returns
+    -------
+    GrowthDesign
+    """
+    n_arm = arrays.n_arms
+    labels = [str(a) for a in arrays.arm_labels]
+    if interaction is None:
+        return GrowthDesign(False, np.zeros((n_arm, 4)), np.arange(n_arm), {}, ("A", "B"))
+    X = np.zeros((n_arm, 4))
+    if isinstance(interaction, Mapping):
+        inter = dict(interaction)
+        names = tuple(inter.pop("names", ("A", "B")))
+        need = ("control", "A", "B", "AB")
+        missing = [k for k in need if k not in inter]
+        unknown = [k for k in inter if k not in need]
+        if missing or unknown:
+            raise DataError(
+                f"interaction mapping needs exactly the keys {need} (and optionally 'names'); "
+                f"missing {missing}, unknown {unknown}. Example: interaction={{'control': 'vehicle', "
+                "'A': 'paclitaxel', 'B': 'secretome', 'AB': 'paclitaxel + secretome'}."
+            )
+        roles = {}
+        used = set()
+        for role, (a, b) in zip(need, ((0, 0), (1, 0), (0, 1), (1, 1))):
+            lab = str(inter[role])
+            if lab not in labels:
+                raise DataError(
+                    f"interaction[{role!r}] = {inter[role]!r} is not an arm of column {arm_col!r}; arms are {labels}."
+                )
+            if lab in used:
+                raise DataError(f"arm {lab!r} is given two roles in interaction; each role needs its own arm.")
+            used.add(lab)
+            X[labels.index(lab)] = (1, a, b, a * b)
+            roles[role] = lab
+        other = np.array([i for i, lab in enumerate(labels) if lab not in used], dtype=np.int64)
+        return GrowthDesign(True, X, other, roles, (str(names[0]), str(names[1])))
+    if isinstance(interaction, (tuple, list)) and len(interaction) == 2 and all(isinstance(c, str) for c in interaction):
+        if data is None or any(c not in data.columns for c in interaction):
+            if all(c in labels for c in interaction):
+                raise DataError(
+                    f"interaction={tuple(interaction)} names arms, but a tuple must name two columns that flag "
+                    "each agent. Pass a mapping instead: interaction={'control': ..., 'A': ..., 'B': ..., 'AB': ...}."
+                )
+            require_columns(data if data is not None else pd.DataFrame(), interaction, "interaction agents")
+        obs_arm = data[arm_col].astype(str).to_numpy()
+        pats = {}
+        for c in interaction:
+            s = data[c]
+            if pd.api.types.is_bool_dtype(s):
+                v = s.to_numpy(dtype=bool)
+            else:
+                v = numeric_column(data, c, f"agent flag/dose {c}")
+                if np.isnan(v).any():
+                    raise DataError(f"column {c!r} (agent flag/dose) has missing values; use 0 for 'not given'.")
+                v = v > 0
+            for lab in labels:
+                vals = np.unique(v[obs_arm == lab])
+                if len(vals) > 1:
+                    raise DataError(
+                        f"column {c!r} is not constant within arm {lab!r}; each arm must either give agent "
+                        f"{c!r} or not."
+                    )
+                pats.setdefault(lab, []).append(int(vals[0]) if len(vals) else 0)
+        roles: dict[str, list[str]] = {"control": [], "A": [], "B": [], "AB": []}
+        for lab in labels:
+            a, b = pats[lab]
+            X[labels.index(lab)] = (1, a, b, a * b)
+            roles[{(0, 0): "control", (1, 0): "A", (0, 1): "B", (1, 1): "AB"}[(a, b)]].append(lab)
+        missing = [r for r, v in roles.items() if not v]
+        if missing:
+            raise DataError(
+                f"the 2x2 factorial needs arms with neither agent, {interaction[0]} alone, {interaction[1]} alone "
+                f"and both; no arm has pattern(s) {missing}. Without all four arms the interaction is not identified."
+            )
+        return GrowthDesign(True, X, np.zeros(0, np.int64), {k: "|".join(v) for k, v in roles.items()},
+                            (str(interaction[0]), str(interaction[1])))
+    raise DataError(
+        "interaction must be None, a pair of column names flagging agents A and B, or a mapping "
+        "{'control': arm, 'A': arm, 'B': arm, 'AB': arm}; got %r." % (interaction,)
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# numpy forward model (predictions, log-likelihood, prior predictive)
+# ---------------------------------------------------------------------------------------
+def growth_curve(t, log_baseline, r, beta=None):
+    """log size at time ``t`` (broadcasting): ``log_baseline + r*g(t)``.
+
+    Parameters
+    ----------
+    t : array_like
+        Time since the origin (time unit).
+    log_baseline : array_like
+        log size at time 0 (log size unit).
+    r : array_like
+        (Initial) growth rate (1/time unit).
+    beta : array_like, optional
+        Gompertz deceleration (1/time unit); ``None`` = exponential.
+
+    Returns
+    -------
+    numpy.ndarray
+        log size.
+    """
+    t = np.asarray(t, float)
+    if beta is None:
+        g = t
+    else:
+        b = np.asarray(beta, float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(b * t > 1e-12, -np.expm1(-b * t) / np.where(b == 0, 1.0, b), t)
+    return np.asarray(log_baseline, float) + np.asarray(r, float) * g
+
+
+# ---------------------------------------------------------------------------------------
+# PyMC model
+# ---------------------------------------------------------------------------------------
+def build_growth_model(
+    arrays: GrowthArrays,
+    design: GrowthDesign,
+    priors: Mapping[str, Prior],
+    *,
+    model: str = "exponential",
+    likelihood: str = "normal",
+):
+    """Build the PyMC model (non-centred hierarchical growth).
+
+    Parameters
+    ----------
+    arrays : GrowthArrays
+    design : GrowthDesign
+    priors : dict of str to Prior
+        Complete prior table (see :func:`~comboplan.fitting.bayes.priors.growth_priors`).
+    model : {"exponential", "gompertz"}
+    likelihood : {"normal", "student_t"}
+
+    Returns
+    -------
+    pymc.Model
+        Coordinates ``animal``, ``arm``, ``obs`` (uncensored rows), ``obs_censored``.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    cens = arrays.obs_censored
+    coords = {
+        "animal": [str(a) for a in arrays.animal_labels],
+        "arm": [str(a) for a in arrays.arm_labels],
+        "obs": list(arrays.obs_label[~cens]),
+    }
+    if cens.any():
+        coords["obs_censored"] = list(arrays.obs_label[cens])
+    if design.factorial and len(design.other_arms):
+        coords["other_arm"] = [str(arrays.arm_labels[i]) for i in design.other_arms]
+    with pm.Model(coords=coords) as m:
+        if design.factorial:
+            r0 = priors["r_control"].to_pymc("r_control")
+            ea = priors["effect_A"].to_pymc("effect_A")
+            eb = priors["effect_B"].to_pymc("effect_B")
+            ia = priors["interaction"].to_pymc("interaction")
+            rate = pt.dot(pt.as_tensor(design.X), pt.stack([r0, ea, eb, ia]))
+            if len(design.other_arms):
+                ro = priors["r_arm"].to_pymc("r_other", dims="other_arm")
+                E = np.zeros((arrays.n_arms, len(design.other_arms)))
+                E[design.other_arms, np.arange(len(design.other_arms))] = 1.0
+                rate = rate + pt.dot(pt.as_tensor(E), ro)
+            r_arm = pm.Deterministic("r_arm", rate, dims="arm")
+        else:
+            r_arm = priors["r_arm"].to_pymc("r_arm", dims="arm")
+        lbm = priors["log_baseline_mean"].to_pymc("log_baseline_mean")
+        sb = priors["sigma_baseline"].to_pymc("sigma_baseline")
+        sa = priors["sigma_animal"].to_pymc("sigma_animal")
+        sigma = priors["sigma"].to_pymc("sigma")
+        zb = pm.Normal("z_baseline", 0.0, 1.0, dims="animal")
+        zr = pm.Normal("z_rate", 0.0, 1.0, dims="animal")
+        log_b = pm.Deterministic("log_baseline", lbm + sb * zb, dims="animal")
+        r_an = pm.Deterministic("r_animal", r_arm[arrays.animal_arm] + sa * zr, dims="animal")
+        t = arrays.obs_time
+        if model == "gompertz":
+            beta = priors["beta"].to_pymc("beta")
+            g = -pt.expm1(-beta * t) / beta
+        else:
+            g = pt.as_tensor(t)
+        mu = log_b[arrays.obs_animal] + r_an[arrays.obs_animal] * g
+        nu = priors["nu"].to_pymc("nu") if likelihood == "student_t" else None
+
+        def dist(mu_, obs=None, name=None, dims=None):
+            if nu is None:
+                if name is None:
+                    return pm.Normal.dist(mu=mu_, sigma=sigma)
+                return pm.Normal(name, mu=mu_, sigma=sigma, observed=obs, dims=dims)
+            if name is None:
+                return pm.StudentT.dist(nu=nu, mu=mu_, sigma=sigma)
+            return pm.StudentT(name, nu=nu, mu=mu_, sigma=sigma, observed=obs, dims=dims)
+
+        u = np.flatnonzero(~cens)
+        dist(mu[u], obs=arrays.obs_log_size[u], name="log_size", dims="obs")
+        if cens.any():
+            c = np.flatnonzero(cens)
+            pm.Censored("log_size_censored", dist(mu[c]), lower=arrays.obs_log_size[c], upper=None,
+                        observed=arrays.obs_log_size[c], dims="obs_censored")
+    return m
+
+
+# ---------------------------------------------------------------------------------------
+# public fit
+# ---------------------------------------------------------------------------------------
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise DataError(f"{name} must be one of {choices}; got {value!r}.")
+
+
+def _default_priors(arrays: GrowthArrays, design: GrowthDesign, model, likelihood, time_unit):
+    first = arrays.obs_time <= np.min(arrays.obs_time) + 1e-12
+    ly = arrays.obs_log_size[first] if first.any() else arrays.obs_log_size
+    return growth_priors(log_baseline_center=float(np.median(ly)), time_unit=time_unit, model=model,
+                         likelihood=likelihood, factorial=design.factorial)
+
+
+def fit_growth(
+    data: pd.DataFrame,
+    subject: str,
+    arm: str,
+    time: str,
+    size: str,
+    *,
+    model: str = "exponential",
+    interaction=None,
+    lloq=None,
+    censored: str | None = None,
+    dropout: str | None = None,
+    time_origin: float | None = None,
+    time_unit: str = "day",
+    size_unit: str | None = None,
+    likelihood: str = "normal",
+    priors: Mapping | None = None,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    sampler: str = "nutpie",
+    seed=None,
+    target_accept: float = 0.9,
+    progress: bool = False,
+    check: bool = True,
+    ci_level: float = 0.9,
+):
+    """Fit the hierarchical Bayesian tumour-growth model with a combination interaction.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Tidy table, one row per animal and time point (not modified).
+    subject, arm, time, size : str
+        Columns: animal id, treatment arm, time (``time_unit``), tumour size (size
+        unit, e.g. mm^3; must be > 0 unless censored).
+    model : {"exponential", "gompertz"}
+        Growth law of log size (see module docstring).
+    interaction : None, (str, str) or dict
+        The 2x2 factorial design that defines the interaction term (see
+        :func:`growth_design`); ``None`` fits one free rate per arm.
+    lloq : float or str, optional
+        Detection limit (size unit) or column of per-row limits; sizes <= LLOQ are
+        left-censored (normal log-CDF likelihood), never replaced by the limit.
+    censored : str, optional
+        Boolean column flagging below-detection rows.
+    dropout : str, optional
+        Boolean column flagging rows after dropout (necrosis...) or numeric column of
+        per-animal dropout time; such rows are excluded and listed in ``result.excluded``.
+    time_origin : float, optional
+        Baseline time (default: earliest time); rates are per ``time_unit``.
+    time_unit : str
+        ``"day"`` (default), ``"h"`` or ``"week"``; default priors are rescaled.
+    size_unit : str, optional
+        Recorded in the result (e.g. ``"mm3"``).
+    likelihood : {"normal", "student_t"}
+        Residual distribution of log size (Student-t for outlying caliper readings).
+    priors : dict, optional
+        Overrides of the default priors by name (see ``docs/bayes.md``), e.g.
+        ``{"interaction": ("normal", 0, 0.05), "sigma": {"sigma": 0.2}}``.
+    draws, tune, chains : int
+        Post-warm-up draws per chain, warm-up iterations, chains.
+    sampler : {"nutpie", "pymc"}
+        nutpie (default, falls back to PyMC if missing) or PyMC's NUTS.
+    seed : int or numpy.random.Generator
+        Reproducibility (same seed, same posterior draws).
+    target_accept : float
+        NUTS target acceptance (0.9).
+    progress : bool
+        Show a progress bar.
+    check : bool
+        Check R-hat, ESS and divergences and warn
+        (:class:`~comboplan.exceptions.DiagnosticsWarning`) naming any problem.
+    ci_level : float
+        Level of the credible intervals in tables (0.9).
+
+    Returns
+    -------
+    BayesGrowthResult
+        Posterior as ``result.idata`` (arviz.InferenceData with coords ``animal``,
+        ``arm``, ``obs``), tables, ``p_synergy()``, ``predict()``, ``draws()``.
+
+    Notes
+    -----
+    ``interaction`` = r_AB - r_A - r_B + r_0 (1/time unit); **negative = synergy**
+    (``result.p_synergy()`` = P(interaction < 0 | data)).
+    """
+    from .results import BayesGrowthResult
+
+    _check_choice("model", model, GROWTH_MODELS)
+    _check_choice("likelihood", likelihood, LIKELIHOODS)
+    if not 0 < ci_level < 1:
+        raise DataError(f"ci_level must be in (0, 1); got {ci_level}.")
+    arrays = prepare_growth(data, subject, arm, time, size, lloq=lloq, censored=censored, dropout=dropout,
+                            time_origin=time_origin)
+    design = growth_design(data, arrays, interaction, arm_col=arm)
+    pri = resolve_priors(_default_priors(arrays, design, model, likelihood, time_unit), priors)
+    return _fit_arrays(arrays, design, pri, model=model, likelihood=likelihood, time_unit=time_unit,
+                       size_unit=size_unit, draws=draws, tune=tune, chains=chains, sampler=sampler, seed=seed,
+                       target_accept=target_accept, progress=progress, check=check, ci_level=ci_level,
+                       result_cls=BayesGrowthResult)
+
+
+def _fit_arrays(arrays, design, pri, *, model, likelihood, time_unit, size_unit, draws, tune, chains, sampler,
+                seed, target_accept, progress, check, ci_level, result_cls):
+    from .sampling import check_diagnostics, resolve_seed, sample_model
+
+    s = resolve_seed(seed)
+    pm_model = build_growth_model(arrays, design, pri, model=model, likelihood=likelihood)
+    idata = sample_model(pm_model, draws=draws, tune=tune, chains=chains, seed=s, sampler=sampler,
+                         target_accept=target_accept, progress=progress)
+    meta = {
+        "kind": "growth", "model": model, "likelihood": likelihood, "time_unit": time_unit,
+        "size_unit": size_unit or "", "factorial": design.factorial, "roles": dict(design.roles),
+        "agents": list(design.agents), "other_arms": design.other_arms.tolist(), "X": design.X.tolist(),
+        "time_origin": arrays.time_origin, "columns": dict(arrays.columns), "seed": s,
+        "priors": {k: {"dist": p.dist, "params": dict(p.params), "unit": p.unit, "description": p.description}
+                   for k, p in pri.items()},
+        "excluded": arrays.excluded.astype({"row": str, "subject": str}).to_dict(orient="list"),
+        "sampler": idata.attrs.get("sampler"), "compile_seconds": idata.attrs.get("compile_seconds"),
+        "sampling_seconds": idata.attrs.get("sampling_seconds"),
+        "draws": int(draws), "tune": int(tune), "chains": int(chains), "target_accept": target_accept,
+        "ci_level": ci_level,
+    }
+    idata = _complete_idata(idata, arrays, meta, seed=s)
+    names = _key_vars(meta)
+    diag = check_diagnostics(idata, names, warn=check)
+    return result_cls(idata=idata, meta=meta, arrays=arrays, diagnostics=diag)
+
+
+def _key_vars(meta) -> list[str]:
+    names = ["r_arm", "log_baseline_mean", "sigma_baseline", "sigma_animal", "sigma"]
+    if meta["factorial"]:
+        names = ["r_control", "effect_A", "effect_B", "interaction"] + names
+    if meta["model"] == "gompertz":
+        names.append("beta")
+    if meta["likelihood"] == "student_t":
+        names.append("nu")
+    return names
+
+
+def _loglik_obs(arrays: GrowthArrays, post, meta) -> np.ndarray:
+    """Pointwise log-likelihood (chain, draw, obs) computed with numpy/scipy."""
+    from scipy import stats
+
+    lb = post["log_baseline"].values  # (c, d, animal)
+    r = post["r_animal"].values
+    beta = post["beta"].values[..., None] if meta["model"] == "gompertz" else None
+    a = arrays.obs_animal
+    mu = growth_curve(arrays.obs_time, lb[..., a], r[..., a], beta)
+    sig = post["sigma"].values[..., None]
+    y = arrays.obs_log_size
+    z = (y - mu) / sig
+    if meta["likelihood"] == "student_t":
+        nu = post["nu"].values[..., None]
+        ld = stats.t.logpdf(z, nu) - np.log(sig)
+        lc = stats.t.logcdf(z, nu)
+    else:
+        ld = stats.norm.logpdf(z) - np.log(sig)
+        lc = stats.norm.logcdf(z)
+    return np.where(arrays.obs_censored, lc, ld), mu
+
+
+def _complete_idata(idata, arrays: GrowthArrays, meta, seed):
+    """Rebuild InferenceData with observed/constant data, log-likelihood and posterior predictive."""
+    import arviz as az
+    import xarray as xr
+
+    post = idata.posterior
+    post = post[[v for v in post.data_vars if not v.endswith("__")]]
+    keep = {"posterior": post, "sample_stats": idata.sample_stats}
+    ll, mu = _loglik_obs(arrays, post, meta)
+    obs = xr.DataArray(arrays.obs_label, dims="obs_all")
+    coords = {"chain": post.chain.values, "draw": post.draw.values, "obs_all": arrays.obs_label}
+    keep["log_likelihood"] = xr.Dataset({"log_size": (("chain", "draw", "obs_all"), ll)}, coords=coords)
+    rng = np.random.default_rng(seed + 1)
+    sig = post["sigma"].values[..., None]
+    if meta["likelihood"] == "student_t":
+        noise = rng.standard_t(post["nu"].values[..., None], size=mu.shape)
+    else:
+        noise = rng.standard_normal(mu.shape)
+    yrep = mu + sig * noise
+    cens_lim = np.where(arrays.obs_censored, arrays.obs_log_size, -np.inf)
+    # replicated data pass through the same detection limit as the real ones
+    yrep = np.maximum(yrep, cens_lim)
+    keep["posterior_predictive"] = xr.Dataset({"log_size": (("chain", "draw", "obs_all"), yrep)}, coords=coords)
+    keep["observed_data"] = xr.Dataset({"log_size": obs.copy(data=arrays.obs_log_size)},
+                                       coords={"obs_all": arrays.obs_label})
+    keep["constant_data"] = xr.Dataset(
+        {
+            "obs_animal": ("obs_all", arrays.obs_animal),
+            "obs_time": ("obs_all", arrays.obs_time),
+            "obs_censored": ("obs_all", arrays.obs_censored.astype(np.int8)),
+            "animal_arm": ("animal", arrays.animal_arm),
+        },
+        coords={"obs_all": arrays.obs_label, "animal": [str(a) for a in arrays.animal_labels]},
+    )
+    out = az.InferenceData(**keep)
+    js = json.dumps(meta, default=_json_default)
+    out.posterior.attrs["comboplan_meta"] = js
+    out.attrs = dict(getattr(idata, "attrs", {}) or {})
+    return out
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)
+
+
+# ---------------------------------------------------------------------------------------
+# prior predictive check
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PriorPredictive:
+    """Draws from the prior predictive distribution and a comparison with the data.
+
+    Attributes
+    ----------
+    draws : xarray.Dataset
+        Prior draws of the parameters (dim ``sample``) and ``log_size`` (sample, obs).
+    table : pandas.DataFrame
+        Per time point: observed median log size and prior-predictive quantiles.
+    coverage : float
+        Fraction of observed log sizes inside the central 95 % prior predictive interval.
+    """
+
+    draws: "object"
+    table: pd.DataFrame
+    coverage: float
+
+    def summary(self) -> str:
+        """Text summary of the check."""
+        lines = [
+            "Prior predictive check (log size)",
+            f"observations inside the central 95 % prior predictive interval: {100 * self.coverage:.1f} %",
+            "(priors are weakly informative: this should be close to 100 %, with intervals much wider than the data)",
+            self.table.to_string(index=False, float_format=lambda v: f"{v:.3g}"),
+        ]
+        return "\n".join(lines)
+
+    def plot(self, ax=None):
+        """Plot prior-predictive bands against the observations; returns the Axes."""
+        from ...plot.bayes import plot_prior_predictive
+
+        return plot_prior_predictive(self, ax=ax)
+
+
+def prior_predictive_growth(
+    data: pd.DataFrame,
+    subject: str,
+    arm: str,
+    time: str,
+    size: str,
+    *,
+    model: str = "exponential",
+    interaction=None,
+    lloq=None,
+    censored=None,
+    dropout=None,
+    time_origin=None,
+    time_unit: str = "day",
+    likelihood: str = "normal",
+    priors: Mapping | None = None,
+    samples: int = 1000,
+    seed=None,
+) -> PriorPredictive:
+    """Simulate data sets from the priors and compare them with the observed sizes.
+
+    Same column arguments as :func:`fit_growth`; no MCMC is run (numpy forward
+    simulation), so this is fast.
+
+    Parameters
+    ----------
+    samples : int
+        Number of prior draws.
+    seed : int or numpy.random.Generator
+
+    Returns
+    -------
+    PriorPredictive
+    """
+    import xarray as xr
+
+    _check_choice("model", model, GROWTH_MODELS)
+    _check_choice("likelihood", likelihood, LIKELIHOODS)
+    arrays = prepare_growth(data, subject, arm, time, size, lloq=lloq, censored=censored, dropout=dropout,
+                            time_origin=time_origin)
+    design = growth_design(data, arrays, interaction, arm_col=arm)
+    pri = resolve_priors(_default_priors(arrays, design, model, likelihood, time_unit), priors)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    S = int(samples)
+    d = {k: pri[k].sample(rng, S) for k in ("log_baseline_mean", "sigma_baseline", "sigma_animal", "sigma")}
+    if design.factorial:
+        for k in ("r_control", "effect_A", "effect_B", "interaction"):
+            d[k] = pri[k].sample(rng, S)
+        coef = np.stack([d["r_control"], d["effect_A"], d["effect_B"], d["interaction"]], axis=1)
+        r_arm = coef @ design.X.T
+        if len(design.other_arms):
+            r_arm[:, design.other_arms] = pri["r_arm"].sample(rng, (S, len(design.other_arms)))
+    else:
+        r_arm = pri["r_arm"].sample(rng, (S, arrays.n_arms))
+    beta = pri["beta"].sample(rng, S)[:, None] if model == "gompertz" else None
+    lb = d["log_baseline_mean"][:, None] + d["sigma_baseline"][:, None] * rng.standard_normal((S, arrays.n_animals))
+    r = r_arm[:, arrays.animal_arm] + d["sigma_animal"][:, None] * rng.standard_normal((S, arrays.n_animals))
+    mu = growth_curve(arrays.obs_time, lb[:, arrays.obs_animal], r[:, arrays.obs_animal], beta)
+    if likelihood == "student_t":
+        eps = rng.standard_t(pri["nu"].sample(rng, S)[:, None], size=mu.shape)
+    else:
+        eps = rng.standard_normal(mu.shape)
+    y = mu + d["sigma"][:, None] * eps
+    y = np.maximum(y, np.where(arrays.obs_censored, arrays.obs_log_size, -np.inf))
+    lo, hi = np.quantile(y, [0.025, 0.975], axis=0)
+    obs = arrays.obs_log_size
+    inside = (obs >= lo) & (obs <= hi)
+    rows = []
+    for tt in np.unique(arrays.obs_time):
+        k = arrays.obs_time == tt
+        q = np.quantile(y[:, k], [0.025, 0.5, 0.975])
+        rows.append({"time": tt + arrays.time_origin, "n_obs": int(k.sum()),
+                     "observed_median": float(np.median(obs[k])), "observed_min": float(obs[k].min()),
+                     "observed_max": float(obs[k].max()), "prior_q025": q[0], "prior_median": q[1],
+                     "prior_q975": q[2]})
+    ds = xr.Dataset({k: ("sample", v) for k, v in d.items()})
+    ds["r_arm"] = (("sample", "arm"), r_arm)
+    ds["log_size"] = (("sample", "obs"), y)
+    ds = ds.assign_coords(arm=[str(a) for a in arrays.arm_labels], obs=list(arrays.obs_label),
+                          obs_time=("obs", arrays.obs_time + arrays.time_origin))
+    ds.attrs["observed_log_size"] = json.dumps(obs.tolist())
+    return PriorPredictive(draws=ds, table=pd.DataFrame(rows), coverage=float(inside.mean()))
+
+
+# ---------------------------------------------------------------------------------------
+# simulation of studies (tests, benchmarks, calibration, examples)
+# ---------------------------------------------------------------------------------------
+def simulate_growth_study(
+    seed=None,
+    *,
+    n_per_arm: int = 7,
+    days=(0.0, 4.0, 8.0, 12.0, 16.0),
+    r_control: float = 0.15,
+    effect_A: float = -0.05,
+    effect_B: float = -0.06,
+    interaction: float = -0.03,
+    log_baseline_mean: float = np.log(100.0),
+    sigma_baseline: float = 0.2,
+    sigma_animal: float = 0.02,
+    sigma: float = 0.15,
+    beta: float | None = None,
+    lloq: float | None = None,
+    arms=("control", "A", "B", "A+B"),
+) -> pd.DataFrame:
+    """Simulate a 2x2 factorial xenograft study from the hierarchical model.
+
+    Parameters
+    ----------
+    seed : int or numpy.random.Generator
+    n_per_arm : int
+        Animals per arm.
+    days : sequence of float
+        Measurement days.
+    r_control, effect_A, effect_B, interaction : float
+        True rates (1/day): r_A = r_control + effect_A, r_AB = ... + interaction.
+    log_baseline_mean, sigma_baseline, sigma_animal, sigma : float
+        Population mean/sd of log baseline (log mm^3), sd of animal rates (1/day),
+        residual sd of log size.
+    beta : float, optional
+        Gompertz deceleration (1/day); None = exponential.
+    lloq : float, optional
+        Sizes below it are reported as the limit with ``below_lloq=True``.
+    arms : tuple of 4 str
+        Labels of the control, A, B and combination arms.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``mouse``, ``arm``, ``drug_a``, ``drug_b`` (0/1), ``day``, ``volume_mm3``,
+        ``below_lloq``; ``attrs["truth"]`` holds the true values (including
+        per-animal rates).
+    """
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    ia = np.array([0, 1, 0, 1])
+    ib = np.array([0, 0, 1, 1])
+    r_arm = r_control + effect_A * ia + effect_B * ib + interaction * ia * ib
+    arm_idx = np.repeat(np.arange(4), n_per_arm)
+    n = len(arm_idx)
+    lb = log_baseline_mean + sigma_baseline * rng.standard_normal(n)
+    r = r_arm[arm_idx] + sigma_animal * rng.standard_normal(n)
+    days = np.asarray(days, float)
+    mu = growth_curve(days[None, :], lb[:, None], r[:, None], beta)
+    y = mu + sigma * rng.standard_normal(mu.shape)
+    vol = np.exp(y)
+    below = np.zeros_like(vol, bool)
+    if lloq is not None:
+        below = vol <= lloq
+        vol = np.where(below, lloq, vol)
+    labels = np.array(arms, dtype=object)
+    df = pd.DataFrame({
+        "mouse": np.repeat([f"m{i + 1:02d}" for i in range(n)], len(days)),
+        "arm": np.repeat(labels[arm_idx], len(days)),
+        "drug_a": np.repeat(ia[arm_idx], len(days)),
+        "drug_b": np.repeat(ib[arm_idx], len(days)),
+        "day": np.tile(days, n),
+        "volume_mm3": vol.ravel(),
+        "below_lloq": below.ravel(),
+    })
+    df.attrs["truth"] = {
+        "r_control": r_control, "effect_A": effect_A, "effect_B": effect_B, "interaction": interaction,
+        "r_arm": dict(zip(arms, r_arm.tolist())), "log_baseline_mean": log_baseline_mean,
+        "sigma_baseline": sigma_baseline, "sigma_animal": sigma_animal, "sigma": sigma, "beta": beta,
+        "r_animal": dict(zip(df["mouse"].unique(), r.tolist())),
+    }
+    return df
+
+
+def _arrays_from_idata(idata, meta) -> GrowthArrays:
+    """Rebuild the GrowthArrays of a saved fit (constant_data + observed_data + meta)."""
+    cd = idata.constant_data
+    ex = pd.DataFrame(meta.get("excluded") or {"row": [], "subject": [], "time": [], "reason": []})
+    return GrowthArrays(
+        obs_animal=np.asarray(cd["obs_animal"].values, np.int64),
+        obs_time=np.asarray(cd["obs_time"].values, float),
+        obs_log_size=np.asarray(idata.observed_data["log_size"].values, float),
+        obs_censored=np.asarray(cd["obs_censored"].values).astype(bool),
+        obs_label=np.asarray([str(v) for v in cd.coords["obs_all"].values], dtype=object),
+        animal_labels=np.asarray([str(v) for v in idata.posterior.coords["animal"].values], dtype=object),
+        animal_arm=np.asarray(cd["animal_arm"].values, np.int64),
+        arm_labels=np.asarray([str(v) for v in idata.posterior.coords["arm"].values], dtype=object),
+        time_origin=float(meta["time_origin"]),
+        excluded=ex,
+        columns=meta.get("columns", {}),
+    )
