@@ -60,3 +60,16 @@ def test_km_median_and_unit_invariance():
     np.testing.assert_allclose(a[cols].to_numpy(float), b[cols].to_numpy(float), rtol=1e-10)
     c = growth_endpoints(df.assign(day=df["day"] + 10), "mouse", "arm", "day", "vol", control="ctl", n_boot=0).arms
     np.testing.assert_allclose(a[cols].to_numpy(float), c[cols].to_numpy(float), rtol=1e-10)
+
+
+def test_mrecist_needs_day_units_and_to_xarray():
+    from comboplan.exceptions import DataError
+
+    df = small()
+    with pytest.raises(DataError, match="min_time_response"):
+        growth_endpoints(df, "mouse", "arm", "day", "vol", control="ctl", n_boot=0, time_unit="week")
+    e = growth_endpoints(df, "mouse", "arm", "day", "vol", control="ctl", n_boot=0)
+    ds = e.to_xarray()
+    assert float(ds["tc_ratio"].sel(arm="trt")) == pytest.approx(0.75 / 4.5)
+    # mRECIST table: counts add up to the evaluable animals per arm
+    assert e.mrecist.groupby("arm")["count"].sum().tolist() == [2, 2]

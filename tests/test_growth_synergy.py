@@ -136,3 +136,19 @@ def test_design_errors_and_fieller():
     assert lo < 0.5 < hi
     lo, hi = fieller_ratio(2.0, 0.1, 0.01, 0.01, 0.0, 1.96)  # denominator not significant
     assert np.isinf(lo) and np.isinf(hi)
+
+
+def test_bliss_ci_coverage_and_agent_swap_invariance():
+    rng = np.random.default_rng(21)
+    arms = ["control", "A", "B", "A+B"]
+    truth = 0.07 + 0.08 - 0.10 - 0.02  # 0.03/day of synergy
+    sizes, arm = sim_sizes(rng, [0.10, 0.07, 0.08, 0.02], 400)
+    out = invivo_synergy_batch(sizes, DAYS, arm, arms, control="control", days=None)
+    s = out["scores"]["A+B"]["bliss"]
+    cover = np.mean((s["ci_low"][:, 0] <= truth) & (truth <= s["ci_high"][:, 0]))
+    assert 0.92 <= cover <= 0.98, cover
+    # relabelling A <-> B changes nothing
+    swapped = invivo_synergy_batch(sizes, DAYS, arm, ["control", "B", "A", "A+B"], control="control", days=None)
+    np.testing.assert_allclose(swapped["scores"]["A+B"]["bliss"]["score"], s["score"], rtol=1e-12)
+    np.testing.assert_allclose(swapped["scores"]["A+B"]["hsa"]["score"], out["scores"]["A+B"]["hsa"]["score"],
+                               rtol=1e-12)

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from ..exceptions import DataError
-from .data import GrowthData, as_growth_data
+from .data import as_growth_data
 from .synergy import fieller_ratio
 
 __all__ = ["growth_endpoints", "GrowthEndpoints", "mrecist_call", "best_response", "km_median"]
@@ -151,6 +151,13 @@ class GrowthEndpoints:
             self.mrecist.pivot(index="arm", columns="category", values="count").to_string(),
         ])
 
+    def to_xarray(self):
+        """Arm-level endpoints as an xarray Dataset (dim ``arm``) with units and definitions."""
+        ds = self.arms.set_index("arm").to_xarray()
+        ds.attrs.update({"at": self.at, "control": self.control, "units": str(self.units),
+                         "dropout": self.dropout, "definitions": str(self.definitions)})
+        return ds
+
     def plot(self, ax=None, **kwargs):
         """Waterfall of best response per animal; returns the Axes."""
         from ..plot.growth import plot_waterfall
@@ -168,7 +175,7 @@ def growth_endpoints(
     control=None,
     at: float | str = "last-common-day",
     target_fold: float = 2.0,
-    min_time_response: float = 10.0,
+    min_time_response: float | None = None,
     ci_level: float = 0.95,
     n_boot: int = 1000,
     seed=None,
@@ -190,8 +197,9 @@ def growth_endpoints(
         measurement at ``at`` raise a DataError.
     target_fold : float
         Growth-delay target: time to reach ``target_fold`` x baseline size.
-    min_time_response : float
-        Earliest time since baseline eligible for BestResponse (10 days in Gao et al. 2015).
+    min_time_response : float, optional
+        Earliest time since baseline eligible for BestResponse, in the time unit (default 10
+        when the time unit is days, as in Gao et al. 2015; required for other units).
     ci_level : float
         Confidence level.
     n_boot : int
@@ -209,6 +217,13 @@ def growth_endpoints(
         validate_kwargs["dropout"] = validate_kwargs.pop("dropout_column")
     gd = as_growth_data(data, subject, arm, time, size, **validate_kwargs)
     arms = list(gd.arms)
+    if min_time_response is None:
+        if gd.time_unit.lower() not in ("day", "days", "d"):
+            raise DataError(
+                f"the mRECIST rules (Gao et al. 2015) use responses from day 10 on, but time is in "
+                f"{gd.time_unit!r}; pass min_time_response=<10 days in {gd.time_unit}>."
+            )
+        min_time_response = 10.0
     if control is None or control not in arms:
         raise DataError(f"pass control=<the vehicle arm>; arms are {arms}.")
     if isinstance(at, str):
