@@ -152,3 +152,25 @@ def test_bliss_ci_coverage_and_agent_swap_invariance():
     np.testing.assert_allclose(swapped["scores"]["A+B"]["bliss"]["score"], s["score"], rtol=1e-12)
     np.testing.assert_allclose(swapped["scores"]["A+B"]["hsa"]["score"], out["scores"]["A+B"]["hsa"]["score"],
                                rtol=1e-12)
+
+
+def test_dropout_and_undetectable_sizes_are_handled_and_stated():
+    rng = np.random.default_rng(9)
+    arms = ["control", "A", "B", "A+B"]
+    sizes, arm = sim_sizes(rng, [0.10, 0.07, 0.08, -0.05], 1)
+    df = frame(sizes[0], arm, arms)
+    df["why"] = ""
+    big = df[(df.day == 14) & (df.arm == "control")].sort_values("vol").mouse.iloc[-2:]
+    df = df[~(df.mouse.isin(big) & (df.day == 21))].copy()
+    df.loc[df.mouse.isin(big) & (df.day == 14), "why"] = "necrosis"
+    small = df[(df.arm == "A+B") & (df.day == 21)].index[:2]
+    df.loc[small, "vol"] = 0.0
+    kw = dict(control="control", lloq=5.0, dropout_column="why", days=None)
+    lik = invivo_synergy(df, "mouse", "arm", "day", "vol", **kw)
+    cut = invivo_synergy(df, "mouse", "arm", "day", "vol", dropout="last-common-day", **kw)
+    assert "likelihood" in lik.dropout and "last-common-day" in cut.dropout and "14" in cut.dropout
+    assert "2 left-censored size(s) replaced by the LLOQ" in lik.below_lloq
+    assert cut.scores["day"].iloc[0] == 14.0 and lik.scores["day"].iloc[0] == 21.0
+    dropped = invivo_synergy(df, "mouse", "arm", "day", "vol", below_lloq="drop", **kw)
+    assert "excluded" in dropped.below_lloq
+    assert not np.isclose(dropped.scores["score"].iloc[0], lik.scores["score"].iloc[0])
