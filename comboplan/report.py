@@ -13,12 +13,12 @@ import time
 import warnings
 from pathlib import Path
 
-__all__ = ["run_demo", "register", "dose_response_section"]
+__all__ = ["run_demo", "register", "dose_response_section", "synergy_section"]
 
 # (title, "module:function") in report order; a missing module is skipped with a note
 _SECTIONS = (
     ("Dose-response of the WJ-MSC secretome (Karimi 2025)", "comboplan.report:dose_response_section"),
-    ("In-vitro synergy: paclitaxel + secretome (Eiro 2024)", "comboplan.combination.report:demo_section"),
+    ("In-vitro synergy: paclitaxel + secretome (Eiro 2024)", "comboplan.report:synergy_section"),
     ("Xenograft growth and in-vivo synergy", "comboplan.growth.report:demo_section"),
     ("Bayesian hierarchical growth model", "comboplan.fitting.bayes.report:demo_section"),
     ("Dose-reduction planning and power", "comboplan.simulate.report:demo_section"),
@@ -100,6 +100,60 @@ def dose_response_section(outdir: Path, seed: int = 0) -> str:
     plt.close(fig)
     out.append("![SKBR3 dose-response](dose_response_skbr3.png)\n")
     res.params.to_csv(outdir / "dose_response_params.csv", index=False)
+    return "\n".join(out)
+
+
+def synergy_section(outdir: Path, seed: int = 0) -> str:
+    """Bliss and HSA excess of the Eiro 2024 sparse combination (paclitaxel 1 uM + CM-hUCESC_chemo).
+
+    The paper prints means only; the interval is therefore conditional on an assumed
+    SD (5 or 10 inhibition points, n = 3 wells), and the section says so.
+
+    Parameters
+    ----------
+    outdir : pathlib.Path
+        Folder for tables.
+    seed : int
+        Unused (delta-method inference is deterministic).
+
+    Returns
+    -------
+    str
+        Markdown text.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .combination.api import synergy
+    from .data.datasets import load_dataset
+
+    d = load_dataset("eiro2024_invitro")
+    prol = d[d.assay.str.startswith("proliferation")].set_index("treatment")["inhibition_pct"]
+    sec, pac, combo = (float(prol["CM-hUCESC_chemo"]), float(prol["paclitaxel"]),
+                       float(prol["paclitaxel + CM-hUCESC_chemo"]))
+    z = np.array([-1.0, 0.0, 1.0])  # three pseudo-wells with exactly the reported mean and the assumed SD
+    rows = []
+    for sd in (5.0, 10.0):
+        for (s_, p_), m in {(0, 0): 0.0, (1, 0): sec, (0, 1): pac, (1, 1): combo}.items():
+            rows += [dict(assumed_sd=sd, secretome=s_, paclitaxel_uM=p_, inhibition=m + sd * zz, rep=r)
+                     for r, zz in enumerate(z)]
+    res = synergy(pd.DataFrame(rows), doses=["secretome", "paclitaxel_uM"], response="inhibition",
+                  by="assumed_sd", methods=("bliss", "hsa"), replicate="rep", inference="delta")
+    cells = res.cells
+    cells.to_csv(outdir / "synergy_eiro2024.csv", index=False)
+    out = [f"Data (Eiro 2024, MDA-MB-231 proliferation, WST-1): CM-hUCESC_chemo {sec:g} %, paclitaxel 1 uM {pac:g} %, "
+           f"combination {combo:g} % inhibition (means printed in the text; no SDs printed).\n",
+           f"Bliss expectation: {sec:g} + {pac:g} - {sec:g} x {pac:g} / 100 = {sec + pac - sec * pac / 100:.2f} %. "
+           "Sign convention: response is **inhibition** (%); a **positive excess means synergy**.\n",
+           "| method | assumed SD (points, n = 3) | excess (points) | 95 % CI | p |", "|---|---|---|---|---|"]
+    for _, r in cells.sort_values(["method", "assumed_sd"]).iterrows():
+        out.append(f"| {r['method']} | {r['assumed_sd']:g} | {r['score']:.2f} | {r['ci_low']:.2f} to {r['ci_high']:.2f} "
+                   f"| {r['p_value']:.2g} |")
+    out.append("\nThe excess itself is fixed by the printed means; its interval is not, because the paper does not "
+               "print the SDs: the table shows how the conclusion depends on them (delta method, Welch t). With the "
+               "raw wells, `cp.synergy(..., replicate=...)` gives the real interval (replicate bootstrap or delta "
+               "method). Loewe, ZIP and Chou-Talalay CI need single-agent dose-response curves, which this design "
+               "(one dose of each agent) does not have; comboplan says exactly which cells are missing.\n")
     return "\n".join(out)
 
 
