@@ -293,13 +293,21 @@ def _delta_bliss_hsa(design, layout, method, top, ci):
     return se, dfree
 
 
+def _const(value, n):
+    """A constant text column of length ``n`` (categorical: no per-row string objects)."""
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
+
+
+def _labels(values, codes):
+    """A text column from category ``values`` and integer ``codes``."""
+    return pd.Categorical.from_codes(np.asarray(codes), categories=list(values))
+
+
 def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has_reps, mode):
     c = design.cells
     combo = layout.combo
-    base = c.loc[combo, ["_block", *design.doses, "n"]].reset_index(drop=True)
-    if design.by:
-        base = design.blocks.iloc[base["_block"].to_numpy()][list(design.by)].reset_index(drop=True).join(base)
-    frames = []
+    nc = len(combo)
+    M = len(methods)
     if boot is None:
         note = ("none: every cell has a single observation, so no replicate-level uncertainty can be estimated"
                 if not has_reps else "none (n_boot=0)")
@@ -307,47 +315,60 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
         note = (f"bootstrap, {n_boot} resamples of replicates within cells "
                 f"({'one replicate per cell per draw, as SynergyFinder' if mode == 'single' else 'cell means'}), "
                 f"percentile {ci:.0%} intervals; fits refitted per resample")
+    cols = {"method": _labels(methods, np.repeat(np.arange(M), nc))}
+    blk = c["_block"].to_numpy()[combo]
+    for col in design.by:
+        cols[col] = np.tile(design.blocks[col].to_numpy()[blk], M)
+    for d in design.doses:
+        cols[d] = np.tile(c[d].to_numpy()[combo], M)
+    cols["n"] = np.tile(c["n"].to_numpy()[combo], M)
+    parts = {k: [] for k in ("observed", "reference", "score", "se", "ci_low", "ci_high", "p_value", "q_value",
+                              "loewe_ci")}
+    infs = []
+    nan = np.full(nc, np.nan)
     for m in methods:
-        t = base.copy()
-        t.insert(0, "method", m)
-        t["observed"] = point["observed"][0]
-        t["reference"] = point[f"reference_{m}"][0]
-        t["score"] = point[m][0]
+        score = point[m][0]
+        se = lo = hi = pv = nan
         inf = note
         if inference == "delta" and m in ("bliss", "hsa") and layout.mono_idx.min() >= 0 and \
                 "reference_bliss" in point and has_reps:
             se, dfree = _delta_bliss_hsa(design, layout, m, design.top, ci)
             tq = sst.t.ppf(0.5 + ci / 2, dfree)
-            t["se"] = se
-            t["ci_low"] = t["score"] - tq * se
-            t["ci_high"] = t["score"] + tq * se
+            lo, hi = score - tq * se, score + tq * se
             with np.errstate(divide="ignore", invalid="ignore"):
-                t["p_value"] = 2 * sst.t.sf(np.abs(t["score"].to_numpy() / se), dfree)
+                pv = 2 * sst.t.sf(np.abs(score / se), dfree)
             inf = f"delta method (Welch-Satterthwaite t, {ci:.0%}) on cell means and SDs"
         elif boot is not None:
             b = boot[m]
             lo, hi = percentile_ci(b, ci)
-            t["se"] = np.nanstd(b, axis=0, ddof=1)
-            t["ci_low"] = lo
-            t["ci_high"] = hi
-            t["p_value"] = boot_pvalue(b)
-        else:
-            t["se"] = np.nan
-            t["ci_low"] = np.nan
-            t["ci_high"] = np.nan
-            t["p_value"] = np.nan
-        t["q_value"] = bh_fdr(t["p_value"].to_numpy())
-        t["inference"] = inf
-        if m == "loewe":
-            t["loewe_ci"] = point["loewe_ci"][0]
-        t["sign_convention"] = SIGN_EXCESS
-        t["response_kind"] = design.response_kind
-        frames.append(t)
-    out = pd.concat(frames, ignore_index=True)
-    if (~np.isfinite(out["score"])).any():
-        bad = out.loc[~np.isfinite(out["score"])].iloc[0]
-        raise DataError(f"the {bad['method']} score could not be computed for "
-                        + ", ".join(f"{d}={bad[d]:g}" for d in design.doses)
+            se = np.nanstd(b, axis=0, ddof=1)
+            pv = boot_pvalue(b)
+        parts["observed"].append(point["observed"][0])
+        parts["reference"].append(point[f"reference_{m}"][0])
+        parts["score"].append(score)
+        parts["se"].append(np.broadcast_to(se, (nc,)))
+        parts["ci_low"].append(np.broadcast_to(lo, (nc,)))
+        parts["ci_high"].append(np.broadcast_to(hi, (nc,)))
+        parts["p_value"].append(np.broadcast_to(pv, (nc,)))
+        parts["q_value"].append(bh_fdr(pv))
+        parts["loewe_ci"].append(point["loewe_ci"][0] if m == "loewe" else nan)
+        infs.append(inf)
+    for k, v in parts.items():
+        if k == "loewe_ci" and "loewe" not in methods:
+            continue
+        cols[k] = np.concatenate(v)
+    uinf = list(dict.fromkeys(infs))
+    cols["inference"] = _labels(uinf, np.repeat([uinf.index(i) for i in infs], nc))
+    cols["sign_convention"] = _const(SIGN_EXCESS, nc * M)
+    cols["response_kind"] = _const(design.response_kind, nc * M)
+    out = pd.DataFrame(cols)
+    if "loewe_ci" in out:  # keep the historical column order (loewe_ci after inference)
+        out = out[[k for k in out.columns if k != "loewe_ci"][:-2] + ["loewe_ci", "sign_convention", "response_kind"]]
+    bad = ~np.isfinite(cols["score"])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"the {methods[i // nc]} score could not be computed for "
+                        + ", ".join(f"{d}={cols[d][i]:g}" for d in design.doses)
                         + " (a single-agent fit failed there); inspect result inputs or drop that method.")
     return out, note
 
@@ -369,14 +390,24 @@ def _windows_max(grid):
     return np.where(np.isfinite(w), w, np.nan)
 
 
+def _dense_rank_within(group, values, n_groups):
+    """0-based dense rank of ``values`` within each ``group`` (vectorised)."""
+    lv, code = np.unique(values, return_inverse=True)
+    key = group.astype(np.int64) * len(lv) + np.asarray(code).ravel()
+    _, inv = np.unique(key, return_inverse=True)
+    inv = np.asarray(inv).ravel()
+    first = np.full(n_groups, np.iinfo(np.int64).max)
+    np.minimum.at(first, group, inv)
+    return inv - first[group]
+
+
 def _areas(layout, sets, nb):
     """Most synergistic 3x3 area of every block and set, vectorised over blocks."""
     S = sets.shape[0]
     blk = layout.combo_block
     d = layout.combo_doses
-    f = pd.DataFrame({"b": blk, "d1": d[:, 0], "d2": d[:, 1]})
-    i1 = f.groupby("b")["d1"].rank(method="dense").to_numpy().astype(int) - 1
-    i2 = f.groupby("b")["d2"].rank(method="dense").to_numpy().astype(int) - 1
+    i1 = _dense_rank_within(blk, d[:, 0], nb)
+    i2 = _dense_rank_within(blk, d[:, 1], nb)
     n1 = np.zeros(nb, int)
     n2 = np.zeros(nb, int)
     np.maximum.at(n1, blk, i1 + 1)
@@ -412,29 +443,36 @@ def _block_table(design, layout, methods, point, boot, ci):
         area = np.full((S, nb), np.nan)
         if two:
             area = _areas(layout, sets, nb)
-        pt = pd.Series(point[m][0]).groupby(blk)
-        mx = pt.max().reindex(range(nb)).to_numpy()
-        mn = pt.min().reindex(range(nb)).to_numpy()
-        r = {"_block": np.arange(nb), "method": m, "n_cells": counts, "mean": means[0], "max": mx, "min": mn,
-             "most_synergistic_area": area[0]}
+        mx = np.full(nb, -np.inf)
+        mn = np.full(nb, np.inf)
+        np.maximum.at(mx, blk, point[m][0])
+        np.minimum.at(mn, blk, point[m][0])
+        mx = np.where(counts > 0, mx, np.nan)
+        mn = np.where(counts > 0, mn, np.nan)
+        nan = np.full(nb, np.nan)
+        r = {"_block": np.arange(nb), "n_cells": counts, "mean": means[0], "max": mx, "min": mn,
+             "most_synergistic_area": area[0], "ci_low": nan, "ci_high": nan, "p_value": nan,
+             "area_ci_low": nan, "area_ci_high": nan}
         if boot is not None:
             lo, hi = percentile_ci(means[1:], ci)
             alo, ahi = percentile_ci(area[1:], ci)
             r.update(ci_low=lo, ci_high=hi, p_value=boot_pvalue(means[1:]),
                      area_ci_low=np.where(np.isfinite(area[0]), alo, np.nan),
                      area_ci_high=np.where(np.isfinite(area[0]), ahi, np.nan))
-        else:
-            r.update(ci_low=np.nan, ci_high=np.nan, p_value=np.nan, area_ci_low=np.nan, area_ci_high=np.nan)
-        rows.append(pd.DataFrame(r))
-    t = pd.concat(rows, ignore_index=True)
-    t["q_value"] = np.nan
-    for m in methods:
-        sel = t["method"] == m
-        t.loc[sel, "q_value"] = bh_fdr(t.loc[sel, "p_value"].to_numpy())
-    t["sign_convention"] = SIGN_EXCESS
+        r["q_value"] = bh_fdr(r["p_value"])
+        rows.append(r)
+    M = len(methods)
+    cols = {}
     if design.by:
-        t = design.blocks.set_index("_block").loc[t["_block"]].reset_index().join(t.drop(columns="_block"))
-    return t.drop(columns="_block")
+        bi = np.tile(np.arange(nb), M)
+        for col in design.by:
+            cols[col] = design.blocks[col].to_numpy()[bi]
+    cols["method"] = _labels(methods, np.repeat(np.arange(M), nb))
+    for k in ("n_cells", "mean", "max", "min", "most_synergistic_area", "ci_low", "ci_high", "p_value",
+              "area_ci_low", "area_ci_high", "q_value"):
+        cols[k] = np.concatenate([np.broadcast_to(r[k], (nb,)) for r in rows])
+    cols["sign_convention"] = _const(SIGN_EXCESS, nb * M)
+    return pd.DataFrame(cols)
 
 
 def _mono_table(design, layout, point, boot, ci):

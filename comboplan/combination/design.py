@@ -23,6 +23,32 @@ SIGN_EXCESS = ("positive = synergy (observed effect exceeds the reference), nega
 SIGN_CI = "CI < 1 synergy, CI = 1 additive, CI > 1 antagonism"
 _KINDS = ("inhibition", "viability")
 _SCALES = {"percent": 100.0, "fraction": 1.0}
+_ROLES = ["control", "mono", "combo"]
+
+
+def _cell_codes(bcodes, dmat):
+    """Cell code of every observation (cells sorted by block, then doses) and each cell's first row.
+
+    Each dose column is factorised on its own (exact float equality, sorted), and the
+    codes are combined in mixed radix into one int64 key, so a single 1-D sort orders
+    the cells lexicographically by (block, dose 1, dose 2, ...).
+    """
+    n = dmat.shape[0]
+    key = np.asarray(bcodes, dtype=np.int64).copy()
+    span = float(key.max() + 1 if n else 1)
+    cols = []
+    for k in range(dmat.shape[1]):
+        lv, inv = np.unique(dmat[:, k], return_inverse=True)
+        cols.append((len(lv), np.asarray(inv).ravel()))
+        span *= max(len(lv), 1)
+    if span < 2.0**62:
+        for L, inv in cols:
+            key = key * L + inv
+        _, first, ccodes = np.unique(key, return_index=True, return_inverse=True)
+    else:  # pragma: no cover - astronomically many distinct dose levels
+        _, first, ccodes = np.unique(np.column_stack([key.astype(float), dmat]), axis=0, return_index=True,
+                                     return_inverse=True)
+    return np.asarray(ccodes).ravel().astype(np.int64), np.asarray(first)
 
 
 @dataclass(frozen=True)
@@ -118,9 +144,7 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
         blocks = pd.DataFrame(index=[0])
     blocks.insert(0, "_block", np.arange(len(blocks)))
     obs["_block"] = bcodes
-    uniq, ccodes = np.unique(np.column_stack([bcodes.astype(float), dmat]), axis=0, return_inverse=True)
-    ccodes = np.asarray(ccodes).ravel()
-    cuniq = uniq
+    ccodes, first_row = _cell_codes(bcodes, dmat)
     obs["_cell"] = ccodes
     # duplicated cells need a replicate column; with one, (cell, replicate) must be unique
     counts = np.bincount(ccodes)
@@ -139,17 +163,25 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
             raise DataError(
                 f"replicate {obs['_rep'].iloc[i]!r} appears twice in the same cell (row {df.index[i]!r}); "
                 f"column {replicate!r} must identify each replicate of a cell once.")
-    cells = pd.DataFrame(cuniq, columns=["_block", *doses])
-    cells["_block"] = cells["_block"].astype(np.int64)
-    cells.insert(1, "_cell", np.arange(len(cells)))
-    g = obs.groupby("_cell", sort=True)["_effect"]
+    n_cells = len(counts)
+    cells = pd.DataFrame({"_block": bcodes[first_row].astype(np.int64), "_cell": np.arange(n_cells)})
+    for k, c in enumerate(doses):
+        cells[c] = dmat[first_row, k]
+    sums = np.bincount(ccodes, weights=eff, minlength=n_cells)
+    mean = sums / counts
+    ss = np.bincount(ccodes, weights=(eff - mean[ccodes]) ** 2, minlength=n_cells)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.where(counts > 1, np.sqrt(ss / np.maximum(counts - 1, 1)), np.nan)
     cells["n"] = counts
-    cells["mean"] = g.mean().to_numpy()
-    cells["sd"] = g.std(ddof=1).to_numpy()
-    nz = cells[doses].to_numpy() > 0
-    cells["n_agents"] = nz.sum(axis=1)
-    cells["role"] = np.select([cells["n_agents"] == 0, cells["n_agents"] == 1], ["control", "mono"], "combo")
-    agent = np.where(cells["n_agents"] == 1, np.array(doses, dtype=object)[np.argmax(nz, axis=1)], None)
-    cells["agent"] = agent
+    cells["mean"] = mean
+    cells["sd"] = sd
+    nz = dmat[first_row] > 0
+    n_agents = nz.sum(axis=1)
+    cells["n_agents"] = n_agents
+    role_k = np.minimum(n_agents, 2)
+    cells["role"] = pd.Categorical.from_codes(role_k, categories=_ROLES)
+    agent_k = np.where(n_agents == 1, np.argmax(nz, axis=1), -1)
+    cells["agent"] = pd.Categorical.from_codes(agent_k, categories=list(doses))
+    cells["agent_k"] = agent_k
     return Design(obs=obs, cells=cells, blocks=blocks, doses=tuple(doses), by=tuple(by), response=response,
                   response_kind=response_kind, scale=scale, top=top, replicate=replicate)

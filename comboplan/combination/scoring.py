@@ -59,25 +59,18 @@ class Layout:
         self.combo_block = cells["_block"].to_numpy()[self.combo]
         N = len(doses)
         need_fit = monotherapy == "fitted" or "loewe" in methods or "zip" in methods
-        # observed monotherapy lookup
-        mono = cells[cells["role"] == "mono"]
-        monodf = pd.DataFrame({"_block": mono["_block"].to_numpy(), "agent_k": [doses.index(a) for a in mono["agent"]],
-                               "dose": dmat[mono.index, :].max(axis=1), "cell": mono.index.to_numpy()})
-        cd = dmat[self.combo]
-        rr, kk = np.nonzero(cd > 0)
-        want = pd.DataFrame({"r": rr, "agent_k": kk, "_block": self.combo_block[rr], "dose": cd[rr, kk]})
-        got = want.merge(monodf, on=["_block", "agent_k", "dose"], how="left")
-        self.mono_idx = np.full((len(self.combo), N), -1, dtype=np.int64)
-        cellv = got["cell"].to_numpy()
-        found = ~pd.isna(cellv)
-        self.mono_idx[got["r"].to_numpy()[found], got["agent_k"].to_numpy()[found]] = cellv[found].astype(np.int64)
-        miss = got[~found]
-        missing = list(zip(miss["_block"], [doses[k] for k in miss["agent_k"]], miss["dose"]))
-        self.missing_mono = sorted(set(missing), key=lambda t: (t[0], t[1], t[2]))
+        # observed monotherapy lookup, vectorised: every cell gets a mixed-radix key of
+        # (block, dose level of each agent); the monotherapy partner of agent k in a
+        # combination cell has the same block, agent k's level and level "0" elsewhere.
+        self.mono_idx, miss_r, miss_k = _mono_lookup(cells, dmat, self.combo, N)
+        self.missing_mono = sorted({(int(self.combo_block[r]), doses[k], float(self.combo_doses[r, k]))
+                                    for r, k in zip(miss_r[:1000], miss_k[:1000])})
+        self.n_missing_mono = len(set(zip(self.combo_block[miss_r].tolist(), miss_k.tolist(),
+                                          self.combo_doses[miss_r, miss_k].tolist()))) if len(miss_r) else 0
         if monotherapy == "observed" and ({"bliss", "hsa"} & set(methods)) and self.missing_mono:
             raise DataError(
                 "monotherapy='observed' needs, for every combination cell, the same dose of each agent given alone; "
-                f"{len(self.missing_mono)} monotherapy cell(s) are missing, e.g. " + _fmt_missing(design, self.missing_mono) +
+                f"{self.n_missing_mono} monotherapy cell(s) are missing, e.g. " + _fmt_missing(design, self.missing_mono) +
                 ". Add those wells, or pass monotherapy='fitted' (single-agent Hill fits, needs >= "
                 f"{MIN_HILL_LEVELS} dose levels per agent including 0).")
         # single-agent curves (block, agent): rows of the agent's mono cells + the block's controls
@@ -125,6 +118,46 @@ class Layout:
             self.curve_x[i, :len(r)] = x
         self.curve_mask = self.curve_rows >= 0
         self.curves = keys  # curve i = (block, agent index); i = block * N + k
+
+
+def _mono_lookup(cells, dmat, combo, N):
+    """Index of the monotherapy cell matching each (combination cell, agent), -1 if absent.
+
+    Returns ``(mono_idx (n_combo, N), missing rows, missing agents)``.
+    """
+    blk = cells["_block"].to_numpy().astype(np.int64)
+    codes = np.empty(dmat.shape, dtype=np.int64)
+    zero = np.full(N, -1, dtype=np.int64)
+    radix = np.empty(N, dtype=np.int64)
+    for k in range(N):
+        lv, inv = np.unique(dmat[:, k], return_inverse=True)
+        codes[:, k] = np.asarray(inv).ravel()
+        radix[k] = len(lv)
+        if lv[0] == 0.0:
+            zero[k] = 0
+
+    def key(b, c):
+        out = b.copy()
+        for k in range(N):
+            out = out * radix[k] + c[:, k]
+        return out
+
+    role = np.minimum((dmat > 0).sum(axis=1), 2)
+    mono = np.flatnonzero(role == 1)
+    mkey = key(blk[mono], codes[mono])
+    order = np.argsort(mkey, kind="stable")
+    mkey = mkey[order]
+    cd = dmat[combo]
+    rr, kk = np.nonzero(cd > 0)
+    want = np.broadcast_to(zero, (len(rr), N)).copy()
+    want[np.arange(len(rr)), kk] = codes[combo[rr], kk]
+    ok = np.all(want >= 0, axis=1)
+    wkey = key(blk[combo[rr]], np.maximum(want, 0))
+    pos = np.clip(np.searchsorted(mkey, wkey), 0, max(len(mkey) - 1, 0))
+    found = ok & (len(mkey) > 0) & (mkey[pos] == wkey) if len(mkey) else np.zeros(len(rr), dtype=bool)
+    mono_idx = np.full((len(combo), N), -1, dtype=np.int64)
+    mono_idx[rr[found], kk[found]] = mono[order[pos[found]]]
+    return mono_idx, rr[~found], kk[~found]
 
 
 def _block_name(design, b):
