@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -293,14 +294,19 @@ def _delta_bliss_hsa(design, layout, method, top, ci):
     return se, dfree
 
 
+@lru_cache(maxsize=256)
+def _cat_dtype(values: tuple) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(values))
+
+
 def _const(value, n):
     """A constant text column of length ``n`` (categorical: no per-row string objects)."""
-    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), dtype=_cat_dtype((value,)))
 
 
 def _labels(values, codes):
     """A text column from category ``values`` and integer ``codes``."""
-    return pd.Categorical.from_codes(np.asarray(codes), categories=list(values))
+    return pd.Categorical.from_codes(np.asarray(codes), dtype=_cat_dtype(tuple(values)))
 
 
 def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has_reps, mode):

@@ -7,6 +7,7 @@ stacked as curves of one call, never looped over.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 from ..models.combination.musyc import MUSYC_PARAMS, musyc
 from ..models.combination.zip import zip_slice
@@ -22,6 +23,90 @@ def _engine():
     return fit_curves
 
 
+_GRID_T = np.linspace(0.0, 1.0, 9)
+_GRID_H = np.array([0.6, 1.2, 2.5, 5.0])
+#: Convergence tolerances of the small single-agent / slice fits: MINPACK's defaults
+#: (``xtol = ftol = 1.49e-8``), the ones scipy's ``curve_fit`` -- and so the peer tools -- use.
+FIT_TOL = 1.49e-8
+
+
+def hill_start(x, y, mask, chunk: int = 20000):
+    """Self-starting values for four-parameter Hill fits, vectorised over curves *and* grid.
+
+    For every curve, a grid of 9 potencies (log-spaced across the tested non-zero doses)
+    x 4 slopes is evaluated in one broadcast; for each grid point the two linear
+    parameters ``e0, einf`` are solved by weighted least squares and the best point is
+    kept (the same rule as the engine's Hill self-start, without a Python loop over
+    the grid).
+
+    Parameters
+    ----------
+    x, y : ndarray, shape (n_curves, n_obs)
+        Doses (>= 0) and responses.
+    mask : ndarray of bool
+        Observations to use.
+    chunk : int
+        Curves per block of work (bounds memory).
+
+    Returns
+    -------
+    ndarray, shape (n_curves, 4)
+        ``e0, einf, ec50, h``.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    m = np.asarray(mask, dtype=bool) & np.isfinite(x) & np.isfinite(y)
+    out = np.empty((x.shape[0], 4))
+    for s0 in range(0, x.shape[0], chunk):
+        sl = slice(s0, s0 + chunk)
+        out[sl] = _hill_start_block(x[sl], y[sl], m[sl])
+    return out
+
+
+def _hill_start_block(x, y, m):
+    from scipy.special import expit
+
+    n = x.shape[0]
+    xpos = np.where(m & (x > 0), x, np.nan)
+    with np.errstate(all="ignore"):
+        lo = np.nanmin(xpos, axis=1)
+        hi = np.nanmax(xpos, axis=1)
+    lo = np.where(np.isfinite(lo), lo, 1.0)
+    hi = np.where(np.isfinite(hi) & (hi > lo), hi, lo * 10.0)
+    l50 = np.log(lo)[:, None] + _GRID_T[None, :] * (np.log(hi) - np.log(lo))[:, None]      # (n, T)
+    l50 = np.repeat(l50, len(_GRID_H), axis=1)                                          # (n, G)
+    hh = np.tile(_GRID_H, len(_GRID_T))                                                 # (G,)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lx = np.log(np.where(m, x, 1.0))
+        z = hh[None, :, None] * (lx[:, None, :] - l50[:, :, None])
+        z = np.where(np.isnan(z), 0.0, z)
+        g = np.where(m[:, None, :], expit(z), 0.0)                                     # (n, G, m)
+        w = m[:, None, :].astype(float)
+        y0 = np.where(m, y, 0.0)[:, None, :]
+        u = w - g
+        a11 = np.sum(u * (1.0 - g), axis=2)
+        a12 = np.sum(u * g, axis=2)
+        a22 = np.sum(g * g, axis=2)
+        r1 = np.sum(u * y0, axis=2)
+        r2 = np.sum(g * y0, axis=2)
+        det = a11 * a22 - a12 * a12
+        ok = np.abs(det) > 1e-12 * (a11 * a22 + 1e-300)
+        det = np.where(ok, det, 1.0)
+        a = np.where(ok, (a22 * r1 - a12 * r2) / det, np.nan)
+        b = np.where(ok, (a11 * r2 - a12 * r1) / det, np.nan)
+        rss = np.sum(w * (y0 - (a[..., None] + (b - a)[..., None] * g)) ** 2, axis=2)
+    rss = np.where(np.isfinite(rss), rss, np.inf)
+    k = np.argmin(rss, axis=1)
+    i = np.arange(n)
+    out = np.column_stack([a[i, k], b[i, k], np.exp(l50[i, k]), hh[k]])
+    bad = ~np.isfinite(rss[i, k])
+    if bad.any():  # e.g. a single dose level: flat start
+        with np.errstate(all="ignore"):
+            ym = np.nanmean(np.where(m, y, np.nan), axis=1)
+        out[bad] = np.column_stack([ym, ym, np.sqrt(lo * hi), np.ones(n)])[bad]
+    return out
+
+
 def fit_hill(x, y, mask=None, p0=None, fixed=None):
     """Fit four-parameter Hill curves (``e0, einf, ec50, h``) to many curves at once.
 
@@ -32,7 +117,7 @@ def fit_hill(x, y, mask=None, p0=None, fixed=None):
     mask : ndarray of bool, optional
         Observations to use.
     p0 : ndarray, optional
-        Starting values (n_curves, 4); default the engine's self-start.
+        Starting values (n_curves, 4); default :func:`hill_start`.
     fixed : mapping, optional
         Parameters held fixed (``{"einf": 100.0}``...).
 
@@ -45,7 +130,9 @@ def fit_hill(x, y, mask=None, p0=None, fixed=None):
     y = np.asarray(y, dtype=float)
     if mask is None:
         mask = np.isfinite(x) & np.isfinite(y)
-    return _engine()(HILL4, x, y, mask=mask, p0=p0, fixed=fixed, maxiter=200)
+    if p0 is None:
+        p0 = hill_start(x, y, mask)
+    return _engine()(HILL4, x, y, mask=mask, p0=p0, fixed=fixed, maxiter=200, xtol=FIT_TOL, gtol=FIT_TOL)
 
 
 def hill_predict(params, dose):
@@ -54,9 +141,27 @@ def hill_predict(params, dose):
     return hill(dose, p[..., 0], p[..., 1], p[..., 2], p[..., 3])
 
 
+def _zip_slice_jac(dose, bottom, top, ec50, b):
+    """Analytic Jacobian of :func:`zip_slice` w.r.t. ``bottom, top, ec50, b``."""
+    from scipy.special import expit
+
+    d = np.asarray(dose, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lr = np.log(d) - np.log(ec50)
+        z = b * lr
+    z = np.where(np.isnan(z), 0.0, z)
+    s = expit(z)
+    ds = s * (1.0 - s) * (top - bottom)
+    lr = np.where(np.isfinite(lr), lr, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dec = np.where(ds == 0.0, 0.0, -ds * b / ec50)   # saturated slice (ec50 -> 0 or inf): no slope
+    return np.stack(np.broadcast_arrays(1.0 - s, s, dec, ds * lr), axis=-1)
+
+
 ZIP_SLICE = ModelSpec(
     name="zip_slice",
     func=zip_slice,
+    jacobian=_zip_slice_jac,
     params=(
         Param("bottom", unit="response", description="response at dose 0 (fixed: other agent's fitted effect)"),
         Param("top", unit="response", description="response at infinite dose (fixed: 100 % inhibition)"),
@@ -92,24 +197,27 @@ def fit_zip_slices(x, y, mask, bottom, top):
     y = np.asarray(y, dtype=float)
     n = x.shape[0]
     bottom = np.asarray(bottom, dtype=float)
-    # grid start over (ec50, b) with the fixed bottom/top, vectorised over slices
+    # grid start over (ec50, b) with the fixed bottom/top, one broadcast over slices x grid
     xs = np.where(mask, x, np.nan)
-    lo = np.nanmin(np.where(xs > 0, xs, np.nan), axis=1)
-    hi = np.nanmax(xs, axis=1)
-    best = np.full(n, np.inf)
-    start = np.column_stack([bottom, np.full(n, top), np.sqrt(lo * hi), np.ones(n)])
     with np.errstate(all="ignore"):
-        for t in np.linspace(-0.5, 1.5, 9):
-            ec = np.exp(np.log(lo) + t * (np.log(hi) - np.log(lo)))
-            for b in (-2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 4.0):
-                f = zip_slice(x, bottom[:, None], top, ec[:, None], b)
-                r = np.nansum(np.where(mask, (y - f) ** 2, 0.0), axis=1)
-                better = r < best
-                best = np.where(better, r, best)
-                start[better, 2] = ec[better]
-                start[better, 3] = b
+        lo = np.nanmin(np.where(xs > 0, xs, np.nan), axis=1)
+        hi = np.nanmax(xs, axis=1)
+    lo = np.where(np.isfinite(lo), lo, 1.0)
+    hi = np.where(np.isfinite(hi) & (hi > 0), hi, lo)
+    tg = np.repeat(np.linspace(-0.5, 1.5, 9), 7)
+    bg = np.tile(np.array([-2.0, -1.0, -0.5, 0.5, 1.0, 2.0, 4.0]), 9)
+    lec = np.log(lo)[:, None] + tg[None, :] * (np.log(hi) - np.log(lo))[:, None]          # (n, G)
+    with np.errstate(all="ignore"):
+        lx = np.log(np.where(mask, x, 1.0))
+        z = bg[None, :, None] * (lx[:, None, :] - lec[:, :, None])
+        f = bottom[:, None, None] + (top - bottom)[:, None, None] * expit(np.where(np.isnan(z), 0.0, z))
+        r = np.sum(np.where(mask[:, None, :], (np.where(mask, y, 0.0)[:, None, :] - f) ** 2, 0.0), axis=2)
+    r = np.where(np.isfinite(r), r, np.inf)
+    k = np.argmin(r, axis=1)
+    i = np.arange(n)
+    start = np.column_stack([bottom, np.full(n, float(top)), np.exp(lec[i, k]), bg[k]])
     fit = _engine()(ZIP_SLICE, x, y, mask=mask, p0=start,
-                    fixed={"bottom": bottom, "top": np.full(n, float(top))}, maxiter=200)
+                    fixed={"bottom": bottom, "top": np.full(n, float(top))}, maxiter=200, xtol=FIT_TOL, gtol=FIT_TOL)
     return fit.estimates, fit.converged
 
 

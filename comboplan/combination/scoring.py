@@ -84,40 +84,48 @@ class Layout:
         cells = design.cells
         obs = design.obs
         doses = list(design.doses)
-        role = cells["role"].to_numpy()[obs["_cell"].to_numpy()]
-        agent = cells["agent"].to_numpy()[obs["_cell"].to_numpy()]
-        blocks = obs["_block"].to_numpy()
-        keys, rows, xs = [], [], []
-        problems = []
-        for b in range(len(design.blocks)):
-            inb = blocks == b
-            ctrl = np.flatnonzero(inb & (role == "control"))
-            for k, a in enumerate(doses):
-                r = np.concatenate([ctrl, np.flatnonzero(inb & (role == "mono") & (agent == a))])
-                x = obs[a].to_numpy()[r]
-                lv = np.unique(x)
-                if len(lv) < MIN_HILL_LEVELS:
-                    problems.append((b, a, lv))
-                keys.append((b, k))
-                rows.append(r)
-                xs.append(x)
-        if problems:
-            b, a, lv = problems[0]
+        N = len(doses)
+        nb = len(design.blocks)
+        oc = obs["_cell"].to_numpy()
+        role = np.minimum(cells["n_agents"].to_numpy(), 2)[oc]
+        agent = cells["agent_k"].to_numpy()[oc]
+        blocks = obs["_block"].to_numpy().astype(np.int64)
+        dmat = obs[doses].to_numpy()
+        # (curve, observation) pairs: controls belong to every agent's curve of their block
+        ctrl = np.flatnonzero(role == 0)
+        mono = np.flatnonzero(role == 1)
+        cur = np.concatenate([(blocks[ctrl][:, None] * N + np.arange(N)[None, :]).ravel(),
+                              blocks[mono] * N + agent[mono]])
+        row = np.concatenate([np.repeat(ctrl, N), mono])
+        xval = np.concatenate([np.zeros(len(ctrl) * N), dmat[mono, agent[mono]]])
+        order = np.lexsort((row, cur))
+        cur, row, xval = cur[order], row[order], xval[order]
+        n = nb * N
+        cnt = np.bincount(cur, minlength=n)
+        start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        pos = np.arange(len(cur)) - start[cur]
+        # distinct dose levels per curve
+        lv, code = np.unique(xval, return_inverse=True)
+        pair = np.unique(cur * len(lv) + np.asarray(code).ravel())
+        nlev = np.bincount(pair // len(lv), minlength=n)
+        bad = np.flatnonzero(nlev < MIN_HILL_LEVELS)
+        if len(bad):
+            i = int(bad[0])
+            b, k = divmod(i, N)
+            lvi = np.unique(xval[cur == i])
             raise DataError(
-                f"a single-agent Hill fit of agent {a!r}{_block_name(self.design, b)} needs >= {MIN_HILL_LEVELS} "
-                f"dose levels (including the untreated control, dose 0); found {len(lv)}: "
-                f"{', '.join(f'{v:g}' for v in lv)}. Methods 'loewe', 'zip' and monotherapy='fitted' need these fits; "
-                f"{len(problems)} agent curve(s) are affected. Use methods=('bliss', 'hsa') with "
+                f"a single-agent Hill fit of agent {doses[k]!r}{_block_name(self.design, b)} needs >= {MIN_HILL_LEVELS} "
+                f"dose levels (including the untreated control, dose 0); found {len(lvi)}: "
+                f"{', '.join(f'{v:g}' for v in lvi)}. Methods 'loewe', 'zip' and monotherapy='fitted' need these fits; "
+                f"{len(bad)} agent curve(s) are affected. Use methods=('bliss', 'hsa') with "
                 "monotherapy='observed' for sparse designs.")
-        L = max(len(r) for r in rows)
-        n = len(rows)
+        L = int(cnt.max())
         self.curve_rows = np.full((n, L), -1, dtype=np.int64)
         self.curve_x = np.full((n, L), np.nan)
-        for i, (r, x) in enumerate(zip(rows, xs)):
-            self.curve_rows[i, :len(r)] = r
-            self.curve_x[i, :len(r)] = x
+        self.curve_rows[cur, pos] = row
+        self.curve_x[cur, pos] = xval
         self.curve_mask = self.curve_rows >= 0
-        self.curves = keys  # curve i = (block, agent index); i = block * N + k
+        self.curves = [(b, k) for b in range(nb) for k in range(N)]  # curve i = (block, agent); i = b * N + k
 
 
 def _mono_lookup(cells, dmat, combo, N):
@@ -175,51 +183,89 @@ def _fmt_missing(design, missing, k=5):
 
 
 def _zip_layout(L: Layout):
+    """Row/column slices of every block's dose matrix (vectorised over blocks)."""
     design = L.design
     doses = list(design.doses)
     if len(doses) != 2:
         raise DataError(f"ZIP is defined for two agents; got {len(doses)} dose columns {doses!r}. "
                         "Drop 'zip' from methods for higher-order combinations.")
+    from .api import _dense_rank_within
+
     cells = design.cells
     obs = design.obs
     a1, a2 = doses
-    problems = []
-    slices = []   # (block, varied agent k, held dose, rows of obs)
-    for b in range(len(design.blocks)):
-        cb = cells[cells["_block"] == b]
-        l1 = np.unique(cb[a1].to_numpy())
-        l2 = np.unique(cb[a2].to_numpy())
-        have = set(zip(cb[a1].to_numpy(), cb[a2].to_numpy()))
+    nb = len(design.blocks)
+    cb = cells["_block"].to_numpy().astype(np.int64)
+    c1 = cells[a1].to_numpy()
+    c2 = cells[a2].to_numpy()
+    r1 = _dense_rank_within(cb, c1, nb)
+    r2 = _dense_rank_within(cb, c2, nb)
+    n1 = np.zeros(nb, np.int64)
+    n2 = np.zeros(nb, np.int64)
+    np.maximum.at(n1, cb, r1 + 1)
+    np.maximum.at(n2, cb, r2 + 1)
+    ncell = np.bincount(cb, minlength=nb)
+    has0 = np.zeros((nb, 2), bool)
+    np.logical_or.at(has0[:, 0], cb, c1 == 0)
+    np.logical_or.at(has0[:, 1], cb, c2 == 0)
+    okb = (ncell == n1 * n2) & has0.all(axis=1)
+    if not okb.all():
+        b = int(np.flatnonzero(~okb)[0])
+        sel = cb == b
+        l1 = np.unique(c1[sel])
+        l2 = np.unique(c2[sel])
+        have = set(zip(c1[sel].tolist(), c2[sel].tolist()))
         miss = [(x, y) for x in l1 for y in l2 if (x, y) not in have]
-        if miss or l1[0] != 0 or l2[0] != 0:
-            problems.append((b, miss, l1, l2))
-            continue
-        ob = obs[obs["_block"] == b]
-        for k, (va, ha, held_levels) in enumerate(((a1, a2, l2), (a2, a1, l1))):
-            for h in held_levels[1:]:
-                r = ob.index[(ob[ha] == h) & (ob[va] > 0)].to_numpy()
-                slices.append((b, k, h, r))
-    if problems:
-        b, miss, l1, l2 = problems[0]
         what = (f"{len(miss)} cell(s) of the {len(l1)}x{len(l2)} dose grid are missing, e.g. " +
                 "; ".join(f"{a1}={x:g}, {a2}={y:g}" for x, y in miss[:5])) if miss else \
             "the grid has no untreated/monotherapy row or column (dose 0)"
         raise DataError(f"ZIP needs a complete dose matrix including the dose-0 row and column{_block_name(design, b)}: "
                         f"{what}. Use methods=('bliss', 'hsa') for sparse designs.")
-    Ls = max(len(s[3]) for s in slices)
-    rows = np.full((len(slices), Ls), -1, dtype=np.int64)
-    for i, s in enumerate(slices):
-        rows[i, :len(s[3])] = s[3]
-    meta = pd.DataFrame({"block": [s[0] for s in slices], "varied": [s[1] for s in slices],
-                         "held": [s[2] for s in slices]})
-    x = np.where(rows >= 0, design.obs[[a1, a2]].to_numpy()[np.maximum(rows, 0), meta["varied"].to_numpy()[:, None]],
-                 np.nan)
-    nlev = np.array([len(np.unique(xx[np.isfinite(xx)])) for xx in x])
+    # every combination observation lies on two slices: agent 1 varied at the held dose of
+    # agent 2 (k = 0) and agent 2 varied at the held dose of agent 1 (k = 1)
+    o1 = obs[a1].to_numpy()
+    o2 = obs[a2].to_numpy()
+    ob = obs["_block"].to_numpy().astype(np.int64)
+    comb = np.flatnonzero((o1 > 0) & (o2 > 0))
+    lv1, i1 = np.unique(np.concatenate([o1, c1]), return_inverse=True)
+    lv2, i2 = np.unique(np.concatenate([o2, c2]), return_inverse=True)
+    i1 = np.asarray(i1).ravel()
+    i2 = np.asarray(i2).ravel()
+    no = len(o1)
+    R = max(len(lv1), len(lv2))
+
+    def skey(b, k, hcode):
+        return (b * 2 + k) * R + hcode
+
+    keys = np.concatenate([skey(ob[comb], 0, i2[:no][comb]), skey(ob[comb], 1, i1[:no][comb])])
+    rows_all = np.concatenate([comb, comb])
+    xall = np.concatenate([o1[comb], o2[comb]])
+    ukey, sid = np.unique(keys, return_inverse=True)
+    sid = np.asarray(sid).ravel()
+    order = np.lexsort((rows_all, sid))
+    sid, rows_all, xall = sid[order], rows_all[order], xall[order]
+    ns = len(ukey)
+    cnt = np.bincount(sid, minlength=ns)
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    pos = np.arange(len(sid)) - start[sid]
+    rows = np.full((ns, int(cnt.max())), -1, dtype=np.int64)
+    x = np.full(rows.shape, np.nan)
+    rows[sid, pos] = rows_all
+    x[sid, pos] = xall
+    blk_s = ukey // (2 * R)
+    varied = (ukey // R) % 2
+    hcode = ukey % R
+    held = np.where(varied == 0, lv2[np.minimum(hcode, len(lv2) - 1)], lv1[np.minimum(hcode, len(lv1) - 1)])
+    meta = pd.DataFrame({"block": blk_s, "varied": varied, "held": held})
+    lvx, cx = np.unique(xall, return_inverse=True)
+    nlev = np.bincount(np.unique(sid * len(lvx) + np.asarray(cx).ravel()) // len(lvx), minlength=ns)
     # map each combo cell to its two slices
-    key = {(b, k, h): i for i, (b, k, h) in enumerate(zip(meta["block"], meta["varied"], meta["held"]))}
-    cd = L.combo_doses
-    s1 = np.array([key[(b, 0, d2)] for b, d2 in zip(L.combo_block, cd[:, 1])])
-    s2 = np.array([key[(b, 1, d1)] for b, d1 in zip(L.combo_block, cd[:, 0])])
+    combo = L.combo
+    cbk = L.combo_block.astype(np.int64)
+    k1 = skey(cbk, 0, i2[no:][combo])
+    k2 = skey(cbk, 1, i1[no:][combo])
+    s1 = np.searchsorted(ukey, k1)
+    s2 = np.searchsorted(ukey, k2)
     return {"rows": rows, "mask": rows >= 0, "x": x, "meta": meta, "nlev": nlev, "s1": s1, "s2": s2}
 
 

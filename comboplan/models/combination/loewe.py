@@ -25,7 +25,8 @@ reference never exceeds the largest single-agent maximum and is never undefined.
 An agent whose curve does not rise (:math:`e_{\infty,i} \le e_{0,i}`) contributes nothing.
 SynergyFinder instead falls back to the HSA-like ``max`` of the two single-agent curves
 evaluated at the summed dose when its Newton solver fails; the ``synergy`` package returns
-NaN.  The root is found by vectorised bisection (60 halvings: machine precision).
+NaN.  The root is found for all cells at once by a bracketed (safeguarded) Newton
+iteration on the log of the left-hand side, with its analytic derivative.
 """
 from __future__ import annotations
 
@@ -110,8 +111,18 @@ def loewe_index(doses, effect, e0, einf, ec50, h, axis: int = -1) -> np.ndarray:
     return np.where(reachable, total, np.nan)
 
 
-def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 60) -> np.ndarray:
-    """Loewe-additive expected effect of a dose combination (any number of agents).
+def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 100,
+                    rtol: float = 1e-13) -> np.ndarray:
+    r"""Loewe-additive expected effect of a dose combination (any number of agents).
+
+    Solves :math:`G(E) = \log\sum_i d_i / D_i(E) = 0` for all cells at once by a
+    safeguarded Newton iteration: every cell keeps a bracket ``[a, b]`` on which ``G``
+    changes sign (``G`` is strictly decreasing), takes the Newton step
+    :math:`E - G/G'` with the analytic derivative
+    :math:`G'(E) = -\sum_i w_i\,\frac{1}{h_i}\bigl(\frac{1}{E - e_{0,i}} + \frac{1}{e_{\infty,i} - E}\bigr)`
+    (``w_i`` the normalised terms) when it stays inside the bracket and bisects
+    otherwise.  Typically 5-10 vectorised iterations reach double precision (the old
+    pure bisection needed 60).
 
     Parameters
     ----------
@@ -123,7 +134,10 @@ def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 60) 
     axis : int
         Agent axis of ``doses``.
     n_iter : int
-        Bisection steps (60 reaches double precision).
+        Maximum number of iterations (each at least halves the bracket).
+    rtol : float
+        Convergence: bracket width below ``rtol * (|E| + effect range)``, or
+        :math:`|G| \le 10^{-14}` (the sum of dose ratios is 1 to 14 digits).
 
     Returns
     -------
@@ -133,7 +147,7 @@ def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 60) 
     """
     d = np.moveaxis(np.asarray(doses, dtype=float), axis, -1)
     e0, einf, ec50, h = _as_params(e0, einf, ec50, h)
-    e0b, einfb, ec50b, hb = np.broadcast_arrays(e0, einf, ec50, h, d)[:4]
+    d, e0b, einfb, ec50b, hb = np.broadcast_arrays(d, e0, einf, ec50, h)
     present = d > 0
     rising = einfb > e0b
     lo = np.max(np.where(present, e0b, -np.inf), axis=-1)
@@ -142,14 +156,55 @@ def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 60) 
     base = np.max(e0b, axis=-1)
     lo = np.where(none, base, lo)
     hi = np.where(np.isfinite(hi) & (hi > lo), hi, lo)
-    a, b = lo.copy(), hi.copy()
+    shape = lo.shape
+    # flatten the cells; work only on the unconverged ones
+    n = lo.size
+    a = lo.reshape(n).copy()
+    b = hi.reshape(n).copy()
+    D = d.reshape(n, -1)
+    P = [v.reshape(n, -1) for v in (e0b, einfb, ec50b, hb)]
+    with np.errstate(divide="ignore"):
+        logd = np.where(D > 0, np.log(np.where(D > 0, D, 1.0)), -np.inf)
+    use = D > 0
+    x = 0.5 * (a + b)
+    scale = np.abs(b - a) + np.abs(b) + np.abs(a)
+    active = np.flatnonzero(b > a)
+    dxold = 2.0 * (b - a)
     for _ in range(n_iter):
-        mid = 0.5 * (a + b)
-        s = np.nan_to_num(loewe_index(d, mid, e0, einf, ec50, h), nan=0.0, posinf=np.inf)
-        big = s > 1.0  # effect too small -> move up
-        a = np.where(big, mid, a)
-        b = np.where(big, b, mid)
-    return np.where(none, base, 0.5 * (a + b))
+        if active.size == 0:
+            break
+        E = x[active][:, None]
+        q0, q1, q2, q3 = (p[active] for p in P)
+        reach = use[active] & (q1 > q0) & (E < q1)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ld = np.log(q2) + (np.log(E - q0) - np.log(q1 - E)) / q3          # log D_i(E)
+            t = np.where(reach, logd[active] - ld, -np.inf)                  # log(d_i / D_i)
+            tmax = np.max(t, axis=1, keepdims=True)
+            ok = np.isfinite(tmax[:, 0])
+            ex = np.exp(t - np.where(np.isfinite(tmax), tmax, 0.0))
+            ssum = ex.sum(axis=1)
+            G = np.where(ok, tmax[:, 0] + np.log(ssum), -np.inf)
+            G = np.where(np.any(use[active] & (E <= q0), axis=1), np.inf, G)
+            w = ex / ssum[:, None]
+            dld = (1.0 / (E - q0) + 1.0 / (q1 - E)) / q3
+            dG = -np.sum(np.where(reach, w * dld, 0.0), axis=1)
+            xa = x[active]
+            aa = np.where(G > 0, xa, a[active])       # effect too small -> move up
+            bb = np.where(G > 0, b[active], xa)
+            step = xa - G / dG
+            # rtsafe-style safeguard (Press et al., Numerical Recipes sec. 9.4): bisect when
+            # the Newton step leaves the bracket or does not halve the previous step
+            dxo = dxold[active]
+            good = np.isfinite(step) & (step > aa) & (step < bb) & (np.abs(step - xa) <= 0.5 * np.abs(dxo))
+            root = np.abs(G) <= 1e-14                     # converged at the evaluated point
+            xn = np.where(root, xa, np.where(good, step, 0.5 * (aa + bb)))
+        dx = np.abs(xn - xa)
+        a[active], b[active], x[active], dxold[active] = aa, bb, xn, np.where(good, dx, bb - aa)
+        tol = rtol * scale[active]
+        done = root | (bb - aa <= tol) | (good & (dx <= tol))
+        active = active[~done]
+    res = x.reshape(shape)
+    return np.where(none, base, res)
 
 
 def loewe_excess(observed, doses, e0, einf, ec50, h, axis: int = -1) -> np.ndarray:
