@@ -14,7 +14,7 @@ from ..models.combination.zip import zip_slice
 from ..models.dose_response import HILL4, hill
 from ..models.spec import ModelSpec, Param
 
-__all__ = ["fit_hill", "fit_zip_slices", "musyc_spec", "ZIP_SLICE"]
+__all__ = ["fit_hill", "hill_start", "fit_zip_slices", "musyc_spec", "musyc_surface_jacobian", "ZIP_SLICE"]
 
 
 def _engine():
@@ -221,6 +221,107 @@ def fit_zip_slices(x, y, mask, bottom, top):
     return fit.estimates, fit.converged
 
 
+def _cycle_trees():
+    """Incidence of the 8 log-rates in the 16 spanning trees of the MuSyC state cycle.
+
+    States ``P0=U, P1=A1, P2=A12, P3=A2``; edge ``k`` joins ``P_k`` and ``P_{k+1}``;
+    rates ``0..3`` are forward (``P_k -> P_{k+1}``), ``4..7`` backward.  Tree
+    ``4 s + j`` is the spanning tree directed to state ``s`` without edge ``j``
+    (Markov-chain tree theorem; same enumeration as :func:`~comboplan.models.combination.musyc`).
+    """
+    M = np.zeros((16, 8))
+    for s_ in range(4):
+        for j in range(4):
+            ps = (s_ - j - 1) % 4
+            for k in range(4):
+                if k == j:
+                    continue
+                q = (k - j - 1) % 4
+                M[4 * s_ + j, k if ps >= q + 1 else 4 + k] = 1.0
+    return M
+
+
+_TREES = _cycle_trees()
+_TREE_STATE = np.repeat(np.arange(4), 4)       # state of each tree (0=U, 1=A1, 2=A12, 3=A2)
+
+
+def _musyc_parts(d1, d2, h1, h2, C1, C2, a12, a21, g12, g21):
+    """Log-rates of the cycle (gamma form, unit reverse rates) and their ingredients."""
+    with np.errstate(divide="ignore"):
+        ld1 = np.log(d1)
+        ld2 = np.log(d2)
+    lC1, lC2 = np.log(C1), np.log(C2)
+    with np.errstate(invalid="ignore"):
+        u1 = h1 * (ld1 - lC1)
+        u2 = h2 * (ld2 - lC2)
+        w1 = h1 * (np.log(a21) + ld1 - lC1)
+        w2 = h2 * (np.log(a12) + ld2 - lC2)
+    zero = np.zeros(np.broadcast(u1, u2, g12, g21).shape)
+    rates = np.stack(np.broadcast_arrays(u1, g12 * w2, zero, zero, zero, zero, g21 * w1, u2))  # (8, ...)
+    return rates, u1, u2, w1, w2
+
+
+def musyc_surface_jacobian(d1, d2, E0, E1, E2, E3, h1, h2, C1, C2, a12, a21, g12, g21, jacobian=True):
+    """MuSyC response and its analytic Jacobian w.r.t. the 12 natural parameters.
+
+    With tree weights ``T_k`` (products of transition rates; Markov-chain tree theorem)
+    and ``q_k = T_k / sum T``, the response is ``E = sum_k q_k E_{s(k)}``, so
+    ``dE/dE_s = pi_s`` and ``dE/dtheta = sum_k q_k (E_{s(k)} - E) dlog T_k/dtheta``,
+    where every ``log T_k`` is a sum of log-rates that are linear in ``log h``,
+    ``log C``, ``log alpha`` and ``log gamma``.  Derivatives w.r.t. the natural
+    parameters follow by dividing the log-parameter derivatives by the parameter.
+
+    Parameters
+    ----------
+    d1, d2 : array_like
+        Doses (units of ``C1``, ``C2``), >= 0.
+    E0, E1, E2, E3, h1, h2, C1, C2, a12, a21, g12, g21 : array_like
+        MuSyC parameters (see :func:`comboplan.models.combination.musyc`).
+    jacobian : bool
+        Also compute the Jacobian (else ``J`` is None).
+
+    Returns
+    -------
+    E : ndarray
+        Response (response unit).
+    J : ndarray
+        Jacobian, trailing axis of length 12 in :data:`MUSYC_PARAMS` order.
+    """
+    rates, u1, u2, w1, w2 = _musyc_parts(d1, d2, h1, h2, C1, C2, a12, a21, g12, g21)
+    # a drug at dose 0 has log-rate -inf: use a huge finite stand-in so that the 0/1
+    # incidence product stays exact (0 * -inf would be NaN) and its trees weigh 0
+    logT = np.tensordot(_TREES, np.nan_to_num(rates, neginf=-1e300, posinf=1e300), axes=(1, 0))   # (16, ...)
+    with np.errstate(invalid="ignore"):
+        q = np.exp(logT - np.max(logT, axis=0))
+        q = q / q.sum(axis=0)
+    Es = np.stack(np.broadcast_arrays(E0, E1, E3, E2, q[0]))[:4]     # per state, cycle order
+    Ek = Es[_TREE_STATE]                                            # (16, ...)
+    E = np.sum(q * Ek, axis=0)
+    if not jacobian:
+        return E, None
+    c = np.tensordot(_TREES.T, q * (Ek - E), axes=(1, 0))             # (8, ...): dE / d log-rate
+
+    def fin(v):  # rates of an absent drug are -inf; their trees have weight 0
+        return np.where(np.isfinite(v), v, 0.0)
+
+    u1, u2, w1, w2 = fin(u1), fin(u2), fin(w1), fin(w2)
+    cu1, cw2, cw1, cu2 = c[0], c[1], c[6], c[7]
+    pi = [np.sum(q[4 * s_:4 * s_ + 4], axis=0) for s_ in range(4)]
+    dlog = {
+        "h1": cu1 * u1 + cw1 * g21 * w1,
+        "h2": cu2 * u2 + cw2 * g12 * w2,
+        "C1": -(cu1 + cw1 * g21) * h1,
+        "C2": -(cu2 + cw2 * g12) * h2,
+        "alpha12": cw2 * g12 * h2,
+        "alpha21": cw1 * g21 * h1,
+        "gamma12": cw2 * g12 * w2,
+        "gamma21": cw1 * g21 * w1,
+    }
+    nat = {"h1": h1, "h2": h2, "C1": C1, "C2": C2, "alpha12": a12, "alpha21": a21, "gamma12": g12, "gamma21": g21}
+    cols = [pi[0], pi[1], pi[3], pi[2]] + [dlog[k] / nat[k] for k in MUSYC_PARAMS[4:]]
+    return E, np.stack(np.broadcast_arrays(*cols), axis=-1)
+
+
 def musyc_spec(d1, d2) -> ModelSpec:
     """A MuSyC :class:`ModelSpec` for the batch engine on fixed dose pairs.
 
@@ -234,7 +335,13 @@ def musyc_spec(d1, d2) -> ModelSpec:
 
     def func(x, E0, E1, E2, E3, h1, h2, C1, C2, alpha12, alpha21, gamma12, gamma21):
         idx = np.nan_to_num(np.asarray(x, dtype=float)).astype(np.int64)
-        return musyc(d1[idx], d2[idx], E0, E1, E2, E3, h1, h2, C1, C2, alpha12, alpha21, gamma12, gamma21)
+        return musyc_surface_jacobian(d1[idx], d2[idx], E0, E1, E2, E3, h1, h2, C1, C2, alpha12, alpha21,
+                                      gamma12, gamma21, jacobian=False)[0]
+
+    def jac(x, E0, E1, E2, E3, h1, h2, C1, C2, alpha12, alpha21, gamma12, gamma21):
+        idx = np.nan_to_num(np.asarray(x, dtype=float)).astype(np.int64)
+        return musyc_surface_jacobian(d1[idx], d2[idx], E0, E1, E2, E3, h1, h2, C1, C2, alpha12, alpha21,
+                                      gamma12, gamma21)[1]
 
     pos = (0.0, np.inf)
     params = (
@@ -256,6 +363,6 @@ def musyc_spec(d1, d2) -> ModelSpec:
               description="cooperativity synergy of agent 2 on agent 1"),
     )
     assert tuple(p.name for p in params) == MUSYC_PARAMS
-    return ModelSpec(name="musyc", func=func, params=params,
+    return ModelSpec(name="musyc", func=func, params=params, jacobian=jac,
                      reference="Meyer et al. (2019) Cell Syst 8:97; Wooten et al. (2021) Nat Commun 12:4607",
                      direction="E moves from E0 towards E1, E2 and E3 as doses rise")
