@@ -32,6 +32,7 @@ _LAZY = {
     "prepare_growth": "comboplan.fitting.bayes.growth",
     "GrowthArrays": "comboplan.fitting.bayes.growth",
     "build_growth_model": "comboplan.fitting.bayes.growth",
+    "GrowthRefitter": "comboplan.fitting.bayes.growth",
     "fit_dose_response": "comboplan.fitting.bayes.dose_response",
     "prior_predictive_dose_response": "comboplan.fitting.bayes.dose_response",
     "simulate_dose_response_study": "comboplan.fitting.bayes.dose_response",

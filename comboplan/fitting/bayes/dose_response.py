@@ -500,9 +500,10 @@ def _complete_idata(idata, arrays, meta, seed):
         ll = stats.norm.logpdf(z) - np.log(sig)
         rep = mu + sig * rng.standard_normal(mu.shape)
     coords = {"chain": post.chain.values, "draw": post.draw.values, "obs": arrays.obs_label}
+    extra = {"sample_stats": idata.sample_stats} if "sample_stats" in idata.groups() else {}
     out = az.InferenceData(
         posterior=post,
-        sample_stats=idata.sample_stats,
+        **extra,
         log_likelihood=xr.Dataset({"response": (("chain", "draw", "obs"), ll)}, coords=coords),
         posterior_predictive=xr.Dataset({"response": (("chain", "draw", "obs"), rep)}, coords=coords),
         observed_data=xr.Dataset({"response": ("obs", arrays.v)}, coords={"obs": arrays.obs_label}),
