@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,16 @@ SIGN_CI = "CI < 1 synergy, CI = 1 additive, CI > 1 antagonism"
 _KINDS = ("inhibition", "viability")
 _SCALES = {"percent": 100.0, "fraction": 1.0}
 _ROLES = ["control", "mono", "combo"]
+
+
+@lru_cache(maxsize=1)
+def _role_dtype():
+    return pd.CategoricalDtype(_ROLES)
+
+
+@lru_cache(maxsize=64)
+def _agent_dtype(doses: tuple):
+    return pd.CategoricalDtype(list(doses))
 
 
 def _cell_codes(bcodes, dmat):
@@ -129,23 +140,25 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
             f"column {response!r}: every value is within [-1.5, 1.5] but scale='percent' was declared; "
             "these look like fractions. Pass scale='fraction' (or multiply by 100).")
     eff = y if response_kind == "inhibition" else top - y
-    obs = pd.DataFrame({c: dmat[:, k] for k, c in enumerate(doses)})
+    cols = {c: dmat[:, k] for k, c in enumerate(doses)}
     for c in by:
-        obs[c] = df[c].to_numpy()
+        cols[c] = df[c].to_numpy()
     if replicate:
-        obs["_rep"] = df[replicate].to_numpy()
-    obs["_effect"] = eff
-    obs["_row"] = df.index.to_numpy()
+        cols["_rep"] = df[replicate].to_numpy()
+    cols["_effect"] = eff
+    cols["_row"] = df.index.to_numpy()
     if by:
-        bcodes = obs.groupby(by, sort=False, dropna=False).ngroup().to_numpy()
-        blocks = obs[by].drop_duplicates().reset_index(drop=True)
+        bkeys = pd.DataFrame({c: cols[c] for c in by})
+        bcodes = bkeys.groupby(by, sort=False, dropna=False).ngroup().to_numpy()
+        blocks = bkeys.drop_duplicates().reset_index(drop=True)
+        blocks.insert(0, "_block", np.arange(len(blocks)))
     else:
-        bcodes = np.zeros(len(obs), dtype=np.int64)
-        blocks = pd.DataFrame(index=[0])
-    blocks.insert(0, "_block", np.arange(len(blocks)))
-    obs["_block"] = bcodes
+        bcodes = np.zeros(len(eff), dtype=np.int64)
+        blocks = pd.DataFrame({"_block": np.zeros(1, dtype=np.int64)})
+    cols["_block"] = bcodes
     ccodes, first_row = _cell_codes(bcodes, dmat)
-    obs["_cell"] = ccodes
+    cols["_cell"] = ccodes
+    obs = pd.DataFrame(cols, copy=False)
     # duplicated cells need a replicate column; with one, (cell, replicate) must be unique
     counts = np.bincount(ccodes)
     if replicate is None and (counts > 1).any():
@@ -164,24 +177,21 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
                 f"replicate {obs['_rep'].iloc[i]!r} appears twice in the same cell (row {df.index[i]!r}); "
                 f"column {replicate!r} must identify each replicate of a cell once.")
     n_cells = len(counts)
-    cells = pd.DataFrame({"_block": bcodes[first_row].astype(np.int64), "_cell": np.arange(n_cells)})
+    ccols = {"_block": bcodes[first_row].astype(np.int64), "_cell": np.arange(n_cells)}
     for k, c in enumerate(doses):
-        cells[c] = dmat[first_row, k]
+        ccols[c] = dmat[first_row, k]
     sums = np.bincount(ccodes, weights=eff, minlength=n_cells)
     mean = sums / counts
     ss = np.bincount(ccodes, weights=(eff - mean[ccodes]) ** 2, minlength=n_cells)
     with np.errstate(invalid="ignore", divide="ignore"):
         sd = np.where(counts > 1, np.sqrt(ss / np.maximum(counts - 1, 1)), np.nan)
-    cells["n"] = counts
-    cells["mean"] = mean
-    cells["sd"] = sd
     nz = dmat[first_row] > 0
     n_agents = nz.sum(axis=1)
-    cells["n_agents"] = n_agents
-    role_k = np.minimum(n_agents, 2)
-    cells["role"] = pd.Categorical.from_codes(role_k, categories=_ROLES)
     agent_k = np.where(n_agents == 1, np.argmax(nz, axis=1), -1)
-    cells["agent"] = pd.Categorical.from_codes(agent_k, categories=list(doses))
-    cells["agent_k"] = agent_k
+    ccols.update({"n": counts, "mean": mean, "sd": sd, "n_agents": n_agents,
+                  "role": pd.Categorical.from_codes(np.minimum(n_agents, 2), dtype=_role_dtype()),
+                  "agent": pd.Categorical.from_codes(agent_k, dtype=_agent_dtype(tuple(doses))),
+                  "agent_k": agent_k})
+    cells = pd.DataFrame(ccols, copy=False)
     return Design(obs=obs, cells=cells, blocks=blocks, doses=tuple(doses), by=tuple(by), response=response,
                   response_kind=response_kind, scale=scale, top=top, replicate=replicate)
