@@ -218,3 +218,89 @@ def test_simeoni_vectorised_equals_per_animal_and_shapes():
         g.simeoni_tgi(t, -1.0, 0.3, 0.5, 1.0, 0.05, 0.1)
     with pytest.raises(ValueError):
         g.simeoni_tgi(t[::-1], 1.0, 0.3, 0.5, 1.0, 0.05, 0.1)
+
+
+# --------------------------------------------------------------------------- Simeoni: split solver
+def _simeoni_case(seed=11, n=8):
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, 30.0, 16)
+    p = dict(lambda0=rng.uniform(0.1, 0.8, n), lambda1=rng.uniform(0.05, 0.5, n), k1=rng.uniform(0.2, 3.0, n),
+             k2=rng.uniform(0.0, 0.1, n), w0=rng.uniform(0.02, 0.2, n))
+    conc = np.clip(5 * np.sin(t / 3)[None, :] + 5, 0, None) * rng.uniform(0.5, 2, (n, 1))
+    return t, conc, p
+
+
+def test_simeoni_split_matches_solve_ivp_to_1e6_at_fine_steps():
+    t, conc, p = _simeoni_case()
+    ref = _simeoni_reference(t, conc, p["lambda0"], p["lambda1"], p["k1"], p["k2"], p["w0"])
+    w = g.simeoni_tgi(t, conc, method="split", max_step=0.002, **p)
+    assert np.max(np.abs(w - ref) / ref) <= 1e-6
+    # second order: halving the step divides the error by ~4
+    e1 = np.max(np.abs(g.simeoni_tgi(t, conc, method="split", max_step=0.1, **p) / ref - 1))
+    e2 = np.max(np.abs(g.simeoni_tgi(t, conc, method="split", max_step=0.05, **p) / ref - 1))
+    assert 3.0 < e1 / e2 < 5.0
+    assert e2 < 5e-4  # default step
+
+
+def test_simeoni_split_and_rk4_agree():
+    t, conc, p = _simeoni_case(seed=3, n=50)
+    w_rk, x_rk = g.simeoni_tgi(t, conc, return_compartments=True, **p)
+    w_sp, x_sp = g.simeoni_tgi(t, conc, method="split", max_step=0.01, return_compartments=True, **p)
+    np.testing.assert_allclose(w_sp, w_rk, rtol=2e-5)
+    np.testing.assert_allclose(x_sp.sum(0), w_sp, rtol=1e-12)
+    np.testing.assert_allclose(x_sp, x_rk, rtol=5e-4, atol=1e-9 * np.max(w_rk))
+    # scalar inputs keep the 1-D shape; zero drug is the unperturbed model
+    assert g.simeoni_tgi(t, 2.0, 0.3, 0.5, 1.0, 0.05, 0.1, method="split").shape == t.shape
+    u = dict(lambda0=np.array([0.3, 0.5]), lambda1=np.array([0.2, 0.4]), w0=np.array([0.05, 0.1]))
+    np.testing.assert_allclose(g.simeoni_tgi(t, 0.0, k1=1.0, k2=0.05, method="split", **u),
+                               g.simeoni_unperturbed(t, method="split", **u), rtol=1e-14)
+    with pytest.raises(ValueError, match="method"):
+        g.simeoni_tgi(t, 1.0, 0.3, 0.5, 1.0, 0.05, 0.1, method="euler")
+
+
+def test_simeoni_split_linear_regime_is_exact():
+    """lambda1 huge and constant exposure: growth rate constant, so kill/transit/growth commute
+    only approximately, but the exponential x1 is exact and the chain is second-order accurate."""
+    l0, k1, k2, c, w0 = 0.25, 0.8, 0.04, 10.0, 0.1
+    A = np.array([[l0 - k2 * c, 0, 0, 0], [k2 * c, -k1, 0, 0], [0, k1, -k1, 0], [0, 0, k1, -k1]])
+    t = np.linspace(0, 20, 11)
+    ref = np.array([expm(A * ti) @ np.array([w0, 0, 0, 0]) for ti in t]).T
+    w, x = g.simeoni_tgi(t, c, l0, 1e9, k1, k2, w0, return_compartments=True, method="split", max_step=0.01)
+    np.testing.assert_allclose(x[0], w0 * np.exp((l0 - k2 * c) * t), rtol=1e-10)
+    np.testing.assert_allclose(w, ref.sum(0), rtol=1e-5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(w=st.floats(1e-6, 1e6), l0=rate, l1=st.floats(1e-3, 10.0), psi=st.sampled_from([1.0, 2.5, 20.0, 30.0, 31.0,
+                                                                                           100.0, 400.0]))
+def test_simeoni_growth_rate_formula_and_limits(w, l0, l1, psi):
+    gr = float(g.simeoni_growth_rate(w, l0, l1, psi))
+    z = l0 * w / l1
+    # direct formula in logs (no overflow): log g = log l0 - log1p(z^psi)/psi
+    lz = psi * np.log(z)
+    expected = l0 * np.exp(-(np.logaddexp(0.0, lz)) / psi)
+    assert gr == pytest.approx(expected, rel=1e-9)
+    assert 0 < gr <= l0
+    if psi >= 20 and z < 0.3:
+        assert gr == pytest.approx(l0, rel=1e-9)          # exponential phase
+    if psi >= 20 and z > 5 and z < 1e9:
+        assert gr * w == pytest.approx(l1, rel=1e-9)      # linear phase: dw/dt = lambda1
+
+
+def test_gompertz_growth_rate_is_the_closed_form_derivative():
+    t = np.linspace(0.0, 20.0, 2001)
+    v0, r, vmax = 5.0, 0.2, 800.0
+    v = g.gompertz(t, v0, r, vmax)
+    np.testing.assert_allclose(np.gradient(v, t)[1:-1], (g.gompertz_growth_rate(v, r, vmax) * v)[1:-1], rtol=1e-4)
+
+
+def test_transit_split_solve_exponential_and_kill_exact():
+    """Constant rate and constant hazard, no transit: x(t) = w0 exp((r - h) t) exactly."""
+    t = np.linspace(0, 10, 6)
+    grid, idx = g.split_step_grid(t, 0.3)
+    assert np.all(np.diff(grid) <= 0.3 + 1e-12) and np.allclose(grid[idx], t)
+    r = np.array([0.1, 0.3])
+    hz = np.array([[0.05], [0.4]]) * 0.5 * np.diff(grid)[None, :]
+    w = g.transit_split_solve(grid, idx, np.array([1.0, 2.0]), r, hz, hz)
+    np.testing.assert_allclose(w, np.array([1.0, 2.0])[:, None] * np.exp((r - np.array([0.05, 0.4]))[:, None] * t),
+                               rtol=1e-12)

@@ -14,8 +14,8 @@ with the growth law :math:`g` one of
 * ``exponential``: :math:`g = \lambda_0`;
 * ``gompertz``: :math:`g = r \log(v_{max}/w)`;
 * ``simeoni``: :math:`g = \lambda_0 / [1 + (\lambda_0 w/\lambda_1)^{\psi}]^{1/\psi}`
-  (the Simeoni TGI model; :func:`comboplan.models.growth.simeoni_tgi` is the reference
-  implementation and ``solver="reference"`` calls it).
+  (the Simeoni TGI model, :func:`comboplan.models.growth.simeoni_growth_rate`;
+  ``solver="reference"`` integrates it with the RK4 of :func:`comboplan.models.growth.simeoni_tgi`).
 
 **Kill hazard and combination.**  Each agent :math:`j` acting on exposure :math:`e_j(t)`
 (drug concentration or product effect level) has a kill hazard
@@ -33,12 +33,16 @@ Syst 8:97; Loewe-style dose equivalence) multiplies the target agent's potency b
 :math:`1 + (\alpha - 1)\,e_c/(e_c + K)` where :math:`e_c` is the companion's exposure;
 :math:`\alpha = 1` is the null.
 
-**Numerics** (``solver="split"``, default).  Strang operator splitting on a step grid
-(``max_step``, default 0.2 day, refined geometrically after every dose): the kill part is integrated *exactly* from the
-closed-form cumulative exposure (linear hazards) or by composite Simpson on a
-``quad_step`` grid (nonlinear hazards); the linear transit chain is solved exactly;
-growth is advanced by the exponential midpoint rule (exact in the exponential phase).  Agreement with the RK4 reference
-(:func:`~comboplan.models.growth.simeoni_tgi` on a fine grid) is tested.
+**Numerics** (``solver="split"``, default).  The growth laws' specific rates
+(:func:`~comboplan.models.growth.simeoni_growth_rate`,
+:func:`~comboplan.models.growth.gompertz_growth_rate`) and the Strang-splitting solver
+(:func:`~comboplan.models.growth.transit_split_solve`, also ``simeoni_tgi(method="split")``)
+live in :mod:`comboplan.models.growth`; this module supplies the step grid (``max_step``,
+default 0.2 day, refined geometrically after every dose) and the integrated kill hazard of
+every half step: exact from the closed-form cumulative exposure (linear hazards) or by
+composite Simpson on a ``quad_step`` grid (nonlinear hazards).  Agreement with the RK4
+reference (``simeoni_tgi(method="rk4")`` on a fine grid, ``solver="reference"``) and with
+``solve_ivp`` is tested.
 """
 from __future__ import annotations
 
@@ -49,6 +53,8 @@ from typing import Mapping
 import numpy as np
 
 from ..exceptions import DataError
+from ..models.growth import (gompertz_growth_rate, simeoni_growth_rate, simeoni_tgi, split_step_grid,
+                             transit_split_solve)
 from ..models.pk import PKModel
 from .exposure import DrugExposure, ProductExposure
 
@@ -294,17 +300,6 @@ def total_hazard(exposures: Mapping[str, np.ndarray], effects: Mapping[str, Effe
     return h
 
 
-def _step_grid(t_out: np.ndarray, max_step: float):
-    """Fine grid containing every output time; returns (grid, index of each output time)."""
-    pieces = [t_out[:1]]
-    idx = [0]
-    for a, b in zip(t_out[:-1], t_out[1:]):
-        n = max(1, int(math.ceil((b - a) / max_step - 1e-9)))
-        pieces.append(a + (b - a) * np.arange(1, n + 1) / n)
-        idx.append(idx[-1] + n)
-    return np.concatenate(pieces), np.asarray(idx)
-
-
 def _event_times(exposures) -> np.ndarray:
     """Days at which an exposure jumps (bolus, start/end of infusion or product action)."""
     ev = []
@@ -326,7 +321,7 @@ def _event_times(exposures) -> np.ndarray:
 def _refined_grid(t_out: np.ndarray, max_step: float, events: np.ndarray, min_step: float = 2e-3):
     """Step grid: uniform steps <= max_step, every output time, and geometrically refined
     steps after every exposure jump (so that fast PK after a bolus is resolved)."""
-    base, _ = _step_grid(t_out, max_step)
+    base, _ = split_step_grid(t_out, max_step)
     extra = [events]
     k = 1
     while max_step * 0.5 ** k >= min_step:
@@ -410,94 +405,16 @@ def hazard_increments(grid, exposures, effects, interaction=NO_INTERACTION, pote
 # integrator
 # ---------------------------------------------------------------------------
 
-def _pow_int(z, n):
-    result = None
-    base = z
-    while n:
-        if n & 1:
-            result = base if result is None else result * base
-        n >>= 1
-        if n:
-            base = base * base
-    return result
-
-
-def _growth_rate(law: str, w, p, psi: float):
-    """Specific growth rate g(w) (1/day) of the proliferating compartment."""
+def _growth_rate(law: str, p):
+    """Specific growth rate of the proliferating compartment for the split solver: a callable
+    ``g(w)`` (1/day) from :mod:`comboplan.models.growth`, or the constant rate (exponential law)."""
     if law == "exponential":
         return p["lambda0"]
     if law == "gompertz":
-        return p["r"] * np.log(p["vmax"] / np.maximum(w, 1e-300))
-    z = np.minimum(p["_a"] * w, 1e10)
-    zp = _pow_int(z, int(psi)) if float(psi).is_integer() and 0 < psi <= 64 else np.power(z, psi)
-    return p["lambda0"] * np.exp(np.log1p(zp) * (-1.0 / psi))
-
-
-def _split_integrate(grid, out_idx, law, p, n_transit, psi, dH1, dH2):
-    """Strang-split integration; p values are (n,) arrays; dH1/dH2 (n or 1, n_steps) are the
-    integrated hazards over the first and second half of every step."""
-    n = p["w0"].shape[0]
-    x1 = p["w0"].copy()
-    dam = [np.zeros(n) for _ in range(n_transit)]
-    out = np.empty((n, out_idx.size))
-    out[:, 0] = x1
-    o = 1
-    k1 = p.get("k1")
-    steps = np.diff(grid)
-    cache = {}
-    any1 = np.max(dH1, axis=0) > 0 if dH1.size else np.zeros(steps.size, bool)
-    any2 = np.max(dH2, axis=0) > 0 if dH2.size else np.zeros(steps.size, bool)
-    for s in range(steps.size):
-        h = steps[s]
-        key = round(h, 14)
-        if n_transit and key not in cache:
-            a = k1 * (0.5 * h)
-            E = np.exp(-a)
-            coeffs = [E]
-            term = E
-            for j in range(1, n_transit):
-                term = term * a / j
-                coeffs.append(term)
-            cache[key] = coeffs
-        # kill, first half
-        if any1[s]:
-            killed = x1 * (-np.expm1(-dH1[:, s]))
-            x1 = x1 - killed
-            if n_transit:
-                dam[0] = dam[0] + killed
-        # transit half step (exact solution of the linear chain)
-        if n_transit:
-            c = cache[key]
-            dam = [sum(c[j - i] * dam[i] for i in range(j + 1)) for j in range(n_transit)]
-            D = dam[0]
-            for d in dam[1:]:
-                D = D + d
-        else:
-            D = 0.0
-        # growth, full step (midpoint rule; exact for exponential)
-        if law == "exponential":
-            x1 = x1 * np.exp(p["lambda0"] * h)
-        else:
-            # exponential midpoint rule: exact while g is constant (exponential phase)
-            g0 = _growth_rate(law, x1 + D, p, psi)
-            xm = x1 * np.exp((0.5 * h) * g0)
-            gm = _growth_rate(law, xm + D, p, psi)
-            x1 = x1 * np.exp(h * gm)
-        if n_transit:
-            c = cache[key]
-            dam = [sum(c[j - i] * dam[i] for i in range(j + 1)) for j in range(n_transit)]
-        if any2[s]:
-            killed = x1 * (-np.expm1(-dH2[:, s]))
-            x1 = x1 - killed
-            if n_transit:
-                dam[0] = dam[0] + killed
-        if o < out_idx.size and s + 1 == out_idx[o]:
-            tot = x1.copy()
-            for d in dam:
-                tot += d
-            out[:, o] = tot
-            o += 1
-    return out
+        r, vmax = p["r"], p["vmax"]
+        return lambda w: gompertz_growth_rate(w, r, vmax)
+    l0, l1, psi = p["lambda0"], p["lambda1"], p["psi"]
+    return lambda w: simeoni_growth_rate(w, l0, l1, psi)
 
 
 def _animal_params(growth: GrowthModel, overrides: Mapping[str, np.ndarray] | None, n: int):
@@ -506,7 +423,7 @@ def _animal_params(growth: GrowthModel, overrides: Mapping[str, np.ndarray] | No
         v = overrides.get(k) if overrides and k in overrides else growth.params[k]
         p[k] = np.broadcast_to(np.asarray(v, dtype=float).ravel() if np.ndim(v) else float(v), (n,)).astype(float)
     if growth.name == "simeoni":
-        p["_a"] = p["lambda0"] / p["lambda1"]
+        p["psi"] = float(growth.psi)
     return p
 
 
@@ -588,14 +505,11 @@ def simulate_growth(t, growth: GrowthModel, exposures: Mapping[str, object] | No
         hi = min(n, lo + chunk)
         sl = slice(lo, hi)
         p = _animal_params(growth, {k: _take(v, sl, n) for k, v in (params or {}).items()}, hi - lo)
-        if growth.n_transit:
-            p["k1"] = p["k1"]
         pots = {a: _take(v, sl, n)[:, None] for a, v in (potencies or {}).items()}
         pk_c = {a: _take_pk(pk, sl, n) for a, pk in pk_chunks.items()}
         dH = hazard_increments(half, exposures, effects, interaction, pots, pk_c, quad_step)
-        dH = np.broadcast_to(dH, (hi - lo, half.size - 1))
-        out[sl] = _split_integrate(grid, out_idx, growth.name, p, growth.n_transit, growth.psi,
-                                   dH[:, 0::2], dH[:, 1::2])
+        out[sl] = transit_split_solve(grid, out_idx, p["w0"], _growth_rate(growth.name, p), dH[:, 0::2],
+                                      dH[:, 1::2], k1=p.get("k1"), n_transit=growth.n_transit)
     return out
 
 
@@ -616,8 +530,6 @@ def _take_pk(pk: PKModel, sl, n) -> PKModel:
 def _reference(t, growth, exposures, effects, interaction, params, potencies, pk_override, n, quad_step):
     if growth.name != "simeoni":
         raise DataError("solver='reference' is available for the Simeoni growth law only.")
-    from ..models.growth import simeoni_tgi
-
     nfine = max(2, int(math.ceil((t[-1] - t[0]) / quad_step)))
     ev = _event_times(exposures)
     ev = ev[(ev > t[0] + 2e-7) & (ev <= t[-1])] - 1e-7  # value just before each jump
