@@ -18,7 +18,7 @@ __all__ = ["synergy", "SynergyResult", "chou_talalay", "ChouTalalayResult", "fit
            "equivalent_dose"]
 
 METHODS = ("bliss", "hsa", "loewe", "zip")
-_MUSYC_STARTS = 4   # MuSyC starts refined by the engine after the RSS screen of 50 candidates
+_MUSYC_STARTS = 3   # MuSyC starts refined by the engine after the RSS screen of 50 candidates
 _REFERENCES = {
     "bliss": "Bliss (1939) Ann Appl Biol 26:585",
     "hsa": "Berenbaum (1989) Pharmacol Rev 41:93",
@@ -854,11 +854,11 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
     come from Hill fits of the two monotherapy edges (E0, E1, E2, h1, h2, C1, C2);
     50 candidate starts (alpha12, alpha21 on a 5 x 5 log grid over 0.1-10, E3 from the
     highest-dose cell or the stronger edge) are screened by RSS in one vectorised
-    evaluation, the best 4 are refined in one batched engine call with the analytic
+    evaluation, the best 3 are refined in one batched engine call with the analytic
     Jacobian of the surface, and the best fit is kept.
     """
     from ..models.combination.musyc import MUSYC_PARAMS, musyc_beta
-    from .fits import FIT_TOL, _engine, fit_hill, musyc_spec
+    from .fits import FIT_TOL, _engine, fit_hill, hill_start, musyc_spec
 
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind="inhibition", scale=scale)
     if len(design.doses) != 2:
@@ -890,7 +890,11 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
         Y = np.full((2, L), np.nan)
         X[0, :e1.sum()], Y[0, :e1.sum()] = d1[e1], y[e1]
         X[1, :e2.sum()], Y[1, :e2.sum()] = d2[e2], y[e2]
-        hf = fit_hill(X, Y).estimates
+        # the edge fits only provide starting values: a loose tolerance is enough (the
+        # surface fit below is converged to FIT_TOL); fall back to the grid start
+        p0e = hill_start(X, Y, np.isfinite(X) & np.isfinite(Y))
+        hf = fit_hill(X, Y, p0=p0e, tol=1e-4).estimates
+        hf = np.where(np.isfinite(hf), hf, p0e)
         spec = musyc_spec(d1, d2)
         xi = np.arange(len(sel), dtype=float)[None, :]
         dmax = (d1 == d1.max()) & (d2 == d2.max())

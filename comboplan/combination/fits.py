@@ -107,7 +107,7 @@ def _hill_start_block(x, y, m):
     return out
 
 
-def fit_hill(x, y, mask=None, p0=None, fixed=None):
+def fit_hill(x, y, mask=None, p0=None, fixed=None, tol=None):
     """Fit four-parameter Hill curves (``e0, einf, ec50, h``) to many curves at once.
 
     Parameters
@@ -120,6 +120,9 @@ def fit_hill(x, y, mask=None, p0=None, fixed=None):
         Starting values (n_curves, 4); default :func:`hill_start`.
     fixed : mapping, optional
         Parameters held fixed (``{"einf": 100.0}``...).
+    tol : float, optional
+        ``xtol`` and ``gtol`` of the engine (default :data:`FIT_TOL`); a loose value
+        serves fits that only provide starting values.
 
     Returns
     -------
@@ -132,7 +135,8 @@ def fit_hill(x, y, mask=None, p0=None, fixed=None):
         mask = np.isfinite(x) & np.isfinite(y)
     if p0 is None:
         p0 = hill_start(x, y, mask)
-    return _engine()(HILL4, x, y, mask=mask, p0=p0, fixed=fixed, maxiter=200, xtol=FIT_TOL, gtol=FIT_TOL)
+    tol = FIT_TOL if tol is None else float(tol)
+    return _engine()(HILL4, x, y, mask=mask, p0=p0, fixed=fixed, maxiter=200, xtol=tol, gtol=tol)
 
 
 def hill_predict(params, dose):
@@ -245,20 +249,11 @@ _TREES = _cycle_trees()
 _TREE_STATE = np.repeat(np.arange(4), 4)       # state of each tree (0=U, 1=A1, 2=A12, 3=A2)
 
 
-def _musyc_parts(d1, d2, h1, h2, C1, C2, a12, a21, g12, g21):
-    """Log-rates of the cycle (gamma form, unit reverse rates) and their ingredients."""
-    with np.errstate(divide="ignore"):
-        ld1 = np.log(d1)
-        ld2 = np.log(d2)
-    lC1, lC2 = np.log(C1), np.log(C2)
-    with np.errstate(invalid="ignore"):
-        u1 = h1 * (ld1 - lC1)
-        u2 = h2 * (ld2 - lC2)
-        w1 = h1 * (np.log(a21) + ld1 - lC1)
-        w2 = h2 * (np.log(a12) + ld2 - lC2)
-    zero = np.zeros(np.broadcast(u1, u2, g12, g21).shape)
-    rates = np.stack(np.broadcast_arrays(u1, g12 * w2, zero, zero, zero, zero, g21 * w1, u2))  # (8, ...)
-    return rates, u1, u2, w1, w2
+#: the four log-rates that are not identically 0 with unit reverse rates:
+#: forward U->A1 (``u1``), forward A1->A12 (``gamma12 w2``), backward A12->A2
+#: (``gamma21 w1``) and backward A2->U (``u2``); their incidence in the 16 trees
+_RATE_IDX = np.array([0, 1, 6, 7])
+_TREES4 = _TREES[:, _RATE_IDX]
 
 
 def musyc_surface_jacobian(d1, d2, E0, E1, E2, E3, h1, h2, C1, C2, a12, a21, g12, g21, jacobian=True):
@@ -270,6 +265,8 @@ def musyc_surface_jacobian(d1, d2, E0, E1, E2, E3, h1, h2, C1, C2, a12, a21, g12
     where every ``log T_k`` is a sum of log-rates that are linear in ``log h``,
     ``log C``, ``log alpha`` and ``log gamma``.  Derivatives w.r.t. the natural
     parameters follow by dividing the log-parameter derivatives by the parameter.
+    Unit reverse rates (``r1r = r2r = 1``) as in :func:`comboplan.models.combination.musyc`'s
+    defaults.
 
     Parameters
     ----------
@@ -287,39 +284,48 @@ def musyc_surface_jacobian(d1, d2, E0, E1, E2, E3, h1, h2, C1, C2, a12, a21, g12
     J : ndarray
         Jacobian, trailing axis of length 12 in :data:`MUSYC_PARAMS` order.
     """
-    rates, u1, u2, w1, w2 = _musyc_parts(d1, d2, h1, h2, C1, C2, a12, a21, g12, g21)
-    # a drug at dose 0 has log-rate -inf: use a huge finite stand-in so that the 0/1
-    # incidence product stays exact (0 * -inf would be NaN) and its trees weigh 0
-    logT = np.tensordot(_TREES, np.nan_to_num(rates, neginf=-1e300, posinf=1e300), axes=(1, 0))   # (16, ...)
-    with np.errstate(invalid="ignore"):
-        q = np.exp(logT - np.max(logT, axis=0))
-        q = q / q.sum(axis=0)
-    Es = np.stack(np.broadcast_arrays(E0, E1, E3, E2, q[0]))[:4]     # per state, cycle order
-    Ek = Es[_TREE_STATE]                                            # (16, ...)
-    E = np.sum(q * Ek, axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ld1 = np.log(d1)
+        ld2 = np.log(d2)
+        l1 = ld1 - np.log(C1)
+        l2 = ld2 - np.log(C2)
+        u1 = h1 * l1
+        u2 = h2 * l2
+        w1 = h1 * (np.log(a21) + l1)
+        w2 = h2 * (np.log(a12) + l2)
+    R = np.stack(np.broadcast_arrays(u1, g12 * w2, g21 * w1, u2))           # (4, ...)
+    shape = R.shape[1:]
+    # a drug at dose 0 has log-rate -inf: a huge finite stand-in keeps the 0/1
+    # incidence product exact (0 * -inf would be NaN) and gives its trees weight 0
+    Rf = np.maximum(R.reshape(4, -1), -1e300)
+    logT = _TREES4 @ Rf                                                      # (16, N)
+    with np.errstate(invalid="ignore", over="ignore"):
+        q = np.exp(logT - logT.max(axis=0))
+        q /= q.sum(axis=0)
+    pi = q.reshape(4, 4, -1).sum(axis=1)                                      # U, A1, A12, A2
+    Es = np.stack([np.broadcast_to(e, shape).reshape(-1) for e in (E0, E1, E3, E2)])
+    E = np.einsum("sn,sn->n", pi, Es)
     if not jacobian:
-        return E, None
-    c = np.tensordot(_TREES.T, q * (Ek - E), axes=(1, 0))             # (8, ...): dE / d log-rate
+        return E.reshape(shape), None
+    dev = np.repeat(Es, 4, axis=0) - E                                       # (16, N)
+    c = _TREES4.T @ (q * dev)                                                # (4, N): dE / d log-rate
+    cu1, cw2, cw1, cu2 = (v.reshape(shape) for v in c)
 
     def fin(v):  # rates of an absent drug are -inf; their trees have weight 0
         return np.where(np.isfinite(v), v, 0.0)
 
     u1, u2, w1, w2 = fin(u1), fin(u2), fin(w1), fin(w2)
-    cu1, cw2, cw1, cu2 = c[0], c[1], c[6], c[7]
-    pi = [np.sum(q[4 * s_:4 * s_ + 4], axis=0) for s_ in range(4)]
-    dlog = {
-        "h1": cu1 * u1 + cw1 * g21 * w1,
-        "h2": cu2 * u2 + cw2 * g12 * w2,
-        "C1": -(cu1 + cw1 * g21) * h1,
-        "C2": -(cu2 + cw2 * g12) * h2,
-        "alpha12": cw2 * g12 * h2,
-        "alpha21": cw1 * g21 * h1,
-        "gamma12": cw2 * g12 * w2,
-        "gamma21": cw1 * g21 * w1,
-    }
-    nat = {"h1": h1, "h2": h2, "C1": C1, "C2": C2, "alpha12": a12, "alpha21": a21, "gamma12": g12, "gamma21": g21}
-    cols = [pi[0], pi[1], pi[3], pi[2]] + [dlog[k] / nat[k] for k in MUSYC_PARAMS[4:]]
-    return E, np.stack(np.broadcast_arrays(*cols), axis=-1)
+    pis = [v.reshape(shape) for v in pi]
+    cols = [pis[0], pis[1], pis[3], pis[2],
+            (cu1 * u1 + cw1 * g21 * w1) / h1,                 # h1
+            (cu2 * u2 + cw2 * g12 * w2) / h2,                 # h2
+            -(cu1 + cw1 * g21) * h1 / C1,                     # C1
+            -(cu2 + cw2 * g12) * h2 / C2,                     # C2
+            cw2 * g12 * h2 / a12,                             # alpha12
+            cw1 * g21 * h1 / a21,                             # alpha21
+            cw2 * w2,                                         # gamma12 (g12 * w2 / g12)
+            cw1 * w1]                                         # gamma21
+    return E.reshape(shape), np.stack(np.broadcast_arrays(*cols), axis=-1)
 
 
 def musyc_spec(d1, d2) -> ModelSpec:
