@@ -485,26 +485,27 @@ def _block_table(design, layout, methods, point, boot, ci):
 def _mono_table(design, layout, point, boot, ci):
     if "mono_params" not in point:
         return pd.DataFrame(columns=["agent", "param", "estimate", "ci_low", "ci_high", "converged"])
-    P = point["mono_params"][0]
+    P = point["mono_params"][0]                       # (n_curves, 4)
     conv = point["mono_converged"][0]
-    rows = []
+    n = P.shape[0]
+    N = len(design.doses)
     names = ("e0", "einf", "ec50", "h")
-    for i, (b, k) in enumerate(layout.curves):
-        for j, nm in enumerate(names):
-            r = {"_block": b, "agent": design.doses[k], "param": nm, "estimate": P[i, j],
-                 "converged": bool(conv[i])}
-            if boot is not None:
-                lo, hi = percentile_ci(boot["mono_params"][:, i, j], ci)
-                r.update(ci_low=lo, ci_high=hi)
-            else:
-                r.update(ci_low=np.nan, ci_high=np.nan)
-            r["unit"] = ("dose unit of " + design.doses[k]) if nm == "ec50" else ("1" if nm == "h" else
-                                                                                  "inhibition (response unit)")
-            rows.append(r)
-    t = pd.DataFrame(rows)
-    if design.by:
-        t = design.blocks.set_index("_block").loc[t["_block"]].reset_index().join(t.drop(columns="_block"))
-    return t.drop(columns="_block")
+    blk = np.repeat(np.arange(n) // N, 4)
+    agent = np.repeat(np.arange(n) % N, 4)
+    par = np.tile(np.arange(4), n)
+    if boot is not None:
+        lo, hi = percentile_ci(boot["mono_params"].reshape(boot["mono_params"].shape[0], -1), ci)
+    else:
+        lo = hi = np.full(4 * n, np.nan)
+    units = [f"dose unit of {d}" for d in design.doses] + ["1", "inhibition (response unit)"]
+    ucode = np.where(par == 2, agent, np.where(par == 3, N, N + 1))
+    cols = {}
+    for c in design.by:
+        cols[c] = design.blocks[c].to_numpy()[blk]
+    cols.update({"agent": _labels(design.doses, agent), "param": _labels(names, par), "estimate": P.reshape(-1),
+                 "converged": np.repeat(conv, 4), "ci_low": np.asarray(lo).reshape(-1),
+                 "ci_high": np.asarray(hi).reshape(-1), "unit": _labels(units, ucode)})
+    return pd.DataFrame(cols)
 
 
 # ====================================================================== Chou-Talalay
