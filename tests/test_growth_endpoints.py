@@ -73,3 +73,39 @@ def test_mrecist_needs_day_units_and_to_xarray():
     assert float(ds["tc_ratio"].sel(arm="trt")) == pytest.approx(0.75 / 4.5)
     # mRECIST table: counts add up to the evaluable animals per arm
     assert e.mrecist.groupby("arm")["count"].sum().tolist() == [2, 2]
+
+
+def test_compare_arms_equals_scipy_t_tests_and_batch():
+    from scipy import stats
+
+    from comboplan.exceptions import DataError
+    from comboplan.growth.endpoints import compare_arms, compare_arms_batch, mean_rtv, tgi_delta
+
+    rng = np.random.default_rng(4)
+    days = np.array([0.0, 7.0, 14.0])
+    sizes = 100 * np.exp(np.array([0.0, 0.6, 1.2]) * rng.uniform(0.5, 1.5, (12, 1)) + rng.normal(0, 0.2, (12, 3)))
+    arm = np.repeat([0, 1], 6)
+    df = pd.DataFrame({"mouse": np.repeat(np.arange(12), 3), "arm": np.repeat(np.where(arm == 0, "ref", "new"), 3),
+                       "day": np.tile(days, 12), "vol": sizes.ravel()})
+    y = np.log(sizes[:, 2] / sizes[:, 0])
+    tt = compare_arms(df, "mouse", "arm", "day", "vol", reference="ref", candidate="new", test="ttest")
+    ref = stats.ttest_ind(y[arm == 1], y[arm == 0])
+    assert tt.table["estimate"][0] == pytest.approx(y[arm == 1].mean() - y[arm == 0].mean())
+    assert tt.p_value == pytest.approx(ref.pvalue, rel=1e-10)
+    ni = compare_arms(df, "mouse", "arm", "day", "vol", reference="ref", candidate="new", test="noninferiority",
+                      margin=0.25, at=14)
+    ref = stats.ttest_ind(y[arm == 1] - np.log(1.25), y[arm == 0], alternative="less")
+    assert ni.p_value == pytest.approx(ref.pvalue, rel=1e-10)
+    assert "non-inferiority" in ni.summary()
+    batch = compare_arms_batch(np.stack([sizes, sizes[::-1]]), days, arm, ["ref", "new"], reference="ref",
+                               candidate="new", test="noninferiority", margin=0.25)
+    assert batch["p_value"][0] == pytest.approx(ni.p_value, rel=1e-12)
+    with pytest.raises(DataError, match="not among"):
+        compare_arms_batch(sizes[None], days, arm, ["ref", "new"], reference="ref", candidate="old")
+    # arm-level formulas used by growth_endpoints
+    e = growth_endpoints(small(), "mouse", "arm", "day", "vol", control="ctl", n_boot=0)
+    a = e.arms.set_index("arm")
+    v = small().pivot(index="mouse", columns="day", values="vol")
+    assert a.loc["trt", "tgi_delta"] == pytest.approx(tgi_delta(v.loc[["t1", "t2"], 14], v.loc[["t1", "t2"], 0],
+                                                                v.loc[["c1", "c2"], 14], v.loc[["c1", "c2"], 0]))
+    assert mean_rtv(v.loc[["t1", "t2"], 14], v.loc[["t1", "t2"], 0]) == pytest.approx(0.75)

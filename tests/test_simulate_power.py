@@ -76,3 +76,35 @@ def test_power_errors():
         cs.study_power(_model(), [cs.Arm("a"), cs.Arm("b"), cs.Arm("c")], 5, [0, 7], analysis="ttest")
     with pytest.raises(DataError, match="analysis"):
         cs.study_power(_model(), [cs.Arm("a"), cs.Arm("b")], 5, [0, 7], analysis="anova")
+
+
+def test_power_path_equals_user_analysis_per_study():
+    """The power path's per-study statistic is what the user-facing analysis returns on that study."""
+    from comboplan.growth.endpoints import compare_arms
+    from comboplan.growth.synergy import invivo_synergy
+
+    arms = [cs.Arm("control"), cs.Arm("ptx", [PTX]), cs.Arm("cm", [], [SEC]), cs.Arm("combo", [PTX], [SEC])]
+    kw = dict(variability=cs.Variability({"lambda0": 0.2}), readout=cs.Readout("luminescence", cv=0.4),
+              dropout=cs.Dropout(start=10.0, hazard=0.03), n_studies=4, seed=9)
+    days = [0, 7, 14, 21]
+    design = {"control": [], "ptx": ["A"], "cm": ["B"], "combo": ["A", "B"]}
+    df = cs.simulate_study(_model(1.0), arms, 7, days, **kw)
+    assert df.groupby("study")["size"].count().min() < 4 * 7 * 4  # some dropout happened
+    for ref in ("bliss", "hsa"):
+        r = cs.study_power(_model(1.0), arms, 7, days, analysis=ref, **kw)
+        est, p = r.estimates[(7, 21.0)]
+        for s, d in df.groupby("study"):
+            one = invivo_synergy(d, "animal", "arm", "day", "size", design=design, days=None)
+            row = one.scores[(one.scores["combination"] == "combo") & (one.scores["reference"] == ref)].iloc[0]
+            assert est[s] == pytest.approx(row["score"], rel=1e-7, abs=1e-12)
+            assert p[s] == pytest.approx(row["p_synergy"], rel=1e-6, abs=1e-12)
+    two = arms[:2]
+    df2 = cs.simulate_study(_model(), two, 5, days, **kw)
+    for test in ("ttest", "noninferiority"):
+        r = cs.study_power(_model(), two, 5, days, analysis=test, endpoint_day=14, margin=0.3, **kw)
+        est, p = r.estimates[(5, 21.0)]
+        for s, d in df2.groupby("study"):
+            one = compare_arms(d, "animal", "arm", "day", "size", reference="control", candidate="ptx", at=14.0,
+                               test=test, margin=0.3)
+            assert est[s] == pytest.approx(one.table["estimate"][0], rel=1e-10)
+            assert p[s] == pytest.approx(one.p_value, rel=1e-8)

@@ -27,6 +27,8 @@ _NAMES = {
     "MixedGrowthFit": "comboplan.growth.api",
     "growth_endpoints": "comboplan.growth.endpoints",
     "GrowthEndpoints": "comboplan.growth.endpoints",
+    "compare_arms": "comboplan.growth.endpoints",
+    "ArmComparison": "comboplan.growth.endpoints",
     "invivo_synergy": "comboplan.growth.synergy",
     "InVivoSynergy": "comboplan.growth.synergy",
 }

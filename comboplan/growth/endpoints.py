@@ -34,7 +34,10 @@ from ..exceptions import DataError
 from .data import as_growth_data
 from .synergy import fieller_ratio
 
-__all__ = ["growth_endpoints", "GrowthEndpoints", "mrecist_call", "best_response", "km_median"]
+__all__ = ["growth_endpoints", "GrowthEndpoints", "mrecist_call", "best_response", "km_median", "mean_rtv",
+           "tgi_delta", "log_rtv_test", "compare_arms", "compare_arms_batch", "ArmComparison", "COMPARISON_TESTS"]
+
+COMPARISON_TESTS = ("ttest", "noninferiority")
 
 MRECIST = ("mCR", "mPR", "mSD", "mPD")
 
@@ -79,6 +82,104 @@ def best_response(t, v, min_time=10.0):
     if not ok.any():
         return np.nan, np.nan
     return float(dv[ok].min()), float(avg[ok].min())
+
+
+def mean_rtv(size_at, size_base, axis=-1):
+    """Mean relative tumour volume ``mean(V(t) / V(0))`` over ``axis`` (dimensionless).
+
+    Parameters
+    ----------
+    size_at, size_base : array_like
+        Sizes at the evaluation time and at baseline (same size unit), animals along ``axis``.
+    axis : int
+        Axis of the animals.
+
+    Returns
+    -------
+    numpy.ndarray
+        Mean RTV (the T/C ratio is ``mean_rtv(T) / mean_rtv(C)``).
+    """
+    return np.mean(np.asarray(size_at, float) / np.asarray(size_base, float), axis=axis)
+
+
+def tgi_delta(treated_at, treated_base, control_at, control_base, axis=-1):
+    """TGI, change-from-baseline definition: ``1 - (mean V_T(t) - mean V_T(0)) / (mean V_C(t) - mean V_C(0))``.
+
+    Parameters
+    ----------
+    treated_at, treated_base : array_like
+        Treated animals' sizes at ``t`` and at baseline (size unit), animals along ``axis``.
+    control_at, control_base : array_like
+        The same for the control arm.
+    axis : int
+        Axis of the animals.
+
+    Returns
+    -------
+    numpy.ndarray
+        TGI (fraction; 1 = no growth, > 1 = regression).
+    """
+    d_t = np.mean(np.asarray(treated_at, float) - np.asarray(treated_base, float), axis=axis)
+    d_c = np.mean(np.asarray(control_at, float) - np.asarray(control_base, float), axis=axis)
+    return 1.0 - d_t / d_c
+
+
+def log_rtv_test(candidate, reference, *, test="ttest", margin=0.2, ci_level=0.95, axis=-1) -> dict:
+    r"""Compare two arms on log relative tumour volume, vectorised over studies.
+
+    Pooled two-sample t statistic on :math:`y = \log(V(t)/V(0))` (NaN = animal not
+    evaluable, ignored): estimate :math:`\bar y_{cand} - \bar y_{ref}` (log of the ratio
+    of geometric-mean RTVs; negative = candidate smaller), df ``n_cand + n_ref - 2``.
+
+    * ``"ttest"``: two-sided test of no difference.
+    * ``"noninferiority"``: one-sided test of H0 :math:`\bar y_{cand} - \bar y_{ref} \ge
+      \log(1 + margin)` (the candidate's tumours are at least ``margin`` larger, relative);
+      rejecting it declares non-inferiority.
+
+    Parameters
+    ----------
+    candidate, reference : array_like
+        Log RTV of every animal, animals along ``axis`` (other axes: studies).
+    test : {"ttest", "noninferiority"}
+    margin : float
+        Non-inferiority margin on the relative-size scale (0.2 = 20 % larger allowed).
+    ci_level : float
+        Level of the two-sided confidence interval of the estimate.
+    axis : int
+        Axis of the animals.
+
+    Returns
+    -------
+    dict
+        Arrays ``estimate, stderr, df, t, p_value, ci_low, ci_high, ratio`` (``ratio =
+        exp(estimate)``, the ratio of geometric-mean RTVs) and ``n_candidate``,
+        ``n_reference``.
+    """
+    if test not in COMPARISON_TESTS:
+        raise DataError(f"test must be one of {COMPARISON_TESTS}, got {test!r}.")
+    if not margin >= 0:
+        raise DataError("margin must be >= 0 (relative size, 0.2 = 20 %).")
+    yc = np.moveaxis(np.asarray(candidate, float), axis, -1)
+    yr = np.moveaxis(np.asarray(reference, float), axis, -1)
+    nc = np.isfinite(yc).sum(-1)
+    nr = np.isfinite(yr).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mc = np.nansum(yc, -1) / nc
+        mr = np.nansum(yr, -1) / nr
+        ss = np.nansum((yc - mc[..., None]) ** 2, -1) + np.nansum((yr - mr[..., None]) ** 2, -1)
+        df = (nc + nr - 2).astype(float)
+        df = np.where(df > 0, df, np.nan)
+        se = np.sqrt(ss / df * (1.0 / nc + 1.0 / nr))
+        est = mc - mr
+        if test == "ttest":
+            tstat = est / se
+            p = 2 * stats.t.sf(np.abs(tstat), df)
+        else:
+            tstat = (est - np.log1p(margin)) / se
+            p = stats.t.cdf(tstat, df)
+        q = stats.t.ppf(0.5 + ci_level / 2.0, df)
+    return {"estimate": est, "stderr": se, "df": df, "t": tstat, "p_value": p, "ci_low": est - q * se,
+            "ci_high": est + q * se, "ratio": np.exp(est), "n_candidate": nc, "n_reference": nr}
 
 
 def km_median(time, event):
@@ -307,10 +408,11 @@ def growth_endpoints(
         mt, vt, nt = stats_of(rtv, k)
         q = stats.t.ppf(1 - alpha / 2, nt + nc - 2)
         qm = stats.t.ppf(1 - alpha / 2, nt - 1)
-        tc = mt / mc
+        tc = float(mean_rtv(size_at[gd.subject_arm == k], base[gd.subject_arm == k]) / mc)
         tlo, thi = fieller_ratio(mt, mc, vt, vc, 0.0, q)
         dt_, vdt, _ = stats_of(size_at - base, k)
-        dr = dt_ / dc
+        tgd = float(tgi_delta(size_at[gd.subject_arm == k], base[gd.subject_arm == k],
+                              size_at[gd.subject_arm == k0], base[gd.subject_arm == k0]))
         dlo, dhi = fieller_ratio(dt_, dc, vdt, vdc, 0.0, q)
         at_, vat, _ = stats_of(auc, k)
         alo, ahi = fieller_ratio(at_, ac, vat, vac, 0.0, q)
@@ -328,7 +430,7 @@ def growth_endpoints(
         else:
             glo = ghi = np.nan
         arows.append((a, nt, mt, mt - qm * np.sqrt(vt), mt + qm * np.sqrt(vt), tc, float(tlo), float(thi),
-                      1 - tc, 1 - float(thi), 1 - float(tlo), 1 - dr, 1 - float(dhi), 1 - float(dlo),
+                      1 - tc, 1 - float(thi), 1 - float(tlo), tgd, 1 - float(dhi), 1 - float(dlo),
                       at_, at_ / ac, float(alo), float(ahi), rm, dtm, dt_lo, dt_hi, med[k], gdel, glo, ghi))
     arms_df = pd.DataFrame(arows, columns=[
         "arm", "n", "mean_rtv", "rtv_ci_low", "rtv_ci_high", "tc_ratio", "tc_ci_low", "tc_ci_high", "tgi_tc",
@@ -358,3 +460,150 @@ def growth_endpoints(
     }
     return GrowthEndpoints(animals=animals, arms=arms_df, mrecist=mrec, at=at_t, control=control, units=gd.units,
                            dropout=drop_txt, definitions=defs)
+
+
+# --------------------------------------------------------------------------- two-arm comparison
+@dataclass(frozen=True)
+class ArmComparison:
+    """Candidate vs reference arm on log relative tumour volume (immutable).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row: ``reference, candidate, at, test, estimate, stderr, ci_low, ci_high, ratio,
+        ratio_ci_low, ratio_ci_high, df, t, p_value, margin, n_reference, n_candidate, sign``.
+    definition : str
+        What was tested, with the sign convention.
+    """
+
+    table: pd.DataFrame
+    definition: str
+    units: dict = field(default_factory=dict)
+
+    @property
+    def p_value(self) -> float:
+        """p-value of the test."""
+        return float(self.table["p_value"].iloc[0])
+
+    def summary(self) -> str:
+        """Plain-text summary."""
+        return self.definition + "\n" + self.table.to_string(index=False)
+
+
+def _comparison_definition(test, margin, reference, candidate, at, time_unit):
+    base = (f"log RTV = log(V({at:g} {time_unit}) / V(baseline)); estimate = mean log RTV of {candidate!r} - "
+            f"{reference!r} (negative = candidate smaller); pooled two-sample t test")
+    if test == "ttest":
+        return base + ", two-sided H0: no difference."
+    return base + f", one-sided non-inferiority H0: estimate >= log(1 + {margin:g}) (candidate >= {margin:.0%} larger)."
+
+
+def compare_arms_batch(sizes, time, subject_arm, arms, *, reference, candidate, at=None, test="ttest",
+                       margin=0.2, ci_level=0.95, observed=None) -> dict:
+    """Candidate vs reference on log RTV for many simulated studies at once (the power path).
+
+    Same statistic as :func:`compare_arms`; every study shares the design.
+
+    Parameters
+    ----------
+    sizes : ndarray, shape (n_studies, n_subjects, n_times)
+        Tumour sizes (> 0 where observed); NaN = not measured.
+    time : ndarray, shape (n_times,)
+        Measurement times (time unit); ``time[0]`` is the baseline of every animal.
+    subject_arm : ndarray of int, shape (n_subjects,)
+        Arm index of each animal (into ``arms``).
+    arms : sequence
+        Arm labels.
+    reference, candidate : label
+        The two arms compared.
+    at : float, optional
+        Evaluation time (one of ``time``; default the last).  Animals not measured at ``at``
+        are not evaluable.
+    test, margin, ci_level
+        As in :func:`log_rtv_test`.
+    observed : ndarray of bool, optional
+        Which sizes were measured (default: finite ``sizes``).
+
+    Returns
+    -------
+    dict
+        Arrays of shape (n_studies,), see :func:`log_rtv_test`.
+    """
+    sizes = np.asarray(sizes, float)
+    if sizes.ndim != 3:
+        raise DataError("sizes must have shape (n_studies, n_subjects, n_times).")
+    time = np.asarray(time, float)
+    if time.shape != (sizes.shape[2],):
+        raise DataError(f"time must have {sizes.shape[2]} entries (one per column of sizes).")
+    arms = list(arms)
+    for role, a in (("reference", reference), ("candidate", candidate)):
+        if a not in arms:
+            raise DataError(f"{role} arm {a!r} is not among the arms {arms}.")
+    j = time.size - 1 if at is None else int(np.argmin(np.abs(time - float(at))))
+    if at is not None and not np.isclose(time[j], float(at)):
+        raise DataError(f"at={at!r} is not a measurement time ({time.tolist()}).")
+    obs = np.isfinite(sizes) if observed is None else np.asarray(observed, bool) & np.isfinite(sizes)
+    if np.any(sizes[obs] <= 0):
+        raise DataError("sizes must be > 0 where observed; handle undetectable tumours before the batch path.")
+    ok = obs[:, :, 0] & obs[:, :, j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(ok, np.log(np.where(ok, sizes[:, :, j], 1.0) / np.where(ok, sizes[:, :, 0], 1.0)), np.nan)
+    sa = np.asarray(subject_arm)
+    return log_rtv_test(y[:, sa == arms.index(candidate)], y[:, sa == arms.index(reference)], test=test,
+                        margin=margin, ci_level=ci_level)
+
+
+def compare_arms(data, subject=None, arm=None, time=None, size=None, *, reference, candidate,
+                 at: float | str = "last-common-day", test: str = "ttest", margin: float = 0.2,
+                 ci_level: float = 0.95, **validate_kwargs) -> ArmComparison:
+    """Compare a candidate arm with a reference arm on log relative tumour volume at one time.
+
+    Two-sided t test (``test="ttest"``) or one-sided non-inferiority test with a relative
+    ``margin`` (``test="noninferiority"``), pooled variance; see :func:`log_rtv_test`.
+    Undetectable sizes enter at the LLOQ (as in :func:`growth_endpoints`).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or GrowthData
+        Tidy longitudinal table (then name the columns) or validated data.
+    subject, arm, time, size : str
+        Column names.
+    reference, candidate : label
+        Arms compared (e.g. the full-dose regimen and the reduced-dose combination).
+    at : float or "last-common-day"
+        Evaluation time (absolute time unit); animals without a measurement there are not
+        evaluable (left out, counted in ``n_*``).
+    test : {"ttest", "noninferiority"}
+    margin : float
+        Non-inferiority margin on the relative-size scale (0.2 = 20 %).
+    ci_level : float
+    **validate_kwargs
+        Passed to :func:`validate_growth`.
+
+    Returns
+    -------
+    ArmComparison
+    """
+    if "dropout_column" in validate_kwargs:
+        validate_kwargs["dropout"] = validate_kwargs.pop("dropout_column")
+    gd = as_growth_data(data, subject, arm, time, size, **validate_kwargs)
+    arms = list(gd.arms)
+    for role, a in (("reference", reference), ("candidate", candidate)):
+        if a not in arms:
+            raise DataError(f"{role} arm {a!r} is not in the data; arms are {arms}.")
+    at_t = gd.last_common_time() if isinstance(at, str) and at == "last-common-day" else float(at)
+    sizes = gd.substituted_size("lloq") if gd.censored.any() else gd.size
+    base = gd.baseline_size()
+    m_at = np.isclose(gd.time, at_t)
+    size_at = np.full(gd.n_subjects, np.nan)
+    size_at[gd.subject_idx[m_at]] = sizes[m_at]
+    y = np.log(size_at / base)
+    res = log_rtv_test(y[gd.subject_arm == arms.index(candidate)], y[gd.subject_arm == arms.index(reference)],
+                       test=test, margin=margin, ci_level=ci_level)
+    row = {"reference": reference, "candidate": candidate, "at": at_t, "test": test}
+    row.update({k: float(res[k]) for k in ("estimate", "stderr", "ci_low", "ci_high", "ratio", "df", "t", "p_value")})
+    row.update({"ratio_ci_low": float(np.exp(res["ci_low"])), "ratio_ci_high": float(np.exp(res["ci_high"])),
+                "margin": margin if test == "noninferiority" else np.nan, "n_reference": int(res["n_reference"]),
+                "n_candidate": int(res["n_candidate"]), "sign": "negative estimate = candidate smaller"})
+    return ArmComparison(table=pd.DataFrame([row]), units=gd.units,
+                         definition=_comparison_definition(test, margin, reference, candidate, at_t, gd.time_unit))

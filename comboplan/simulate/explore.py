@@ -2,7 +2,7 @@
 
 For a grid of drug doses x companions (none / naive secretome / primed secretome ...),
 the population response at chosen days is predicted for every parameter-uncertainty
-draw (common virtual animals in every arm, so differences between arms are not blurred
+draw (endpoint formulas from :mod:`comboplan.growth.endpoints`: ``mean_rtv``, ``tgi_delta``) (common virtual animals in every arm, so differences between arms are not blurred
 by sampling noise).  The endpoint is either
 
 * ``"relative_size"``: arithmetic mean over animals of ``V(day)/V(0)`` (the papers' "% tumour
@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import DataError
+from ..growth.endpoints import mean_rtv, tgi_delta
 from ..models.pk import Regimen, parse_schedule
 from .cohort import Arm, ParameterDraws, PKPDModel, Variability, simulate_arms
 from .exposure import ProductExposure
@@ -98,12 +99,9 @@ class DoseReductionResult:
 
 def _endpoint(size, day_idx, control, kind):
     """size: (n_draws, n_animals, n_days) -> (n_draws,) population endpoint at day_idx."""
-    rel = size[:, :, day_idx] / size[:, :, 0]
     if kind == "relative_size":
-        return rel.mean(axis=1)
-    d_t = size[:, :, day_idx].mean(axis=1) - size[:, :, 0].mean(axis=1)
-    d_c = control[:, :, day_idx].mean(axis=1) - control[:, :, 0].mean(axis=1)
-    return 1.0 - d_t / d_c
+        return mean_rtv(size[:, :, day_idx], size[:, :, 0], axis=1)
+    return tgi_delta(size[:, :, day_idx], size[:, :, 0], control[:, :, day_idx], control[:, :, 0], axis=1)
 
 
 def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "paclitaxel",

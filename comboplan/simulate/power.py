@@ -2,19 +2,22 @@
 
 Each simulated study has ``n_per_arm`` new animals per arm (independent between arms),
 measured on ``days`` with the readout noise and dropout of the scenario.  It is then
-analysed with the same code a real study would use:
+analysed with exactly the functions a user runs on real data (their batch paths, which give
+per study what the single-study functions return, tested):
 
-* ``"bliss"`` / ``"hsa"``: the exponential-growth random-slope mixed model of
-  :mod:`comboplan.growth.mixed` (REML, vectorised over studies) on ``log(V/V0)``; the Bliss
-  contrast on growth rates is ``delta = beta_AB - beta_A - beta_B + beta_C`` (independent
-  action multiplies relative sizes, i.e. adds log-rate effects), HSA is
-  ``beta_AB - min(beta_A, beta_B)``; synergy (positive score = ``-delta``) is declared when
-  the one-sided t-test (between-animal df) rejects at ``alpha``;
-* ``"noninferiority"``: candidate vs reference on ``log(V(day)/V(0))``, one-sided pooled
-  t-test of ``mu_cand - mu_ref < log(1 + margin)``;
-* ``"ttest"``: two-sided pooled t-test of candidate vs reference on ``log(V(day)/V(0))``.
+* ``"bliss"`` / ``"hsa"``: :func:`comboplan.growth.synergy.invivo_synergy_batch`, the
+  random-slope mixed model on ``log(V/V0)`` (REML, all observed data) followed by the
+  growth-rate synergy scores of :func:`comboplan.growth.invivo_synergy` at the last day;
+  synergy (positive score) is declared when its one-sided ``p_synergy`` is below ``alpha``
+  (Bliss: t test of the rate contrast; HSA: intersection-union test against both single
+  agents);
+* ``"noninferiority"``: :func:`comboplan.growth.endpoints.compare_arms_batch` (as
+  :func:`~comboplan.growth.endpoints.compare_arms`): candidate vs reference on
+  ``log(V(day)/V(0))``, one-sided pooled t test of ``mu_cand - mu_ref < log(1 + margin)``;
+* ``"ttest"``: the same function's two-sided pooled t test.
 
-Power is the rejection rate with its Monte-Carlo standard error ``sqrt(p (1 - p) / n)``.
+A non-positive readout counts as not measured.  Power is the rejection rate with its
+Monte-Carlo standard error ``sqrt(p (1 - p) / n)``.
 """
 from __future__ import annotations
 
@@ -153,56 +156,43 @@ def simulate_study(model: PKPDModel, arms: Sequence[Arm], n_per_arm: int, days, 
     return df[np.isfinite(df["size"].to_numpy())].reset_index(drop=True)
 
 
-def _log_rel(obs):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        base = obs[..., :1]
-        return np.log(np.where(obs > 0, obs, np.nan) / np.where(base > 0, base, np.nan))
+def _analysis_input(obs):
+    """(n_arms, n_studies, n_per_arm, n_days) observations -> (n_studies, n_animals, n_days) sizes and
+    the arm index of every animal, as the batch analysis functions take them.
+
+    A non-positive readout (volume readout clipped at 0) counts as not measured; an animal
+    whose baseline readout is not positive carries no information on relative size and is
+    left out (kept with its baseline only)."""
+    A, S, N, D = obs.shape
+    sizes = np.moveaxis(obs, 0, 1).reshape(S, A * N, D)
+    sizes = np.where(sizes > 0, sizes, np.nan)
+    bad = ~np.isfinite(sizes[:, :, 0])
+    if bad.any():
+        sizes = sizes.copy()
+        sizes[bad] = np.nan
+        sizes[bad, 0] = 1.0
+    return sizes, np.repeat(np.arange(A), N)
 
 
-def _analyse(obs, days, analysis, idx, alpha, margin, endpoint_idx, method="reml"):
-    """obs: (n_arms, n_studies, n_per_arm, n_days). Returns (estimate, pvalue) per study."""
-    y = _log_rel(obs)  # (A, S, N, D)
+def _analyse(obs, days, analysis, idx, names, margin, endpoint_idx, method="reml"):
+    """Analyse every simulated study with the same functions a user runs on real data.
+
+    obs: (n_arms, n_studies, n_per_arm, n_days).  Returns (estimate, p-value) per study.
+    """
+    sizes, subject_arm = _analysis_input(obs)
     if analysis in ("bliss", "hsa"):
-        from ..growth.mixed import random_slope_fit, slope_stats
+        from ..growth.synergy import invivo_synergy_batch
 
-        A, S, N, D = y.shape
-        yy = np.moveaxis(y, 0, 1).reshape(S, A * N, D)
-        t = np.broadcast_to(days - days[0], yy.shape)
-        mask = np.isfinite(yy)
-        st = slope_stats(t, np.where(mask, yy, 0.0), mask)
-        arm = np.repeat(np.arange(A), N)
-        fit = random_slope_fit(st, arm, A, method=method)
-        b, se = fit.beta, fit.se
-        c, ia, ib, iab = idx["control"], idx["a"], idx["b"], idx["combo"]
-        if analysis == "bliss":
-            delta = b[:, iab] - b[:, ia] - b[:, ib] + b[:, c]
-            var = se[:, iab] ** 2 + se[:, ia] ** 2 + se[:, ib] ** 2 + se[:, c] ** 2
-        else:
-            best = np.where(b[:, ia] <= b[:, ib], ia, ib)
-            bb = np.take_along_axis(b, best[:, None], 1)[:, 0]
-            sb = np.take_along_axis(se, best[:, None], 1)[:, 0]
-            delta = b[:, iab] - bb
-            var = se[:, iab] ** 2 + sb ** 2
-        tstat = delta / np.sqrt(var)
-        p = stats.t.cdf(tstat, np.maximum(fit.df, 1))  # one-sided: delta < 0 = synergy
-        return -delta, p
-    r, cnd = idx["reference"], idx["candidate"]
-    yr = y[r][..., endpoint_idx]
-    yc = y[cnd][..., endpoint_idx]
-    nr = np.isfinite(yr).sum(-1)
-    nc = np.isfinite(yc).sum(-1)
-    mr = np.nanmean(yr, -1)
-    mc = np.nanmean(yc, -1)
-    sp2 = (np.nansum((yr - mr[:, None]) ** 2, -1) + np.nansum((yc - mc[:, None]) ** 2, -1)) / np.maximum(nr + nc - 2, 1)
-    se = np.sqrt(sp2 * (1.0 / np.maximum(nr, 1) + 1.0 / np.maximum(nc, 1)))
-    df = np.maximum(nr + nc - 2, 1)
-    diff = mc - mr
-    if analysis == "ttest":
-        p = 2 * stats.t.sf(np.abs(diff / se), df)
-        return diff, p
-    # non-inferiority: H0 diff >= log(1 + margin)
-    p = stats.t.cdf((diff - np.log1p(margin)) / se, df)
-    return diff, p
+        design = {names[idx["control"]]: [], names[idx["a"]]: ["A"], names[idx["b"]]: ["B"],
+                  names[idx["combo"]]: ["A", "B"]}
+        res = invivo_synergy_batch(sizes, days, subject_arm, names, design=design, days=None, method=method)
+        sc = res["scores"][names[idx["combo"]]][analysis]
+        return sc["score"][:, 0], sc["p_synergy"][:, 0]
+    from ..growth.endpoints import compare_arms_batch
+
+    res = compare_arms_batch(sizes, days, subject_arm, names, reference=names[idx["reference"]],
+                             candidate=names[idx["candidate"]], at=days[endpoint_idx], test=analysis, margin=margin)
+    return res["estimate"], res["p_value"]
 
 
 def _arm_index(arms, analysis, roles):
@@ -273,7 +263,7 @@ def study_power(model: PKPDModel, arms: Sequence[Arm], n_per_arm: int, days, *, 
     e_idx = days.size - 1 if endpoint_day is None else int(np.searchsorted(days, endpoint_day))
     if e_idx >= days.size or days[e_idx] != (days[-1] if endpoint_day is None else endpoint_day):
         raise DataError(f"endpoint_day {endpoint_day!r} is not an imaging day ({days.tolist()}).")
-    est, p = _analyse(obs, days, analysis, idx, alpha, margin, e_idx)
+    est, p = _analyse(obs, days, analysis, idx, [a.name for a in arms], margin, e_idx)
     ok = np.isfinite(p)
     rej = (p < alpha) & ok
     pw = float(rej.mean())
@@ -285,7 +275,7 @@ def study_power(model: PKPDModel, arms: Sequence[Arm], n_per_arm: int, days, *, 
                            "ci_low": float(np.nan_to_num(lo, nan=0.0)), "ci_high": float(np.nan_to_num(hi, nan=1.0)),
                            "n_studies": n, "failed": int((~ok).sum()), "mean_estimate": float(np.nanmean(est))}])
     conv = {"bliss": "estimate = -(Bliss contrast on log growth rates), positive = synergy",
-            "hsa": "estimate = best single-agent rate - combination rate, positive = synergy",
+            "hsa": "estimate = best single-agent rate - combination rate, positive = synergy (IUT p-value)",
             "noninferiority": f"estimate = log relative size candidate - reference, H0: >= log(1 + {margin:g})",
             "ttest": "estimate = log relative size candidate - reference, two-sided"}[analysis]
     settings = {"analysis": analysis, "alpha": alpha, "n_studies": n, "seed": seed, "convention": conv,
