@@ -66,6 +66,7 @@ def test_censoring_and_dropout_are_explicit(study):
     df = study.copy()
     df.loc[df.index[4], "volume_mm3"] = 0.0          # below detection (reads 0)
     df.loc[df.index[9], "volume_mm3"] = 15.0         # below lloq=20
+    df.loc[df.index[10], "volume_mm3"] = 20.0        # at the lloq: measured (as validate_growth)
     df["necrotic"] = False
     df.loc[df.index[13:15], "necrotic"] = True        # animal 3: last two days after necrosis
     df.loc[df.index[14], "volume_mm3"] = np.nan       # missing after dropout is allowed
@@ -305,3 +306,28 @@ def test_bad_arguments(study):
         resolve_seed("abc")
     with pytest.raises(DataError, match="lloq"):
         G.prepare_growth(study, **COLS, lloq=-1)
+
+
+def test_accepts_validated_growth_data(study, mock_pymc):
+    """A GrowthData from comboplan.growth.data.validate_growth gives the same arrays as the tidy table."""
+    from comboplan.growth.data import validate_growth
+
+    df = study.copy()
+    df["why"] = np.where(df["mouse"] == "m03", "necrosis", "")
+    df = df[~((df["mouse"] == "m03") & (df["day"] > 8))]  # measurements up to dropout only
+    df.loc[df.index[0], "volume_mm3"] = 0.0  # undetectable
+    gd = validate_growth(df, "mouse", "arm", "day", "volume_mm3", lloq=50.0, dropout="why")
+    a_gd = G.GrowthArrays.from_growth_data(gd)
+    a_df = G.prepare_growth(df, **COLS, lloq=50.0, dropout="why")
+    k1, k2 = np.lexsort((a_gd.obs_time, a_gd.obs_animal)), np.lexsort((a_df.obs_time, a_df.obs_animal))
+    np.testing.assert_allclose(a_gd.obs_log_size[k1], a_df.obs_log_size[k2])
+    np.testing.assert_array_equal(a_gd.obs_censored[k1], a_df.obs_censored[k2])
+    assert a_gd.obs_censored.sum() >= 1 and a_gd.n_dropouts == a_df.n_dropouts == 1
+    mapping = {"control": "control", "A": "A", "B": "B", "AB": "A+B"}
+    res = G.fit_growth(gd, interaction=mapping, sampler="pymc", draws=10, chains=1, seed=0, check=False)
+    assert res.meta["size_unit"] == gd.size_unit
+    assert "1 animal(s) left early (necrosis: 1)" in res.summary()
+    with pytest.raises(DataError, match="arm mapping"):
+        G.fit_growth(gd, interaction=("drug_a", "drug_b"))
+    with pytest.raises(DataError, match="required"):
+        G.fit_growth(df, subject="mouse")

@@ -103,6 +103,8 @@ class GrowthArrays:
     excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["row", "subject", "time", "reason"]))
     columns: Mapping[str, str] = field(default_factory=dict)
+    dropout_reason: np.ndarray | None = None
+    units: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def n_animals(self) -> int:
@@ -116,6 +118,50 @@ class GrowthArrays:
     def n_obs(self) -> int:
         return len(self.obs_time)
 
+    @property
+    def n_dropouts(self) -> int:
+        """Animals that left the study early (reason recorded) plus animals with excluded rows."""
+        r = self.dropout_reason
+        flagged = set(map(str, self.excluded["subject"])) if len(self.excluded) else set()
+        if r is not None:
+            flagged |= {str(a) for a, x in zip(self.animal_labels, r) if x}
+        return len(flagged)
+
+    @classmethod
+    def from_growth_data(cls, gd, time_origin: float | None = None) -> "GrowthArrays":
+        """Build from a validated :class:`comboplan.growth.data.GrowthData`.
+
+        Censored observations (size 0, below the LLOQ or flagged) enter at log(LLOQ);
+        animals that left the study early contribute all their measurements (the data
+        layer keeps rows up to dropout only), and their reasons are kept.
+        """
+        t = np.asarray(gd.time, float)
+        if time_origin is None:
+            time_origin = float(t.min())
+        if (t < time_origin).any():
+            raise DataError(f"a measurement is before time_origin={time_origin:g}; choose an earlier origin.")
+        cens = np.asarray(gd.censored, bool)
+        lim = np.asarray(gd.lloq, float)
+        y = np.asarray(gd.size, float)
+        bound = np.where(np.isfinite(lim), lim, y)
+        bad = cens & ~(bound > 0)
+        if bad.any():
+            raise DataError("a censored size has no positive detection limit; pass lloq= to validate_growth.")
+        bad = ~cens & ~(y > 0)
+        if bad.any():
+            raise DataError("sizes must be > 0 on the log scale; pass lloq= so that zeros are left-censored.")
+        logy = np.log(np.where(cens, bound, y))
+        labels = gd.row_labels if gd.row_labels is not None else np.arange(len(t))
+        return cls(
+            obs_animal=np.asarray(gd.subject_idx, np.int64), obs_time=t - time_origin, obs_log_size=logy,
+            obs_censored=cens, obs_label=np.array([str(v) for v in labels], dtype=object),
+            animal_labels=np.asarray([str(a) for a in gd.subjects], dtype=object),
+            animal_arm=np.asarray(gd.subject_arm, np.int64),
+            arm_labels=np.asarray([str(a) for a in gd.arms], dtype=object), time_origin=float(time_origin),
+            columns=dict(gd.columns), dropout_reason=np.asarray([str(r) for r in gd.dropout_reason], dtype=object),
+            units={"size": gd.size_unit, "time": gd.time_unit},
+        )
+
     @classmethod
     def from_arrays(cls, animal, arm, time, size, *, lloq=None, time_origin=None) -> "GrowthArrays":
         """Build from plain per-observation arrays (labels of any hashable type).
@@ -127,9 +173,9 @@ class GrowthArrays:
         time : array_like of float
             Observation times (time unit).
         size : array_like of float
-            Tumour sizes (> 0, or <= ``lloq`` when censored).
+            Tumour sizes (> 0, or < ``lloq`` / 0 when censored).
         lloq : float, optional
-            Lower limit of quantification (size unit): sizes <= lloq are left-censored.
+            Lower limit of quantification (size unit): sizes < lloq (or 0) are left-censored.
         time_origin : float, optional
             Baseline time (default: the earliest time).
         """
@@ -165,16 +211,23 @@ def prepare_growth(
         Column names: animal id, treatment arm, time (time unit), tumour size (size unit).
     lloq : float or str, optional
         Lower limit of quantification (size unit), a number or the name of a column
-        holding a per-row limit.  Sizes <= LLOQ (including 0 and missing sizes flagged in
+        holding a per-row limit.  Sizes below the LLOQ (including 0 and missing sizes flagged in
         ``censored``) are left-censored at the LLOQ.
     censored : str, optional
         Boolean column marking rows below the detection limit; their bound is the LLOQ
         (or, without ``lloq``, the size value itself).
     dropout : str, optional
-        Either a boolean column marking rows recorded at or after the animal dropped
-        out (necrosis, ulceration), or a numeric column giving each animal's dropout
-        time (rows with time > dropout time).  Those rows are excluded from the
-        likelihood and listed in ``excluded``; their size may be missing.
+        One of three kinds of column:
+
+        * boolean: marks rows recorded at or after the animal dropped out (necrosis,
+          ulceration); those rows are excluded from the likelihood and listed in
+          ``excluded``, and their size may be missing;
+        * numeric: each animal's dropout time; rows with time > dropout time are
+          excluded likewise;
+        * text: the reason an animal left (``"necrosis"``...), as in
+          :func:`comboplan.growth.data.validate_growth`; the table then holds the
+          measurements up to dropout only, all of which are used, and the reasons
+          are recorded.
     time_origin : float, optional
         Baseline time; default the earliest time in the data.
 
@@ -207,13 +260,16 @@ def prepare_growth(
     n = len(data)
     # dropout
     drop = np.zeros(n, bool)
+    reasons_row = None
     if dropout is not None:
         s = data[dropout]
         if pd.api.types.is_bool_dtype(s):
             drop = s.to_numpy(dtype=bool)
-        else:
+        elif pd.api.types.is_numeric_dtype(s):
             dt = numeric_column(data, dropout, "dropout time")
             drop = np.isfinite(dt) & (t > dt)
+        else:  # reasons ("necrosis", ...): the table holds measurements up to dropout only
+            reasons_row = np.array(["" if pd.isna(v) else str(v) for v in s], dtype=object)
     # censoring
     if lloq is None:
         lim = np.full(n, np.nan)
@@ -232,7 +288,7 @@ def prepare_growth(
         if not pd.api.types.is_bool_dtype(s):
             raise DataError(f"column {censored!r} (censored) must be boolean (True = below the detection limit).")
         cflag = s.to_numpy(dtype=bool)
-    below = np.isfinite(lim) & np.isfinite(y) & (y <= lim)
+    below = np.isfinite(lim) & np.isfinite(y) & ((y < lim) | (y == 0))
     cens = (cflag | below) & ~drop
     bound = np.where(np.isfinite(lim), lim, y)
     bad = cens & ~(np.isfinite(bound) & (bound > 0))
@@ -302,6 +358,12 @@ def prepare_growth(
             f"animal(s) {sorted(map(str, unused_animals))[:3]} have no measurement before dropout; nothing "
             "can be learned about them. Remove them from the table (and report them)."
         )
+    reasons = None
+    if reasons_row is not None:
+        reasons = np.array([""] * len(animal_labels), dtype=object)
+        for sj, rr in zip(subj, reasons_row):
+            if rr:
+                reasons[a_index[sj]] = rr
     logy = np.where(cens, np.log(np.where(cens, bound, 1.0)), np.log(np.where(used & ~cens, y, 1.0)))
     labels = np.array([str(v) for v in data.index[used]], dtype=object)
     return GrowthArrays(
@@ -316,6 +378,7 @@ def prepare_growth(
         time_origin=float(time_origin),
         excluded=excluded.reset_index(drop=True),
         columns={"subject": subject, "arm": arm, "time": time, "size": size},
+        dropout_reason=reasons,
     )
 
 
@@ -601,10 +664,10 @@ def _default_priors(arrays: GrowthArrays, design: GrowthDesign, model, likelihoo
 
 def fit_growth(
     data: pd.DataFrame,
-    subject: str,
-    arm: str,
-    time: str,
-    size: str,
+    subject: str | None = None,
+    arm: str | None = None,
+    time: str | None = None,
+    size: str | None = None,
     *,
     model: str = "exponential",
     interaction=None,
@@ -630,8 +693,10 @@ def fit_growth(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        Tidy table, one row per animal and time point (not modified).
+    data : pandas.DataFrame or comboplan.growth.data.GrowthData
+        Tidy table, one row per animal and time point (not modified), or the result
+        of :func:`comboplan.growth.data.validate_growth` (then the column arguments,
+        ``lloq``, ``censored`` and ``dropout`` are taken from it).
     subject, arm, time, size : str
         Columns: animal id, treatment arm, time (``time_unit``), tumour size (size
         unit, e.g. mm^3; must be > 0 unless censored).
@@ -641,13 +706,15 @@ def fit_growth(
         The 2x2 factorial design that defines the interaction term (see
         :func:`growth_design`); ``None`` fits one free rate per arm.
     lloq : float or str, optional
-        Detection limit (size unit) or column of per-row limits; sizes <= LLOQ are
-        left-censored (normal log-CDF likelihood), never replaced by the limit.
+        Detection limit (size unit) or column of per-row limits; sizes below it (or 0)
+        are left-censored (normal log-CDF likelihood), never replaced by the limit.
     censored : str, optional
         Boolean column flagging below-detection rows.
     dropout : str, optional
-        Boolean column flagging rows after dropout (necrosis...) or numeric column of
-        per-animal dropout time; such rows are excluded and listed in ``result.excluded``.
+        Boolean column flagging rows after dropout (necrosis...), numeric column of
+        per-animal dropout time (such rows are excluded and listed in
+        ``result.excluded``), or text column of dropout reasons (all rows used,
+        reasons recorded); see :func:`prepare_growth`.
     time_origin : float, optional
         Baseline time (default: earliest time); rates are per ``time_unit``.
     time_unit : str
@@ -692,14 +759,36 @@ def fit_growth(
     _check_choice("likelihood", likelihood, LIKELIHOODS)
     if not 0 < ci_level < 1:
         raise DataError(f"ci_level must be in (0, 1); got {ci_level}.")
-    arrays = prepare_growth(data, subject, arm, time, size, lloq=lloq, censored=censored, dropout=dropout,
-                            time_origin=time_origin)
-    design = growth_design(data, arrays, interaction, arm_col=arm)
+    arrays, design = _arrays_and_design(data, subject, arm, time, size, lloq=lloq, censored=censored,
+                                        dropout=dropout, time_origin=time_origin, interaction=interaction)
+    if size_unit is None:
+        size_unit = arrays.units.get("size")
     pri = resolve_priors(_default_priors(arrays, design, model, likelihood, time_unit), priors)
     return _fit_arrays(arrays, design, pri, model=model, likelihood=likelihood, time_unit=time_unit,
                        size_unit=size_unit, draws=draws, tune=tune, chains=chains, sampler=sampler, seed=seed,
                        target_accept=target_accept, progress=progress, check=check, ci_level=ci_level,
                        result_cls=BayesGrowthResult)
+
+
+def _is_growth_data(data) -> bool:
+    return type(data).__name__ == "GrowthData" and hasattr(data, "subject_idx") and hasattr(data, "subject_arm")
+
+
+def _arrays_and_design(data, subject, arm, time, size, *, lloq, censored, dropout, time_origin, interaction):
+    """GrowthArrays and design from a tidy DataFrame or a validated GrowthData."""
+    if _is_growth_data(data):
+        if any(v is not None for v in (lloq, censored, dropout)):
+            raise DataError("lloq=, censored= and dropout= belong to validate_growth(...) when data is a GrowthData.")
+        arrays = GrowthArrays.from_growth_data(data, time_origin=time_origin)
+        if isinstance(interaction, (tuple, list)):
+            raise DataError("with a GrowthData give interaction as an arm mapping "
+                            "{'control': ..., 'A': ..., 'B': ..., 'AB': ...}.")
+        return arrays, growth_design(None, arrays, interaction, arm_col=arrays.columns.get("arm"))
+    if any(v is None for v in (subject, arm, time, size)):
+        raise DataError("name the columns: subject=, arm=, time= and size= are required for a DataFrame.")
+    arrays = prepare_growth(data, subject, arm, time, size, lloq=lloq, censored=censored, dropout=dropout,
+                            time_origin=time_origin)
+    return arrays, growth_design(data, arrays, interaction, arm_col=arm)
 
 
 def _fit_arrays(arrays, design, pri, *, model, likelihood, time_unit, size_unit, draws, tune, chains, sampler,
@@ -898,6 +987,9 @@ def _complete_idata(idata, arrays: GrowthArrays, meta, seed):
             "obs_time": ("obs_all", arrays.obs_time),
             "obs_censored": ("obs_all", arrays.obs_censored.astype(np.int8)),
             "animal_arm": ("animal", arrays.animal_arm),
+            "animal_dropout_reason": ("animal", np.asarray(
+                arrays.dropout_reason if arrays.dropout_reason is not None else [""] * arrays.n_animals,
+                dtype=str)),
         },
         coords={"obs_all": arrays.obs_label, "animal": [str(a) for a in arrays.animal_labels]},
     )
@@ -958,10 +1050,10 @@ class PriorPredictive:
 
 def prior_predictive_growth(
     data: pd.DataFrame,
-    subject: str,
-    arm: str,
-    time: str,
-    size: str,
+    subject: str | None = None,
+    arm: str | None = None,
+    time: str | None = None,
+    size: str | None = None,
     *,
     model: str = "exponential",
     interaction=None,
@@ -994,9 +1086,8 @@ def prior_predictive_growth(
 
     _check_choice("model", model, GROWTH_MODELS)
     _check_choice("likelihood", likelihood, LIKELIHOODS)
-    arrays = prepare_growth(data, subject, arm, time, size, lloq=lloq, censored=censored, dropout=dropout,
-                            time_origin=time_origin)
-    design = growth_design(data, arrays, interaction, arm_col=arm)
+    arrays, design = _arrays_and_design(data, subject, arm, time, size, lloq=lloq, censored=censored,
+                                        dropout=dropout, time_origin=time_origin, interaction=interaction)
     pri = resolve_priors(_default_priors(arrays, design, model, likelihood, time_unit), priors)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     S = int(samples)
@@ -1077,7 +1168,7 @@ def simulate_growth_study(
     beta : float, optional
         Gompertz deceleration (1/day); None = exponential.
     lloq : float, optional
-        Sizes below it are reported as the limit with ``below_lloq=True``.
+        Sizes below it are reported as 0 (undetectable) with ``below_lloq=True``.
     arms : tuple of 4 str
         Labels of the control, A, B and combination arms.
 
@@ -1102,8 +1193,8 @@ def simulate_growth_study(
     vol = np.exp(y)
     below = np.zeros_like(vol, bool)
     if lloq is not None:
-        below = vol <= lloq
-        vol = np.where(below, lloq, vol)
+        below = vol < lloq
+        vol = np.where(below, 0.0, vol)
     labels = np.array(arms, dtype=object)
     df = pd.DataFrame({
         "mouse": np.repeat([f"m{i + 1:02d}" for i in range(n)], len(days)),
@@ -1139,4 +1230,6 @@ def _arrays_from_idata(idata, meta) -> GrowthArrays:
         time_origin=float(meta["time_origin"]),
         excluded=ex,
         columns=meta.get("columns", {}),
+        dropout_reason=np.asarray([str(v) for v in cd["animal_dropout_reason"].values], dtype=object)
+        if "animal_dropout_reason" in cd else None,
     )

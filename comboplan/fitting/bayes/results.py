@@ -344,6 +344,13 @@ class BayesGrowthResult(BayesResult):
             f"({int(a.obs_censored.sum())} left-censored below the LLOQ, {len(a.excluded)} rows after dropout "
             "excluded from the likelihood)",
         ]
+        if a.n_dropouts:
+            why = ""
+            if a.dropout_reason is not None and any(a.dropout_reason):
+                vc = pd.Series([r for r in a.dropout_reason if r]).value_counts()
+                why = " (" + ", ".join(f"{k}: {v}" for k, v in vc.items()) + ")"
+            lines.append(f"dropout: {a.n_dropouts} animal(s) left early{why}; their measurements up to dropout "
+                         "are used (valid if dropout depends on the observed sizes, i.e. missing at random)")
         lines += self._header()
         p = self.params
         level = p.attrs.get("ci_level", 0.9)
