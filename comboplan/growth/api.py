@@ -307,8 +307,6 @@ def fit_growth_mixed(
     -------
     MixedGrowthFit
     """
-    if "dropout_column" in validate_kwargs:
-        validate_kwargs["dropout"] = validate_kwargs.pop("dropout_column")
     gd = as_growth_data(data, subject, arm, time, size, **validate_kwargs)
     if method not in ("reml", "ml"):
         raise DataError(f"method must be 'reml' or 'ml', got {method!r}.")

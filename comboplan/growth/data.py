@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.validate import (
+    _fmt_label,
     check_groups_nonempty,
     numeric_column,
     require_columns,
@@ -52,13 +53,6 @@ SIZE_KINDS = ("volume", "luminescence")
 DEFAULT_UNITS = {"volume": "mm^3", "luminescence": "photons/s"}
 #: how a left-censored (undetectable) size enters log-scale analyses
 LLOQ_RULES = ("lloq", "half-lloq", "drop")
-
-
-def _fmt_label(label) -> str:
-    """repr() of a label without numpy's ``np.int64(...)`` wrapper."""
-    if isinstance(label, np.generic):
-        label = label.item()
-    return repr(label)
 
 
 def _row(data: pd.DataFrame, pos: int) -> str:
@@ -668,9 +662,15 @@ def _validate_doses(doses, subjects, arms) -> pd.DataFrame:
 
 
 def as_growth_data(data, subject=None, arm=None, time=None, size=None, **kwargs) -> GrowthData:
-    """Return ``data`` if it is a :class:`GrowthData`, else validate it as a tidy table."""
+    """Return ``data`` if it is a :class:`GrowthData`, else validate it as a tidy table.
+
+    ``dropout_column=`` is accepted as an alias of :func:`validate_growth`'s ``dropout``
+    (analysis functions use ``dropout`` for the handling rule).
+    """
     if isinstance(data, GrowthData):
         return data
+    if "dropout_column" in kwargs:
+        kwargs["dropout"] = kwargs.pop("dropout_column")
     missing = [n for n, v in (("subject", subject), ("arm", arm), ("time", time), ("size", size)) if v is None]
     if missing:
         raise DataError(
@@ -678,6 +678,34 @@ def as_growth_data(data, subject=None, arm=None, time=None, size=None, **kwargs)
             "time='day', size='volume_mm3'), or pass a GrowthData from validate_growth()."
         )
     return validate_growth(data, subject, arm, time, size, **kwargs)
+
+
+def batch_arrays(sizes, time, observed=None):
+    """Check the arrays of the many-studies (batch) analysis paths.
+
+    Parameters
+    ----------
+    sizes : array_like, shape (n_studies, n_subjects, n_times)
+        Tumour sizes (size unit), > 0 where observed; NaN = not measured.
+    time : array_like, shape (n_times,)
+        Measurement times (time unit).
+    observed : array_like of bool, optional
+        Which sizes were measured (default: the finite ones).
+
+    Returns
+    -------
+    (sizes, time, observed) as float, float and bool arrays.
+    """
+    sizes = np.asarray(sizes, float)
+    if sizes.ndim != 3:
+        raise DataError("sizes must have shape (n_studies, n_subjects, n_times).")
+    time = np.asarray(time, float)
+    if time.shape != (sizes.shape[2],):
+        raise DataError(f"time must have {sizes.shape[2]} entries (one per column of sizes).")
+    obs = np.isfinite(sizes) if observed is None else np.asarray(observed, bool) & np.isfinite(sizes)
+    if np.any(sizes[obs] <= 0):
+        raise DataError("sizes must be > 0 where observed; handle undetectable tumours before the batch path.")
+    return sizes, time, obs
 
 
 def relative_size(data: GrowthData, baseline: str | float = "first", scale: str = "fraction") -> np.ndarray:

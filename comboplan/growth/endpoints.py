@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from ..exceptions import DataError
-from .data import as_growth_data
+from .data import as_growth_data, batch_arrays
 from .synergy import fieller_ratio
 
 __all__ = ["growth_endpoints", "GrowthEndpoints", "mrecist_call", "best_response", "km_median", "mean_rtv",
@@ -82,6 +82,14 @@ def best_response(t, v, min_time=10.0):
     if not ok.any():
         return np.nan, np.nan
     return float(dv[ok].min()), float(avg[ok].min())
+
+
+def _size_at(gd, sizes, at_t):
+    """Size of every animal at time ``at_t`` (NaN where not measured then)."""
+    m_at = np.isclose(gd.time, at_t)
+    out = np.full(gd.n_subjects, np.nan)
+    out[gd.subject_idx[m_at]] = sizes[m_at]
+    return out
 
 
 def mean_rtv(size_at, size_base, axis=-1):
@@ -314,8 +322,6 @@ def growth_endpoints(
     -------
     GrowthEndpoints
     """
-    if "dropout_column" in validate_kwargs:
-        validate_kwargs["dropout"] = validate_kwargs.pop("dropout_column")
     gd = as_growth_data(data, subject, arm, time, size, **validate_kwargs)
     arms = list(gd.arms)
     if min_time_response is None:
@@ -339,9 +345,7 @@ def growth_endpoints(
     sizes = gd.substituted_size("lloq") if gd.censored.any() else gd.size
     base = gd.baseline_size()
     bt = gd.baseline_time()
-    m_at = np.isclose(gd.time, at_t)
-    size_at = np.full(S, np.nan)
-    size_at[gd.subject_idx[m_at]] = sizes[m_at]
+    size_at = _size_at(gd, sizes, at_t)
     miss = np.isnan(size_at)
     if miss.any():
         s = gd.subjects[np.flatnonzero(miss)[0]]
@@ -529,12 +533,7 @@ def compare_arms_batch(sizes, time, subject_arm, arms, *, reference, candidate, 
     dict
         Arrays of shape (n_studies,), see :func:`log_rtv_test`.
     """
-    sizes = np.asarray(sizes, float)
-    if sizes.ndim != 3:
-        raise DataError("sizes must have shape (n_studies, n_subjects, n_times).")
-    time = np.asarray(time, float)
-    if time.shape != (sizes.shape[2],):
-        raise DataError(f"time must have {sizes.shape[2]} entries (one per column of sizes).")
+    sizes, time, obs = batch_arrays(sizes, time, observed)
     arms = list(arms)
     for role, a in (("reference", reference), ("candidate", candidate)):
         if a not in arms:
@@ -542,9 +541,6 @@ def compare_arms_batch(sizes, time, subject_arm, arms, *, reference, candidate, 
     j = time.size - 1 if at is None else int(np.argmin(np.abs(time - float(at))))
     if at is not None and not np.isclose(time[j], float(at)):
         raise DataError(f"at={at!r} is not a measurement time ({time.tolist()}).")
-    obs = np.isfinite(sizes) if observed is None else np.asarray(observed, bool) & np.isfinite(sizes)
-    if np.any(sizes[obs] <= 0):
-        raise DataError("sizes must be > 0 where observed; handle undetectable tumours before the batch path.")
     ok = obs[:, :, 0] & obs[:, :, j]
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.where(ok, np.log(np.where(ok, sizes[:, :, j], 1.0) / np.where(ok, sizes[:, :, 0], 1.0)), np.nan)
@@ -584,8 +580,6 @@ def compare_arms(data, subject=None, arm=None, time=None, size=None, *, referenc
     -------
     ArmComparison
     """
-    if "dropout_column" in validate_kwargs:
-        validate_kwargs["dropout"] = validate_kwargs.pop("dropout_column")
     gd = as_growth_data(data, subject, arm, time, size, **validate_kwargs)
     arms = list(gd.arms)
     for role, a in (("reference", reference), ("candidate", candidate)):
@@ -594,10 +588,7 @@ def compare_arms(data, subject=None, arm=None, time=None, size=None, *, referenc
     at_t = gd.last_common_time() if isinstance(at, str) and at == "last-common-day" else float(at)
     sizes = gd.substituted_size("lloq") if gd.censored.any() else gd.size
     base = gd.baseline_size()
-    m_at = np.isclose(gd.time, at_t)
-    size_at = np.full(gd.n_subjects, np.nan)
-    size_at[gd.subject_idx[m_at]] = sizes[m_at]
-    y = np.log(size_at / base)
+    y = np.log(_size_at(gd, sizes, at_t) / base)
     res = log_rtv_test(y[gd.subject_arm == arms.index(candidate)], y[gd.subject_arm == arms.index(reference)],
                        test=test, margin=margin, ci_level=ci_level)
     row = {"reference": reference, "candidate": candidate, "at": at_t, "test": test}

@@ -40,8 +40,8 @@ import pandas as pd
 from scipy import stats
 
 from ..exceptions import DataError
-from .api import _dropout_cut, _lloq_text, padded_design
-from .data import GrowthData, as_growth_data
+from .api import _dropout_cut, _lloq_text, _tq, padded_design
+from .data import GrowthData, as_growth_data, batch_arrays
 from .mixed import random_slope_fit, slope_stats
 
 __all__ = ["invivo_synergy", "InVivoSynergy", "parse_design", "adjust_pvalues", "fieller_ratio",
@@ -161,10 +161,6 @@ def fieller_ratio(a, b, va, vb, cab, q):
     lo = np.where(bounded, np.minimum(r1, r2), -np.inf)
     hi = np.where(bounded, np.maximum(r1, r2), np.inf)
     return lo, hi
-
-
-def _tq(level, df):
-    return stats.t.ppf(0.5 + level / 2.0, np.maximum(np.asarray(df, float), 1e-9))
 
 
 # --------------------------------------------------------------------------- core (arrays)
@@ -521,8 +517,6 @@ def invivo_synergy(
     -------
     InVivoSynergy
     """
-    if "dropout_column" in validate_kwargs:
-        validate_kwargs["dropout"] = validate_kwargs.pop("dropout_column")
     gd = as_growth_data(data, subject, arm, time, size, **validate_kwargs)
     arms = list(gd.arms)
     dz = parse_design(arms, design, control)
@@ -653,16 +647,8 @@ def invivo_synergy_batch(
         (n_studies, n_days): ``score, stderr, ci_low, ci_high, p_value, p_adjusted,
         p_synergy, ci_index``.  Positive score = synergy.
     """
-    sizes = np.asarray(sizes, float)
-    if sizes.ndim != 3:
-        raise DataError("sizes must have shape (n_studies, n_subjects, n_times).")
-    time = np.asarray(time, float)
+    sizes, time, obs = batch_arrays(sizes, time, observed)
     B, S, T = sizes.shape
-    if time.shape != (T,):
-        raise DataError(f"time must have {T} entries (one per column of sizes).")
-    obs = np.isfinite(sizes) if observed is None else np.asarray(observed, bool) & np.isfinite(sizes)
-    if np.any(sizes[obs] <= 0):
-        raise DataError("sizes must be > 0 where observed; handle undetectable tumours before the batch path.")
     if not obs[:, :, 0].all():
         raise DataError("every animal needs its baseline size at time[0].")
     arms = list(arms)
