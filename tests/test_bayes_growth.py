@@ -173,7 +173,8 @@ def test_model_likelihood_matches_scipy(study, model_name, likelihood):
     pt_ = {k: v + 0.1 * rng.standard_normal(np.shape(v)) for k, v in pt_.items()}
     got = _obs_logp(m, pt_)
     # numpy reconstruction of mu from the same point
-    coef = np.array([pt_["r_control"], pt_["effect_A"], pt_["effect_B"], pt_["interaction"]])
+    v = pt_["rate_factorial"]  # rates of the patterns none, A, B, AB
+    coef = np.array([v[0], v[1] - v[0], v[2] - v[0], v[3] - v[2] - v[1] + v[0]])
     r_arm = des.X @ coef
     sb, sa, sig = (np.exp(pt_[f"{n}_log__"]) for n in ("sigma_baseline", "sigma_animal", "sigma"))
     lb = pt_["log_baseline_mean"] + sb * pt_["z_baseline"]
@@ -186,6 +187,29 @@ def test_model_likelihood_matches_scipy(study, model_name, likelihood):
     want_obs = np.sum(dist.logpdf(z[~c]) - np.log(sig))
     want_cens = np.sum(dist.logcdf(z[c]))
     np.testing.assert_allclose(got, [want_obs, want_cens], rtol=1e-8)
+
+
+def test_factorial_prior_is_exact(study):
+    """The pattern-rate parametrisation carries exactly the independent normal priors on the coefficients."""
+    import pytensor
+
+    a = G.prepare_growth(study, **COLS)
+    des = G.growth_design(study, a, ("drug_a", "drug_b"), "arm")
+    pri = G._default_priors(a, des, "exponential", "normal", "day")
+    pri = resolve_priors(pri, {"r_control": ("normal", 0.12, 0.08), "interaction": ("normal", -0.01, 0.03)})
+    m = G.build_growth_model(a, des, pri)
+    names = ("r_control", "effect_A", "effect_B", "interaction")
+    rv = m["rate_factorial"]
+    terms = [m.logp(vars=[rv], sum=True), m.potentiallogp]
+    fn = pytensor.function([m.rvs_to_values[rv]], terms, mode="FAST_COMPILE", on_unused_input="ignore")
+    coefs = [np.array([0.1, -0.02, 0.03, 0.0]), np.array([0.3, -0.2, 0.1, -0.1])]
+    vals = []
+    for c in coefs:
+        v = np.array([c[0], c[0] + c[1], c[0] + c[2], c.sum()])
+        got = sum(float(x) for x in fn(v))
+        want = sum(stats.norm(pri[n].params["mu"], pri[n].params["sigma"]).logpdf(ci) for n, ci in zip(names, c))
+        vals.append(got - want)  # equal up to the constant Jacobian of the linear map
+    assert vals[0] == pytest.approx(vals[1], abs=1e-9)
 
 
 def test_gompertz_curve_limits():

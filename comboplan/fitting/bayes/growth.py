@@ -57,6 +57,8 @@ __all__ = [
 ]
 
 GROWTH_MODELS = ("exponential", "gompertz")
+# rows: rate of the arm with neither agent, A alone, B alone, both = P @ (r_control, effect_A, effect_B, interaction)
+_PATTERNS = np.array([[1, 0, 0, 0], [1, 1, 0, 0], [1, 0, 1, 0], [1, 1, 1, 1]], dtype=float)
 LIKELIHOODS = ("normal", "student_t")
 
 
@@ -587,6 +589,8 @@ def build_growth_model(
     }
     if cens.any():
         coords["obs_censored"] = list(arrays.obs_label[cens])
+    if design.factorial:
+        coords["pattern"] = ["none", "A", "B", "AB"]
     if design.factorial and len(design.other_arms):
         coords["other_arm"] = [str(arrays.arm_labels[i]) for i in design.other_arms]
     u = np.flatnonzero(~cens)
@@ -600,10 +604,27 @@ def build_growth_model(
     with pm.Model(coords=coords) as m:
         animal_arm = data("animal_arm", arrays.animal_arm.astype(np.int64))
         if design.factorial:
-            r0 = priors["r_control"].to_pymc("r_control")
-            ea = priors["effect_A"].to_pymc("effect_A")
-            eb = priors["effect_B"].to_pymc("effect_B")
-            ia = priors["interaction"].to_pymc("interaction")
+            names = ("r_control", "effect_A", "effect_B", "interaction")
+            if all(priors[n].dist == "normal" for n in names):
+                # Same prior, better geometry: sample the rates of the four factorial
+                # patterns (each informed by its own arm, nearly uncorrelated a
+                # posteriori) under the exact Gaussian prior implied by independent
+                # normal priors on (r_control, effect_A, effect_B, interaction).
+                P = _PATTERNS
+                mvec = np.array([priors[n].params["mu"] for n in names])
+                cov = P @ np.diag([priors[n].params["sigma"] ** 2 for n in names]) @ P.T
+                sd = np.sqrt(np.diag(cov))
+                v = pm.Normal("rate_factorial", mu=P @ mvec, sigma=sd, dims="pattern")
+                d = v - P @ mvec
+                Q = np.linalg.inv(cov) - np.diag(1.0 / sd**2)  # MvNormal minus the independent normals
+                pm.Potential("rate_factorial_prior_correlation", -0.5 * pt.dot(d, pt.dot(pt.as_tensor(Q), d)))
+                coef = pt.dot(pt.as_tensor(np.linalg.inv(P)), v)
+                r0, ea, eb, ia = (pm.Deterministic(n, coef[i]) for i, n in enumerate(names))
+            else:
+                r0 = priors["r_control"].to_pymc("r_control")
+                ea = priors["effect_A"].to_pymc("effect_A")
+                eb = priors["effect_B"].to_pymc("effect_B")
+                ia = priors["interaction"].to_pymc("interaction")
             rate = pt.dot(pt.as_tensor(design.X), pt.stack([r0, ea, eb, ia]))
             if len(design.other_arms):
                 ro = priors["r_arm"].to_pymc("r_other", dims="other_arm")

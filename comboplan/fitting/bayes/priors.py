@@ -355,7 +355,8 @@ def dose_response_priors(
     """
     pr: dict[str, Prior] = {
         "log_ec50_mean": Prior("normal", {"mu": float(log_dose_center), "sigma": float(log_dose_scale)},
-                               "log(dose)", "population mean of log EC50"),
+                               "log(dose/dref)", "population mean of log(EC50 / dref); dref = geometric mean "
+                               "of the positive tested doses"),
         "log_ec50_sd": Prior("halfnormal", {"sigma": 0.5}, "log(dose)",
                              "between-experiment sd of log EC50 (0.5 = factor 1.6)"),
         "log_hill_mean": Prior("normal", {"mu": 0.0, "sigma": 0.7}, "log(1)",
