@@ -12,7 +12,7 @@ from scipy import stats as sst
 from ..exceptions import ConvergenceWarning, DataError
 from .design import SIGN_CI, SIGN_EXCESS, Design, prepare
 from .scoring import Layout, resample_obs, score_sets
-from .stats import as_rng, bh_fdr, boot_pvalue, percentile_ci
+from .stats import as_rng, bh_fdr, boot_pvalue, dense_rank_within, percentile_ci
 
 __all__ = ["synergy", "SynergyResult", "chou_talalay", "ChouTalalayResult", "fit_musyc", "MuSyCResult",
            "equivalent_dose"]
@@ -397,24 +397,13 @@ def _windows_max(grid):
     return np.where(np.isfinite(w), w, np.nan)
 
 
-def _dense_rank_within(group, values, n_groups):
-    """0-based dense rank of ``values`` within each ``group`` (vectorised)."""
-    lv, code = np.unique(values, return_inverse=True)
-    key = group.astype(np.int64) * len(lv) + np.asarray(code).ravel()
-    _, inv = np.unique(key, return_inverse=True)
-    inv = np.asarray(inv).ravel()
-    first = np.full(n_groups, np.iinfo(np.int64).max)
-    np.minimum.at(first, group, inv)
-    return inv - first[group]
-
-
 def _areas(layout, sets, nb):
     """Most synergistic 3x3 area of every block and set, vectorised over blocks."""
     S = sets.shape[0]
     blk = layout.combo_block
     d = layout.combo_doses
-    i1 = _dense_rank_within(blk, d[:, 0], nb)
-    i2 = _dense_rank_within(blk, d[:, 1], nb)
+    i1 = dense_rank_within(blk, d[:, 0], nb)
+    i2 = dense_rank_within(blk, d[:, 1], nb)
     n1 = np.zeros(nb, int)
     n2 = np.zeros(nb, int)
     np.maximum.at(n1, blk, i1 + 1)
@@ -859,7 +848,7 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
     Jacobian of the surface, and the best fit is kept.
     """
     from ..models.combination.musyc import MUSYC_PARAMS, musyc_beta
-    from .fits import FIT_TOL, _engine, fit_hill, hill_start, musyc_spec
+    from .fits import FIT_GTOL, FIT_TOL, _engine, fit_hill, hill_start, musyc_spec
 
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind="inhibition", scale=scale)
     if len(design.doses) != 2:
@@ -919,7 +908,7 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
         fixed = None if fit_gamma else {"gamma12": 1.0, "gamma21": 1.0}
         n_s = len(starts)
         ms = fit_curves(spec, np.repeat(xi, n_s, 0), np.repeat(y[None], n_s, 0), p0=starts, fixed=fixed,
-                        maxiter=300, xtol=FIT_TOL, gtol=FIT_TOL)
+                        maxiter=300, xtol=FIT_TOL, gtol=FIT_GTOL)
         rss = np.where(np.isfinite(ms.rss), ms.rss, np.inf)
         best = int(np.argmin(rss))
         est = ms.estimates[best]
@@ -937,7 +926,7 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
             else:
                 yb = fitted[None, :] + rng.choice(resid, size=(n_boot, len(sel)), replace=True)
             bf = fit_curves(spec, np.repeat(xi, n_boot, 0), yb, p0=np.repeat(est[None], n_boot, 0), fixed=fixed,
-                            maxiter=300, xtol=FIT_TOL, gtol=FIT_TOL)
+                            maxiter=300, xtol=FIT_TOL, gtol=FIT_GTOL)
             boot = np.where(bf.converged[:, None], bf.estimates, np.nan)
         beta = float(musyc_beta(*est[:4]))
         names = list(MUSYC_PARAMS) + ["beta"]

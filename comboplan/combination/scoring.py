@@ -9,6 +9,7 @@ from ..models.combination import bliss_reference, hsa_reference, loewe_index, lo
 from ..models.combination.zip import zip_slice
 from .design import Design
 from .fits import fit_hill, fit_zip_slices, hill_predict
+from .stats import dense_rank_within
 
 __all__ = ["Layout", "build_layout", "score_sets", "resample_obs", "set_cell_means"]
 
@@ -50,11 +51,11 @@ class Layout:
         self.design = design
         cells = design.cells
         doses = list(design.doses)
-        self.combo = cells.index[cells["role"] == "combo"].to_numpy()
+        self.combo = np.flatnonzero(cells["n_agents"].to_numpy() >= 2)
         if len(self.combo) == 0:
             raise DataError("no combination cells found (cells where at least two agents have dose > 0); "
                             f"check the dose columns {doses!r}.")
-        dmat = cells[doses].to_numpy()
+        dmat = np.column_stack([cells[d].to_numpy() for d in doses])
         self.combo_doses = dmat[self.combo]
         self.combo_block = cells["_block"].to_numpy()[self.combo]
         N = len(doses)
@@ -90,7 +91,7 @@ class Layout:
         role = np.minimum(cells["n_agents"].to_numpy(), 2)[oc]
         agent = cells["agent_k"].to_numpy()[oc]
         blocks = obs["_block"].to_numpy().astype(np.int64)
-        dmat = obs[doses].to_numpy()
+        dmat = np.column_stack([obs[d].to_numpy() for d in doses])
         # (curve, observation) pairs: controls belong to every agent's curve of their block
         ctrl = np.flatnonzero(role == 0)
         mono = np.flatnonzero(role == 1)
@@ -189,8 +190,6 @@ def _zip_layout(L: Layout):
     if len(doses) != 2:
         raise DataError(f"ZIP is defined for two agents; got {len(doses)} dose columns {doses!r}. "
                         "Drop 'zip' from methods for higher-order combinations.")
-    from .api import _dense_rank_within
-
     cells = design.cells
     obs = design.obs
     a1, a2 = doses
@@ -198,8 +197,8 @@ def _zip_layout(L: Layout):
     cb = cells["_block"].to_numpy().astype(np.int64)
     c1 = cells[a1].to_numpy()
     c2 = cells[a2].to_numpy()
-    r1 = _dense_rank_within(cb, c1, nb)
-    r2 = _dense_rank_within(cb, c2, nb)
+    r1 = dense_rank_within(cb, c1, nb)
+    r2 = dense_rank_within(cb, c2, nb)
     n1 = np.zeros(nb, np.int64)
     n2 = np.zeros(nb, np.int64)
     np.maximum.at(n1, cb, r1 + 1)
@@ -256,7 +255,7 @@ def _zip_layout(L: Layout):
     varied = (ukey // R) % 2
     hcode = ukey % R
     held = np.where(varied == 0, lv2[np.minimum(hcode, len(lv2) - 1)], lv1[np.minimum(hcode, len(lv1) - 1)])
-    meta = pd.DataFrame({"block": blk_s, "varied": varied, "held": held})
+    meta = {"block": blk_s, "varied": varied, "held": held}
     lvx, cx = np.unique(xall, return_inverse=True)
     nlev = np.bincount(np.unique(sid * len(lvx) + np.asarray(cx).ravel()) // len(lvx), minlength=ns)
     # map each combo cell to its two slices
@@ -333,9 +332,9 @@ def _zip_sets(L: Layout, y_sets, means, params, top):
     rows, mask, x, meta = Z["rows"], Z["mask"], Z["x"], Z["meta"]
     n_sl = rows.shape[0]
     N = 2
-    blk = meta["block"].to_numpy()
-    held_agent = 1 - meta["varied"].to_numpy()
-    held = meta["held"].to_numpy()
+    blk = meta["block"]
+    held_agent = 1 - meta["varied"]
+    held = meta["held"]
     # bottom of each slice: held agent's fitted single-agent effect at the held dose
     Pb = params[:, blk * N + held_agent, :]                     # (S, n_sl, 4)
     bottom = hill_predict(Pb, held[None, :])                   # (S, n_sl)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_rng", "bh_fdr", "boot_pvalue", "percentile_ci", "resample_cell_means", "pad_groups"]
+__all__ = ["as_rng", "bh_fdr", "boot_pvalue", "percentile_ci", "resample_cell_means", "pad_groups", "dense_rank_within"]
 
 
 def as_rng(seed) -> np.random.Generator:
@@ -128,3 +128,29 @@ def resample_cell_means(padded: np.ndarray, counts: np.ndarray, n_boot: int, rng
         vals = np.where(valid[None], vals, 0.0)
         out[s:s + b] = vals.sum(axis=2) / cnt[None, :]
     return out
+
+
+def dense_rank_within(group, values, n_groups):
+    """0-based dense rank of ``values`` within each ``group`` (vectorised).
+
+    Parameters
+    ----------
+    group : ndarray of int
+        Group code (0 .. n_groups-1) of every element.
+    values : ndarray
+        Values ranked within their group (ties share a rank).
+    n_groups : int
+        Number of groups.
+
+    Returns
+    -------
+    ndarray of int
+        Rank of each value among the distinct values of its group.
+    """
+    lv, code = np.unique(values, return_inverse=True)
+    key = group.astype(np.int64) * len(lv) + np.asarray(code).ravel()
+    _, inv = np.unique(key, return_inverse=True)
+    inv = np.asarray(inv).ravel()
+    first = np.full(n_groups, np.iinfo(np.int64).max)
+    np.minimum.at(first, group, inv)
+    return inv - first[group]
