@@ -3,10 +3,11 @@
 Answers the question left open by Eiró et al. (2024): paclitaxel 10 mg/kg weekly works,
 5 mg/kg alone does not, 5 mg/kg + secretome of paclitaxel-primed hUCESC (3x/week) seems to.
 
-Fitted model: exponential growth with Bliss-independent kill hazards plus an interaction
-term, fitted by least squares to the only published in-vivo numbers (day-14 tumour volume
-relative to day 0: paclitaxel 5 mg/kg 274 %, CM-hUCESC_chemo 113 %, combination 131 %;
-bundled as ``eiro2024_xenograft``).  Parameter uncertainty comes from the fit's covariance.
+Fitted model (``comboplan.simulate.calibrate_eiro2024``): exponential growth with
+Bliss-independent kill hazards plus an interaction term, fitted by least squares to the only
+published in-vivo numbers (day-14 tumour volume relative to day 0: paclitaxel 5 mg/kg 274 %,
+CM-hUCESC_chemo 113 %, combination 131 %; bundled as ``eiro2024_xenograft``).  Parameter
+uncertainty comes from the fit's covariance.
 
 ASSUMPTIONS (each one is needed because the papers do not report the quantity):
 A1  growth is exponential to day 21 and luminescence is proportional to tumour burden;
@@ -27,73 +28,33 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from scipy.optimize import least_squares
 
 import comboplan.simulate as cs
-from comboplan.models.pk import Regimen, paclitaxel_mouse
 
 OUT = Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="comboplan_dose_"))
 OUT.mkdir(parents=True, exist_ok=True)
 
-data_path = Path(__file__).resolve().parents[1] / "comboplan" / "data" / "datasets" / "eiro2024_xenograft.csv"
-data = pd.read_csv(data_path)
-obs = {r.arm: r.tumor_volume_pct / 100.0 for r in data.itertuples()}  # day 14, fraction of day 0
-y = np.log([obs["paclitaxel"], obs["CM-hUCESC_chemo"], obs["paclitaxel + CM-hUCESC_chemo"]])
-se = 0.4 / np.sqrt(7)  # A7
+cal = cs.calibrate_eiro2024()                      # assumptions A1-A7 in cal.assumptions
+print("fitted:", {k: f"{v:.4g}" for k, v in cal.theta.items()})
+print("observed vs fitted day-14 relative size:", np.round(cal.observed, 3), np.round(cal.fitted, 3))
+PTX5, PRIMED = cal.regimens["paclitaxel_5"], cal.regimens["primed"]
 
-PK = paclitaxel_mouse(bioavailability={"ip": 1.0})  # A3
-PTX5 = Regimen.from_schedule(5, "mg/kg", "weekly from day 0 to 21", route="ip", agent="paclitaxel")
-PRIMED = cs.secretome("primed", "3x/week from day 0 to 21", half_life=1.0, potency=1.0)  # A5, A6
-ARMS = [cs.Arm("paclitaxel", [PTX5]), cs.Arm("primed", [], [PRIMED]), cs.Arm("combo", [PTX5], [PRIMED])]
-DAYS = np.array([0.0, 14.0])
-
-
-def model(theta):
-    lam, ksec, gamma = theta
-    return cs.PKPDModel(
-        growth=cs.GrowthModel("exponential", {"lambda0": lam, "w0": 1.0}, size_unit="relative burden"),
-        effects={"paclitaxel": cs.Effect("paclitaxel", cs.SIMEONI_K2_PACLITAXEL),  # A4
-                 "secretome": cs.Effect("secretome", ksec)},
-        interaction=cs.Interaction(gamma=gamma), pk={"paclitaxel": PK})
-
-
-def predict(theta):
-    m = model(theta)
-    return np.array([np.log(cs.simulate_growth(DAYS, m.growth, a.exposures(m.pk), m.effects, m.interaction)[0, 1])
-                     for a in ARMS])
-
-
-# A2: control grows like the 5 mg/kg arm -> lambda0 solves the paclitaxel-arm equation
-fit = least_squares(lambda th: (predict(th) - y) / se, x0=[0.08, 0.05, 0.0],
-                    bounds=([1e-4, 0.0, -5.0], [1.0, 5.0, 5.0]))
-theta = fit.x
-cov = np.linalg.pinv(fit.jac.T @ fit.jac)  # residual scale fixed by A7
-names = ["lambda0", "potency.secretome", "interaction.gamma"]
-print("fitted:", {n: f"{v:.4g} +/- {s:.2g}" for n, v, s in zip(names, theta, np.sqrt(np.diag(cov)))})
-print("observed vs fitted day-14 relative size:", np.round(np.exp(y), 3), np.round(np.exp(predict(theta)), 3))
-
-draws = cs.draws_from_covariance(dict(zip(names, theta)), cov, 200, seed=1, log_scale=False)
-draws = cs.ParameterDraws({k: (np.maximum(v, 1e-6) if k != "interaction.gamma" else v)
-                           for k, v in draws.values.items()}, source=draws.source)
-res = cs.dose_reduction(model(theta), [0, 2.5, 5, 7.5, 10], companions={"none": None, "primed": PRIMED},
-                        reference=(10.0, "none"), days=[14.0, 21.0], margin=0.2, target_probability=0.8,
-                        n_animals=50, draws=draws, variability=cs.Variability({"lambda0": 0.2}), seed=2)
+res = cs.dose_reduction(cal.model(), [0, 2.5, 5, 7.5, 10], companions={"none": None, "primed": PRIMED},
+                        reference=(10.0, "none"), days=[14.0, 21.0], margin=0.2, target_probability=0.8,  # A8
+                        n_animals=50, draws=cal.draws(200, seed=1), variability=cs.Variability({"lambda0": 0.2}),
+                        seed=2)
 print(res.summary())
 res.table.to_csv(OUT / "dose_reduction.csv", index=False)
 res.minimum_dose.to_csv(OUT / "minimum_dose.csv", index=False)
 ax = res.plot(day=14.0)
 ax.figure.savefig(OUT / "dose_efficacy_day14.png", dpi=110, bbox_inches="tight")
 
-# how many mice per arm would confirm it (non-inferiority of the minimum dose + primed vs 10 mg/kg)?
-md = res.minimum_dose.set_index(["companion", "day"])
-cand = md.loc[("primed", 14.0), "min_dose"]
-if np.isfinite(cand) and cand > 0:
-    arms = [cs.Arm("ptx10", [PTX5.with_amount(10.0)]), cs.Arm("cand", [PTX5.with_amount(cand)], [PRIMED])]
-    ss = cs.sample_size(model(theta), arms, [0, 7, 14], analysis="noninferiority", margin=0.2, endpoint_day=14,
-                        n_values=(7, 10, 15, 20, 30), n_studies=400, variability=cs.Variability({"lambda0": 0.2}),
-                        readout=cs.Readout("luminescence", cv=0.4), target_power=0.8, seed=3)
-    print(ss.summary())
-    print(f"n per arm for 80 % power: {ss.settings['n_required']}")
-    ss.table.to_csv(OUT / "sample_size.csv", index=False)
+# how many mice per arm would confirm that 5 mg/kg + primed secretome is non-inferior to 10 mg/kg?
+arms = [cs.Arm("ptx10", [PTX5.with_amount(10.0)]), cs.Arm("ptx5+primed", [PTX5], [PRIMED])]
+ss = cs.sample_size(cal.model(), arms, [0, 7, 14], analysis="noninferiority", margin=0.2, endpoint_day=14,
+                    n_values=(5, 7, 10, 15, 20, 30), n_studies=400, variability=cs.Variability({"lambda0": 0.2}),
+                    readout=cs.Readout("luminescence", cv=0.4), target_power=0.8, seed=3)
+print(ss.summary())
+print(f"n per arm for 80 % power: {ss.settings['n_required']}")
+ss.table.to_csv(OUT / "sample_size.csv", index=False)
 print(f"outputs in {OUT}")

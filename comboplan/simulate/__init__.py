@@ -49,6 +49,9 @@ _NAMES = {
     "Scenario": "comboplan.simulate.scenario",
     "load_scenario": "comboplan.simulate.scenario",
     "parse_scenario": "comboplan.simulate.scenario",
+    # calibration to the anchor paper
+    "calibrate_eiro2024": "comboplan.simulate.paper",
+    "PaperCalibration": "comboplan.simulate.paper",
     # PK (re-exported)
     "Regimen": "comboplan.models.pk",
     "PKModel": "comboplan.models.pk",
