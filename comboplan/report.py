@@ -364,7 +364,9 @@ def planning_section(outdir: Path, seed: int = 0) -> str:
     n_req = ss.settings.get("n_required")
     out.append(f"\n**{n_req} mice per arm** give >= 80 % power." if n_req else
                "\nNo tested group size reaches 80 % power.")
-    out.append(" The papers' 7 per arm would confirm it with the power shown in the n = 7 row.\n")
+    p7 = ss.table.loc[ss.table.n_per_arm == 7, "power"]
+    if len(p7):
+        out.append(f" With the papers' 7 mice per arm the power is {float(p7.iloc[0]):.0%}.\n")
     ax = res.plot(day=14.0)
     ax.figure.savefig(outdir / "dose_efficacy_day14.png", dpi=110, bbox_inches="tight")
     plt.close(ax.figure)
