@@ -56,6 +56,8 @@ _LAZY: dict[str, str] = {
     "growth_endpoints": "comboplan.growth.endpoints",
     "invivo_synergy": "comboplan.growth.synergy",
     "read_growth_wide": "comboplan.growth.data",
+    "validate_growth": "comboplan.growth.data",
+    "compare_arms": "comboplan.growth.endpoints",
 }
 _SUBMODULES = {
     "bayes": "comboplan.fitting.bayes",
