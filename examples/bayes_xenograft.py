@@ -30,7 +30,7 @@ draws = int(os.environ.get("COMBOPLAN_BAYES_DRAWS", "1000"))
 # --- a simulated study with the published design --------------------------------------
 arms = ("control", "CM-hUCESC", "paclitaxel", "paclitaxel + CM-hUCESC")
 df = simulate_growth_study(2024, n_per_arm=7, days=(0, 7, 14, 21, 28), r_control=0.11, effect_A=-0.03,
-                           effect_B=-0.05, interaction=-0.03, lloq=40.0, arms=arms)
+                           effect_B=-0.05, interaction=-0.07, lloq=40.0, arms=arms)
 df = df.rename(columns={"drug_a": "secretome", "drug_b": "paclitaxel"})
 # one animal leaves at day 21 with a necrotic tumour: its later rows are flagged, not deleted
 df["necrotic"] = (df["mouse"] == "m05") & (df["day"] > 21)

@@ -166,7 +166,7 @@ def plot_growth(result, kind: str = "fit", ax=None, arms=None, level: float = 0.
     ax.set_xlabel(f"{a.columns.get('time', 'time')} ({result.meta.get('time_unit', '')})")
     su = result.meta.get("size_unit") or ""
     ax.set_ylabel(f"{a.columns.get('size', 'size')}" + (f" ({su})" if su else ""))
-    ax.set_title(f"{result.meta['model']} growth: median and {int(level * 100)} % band for a new animal")
+    ax.set_title(f"{result.meta['model']}: median, {int(level * 100)} % band (new animal)")
     ax.legend(fontsize="small")
     return ax
 
