@@ -14,7 +14,8 @@ from ..models.combination.zip import zip_slice
 from ..models.dose_response import HILL4, hill
 from ..models.spec import ModelSpec, Param
 
-__all__ = ["fit_hill", "hill_start", "fit_zip_slices", "musyc_spec", "musyc_surface_jacobian", "ZIP_SLICE"]
+__all__ = ["fit_hill", "hill_start", "fit_zip_slices", "musyc_spec", "musyc_surface_jacobian", "ZIP_SLICE",
+           "ZIP_SLICE_CENTRED"]
 
 
 def _engine():
@@ -186,6 +187,40 @@ ZIP_SLICE = ModelSpec(
 )
 
 
+def _zip_centered(u, bottom, top, c, b):
+    """ZIP slice in centred logistic form: ``bottom + (top - bottom) expit(b u + c)``.
+
+    ``u = log(d) - m`` is the log dose centred on the slice's mean log dose ``m``; the
+    map to the potency form of :func:`~comboplan.models.combination.zip_slice` is
+    ``log ec50 = m - c / b`` (an exact reparametrisation: same curves, same least-squares
+    fit), but the model needs no logarithms per evaluation and ``c``, ``b`` are nearly
+    uncorrelated.
+    """
+    return bottom + (top - bottom) * expit(b * u + c)
+
+
+def _zip_centered_jac(u, bottom, top, c, b):
+    s = expit(b * u + c)
+    ds = s * (1.0 - s) * (top - bottom)
+    return np.stack(np.broadcast_arrays(1.0 - s, s, ds, ds * u), axis=-1)
+
+
+ZIP_SLICE_CENTRED = ModelSpec(
+    name="zip_slice_centred",
+    func=_zip_centered,
+    jacobian=_zip_centered_jac,
+    params=(
+        Param("bottom", unit="response", description="response at dose 0 (fixed: other agent's fitted effect)"),
+        Param("top", unit="response", description="response at infinite dose (fixed: 100 % inhibition)"),
+        Param("c", unit="1", description="logit of the slice's relative effect at its mean log dose"),
+        Param("b", unit="1", bounds=(-50.0, 50.0), description="signed slope as in drc"),
+    ),
+    formula="bottom + (top - bottom) expit(b (log d - m) + c); ec50 = exp(m - c/b)",
+    reference="Yadav et al. (2015) eqs. 10-11 (reparametrised); SynergyFinder CalculateZIP",
+    direction="b > 0 rises from bottom to top",
+)
+
+
 def fit_zip_slices(x, y, mask, bottom, top):
     """Fit ZIP slices (potency and signed slope, fixed bottom/top), batched.
 
@@ -227,10 +262,19 @@ def fit_zip_slices(x, y, mask, bottom, top):
     r = np.where(np.isfinite(r), r, np.inf)
     k = np.argmin(r, axis=1)
     i = np.arange(n)
-    start = np.column_stack([bottom, np.full(n, float(top)), np.exp(lec[i, k]), bg[k]])
-    fit = _engine()(ZIP_SLICE, x, y, mask=mask, p0=start,
+    # fit in the centred logistic form (same model and least-squares fit, cheaper to
+    # evaluate) and map back to (ec50, b)
+    with np.errstate(all="ignore"):
+        mlog = np.sum(np.where(mask, lx, 0.0), axis=1) / np.maximum(mask.sum(axis=1), 1)
+    u = np.where(mask, lx - mlog[:, None], 0.0)
+    b0 = bg[k]
+    start = np.column_stack([bottom, np.full(n, float(top)), -b0 * (lec[i, k] - mlog), b0])
+    fit = _engine()(ZIP_SLICE_CENTRED, u, y, mask=mask, p0=start,
                     fixed={"bottom": bottom, "top": np.full(n, float(top))}, maxiter=200, xtol=FIT_TOL, gtol=FIT_GTOL)
-    return fit.estimates, fit.converged
+    est = fit.estimates.copy()
+    with np.errstate(all="ignore"):
+        est[:, 2] = np.exp(mlog - fit.estimates[:, 2] / fit.estimates[:, 3])
+    return est, fit.converged
 
 
 def _cycle_trees():
