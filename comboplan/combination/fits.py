@@ -268,7 +268,19 @@ def fit_zip_slices(x, y, mask, bottom, top):
         mlog = np.sum(np.where(mask, lx, 0.0), axis=1) / np.maximum(mask.sum(axis=1), 1)
     u = np.where(mask, lx - mlog[:, None], 0.0)
     b0 = bg[k]
-    start = np.column_stack([bottom, np.full(n, float(top)), -b0 * (lec[i, k] - mlog), b0])
+    c0 = -b0 * (lec[i, k] - mlog)
+    # second, local grid around the best coarse point (c, b), in one broadcast
+    dc = np.repeat(np.linspace(-1.0, 1.0, 9), 7)
+    fb = np.tile(np.array([0.6, 0.75, 0.9, 1.0, 1.12, 1.3, 1.6]), 9)
+    cg = c0[:, None] + dc[None, :] * np.maximum(np.abs(b0), 0.5)[:, None] * 0.5
+    bgl = b0[:, None] * fb[None, :]
+    with np.errstate(all="ignore"):
+        f = bottom[:, None, None] + (top - bottom)[:, None, None] * expit(bgl[:, :, None] * u[:, None, :]
+                                                                           + cg[:, :, None])
+        r2 = np.sum(np.where(mask[:, None, :], (np.where(mask, y, 0.0)[:, None, :] - f) ** 2, 0.0), axis=2)
+    r2 = np.where(np.isfinite(r2), r2, np.inf)
+    k2 = np.argmin(r2, axis=1)
+    start = np.column_stack([bottom, np.full(n, float(top)), cg[i, k2], bgl[i, k2]])
     fit = _engine()(ZIP_SLICE_CENTRED, u, y, mask=mask, p0=start,
                     fixed={"bottom": bottom, "top": np.full(n, float(top))}, maxiter=200, xtol=FIT_TOL, gtol=FIT_GTOL)
     est = fit.estimates.copy()
