@@ -33,7 +33,7 @@ from ..models.spec import ModelSpec, numeric_jacobian
 
 __all__ = ["BatchFit", "fit_curves", "fit_chunk", "COV_METHODS", "LOSSES"]
 
-COV_METHODS = ("gauss-newton", "hessian", "sandwich")
+COV_METHODS = ("gauss-newton", "hessian", "sandwich", "none")
 LOSSES = ("linear", "soft_l1", "huber", "cauchy")
 
 
@@ -192,7 +192,7 @@ def _start_rss(spec, x, y, w, p):
 
 
 # --------------------------------------------------------------------------- LM core
-def _lm(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol):
+def _lm(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol, ftol=1e-15):
     """Levenberg–Marquardt on the free transformed parameters of all curves.
 
     Returns theta, rss, converged, message, niter (all per curve).
@@ -265,6 +265,8 @@ def _lm(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gt
         new = tha.copy()
         new[:, fidx] = np.clip(tha[:, fidx] + delta, lo[fidx], hi[fidx])
         rss_new = rss_of(xa, ya, sa, new, fxa)
+        # predicted decrease of the local quadratic model: 2 g'd - d'Ad (>= 0 for an LM step)
+        pred = 2.0 * np.einsum("ni,ni->n", gg, delta) - np.einsum("ni,nij,nj->n", delta, A, delta)
         accept = (rss_new <= rssa) & finite & ~done_g
         step = np.max(np.abs(new[:, fidx] - tha[:, fidx]) / (np.abs(tha[:, fidx]) + xtol), axis=1)
         theta[idx[accept]] = new[accept]
@@ -276,14 +278,19 @@ def _lm(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gt
             j = idx[done_x]
             conv[j] = True
             msg[j] = "converged: relative step below xtol"
-        stuck = ~accept & ~done_g & (lam[idx] >= 1e16)
+        flat = finite & ~done_g & ~done_x & (np.abs(pred) <= ftol * np.maximum(rssa, 1e-300)) & (la <= 1e-2)
+        if np.any(flat):
+            j = idx[flat]
+            conv[j] = True
+            msg[j] = "converged: predicted relative RSS decrease below ftol"
+        stuck = ~accept & ~done_g & ~flat & (lam[idx] >= 1e16)
         if np.any(stuck):
             j = idx[stuck]
             msg[j] = "no decrease of RSS possible (damping exhausted)"
         notfinite = ~finite
         if np.any(notfinite):
             msg[idx[notfinite]] = "model or Jacobian not finite during iterations"
-        active[idx[done_g | done_x | stuck | notfinite]] = False
+        active[idx[done_g | done_x | flat | stuck | notfinite]] = False
     if rss_lag is not None and np.any(active):
         with np.errstate(invalid="ignore", divide="ignore"):
             flat = active & (np.abs(rss_lag - rss) <= 1e-9 * np.maximum(rss, 1e-300))
@@ -379,6 +386,7 @@ def fit_chunk(
     xtol: float = 1e-10,
     gtol: float = 1e-10,
     cov: str = "gauss-newton",
+    ftol: float = 1e-15,
 ) -> BatchFit:
     """Fit ``spec`` to every row of ``x``/``y`` (one chunk of curves). Pure function.
 
@@ -408,13 +416,15 @@ def fit_chunk(
         keeps robust fits invariant to the response unit.
     maxiter : int
         Maximum Levenberg–Marquardt iterations.
-    xtol, gtol : float
-        Convergence tolerances: relative step size and the MINPACK gradient
-        criterion (largest cosine between the residual vector and a Jacobian column).
-    cov : {"gauss-newton", "hessian", "sandwich"}
+    xtol, gtol, ftol : float
+        Convergence tolerances: relative step size, the MINPACK gradient criterion
+        (largest cosine between the residual vector and a Jacobian column) and the
+        predicted relative RSS decrease of the next step (machine precision by default).
+    cov : {"gauss-newton", "hessian", "sandwich", "none"}
         Covariance estimator: ``s^2 (J'WJ)^-1`` (nls, lmfit, curve_fit),
         ``s^2 (H/2)^-1`` with the full Hessian of the RSS (R drc's default), or the
-        heteroscedasticity-consistent sandwich (HC1).
+        heteroscedasticity-consistent sandwich (HC1); ``"none"`` skips it (NaN), e.g.
+        for candidate starts.
 
     Returns
     -------
@@ -463,7 +473,7 @@ def fit_chunk(
     theta = np.where(np.isfinite(theta) | ~free, theta, np.nan)
 
     sw = np.sqrt(ww)
-    theta, rss, conv, msg, niter = _lm(spec, xs, ys, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol)
+    theta, rss, conv, msg, niter = _lm(spec, xs, ys, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol, ftol)
 
     if loss != "linear":
         pn = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
@@ -479,7 +489,7 @@ def fit_chunk(
             wr = ww * _rho_prime(loss, z)
             old = theta.copy()
             theta, _, conv, msg, it2 = _lm(spec, xs, ys, np.sqrt(wr), theta, free, fixed_nat, lo, hi, islog,
-                                           maxiter, xtol, gtol)
+                                           maxiter, xtol, gtol, ftol)
             niter = niter + it2
             pn = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
             change = np.nanmax(np.abs(theta - old) / (np.abs(old) + 1e-8), axis=1) if npar else np.zeros(n)
@@ -493,7 +503,11 @@ def fit_chunk(
 
     pnat = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
     rss_cov = np.sum(ww_cov * (ys - _model(spec, xs, pnat)) ** 2, axis=1) if loss != "linear" else rss
-    covm, singular = _covariance(spec, xs, ys, ww_cov, pnat, free, rss_cov, nobs, cov, islog)
+    if cov == "none":
+        covm = np.full((n, len(free), len(free)), np.nan)
+        singular = np.zeros(n, dtype=bool)
+    else:
+        covm, singular = _covariance(spec, xs, ys, ww_cov, pnat, free, rss_cov, nobs, cov, islog)
     msg = np.asarray(msg, dtype=object)
     too_few = nobs <= npar
     msg[too_few] = [f"too few observations ({k}) for {npar} free parameters" for k in nobs[too_few]]
@@ -536,6 +550,7 @@ def fit_curves(
     cov: str = "gauss-newton",
     chunk_size: int = 4096,
     progress: bool = False,
+    ftol: float = 1e-15,
 ) -> BatchFit:
     """Fit ``spec`` to many curves, chunk by chunk (see :func:`fit_chunk`).
 
@@ -557,7 +572,7 @@ def fit_curves(
     y = np.asarray(y, dtype=float)
     n = x.shape[0]
     if n <= chunk_size:
-        return fit_chunk(spec, x, y, mask, w, fixed, p0, bounds, loss, f_scale, maxiter, xtol, gtol, cov)
+        return fit_chunk(spec, x, y, mask, w, fixed, p0, bounds, loss, f_scale, maxiter, xtol, gtol, cov, ftol)
     starts = range(0, n, chunk_size)
     if progress:
         from tqdm.auto import tqdm
@@ -575,7 +590,7 @@ def fit_curves(
         fx = None if fixed is None else {k: sl(np.asarray(v, dtype=float), s) for k, v in fixed.items()}
         parts.append(fit_chunk(spec, x[s:s + chunk_size], y[s:s + chunk_size], sl(mask, s), sl(w, s), fx,
                                sl(p0, s), bounds, loss, sl(f_scale, s) if f_scale is not None else None,
-                               maxiter, xtol, gtol, cov))
+                               maxiter, xtol, gtol, cov, ftol))
     cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
     return BatchFit(spec=spec, estimates=cat("estimates"), cov=cat("cov"), rss=cat("rss"), nobs=cat("nobs"),
                     npar=parts[0].npar, converged=cat("converged"), message=cat("message"), niter=cat("niter"),
