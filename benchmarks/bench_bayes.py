@@ -8,11 +8,11 @@ memory) timed from the call of ``comboplan.bayes.fit_growth`` to the returned re
 Runs
 ----
 * ``nutpie, empty caches``: fresh numba / pytensor cache directories (first use after
-  installation; every numba kernel is compiled);
-* ``nutpie``: a new data set in a fresh process with the on-disk caches of earlier runs
-  (the normal situation; the model itself is still compiled since its data differ);
-* ``nutpie, NUMBA_OPT=0``: as ``nutpie`` with numba's LLVM optimisation switched off
-  through the environment (compiles about 2x faster, each gradient is slower);
+  installation: the numba log-density kernel is compiled and cached);
+* ``nutpie``: the default ``fit_growth`` (nutpie on the precompiled numba log density
+  of ``fastgrowth.py``) on a new data set in a fresh process (the normal situation);
+* ``nutpie on the compiled PyMC graph``: ``sampler="nutpie-graph"``, nutpie's own
+  compilation of the PyMC model (numba), needed for models the kernel does not cover;
 * ``pymc``: the same model with PyMC's default NUTS sampler (C backend, chains in
   parallel processes), at comboplan's target_accept (0.9) and at PyMC's default (0.8).
 
@@ -94,9 +94,7 @@ def main(argv=None) -> int:
     nut.sort(key=lambda r: r["end_to_end_s"])
     med = nut[len(nut) // 2]
     rows.append((f"nutpie (median of {len(nut)} fresh data sets)", med))
-    opt0 = [_run("nutpie", 300 + i, 0.9, {"NUMBA_OPT": "0"}) for i in range(args.repeat)]
-    opt0.sort(key=lambda r: r["end_to_end_s"])
-    rows.append((f"nutpie, NUMBA_OPT=0 (median of {len(opt0)})", opt0[len(opt0) // 2]))
+    rows.append(("nutpie on the compiled PyMC graph", _run("nutpie-graph", 300, 0.9)))
     rows.append(("pymc NUTS, target_accept 0.9", _run("pymc", 200, 0.9)))
     rows.append(("pymc NUTS, target_accept 0.8 (PyMC default)", _run("pymc", 200, 0.8)))
     print(f"{'run':<44}{'end-to-end s':>13}{'compile s':>10}{'sample s':>9}{'min ESS':>8}"
@@ -114,12 +112,7 @@ def main(argv=None) -> int:
               f"(end-to-end speed-up {p['end_to_end_s'] / n['end_to_end_s']:.1f}x)")
     print(f"target end-to-end <= 6 s: {'MET' if n['end_to_end_s'] <= 6 else 'NOT MET'} "
           f"({n['end_to_end_s']:.2f} s); divergences: {n['divergences']}")
-    o = base[f"nutpie, NUMBA_OPT=0 (median of {len(opt0)})"]
-    print(f"with NUMBA_OPT=0 (LLVM -O0: faster compile, slower gradient): {o['end_to_end_s']:.2f} s, "
-          f"{o['divergences']} divergences, ESS/s ratio vs PyMC default "
-          f"{o['ess_per_s'] / base['pymc NUTS, target_accept 0.8 (PyMC default)']['ess_per_s']:.1f}x")
-    print(f"all nutpie warm-cache runs (s): {[round(r['end_to_end_s'], 2) for r in nut]}; "
-          f"NUMBA_OPT=0: {[round(r['end_to_end_s'], 2) for r in opt0]}")
+    print(f"all nutpie warm-cache runs (s): {[round(r['end_to_end_s'], 2) for r in nut]}")
     print("(pymc rows: compilation is inside 'sample s'; the C backend caches compiled ops on disk)")
     print(f"load average at end: {_load()}")
     return 0

@@ -355,3 +355,59 @@ def test_accepts_validated_growth_data(study, mock_pymc):
         G.fit_growth(gd, interaction=("drug_a", "drug_b"))
     with pytest.raises(DataError, match="required"):
         G.fit_growth(df, subject="mouse")
+
+
+# ------------------------------------------------------------------------- numba kernel
+def _pm_point(fm, x, model_name):
+    p, k = {}, 0
+    for name, n in fm.rate_names:
+        p[name] = x[k:k + n]
+        k += n
+    p.update({"log_baseline_mean": x[k], "sigma_baseline_log__": x[k + 1], "sigma_animal_log__": x[k + 2],
+              "sigma_log__": x[k + 3], "z_baseline": x[k + 4:k + 4 + fm.n_an],
+              "z_rate": x[k + 4 + fm.n_an:k + 4 + 2 * fm.n_an]})
+    if model_name == "gompertz":
+        p["beta_log__"] = x[-1]
+    return p
+
+
+@pytest.mark.parametrize("model_name", ["exponential", "gompertz"])
+@pytest.mark.parametrize("design_kind", ["columns", "free", "mapping+extra"])
+def test_numba_kernel_equals_pymc_density(study, model_name, design_kind):
+    """The hand-written density used with nutpie equals the PyMC model's (value up to a constant, gradient)."""
+    import pytensor
+
+    from comboplan.fitting.bayes.fastgrowth import FastGrowthModel, supported
+
+    df = study
+    inter = {"columns": ("drug_a", "drug_b"), "free": None,
+             "mapping+extra": {"control": "control", "A": "A", "B": "B", "AB": "A+B"}}[design_kind]
+    if design_kind == "mapping+extra":
+        df = study.assign(arm=study["arm"].where(~study["mouse"].isin(["m01", "m02"]), "extra"))
+    a = G.prepare_growth(df, **COLS, lloq=90.0)
+    assert a.obs_censored.any()
+    des = G.growth_design(df, a, inter, "arm")
+    pri = G._default_priors(a, des, model_name, "normal", "day")
+    assert supported(des, pri, model_name, "normal")
+    fm = FastGrowthModel(a, des, pri, model_name)
+    m = G.build_growth_model(a, des, pri, model=model_name)
+    vv = m.value_vars
+    f = pytensor.function(vv, [m.logp(), *pytensor.grad(m.logp(), vv)], mode="FAST_COMPILE")
+    order = [n for n, _ in fm.rate_names] + ["log_baseline_mean", "sigma_baseline_log__", "sigma_animal_log__",
+                                             "sigma_log__", "z_baseline", "z_rate"]
+    order += ["beta_log__"] if model_name == "gompertz" else []
+    rng = np.random.default_rng(4)
+    vals = []
+    for i in range(3):
+        x = fm.initial_point(i) + 0.3 * rng.standard_normal(fm.ndim)
+        p = _pm_point(fm, x, model_name)
+        outs = f(**{v.name: p[v.name] for v in vv})
+        g_pm = dict(zip([v.name for v in vv], outs[1:]))
+        lp, g = fm.logp_and_grad(x)
+        np.testing.assert_allclose(g, np.concatenate([np.atleast_1d(g_pm[n]) for n in order]), rtol=1e-6,
+                                   atol=1e-6)
+        vals.append(float(outs[0]) - lp)
+    assert np.ptp(vals) < 1e-6 * max(1.0, abs(vals[0]))  # same density up to a constant
+    # not covered -> the PyMC graph is used
+    assert not supported(des, pri, model_name, "student_t")
+    assert not supported(des, resolve_priors(pri, {"sigma": ("exponential", 3.0)}), model_name, "normal")

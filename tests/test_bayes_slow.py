@@ -96,3 +96,16 @@ def test_dose_response_combination_recovers_interaction():
     syn = res.synergy().iloc[0]
     assert syn["ci_low"] <= truth["interaction"] <= syn["ci_high"]
     assert syn["p_synergy"] > 0.95
+
+
+def test_numba_kernel_and_pymc_graph_give_the_same_posterior(censored_study, censored_fit):
+    """The default (numba-kernel) sampler and nutpie on the compiled PyMC model agree (censored data)."""
+    assert censored_fit.meta["backend"] == "numba-kernel"
+    graph = cp.bayes.fit_growth(censored_study, **COLS, interaction=("drug_a", "drug_b"), lloq=LLOQ,
+                                draws=500, tune=500, chains=4, seed=2, check=False, sampler="nutpie-graph")
+    assert graph.meta["backend"] == "pymc-graph"
+    for param, index in [("r_arm", arm) for arm in censored_study["arm"].unique()] + [("interaction", ""),
+                                                                                       ("sigma", "")]:
+        a, b = _row(censored_fit, param, index), _row(graph, param, index)
+        assert abs(a["mean"] - b["mean"]) < 0.25 * a["sd"], (param, index)
+        assert b["sd"] == pytest.approx(a["sd"], rel=0.2)

@@ -188,10 +188,8 @@ def prepare_dose_response(
         m = obs_curve == i
         for k, d in enumerate(doses):
             if len(doses) == 2:
-                mono = m & (D[:, 1 - k] == 0) & (D[:, k] > 0)
                 if not (m & (D[:, k] > 0)).any():
                     raise DataError(f"curve {_label(c[0] + c[1]) or 'all'} has no positive dose of {d!r}.")
-                _ = mono
             elif len(np.unique(D[m, k])) < 2:
                 raise DataError(
                     f"curve {_label(c[0] + c[1]) or 'all'} has fewer than 2 distinct doses in {d!r}; a Hill curve "

@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 
 from ...data.validate import (
-    as_list,
     check_groups_nonempty,
     numeric_column,
     require_columns,
@@ -749,8 +748,12 @@ def fit_growth(
         ``{"interaction": ("normal", 0, 0.05), "sigma": {"sigma": 0.2}}``.
     draws, tune, chains : int
         Post-warm-up draws per chain, warm-up iterations, chains.
-    sampler : {"nutpie", "pymc"}
-        nutpie (default, falls back to PyMC if missing) or PyMC's NUTS.
+    sampler : {"nutpie", "nutpie-graph", "pymc"}
+        ``"nutpie"`` (default): nutpie's NUTS on a hand-written numba log density
+        identical to the PyMC model (compiled once per machine) when the model is
+        covered (normal likelihood, default prior families), else on the PyMC model
+        compiled by nutpie; ``"nutpie-graph"``: always compile the PyMC model;
+        ``"pymc"``: PyMC's NUTS.  Falls back to PyMC if nutpie is missing.
     seed : int or numpy.random.Generator
         Reproducibility (same seed, same posterior draws).
     target_accept : float
@@ -816,10 +819,23 @@ def _fit_arrays(arrays, design, pri, *, model, likelihood, time_unit, size_unit,
                 seed, target_accept, progress, check, ci_level, result_cls):
     from .sampling import resolve_seed, sample_model
 
+    from . import fastgrowth
+    from .sampling import available_samplers
+
     s = resolve_seed(seed)
-    pm_model = build_growth_model(arrays, design, pri, model=model, likelihood=likelihood)
-    idata = sample_model(pm_model, draws=draws, tune=tune, chains=chains, seed=s, sampler=sampler,
-                         target_accept=target_accept, progress=progress)
+    sampler = (sampler or "nutpie").lower()
+    if sampler not in ("nutpie", "nutpie-graph", "pymc", "auto"):
+        raise DataError(f"sampler must be 'nutpie', 'nutpie-graph' or 'pymc'; got {sampler!r}.")
+    nut = "nutpie" in available_samplers()
+    if sampler in ("nutpie", "auto") and nut and fastgrowth.supported(design, pri, model, likelihood):
+        fm = fastgrowth.FastGrowthModel(arrays, design, pri, model)
+        idata = fm.sample(draws=draws, tune=tune, chains=chains, seed=s, target_accept=target_accept,
+                          progress=progress)
+    else:
+        pm_model = build_growth_model(arrays, design, pri, model=model, likelihood=likelihood)
+        idata = sample_model(pm_model, draws=draws, tune=tune, chains=chains, seed=s,
+                             sampler="nutpie" if sampler == "nutpie-graph" else sampler,
+                             target_accept=target_accept, progress=progress)
     return _finish(idata, arrays, design, pri, model=model, likelihood=likelihood, time_unit=time_unit,
                    size_unit=size_unit, draws=draws, tune=tune, chains=chains, seed=s,
                    target_accept=target_accept, check=check, ci_level=ci_level, result_cls=result_cls)
@@ -838,7 +854,7 @@ def _finish(idata, arrays, design, pri, *, model, likelihood, time_unit, size_un
                    for k, p in pri.items()},
         "excluded": arrays.excluded.astype({"row": str, "subject": str}).to_dict(orient="list"),
         "sampler": idata.attrs.get("sampler"), "compile_seconds": idata.attrs.get("compile_seconds"),
-        "sampling_seconds": idata.attrs.get("sampling_seconds"),
+        "sampling_seconds": idata.attrs.get("sampling_seconds"), "backend": idata.attrs.get("backend", "pymc-graph"),
         "draws": int(draws), "tune": int(tune), "chains": int(chains), "target_accept": target_accept,
         "ci_level": ci_level,
     }
@@ -851,10 +867,11 @@ def _finish(idata, arrays, design, pri, *, model, likelihood, time_unit, size_un
 class GrowthRefitter:
     """Compile the growth model once and fit it to many data sets of the same design.
 
-    For simulation studies (calibration, Bayesian power analysis): the nutpie model is
-    compiled once with the data in shared containers and each :meth:`fit` only swaps
-    the data and samples (about 1 s for 28 animals x 5 times instead of compile +
-    sample).  Every data set must have the same arms, number of animals per arm and
+    For simulation studies (calibration, Bayesian power analysis).  With the default
+    model (normal likelihood, default prior families) every fit uses the precompiled
+    numba density (:mod:`~comboplan.fitting.bayes.fastgrowth`); otherwise the PyMC
+    model is compiled once with the data in shared containers and each :meth:`fit`
+    only swaps the data and samples.  Every data set must have the same arms, number of animals per arm and
     numbers of observed and censored measurements as the template.  Priors that
     depend on the data (the centre of ``log_baseline_mean``) are taken from the
     template.
@@ -892,9 +909,14 @@ class GrowthRefitter:
                              ci_level=ci_level)
         if "nutpie" not in available_samplers():  # pragma: no cover - nutpie is a dependency
             raise DataError("GrowthRefitter needs nutpie; use fit_growth(...) for each data set instead.")
-        m = build_growth_model(arrays, self.design, self.priors, model=model, likelihood=likelihood,
-                               shared_data=True)
-        self._compiled = compile_nutpie(m)
+        from . import fastgrowth
+
+        self._fast = fastgrowth.supported(self.design, self.priors, model, likelihood)
+        self._compiled = None
+        if not self._fast:  # compile the PyMC model once, with the data in shared containers
+            m = build_growth_model(arrays, self.design, self.priors, model=model, likelihood=likelihood,
+                                   shared_data=True)
+            self._compiled = compile_nutpie(m)
 
     def _shared(self, a: GrowthArrays) -> dict:
         t = self.template
@@ -929,6 +951,16 @@ class GrowthRefitter:
             raise DataError("the arms of this data set do not match the template's factorial design.")
         s = resolve_seed(seed)
         st = self.settings
+        self._shared(a)  # same design as the template
+        if self._fast:
+            from .fastgrowth import FastGrowthModel
+
+            idata = FastGrowthModel(a, self.design, self.priors, st["model"]).sample(
+                draws=st["draws"], tune=st["tune"], chains=st["chains"], seed=s, target_accept=st["target_accept"])
+            return _finish(idata, a, self.design, self.priors, model=st["model"], likelihood=st["likelihood"],
+                           time_unit=st["time_unit"], size_unit=st["size_unit"], draws=st["draws"],
+                           tune=st["tune"], chains=st["chains"], seed=s, target_accept=st["target_accept"],
+                           check=check, ci_level=st["ci_level"], result_cls=BayesGrowthResult)
         t0 = _time.perf_counter()
         compiled = self._compiled.with_data(**self._shared(a))
         idata = nutpie.sample(compiled, draws=st["draws"], tune=st["tune"], chains=st["chains"], seed=s,

@@ -84,7 +84,7 @@ class BayesResult:
         missing = [n for n in names if n not in post.data_vars]
         if missing:
             raise DataError(f"no posterior variable(s) {missing}; available: {sorted(post.data_vars)}.")
-        ds = post[names]
+        ds = post[names].copy()  # new variables/attrs: the stored posterior is never modified
         if thin > 1:
             ds = ds.isel(draw=slice(None, None, int(thin)))
         if stacked:
@@ -171,7 +171,7 @@ class BayesResult:
     def _header(self) -> list[str]:
         m = self.meta
         return [
-            f"sampler: {m.get('sampler')} ({m.get('chains')} chains x {m.get('draws')} draws, "
+            f"sampler: {m.get('sampler')}{' (numba kernel)' if m.get('backend') == 'numba-kernel' else ''} ({m.get('chains')} chains x {m.get('draws')} draws, "
             f"{m.get('tune')} tune, seed {m.get('seed')}); compile {m.get('compile_seconds', float('nan')):.1f} s, "
             f"sampling {m.get('sampling_seconds', float('nan')):.1f} s",
             f"diagnostics: {self.diagnostics}",
