@@ -68,10 +68,11 @@ def dose_response_section(outdir: Path, seed: int = 0) -> str:
     ec50, h = p.loc["ec50", "estimate"], p.loc["h", "estimate"]
     out.append("Model: Hill curve with viability fixed at 100 % untreated and 0 % at saturating secretome "
                "(`hill4`, fixed e0 = 100, einf = 0), fitted on log EC50 by least squares.\n")
+    out.append("ECx outside the tested positive doses (25-50 ug/mL) are model extrapolations and flagged as such.\n")
     out.append("| quantity | estimate | unit | note |\n|---|---|---|---|")
-    out.append(f"| EC50 | {ec50:.3g} | ug/mL | {'within' if not e.extrapolated.iloc[1] else 'beyond'} the tested range (0-50 ug/mL) |")
+    out.append(f"| EC50 | {ec50:.3g} | ug/mL | {e.status.iloc[1]} |")
     out.append(f"| Hill slope h | {h:.3g} | 1 | |")
-    out.append(f"| EC20 | {e.estimate.iloc[0]:.3g} | ug/mL | |")
+    out.append(f"| EC20 | {e.estimate.iloc[0]:.3g} | ug/mL | {e.status.iloc[0]} |")
     dof = int(res.fit.dof[0])
     out.append(f"| residual degrees of freedom | {dof} | | {'no uncertainty can be estimated from means alone' if dof < 2 else ''} |\n")
     out.append(
