@@ -182,3 +182,41 @@ def test_combination_wiring(combo, mock_pymc):
         ax = res.plot(kind=kind)
         assert isinstance(ax, matplotlib.axes.Axes)
         plt.close(ax.figure)
+
+
+@pytest.mark.parametrize("case", ["single-pooled", "single-one-curve", "bliss-pooled", "bliss-two-lines"])
+def test_numba_kernel_equals_pymc_density(single, combo, case):
+    """The hand-written Hill density used with nutpie equals the PyMC model's (value up to a constant, gradient)."""
+    import pytensor
+
+    from comboplan.fitting.bayes.fastdose import FastDoseModel, supported
+
+    two = pd.concat([combo.assign(line="x"), combo.assign(line="y")], ignore_index=True)
+    df, dose, by, group, comb = {
+        "single-pooled": (single, "dose", None, "experiment", None),
+        "single-one-curve": (single, "dose", None, None, None),
+        "bliss-pooled": (combo, ("dose_a", "dose_b"), None, "experiment", "bliss"),
+        "bliss-two-lines": (two, ("dose_a", "dose_b"), "line", "experiment", "bliss"),
+    }[case]
+    a = DR.prepare_dose_response(df, dose, "viability", by=by, group=group)
+    hier = a.n_curves > a.n_populations
+    pri = DR._default_priors(a, comb, "normal")
+    assert supported(pri, comb, "normal")
+    fm = FastDoseModel(a, pri, comb, hier)
+    m = DR.build_dose_response_model(a, pri, combination=comb, hierarchical=hier)
+    vv = m.value_vars
+    f = pytensor.function(vv, [m.logp(), *pytensor.grad(m.logp(), vv)], mode="FAST_COMPILE")
+    rng = np.random.default_rng(1)
+    consts = []
+    for i in range(3):
+        x = fm.initial_point(i) + 0.3 * rng.standard_normal(fm.ndim)
+        vals, k = {}, 0
+        for (name, n, shape), v in zip(fm.layout, vv):
+            vals[v.name] = x[k:k + n].reshape(shape) if shape else x[k]
+            k += n
+        outs = f(**vals)
+        lp, g = fm.logp_and_grad(x)
+        np.testing.assert_allclose(g, np.concatenate([np.ravel(o) for o in outs[1:]]), rtol=1e-9, atol=1e-9)
+        consts.append(float(outs[0]) - lp)
+    assert np.ptp(consts) < 1e-8
+    assert not supported(pri, "potency", "normal") and not supported(pri, comb, "student_t")

@@ -409,7 +409,10 @@ def fit_dose_response(
     priors : dict, optional
         Overrides of :func:`~comboplan.fitting.bayes.priors.dose_response_priors`.
     draws, tune, chains, sampler, seed, target_accept, progress, check, ci_level
-        As in :func:`~comboplan.fitting.bayes.growth.fit_growth`.
+        As in :func:`~comboplan.fitting.bayes.growth.fit_growth`; with ``sampler="nutpie"``
+        single agents and ``combination="bliss"`` (normal likelihood, default prior
+        families) run on a precompiled numba density (:mod:`.fastdose`), other models on
+        the PyMC graph compiled by nutpie (``sampler="nutpie-graph"`` forces the latter).
 
     Returns
     -------
@@ -433,11 +436,23 @@ def fit_dose_response(
         comb = combination
     hierarchical = arrays.n_curves > arrays.n_populations
     pri = resolve_priors(_default_priors(arrays, comb, likelihood), priors)
+    from . import fastdose
+    from .sampling import available_samplers
+
     s = resolve_seed(seed)
-    model = build_dose_response_model(arrays, pri, combination=comb, likelihood=likelihood,
-                                      hierarchical=hierarchical)
-    idata = sample_model(model, draws=draws, tune=tune, chains=chains, seed=s, sampler=sampler,
-                         target_accept=target_accept, progress=progress)
+    sampler = (sampler or "nutpie").lower()
+    if sampler not in ("nutpie", "nutpie-graph", "pymc", "auto"):
+        raise DataError(f"sampler must be 'nutpie', 'nutpie-graph' or 'pymc'; got {sampler!r}.")
+    if (sampler in ("nutpie", "auto") and "nutpie" in available_samplers()
+            and fastdose.supported(pri, comb, likelihood)):
+        idata = fastdose.FastDoseModel(arrays, pri, comb, hierarchical).sample(
+            draws=draws, tune=tune, chains=chains, seed=s, target_accept=target_accept, progress=progress)
+    else:
+        model = build_dose_response_model(arrays, pri, combination=comb, likelihood=likelihood,
+                                          hierarchical=hierarchical)
+        idata = sample_model(model, draws=draws, tune=tune, chains=chains, seed=s,
+                             sampler="nutpie" if sampler == "nutpie-graph" else sampler,
+                             target_accept=target_accept, progress=progress)
     meta = {
         "kind": "dose_response", "combination": comb, "likelihood": likelihood, "hierarchical": hierarchical,
         "response_kind": response_kind, "scale": scale, "dose_unit": dose_unit or "",
@@ -446,7 +461,8 @@ def fit_dose_response(
         "priors": {k: {"dist": p.dist, "params": dict(p.params), "unit": p.unit, "description": p.description}
                    for k, p in pri.items()},
         "sampler": idata.attrs.get("sampler"), "compile_seconds": idata.attrs.get("compile_seconds"),
-        "sampling_seconds": idata.attrs.get("sampling_seconds"), "draws": int(draws), "tune": int(tune),
+        "sampling_seconds": idata.attrs.get("sampling_seconds"), "backend": idata.attrs.get("backend", "pymc-graph"),
+        "draws": int(draws), "tune": int(tune),
         "chains": int(chains), "target_accept": target_accept, "ci_level": ci_level,
     }
     idata = _complete_idata(idata, arrays, meta, s)
