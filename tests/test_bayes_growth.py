@@ -411,3 +411,15 @@ def test_numba_kernel_equals_pymc_density(study, model_name, design_kind):
     # not covered -> the PyMC graph is used
     assert not supported(des, pri, model_name, "student_t")
     assert not supported(des, resolve_priors(pri, {"sigma": ("exponential", 3.0)}), model_name, "normal")
+
+
+def test_demo_section_runs(tmp_path):
+    """The report section (real nutpie fit on the numba kernel, a few seconds) writes its figure and posterior."""
+    from comboplan.fitting.bayes.report import demo_section
+
+    md = demo_section(tmp_path, seed=3)
+    assert "P(synergy) = P(interaction < 0)" in md and "| CM+PTX |" in md
+    assert (tmp_path / "bayes_growth.png").exists()
+    res = cp.bayes.load_result(tmp_path / "bayes_growth_posterior.nc")
+    assert res.meta["backend"] == "numba-kernel" and res.diagnostics.n_divergent == 0
+    assert res.arrays.n_dropouts > 0  # necrotic animals kept up to dropout
