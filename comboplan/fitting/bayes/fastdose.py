@@ -306,6 +306,28 @@ class FastDoseModel:
             shape_info=(["x"], [slice(0, n)], [(n,)]), logp_func=None, expand_func=None,
         )
 
+    def compile_pyfunc(self):
+        """nutpie model through the public ``from_pyfunc`` interface (slower: Python per gradient)."""
+        from nutpie.compiled_pyfunc import from_pyfunc
+
+        ndim = self.ndim
+
+        def make_logp_fn():
+            def logp(x, **unused):
+                return self.logp_and_grad(x)
+
+            return logp
+
+        def make_expand_fn(*unused):
+            def expand(x, **unused):
+                return {"x": np.array(x, copy=True)}
+
+            return expand
+
+        return from_pyfunc(ndim, make_logp_fn, make_expand_fn, [np.dtype("float64")], [(ndim,)], ["x"],
+                           coords={"unconstrained": np.arange(ndim)}, dims={"x": ("unconstrained",)},
+                           make_initial_point_fn=self.initial_point)
+
     def sample(self, *, draws, tune, chains, seed, target_accept=0.9, progress=False):
         """Sample with nutpie; InferenceData with the same posterior variables as the PyMC path."""
         import arviz as az
@@ -313,7 +335,10 @@ class FastDoseModel:
         import xarray as xr
 
         t0 = time.perf_counter()
-        compiled = self.compile()
+        try:
+            compiled = self.compile()
+        except Exception:  # pragma: no cover - nutpie internals changed: public pyfunc interface
+            compiled = self.compile_pyfunc()
         t1 = time.perf_counter()
         raw = nutpie.sample(compiled, draws=int(draws), tune=int(tune), chains=int(chains), seed=int(seed),
                             progress_bar=progress, save_warmup=False, target_accept=target_accept)
