@@ -13,6 +13,12 @@ from comboplan.exceptions import DataError
 from comboplan.fitting.bayes import dose_response as DR
 
 
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:The effect of Potentials:UserWarning"),  # mock (prior) sampling only
+    pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS:UserWarning"),
+]
+
+
 @pytest.fixture(scope="module")
 def single():
     return DR.simulate_dose_response_study(5, n_groups=3, replicates=2)

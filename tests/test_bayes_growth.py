@@ -20,6 +20,11 @@ from comboplan.exceptions import DataError, DiagnosticsWarning
 from comboplan.fitting.bayes import growth as G
 from comboplan.fitting.bayes.priors import Prior, growth_priors, prior_table, resolve_priors
 
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:The effect of Potentials:UserWarning"),  # mock (prior) sampling only
+    pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS:UserWarning"),
+]
+
 COLS = dict(subject="mouse", arm="arm", time="day", size="volume_mm3")
 
 

@@ -13,7 +13,10 @@ import comboplan as cp
 from comboplan.fitting.bayes.dose_response import simulate_dose_response_study
 from comboplan.fitting.bayes.growth import simulate_growth_study
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS:UserWarning"),
+]
 
 COLS = dict(subject="mouse", arm="arm", time="day", size="volume_mm3")
 # a regressing combination arm: its tumours fall below the detection limit late in the study
