@@ -14,6 +14,8 @@ fit_dose_response(data, dose=, response=, by=, group=, ...)
     (interaction > 0 = synergy) -> :class:`BayesDoseResponseResult`.
 prior_predictive_growth, prior_predictive_dose_response
     Prior-predictive checks (no MCMC).
+GrowthRefitter(template, ...).fit(data, seed=)
+    Many data sets of one design (simulation, power, calibration) without recompiling.
 load_result(path)
     Re-open a result saved with ``result.to_netcdf(path)``.
 growth_priors, dose_response_priors, Prior, prior_table
