@@ -60,7 +60,7 @@ _LAZY: dict[str, str] = {
     "compare_arms": "comboplan.growth.endpoints",
 }
 _SUBMODULES = {
-    "bayes": "comboplan.fitting.bayes",
+    "bayes": "comboplan.bayes",
     "simulate": "comboplan.simulate",
     "models": "comboplan.models",
     "data": "comboplan.data",

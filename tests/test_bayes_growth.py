@@ -248,6 +248,10 @@ def test_result_wiring(mock_fit, tmp_path):
     assert res.p_synergy() == pytest.approx(float((post["interaction"].values < 0).mean()))
     syn = res.synergy()
     assert "< 0 = synergy" in syn["sign_convention"].item()
+    # the same quantity on comboplan's in-vivo scale (positive = synergy, as invivo_synergy)
+    assert syn["score_mean"].item() == pytest.approx(-syn["interaction_mean"].item())
+    assert syn["score_ci_low"].item() == pytest.approx(-syn["ci_high"].item())
+    assert "> 0 = synergy" in syn["sign_convention"].item()
     ds = res.draws(["r_arm", "interaction", "sigma_animal"], stacked=True)
     assert ds["r_arm"].dims == ("sample", "arm") and ds["r_arm"].attrs["unit"] == "1/day"
     assert len(res.excluded) == 1 and "after dropout" in res.excluded["reason"].item()

@@ -235,8 +235,11 @@ class BayesGrowthResult(BayesResult):
     def synergy(self) -> pd.DataFrame:
         """One-row table: interaction posterior, credible interval and P(synergy).
 
-        Columns ``interaction_mean``, ``ci_low``, ``ci_high`` (1/time unit),
-        ``p_synergy``, ``sign_convention`` ("interaction < 0 = synergy (Bliss on rates)").
+        Columns ``interaction_mean``, ``ci_low``, ``ci_high`` (1/time unit; interaction =
+        r_AB - r_A - r_B + r_0, < 0 = synergy), ``score_mean``, ``score_ci_low``,
+        ``score_ci_high`` (= -interaction: the Bliss score on growth rates with comboplan's
+        in-vivo convention, > 0 = synergy, as :func:`comboplan.invivo_synergy`),
+        ``p_synergy``, ``sign_convention``.
         """
         self._require_factorial()
         x = self.idata.posterior["interaction"].values.ravel()
@@ -245,8 +248,12 @@ class BayesGrowthResult(BayesResult):
         return pd.DataFrame([{
             "agent_A": self.meta["agents"][0], "agent_B": self.meta["agents"][1],
             "interaction_mean": x.mean(), "ci_low": lo, "ci_high": hi, "ci_level": level,
+            # the same quantity on comboplan's in-vivo synergy scale (comboplan.invivo_synergy):
+            # score = expected - observed combination rate = -interaction, positive = synergy
+            "score_mean": -x.mean(), "score_ci_low": -hi, "score_ci_high": -lo,
             "p_synergy": float((x < 0).mean()), "unit": f"1/{self.meta.get('time_unit', 'day')}",
-            "sign_convention": "interaction = r_AB - r_A - r_B + r_0; < 0 = synergy (Bliss on growth rates)",
+            "sign_convention": ("interaction = r_AB - r_A - r_B + r_0 (< 0 = synergy); "
+                                "score = -interaction (> 0 = synergy, as comboplan.invivo_synergy)"),
         }])
 
     def rates(self) -> pd.DataFrame:
