@@ -45,7 +45,6 @@ def dose_response_section(outdir: Path, seed: int = 0) -> str:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     from .data.datasets import load_dataset
     from .exceptions import ComboplanWarning

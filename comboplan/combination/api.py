@@ -857,7 +857,6 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
         raise DataError(f"fit_musyc needs exactly two dose columns; got {list(design.doses)!r}.")
     a1, a2 = design.doses
     obs = design.obs
-    top = design.top
     yraw = obs["_effect"].to_numpy()  # validated copy of the raw response
     rng = as_rng(seed)
     z = ci

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from ..models.combination.musyc import MUSYC_PARAMS, musyc
+from ..models.combination.musyc import MUSYC_PARAMS
 from ..models.combination.zip import zip_slice
 from ..models.dose_response import HILL4, hill
 from ..models.spec import ModelSpec, Param

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..exceptions import DataError
 from ..models.combination import bliss_reference, hsa_reference, loewe_index, loewe_reference, zip_delta
@@ -11,7 +10,7 @@ from .design import Design
 from .fits import fit_hill, fit_zip_slices, hill_predict
 from .stats import dense_rank_within
 
-__all__ = ["Layout", "build_layout", "score_sets", "resample_obs", "set_cell_means"]
+__all__ = ["Layout", "score_sets", "resample_obs", "set_cell_means"]
 
 MIN_HILL_LEVELS = 4
 

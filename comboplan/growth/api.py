@@ -561,8 +561,6 @@ def fit_growth(
     d = padded_design(gd, below_lloq)
     x, mask = d["t"], d["mask"]
     y = d["logy"] if scale == "log" else np.exp(d["logy"])
-    xs = np.where(mask, x, np.nan)
-    ys = np.where(mask, y, np.nan)
     sub_lab = gd.subjects
     arm_lab = gd.arms[gd.subject_arm]
     prow, frow, ests = [], [], {}

@@ -9,23 +9,11 @@ import json
 
 import numpy as np
 
+from ._common import colors as _colors
+from ._common import new_axes as _ax
+
 __all__ = ["plot_growth", "plot_dose_response", "plot_prior_predictive", "plot_posterior_interval",
            "plot_trace"]
-
-
-def _ax(ax):
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(6, 4))
-    return ax
-
-
-def _colors(n):
-    import matplotlib.pyplot as plt
-
-    cyc = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0", "C1", "C2", "C3"])
-    return [cyc[i % len(cyc)] for i in range(n)]
 
 
 def plot_posterior_interval(result, var: str, ax=None, level: float = 0.9, log: bool = False):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._common import new_axes
+
 __all__ = ["plot_dose_response"]
 
 
@@ -31,10 +33,8 @@ def plot_dose_response(result, ax=None, curves=None, show_data: bool = True, ban
     -------
     matplotlib.axes.Axes
     """
-    import matplotlib.pyplot as plt
-
     if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 4))
+        ax = new_axes(None, figsize=(5.5, 4))
     P = result.packed
     idx = list(range(min(result.n_curves, 12))) if curves is None else list(curves)
     pos = P.x[P.mask & (P.x > 0)]

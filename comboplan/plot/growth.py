@@ -6,23 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._common import colors as _colors
+from ._common import new_axes as _ax
+
 __all__ = ["plot_spaghetti", "plot_fitted_curves", "plot_fitted_rates", "plot_waterfall",
            "plot_synergy_over_time"]
-
-
-def _ax(ax):
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(6, 4))
-    return ax
-
-
-def _colors(n):
-    import matplotlib.pyplot as plt
-
-    cyc = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0", "C1", "C2", "C3"])
-    return [cyc[i % len(cyc)] for i in range(n)]
 
 
 def plot_spaghetti(data, ax=None, relative: bool = False, log: bool = True, mean: bool = True):

@@ -6,15 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._common import new_axes as _ax
+
 __all__ = ["plot_trajectories", "plot_dose_efficacy", "plot_power"]
-
-
-def _ax(ax):
-    if ax is None:
-        import matplotlib.pyplot as plt
-
-        _, ax = plt.subplots(figsize=(6, 4))
-    return ax
 
 
 def plot_trajectories(result, ax=None, variable: str = "size", level: float = 0.9, log: bool = True):

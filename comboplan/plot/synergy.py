@@ -9,17 +9,14 @@ import numpy as np
 
 from ..exceptions import DataError
 
+from ._common import new_axes
+
 __all__ = ["heatmap", "surface", "isobologram", "fa_ci", "ct_fa_ci", "ct_isobologram", "ct_median_effect",
            "musyc_plot"]
 
 
 def _ax(ax, projection=None):
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig = plt.figure(figsize=(5.5, 4.5))
-        ax = fig.add_subplot(111, projection=projection)
-    return ax
+    return new_axes(ax, figsize=(5.5, 4.5), projection=projection)
 
 
 def _block_cells(result, method, block):

@@ -7,7 +7,6 @@
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 __all__ = ["register"]
