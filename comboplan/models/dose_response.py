@@ -16,6 +16,8 @@ Equations, references and the correspondence with drc are in ``docs/models.md``.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.special import expit, logit
 
@@ -238,52 +240,66 @@ _GRID_H = np.array([0.6, 1.2, 2.5, 5.0])
 def _grid_start(x, y, mask, shape):
     """Self-starting values for ``a + (b - a) * shape(x, ec50, h)`` models.
 
-    For each curve, tries a grid of ``ec50`` (across the tested dose range) and ``h``
-    values, solves the two linear parameters (``a``, ``b``) by least squares for
-    each, and keeps the best.  Vectorised over curves.  Returns ``a, b, ec50, h``
-    each with shape ``(n_curves,)``.
+    For each curve, tries a grid of ``ec50`` (9 values across the tested dose range)
+    and ``h`` (4 values), solves the two linear parameters (``a``, ``b``) exactly by
+    weighted least squares for each, and keeps the best.  Vectorised over curves and
+    grid points at once (in blocks of curves to bound memory).  Returns ``a, b, ec50,
+    h`` each with shape ``(n_curves,)``.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     m = np.asarray(mask, dtype=bool)
+    n = x.shape[0]
+    out = np.zeros((4, n))
+    block = max(1, int(2_000_000 // max(1, x.shape[1] * 9 * _GRID_H.size)))
+    for s in range(0, n, block):
+        sl = slice(s, s + block)
+        out[:, sl] = _grid_start_block(x[sl], y[sl], m[sl], shape)
+    return out
+
+
+def _grid_start_block(x, y, m, shape):
     xpos = np.where(m & (x > 0), x, np.nan)
-    lo = np.nanmin(xpos, axis=1)
-    hi = np.nanmax(xpos, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo = np.nanmin(xpos, axis=1)
+        hi = np.nanmax(xpos, axis=1)
     lo = np.where(np.isfinite(lo), lo, 1.0)
     hi = np.where(np.isfinite(hi), hi, lo * 10.0)
     hi = np.where(hi > lo, hi, lo * 10.0)
-    llo, lhi = np.log(lo), np.log(hi)
-    w = m.astype(float)
-    y0 = np.where(m, y, 0.0)
-    best = np.full(x.shape[0], np.inf)
-    out = np.zeros((4, x.shape[0]))
-    for t in np.linspace(0.0, 1.0, 9):
-        l50 = llo + t * (lhi - llo)
-        ec50 = np.exp(l50)[:, None]
-        for h in _GRID_H:
-            g = shape(x, ec50, h)
-            g = np.where(m, g, 0.0)
-            u = (1.0 - g) * w
-            a11 = np.sum(u * (1.0 - g), axis=1)
-            a12 = np.sum(u * g, axis=1)
-            a22 = np.sum(w * g * g, axis=1)
-            r1 = np.sum(u * y0, axis=1)
-            r2 = np.sum(w * g * y0, axis=1)
-            det = a11 * a22 - a12 * a12
-            ok = np.abs(det) > 1e-12 * (a11 * a22 + 1e-300)
-            det = np.where(ok, det, 1.0)
-            a = np.where(ok, (a22 * r1 - a12 * r2) / det, np.nan)
-            b = np.where(ok, (a11 * r2 - a12 * r1) / det, np.nan)
-            fit = a[:, None] + (b - a)[:, None] * g
-            rss = np.sum(w * (y0 - fit) ** 2, axis=1)
-            rss = np.where(np.isfinite(rss), rss, np.inf)
-            better = rss < best
-            best = np.where(better, rss, best)
-            out[:, better] = np.vstack([a, b, np.exp(l50), np.full_like(a, h)])[:, better]
+    t = np.linspace(0.0, 1.0, 9)
+    l50 = np.log(lo)[:, None] + t[None, :] * (np.log(hi) - np.log(lo))[:, None]  # (n, 9)
+    G = t.size * _GRID_H.size
+    ec50 = np.repeat(np.exp(l50), _GRID_H.size, axis=1)[:, :, None]  # (n, G, 1)
+    hh = np.tile(_GRID_H, t.size)[None, :, None]  # (1, G, 1)
+    w = m.astype(float)[:, None, :]
+    y0 = np.where(m, y, 0.0)[:, None, :]
+    with np.errstate(all="ignore"):
+        g = np.where(m[:, None, :], shape(x[:, None, :], ec50, hh), 0.0)  # (n, G, m)
+        u = 1.0 - g
+        a11 = np.sum(w * u * u, axis=2)
+        a12 = np.sum(w * u * g, axis=2)
+        a22 = np.sum(w * g * g, axis=2)
+        r1 = np.sum(w * u * y0, axis=2)
+        r2 = np.sum(w * g * y0, axis=2)
+        det = a11 * a22 - a12 * a12
+        ok = np.abs(det) > 1e-12 * (a11 * a22 + 1e-300)
+        det = np.where(ok, det, 1.0)
+        a = np.where(ok, (a22 * r1 - a12 * r2) / det, np.nan)
+        b = np.where(ok, (a11 * r2 - a12 * r1) / det, np.nan)
+        fit = a[:, :, None] * u + b[:, :, None] * g
+        rss = np.sum(w * (y0 - fit) ** 2, axis=2)
+    rss = np.where(np.isfinite(rss), rss, np.inf)
+    k = np.argmin(rss, axis=1)
+    rows = np.arange(x.shape[0])
+    best = rss[rows, k]
+    out = np.vstack([a[rows, k], b[rows, k], ec50[rows, k, 0], np.broadcast_to(hh[0, :, 0], (x.shape[0], G))[rows, k]])
     # curves where nothing worked (e.g. one dose level): flat start
     bad = ~np.isfinite(best)
     if bad.any():
-        ym = np.nanmean(np.where(m, y, np.nan), axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ym = np.nanmean(np.where(m, y, np.nan), axis=1)
         out[0, bad] = ym[bad]
         out[1, bad] = ym[bad]
         out[2, bad] = np.sqrt(lo * hi)[bad]
