@@ -105,3 +105,33 @@ def test_per_animal_rate_ci_coverage():
     t = pd.Series(truth)[p.index]
     cover = np.mean((p["ci_low"] <= t) & (t <= p["ci_high"]))
     assert 0.91 <= cover <= 0.985, cover
+
+
+def test_unidentified_asymptotes_are_flagged_and_left_out_of_arm_summaries():
+    """Pure exponential growth: a logistic fit's vmax runs away (reduces to exponential); it must be
+    flagged identified=False and not averaged into the arm summary."""
+    import warnings
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for arm in ("a", "b"):
+        for i in range(5):
+            r = 0.08 + rng.normal(0, 0.01)
+            for t in (0.0, 7.0, 14.0, 21.0):
+                rows.append({"m": f"{arm}{i}", "arm": arm, "day": t,
+                             "v": 100 * np.exp(r * t + rng.normal(0, 0.05))})
+    df = pd.DataFrame(rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = cp.fit_growth(df, "m", "arm", "day", "v", models=("exponential", "logistic"), errors="ignore")
+    f = fit.fits
+    lg = f[f.model == "logistic"]
+    vmax = fit.params.query("model == 'logistic' and param == 'vmax'").estimate.to_numpy()
+    maxobs = df.groupby("m", sort=True).v.max().reindex(fit.params.query(
+        "model == 'logistic' and param == 'vmax'").subject).to_numpy()
+    runaway = lg.converged.to_numpy() & (vmax > 100 * maxobs)
+    assert (~lg.identified.to_numpy()[runaway]).all()
+    assert lg.identified.sum() + runaway.sum() <= len(lg)
+    s = fit.arm_summary.query("model == 'logistic' and param == 'vmax'")
+    assert (s.n.to_numpy() == [lg[(lg.arm == a)].identified.sum() for a in s.arm]).all()
+    assert (f[f.model == "exponential"].identified).all()

@@ -424,7 +424,7 @@ class GrowthFit:
     params : pandas.DataFrame
         ``subject, arm, model, param, estimate, stderr, ci_low, ci_high, unit``.
     fits : pandas.DataFrame
-        One row per animal and model: ``converged, message, nobs, npar, rss, sigma, loglik,
+        One row per animal and model: ``converged, identified, message, nobs, npar, rss, sigma, loglik,
         aic, aicc, bic, criterion, delta_aicc, weight`` and ``best``: the model with the lowest
         AICc per animal (AIC for animals where a model has too few residual degrees of
         freedom for AICc; ``criterion`` says which); ``weight`` is the Akaike weight.
@@ -432,7 +432,11 @@ class GrowthFit:
         One row per model: ``n_converged, n_best, total_aic, mean_weight``.
     arm_summary : pandas.DataFrame
         Two-stage per-arm summary of each parameter: ``arm, model, param, n, mean, stderr,
-        ci_low, ci_high, unit`` (geometric mean for log-transformed parameters).
+        ci_low, ci_high, unit`` (geometric mean for log-transformed parameters), over the
+        *identified* fits only: converged, finite standard errors and, for logistic and
+        Gompertz, an asymptote ``vmax`` at most 100x the animal's largest observed size
+        (beyond that the curve has reduced to exponential growth and ``vmax`` is not
+        determined by the data; such fits are flagged ``identified=False`` in ``fits``).
     scale : str
         ``"log"`` (fitted to log size) or ``"size"``.
     below_lloq : str
@@ -577,6 +581,17 @@ def fit_growth(
         q = _tq(ci_level, dof)
         conv = np.asarray(bf.converged, bool)
         n_fail += int((~conv).sum())
+        # identified: converged, finite standard errors, and (sigmoid models) an asymptote that the
+        # data can support -- vmax beyond 100x the largest observed size means the curve has
+        # reduced to exponential growth and vmax is not determined by these data
+        with np.errstate(invalid="ignore"):
+            ident = conv & np.all(np.isfinite(se[:, bf.free]), axis=1)
+            if "vmax" in spec.param_names:
+                vmax = est[:, spec.param_names.index("vmax")]
+                ymax = np.nanmax(np.where(mask, d["logy"], np.nan), axis=1)
+                ident &= np.log(np.where(vmax > 0, vmax, np.nan)) <= ymax + np.log(100.0)
+        why = np.where(conv & ~ident, "; not identified (asymptote far beyond the data or infinite SE):"
+                                      " excluded from arm summaries", "")
         k = bf.npar + 1  # + residual variance
         n = bf.nobs.astype(float)
         ll = bf.loglik
@@ -591,7 +606,8 @@ def fit_growth(
                 "unit": _unit(p.name, p.unit, gd),
             }))
         frow.append(pd.DataFrame({
-            "subject": sub_lab, "arm": arm_lab, "model": m, "converged": conv, "message": bf.message,
+            "subject": sub_lab, "arm": arm_lab, "model": m, "converged": conv, "identified": ident,
+            "message": np.char.add(bf.message.astype(str), why.astype(str)),
             "nobs": bf.nobs.astype(int), "npar": int(bf.npar), "rss": bf.rss, "sigma": bf.sigma, "loglik": ll,
             "aic": np.where(conv, aic, np.nan), "aicc": np.where(conv, aicc, np.nan), "bic": np.where(conv, bic, np.nan),
         }))
@@ -628,7 +644,7 @@ def fit_growth(
     for m in models:
         spec = get_growth_model(m, scale)
         sub = params[params["model"] == m]
-        conv = fits.loc[fits["model"] == m, "converged"].to_numpy()
+        conv = fits.loc[fits["model"] == m, "identified"].to_numpy()
         for p in spec.params:
             vals = sub.loc[sub["param"] == p.name, "estimate"].to_numpy()
             for k_arm, a in enumerate(gd.arms):
