@@ -658,7 +658,8 @@ def fit_growth(
                 qq = float(_tq(ci_level, nn - 1)) if nn > 1 else np.nan
                 lo, hi = mean - qq * sem, mean + qq * sem
                 if p.transform == "log":
-                    mean, lo, hi = np.exp(mean), np.exp(lo), np.exp(hi)
+                    with np.errstate(over="ignore"):
+                        mean, lo, hi = np.exp(mean), np.exp(lo), np.exp(hi)
                 arows.append((a, m, p.name, nn, mean, sem, lo, hi,
                               "geometric" if p.transform == "log" else "arithmetic", _unit(p.name, p.unit, gd)))
     arm_summary = pd.DataFrame(arows, columns=["arm", "model", "param", "n", "mean", "stderr_fit_scale",
