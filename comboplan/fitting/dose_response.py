@@ -278,20 +278,31 @@ class DoseResponseResult:
                 ExtrapolationWarning, stacklevel=2)
         return out
 
+    def _param_gradient(self, f):
+        """Central-difference derivatives of ``f(params)`` (leading curve axis) w.r.t. the free parameters.
+
+        Returns an array of shape ``f(estimates).shape + (n_params,)``; columns of fixed
+        parameters are 0.
+        """
+        est = self.fit.estimates
+        with np.errstate(all="ignore"):
+            base = np.asarray(f(est), dtype=float)
+            out = np.zeros(base.shape + (est.shape[1],))
+            for j in np.flatnonzero(self.fit.free):
+                h = 1e-6 * np.maximum(np.abs(est[:, j]), 1e-4)
+                up = est.copy()
+                dn = est.copy()
+                up[:, j] += h
+                dn[:, j] -= h
+                hb = h.reshape((-1,) + (1,) * (base.ndim - 1))
+                out[..., j] = (np.asarray(f(up), dtype=float) - np.asarray(f(dn), dtype=float)) / (2 * hb)
+        return out
+
     def _ecx_ci(self, xv, kind, point, ci, level, tq, n_boot, seed):
         n = self.n_curves
         nan = np.full(n, np.nan)
-        est = self.fit.estimates
         # delta-method standard error of log ECx (always computed: reported as stderr)
-        grads = np.zeros_like(est)
-        for j in np.flatnonzero(self.fit.free):
-            h = 1e-6 * np.maximum(np.abs(est[:, j]), 1e-4)
-            up = est.copy()
-            dn = est.copy()
-            up[:, j] += h
-            dn[:, j] -= h
-            with np.errstate(all="ignore"):
-                grads[:, j] = (np.log(self._ecx_point(xv, kind, up)) - np.log(self._ecx_point(xv, kind, dn))) / (2 * h)
+        grads = self._param_gradient(lambda p: np.log(self._ecx_point(xv, kind, p)))
         with np.errstate(invalid="ignore"):
             var = np.einsum("ni,nij,nj->n", grads, np.nan_to_num(self.fit.cov), grads)
             se_log = np.sqrt(np.where(var >= 0, var, np.nan))
@@ -453,15 +464,7 @@ class DoseResponseResult:
         if interval != "confidence":
             raise DataError(f"interval must be None or 'confidence', got {interval!r}")
         level = self.ci_level if level is None else level
-        J = np.zeros(yhat.shape + (est.shape[1],))
-        for j in np.flatnonzero(self.fit.free):
-            h = 1e-6 * np.maximum(np.abs(est[:, j]), 1e-4)
-            up = est.copy()
-            dn = est.copy()
-            up[:, j] += h
-            dn[:, j] -= h
-            J[..., j] = (self.spec.func(d[None, :], *[up[:, k, None] for k in range(est.shape[1])])
-                         - self.spec.func(d[None, :], *[dn[:, k, None] for k in range(est.shape[1])])) / (2 * h)[:, None]
+        J = self._param_gradient(lambda p: self.spec.func(d[None, :], *[p[:, k, None] for k in range(p.shape[1])]))
         var = np.einsum("ndi,nij,ndj->nd", J, np.nan_to_num(self.fit.cov), J)
         dof = self.fit.dof.astype(float)
         tq = stats.t.ppf(0.5 + level / 2, np.where(dof > 0, dof, np.nan))[:, None]
