@@ -61,6 +61,7 @@ _LAZY: dict[str, str] = {
 }
 _SUBMODULES = {
     "bayes": "comboplan.bayes",
+    "datasets": "comboplan.datasets",
     "simulate": "comboplan.simulate",
     "models": "comboplan.models",
     "data": "comboplan.data",
