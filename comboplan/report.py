@@ -1,7 +1,11 @@
 """The main job (``comboplan demo`` / ``make demo``): analyse the anchor papers' data and write a report.
 
-Each capability contributes one section (a function ``demo_section(outdir, seed) -> str``
-returning markdown); the report is ``<outdir>/report.md`` with PNG figures beside it.
+Each capability contributes one section: a function ``section(ctx) -> str`` that receives a
+:class:`comboplan.reportkit.ReportContext`, saves its figures and tables through it, records
+every number it takes from the papers (``ctx.paper_value``: dataset, row reference, value)
+and returns markdown.  :func:`run_demo` writes ``report.html`` (self-contained, figures
+embedded), ``report.md``, the tables (CSV, netCDF), ``paper_values.csv`` (every printed
+paper number used, with its dataset and provenance reference) and ``manifest.json``.
 Everything is computed from the numbers printed in the papers (bundled datasets, see
 ``comboplan/data/datasets/PROVENANCE.md``) or from seeded simulations that say so.
 """
@@ -9,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
+import sys
 import time
 import warnings
 from pathlib import Path
 
 __all__ = ["run_demo", "register", "dose_response_section", "synergy_section", "growth_section",
-           "planning_section", "paper_shaped_study"]
+           "planning_section", "paper_shaped_study", "paper_rtv14"]
 
 # (title, "module:function") in report order; a missing module is skipped with a note
 _SECTIONS = (
@@ -26,15 +32,13 @@ _SECTIONS = (
 )
 
 
-def dose_response_section(outdir: Path, seed: int = 0) -> str:
+def dose_response_section(ctx) -> str:
     """Fit the WJ-MSC secretome dose-response of SKBR3 and MCF10A cells (Karimi 2025).
 
     Parameters
     ----------
-    outdir : pathlib.Path
-        Folder for figures.
-    seed : int
-        Unused (the section is deterministic); kept for a uniform signature.
+    ctx : comboplan.reportkit.ReportContext
+        Output folder, seed and collectors of figures, tables and paper values.
 
     Returns
     -------
@@ -46,12 +50,11 @@ def dose_response_section(outdir: Path, seed: int = 0) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .data.datasets import load_dataset
     from .exceptions import ComboplanWarning
     from .fitting.dose_response import compare, fit_dose_response
 
-    df = load_dataset("karimi2025")
-    sk = df[(df.cell_line == "SKBR3") & (df.time_h == 24)]
+    sk = ctx.paper_rows("karimi2025", "viability_pct", "SKBR3 MTT viability (%) at 24 h", ["dose_ug_per_mL"],
+                        cell_line="SKBR3", time_h=24.0)
     out = []
     out.append(
         "Data: MTT viability (% of untreated control) of SKBR3 cells after 24 h with WJ-MSC secretome at "
@@ -79,7 +82,10 @@ def dose_response_section(outdir: Path, seed: int = 0) -> str:
         "printed values: the EC50 is a point estimate without a defensible confidence interval. Replicate-level "
         "data (6 assays x 3 wells per dose) would give one; comboplan fits them directly (`by=` per assay, "
         "`ci='profile'`).\n")
-    mc = load_dataset("karimi2025").query("cell_line == 'MCF10A'")
+    ctx.say(f"SKBR3 (Karimi 2025, 24 h printed means): secretome EC50 {ec50:.3g} ug/mL, Hill slope {h:.3g} "
+            "(point estimates: 2 means per free parameter, no CI)")
+    mc = ctx.paper_rows("karimi2025", "viability_pct", "MCF10A viability (%), Table 2", ["dose_ug_per_mL"],
+                        cell_line="MCF10A")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ComboplanWarning)
         r0 = fit_dose_response(mc, dose="dose_ug_per_mL", response="viability_pct", model="no_effect")
@@ -97,14 +103,18 @@ def dose_response_section(outdir: Path, seed: int = 0) -> str:
     fig, ax = plt.subplots(figsize=(5.5, 4))
     res.plot(ax=ax)
     ax.set_title("SKBR3, 24 h, WJ-MSC secretome (Karimi 2025)")
-    fig.savefig(outdir / "dose_response_skbr3.png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    out.append("![SKBR3 dose-response](dose_response_skbr3.png)\n")
-    res.params.to_csv(outdir / "dose_response_params.csv", index=False)
+    out.append(ctx.figure(fig, "dose_response_skbr3.png",
+                          "SKBR3 viability (% of control) vs WJ-MSC secretome (ug/mL, log axis), 24 h, printed "
+                          "means and the fitted Hill curve"))
+    out.append(ctx.table(res.params, "dose_response_params.csv",
+                         "Hill parameters of the SKBR3 fit: estimate, SE, CI, unit"))
+    out.append(ctx.table(res.to_xarray(), "dose_response_fit.nc", "the SKBR3 fit as an xarray Dataset (netCDF)"))
+    out.append(ctx.table(cmp_, "dose_response_mcf10a_compare.csv",
+                         "MCF10A: constant vs Hill model, AIC and extra-sum-of-squares F test"))
     return "\n".join(out)
 
 
-def synergy_section(outdir: Path, seed: int = 0) -> str:
+def synergy_section(ctx) -> str:
     """Bliss and HSA excess of the Eiro 2024 sparse combination (paclitaxel 1 uM + CM-hUCESC_chemo).
 
     The paper prints means only; the interval is therefore conditional on an assumed
@@ -112,26 +122,31 @@ def synergy_section(outdir: Path, seed: int = 0) -> str:
 
     Parameters
     ----------
-    outdir : pathlib.Path
-        Folder for tables.
-    seed : int
-        Unused (delta-method inference is deterministic).
+    ctx : comboplan.reportkit.ReportContext
+        Output folder, seed and collectors of figures, tables and paper values.
 
     Returns
     -------
     str
         Markdown text.
     """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     import numpy as np
     import pandas as pd
 
     from .combination.api import synergy
-    from .data.datasets import load_dataset
 
-    d = load_dataset("eiro2024_invitro")
-    prol = d[d.assay.str.startswith("proliferation")].set_index("treatment")["inhibition_pct"]
-    sec, pac, combo = (float(prol["CM-hUCESC_chemo"]), float(prol["paclitaxel"]),
-                       float(prol["paclitaxel + CM-hUCESC_chemo"]))
+    assay = "proliferation (WST-1 A450-A655)"
+    sec = ctx.paper_value("eiro2024_invitro", "inhibition_pct", "MDA-MB-231 proliferation inhibition (%), "
+                          "CM-hUCESC_chemo", assay=assay, treatment="CM-hUCESC_chemo")
+    pac = ctx.paper_value("eiro2024_invitro", "inhibition_pct", "MDA-MB-231 proliferation inhibition (%), "
+                          "paclitaxel 1 uM", assay=assay, treatment="paclitaxel")
+    combo = ctx.paper_value("eiro2024_invitro", "inhibition_pct", "MDA-MB-231 proliferation inhibition (%), "
+                            "paclitaxel 1 uM + CM-hUCESC_chemo", assay=assay,
+                            treatment="paclitaxel + CM-hUCESC_chemo")
     z = np.array([-1.0, 0.0, 1.0])  # three pseudo-wells with exactly the reported mean and the assumed SD
     rows = []
     for sd in (5.0, 10.0):
@@ -141,7 +156,6 @@ def synergy_section(outdir: Path, seed: int = 0) -> str:
     res = synergy(pd.DataFrame(rows), doses=["secretome", "paclitaxel_uM"], response="inhibition",
                   by="assumed_sd", methods=("bliss", "hsa"), replicate="rep", inference="delta")
     cells = res.cells
-    cells.to_csv(outdir / "synergy_eiro2024.csv", index=False)
     out = [f"Data (Eiro 2024, MDA-MB-231 proliferation, WST-1): CM-hUCESC_chemo {sec:g} %, paclitaxel 1 uM {pac:g} %, "
            f"combination {combo:g} % inhibition (means printed in the text; no SDs printed).\n",
            f"Bliss expectation: {sec:g} + {pac:g} - {sec:g} x {pac:g} / 100 = {sec + pac - sec * pac / 100:.2f} %. "
@@ -150,18 +164,70 @@ def synergy_section(outdir: Path, seed: int = 0) -> str:
     for _, r in cells.sort_values(["method", "assumed_sd"]).iterrows():
         out.append(f"| {r['method']} | {r['assumed_sd']:g} | {r['score']:.2f} | {r['ci_low']:.2f} to {r['ci_high']:.2f} "
                    f"| {r['p_value']:.2g} |")
+        if r["method"] == "bliss":
+            ctx.say(f"Eiro 2024 in vitro: Bliss excess {r['score']:+.1f} inhibition points (positive = synergy), "
+                    f"95 % CI {r['ci_low']:.1f} to {r['ci_high']:.1f} if the SD were {r['assumed_sd']:g} points (n = 3)")
     out.append("\nThe excess itself is fixed by the printed means; its interval is not, because the paper does not "
                "print the SDs: the table shows how the conclusion depends on them (delta method, Welch t). With the "
                "raw wells, `cp.synergy(..., replicate=...)` gives the real interval (replicate bootstrap or delta "
                "method). Loewe, ZIP and Chou-Talalay CI need single-agent dose-response curves, which this design "
                "(one dose of each agent) does not have; comboplan says exactly which cells are missing.\n")
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    bl = cells[cells.method == "bliss"].sort_values("assumed_sd")
+    hs = cells[cells.method == "hsa"].sort_values("assumed_sd")
+    for k, (tab, lab) in enumerate(((bl, "Bliss"), (hs, "HSA"))):
+        y = np.arange(len(tab)) + 0.18 * (1 - 2 * k)
+        ax.errorbar(tab.score, y, xerr=[tab.score - tab.ci_low, tab.ci_high - tab.score], fmt="o", capsize=4,
+                    label=lab)
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(np.arange(len(bl)), [f"assumed SD {v:g} points" for v in bl.assumed_sd])
+    ax.set_xlabel("excess inhibition (percentage points; positive = synergy)")
+    ax.legend(frameon=False)
+    ax.set_title("Paclitaxel 1 uM + CM-hUCESC_chemo (Eiro 2024)")
+    out.append(ctx.figure(fig, "synergy_eiro2024.png",
+                          "Bliss and HSA excess inhibition (percentage points, positive = synergy) of paclitaxel "
+                          "1 uM + CM-hUCESC_chemo with 95 % CIs under two assumed SDs"))
+    out.append(ctx.table(cells, "synergy_eiro2024.csv",
+                         "per-cell Bliss/HSA excess, CI and p (inhibition %, positive = synergy)"))
+    out.append(ctx.table(res.to_xarray(), "synergy_eiro2024.nc", "the same scores as an xarray Dataset (netCDF)"))
     return "\n".join(out)
 
 
-PAPER_RTV14 = {"control": 2.80, "CM": 1.13, "PTX": 2.74, "CM+PTX": 1.31}
-"""Relative tumour volume at day 14 (fraction of day 0) per arm of Eiro 2024's low-dose study
-(paclitaxel 5 mg/kg 274 %, CM-hUCESC_chemo 113 %, combination 131 %; the control is only said to be
-"similar to paclitaxel 5 mg/kg" and is taken as 280 %, an assumption)."""
+CONTROL_RTV14_ASSUMED = 2.80
+"""Day-14 relative tumour volume assumed for the untreated control of Eiro 2024's low-dose study
+(fraction of day 0).  Not printed: the paper only says the 5 mg/kg arm grew "similar" to control."""
+
+_ARM_ROWS = {"CM": "CM-hUCESC_chemo", "PTX": "paclitaxel", "CM+PTX": "paclitaxel + CM-hUCESC_chemo"}
+
+
+def paper_rtv14(ctx=None) -> dict:
+    """Day-14 relative tumour volume per arm of Eiro 2024's low-dose xenograft study.
+
+    The treated arms are read from the bundled dataset ``eiro2024_xenograft`` (printed
+    274 %, 113 %, 131 %; ref E3); the control is :data:`CONTROL_RTV14_ASSUMED` (an assumption).
+
+    Parameters
+    ----------
+    ctx : comboplan.reportkit.ReportContext, optional
+        When given, the printed values are recorded as paper values of the report.
+
+    Returns
+    -------
+    dict
+        ``{"control", "CM", "PTX", "CM+PTX"} -> relative volume`` (fraction of day 0).
+    """
+    from .data.datasets import load_dataset
+
+    out = {"control": CONTROL_RTV14_ASSUMED}
+    for arm, row in _ARM_ROWS.items():
+        if ctx is not None:
+            v = ctx.paper_value("eiro2024_xenograft", "tumor_volume_pct",
+                                f"day-14 tumour volume (% of day 0), {row}", arm=row, day=14.0)
+        else:
+            d = load_dataset("eiro2024_xenograft")
+            v = float(d.loc[(d.arm == row) & (d.day == 14), "tumor_volume_pct"].iloc[0])
+        out[arm] = v / 100.0
+    return out
 
 
 def paper_shaped_study(seed: int = 2024, n_per_arm: int = 7, days=(0.0, 7.0, 14.0, 21.0, 28.0),
@@ -169,7 +235,7 @@ def paper_shaped_study(seed: int = 2024, n_per_arm: int = 7, days=(0.0, 7.0, 14.
     """Simulate a luminescence xenograft study shaped like Eiro 2024 (seeded; not the papers' raw data).
 
     Exponential growth on the log scale with arm rates ``log(RTV14) / 14`` (1/day) from
-    :data:`PAPER_RTV14`, between-animal SD of the rate ``rate_sd`` (1/day), residual SD of
+    :func:`paper_rtv14` (printed treated arms, assumed control), between-animal SD of the rate ``rate_sd`` (1/day), residual SD of
     log luminescence ``noise_sd``, baseline log-normal around 1e6 photons/s (SD 0.4 on the
     log scale); after day 21 the ``n_necrotic`` largest tumours of each arm leave the study
     (``dropout = "necrosis"`` on their last reading), as the paper describes.
@@ -198,7 +264,7 @@ def paper_shaped_study(seed: int = 2024, n_per_arm: int = 7, days=(0.0, 7.0, 14.
     rng = np.random.default_rng(seed)
     days = np.asarray(days, dtype=float)
     rows = []
-    for arm, rtv in PAPER_RTV14.items():
+    for arm, rtv in paper_rtv14().items():
         b = np.log(rtv) / 14.0 + rng.normal(0.0, rate_sd, n_per_arm)
         lum0 = np.exp(rng.normal(np.log(1e6), 0.4, n_per_arm))
         lum = lum0[:, None] * np.exp(b[:, None] * days[None, :] + rng.normal(0.0, noise_sd, (n_per_arm, days.size)))
@@ -214,15 +280,13 @@ def paper_shaped_study(seed: int = 2024, n_per_arm: int = 7, days=(0.0, 7.0, 14.
     return pd.DataFrame(rows)
 
 
-def growth_section(outdir: Path, seed: int = 0) -> str:
+def growth_section(ctx) -> str:
     """Analyse a simulated xenograft study shaped like Eiro 2024: mixed model, TGI, in-vivo Bliss over time.
 
     Parameters
     ----------
-    outdir : pathlib.Path
-        Folder for tables and figures.
-    seed : int
-        Seed of the simulated study.
+    ctx : comboplan.reportkit.ReportContext
+        Output folder, seed (of the simulated study) and collectors.
 
     Returns
     -------
@@ -233,6 +297,7 @@ def growth_section(outdir: Path, seed: int = 0) -> str:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
     from .growth.api import fit_growth_mixed
     from .growth.data import validate_growth
@@ -240,25 +305,29 @@ def growth_section(outdir: Path, seed: int = 0) -> str:
     from .growth.synergy import invivo_synergy
     from .plot.growth import plot_spaghetti
 
+    seed = ctx.seed
+    rtv = paper_rtv14(ctx)
     df = paper_shaped_study(seed)
-    df.to_csv(outdir / "xenograft_simulated.csv", index=False)
     gd = validate_growth(df, "mouse", "group", "day", "lum_ps", kind="luminescence", dropout="dropout",
-                         arm_order=list(PAPER_RTV14))
+                         arm_order=list(rtv))
     mixed = fit_growth_mixed(gd)
     ep = growth_endpoints(gd, control="control", at=14.0, seed=seed)
     syn = invivo_synergy(gd, design={"control": [], "CM": ["CM"], "PTX": ["PTX"], "CM+PTX": ["CM", "PTX"]},
                          n_boot=1000, seed=seed)
     rates = mixed.rates
     out = ["**Simulated data** (seeded): 4 arms x 7 mice, luminescence on days 0/7/14/21/28, necrosis dropout "
-           "after day 21; arm growth rates set from the paper's day-14 relative volumes (paclitaxel 5 mg/kg 274 %, "
-           "primed secretome 113 %, combination 131 %; control assumed 280 %). This shows the analysis the papers' "
-           "raw data would get; it is not a re-analysis of their animals.\n",
+           "after day 21; arm growth rates set from the paper's day-14 relative volumes (paclitaxel 5 mg/kg "
+           f"{100 * rtv['PTX']:g} %, primed secretome {100 * rtv['CM']:g} %, combination {100 * rtv['CM+PTX']:g} %; "
+           f"control assumed {100 * rtv['control']:g} %). This shows the analysis the papers' raw data would get; it "
+           "is not a re-analysis of their animals.\n",
            "Exponential growth as a linear mixed model on log relative signal with a random slope per animal "
            "(REML); every observed measurement is used (dropout handled in the likelihood: valid if missing at "
            "random given the observed sizes).\n",
            "| arm | growth rate (1/day) | 95 % CI | doubling time (day) |", "|---|---|---|---|"]
     for _, r in rates.iterrows():
         out.append(f"| {r['arm']} | {r['rate']:.4f} | {r['ci_low']:.4f} to {r['ci_high']:.4f} | {r['doubling_time']:.1f} |")
+    ctx.say("Simulated Eiro-shaped xenograft, mixed-model growth rates (1/day, 95 % CI): " + "; ".join(
+        f"{r['arm']} {r['rate']:.3f} ({r['ci_low']:.3f} to {r['ci_high']:.3f})" for _, r in rates.iterrows()))
     arms = ep.arms.set_index("arm")
     out.append("\nDay-14 endpoints (T/C of mean relative volume; TGI = 1 - T/C):\n")
     out.append("| arm | mean RTV | T/C | TGI (1 - T/C) |\n|---|---|---|---|")
@@ -272,9 +341,9 @@ def growth_section(outdir: Path, seed: int = 0) -> str:
     out.append("| day | Bliss score (1/day) | 95 % CI | adjusted p |\n|---|---|---|---|")
     for _, r in bl.iterrows():
         out.append(f"| {r['day']:g} | {r['score']:.4f} | {r['ci_low']:.4f} to {r['ci_high']:.4f} | {r['p_adjusted']:.2g} |")
-    import numpy as np
-
-    r = {k: np.log(v) / 14.0 for k, v in PAPER_RTV14.items()}
+    ctx.say("In-vivo Bliss score over time (1/day, positive = synergy): " + "; ".join(
+        f"day {r['day']:g} {r['score']:+.4f} ({r['ci_low']:+.4f} to {r['ci_high']:+.4f})" for _, r in bl.iterrows()))
+    r = {k: np.log(v) / 14.0 for k, v in rtv.items()}
     true_score = (r["CM"] + r["PTX"] - r["control"]) - r["CM+PTX"]
     last = bl.iloc[-1]
     covered = last["ci_low"] <= true_score <= last["ci_high"]
@@ -287,21 +356,26 @@ def growth_section(outdir: Path, seed: int = 0) -> str:
     plot_spaghetti(gd, ax=axes[0], relative=True)
     syn.plot(ax=axes[1])
     fig.tight_layout()
-    fig.savefig(outdir / "xenograft.png", dpi=110)
-    plt.close(fig)
-    out.append("![xenograft](xenograft.png)\n")
+    out.append(ctx.figure(fig, "xenograft.png",
+                          "left: relative luminescence (fold of day 0, log axis) per mouse over days; right: "
+                          "in-vivo Bliss score on growth rates (1/day, positive = synergy) by day, with 95 % CIs"))
+    out.append(ctx.table(df, "xenograft_simulated.csv",
+                         "the simulated study: mouse, arm, day, luminescence (photons/s), dropout reason"))
+    out.append(ctx.table(rates, "xenograft_rates.csv", "mixed-model growth rate per arm (1/day) with 95 % CI"))
+    out.append(ctx.table(ep.arms, "xenograft_endpoints_day14.csv", "day-14 T/C, TGI and mean relative volume per arm"))
+    out.append(ctx.table(ot, "xenograft_invivo_synergy.csv",
+                         "in-vivo Bliss/HSA scores on growth rates per day (1/day, positive = synergy)"))
+    out.append(ctx.table(syn.to_xarray(), "xenograft_invivo_synergy.nc", "the same scores as netCDF"))
     return "\n".join(out)
 
 
-def planning_section(outdir: Path, seed: int = 0) -> str:
+def planning_section(ctx) -> str:
     """Dose-reduction explorer and sample size, from the simulator calibrated to Eiro 2024's day-14 values.
 
     Parameters
     ----------
-    outdir : pathlib.Path
-        Folder for tables and figures.
-    seed : int
-        Seed for parameter draws, virtual animals and simulated studies.
+    ctx : comboplan.reportkit.ReportContext
+        Output folder, seed (parameter draws, virtual animals, simulated studies) and collectors.
 
     Returns
     -------
@@ -319,8 +393,21 @@ def planning_section(outdir: Path, seed: int = 0) -> str:
     from .simulate.paper import calibrate_eiro2024
     from .simulate.power import sample_size
 
+    seed = ctx.seed
     cal = calibrate_eiro2024()
+    printed = paper_rtv14(ctx)
+    hi, lo = "CM-hUCESC + paclitaxel 10 mg/kg", "CM-hUCESC_chemo + paclitaxel 5 mg/kg"
+    full = ctx.paper_value("eiro2024_xenograft_design", "paclitaxel_mg_per_kg", "full paclitaxel dose (mg/kg, i.p. "
+                           "weekly), study 1", study=hi, group=3)
+    low = ctx.paper_value("eiro2024_xenograft_design", "paclitaxel_mg_per_kg", "low paclitaxel dose (mg/kg, i.p. "
+                          "weekly), study 2", study=lo, group=3)
+    n_paper = int(ctx.paper_value("eiro2024_xenograft_design", "n_mice", "mice per treated arm, study 2",
+                                  study=lo, group=4))
+    if not np.allclose(sorted(cal.observed), sorted(printed[k] for k in ("CM", "PTX", "CM+PTX"))):
+        raise RuntimeError("calibrate_eiro2024 did not use the printed day-14 values")  # pragma: no cover
     ptx5, primed = cal.regimens["paclitaxel_5"], cal.regimens["primed"]
+    if low != ptx5.amount or full != 2 * low:
+        raise RuntimeError("the simulator's regimens do not match the printed doses")  # pragma: no cover
     out = ["Question (Eiro 2024): paclitaxel 10 mg/kg weekly works, 5 mg/kg alone does not, 5 mg/kg with secretome "
            "of paclitaxel-primed stem cells (3x/week) seems to. Which lower dose keeps full-dose efficacy, with what "
            "probability, and how many mice would confirm it?\n",
@@ -337,7 +424,11 @@ def planning_section(outdir: Path, seed: int = 0) -> str:
     res = dose_reduction(cal.model(), [0, 2.5, 5, 7.5, 10], companions={"none": None, "primed": primed},
                          reference=(10.0, "none"), days=[14.0], margin=0.2, target_probability=0.8, n_animals=50,
                          draws=cal.draws(200, seed=seed), variability=Variability({"lambda0": 0.2}), seed=seed + 1)
-    res.table.to_csv(outdir / "dose_reduction.csv", index=False)
+    tables = [ctx.table(res.table, "dose_reduction.csv",
+                        "day-14 relative size (fold of day 0) per paclitaxel dose (mg/kg) and companion: median, "
+                        "credible band, P(non-inferior to 10 mg/kg)"),
+              ctx.table(res.to_xarray(), "dose_reduction.nc",
+                        "posterior draws of day-14 relative size per companion and dose (netCDF)")]
     md = res.minimum_dose
     out.append("\nNon-inferiority: day-14 relative size within 20 % of 10 mg/kg alone, required with 80 % probability "
                "over parameter uncertainty (200 draws x 50 virtual animals):\n")
@@ -350,11 +441,11 @@ def planning_section(outdir: Path, seed: int = 0) -> str:
                    "secretome alone (113 %) did better than the combination (131 %), and under A2 the control grows "
                    "like 5 mg/kg; the calibrated interaction is therefore antagonistic. Measuring the control arm and "
                    "an IP paclitaxel PK profile (A2, A3) would change this answer most.")
-    arms = [Arm("ptx10", [ptx5.with_amount(10.0)]), Arm("ptx5+primed", [ptx5], [primed])]
+    arms = [Arm("ptx10", [ptx5.with_amount(full)]), Arm("ptx5+primed", [ptx5], [primed])]
     ss = sample_size(cal.model(), arms, [0, 7, 14], analysis="noninferiority", margin=0.2, endpoint_day=14,
-                     n_values=(5, 7, 10, 15, 20, 30), n_studies=400, variability=Variability({"lambda0": 0.2}),
+                     n_values=tuple(sorted({5, n_paper, 10, 15, 20, 30})), n_studies=400, variability=Variability({"lambda0": 0.2}),
                      readout=Readout("luminescence", cv=0.4), target_power=0.8, seed=seed + 2)
-    ss.table.to_csv(outdir / "sample_size.csv", index=False)
+    tables.append(ctx.table(ss.table, "sample_size.csv", "simulated power per group size (mice per arm)"))
     out.append("\nHow many mice per arm confirm that 5 mg/kg + primed secretome is non-inferior to 10 mg/kg (one-sided "
                "alpha 0.05 on log relative size at day 14, margin 20 %, luminescence CV 40 %, imaging days 0/7/14)? "
                "Power by simulation, each simulated study analysed with comboplan's own test:\n")
@@ -364,71 +455,143 @@ def planning_section(outdir: Path, seed: int = 0) -> str:
     n_req = ss.settings.get("n_required")
     out.append(f"\n**{n_req} mice per arm** give >= 80 % power." if n_req else
                "\nNo tested group size reaches 80 % power.")
-    p7 = ss.table.loc[ss.table.n_per_arm == 7, "power"]
+    p7 = ss.table.loc[ss.table.n_per_arm == n_paper, "power"]
     if len(p7):
-        out.append(f" With the papers' 7 mice per arm the power is {float(p7.iloc[0]):.0%}.\n")
+        out.append(f" With the papers' {n_paper} mice per arm the power is {float(p7.iloc[0]):.0%}.\n")
+    tab = res.table
+    p5 = tab.loc[(tab.companion == "primed") & (tab.dose == 5.0), "p_noninferior"]
+    p5_alone = tab.loc[(tab.companion == "none") & (tab.dose == 5.0), "p_noninferior"]
+    ctx.say("Dose reduction (model calibrated to the printed day-14 values, assumptions A1-A7): "
+            f"P(5 mg/kg + primed secretome non-inferior to 10 mg/kg at day 14) = {float(p5.iloc[0]):.2f} "
+            f"(5 mg/kg alone: {float(p5_alone.iloc[0]):.2f}); minimum non-inferior dose with primed secretome "
+            f"{float(primed_min.iloc[0]):g} mg/kg")
+    ctx.say(f"Mice per arm for 80 % power to confirm 5 mg/kg + primed vs 10 mg/kg: {n_req or 'more than 30'}"
+            + (f" (the papers' {n_paper} per arm give {float(p7.iloc[0]):.0%})" if len(p7) else ""))
     ax = res.plot(day=14.0)
-    ax.figure.savefig(outdir / "dose_efficacy_day14.png", dpi=110, bbox_inches="tight")
-    plt.close(ax.figure)
-    out.append("![dose-efficacy](dose_efficacy_day14.png)\n")
+    out.append(ctx.figure(ax.figure, "dose_efficacy_day14.png",
+                          "predicted day-14 relative tumour size (fold of day 0) vs paclitaxel dose (mg/kg), "
+                          "alone and with primed secretome, median and credible band"))
+    out += tables
     return "\n".join(out)
 
 
-def run_demo(outdir="demo_output", seed: int = 20240425, sections=None) -> Path:
-    """Run every available report section and write ``<outdir>/report.md``.
+def run_demo(outdir="demo_output", seed: int = 20240425, sections=None, progress: bool = True,
+             stream=None) -> Path:
+    """Run every report section and write the report (HTML, markdown, tables, figures).
 
     Parameters
     ----------
     outdir : str or pathlib.Path
-        Output folder (created).
+        Output folder (created).  It receives ``report.html`` (self-contained: figures
+        embedded), ``report.md`` (same text, figures as PNG files beside it), every table
+        as CSV or netCDF, ``paper_values.csv`` (each number taken from the papers, with its
+        dataset and provenance reference) and ``manifest.json`` (what the report promises).
     seed : int
         Seed for the simulation-based sections.
     sections : sequence of str, optional
-        Titles (substrings) of the sections to run; default all.
+        Titles (substrings, case-insensitive) of the sections to run; default all.
+    progress : bool
+        Print one progress line per section and the summary to ``stream``.
+    stream : file-like, optional
+        Where progress and summary go (default ``sys.stdout``).
 
     Returns
     -------
     pathlib.Path
-        Path of the report.
+        Path of ``report.html``.
     """
+    from . import __version__
+    from .reportkit import ReportContext, render_html
+
+    stream = stream or sys.stdout
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    from . import __version__
-
-    parts = [f"# comboplan report\n\ncomboplan {__version__}; seed {seed}. Every number below is computed by "
-             "comboplan from the numbers printed in the anchor papers (bundled datasets with provenance) or from "
-             "seeded simulations that say so.\n"]
-    for title, target in _SECTIONS:
-        if sections and not any(s.lower() in title.lower() for s in sections):
-            continue
+    ctx = ReportContext(outdir=outdir, seed=seed)
+    todo = [(t, target) for t, target in _SECTIONS
+            if not sections or any(s.lower() in t.lower() for s in sections)]
+    bodies = []
+    t_all = time.perf_counter()
+    for k, (title, target) in enumerate(todo, 1):
         mod, fn = target.split(":")
-        try:
-            func = getattr(importlib.import_module(mod), fn)
-        except ModuleNotFoundError as exc:
-            if exc.name and (mod == exc.name or mod.startswith(exc.name + ".")):
-                continue  # capability not present in this version
-            raise
+        func = getattr(importlib.import_module(mod), fn)
+        if progress:
+            print(f"[{k}/{len(todo)}] {title} ...", end="", file=stream, flush=True)
+        ctx.section = title
         t0 = time.perf_counter()
-        body = func(outdir, seed)
-        parts.append(f"## {title}\n\n{body}\n\n_(section computed in {time.perf_counter() - t0:.1f} s)_\n")
-    path = outdir / "report.md"
-    path.write_text("\n".join(parts), encoding="utf-8")
-    return path
+        body = func(ctx)
+        dt = time.perf_counter() - t0
+        if progress:
+            print(f" done in {dt:.1f} s", file=stream, flush=True)
+        bodies.append(f"## {title}\n\n{body}\n\n_(section computed in {dt:.1f} s)_\n")
+    ctx.section = "Paper numbers used in this report"
+    import pandas as pd
+
+    pv = pd.DataFrame(ctx.paper_values, columns=["section", "quantity", "value", "unit", "dataset", "column",
+                                                 "ref", "row"])
+    # one line per printed number, listing every section that uses it
+    pv = (pv.groupby(["dataset", "column", "row"], sort=False)
+            .agg(section=("section", lambda x: "; ".join(dict.fromkeys(x))), quantity=("quantity", "first"),
+                 value=("value", "first"), unit=("unit", "first"), ref=("ref", "first"))
+            .reset_index()[["section", "quantity", "value", "unit", "dataset", "column", "ref", "row"]])
+    pv_link = ctx.table(pv, "paper_values.csv", "every number taken from the papers, with dataset and reference")
+    head = [f"# comboplan report\n\ncomboplan {__version__}; seed {seed}; {len(todo)} analyses in "
+            f"{time.perf_counter() - t_all:.0f} s. Every number below is computed by comboplan from the numbers "
+            "printed in the anchor papers (bundled datasets with provenance, listed at the end) or from seeded "
+            "simulations that say so. Sign conventions are stated with every synergy number.\n",
+            "## Summary\n"]
+    head += [f"- {line}" for _, line in ctx.summary]
+    head.append("\n## Contents\n")
+    head += [f"{k}. [{t}](#{_slug(t)})" for k, (t, _) in enumerate(todo, 1)]
+    head.append(f"{len(todo) + 1}. [Paper numbers used in this report](#{_slug(ctx.section)})")
+    head.append(f"{len(todo) + 2}. [Files of this report](#files-of-this-report)\n")
+    tail = ["## Paper numbers used in this report\n",
+            "Each number the report takes from the two papers, read from a bundled dataset "
+            "(`comboplan.datasets.load_dataset(name)`); `ref` resolves to the paper's section, line and quoted text "
+            "in `comboplan/data/datasets/PROVENANCE.md`.\n",
+            "| quantity | value | unit | dataset | ref | used in |", "|---|---|---|---|---|---|"]
+    tail += [f"| {r.quantity} | {r.value:g} | {r.unit} | `{r.dataset}` | {r.ref} | {r.section} |"
+             for r in pv.itertuples()]
+    tail += ["", pv_link, "## Files of this report\n", "| file | kind | section | content |", "|---|---|---|---|"]
+    tail += [f"| [{a.name}]({a.name}) | {a.kind} | {a.section} | {a.caption} |" for a in ctx.artifacts]
+    text = "\n".join(head) + "\n" + "\n".join(bodies) + "\n" + "\n".join(tail) + "\n"
+    (outdir / "report.md").write_text(text, encoding="utf-8")
+    page = outdir / "report.html"
+    page.write_text(render_html(text, outdir), encoding="utf-8")
+    manifest = {"comboplan": __version__, "seed": seed, "sections": [t for t, _ in todo],
+                "figures": [a.name for a in ctx.artifacts if a.kind == "figure"],
+                "tables": [a.name for a in ctx.artifacts if a.kind != "figure"],
+                "summary": [line for _, line in ctx.summary], "paper_values": len(pv)}
+    (outdir / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    if progress:
+        print("\nSummary", file=stream)
+        for line in manifest["summary"]:
+            print(f"  - {line}", file=stream)
+        print(f"\nReport: {page} (open in a browser); tables and figures in {outdir}/", file=stream, flush=True)
+    return page
+
+
+def _slug(title: str) -> str:
+    """The anchor id that the markdown ``toc`` extension gives a heading."""
+    import markdown.extensions.toc as toc
+
+    return toc.slugify(title, "-")
 
 
 def register(subparsers) -> None:
     """Add the ``demo`` sub-command."""
     p = subparsers.add_parser("demo", help="run the main job: analyse the papers' data and write a report",
-                              description="Analyse the anchor papers' data (bundled) and write report.md + figures.")
-    p.add_argument("--output", "-o", default="demo_output", help="output folder (default demo_output)")
+                              description="Analyse the anchor papers' data (bundled) and write report.html "
+                                          "(figures embedded), report.md, tables (CSV, netCDF) and a summary.")
+    p.add_argument("--out", "--output", "-o", dest="output", default="demo_output",
+                   help="output folder (default demo_output)")
     p.add_argument("--seed", type=int, default=20240425, help="seed for simulation-based sections")
     p.add_argument("--section", nargs="*", default=None, help="run only sections whose title contains these words")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines or summary")
     p.set_defaults(func=_run)
 
 
 def _run(args) -> int:
-    path = run_demo(args.output, seed=args.seed, sections=args.section)
-    print(f"wrote {path}")
+    run_demo(args.output, seed=args.seed, sections=args.section, progress=not args.quiet)
     return 0
 
 

@@ -425,8 +425,12 @@ def test_numba_kernel_equals_pymc_density(study, model_name, design_kind):
 def test_demo_section_runs(tmp_path):
     """The report section (real nutpie fit on the numba kernel, a few seconds) writes its figure and posterior."""
     from comboplan.fitting.bayes.report import demo_section
+    from comboplan.reportkit import ReportContext
 
-    md = demo_section(tmp_path, seed=3)
+    ctx = ReportContext(outdir=tmp_path, seed=3)
+    md = demo_section(ctx)
+    assert [a.name for a in ctx.artifacts] == ["bayes_growth.png", "bayes_growth_posterior.nc", "bayes_growth_rates.csv"]
+    assert any("P(synergy)" in line for _, line in ctx.summary)
     assert "P(synergy) = P(interaction < 0)" in md and "| CM+PTX |" in md
     assert (tmp_path / "bayes_growth.png").exists()
     res = cp.bayes.load_result(tmp_path / "bayes_growth_posterior.nc")

@@ -1,26 +1,24 @@
 """Report section of ``comboplan demo``: the Bayesian hierarchical growth model.
 
-``demo_section(outdir, seed)`` fits the Bayesian model to the same seeded, paper-shaped
+``demo_section(ctx)`` fits the Bayesian model to the same seeded, paper-shaped
 xenograft study as the growth section (``comboplan.report.paper_shaped_study``: 4 arms x
 7 mice, luminescence, necrosis dropout after day 21) and returns markdown.
 """
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 __all__ = ["demo_section"]
 
 
-def demo_section(outdir: Path, seed: int = 0) -> str:
+def demo_section(ctx) -> str:
     """Fit the hierarchical Bayesian growth model to the simulated Eiro-shaped study.
 
     Parameters
     ----------
-    outdir : pathlib.Path
-        Folder for figures and the netCDF posterior.
-    seed : int
-        Seed of the simulated study and of the sampler.
+    ctx : comboplan.reportkit.ReportContext
+        Output folder, seed (simulated study and sampler) and collectors of figures, tables
+        and summary lines.
 
     Returns
     -------
@@ -35,20 +33,21 @@ def demo_section(outdir: Path, seed: int = 0) -> str:
 
     from ...exceptions import DiagnosticsWarning
     from ...growth.data import validate_growth
-    from ...report import PAPER_RTV14, paper_shaped_study
+    from ...report import paper_rtv14, paper_shaped_study
     from .growth import fit_growth, prior_predictive_growth
 
-    outdir = Path(outdir)
+    seed = ctx.seed
+    rtv = paper_rtv14(ctx)
     df = paper_shaped_study(seed)
     gd = validate_growth(df, "mouse", "group", "day", "lum_ps", kind="luminescence", dropout="dropout",
-                         arm_order=list(PAPER_RTV14))
+                         arm_order=list(rtv))
     design = {"control": "control", "A": "CM", "B": "PTX", "AB": "CM+PTX", "names": ("CM", "PTX")}
     pp = prior_predictive_growth(gd, interaction=design, seed=seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DiagnosticsWarning)
         res = fit_growth(gd, interaction=design, seed=seed, draws=1000, tune=1000, chains=4)
     diag_msgs = [str(w.message) for w in caught if issubclass(w.category, DiagnosticsWarning)]
-    true_r = {k: np.log(v) / 14.0 for k, v in PAPER_RTV14.items()}
+    true_r = {k: np.log(v) / 14.0 for k, v in rtv.items()}
     true_int = true_r["CM+PTX"] - true_r["CM"] - true_r["PTX"] + true_r["control"]
     rates = res.rates().set_index("arm")
     syn = res.synergy().iloc[0]
@@ -80,10 +79,15 @@ def demo_section(outdir: Path, seed: int = 0) -> str:
     res.plot("fit", ax=axes[0])
     res.plot("interaction", ax=axes[1])
     fig.tight_layout()
-    fig.savefig(outdir / "bayes_growth.png", dpi=110)
-    plt.close(fig)
-    res.to_netcdf(outdir / "bayes_growth_posterior.nc")
-    out.append("![Bayesian growth model](bayes_growth.png)\n")
+    out.append(ctx.figure(fig, "bayes_growth.png",
+                          "left: posterior fit of log relative signal per arm over days; right: posterior of the "
+                          "growth-rate interaction (1/day, negative = synergy)"))
+    out.append(ctx.table(res, "bayes_growth_posterior.nc", "full posterior (ArviZ InferenceData, netCDF)"))
+    out.append(ctx.table(res.rates(), "bayes_growth_rates.csv",
+                         "posterior mean and 90 % credible interval of each arm's growth rate (1/day)"))
+    ctx.say(f"Bayesian hierarchical model: growth-rate interaction {syn['interaction_mean']:+.4f} /day "
+            f"(90 % CrI {syn['ci_low']:+.4f} to {syn['ci_high']:+.4f}; negative = synergy), "
+            f"P(synergy) = {syn['p_synergy']:.2f}; {res.diagnostics}")
     out.append("The full posterior is saved as `bayes_growth_posterior.nc` (`cp.bayes.load_result(...)`); "
                "`result.draws([...])` gives the draws the planning simulator needs.\n")
     return "\n".join(out)
