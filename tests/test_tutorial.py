@@ -1,0 +1,145 @@
+"""docs/tutorial.md runs as written: every ```python block, in order, in one namespace.
+
+The blocks run in a temporary folder (they save figures there) with the Agg backend.  After
+the run, the numbers the tutorial's prose quotes are checked against what the code computed
+and, where they follow from the papers' printed values by hand calculation, against that
+calculation, so the text cannot drift from the code.
+"""
+from __future__ import annotations
+
+import re
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+TUTORIAL = Path(__file__).resolve().parent.parent / "docs" / "tutorial.md"
+_BLOCK = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
+
+
+def python_blocks(text: str) -> list[str]:
+    """The ```python blocks of a markdown text, in order."""
+    return [m.group(1) for m in _BLOCK.finditer(text)]
+
+
+def test_block_extraction():
+    md = "x\n```python\na = 1\n```\n```bash\nls\n```\n```python\nb = a + 1\n```\n"
+    assert python_blocks(md) == ["a = 1\n", "b = a + 1\n"]
+
+
+@pytest.fixture(scope="module")
+def tutorial_ns(tmp_path_factory):
+    """Execute the tutorial once; return its namespace and the time it took."""
+    blocks = python_blocks(TUTORIAL.read_text(encoding="utf-8"))
+    assert len(blocks) >= 15, "the tutorial should have one short block per step"
+    mp = pytest.MonkeyPatch()
+    mp.setenv("MPLBACKEND", "Agg")
+    mp.chdir(tmp_path_factory.mktemp("tutorial"))
+    ns: dict = {"__name__": "__tutorial__"}
+    t0 = time.perf_counter()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            # the tutorial shows warnings on purpose (e.g. ExtrapolationWarning of ECx beyond the tested
+            # doses); they are recorded (and checked below), not turned into errors by the suite's filter
+            warnings.simplefilter("always")
+            for i, code in enumerate(blocks, 1):
+                try:
+                    exec(compile(code, f"{TUTORIAL.name}[block {i}]", "exec"), ns)
+                except Exception as exc:  # pragma: no cover - the failure message is the point
+                    raise AssertionError(f"tutorial block {i} failed: {exc!r}\n--- block ---\n{code}") from exc
+        elapsed = time.perf_counter() - t0
+        ns["__files__"] = sorted(p.name for p in Path.cwd().iterdir())
+        ns["__warnings__"] = [(w.category.__name__, str(w.message)) for w in caught]
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close("all")
+        mp.undo()
+    ns["__elapsed__"] = elapsed
+    return ns
+
+
+def test_tutorial_runs(tutorial_ns):
+    for f in ("dose_response_skbr3.png", "xenograft.png", "bayes_growth.nc"):
+        assert f in tutorial_ns["__files__"]
+    assert tutorial_ns["__elapsed__"] < 60
+
+
+def test_dose_response_numbers(tutorial_ns):
+    """Section 1: EC50 and slope are the exact solution through the printed means (100, 75.1, 58 %)."""
+    p = tutorial_ns["fit"].params.set_index("param")["estimate"]
+    r25, r50 = 100 / 75.1 - 1, 100 / 58.0 - 1          # (d / ec50)^h at 25 and 50 ug/mL
+    h = np.log2(r50 / r25)
+    ec50 = 25.0 / r25 ** (1 / h)
+    assert p["h"] == pytest.approx(h, rel=1e-6)
+    assert p["ec50"] == pytest.approx(ec50, rel=1e-6)
+    assert round(ec50, 1) == 66.6 and round(h, 2) == 1.13            # quoted in the text
+    ec = tutorial_ns["ec"].set_index("x")
+    assert bool(ec["extrapolated"].all())                             # 20 % and 50 % lie outside 25-50 ug/mL
+    assert any(c == "ExtrapolationWarning" for c, _ in tutorial_ns["__warnings__"])   # "flagged ... either way"
+    cmp_mc = tutorial_ns["cmp_mc"]
+    f_p = float(cmp_mc["f_pvalue"].iloc[0])
+    assert 0.05 < f_p and round(f_p, 2) == 0.25                       # "p of about 0.25": no dose effect
+    assert abs(cmp_mc["aic"].iloc[0] - cmp_mc["aic"].iloc[1]) < 2         # "AICs differ by about one point"
+
+
+def test_sparse_synergy_numbers(tutorial_ns):
+    """Section 2: Bliss/HSA excess from the printed means; intervals widen with the assumed SD."""
+    sec, ptx, combo = tutorial_ns["sec"], tutorial_ns["ptx"], tutorial_ns["combo"]
+    assert (sec, ptx, combo) == (37.4, 43.2, 86.4)
+    cells = tutorial_ns["syn"].cells.set_index(["method", "assumed_sd"])
+    bliss = combo - (sec + ptx - sec * ptx / 100)
+    assert cells.loc[("bliss", 5.0), "score"] == pytest.approx(bliss, abs=1e-9)
+    assert cells.loc[("bliss", 10.0), "score"] == pytest.approx(bliss, abs=1e-9)
+    assert cells.loc[("hsa", 5.0), "score"] == pytest.approx(combo - max(sec, ptx), abs=1e-9)
+    lo5, hi5 = cells.loc[("bliss", 5.0), ["ci_low", "ci_high"]]
+    lo10, hi10 = cells.loc[("bliss", 10.0), ["ci_low", "ci_high"]]
+    assert 0 < lo10 < lo5 < bliss < hi5 < hi10                        # SD 10 -> wider, still above 0
+    assert round(lo5, 1) == 12.0 and round(hi5, 1) == 31.9 and round(lo10, 1) == 2.1
+    assert round(cells.loc[("bliss", 5.0), "p_value"], 3) == 0.003
+    # "holds only if the wells' SD was below about 11 points"
+    import comboplan as cp
+    w = tutorial_ns["wells"].query("assumed_sd == 5").drop(columns="assumed_sd")
+    z = (w["inhibition"] - w.groupby(["secretome", "paclitaxel_uM"])["inhibition"].transform("mean")) / 5.0
+    p = {sd: cp.synergy(w.assign(inhibition=w["inhibition"] + (sd - 5.0) * z), doses=["secretome", "paclitaxel_uM"],
+                        response="inhibition", methods=("bliss",), replicate="rep").cells["p_value"].iloc[0]
+         for sd in (10.5, 11.5)}
+    assert p[10.5] < 0.05 < p[11.5]
+    # equivalent dose under the stated Hill shape (0-100 %, h = 1): ic50 from 43.2 % at 1 uM
+    eq = tutorial_ns["eq"].iloc[0]
+    ic50 = (100 - ptx) / ptx
+    assert eq["equivalent_dose"] == pytest.approx(ic50 * combo / (100 - combo), rel=1e-6)
+    assert round(eq["equivalent_dose"], 1) == 8.4 and eq["ci_low"] < eq["equivalent_dose"] < eq["ci_high"]
+    # "with h = 2 it would be about 2.9 uM"
+    ic50_h2 = (ptx / (100 - ptx)) ** -0.5
+    assert round(ic50_h2 * (combo / (100 - combo)) ** 0.5, 1) == 2.9
+
+
+def test_growth_and_bayes_agree(tutorial_ns):
+    """Sections 3-4: mixed-model Bliss score and Bayesian interaction estimate the same quantity (opposite sign)."""
+    last = tutorial_ns["bliss"].iloc[-1]
+    interaction = tutorial_ns["bres"].synergy().iloc[0]
+    assert interaction["interaction_mean"] == pytest.approx(-last["score"], abs=0.01)
+    assert last["ci_low"] < 0 < last["ci_high"]                        # "the interval is wide"
+    truth = {k: np.log(v) / 14 for k, v in {"control": 2.80, "CM": 1.13, "PTX": 2.74, "CM+PTX": 1.31}.items()}
+    true_score = truth["CM"] + truth["PTX"] - truth["control"] - truth["CM+PTX"]
+    assert round(true_score, 3) == -0.012                              # quoted in the text
+    rates = tutorial_ns["mixed"].rates.set_index("arm")["rate"]
+    assert rates["CM"] < rates["PTX"] < rates["control"]
+
+
+def test_planning_numbers(tutorial_ns):
+    """Section 5: calibration exact, primed secretome meets the criterion at 0 mg/kg, sample size as quoted."""
+    cal = tutorial_ns["cal"]
+    assert np.allclose(cal.fitted, cal.observed, rtol=1e-4)
+    assert cal.theta["interaction.gamma"] < 0                         # "antagonism"
+    md = tutorial_ns["dr"].minimum_dose.set_index("companion")["min_dose"]
+    assert md["primed"] == 0.0 and md["none"] == 10.0                  # "only 10 mg/kg itself qualifies"
+    est = tutorial_ns["dr"].table.set_index(["companion", "dose"])["estimate"]
+    assert (round(est[("none", 10.0)], 1), round(est[("none", 7.5)], 1), round(est[("primed", 0.0)], 1)) \
+        == (2.0, 2.4, 1.2)
+    t = tutorial_ns["ss"].table.set_index("n_per_arm")
+    assert t.loc[7, "power"] < 0.5 and t["mc_se"].max() < 0.03
+    assert tutorial_ns["ss"].settings["n_required"] == 20
