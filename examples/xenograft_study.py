@@ -1,17 +1,19 @@
-"""A xenograft study shaped like Eiro et al. (2024): 4 arms x 7 NMRI nude mice, MDA-MB-231-luc.
+"""A xenograft study shaped like Eiro et al. (2024)'s low-dose experiment, analysed end to end.
 
-Tumour burden is bioluminescence (photons/s) on days 0, 7, 14, 21 (and 28, when many tumours
-became necrotic: those animals leave the study after day 21, flagged ``necrosis``).
+Design as printed (bundled as ``eiro2024_xenograft_design`` / ``eiro2024_text_values``,
+PROVENANCE.md E5, E24, E25): NMRI nude mice with MDA-MB-231-luc tumours, control (n = 4),
+CM-hUCESC_chemo 200 uL i.p. 3 times/week (n = 7), paclitaxel 5 mg/kg i.p. once/week (n = 7) and
+the combination (n = 7); bioluminescence on days 0, 7, 14, 21 and 30; growth analysable only to
+day 21 because many tumours were necrotic at day 28/30.  Printed results (``eiro2024_xenograft``,
+E3): day-14 tumour volume 274 % (paclitaxel), 113 % (CM-hUCESC_chemo), 131 % (combination).
 
-The data are SIMULATED (seeded); nothing here is the papers' raw data.  Assumptions:
-
-* arm growth rates are set from the relative tumour volumes the paper reports at day 14 for the
-  low-dose experiment (paclitaxel 5 mg/kg 274 %, primed secretome CM-hUCESC_chemo 113 %,
-  combination 131 %; control "similar to paclitaxel 5 mg/kg", taken as 280 %):
-  r = log(RTV_14) / 14 per day, i.e. exponential growth on the log scale;
-* between-animal SD of the growth rate 0.015/day, residual SD of log luminescence 0.25
-  (bioluminescence is noisy), baseline signal log-normal around 1e6 photons/s (SD 0.4 on log);
-* at day 28 the 3 largest tumours of every arm are necrotic (no reading, dropout reason set).
+The per-mouse data are SYNTHETIC (``eiro2024_xenograft_synthetic``, PROVENANCE.md S3): seeded,
+exponential growth of log luminescence, each arm's geometric-mean day-14 signal relative to
+day 0 equal to the printed value exactly; the control's 280 % is an assumption (the paper
+says only that paclitaxel 5 mg/kg grew "similar" to control); between-mouse SD of the rate
+0.015/day, residual SD of log signal 0.25, baseline log-normal around 1e6 photons/s; at day 30
+the 3 largest tumours of each 7-mouse arm (2 of the 4 controls) are necrotic (no day-30 image,
+dropout reason ``necrosis``).  Nothing here is the paper's raw data.
 
 Run:  MPLBACKEND=Agg python examples/xenograft_study.py   (outputs in $COMBOPLAN_EXAMPLE_OUT)
 """
@@ -29,52 +31,54 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import comboplan as cp  # noqa: E402
+from comboplan import datasets  # noqa: E402
 from comboplan.growth.data import validate_growth  # noqa: E402
 from comboplan.plot.growth import plot_spaghetti  # noqa: E402
 
-RTV14 = {"control": 2.80, "CM": 1.13, "PTX": 2.74, "CM+PTX": 1.31}   # fractions at day 14 (paper, Fig. 4G)
-DAYS = np.array([0.0, 7.0, 14.0, 21.0, 28.0])
+ARMS = ["control", "CM-hUCESC_chemo", "paclitaxel", "paclitaxel + CM-hUCESC_chemo"]
+DESIGN = {"control": [], "CM-hUCESC_chemo": ["CM"], "paclitaxel": ["PTX"],
+          "paclitaxel + CM-hUCESC_chemo": ["CM", "PTX"]}
 
 
-def simulate(seed: int = 2024) -> pd.DataFrame:
-    """Seeded luminescence study: 4 arms x 7 mice, necrosis dropout after day 21."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for arm, rtv in RTV14.items():
-        rate = np.log(rtv) / 14.0
-        b = rate + rng.normal(0.0, 0.015, 7)
-        lum0 = np.exp(rng.normal(np.log(1e6), 0.4, 7))
-        lum = lum0[:, None] * np.exp(b[:, None] * DAYS[None, :] + rng.normal(0.0, 0.25, (7, DAYS.size)))
-        necrotic = np.argsort(lum[:, 3])[-3:]  # largest at day 21 become necrotic
-        for i in range(7):
-            mouse = f"{arm}-{i + 1}"
-            for j, d in enumerate(DAYS):
-                if d == 28.0 and i in necrotic:
-                    rows[-1]["dropout"] = "necrosis"  # flag on the last measurement (day 21)
-                    continue
-                rows.append({"mouse": mouse, "group": arm, "day": d, "lum_ps": float(lum[i, j]), "dropout": ""})
-    return pd.DataFrame(rows)
+def load() -> pd.DataFrame:
+    """The bundled SYNTHETIC study (simulated; see the module docstring)."""
+    df = datasets.load_eiro2024_xenograft_synthetic()
+    assert df.attrs["synthetic"]
+    return df
+
+
+def check_against_printed(df: pd.DataFrame) -> pd.DataFrame:
+    """Arm geometric-mean day-14 relative signal of the synthetic mice next to the printed values."""
+    w = df.pivot(index="mouse", columns="day", values="lum_ps")
+    arm = df.groupby("mouse")["arm"].first()
+    gm = np.exp(np.log(w[14.0] / w[0.0]).groupby(arm).mean()) * 100
+    printed = datasets.load_eiro2024_xenograft().set_index("arm")["tumor_volume_pct"]
+    return pd.DataFrame({"synthetic_geo_mean_pct": gm, "printed_pct": printed}).reindex(ARMS)
 
 
 def main() -> Path:
     out = Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="comboplan_xenograft_"))
     out.mkdir(parents=True, exist_ok=True)
-    df = simulate()
+    df = load()
     df.to_csv(out / "xenograft_luminescence.csv", index=False)
-    gd = validate_growth(df, "mouse", "group", "day", "lum_ps", kind="luminescence", dropout="dropout",
-                         arm_order=list(RTV14))
+    check = check_against_printed(df)
+    check.to_csv(out / "day14_vs_printed.csv")
+    gd = validate_growth(df, "mouse", "arm", "day", "lum_ps", kind="luminescence", dropout="dropout",
+                         arm_order=ARMS)
 
     fit = cp.fit_growth(gd, errors="ignore")
     mixed = cp.fit_growth_mixed(gd)                       # statsmodels MixedLM, all observed data (MAR)
     ep = cp.growth_endpoints(gd, control="control", at=14.0, seed=1)
-    design = {"control": [], "CM": ["CM"], "PTX": ["PTX"], "CM+PTX": ["CM", "PTX"]}
-    syn = cp.invivo_synergy(gd, design=design, n_boot=1000, seed=1)
+    syn = cp.invivo_synergy(gd, design=DESIGN, n_boot=1000, seed=1)
 
     fit.fits.to_csv(out / "per_animal_fits.csv", index=False)
     mixed.rates.to_csv(out / "mixed_rates.csv", index=False)
     ep.arms.to_csv(out / "endpoints_day14.csv", index=False)
     syn.over_time.to_csv(out / "synergy_over_time.csv", index=False)
-    text = "\n\n".join([fit.summary(), mixed.summary(), ep.summary(), syn.summary()])
+    head = ("SYNTHETIC study (simulated, not the paper's mice). Day-14 luminescence relative to day 0, "
+            "arm geometric mean (%):\n" + check.to_string(float_format=lambda v: f"{v:.1f}")
+            + "\n(control: not printed, 280 % assumed)")
+    text = "\n\n".join([head, fit.summary(), mixed.summary(), ep.summary(), syn.summary()])
     (out / "summary.txt").write_text(text + "\n")
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
