@@ -145,7 +145,155 @@ def fit_hill(x, y, mask=None, p0=None, fixed=None, tol=None):
     if p0 is None:
         p0 = hill_start(x, y, mask)
     xtol, gtol = (FIT_TOL, FIT_GTOL) if tol is None else (float(tol), float(tol))
+    if x.shape[0] <= SMALL_BATCH:
+        return _fit_hill_minpack(x, y, mask, p0, fixed, maxiter=200, xtol=xtol, gtol=gtol)
     return _engine()(HILL4, x, y, mask=mask, p0=p0, fixed=fixed, maxiter=200, xtol=xtol, gtol=gtol)
+
+
+#: Batches of at most this many Hill curves are fitted curve by curve with MINPACK's
+#: Levenberg-Marquardt (``scipy.optimize.leastsq``, compiled code) instead of the numpy
+#: batch engine, whose fixed cost per iteration (~100 us) dominates a handful of curves.
+#: Same model, parametrisation (log EC50, log h), starts, tolerances, covariance and
+#: messages (``tests/test_combination_fast.py`` checks that both paths agree).
+SMALL_BATCH = 8
+
+# MINPACK ``info`` -> the engine's wording of the stopping criterion
+_MINPACK_MSG = {1: "converged: predicted relative RSS decrease below ftol",
+                2: "converged: relative step below xtol",
+                3: "converged: relative step below xtol",
+                4: "converged: gradient orthogonal to residuals",
+                5: "maximum number of iterations reached",
+                6: "converged: predicted relative RSS decrease below ftol",
+                7: "converged: relative step below xtol",
+                8: "converged: gradient orthogonal to residuals"}
+
+
+def _hill_problem(x, y, theta_fixed, free):
+    """Residuals and Jacobian (w.r.t. the free ``e0, einf, log ec50, log h``) of one Hill curve."""
+    pos = x > 0
+    with np.errstate(divide="ignore"):
+        lx = np.log(x)                             # dose 0: -inf, so the curve is at e0 (h > 0)
+    th = theta_fixed.copy()
+    fidx = np.flatnonzero(free)
+
+    def res(t):
+        th[fidx] = t
+        s = expit(np.exp(th[3]) * (lx - th[2]))
+        return th[0] + (th[1] - th[0]) * s - y
+
+    def jac(t):
+        th[fidx] = t
+        h = np.exp(th[3])
+        u = np.where(pos, lx - th[2], 0.0)
+        s = np.where(pos, expit(h * u), 0.0)
+        ds = s * (1.0 - s) * (th[1] - th[0]) * h
+        return np.array([1.0 - s, s, -ds, ds * u])[fidx]   # rows = parameters (col_deriv)
+
+    return res, jac
+
+
+def _gn_cov(J, rss, dof, scale):
+    """Gauss-Newton covariance ``s^2 (J'J)^-1`` of one curve, as the engine computes it.
+
+    ``J`` (free params x obs) is on the fitting scale; the information matrix is scaled
+    to unit diagonal, refused (NaN) when its condition number is not below 1e13, inverted
+    and mapped to the natural scale with ``scale`` (d p / d theta).
+    """
+    A = J @ J.T
+    dg = np.sqrt(np.abs(np.diag(A)))
+    dg = np.where(dg > 0, dg, 1.0)
+    As = A / dg[:, None] / dg[None, :]
+    if not np.all(np.isfinite(As)):
+        return np.full(A.shape, np.nan)
+    cond = np.linalg.cond(As)
+    if not (np.isfinite(cond) and cond < 1e13) or dof <= 0:
+        return np.full(A.shape, np.nan)
+    c = np.linalg.inv(As) / dg[:, None] / dg[None, :] * (rss / dof)
+    return c * scale[:, None] * scale[None, :]
+
+
+def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
+    """Hill fits of a few curves, one MINPACK ``lmder`` call each (see :data:`SMALL_BATCH`).
+
+    Mirrors :func:`comboplan.fitting.batch.fit_chunk` for ``HILL4`` with its default
+    (unbounded on the fitting scale) bounds: the free parameters are ``e0, einf,
+    log ec50, log h``; the stopping rules are the same (relative step ``xtol``, MINPACK
+    gradient cosine ``gtol``, relative RSS decrease ``ftol``, zero residual); the
+    covariance is the engine's Gauss-Newton estimate (:func:`_gn_cov`); messages use the
+    engine's words.  A curve MINPACK cannot finish (iteration limit, non-finite values)
+    is refitted by the engine, so this path never returns less than the engine would.
+    """
+    from scipy.optimize import leastsq
+
+    from ..fitting.batch import BatchFit, _prepare_fixed
+
+    n = x.shape[0]
+    mask = np.asarray(mask, dtype=bool) & np.isfinite(x) & np.isfinite(y)
+    free, fixed_nat = _prepare_fixed(HILL4, fixed, n)
+    fidx = np.flatnonzero(free)
+    npar = len(fidx)
+    p0 = np.array(np.broadcast_to(np.asarray(p0, dtype=float), (n, 4)))
+    start = np.where(np.isnan(fixed_nat), p0, fixed_nat)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        theta0 = np.column_stack([start[:, 0], start[:, 1], np.log(start[:, 2]), np.log(start[:, 3])])
+    est = np.full((n, 4), np.nan)
+    cov = np.full((n, 4, 4), np.nan)
+    rss = np.full(n, np.nan)
+    conv = np.zeros(n, dtype=bool)
+    msg = np.full(n, "", dtype=object)
+    niter = np.zeros(n, dtype=int)
+    nobs = mask.sum(axis=1)
+    retry = []
+    for i in range(n):
+        m = mask[i]
+        xi, yi = x[i, m], y[i, m]
+        if nobs[i] <= npar:
+            msg[i] = f"too few observations ({nobs[i]}) for {npar} free parameters"
+            continue
+        res, jac = _hill_problem(xi, yi, theta0[i], free)
+        with np.errstate(all="ignore"):
+            r0 = res(theta0[i, fidx])
+        if not (np.all(np.isfinite(theta0[i])) and np.all(np.isfinite(r0))):
+            msg[i] = "model is not finite at the starting values"
+            continue
+        if npar == 0:
+            est[i], rss[i], conv[i], msg[i] = start[i], float(r0 @ r0), True, "converged: no free parameters"
+            cov[i] = 0.0
+            continue
+        with np.errstate(all="ignore"):
+            t, _, info, _, ier = leastsq(res, theta0[i, fidx], Dfun=jac, full_output=True, col_deriv=True,
+                                         ftol=ftol, xtol=xtol, gtol=gtol, maxfev=maxiter)
+            r = info["fvec"]                       # residuals at the returned point
+            ri = float(r @ r)
+            J = jac(t)
+        niter[i] = int(info.get("njev", info["nfev"]))
+        if ier not in _MINPACK_MSG or ier == 5 or not (np.all(np.isfinite(t)) and np.isfinite(ri)
+                                                      and np.all(np.isfinite(J))):
+            retry.append(i)
+            continue
+        th = theta0[i].copy()
+        th[fidx] = t
+        est[i] = [th[0], th[1], np.exp(th[2]), np.exp(th[3])]
+        rss[i] = ri
+        conv[i] = True
+        msg[i] = "converged: zero residual" if ri <= 1e-28 * max(float(yi @ yi), 1e-300) else _MINPACK_MSG[ier]
+        scale = np.array([1.0, 1.0, est[i, 2], est[i, 3]])[fidx]
+        c = _gn_cov(J, ri, nobs[i] - npar, scale)
+        cov[i] = 0.0
+        cov[i][np.ix_(fidx, fidx)] = c
+        if not np.all(np.isfinite(c)):
+            msg[i] = msg[i] + "; singular information matrix: some parameters are not identifiable"
+    if retry:
+        rt = np.array(retry)
+        fx = None if fixed is None else {k: (np.broadcast_to(np.asarray(v, dtype=float), (n,))[rt])
+                                         for k, v in fixed.items()}
+        ef = _engine()(HILL4, x[rt], y[rt], mask=mask[rt], p0=p0[rt], fixed=fx, maxiter=maxiter, xtol=xtol,
+                       gtol=gtol, ftol=ftol)
+        est[rt], cov[rt], rss[rt], conv[rt], msg[rt] = ef.estimates, ef.cov, ef.rss, ef.converged, ef.message
+        niter[rt] += ef.niter
+    return BatchFit(spec=HILL4, estimates=est, cov=cov, rss=rss, nobs=nobs, npar=npar, converged=conv,
+                    message=np.asarray(msg, dtype=str), niter=niter, free=free, cov_method="gauss-newton",
+                    loss="linear", sum_log_w=np.zeros(n))
 
 
 def hill_predict(params, dose):

@@ -111,18 +111,102 @@ def loewe_index(doses, effect, e0, einf, ec50, h, axis: int = -1) -> np.ndarray:
     return np.where(reachable, total, np.nan)
 
 
+#: offsets (in logit units of the relative effect) of the grid that brackets each root:
+#: steps of 1 around the start, wider further out (agents with a baseline below the
+#: others' or a lower maximum can put the root far from the start)
+_T_GRID = np.r_[-30.0, -20.0, -14.0, -10.0, np.arange(-7.0, 8.0), 10.0, 14.0, 20.0, 30.0]
+
+
+def _loewe_sum(E, agents, slope=True):
+    r"""``S(E) = sum_i d_i / D_i(E)`` and ``dS/dE`` for effects ``E`` (any shape).
+
+    ``agents`` holds, per agent, ``(e0, einf, d/C, (einf - e0)/h, 1/h)`` broadcastable
+    against ``E``.  Each term is :math:`\frac{d}{C}\bigl(\frac{e_\infty - E}{E - e_0}\bigr)^{1/h}`:
+    ``inf`` at ``E = e0`` (the agent alone needs dose 0) and 0 beyond ``einf`` (the agent
+    cannot reach ``E``).  Agents to leave out have ``d/C = 0`` and ``e0 > einf`` below
+    every ``E`` (their ratio is negative, clipped to 0).  Valid for ``E >= e0`` of every
+    agent kept, which holds strictly inside the bracket of :func:`loewe_reference`.
+    """
+    S = 0.0
+    dS = 0.0
+    for q0, q1, w, c, invh in agents:
+        ea = E - q0
+        eb = q1 - E
+        r = w * np.maximum(eb / ea, 0.0) ** invh
+        S = S + r
+        if slope:                     # d r / dE = -r / h (1/ea + 1/eb) = -r (einf - e0) / (h ea eb)
+            dS = dS - r * c / (ea * eb)
+    return S, dS
+
+
+_FAST_STEPS = 6
+
+
+def _loewe_rtsafe(cols, t, a, b, L, R, tol, n_iter):
+    """Safeguarded Newton on ``t`` with a bracket ``[a, b]`` on ``E`` (see :func:`loewe_reference`)."""
+    dxold = 2.0 * (b - a)
+    pos = np.arange(len(t))                  # position in the result of each row of the work arrays
+    live = np.ones(len(t), dtype=bool)
+    res = np.empty(len(t))
+    for _ in range(n_iter):
+        nlive = int(np.count_nonzero(live))
+        if nlive == 0:
+            break
+        if nlive <= len(live) // 2:          # compact the work arrays once most cells are done
+            cols = [tuple(c[live] for c in col) for col in cols]
+            t, a, b, L, R, tol, dxold, pos = (v[live] for v in (t, a, b, L, R, tol, dxold, pos))
+            live = np.ones(nlive, dtype=bool)
+        p = 1.0 / (1.0 + np.exp(-t))          # expit(t)
+        E = L + R * p
+        S, dS = _loewe_sum(E, cols)
+        G = np.log(S)
+        Gt = dS / S * (R * p * (1.0 - p))
+        up = G > 0                            # effect too small: move up
+        a = np.where(up, E, a)
+        b = np.where(up, b, E)
+        tn = t - G / Gt
+        En = L + R / (1.0 + np.exp(-tn))
+        dx = np.abs(En - E)
+        good = (En > a) & (En < b) & (dx <= 0.5 * dxold)
+        root = np.abs(G) <= 1e-14
+        Em = 0.5 * (a + b)
+        Enew = np.where(root, E, np.where(good, En, Em))
+        t = np.where(good, tn, np.log(Em - L) - np.log(L + R - Em))
+        dxold = np.where(good, dx, b - a)
+        done = live & (root | (b - a <= tol) | (good & (dx <= tol)) | ~np.isfinite(t))
+        res[pos[done]] = Enew[done]
+        live &= ~done
+    if live.any():
+        res[pos[live]] = (L + R / (1.0 + np.exp(-t)))[live]
+    return res
+
+
 def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 100,
                     rtol: float = 1e-13) -> np.ndarray:
     r"""Loewe-additive expected effect of a dose combination (any number of agents).
 
-    Solves :math:`G(E) = \log\sum_i d_i / D_i(E) = 0` for all cells at once by a
-    safeguarded Newton iteration: every cell keeps a bracket ``[a, b]`` on which ``G``
-    changes sign (``G`` is strictly decreasing), takes the Newton step
-    :math:`E - G/G'` with the analytic derivative
-    :math:`G'(E) = -\sum_i w_i\,\frac{1}{h_i}\bigl(\frac{1}{E - e_{0,i}} + \frac{1}{e_{\infty,i} - E}\bigr)`
-    (``w_i`` the normalised terms) when it stays inside the bracket and bisects
-    otherwise.  Typically 5-10 vectorised iterations reach double precision (the old
-    pure bisection needed 60).
+    Solves :math:`G(E) = \log\sum_i d_i / D_i(E) = 0` for all cells at once.  ``G`` is
+    strictly decreasing in ``E`` on :math:`(\mathrm{lo}, \mathrm{hi})`, the largest
+    baseline and the largest maximum of the agents present.  The iteration works on the
+    logit of the relative effect, :math:`E = \mathrm{lo} + (\mathrm{hi} - \mathrm{lo})
+    \,\mathrm{expit}(t)`: for agents spanning ``[lo, hi]`` the log-doses are linear in
+    ``t`` (:math:`\log D_i = \log C_i + t/h_i`) and ``G(t)`` is a smooth log-sum-exp.
+
+    1. ``G`` is evaluated, in one vectorised step, on a grid of 17 values of ``t``
+       (spacing 1) centred on :math:`t_0 = \bar h \log\sum_i d_i/C_i` (the exact root
+       for agents spanning ``[lo, hi]`` with a common slope; ``h`` averaged with
+       weights :math:`d_i/C_i`), which brackets the root to one grid step; regula
+       falsi in that step gives the start.
+    2. Safeguarded Newton (rtsafe, Press et al., Numerical Recipes sec. 9.4): every cell
+       keeps a bracket on ``E`` in which ``G`` changes sign; the Newton step
+       :math:`t - G/G_t`, with the analytic derivative
+       :math:`G_t = -\frac{dE}{dt}\sum_i w_i\,\frac{1}{h_i}\bigl(\frac{1}{E - e_{0,i}} +
+       \frac{1}{e_{\infty,i} - E}\bigr)` (``w_i`` the normalised terms), is taken when it
+       stays inside the bracket and at least halves the previous step; otherwise the
+       bracket is bisected.  Typically 2-5 vectorised iterations reach double precision.
+
+    Agents are looped over in Python (their number is small) so that every array
+    operation is element-wise on the cells.
 
     Parameters
     ----------
@@ -134,10 +218,11 @@ def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 100,
     axis : int
         Agent axis of ``doses``.
     n_iter : int
-        Maximum number of iterations (each at least halves the bracket).
+        Maximum number of Newton/bisection iterations (a bisection at least halves the
+        bracket).
     rtol : float
-        Convergence: bracket width below ``rtol * (|E| + effect range)``, or
-        :math:`|G| \le 10^{-14}` (the sum of dose ratios is 1 to 14 digits).
+        Convergence: bracket width or Newton step below ``rtol * (|E| + effect range)``,
+        or :math:`|G| \le 10^{-14}` (the sum of dose ratios is 1 to 14 digits).
 
     Returns
     -------
@@ -157,54 +242,99 @@ def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 100,
     lo = np.where(none, base, lo)
     hi = np.where(np.isfinite(hi) & (hi > lo), hi, lo)
     shape = lo.shape
-    # flatten the cells; work only on the unconverged ones
     n = lo.size
-    a = lo.reshape(n).copy()
-    b = hi.reshape(n).copy()
-    D = d.reshape(n, -1)
-    P = [v.reshape(n, -1) for v in (e0b, einfb, ec50b, hb)]
-    with np.errstate(divide="ignore"):
-        logd = np.where(D > 0, np.log(np.where(D > 0, D, 1.0)), -np.inf)
-    use = D > 0
-    x = 0.5 * (a + b)
-    scale = np.abs(b - a) + np.abs(b) + np.abs(a)
-    active = np.flatnonzero(b > a)
-    dxold = 2.0 * (b - a)
-    for _ in range(n_iter):
-        if active.size == 0:
-            break
-        E = x[active][:, None]
-        q0, q1, q2, q3 = (p[active] for p in P)
-        reach = use[active] & (q1 > q0) & (E < q1)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            ld = np.log(q2) + (np.log(E - q0) - np.log(q1 - E)) / q3          # log D_i(E)
-            t = np.where(reach, logd[active] - ld, -np.inf)                  # log(d_i / D_i)
-            tmax = np.max(t, axis=1, keepdims=True)
-            ok = np.isfinite(tmax[:, 0])
-            ex = np.exp(t - np.where(np.isfinite(tmax), tmax, 0.0))
-            ssum = ex.sum(axis=1)
-            G = np.where(ok, tmax[:, 0] + np.log(ssum), -np.inf)
-            G = np.where(np.any(use[active] & (E <= q0), axis=1), np.inf, G)
-            w = ex / ssum[:, None]
-            dld = (1.0 / (E - q0) + 1.0 / (q1 - E)) / q3
-            dG = -np.sum(np.where(reach, w * dld, 0.0), axis=1)
-            xa = x[active]
-            aa = np.where(G > 0, xa, a[active])       # effect too small -> move up
-            bb = np.where(G > 0, b[active], xa)
-            step = xa - G / dG
-            # rtsafe-style safeguard (Press et al., Numerical Recipes sec. 9.4): bisect when
-            # the Newton step leaves the bracket or does not halve the previous step
-            dxo = dxold[active]
-            good = np.isfinite(step) & (step > aa) & (step < bb) & (np.abs(step - xa) <= 0.5 * np.abs(dxo))
-            root = np.abs(G) <= 1e-14                     # converged at the evaluated point
-            xn = np.where(root, xa, np.where(good, step, 0.5 * (aa + bb)))
-        dx = np.abs(xn - xa)
-        a[active], b[active], x[active], dxold[active] = aa, bb, xn, np.where(good, dx, bb - aa)
-        tol = rtol * scale[active]
-        done = root | (bb - aa <= tol) | (good & (dx <= tol))
-        active = active[~done]
-    res = x.reshape(shape)
-    return np.where(none, base, res)
+    N = d.shape[-1]
+    out = lo.reshape(n).copy()
+    work = np.flatnonzero(hi.reshape(n) > out)   # cells with a root strictly inside (lo, hi)
+    if work.size == 0:
+        return out.reshape(shape)
+    D, q0, q1, qc, qh = (v.reshape(n, N)[work] for v in (d, e0b, einfb, ec50b, hb))
+    L = out[work]
+    H = hi.reshape(n)[work]
+    R = H - L
+    inc = present.reshape(n, N)[work] & (q1 > q0)          # agents that contribute
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        w = np.where(inc, D / qc, 0.0)
+        q0x = np.where(inc, q0, (L - 1.0)[:, None])          # left out: E - e0 > 0 > einf - E
+        q1x = np.where(inc, q1, (L - 2.0)[:, None])
+        invh = np.where(inc, 1.0 / qh, 1.0)
+        cx = (q1x - q0x) * invh
+        cols = [(q0x[:, i], q1x[:, i], w[:, i], cx[:, i], invh[:, i]) for i in range(N)]
+        # start grid centred on t0 = hbar * log(sum d_i / C_i), hbar weighted by d_i / C_i
+        sw = np.sum(w, axis=1)
+        t0 = np.sum(w * qh, axis=1) / sw * np.log(sw)
+        t0 = np.where(np.isfinite(t0), np.clip(t0, -20.0, 20.0), 0.0)
+        # G on the grid and at the maxima of the agents (where their terms vanish, G bends)
+        Eg = L[:, None] + R[:, None] / (1.0 + np.exp(-(t0[:, None] + _T_GRID[None, :])))
+        kink = np.where(inc & (q1 < H[:, None]) & (q1 > L[:, None]), q1, np.nan)
+        Eg = np.concatenate([Eg, kink], axis=1)
+        Sg, _ = _loewe_sum(Eg, [tuple(c[:, None] for c in col) for col in cols], slope=False)
+        ii = np.arange(work.size)
+        lo_pts = np.where(Sg > 1.0, Eg, -np.inf)     # G > 0: below the root (G decreases)
+        hi_pts = np.where(Sg <= 1.0, Eg, np.inf)
+        ka = np.argmax(lo_pts, axis=1)
+        kb = np.argmin(hi_pts, axis=1)
+        a = lo_pts[ii, ka]
+        b = hi_pts[ii, kb]
+        ga = np.log(Sg[ii, ka])
+        gb = np.log(Sg[ii, kb])
+        inner = np.isfinite(a) & np.isfinite(b) & np.isfinite(ga) & np.isfinite(gb)
+        a = np.where(np.isfinite(a), a, L)           # bracket on E: G(a) > 0 > G(b)
+        b = np.where(np.isfinite(b), b, H)
+        # regula falsi in t between the two points that bracket the root
+        ta = np.log(a - L) - np.log(H - a)
+        tb = np.log(b - L) - np.log(H - b)
+        em = 0.5 * (a + b)
+        t = np.where(inner, ta + ga / (ga - gb) * (tb - ta), np.log(em - L) - np.log(H - em))
+        t = np.where(np.isfinite(t), t, 0.0)
+        scale = np.abs(R) + np.abs(H) + np.abs(L)
+        tol = rtol * scale
+        # fast phase: plain Newton steps for all cells at once (no bookkeeping per step) in
+        # the logit of the effect relative to the range of the agent whose term dominates
+        # at the start, u = log((E - e0_j) / (einf_j - E)): that term is exactly log-linear
+        # in u, so G(u) is nearly linear where the agents' maxima differ
+        E1 = L + R / (1.0 + np.exp(-t))
+        best = np.full(work.size, -np.inf)
+        Lj = L.copy()
+        Rj = R.copy()
+        for q0_, q1_, w_, _, ih_ in cols:
+            r_ = w_ * np.maximum((q1_ - E1) / (E1 - q0_), 0.0) ** ih_
+            take = r_ > best
+            best = np.where(take, r_, best)
+            Lj = np.where(take, q0_, Lj)
+            Rj = np.where(take, q1_ - q0_, Rj)
+        fine = (Rj > 0) & (a >= Lj) & (b <= Lj + Rj) & (E1 > Lj) & (E1 < Lj + Rj)   # u covers the bracket
+        Lj = np.where(fine, Lj, L)
+        Rj = np.where(fine, Rj, R)
+        ta = np.log(np.maximum(a - Lj, 0.0)) - np.log(Lj + Rj - a)
+        tb = np.log(b - Lj) - np.log(np.maximum(Lj + Rj - b, 0.0))
+        # regula falsi again, now in u: accurate because G is nearly linear in u
+        t = np.where(inner & np.isfinite(ta) & np.isfinite(tb), ta + ga / (ga - gb) * (tb - ta),
+                     np.log(E1 - Lj) - np.log(Lj + Rj - E1))
+        for _ in range(_FAST_STEPS):
+            p = 1.0 / (1.0 + np.exp(-t))
+            dEdt = Rj * p * (1.0 - p)
+            S, dS = _loewe_sum(Lj + Rj * p, cols)
+            tr = t - np.log(S) / (dS / S * dEdt)
+            tn = np.clip(tr, ta, tb)
+            step = np.where(tn == tr, np.abs(tn - t) * dEdt, np.inf)   # |dE| to first order; not at a clip
+            t = tn
+            if np.all(step <= tol):
+                break
+        res = Lj + Rj / (1.0 + np.exp(-t))
+        ok = (step <= tol) & (res >= a) & (res <= b)
+        if not ok.all():
+            # safeguarded loop (rtsafe) for the cells the fast phase did not settle
+            sel = np.flatnonzero(~ok)
+            a_, b_, L_, H_, E_ = a[sel], b[sel], L[sel], H[sel], res[sel]
+            em = 0.5 * (a_ + b_)
+            E_ = np.where((E_ > a_) & (E_ < b_), E_, em)
+            t_ = np.log(E_ - L_) - np.log(H_ - E_)
+            t_ = np.where(np.isfinite(t_), t_, np.log(em - L_) - np.log(H_ - em))
+            res[sel] = _loewe_rtsafe([tuple(c[sel] for c in col) for col in cols], t_, a_, b_, L_, R[sel],
+                                     tol[sel], n_iter)
+    out[work] = res
+    return out.reshape(shape)
 
 
 def loewe_excess(observed, doses, e0, einf, ec50, h, axis: int = -1) -> np.ndarray:
