@@ -42,7 +42,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 import comboplan as cp  # noqa: E402
 from comboplan.plot.growth import plot_spaghetti  # noqa: E402

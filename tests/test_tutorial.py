@@ -79,6 +79,13 @@ def test_dose_response_numbers(tutorial_ns):
     ec = tutorial_ns["ec"].set_index("x")
     assert bool(ec["extrapolated"].all())                             # 20 % and 50 % lie outside 25-50 ug/mL
     assert any(c == "ExtrapolationWarning" for c, _ in tutorial_ns["__warnings__"])   # "flagged ... either way"
+    # replicate wells (synthetic): a real interval, EC20 inside the tested doses
+    pw = tutorial_ns["fit_w"].params.set_index("param")
+    assert (round(pw.loc["ec50", "estimate"], 1), round(pw.loc["ec50", "ci_low"]), round(pw.loc["ec50", "ci_high"])) \
+        == (66.6, 61, 73)
+    ec_w = tutorial_ns["ec_w"].set_index("x")
+    assert (round(ec_w.loc[50.0, "ci_low"]), round(ec_w.loc[50.0, "ci_high"])) == (61, 74)
+    assert round(ec_w.loc[20.0, "estimate"]) == 19 and not ec_w.loc[20.0, "extrapolated"]
     cmp_mc = tutorial_ns["cmp_mc"]
     f_p = float(cmp_mc["f_pvalue"].iloc[0])
     assert 0.05 < f_p and round(f_p, 2) == 0.25                       # "p of about 0.25": no dose effect
@@ -112,6 +119,12 @@ def test_sparse_synergy_numbers(tutorial_ns):
     ic50 = (100 - ptx) / ptx
     assert eq["equivalent_dose"] == pytest.approx(ic50 * combo / (100 - combo), rel=1e-6)
     assert round(eq["equivalent_dose"], 1) == 8.4 and eq["ci_low"] < eq["equivalent_dose"] < eq["ci_high"]
+    # synthetic 6-well data: same excess at 1 uM, real interval; 3 and 5 uM
+    c6 = tutorial_ns["syn6"].cells.query("method == 'bliss'").set_index("paclitaxel_uM")
+    assert c6.loc[1.0, "score"] == pytest.approx(bliss, abs=1e-6)
+    assert (round(c6.loc[1.0, "ci_low"], 1), round(c6.loc[1.0, "ci_high"], 1)) == (17.7, 26.3)
+    assert (round(c6.loc[3.0, "score"], 1), round(c6.loc[5.0, "score"], 1)) == (14.6, 12.2)
+    assert (tutorial_ns["syn6"].cells["q_value"] < 0.05).all()
     # "with h = 2 it would be about 2.9 uM"
     ic50_h2 = (ptx / (100 - ptx)) ** -0.5
     assert round(ic50_h2 * (combo / (100 - combo)) ** 0.5, 1) == 2.9
@@ -123,11 +136,15 @@ def test_growth_and_bayes_agree(tutorial_ns):
     interaction = tutorial_ns["bres"].synergy().iloc[0]
     assert interaction["interaction_mean"] == pytest.approx(-last["score"], abs=0.01)
     assert last["ci_low"] < 0 < last["ci_high"]                        # "the interval is wide"
-    truth = {k: np.log(v) / 14 for k, v in {"control": 2.80, "CM": 1.13, "PTX": 2.74, "CM+PTX": 1.31}.items()}
-    true_score = truth["CM"] + truth["PTX"] - truth["control"] - truth["CM+PTX"]
+    assert (round(last["score"], 3), round(last["ci_low"], 2), round(last["ci_high"], 2)) == (-0.018, -0.06, 0.02)
+    from comboplan.data.synthetic import XENOGRAFT_RTV14          # the synthetic study's arm-mean day-14 values
+
+    ns = tutorial_ns
+    r = {k: np.log(v) / 14 for k, v in XENOGRAFT_RTV14.items()}
+    true_score = r[ns["CM"]] + r[ns["PTX"]] - r["control"] - r[ns["BOTH"]]
     assert round(true_score, 3) == -0.012                              # quoted in the text
-    rates = tutorial_ns["mixed"].rates.set_index("arm")["rate"]
-    assert rates["CM"] < rates["PTX"] < rates["control"]
+    rates = ns["mixed"].rates.set_index("arm")["rate"]
+    assert rates[ns["CM"]] < rates[ns["PTX"]] < rates["control"]       # the secretome slows growth most
 
 
 def test_planning_numbers(tutorial_ns):
