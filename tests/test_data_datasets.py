@@ -488,3 +488,14 @@ def test_synthetic_mtt_matches_printed():
     # a plausible spread (the assumption: total SD about 5 %)
     sd = df[df.dose_ug_per_mL > 0].groupby(["time_h", "dose_ug_per_mL"])["viability_pct"].std()
     assert sd.between(2, 9).all()
+
+
+def test_docs_table_lists_every_dataset():
+    doc = Path(__file__).resolve().parents[1] / "docs" / "data.md"
+    if not doc.exists():  # pragma: no cover - docs not shipped here
+        pytest.skip("docs/data.md not available")
+    rows = dict(re.findall(r"^\| `([a-z0-9_]+)` \| (\d+) \|", doc.read_text("utf-8"), re.M))
+    assert {k: int(v) for k, v in rows.items()} == LISTING.set_index("name")["rows"].to_dict()
+    for name, synth in zip(LISTING["name"], LISTING["synthetic"]):
+        line = next(ln for ln in doc.read_text("utf-8").splitlines() if ln.startswith(f"| `{name}` |"))
+        assert ("**synthetic**" in line) == bool(synth) and f"`load_{name}()`" in line
