@@ -133,7 +133,7 @@ for comp, p in p_syn.items():
                  f"(BH-adjusted {pr.loc[comp, 'p_adjusted']:g})" if comp in pr.index else "no p printed")
     print(f"  {comp}: synthetic p = {p:.2g}; {printed_p}")
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 for ax, t, title in ((axes[0], tab, "Fig. 2C design"), (axes[1], tab_d, "Fig. 2D design (TIMP-1/2)")):
     y = np.arange(len(t))
     ax.barh(y, t["inhibition_pct"], xerr=[t["inhibition_pct"] - t["ci_low"], t["ci_high"] - t["inhibition_pct"]],
