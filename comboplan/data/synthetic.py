@@ -39,6 +39,7 @@ __all__ = [
     "eiro2024_xenograft",
     "karimi2025_mtt",
     "generate_all",
+    "to_csv_text",
     "write_all",
     "PROLIFERATION_MODEL",
     "KARIMI_MODEL",
@@ -155,7 +156,7 @@ def _hundredths_with_sum(values: np.ndarray, target_mean: float) -> np.ndarray:
     order = np.argsort(-frac, kind="stable")
     if short >= 0:
         base[order[:short]] += 1
-    else:  # pragma: no cover - values already above the total after flooring cannot happen
+    else:  # pragma: no cover - flooring never overshoots the total; kept for safety
         base[order[short:]] -= 1
     return base / 100.0
 
@@ -438,6 +439,5 @@ def write_all(directory: str | Path | None = None) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":  # pragma: no cover - maintenance entry point
-    for p in write_all():
-        print(p)
+if __name__ == "__main__":  # pragma: no cover - maintenance entry point (rewrites the bundled CSVs)
+    write_all()
