@@ -109,3 +109,17 @@ def test_compare_arms_equals_scipy_t_tests_and_batch():
     assert a.loc["trt", "tgi_delta"] == pytest.approx(tgi_delta(v.loc[["t1", "t2"], 14], v.loc[["t1", "t2"], 0],
                                                                 v.loc[["c1", "c2"], 14], v.loc[["c1", "c2"], 0]))
     assert mean_rtv(v.loc[["t1", "t2"], 14], v.loc[["t1", "t2"], 0]) == pytest.approx(0.75)
+
+
+def test_waterfall_legend_has_one_colour_per_arm():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    e = growth_endpoints(small(), "mouse", "arm", "day", "vol", control="ctl", n_boot=0)
+    ax = e.plot()
+    handles = ax.get_legend().legend_handles
+    assert [h.get_label() for h in handles] == ["ctl", "trt"]
+    face = [tuple(h.get_facecolor()) for h in handles]
+    assert len(set(face)) == 2
+    bars = {tuple(p.get_facecolor()) for p in ax.patches}
+    assert set(face) == bars  # the legend shows the colours the bars are drawn in

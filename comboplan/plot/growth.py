@@ -112,12 +112,12 @@ def plot_waterfall(endpoints, ax=None, column: str = "best_response"):
     ax.bar(np.arange(len(a)), a[column].fillna(0.0), color=colour)
     for thr in (35, -50, -95):
         ax.axhline(thr, color="grey", ls=":", lw=0.8)
-    for k, arm in enumerate(arms):
-        ax.bar([], [], color=cols[k], label=str(arm))
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(facecolor=cols[k], label=str(arm)) for k, arm in enumerate(arms)], fontsize=8)
     ax.set_xticks([])
     ax.set_xlabel("animals")
     ax.set_ylabel(f"{column.replace('_', ' ')} (%)")
-    ax.legend(fontsize=8)
     return ax
 
 
