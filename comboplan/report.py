@@ -20,7 +20,7 @@ import warnings
 from pathlib import Path
 
 __all__ = ["run_demo", "register", "dose_response_section", "synergy_section", "growth_section",
-           "planning_section", "paper_shaped_study", "paper_rtv14"]
+           "planning_section", "paper_xenograft", "paper_rtv14"]
 
 # (title, "module:function") in report order; a missing module is skipped with a note
 _SECTIONS = (
@@ -50,6 +50,7 @@ def dose_response_section(ctx) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .data.datasets import load_dataset
     from .exceptions import ComboplanWarning
     from .fitting.dose_response import compare, fit_dose_response
 
@@ -84,6 +85,22 @@ def dose_response_section(ctx) -> str:
         "`ci='profile'`).\n")
     ctx.say(f"SKBR3 (Karimi 2025, 24 h printed means): secretome EC50 {ec50:.3g} ug/mL, Hill slope {h:.3g} "
             "(point estimates: 2 means per free parameter, no CI)")
+    wells = load_dataset("karimi2025_mtt_synthetic")
+    wells = wells[(wells.cell_line == "SKBR3") & (wells.time_h == 24)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ComboplanWarning)
+        rw = fit_dose_response(wells, dose="dose_ug_per_mL", response="viability_pct", model="hill4",
+                               fixed={"e0": 100.0, "einf": 0.0}, dose_unit="ug/mL", response_unit="%")
+        ew = rw.ecx(50, ci="profile", extrapolate=True).iloc[0]
+    out.append(
+        f"What replicate wells would add: the **synthetic** dataset `karimi2025_mtt_synthetic` (ref S4: "
+        f"{wells.experiment.nunique()} assays x {len(wells) // wells.experiment.nunique() // wells.dose_ug_per_mL.nunique()} "
+        "wells per dose as the Figure 1 legend describes, assumed between-assay SD 3 % and within-assay SD 4 %, dose "
+        "means equal to the printed values) gives EC50 "
+        f"{ew['estimate']:.3g} ug/mL, 95 % profile CI {ew['ci_low']:.3g} to {ew['ci_high']:.3g} ug/mL "
+        f"({ew['status']}). The interval is only as real as the assumed SDs; with the lab's wells it is the real one.\n")
+    ctx.say(f"SKBR3 on SYNTHETIC wells (means = printed, assumed SDs): EC50 {ew['estimate']:.3g} ug/mL, 95 % profile "
+            f"CI {ew['ci_low']:.3g} to {ew['ci_high']:.3g} ug/mL")
     mc = ctx.paper_rows("karimi2025", "viability_pct", "MCF10A viability (%), Table 2", ["dose_ug_per_mL"],
                         cell_line="MCF10A")
     with warnings.catch_warnings():
@@ -172,6 +189,29 @@ def synergy_section(ctx) -> str:
                "raw wells, `cp.synergy(..., replicate=...)` gives the real interval (replicate bootstrap or delta "
                "method). Loewe, ZIP and Chou-Talalay CI need single-agent dose-response curves, which this design "
                "(one dose of each agent) does not have; comboplan says exactly which cells are missing.\n")
+    from .data.datasets import load_dataset
+
+    wells = load_dataset("eiro2024_proliferation_synthetic")
+    rs = synergy(wells, doses=["cm_fraction", "paclitaxel_uM"], response="inhibition_pct", replicate="well",
+                 methods=("bliss", "hsa"))
+    sc = rs.cells[rs.cells.method == "bliss"].sort_values("paclitaxel_uM")
+    n_w = int(wells.groupby(["cm_fraction", "paclitaxel_uM"]).size().iloc[0])
+    out.append(f"The sparse design the lab runs, one secretome level x paclitaxel 1/3/5 uM with replicates, on the "
+               f"**synthetic** dataset `eiro2024_proliferation_synthetic` (ref S1: {n_w} wells per cell, assumed SDs; "
+               "the 1-uM cells equal the printed means; the 3- and 5-uM cells come from an assumed paclitaxel curve and "
+               "a constant survival ratio, because the paper prints no such values). Bliss excess per observed "
+               "combination (inhibition points, **positive = synergy**), delta-method 95 % CI, BH q-value across cells:\n")
+    out.append("| paclitaxel (uM) | observed (%) | Bliss expected (%) | excess (points) | 95 % CI | q |\n"
+               "|---|---|---|---|---|---|")
+    for _, r in sc.iterrows():
+        out.append(f"| {r['paclitaxel_uM']:g} | {r['observed']:.1f} | {r['reference']:.1f} | {r['score']:.2f} | "
+                   f"{r['ci_low']:.2f} to {r['ci_high']:.2f} | {r['q_value']:.2g} |")
+    ctx.say("SYNTHETIC 1/3/5 uM wells (1 uM = printed means): Bliss excess (points, positive = synergy) " + "; ".join(
+        f"{r['paclitaxel_uM']:g} uM {r['score']:+.1f} ({r['ci_low']:.1f} to {r['ci_high']:.1f})" for _, r in sc.iterrows()))
+    out.append("")
+    out.append(ctx.table(rs.cells, "synergy_synthetic_1_3_5uM.csv",
+                         "SYNTHETIC sparse design: Bliss/HSA excess per cell with CI, p and q (inhibition %, "
+                         "positive = synergy)"))
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     bl = cells[cells.method == "bliss"].sort_values("assumed_sd")
     hs = cells[cells.method == "hsa"].sort_values("assumed_sd")
@@ -193,10 +233,6 @@ def synergy_section(ctx) -> str:
     return "\n".join(out)
 
 
-CONTROL_RTV14_ASSUMED = 2.80
-"""Day-14 relative tumour volume assumed for the untreated control of Eiro 2024's low-dose study
-(fraction of day 0).  Not printed: the paper only says the 5 mg/kg arm grew "similar" to control."""
-
 _ARM_ROWS = {"CM": "CM-hUCESC_chemo", "PTX": "paclitaxel", "CM+PTX": "paclitaxel + CM-hUCESC_chemo"}
 
 
@@ -204,7 +240,8 @@ def paper_rtv14(ctx=None) -> dict:
     """Day-14 relative tumour volume per arm of Eiro 2024's low-dose xenograft study.
 
     The treated arms are read from the bundled dataset ``eiro2024_xenograft`` (printed
-    274 %, 113 %, 131 %; ref E3); the control is :data:`CONTROL_RTV14_ASSUMED` (an assumption).
+    274 %, 113 %, 131 %; ref E3); the control's value is not printed and is the assumption
+    of the synthetic study (``comboplan.data.synthetic.XENOGRAFT_RTV14["control"]``, 2.80).
 
     Parameters
     ----------
@@ -217,8 +254,9 @@ def paper_rtv14(ctx=None) -> dict:
         ``{"control", "CM", "PTX", "CM+PTX"} -> relative volume`` (fraction of day 0).
     """
     from .data.datasets import load_dataset
+    from .data.synthetic import XENOGRAFT_RTV14
 
-    out = {"control": CONTROL_RTV14_ASSUMED}
+    out = {"control": XENOGRAFT_RTV14["control"]}
     for arm, row in _ARM_ROWS.items():
         if ctx is not None:
             v = ctx.paper_value("eiro2024_xenograft", "tumor_volume_pct",
@@ -230,63 +268,32 @@ def paper_rtv14(ctx=None) -> dict:
     return out
 
 
-def paper_shaped_study(seed: int = 2024, n_per_arm: int = 7, days=(0.0, 7.0, 14.0, 21.0, 28.0),
-                       rate_sd: float = 0.015, noise_sd: float = 0.25, n_necrotic: int = 3):
-    """Simulate a luminescence xenograft study shaped like Eiro 2024 (seeded; not the papers' raw data).
+def paper_xenograft():
+    """The bundled SYNTHETIC per-mouse study shaped like Eiro 2024, with short arm labels.
 
-    Exponential growth on the log scale with arm rates ``log(RTV14) / 14`` (1/day) from
-    :func:`paper_rtv14` (printed treated arms, assumed control), between-animal SD of the rate ``rate_sd`` (1/day), residual SD of
-    log luminescence ``noise_sd``, baseline log-normal around 1e6 photons/s (SD 0.4 on the
-    log scale); after day 21 the ``n_necrotic`` largest tumours of each arm leave the study
-    (``dropout = "necrosis"`` on their last reading), as the paper describes.
-
-    Parameters
-    ----------
-    seed : int
-        Random seed.
-    n_per_arm : int
-        Mice per arm.
-    days : sequence of float
-        Imaging days (day).
-    rate_sd, noise_sd : float
-        Between-animal SD of the growth rate (1/day) and residual SD of log signal.
-    n_necrotic : int
-        Animals per arm lost to necrosis after day 21.
+    ``comboplan.datasets.load_eiro2024_xenograft_synthetic()`` (n = 4/7/7/7, luminescence on
+    days 0/7/14/21/30, necrosis dropout after day 21; arm geometric-mean day-14 relative
+    signal equal to the printed values) with a ``group`` column: control, CM, PTX, CM+PTX.
 
     Returns
     -------
     pandas.DataFrame
-        Columns mouse, group, day, lum_ps (photons/s), dropout.
+        The study (a fresh copy).
     """
-    import numpy as np
-    import pandas as pd
+    from .data.datasets import load_dataset
 
-    rng = np.random.default_rng(seed)
-    days = np.asarray(days, dtype=float)
-    rows = []
-    for arm, rtv in paper_rtv14().items():
-        b = np.log(rtv) / 14.0 + rng.normal(0.0, rate_sd, n_per_arm)
-        lum0 = np.exp(rng.normal(np.log(1e6), 0.4, n_per_arm))
-        lum = lum0[:, None] * np.exp(b[:, None] * days[None, :] + rng.normal(0.0, noise_sd, (n_per_arm, days.size)))
-        late = days > 21.0
-        necrotic = set(np.argsort(lum[:, days <= 21.0][:, -1])[-n_necrotic:]) if late.any() else set()
-        for i in range(n_per_arm):
-            for j, d in enumerate(days):
-                if late[j] and i in necrotic:
-                    rows[-1]["dropout"] = "necrosis"
-                    break
-                rows.append({"mouse": f"{arm}-{i + 1}", "group": arm, "day": d, "lum_ps": float(lum[i, j]),
-                             "dropout": ""})
-    return pd.DataFrame(rows)
+    df = load_dataset("eiro2024_xenograft_synthetic")
+    df["group"] = df["arm"].map({"control": "control", **{v: k for k, v in _ARM_ROWS.items()}})
+    return df
 
 
 def growth_section(ctx) -> str:
-    """Analyse a simulated xenograft study shaped like Eiro 2024: mixed model, TGI, in-vivo Bliss over time.
+    """Analyse the synthetic xenograft study shaped like Eiro 2024: mixed model, TGI, in-vivo Bliss over time.
 
     Parameters
     ----------
     ctx : comboplan.reportkit.ReportContext
-        Output folder, seed (of the simulated study) and collectors.
+        Output folder, seed (of the endpoint and synergy bootstraps) and collectors.
 
     Returns
     -------
@@ -307,7 +314,7 @@ def growth_section(ctx) -> str:
 
     seed = ctx.seed
     rtv = paper_rtv14(ctx)
-    df = paper_shaped_study(seed)
+    df = paper_xenograft()
     gd = validate_growth(df, "mouse", "group", "day", "lum_ps", kind="luminescence", dropout="dropout",
                          arm_order=list(rtv))
     mixed = fit_growth_mixed(gd)
@@ -315,18 +322,21 @@ def growth_section(ctx) -> str:
     syn = invivo_synergy(gd, design={"control": [], "CM": ["CM"], "PTX": ["PTX"], "CM+PTX": ["CM", "PTX"]},
                          n_boot=1000, seed=seed)
     rates = mixed.rates
-    out = ["**Simulated data** (seeded): 4 arms x 7 mice, luminescence on days 0/7/14/21/28, necrosis dropout "
-           "after day 21; arm growth rates set from the paper's day-14 relative volumes (paclitaxel 5 mg/kg "
-           f"{100 * rtv['PTX']:g} %, primed secretome {100 * rtv['CM']:g} %, combination {100 * rtv['CM+PTX']:g} %; "
-           f"control assumed {100 * rtv['control']:g} %). This shows the analysis the papers' raw data would get; it "
-           "is not a re-analysis of their animals.\n",
+    n_arm = df.groupby("group").mouse.nunique()
+    out = ["**Synthetic data** (bundled dataset `eiro2024_xenograft_synthetic`, seeded; see PROVENANCE.md, ref S3): "
+           f"the paper's low-dose study design ({'/'.join(str(n_arm[g]) for g in rtv)} mice for "
+           f"{'/'.join(rtv)}), luminescence on days {'/'.join(f'{d:g}' for d in sorted(df.day.unique()))}, necrosis "
+           "dropout after day 21; each arm's geometric-mean day-14 signal relative to day 0 equals the printed value "
+           f"(paclitaxel 5 mg/kg {100 * rtv['PTX']:g} %, primed secretome {100 * rtv['CM']:g} %, combination "
+           f"{100 * rtv['CM+PTX']:g} %; control assumed {100 * rtv['control']:g} %, not printed). This shows the analysis "
+           "the papers' raw data would get; it is not a re-analysis of their animals.\n",
            "Exponential growth as a linear mixed model on log relative signal with a random slope per animal "
            "(REML); every observed measurement is used (dropout handled in the likelihood: valid if missing at "
            "random given the observed sizes).\n",
            "| arm | growth rate (1/day) | 95 % CI | doubling time (day) |", "|---|---|---|---|"]
     for _, r in rates.iterrows():
         out.append(f"| {r['arm']} | {r['rate']:.4f} | {r['ci_low']:.4f} to {r['ci_high']:.4f} | {r['doubling_time']:.1f} |")
-    ctx.say("Simulated Eiro-shaped xenograft, mixed-model growth rates (1/day, 95 % CI): " + "; ".join(
+    ctx.say("Synthetic Eiro-shaped xenograft, mixed-model growth rates (1/day, 95 % CI): " + "; ".join(
         f"{r['arm']} {r['rate']:.3f} ({r['ci_low']:.3f} to {r['ci_high']:.3f})" for _, r in rates.iterrows()))
     arms = ep.arms.set_index("arm")
     out.append("\nDay-14 endpoints (T/C of mean relative volume; TGI = 1 - T/C):\n")
@@ -350,7 +360,7 @@ def growth_section(ctx) -> str:
     out.append(f"\nThe simulation's true Bliss score is {true_score:+.4f} /day (the printed day-14 values imply that the "
                f"combination grows {'slower' if true_score > 0 else 'faster'} than independence predicts); the "
                f"full-study estimate is {last['score']:+.4f} /day, whose 95 % CI "
-               f"{'covers' if covered else 'misses'} it. Seven mice per arm and noisy bioluminescence leave this "
+               f"{'covers' if covered else 'misses'} it. Four to seven mice per arm and noisy bioluminescence leave this "
                "interaction poorly determined, which is exactly what the planning section below quantifies.\n")
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     plot_spaghetti(gd, ax=axes[0], relative=True)
@@ -359,8 +369,8 @@ def growth_section(ctx) -> str:
     out.append(ctx.figure(fig, "xenograft.png",
                           "left: relative luminescence (fold of day 0, log axis) per mouse over days; right: "
                           "in-vivo Bliss score on growth rates (1/day, positive = synergy) by day, with 95 % CIs"))
-    out.append(ctx.table(df, "xenograft_simulated.csv",
-                         "the simulated study: mouse, arm, day, luminescence (photons/s), dropout reason"))
+    out.append(ctx.table(df, "xenograft_synthetic.csv",
+                         "the synthetic study: mouse, arm, day, luminescence (photons/s), dropout reason"))
     out.append(ctx.table(rates, "xenograft_rates.csv", "mixed-model growth rate per arm (1/day) with 95 % CI"))
     out.append(ctx.table(ep.arms, "xenograft_endpoints_day14.csv", "day-14 T/C, TGI and mean relative volume per arm"))
     out.append(ctx.table(ot, "xenograft_invivo_synergy.csv",

@@ -86,7 +86,7 @@ KARIMI_MODEL["ec50_ug_per_mL"] = float(25.0 / (100 / 75.1 - 1) ** (1 / KARIMI_MO
 
 #: day-14 relative signal (fraction of day 0) per arm of the Eiro 2024 low-dose study; the
 #: control is not printed ("similar tumor growth than control mice" to paclitaxel 5 mg/kg):
-#: 2.80 is an assumption (the same as ``comboplan.report.PAPER_RTV14``)
+#: 2.80 is an assumption (also used by ``comboplan.report.paper_rtv14``)
 XENOGRAFT_RTV14 = {
     "control": 2.80,
     "CM-hUCESC_chemo": 1.13,

@@ -1,8 +1,8 @@
 """Report section of ``comboplan demo``: the Bayesian hierarchical growth model.
 
 ``demo_section(ctx)`` fits the Bayesian model to the same seeded, paper-shaped
-xenograft study as the growth section (``comboplan.report.paper_shaped_study``: 4 arms x
-7 mice, luminescence, necrosis dropout after day 21) and returns markdown.
+xenograft study as the growth section (``comboplan.report.paper_xenograft``: the bundled
+synthetic study, 4/7/7/7 mice, luminescence, necrosis dropout after day 21) and returns markdown.
 """
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ __all__ = ["demo_section"]
 
 
 def demo_section(ctx) -> str:
-    """Fit the hierarchical Bayesian growth model to the simulated Eiro-shaped study.
+    """Fit the hierarchical Bayesian growth model to the synthetic Eiro-shaped study.
 
     Parameters
     ----------
     ctx : comboplan.reportkit.ReportContext
-        Output folder, seed (simulated study and sampler) and collectors of figures, tables
+        Output folder, seed (of the sampler) and collectors of figures, tables
         and summary lines.
 
     Returns
@@ -33,12 +33,12 @@ def demo_section(ctx) -> str:
 
     from ...exceptions import DiagnosticsWarning
     from ...growth.data import validate_growth
-    from ...report import paper_rtv14, paper_shaped_study
+    from ...report import paper_rtv14, paper_xenograft
     from .growth import fit_growth, prior_predictive_growth
 
     seed = ctx.seed
     rtv = paper_rtv14(ctx)
-    df = paper_shaped_study(seed)
+    df = paper_xenograft()
     gd = validate_growth(df, "mouse", "group", "day", "lum_ps", kind="luminescence", dropout="dropout",
                          arm_order=list(rtv))
     design = {"control": "control", "A": "CM", "B": "PTX", "AB": "CM+PTX", "names": ("CM", "PTX")}
@@ -53,7 +53,7 @@ def demo_section(ctx) -> str:
     syn = res.synergy().iloc[0]
     m = res.meta
     out = [
-        "Same simulated study as above, now with the hierarchical Bayesian model (`cp.bayes.fit_growth`): "
+        "Same synthetic study as above, now with the hierarchical Bayesian model (`cp.bayes.fit_growth`): "
         "log signal = log baseline + rate x day per animal, animal rates and baselines partially pooled "
         "(non-centred), arm rates from the 2x2 factorial (control, CM, PTX, CM+PTX) with an explicit interaction "
         "r_CM+PTX - r_CM - r_PTX + r_control (Bliss on growth rates; **negative = synergy**). The necrotic "
