@@ -218,8 +218,9 @@ def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "z
         y0 = _baseline_correct(design, layout, y0, top)
         design = _with_effect(design, y0[0])
     point = score_sets(layout, y0, methods, monotherapy, top)
-    has_reps = bool((design.cells["n"] > 1).any())
-    rng = as_rng(seed)
+    has_reps = bool((design.cells["n"].to_numpy() > 1).any())
+    # (seeding from OS entropy costs ~30 us: only when a bootstrap will run or a seed is given)
+    rng = as_rng(seed) if (n_boot > 0 and has_reps) or seed is not None else None
     boot = None
     if n_boot > 0 and has_reps:
         parts = []
@@ -408,16 +409,15 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
         parts["loewe_ci"].append(point["loewe_ci"][0] if m == "loewe" else nan)
         infs.append(inf)
     for k, v in parts.items():
-        if k == "loewe_ci" and "loewe" not in methods:
-            continue
-        cols[k] = np.concatenate(v)
+        if k != "loewe_ci":
+            cols[k] = np.concatenate(v)
     uinf = list(dict.fromkeys(infs))
     cols["inference"] = _labels(uinf, np.repeat([uinf.index(i) for i in infs], nc))
+    if "loewe" in methods:  # the historical column order: loewe_ci after inference
+        cols["loewe_ci"] = np.concatenate(parts["loewe_ci"])
     cols["sign_convention"] = _const(SIGN_EXCESS, nc * M)
     cols["response_kind"] = _const(design.response_kind, nc * M)
-    out = pd.DataFrame(cols)
-    if "loewe_ci" in out:  # keep the historical column order (loewe_ci after inference)
-        out = out[[k for k in out.columns if k != "loewe_ci"][:-2] + ["loewe_ci", "sign_convention", "response_kind"]]
+    out = pd.DataFrame(cols, copy=False)
     bad = ~np.isfinite(cols["score"])
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -435,7 +435,9 @@ def _windows_max(grid):
     ok = np.isfinite(grid)
 
     def wsum(a):
-        cs = np.cumsum(np.cumsum(np.pad(a, ((0, 0), (1, 0), (1, 0))), axis=1), axis=2)
+        cs = np.zeros((S, R + 1, C + 1))
+        np.cumsum(a, axis=1, out=cs[:, 1:, 1:])
+        np.cumsum(cs, axis=2, out=cs)
         return cs[:, 3:, 3:] - cs[:, :-3, 3:] - cs[:, 3:, :-3] + cs[:, :-3, :-3]
 
     w = wsum(np.where(ok, grid, 0.0))
@@ -523,9 +525,10 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
     for k in ("n_cells", "mean", "max", "min", "most_synergistic_area", "ci_low", "ci_high", "p_value",
               "area_ci_low", "area_ci_high", "q_value"):
         cols[k] = np.concatenate([np.broadcast_to(r[k], (nb,)) for r in rows])
-    cols["inference"] = np.repeat([r["inference"] for r in rows], nb)
+    uinf = list(dict.fromkeys(r["inference"] for r in rows))
+    cols["inference"] = _labels(uinf, np.repeat([uinf.index(r["inference"]) for r in rows], nb))
     cols["sign_convention"] = _const(SIGN_EXCESS, nb * M)
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols, copy=False)
 
 
 def _mono_table(design, layout, point, boot, ci):

@@ -98,6 +98,20 @@ class Design:
         return pad_groups(self.obs["_cell"].to_numpy(), self.obs["_effect"].to_numpy(), len(self.cells))
 
 
+def _plain_numeric(df, col, role):
+    """Fast path of the column checks: a float copy of a plain numpy int/float column.
+
+    Returns ``None`` (or an object array) for anything else -- bool, object, nullable or
+    extension dtypes -- so that the caller runs the full checks of
+    :mod:`comboplan.data.validate`, which also produce the error messages.
+    """
+    s = df[col]
+    dt = s.dtype
+    if isinstance(dt, np.dtype) and dt.kind in "fiu":
+        return np.array(s.to_numpy(), dtype=float)
+    return None if role == "response" else np.full(len(df), None, dtype=object)
+
+
 def prepare(data, doses, response, by=None, replicate=None, response_kind="inhibition",
             scale="percent", min_agents: int = 2) -> Design:
     """Validate a tidy combination table and lay it out by block and cell.
@@ -122,8 +136,12 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
     cols = [*doses, response, *by] + ([replicate] if replicate else [])
     require_columns(df, cols)
     top = _SCALES[scale]
-    dmat = np.column_stack([check_dose_column(df, c, role=f"dose of agent {c!r}") for c in doses])
-    y = check_response_column(df, response)
+    dmat = np.column_stack([_plain_numeric(df, c, "dose") for c in doses])
+    if dmat.dtype != float or not (np.isfinite(dmat).all() and (dmat >= 0).all()):
+        dmat = np.column_stack([check_dose_column(df, c, role=f"dose of agent {c!r}") for c in doses])
+    y = _plain_numeric(df, response, "response")
+    if y is None or not np.isfinite(y).all():
+        y = check_response_column(df, response)
     check_groups_nonempty(df, by + ([replicate] if replicate else []))
     lo_ok, hi_ok = -0.5 * top, 1.5 * top
     bad = (y < lo_ok) | (y > hi_ok)

@@ -429,12 +429,71 @@ def fit_zip_slices(x, y, mask, bottom, top):
     r2 = np.where(np.isfinite(r2), r2, np.inf)
     k2 = np.argmin(r2, axis=1)
     start = np.column_stack([bottom, np.full(n, float(top)), cg[i, k2], bgl[i, k2]])
-    fit = _engine()(ZIP_SLICE_CENTRED, u, y, mask=mask, p0=start,
-                    fixed={"bottom": bottom, "top": np.full(n, float(top))}, maxiter=200, xtol=FIT_TOL, gtol=FIT_GTOL)
-    est = fit.estimates.copy()
+    if n <= SMALL_BATCH_ZIP:
+        fest, fconv = _fit_zip_minpack(u, y, mask, start, float(top))
+    else:
+        fit = _engine()(ZIP_SLICE_CENTRED, u, y, mask=mask, p0=start,
+                        fixed={"bottom": bottom, "top": np.full(n, float(top))}, maxiter=200, xtol=FIT_TOL,
+                        gtol=FIT_GTOL)
+        fest, fconv = fit.estimates, fit.converged
+    est = fest.copy()
     with np.errstate(all="ignore"):
-        est[:, 2] = np.exp(mlog - fit.estimates[:, 2] / fit.estimates[:, 3])
-    return est, fit.converged
+        est[:, 2] = np.exp(mlog - fest[:, 2] / fest[:, 3])
+    return est, fconv
+
+
+#: ZIP slice batches up to this size are fitted slice by slice with MINPACK (an 8x8
+#: matrix has 14 slices); larger batches (bootstrap refits) use the batch engine.
+SMALL_BATCH_ZIP = 32
+
+
+def _fit_zip_minpack(u, y, mask, start, top, maxiter=200):
+    """ZIP slices (free ``c``, ``b``; fixed bottom/top) by MINPACK, one slice at a time.
+
+    Same model (:data:`ZIP_SLICE_CENTRED`), starts and stopping rules (``xtol`` =
+    :data:`FIT_TOL` relative step, ``gtol`` = :data:`FIT_GTOL` gradient cosine) as the
+    engine path; a slice with <= 2 observations is not fitted (as the engine reports
+    it); a slice MINPACK cannot finish or whose slope leaves the bound ``|b| <= 50`` is
+    refitted by the engine, which clips at the bound.
+    """
+    from scipy.optimize import leastsq
+
+    n = u.shape[0]
+    est = np.full((n, 4), np.nan)
+    conv = np.zeros(n, dtype=bool)
+    retry = []
+    bmax = ZIP_SLICE_CENTRED.params[3].bounds[1]
+    for i in range(n):
+        m = mask[i]
+        if m.sum() <= 2:
+            continue
+        ui, yi = u[i, m], y[i, m]
+        lo_, amp = start[i, 0], top - start[i, 0]
+
+        def res(t, ui=ui, yi=yi, lo_=lo_, amp=amp):
+            return lo_ + amp * expit(t[1] * ui + t[0]) - yi
+
+        def jac(t, ui=ui, amp=amp):
+            s_ = expit(t[1] * ui + t[0])
+            ds = s_ * (1.0 - s_) * amp
+            return np.array([ds, ds * ui])
+
+        with np.errstate(all="ignore"):
+            t, _, info, _, ier = leastsq(res, start[i, 2:], Dfun=jac, full_output=True, col_deriv=True, ftol=1e-15,
+                                         xtol=FIT_TOL, gtol=FIT_GTOL, maxfev=maxiter)
+        if ier not in _MINPACK_MSG or ier == 5 or not np.all(np.isfinite(t)) or abs(t[1]) > bmax:
+            retry.append(i)
+            continue
+        est[i] = [start[i, 0], top, t[0], t[1]]
+        conv[i] = True
+    if retry:
+        rt = np.array(retry)
+        fit = _engine()(ZIP_SLICE_CENTRED, u[rt], y[rt], mask=mask[rt], p0=start[rt],
+                        fixed={"bottom": start[rt, 0], "top": np.full(len(rt), top)}, maxiter=maxiter, xtol=FIT_TOL,
+                        gtol=FIT_GTOL)
+        est[rt] = fit.estimates
+        conv[rt] = fit.converged
+    return est, conv
 
 
 def _cycle_trees():

@@ -70,7 +70,11 @@ class Layout:
         # observed monotherapy lookup, vectorised: every cell gets a mixed-radix key of
         # (block, dose level of each agent); the monotherapy partner of agent k in a
         # combination cell has the same block, agent k's level and level "0" elsewhere.
-        self.mono_idx, miss_r, miss_k = _mono_lookup(cells, dmat, self.combo, N)
+        if {"bliss", "hsa"} & set(methods):
+            self.mono_idx, miss_r, miss_k = _mono_lookup(cells, dmat, self.combo, N)
+        else:  # Loewe/ZIP use the fitted curves only: no observed monotherapy lookup needed
+            self.mono_idx = np.full((len(self.combo), N), -1, dtype=np.int64)
+            miss_r = miss_k = np.zeros(0, dtype=np.int64)
         self.missing_mono = sorted({(int(self.combo_block[r]), doses[k], float(self.combo_doses[r, k]))
                                     for r, k in zip(miss_r[:1000], miss_k[:1000])})
         self.n_missing_mono = len(set(zip(self.combo_block[miss_r].tolist(), miss_k.tolist(),
@@ -308,7 +312,9 @@ def score_sets(L: Layout, y_sets: np.ndarray, methods, monotherapy: str, top: fl
         out["mono_converged"] = conv
         cidx = L.combo_block[:, None] * N + np.arange(N)[None, :]          # (n_combo, N)
         P = params[:, cidx, :]                                            # (S, n_combo, N, 4)
-    if monotherapy == "fitted":
+    if not {"bliss", "hsa"} & set(methods):
+        mono_eff = None
+    elif monotherapy == "fitted":
         mono_eff = hill_predict(P, L.combo_doses[None])
         mono_eff = np.where(L.combo_doses[None] > 0, mono_eff, np.nan)
     else:

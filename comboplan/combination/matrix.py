@@ -1,0 +1,370 @@
+"""Array-level Loewe and ZIP scores of one two-agent dose matrix (no tables).
+
+:func:`score_matrix` does the work of :func:`comboplan.combination.api.synergy` for one
+block and one method -- validation, single-agent Hill fits, the reference model, the
+scores -- on plain arrays, without building the tidy tables.  Its scores are the
+``score`` column of ``synergy(...).cells`` (to rounding; ``tests/test_combination_matrix.py``).
+It is the counterpart of the array-level calls of other tools (e.g. ``Loewe().fit(d1, d2, E)``
+of the ``synergy`` package) and serves loops over many matrices where the tables are not
+needed.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..exceptions import ConvergenceWarning, DataError
+from ..models.combination import loewe_index, loewe_reference, zip_delta, zip_slice
+from .design import SIGN_EXCESS
+from .fits import fit_hill, fit_zip_slices, hill_predict
+from .scoring import MIN_HILL_LEVELS
+
+__all__ = ["score_matrix", "MatrixScores"]
+
+_METHODS = ("loewe", "zip")
+_SCALES = {"percent": 100.0, "fraction": 1.0}
+_KINDS = ("inhibition", "viability")
+_REFERENCES = {
+    "loewe": "Loewe (1953) Arzneimittelforschung 3:285; solved from single-agent Hill fits",
+    "zip": "Yadav et al. (2015) Comput Struct Biotechnol J 13:504 (SynergyFinder form)",
+}
+
+
+@dataclass(frozen=True)
+class MatrixScores:
+    """Scores of the combination cells of one two-agent experiment (array-level result).
+
+    Cells are the distinct dose pairs with both doses > 0, sorted by ``dose1`` then
+    ``dose2`` (the order of ``synergy(...).cells``).  Effects and scores are on the
+    inhibition scale of the declared ``scale`` (percentage points for percent data);
+    positive score = synergy.
+
+    Attributes
+    ----------
+    method : str
+        ``"loewe"`` or ``"zip"``.
+    dose1, dose2 : numpy.ndarray
+        Doses of agent 1 and agent 2 of each combination cell (units of the inputs).
+    n : numpy.ndarray
+        Observations (replicates) per cell.
+    observed : numpy.ndarray
+        Mean observed effect per cell (inhibition units).
+    reference : numpy.ndarray
+        Expected effect under the method's null model (inhibition units).
+    score : numpy.ndarray
+        Loewe: ``observed - reference``; ZIP: the delta score (mean of the two slice
+        fits minus the reference).  Positive = synergy.
+    loewe_ci : numpy.ndarray
+        Loewe interaction index at the observed effect (< 1 synergy; dimensionless);
+        NaN for ZIP.
+    monotherapy : numpy.ndarray, shape (2, 4)
+        Single-agent Hill fits ``e0, einf, ec50, h`` (inhibition units, dose unit of
+        each agent, dimensionless) of agent 1 (row 0) and agent 2 (row 1).
+    converged : numpy.ndarray of bool, shape (2,)
+        Convergence of the two single-agent fits.
+    settings : dict
+        ``response_kind``, ``scale``, ``top``, ``sign_convention``, ``units``,
+        ``reference`` (literature), and for ZIP ``zip_slices_failed``.
+    """
+
+    method: str
+    dose1: np.ndarray
+    dose2: np.ndarray
+    n: np.ndarray
+    observed: np.ndarray
+    reference: np.ndarray
+    score: np.ndarray
+    loewe_ci: np.ndarray
+    monotherapy: np.ndarray
+    converged: np.ndarray
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def sign_convention(self) -> str:
+        """How to read the scores."""
+        return SIGN_EXCESS
+
+    def summary(self) -> str:
+        """Plain-text summary: mean, min and max score."""
+        s = self.settings
+        return (f"{self.method} scores of {len(self.score)} combination cells ({s['response_kind']} input, "
+                f"{s['scale']}); {SIGN_EXCESS}.\nmean {np.mean(self.score):.4g}, min {np.min(self.score):.4g}, "
+                f"max {np.max(self.score):.4g} ({s['units']}).")
+
+    def to_frame(self):
+        """The cells as a :class:`pandas.DataFrame` (one row per combination cell)."""
+        import pandas as pd
+
+        return pd.DataFrame({"dose1": self.dose1, "dose2": self.dose2, "method": self.method, "n": self.n,
+                             "observed": self.observed, "reference": self.reference, "score": self.score,
+                             "loewe_ci": self.loewe_ci, "sign_convention": SIGN_EXCESS})
+
+    def to_xarray(self):
+        """Scores on the (dose1, dose2) grid as an :class:`xarray.Dataset`.
+
+        Variables ``score``, ``observed``, ``reference``, ``loewe_ci``, ``n``; dose pairs
+        without a combination cell are NaN.  ``attrs`` carry the sign convention, the
+        response kind, scale and units.
+        """
+        import xarray as xr
+
+        u1, i1 = np.unique(self.dose1, return_inverse=True)
+        u2, i2 = np.unique(self.dose2, return_inverse=True)
+        data = {}
+        for name in ("score", "observed", "reference", "loewe_ci", "n"):
+            g = np.full((len(u1), len(u2)), np.nan)
+            g[i1, i2] = getattr(self, name)
+            data[name] = (("dose1", "dose2"), g)
+        s = self.settings
+        return xr.Dataset(data, coords={"dose1": u1, "dose2": u2},
+                          attrs={"method": self.method, "sign_convention": SIGN_EXCESS,
+                                 "response_kind": s["response_kind"], "scale": s["scale"], "units": s["units"],
+                                 "reference": s["reference"]})
+
+
+def _as_float(a, name):
+    if np.asarray(a).dtype == bool:
+        raise DataError(f"{name} is boolean; it must hold numbers.")
+    try:
+        x = np.asarray(a, dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(f"{name} must be numeric (an array of numbers); got values that cannot be converted "
+                        f"to float (e.g. {np.ravel(np.asarray(a, dtype=object))[:3].tolist()!r}). "
+                        "Remove units or text and record the unit separately.") from None
+    return x.reshape(-1)
+
+
+def _first(bad):
+    return int(np.flatnonzero(bad)[0])
+
+
+def _validate(d1, d2, response, response_kind, scale):
+    a = _as_float(d1, "d1")
+    b = _as_float(d2, "d2")
+    y = _as_float(response, "response")
+    if not (np.shape(d1) == np.shape(d2) == np.shape(response)):
+        raise DataError(f"d1, d2 and response must have the same shape (one entry per observation); got "
+                        f"{np.shape(d1)}, {np.shape(d2)} and {np.shape(response)}.")
+    if y.size == 0:
+        raise DataError("no observations: d1, d2 and response are empty.")
+    for x, name in ((a, "d1"), (b, "d2")):
+        fin = np.isfinite(x)
+        if not fin.all():
+            raise DataError(f"{name} (dose of agent {name[-1]}) has {int((~fin).sum())} missing or infinite value(s) "
+                            f"(first at position {_first(~fin)}). Untreated controls need dose 0; drop "
+                            "observations that were not measured.")
+        neg = x < 0
+        if neg.any():
+            i = _first(neg)
+            raise DataError(f"{name} (dose of agent {name[-1]}) must be >= 0; got {int(neg.sum())} negative value(s) "
+                            f"(first at position {i}: {x[i]!r}). Did you pass log10(dose)? Pass doses on the "
+                            "natural scale (comboplan takes logs itself).")
+    fin = np.isfinite(y)
+    if not fin.all():
+        raise DataError(f"response has {int((~fin).sum())} missing or infinite value(s) (first at position "
+                        f"{_first(~fin)}). Drop wells that were not read; comboplan does not drop them silently.")
+    if response_kind not in _KINDS:
+        raise DataError(f"response_kind must be one of {_KINDS}; got {response_kind!r}.")
+    if scale not in _SCALES:
+        raise DataError(f"scale must be 'percent' (0-100) or 'fraction' (0-1); got {scale!r}.")
+    top = _SCALES[scale]
+    bad = (y < -0.5 * top) | (y > 1.5 * top)
+    if bad.any():
+        i = _first(bad)
+        hint = ("; the values look like percent: pass scale='percent'"
+                if scale == "fraction" and np.max(np.abs(y)) > 1.5 else "")
+        raise DataError(f"response ({response_kind}, scale={scale!r}) must lie within [{-0.5 * top:g}, "
+                        f"{1.5 * top:g}]; {int(bad.sum())} value(s) do not (first at position {i}: {y[i]!r}){hint}. "
+                        "Normalise to the untreated control first (comboplan.normalize) or declare the right scale.")
+    if scale == "percent" and np.max(np.abs(y)) <= 1.5 and len(y) > 3:
+        raise DataError("response: every value is within [-1.5, 1.5] but scale='percent' was declared; these look "
+                        "like fractions. Pass scale='fraction' (or multiply by 100).")
+    return a, b, y, top
+
+
+def _curves(a, b, eff):
+    """Single-agent curves (controls + monotherapy observations, input order), NaN padded."""
+    c1 = np.flatnonzero(b == 0)          # agent 1 alone and the untreated controls
+    c2 = np.flatnonzero(a == 0)
+    L = max(len(c1), len(c2))
+    x = np.full((2, L), np.nan)
+    y = np.full((2, L), np.nan)
+    x[0, :len(c1)], y[0, :len(c1)] = a[c1], eff[c1]
+    x[1, :len(c2)], y[1, :len(c2)] = b[c2], eff[c2]
+    for k, (xk, nm) in enumerate(((a[c1], "d1"), (b[c2], "d2"))):
+        lv = np.unique(xk)
+        if len(lv) < MIN_HILL_LEVELS:
+            raise DataError(
+                f"a single-agent Hill fit of agent {k + 1} ({nm}) needs >= {MIN_HILL_LEVELS} dose levels (including "
+                f"the untreated control, dose 0); found {len(lv)}: {', '.join(f'{v:g}' for v in lv)}. Add "
+                "observations of the agent alone, or use comboplan.synergy with methods=('bliss', 'hsa') and "
+                "monotherapy='observed' for sparse designs.")
+    return x, y, np.isfinite(x)
+
+
+def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", scale="percent") -> MatrixScores:
+    """Loewe or ZIP scores of one two-agent combination experiment, from arrays.
+
+    The array-level form of :func:`comboplan.synergy` for one block and one method
+    (``n_boot=0``): the same validation, single-agent Hill fits (four-parameter, all
+    observations, untreated controls at dose 0), reference and scores, without the tidy
+    tables, bootstrap or block summaries.  Observations at the same dose pair are
+    replicates: the fits use every observation and the cell's observed effect is their
+    mean.
+
+    Parameters
+    ----------
+    d1, d2 : array_like
+        Dose of agent 1 and agent 2 of every observation (each in its own unit, >= 0;
+        0 = agent absent).
+    response : array_like
+        Response of every observation, same shape (see ``response_kind``, ``scale``).
+    method : {"loewe", "zip"}
+        ``"loewe"``: Loewe additivity solved from the single-agent Hill curves (any
+        two-agent design with >= 4 dose levels of each agent alone, including 0).
+        ``"zip"``: zero-interaction potency delta score as SynergyFinder computes it
+        (complete dose matrix including the dose-0 row and column).
+    response_kind : {"inhibition", "viability"}
+        Direction of the response; viability is converted to inhibition
+        (``top - viability``) so every score reads "positive = synergy".
+    scale : {"percent", "fraction"}
+        Response scale (``top`` = 100 or 1); values outside [-0.5, 1.5] x top raise.
+
+    Returns
+    -------
+    MatrixScores
+        Per combination cell (both doses > 0, sorted by ``dose1`` then ``dose2``):
+        doses, replicate count, observed mean, reference, score (inhibition units of the
+        scale: percentage points for percent data; positive = synergy) and, for Loewe,
+        the interaction index; the two Hill fits.
+
+    Raises
+    ------
+    DataError
+        Non-numeric, missing, infinite or negative doses; missing or out-of-scale
+        responses; arrays of different shapes; fewer than 4 dose levels of an agent
+        alone; no combination cell; an incomplete matrix for ZIP; a score that cannot
+        be computed (failed single-agent fit).
+
+    Warns
+    -----
+    ConvergenceWarning
+        A single-agent Hill fit did not converge.
+
+    Examples
+    --------
+    >>> res = score_matrix(d1, d2, viability, method="loewe", response_kind="viability", scale="fraction")
+    >>> res.score          # Loewe excess per combination cell, fraction of inhibition
+    """
+    method = str(method).lower()
+    if method not in _METHODS:
+        raise DataError(f"method must be one of {_METHODS}; got {method!r}. Bliss and HSA need no fits: use "
+                        "comboplan.synergy(..., methods=('bliss', 'hsa')).")
+    a, b, y, top = _validate(d1, d2, response, response_kind, scale)
+    eff = y if response_kind == "inhibition" else top - y
+    # cells: distinct dose pairs, sorted by (d1, d2)
+    l1, i1 = np.unique(a, return_inverse=True)
+    l2, i2 = np.unique(b, return_inverse=True)
+    i1 = np.asarray(i1).ravel()
+    i2 = np.asarray(i2).ravel()
+    ukey, cell = np.unique(i1 * len(l2) + i2, return_inverse=True)
+    cell = np.asarray(cell).ravel()
+    counts = np.bincount(cell)
+    means = np.bincount(cell, weights=eff, minlength=len(ukey)) / counts
+    cd1 = l1[ukey // len(l2)]
+    cd2 = l2[ukey % len(l2)]
+    combo = np.flatnonzero((cd1 > 0) & (cd2 > 0))
+    if len(combo) == 0:
+        raise DataError("no combination cells found (observations where both d1 > 0 and d2 > 0).")
+    x, yc, mask = _curves(a, b, eff)
+    fit = fit_hill(x, yc, mask)
+    P = fit.estimates                                   # (2, 4): agent 1, agent 2
+    if not fit.converged.all():
+        warnings.warn(f"{int((~fit.converged).sum())} single-agent Hill fit(s) did not converge: "
+                      f"{'; '.join(fit.message[~fit.converged])}.", ConvergenceWarning, stacklevel=2)
+    doses = np.column_stack([cd1[combo], cd2[combo]])
+    obs = means[combo]
+    settings = {"response_kind": response_kind, "scale": scale, "top": top, "sign_convention": SIGN_EXCESS,
+                "units": f"{'percentage points' if scale == 'percent' else 'fraction'} of inhibition",
+                "reference": _REFERENCES[method]}
+    if method == "loewe":
+        ref = loewe_reference(doses, P[:, 0], P[:, 1], P[:, 2], P[:, 3])
+        score = obs - ref
+        lci = loewe_index(doses, obs, P[:, 0], P[:, 1], P[:, 2], P[:, 3])
+    else:
+        score, ref, nfail = _zip(a, b, eff, l1, l2, i1, i2, combo, ukey, means, P, top)
+        lci = np.full(len(combo), np.nan)
+        settings["zip_slices_failed"] = nfail
+    bad = ~np.isfinite(score)
+    if bad.any():
+        i = _first(bad)
+        raise DataError(f"the {method} score could not be computed for d1={doses[i, 0]:g}, d2={doses[i, 1]:g} "
+                        "(a single-agent fit failed there); inspect the single-agent data or use another method.")
+    return MatrixScores(method=method, dose1=doses[:, 0], dose2=doses[:, 1], n=counts[combo], observed=obs,
+                        reference=ref, score=score, loewe_ci=lci, monotherapy=P, converged=fit.converged,
+                        settings=settings)
+
+
+def _zip(a, b, eff, l1, l2, i1, i2, combo, ukey, means, P, top):
+    """ZIP delta scores (SynergyFinder ``CalculateZIP``), as ``synergy()`` computes them."""
+    n1, n2 = len(l1), len(l2)
+    if len(ukey) != n1 * n2 or l1[0] != 0.0 or l2[0] != 0.0:
+        have = set(ukey.tolist())
+        miss = [(l1[p // n2], l2[p % n2]) for p in range(n1 * n2) if p not in have]
+        what = (f"{len(miss)} cell(s) of the {n1}x{n2} dose grid are missing, e.g. " +
+                "; ".join(f"d1={u:g}, d2={v:g}" for u, v in miss[:5])) if miss else \
+            "the grid has no untreated/monotherapy row or column (dose 0)"
+        raise DataError(f"ZIP needs a complete dose matrix including the dose-0 row and column: {what}. "
+                        "Use method='loewe', or comboplan.synergy with methods=('bliss', 'hsa') for sparse designs.")
+    comb = np.flatnonzero((a > 0) & (b > 0))
+    # slice key: agent 1 varied at each held dose of agent 2 (k = 0), then agent 2 varied at
+    # each held dose of agent 1 (k = 1); observations of a slice in input order
+    keys = np.concatenate([i2[comb], n2 + i1[comb]])
+    rows_all = np.concatenate([comb, comb])
+    xall = np.concatenate([a[comb], b[comb]])
+    uk, sid = np.unique(keys, return_inverse=True)
+    sid = np.asarray(sid).ravel()
+    order = np.lexsort((rows_all, sid))
+    sid, rows_all, xall = sid[order], rows_all[order], xall[order]
+    ns = len(uk)
+    cnt = np.bincount(sid, minlength=ns)
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    pos = np.arange(len(sid)) - start[sid]
+    x = np.full((ns, int(cnt.max())), np.nan)
+    y = np.full(x.shape, np.nan)
+    x[sid, pos] = xall
+    y[sid, pos] = eff[rows_all]
+    mask = np.isfinite(x)
+    varied = (uk >= n2).astype(np.int64)
+    held = np.where(varied == 0, l2[np.minimum(uk, n2 - 1)], l1[np.clip(uk - n2, 0, n1 - 1)])
+    xs = np.sort(x, axis=1)                                      # NaN padding sorts last
+    with np.errstate(invalid="ignore"):
+        nlev = (cnt > 0) + np.sum(np.diff(xs, axis=1) > 0, axis=1)   # distinct dose levels per slice
+    bottom = hill_predict(P[1 - varied], held)                 # held agent's fitted effect
+    est = np.full((ns, 4), np.nan)
+    conv = np.zeros(ns, dtype=bool)
+    fit_it = nlev >= 2
+    if fit_it.any():
+        sel = np.flatnonzero(fit_it)
+        e, c = fit_zip_slices(x[sel], y[sel], mask[sel], bottom[sel], top)
+        est[sel] = e
+        conv[sel] = c
+    cd1 = l1[ukey[combo] // n2]
+    cd2 = l2[ukey[combo] % n2]
+    obs = means[combo]
+    s1 = np.searchsorted(uk, ukey[combo] % n2)               # agent 1 varied, agent 2 held at the cell's dose
+    s2 = np.searchsorted(uk, n2 + ukey[combo] // n2)
+
+    def slice_value(s, dose):
+        p = est[s]
+        v = zip_slice(dose, p[:, 0], p[:, 1], p[:, 2], p[:, 3])
+        return np.where(conv[s] & np.isfinite(v), v, obs)    # SynergyFinder: unfitted/failed slice -> observed
+
+    f12 = slice_value(s1, cd1)
+    f21 = slice_value(s2, cd2)
+    y1 = hill_predict(P[0], cd1)
+    y2 = hill_predict(P[1], cd2)
+    delta = zip_delta(f12, f21, y1, y2, top=top)
+    return delta, y1 + y2 - y1 * y2 / top, int((~conv[fit_it]).sum())
