@@ -8,13 +8,22 @@ scored with Bliss + HSA in < 1 s.
 
 Same work on both sides: every timed call starts from the raw dose/response data and
 includes the single-agent fits (the `synergy` package fits its monotherapies inside
-``Loewe.fit``/``ZIP.fit``; comboplan fits them inside ``synergy()``).  comboplan's calls
-additionally validate the table and build the tidy outputs (cell table, block summaries,
-monotherapy table), which the peer does not; the "breakdown" rows time the shared
-pieces separately so the comparison can be read both ways.  Timings are the best of
-several repeats (wall clock; the machine is shared, so absolute numbers vary with load;
-ratios are measured in the same run).
+``Loewe.fit``/``ZIP.fit``; comboplan fits them inside ``synergy()`` and ``score_matrix()``).
+Two comboplan rows per method:
+
+* ``score_matrix()`` -- arrays in, scores out, like the peer's ``fit(d1, d2, E)``: input
+  validation (DataError), the two single-agent Hill fits, the reference model and the
+  scores (the same numbers as ``synergy()``'s cell scores);
+* ``synergy()`` -- the full tidy call: validation of a DataFrame plus the tidy outputs
+  (cell table with sign convention, block summaries with the most synergistic 3x3 area,
+  monotherapy table), which the peer does not build.
+
+The indented rows time shared pieces separately.  Timings are the best of several
+repeats (wall clock; the machine is shared, so absolute numbers vary with load; ratios
+are measured in the same run); the load average is printed with the table.
 """
+import os
+import platform
 import time
 import warnings
 
@@ -59,7 +68,7 @@ def main():
     from synergy.combination import MuSyC, ZIP, Loewe
     from synergy.single import Hill
 
-    from comboplan.combination import scoring
+    from comboplan.combination import score_matrix, scoring
     from comboplan.combination.design import prepare
     from comboplan.combination.fits import fit_hill
     from comboplan.models.combination import loewe_reference
@@ -98,10 +107,14 @@ def main():
     v = 1 - df.inh.to_numpy() / 100
     t_o, _ = best_of(lambda: cp.synergy(df, ["A", "B"], "inh", methods=("zip",), n_boot=0))
     t_p, _ = best_of(lambda: ZIP().fit(a, b, v), 5)
-    rows.append(("ZIP 8x8 (synergy(): fits + scores + tables)", t_o, t_p, ""))
-    t_o, _ = best_of(lambda: cp.synergy(df, ["A", "B"], "inh", methods=("loewe",), n_boot=0))
-    t_p, _ = best_of(lambda: Loewe(mode="delta_weakest").fit(a, b, v))
-    rows.append(("Loewe 8x8 (synergy(): fits + scores + tables)", t_o, t_p, ""))
+    rows.append(("ZIP 8x8 (synergy(): fits + scores + tables)", t_o, t_p, "full tidy call"))
+    t_o, _ = best_of(lambda: score_matrix(a, b, v, "zip", response_kind="viability", scale="fraction"), 30)
+    rows.append(("ZIP 8x8 (score_matrix(): arrays in/out)", t_o, t_p, "same work as ZIP().fit"))
+    t_o, _ = best_of(lambda: cp.synergy(df, ["A", "B"], "inh", methods=("loewe",), n_boot=0), 30)
+    t_p, _ = best_of(lambda: Loewe(mode="delta_weakest").fit(a, b, v), 30)
+    rows.append(("Loewe 8x8 (synergy(): fits + scores + tables)", t_o, t_p, "full tidy call"))
+    t_o, _ = best_of(lambda: score_matrix(a, b, v, "loewe", response_kind="viability", scale="fraction"), 30)
+    rows.append(("Loewe 8x8 (score_matrix(): arrays in/out)", t_o, t_p, "same work as Loewe.fit"))
 
     # breakdown of the Loewe call into the pieces both tools do
     def core(m):
@@ -109,21 +122,21 @@ def main():
         lay = scoring.Layout(des, (m,), "observed")
         return scoring.score_sets(lay, des.obs["_effect"].to_numpy()[None], (m,), "observed", 100.0)
 
-    t_o, _ = best_of(lambda: core("loewe"))
-    rows.append(("  Loewe core (validate + 2 Hill fits + solve)", t_o, t_p, "no tidy tables"))
+    t_o, _ = best_of(lambda: core("loewe"), 30)
+    rows.append(("  Loewe core (validate + 2 Hill fits + solve)", t_o, t_p, "synergy() without tidy tables"))
     t_o, _ = best_of(lambda: core("zip"))
     t_pz, _ = best_of(lambda: ZIP().fit(a, b, v), 5)
-    rows.append(("  ZIP core (validate + 2 Hill + 14 slice fits)", t_o, t_pz, "no tidy tables"))
+    rows.append(("  ZIP core (validate + 2 Hill + 14 slice fits)", t_o, t_pz, "synergy() without tidy tables"))
     X = np.vstack([a[b == 0], b[a == 0]])
     Y = np.vstack([df.inh.to_numpy()[b == 0], df.inh.to_numpy()[a == 0]])
-    t_o, P = best_of(lambda: fit_hill(X, Y))
-    t_p, _ = best_of(lambda: (Hill().fit(a[b == 0], v[b == 0]), Hill().fit(b[a == 0], v[a == 0])))
-    rows.append(("  2 single-agent Hill fits", t_o, t_p, "engine (numpy LM) vs MINPACK"))
+    t_o, P = best_of(lambda: fit_hill(X, Y), 30)
+    t_p, _ = best_of(lambda: (Hill().fit(a[b == 0], v[b == 0]), Hill().fit(b[a == 0], v[a == 0])), 30)
+    rows.append(("  2 single-agent Hill fits", t_o, t_p, "MINPACK (small batch) incl. start + covariance"))
     P = P.estimates
     m1, m2 = Hill(), Hill()
     m1.fit(a[b == 0], v[b == 0])
     m2.fit(b[a == 0], v[a == 0])
-    t_o, _ = best_of(lambda: loewe_reference(np.column_stack([a, b]), P[:, 0], P[:, 1], P[:, 2], P[:, 3]))
+    t_o, _ = best_of(lambda: loewe_reference(np.column_stack([a, b]), P[:, 0], P[:, 1], P[:, 2], P[:, 3]), 30)
     t_p, _ = best_of(lambda: Loewe(mode="delta_weakest", drug1_model=m1, drug2_model=m2).fit(a, b, v))
     rows.append(("  Loewe solve, 64 cells, given the fits", t_o, t_p, "vectorised Newton vs per-cell scalar"))
     # ---- 10,000 6x6 blocks Bliss + HSA
@@ -135,6 +148,9 @@ def main():
                         "inh": np.clip(rng.uniform(0, 100, nb * 36), 0, 100)})
     t_o, _ = best_of(lambda: cp.synergy(big, ["A", "B"], "inh", by="block", methods=("bliss", "hsa"), n_boot=0), 3)
     rows.append(("10,000 6x6 blocks Bliss+HSA", t_o, np.nan, "target < 1 s (360,000 rows, validated)"))
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average (1, 5, 15 min): {load}; {os.cpu_count()} CPUs; Python {platform.python_version()}, "
+          f"numpy {np.__version__}, pandas {pd.__version__}")
     print(f"{'benchmark':48s} {'comboplan s':>12s} {'synergy s':>10s} {'speed-up':>9s}  note")
     for name, a_, b_, note in rows:
         ratio = b_ / a_ if np.isfinite(b_) else float("nan")

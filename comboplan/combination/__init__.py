@@ -9,7 +9,19 @@ Public functions (re-exported lazily as ``comboplan.synergy`` etc.):
 * :func:`comboplan.combination.api.fit_musyc` — MuSyC surface fit with bootstrap CIs;
 * :func:`comboplan.combination.api.equivalent_dose` — dose of one agent alone that matches a
   combination's effect;
+* :func:`comboplan.combination.score_matrix` — array-level Loewe/ZIP scores of one
+  two-agent matrix (the scores of ``synergy()`` without the tables; ``MatrixScores``);
 * :mod:`comboplan.combination.io` — SynergyFinder long format and tidy CSV.
 
 Do not name a module ``comboplan.synergy``: it would shadow the function.
 """
+
+_LAZY = {"score_matrix": "comboplan.combination.matrix", "MatrixScores": "comboplan.combination.matrix"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -311,18 +311,29 @@ def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 100,
         # regula falsi again, now in u: accurate because G is nearly linear in u
         t = np.where(inner & np.isfinite(ta) & np.isfinite(tb), ta + ga / (ga - gb) * (tb - ta),
                      np.log(E1 - Lj) - np.log(Lj + Rj - E1))
+        prev = np.full(work.size, np.nan)
         for _ in range(_FAST_STEPS):
             p = 1.0 / (1.0 + np.exp(-t))
             dEdt = Rj * p * (1.0 - p)
             S, dS = _loewe_sum(Lj + Rj * p, cols)
-            tr = t - np.log(S) / (dS / S * dEdt)
-            tn = np.clip(tr, ta, tb)
-            step = np.where(tn == tr, np.abs(tn - t) * dEdt, np.inf)   # |dE| to first order; not at a clip
-            t = tn
-            if np.all(step <= tol):
+            G = np.log(S)
+            tr = t - G / (dS / S * dEdt)
+            tn = np.minimum(np.maximum(tr, ta), tb)
+            # |dE| of the step to first order; a step cut at the bracket has not converged; a
+            # root found exactly (e.g. on a grid point) has
+            step = np.where(np.abs(G) <= 1e-14, 0.0, np.where(tn == tr, np.abs(tn - t) * dEdt, np.inf))
+            t = np.where(step == 0.0, t, tn)
+            # done: the step was below tol, or the iteration contracts quadratically and the
+            # error left after this step, ~ step^3 / prev^2, is below tol/10
+            done = step <= tol
+            if done.all():
                 break
+            done |= (step <= 1e-3 * prev) & (100.0 * step ** 3 <= tol * prev ** 2)   # prev NaN: no estimate
+            if done.all():
+                break
+            prev = np.where(step < np.inf, step, np.nan)   # a step cut at the bracket gives no rate
         res = Lj + Rj / (1.0 + np.exp(-t))
-        ok = (step <= tol) & (res >= a) & (res <= b)
+        ok = done & (res >= a - tol) & (res <= b + tol)
         if not ok.all():
             # safeguarded loop (rtsafe) for the cells the fast phase did not settle
             sel = np.flatnonzero(~ok)
