@@ -26,6 +26,7 @@ def _engine():
 
 _GRID_T = np.linspace(0.0, 1.0, 9)
 _GRID_H = np.array([0.6, 1.2, 2.5, 5.0])
+_GRID_HH = np.tile(_GRID_H, len(_GRID_T))      # slope of each (potency, slope) grid point
 #: Relative-step tolerance of the single-agent, ZIP-slice and MuSyC fits: MINPACK's
 #: default ``xtol = 1.49e-8`` (what scipy's ``curve_fit`` -- and so the peer tools -- use).
 FIT_TOL = 1.49e-8
@@ -73,18 +74,15 @@ def hill_start(x, y, mask, chunk: int = 20000):
 
 
 def _hill_start_block(x, y, m):
-    from scipy.special import expit
-
     n = x.shape[0]
-    xpos = np.where(m & (x > 0), x, np.nan)
-    with np.errstate(all="ignore"):
-        lo = np.nanmin(xpos, axis=1)
-        hi = np.nanmax(xpos, axis=1)
+    pos = m & (x > 0)
+    lo = np.min(np.where(pos, x, np.inf), axis=1)
+    hi = np.max(np.where(pos, x, -np.inf), axis=1)
     lo = np.where(np.isfinite(lo), lo, 1.0)
     hi = np.where(np.isfinite(hi) & (hi > lo), hi, lo * 10.0)
     l50 = np.log(lo)[:, None] + _GRID_T[None, :] * (np.log(hi) - np.log(lo))[:, None]      # (n, T)
     l50 = np.repeat(l50, len(_GRID_H), axis=1)                                          # (n, G)
-    hh = np.tile(_GRID_H, len(_GRID_T))                                                 # (G,)
+    hh = _GRID_HH                                                                       # (G,)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         lx = np.log(np.where(m, x, 1.0))
         z = hh[None, :, None] * (lx[:, None, :] - l50[:, :, None])
@@ -169,25 +167,43 @@ _MINPACK_MSG = {1: "converged: predicted relative RSS decrease below ftol",
 
 
 def _hill_problem(x, y, theta_fixed, free):
-    """Residuals and Jacobian (w.r.t. the free ``e0, einf, log ec50, log h``) of one Hill curve."""
+    """Residuals and Jacobian (w.r.t. the free ``e0, einf, log ec50, log h``) of one Hill curve.
+
+    MINPACK evaluates the Jacobian at the point of the latest residual evaluation, so the
+    logistic term is cached between the two calls.
+    """
     pos = x > 0
     with np.errstate(divide="ignore"):
         lx = np.log(x)                             # dose 0: -inf, so the curve is at e0 (h > 0)
+    lx0 = np.where(pos, lx, 0.0)
+    posf = pos.astype(float)
     th = theta_fixed.copy()
     fidx = np.flatnonzero(free)
+    allfree = len(fidx) == 4
+    cache = {}
 
     def res(t):
         th[fidx] = t
         s = expit(np.exp(th[3]) * (lx - th[2]))
+        cache["t"] = t.tobytes()
+        cache["s"] = s
         return th[0] + (th[1] - th[0]) * s - y
 
     def jac(t):
+        if cache.get("t") == t.tobytes():
+            s = cache["s"]
+        else:
+            th[fidx] = t
+            s = expit(np.exp(th[3]) * (lx - th[2]))
         th[fidx] = t
         h = np.exp(th[3])
-        u = np.where(pos, lx - th[2], 0.0)
-        s = np.where(pos, expit(h * u), 0.0)
-        ds = s * (1.0 - s) * (th[1] - th[0]) * h
-        return np.array([1.0 - s, s, -ds, ds * u])[fidx]   # rows = parameters (col_deriv)
+        ds = s * (1.0 - s) * ((th[1] - th[0]) * h)
+        out = np.empty((4, len(s)))                 # rows = parameters (col_deriv)
+        out[0] = 1.0 - s
+        out[1] = s
+        out[2] = -ds
+        out[3] = ds * (lx0 - th[2] * posf)          # ds = 0 at dose 0
+        return out if allfree else out[fidx]
 
     return res, jac
 
@@ -202,14 +218,16 @@ def _gn_cov(J, rss, dof, scale):
     A = J @ J.T
     dg = np.sqrt(np.abs(np.diag(A)))
     dg = np.where(dg > 0, dg, 1.0)
-    As = A / dg[:, None] / dg[None, :]
-    if not np.all(np.isfinite(As)):
+    As = A / np.outer(dg, dg)
+    if not np.isfinite(As).all() or dof <= 0:
         return np.full(A.shape, np.nan)
-    cond = np.linalg.cond(As)
-    if not (np.isfinite(cond) and cond < 1e13) or dof <= 0:
+    # As is symmetric positive semi-definite: its 2-norm condition number is the ratio of
+    # its extreme eigenvalues, and the eigendecomposition also gives the inverse
+    lam, V = np.linalg.eigh(As)
+    if not (lam[0] > 0 and lam[-1] < 1e13 * lam[0]):
         return np.full(A.shape, np.nan)
-    c = np.linalg.inv(As) / dg[:, None] / dg[None, :] * (rss / dof)
-    return c * scale[:, None] * scale[None, :]
+    c = (V / lam) @ V.T / np.outer(dg, dg) * (rss / dof)
+    return c * np.outer(scale, scale)
 
 
 def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
@@ -244,45 +262,55 @@ def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
     niter = np.zeros(n, dtype=int)
     nobs = mask.sum(axis=1)
     retry = []
-    for i in range(n):
-        m = mask[i]
-        xi, yi = x[i, m], y[i, m]
-        if nobs[i] <= npar:
-            msg[i] = f"too few observations ({nobs[i]}) for {npar} free parameters"
-            continue
-        res, jac = _hill_problem(xi, yi, theta0[i], free)
-        with np.errstate(all="ignore"):
-            r0 = res(theta0[i, fidx])
-        if not (np.all(np.isfinite(theta0[i])) and np.all(np.isfinite(r0))):
-            msg[i] = "model is not finite at the starting values"
-            continue
-        if npar == 0:
-            est[i], rss[i], conv[i], msg[i] = start[i], float(r0 @ r0), True, "converged: no free parameters"
-            cov[i] = 0.0
-            continue
-        with np.errstate(all="ignore"):
+    fin0 = np.all(np.isfinite(theta0), axis=1)
+    sc = np.ones(4)
+    with np.errstate(all="ignore"):
+        for i in range(n):
+            if nobs[i] <= npar:
+                msg[i] = f"too few observations ({nobs[i]}) for {npar} free parameters"
+                continue
+            if not fin0[i]:
+                msg[i] = "model is not finite at the starting values"
+                continue
+            m = mask[i]
+            xi, yi = x[i, m], y[i, m]
+            res, jac = _hill_problem(xi, yi, theta0[i], free)
+            if npar == 0:
+                r0 = res(theta0[i, fidx])
+                if np.all(np.isfinite(r0)):
+                    est[i], rss[i], conv[i], msg[i] = start[i], float(r0 @ r0), True, "converged: no free parameters"
+                    cov[i] = 0.0
+                else:
+                    msg[i] = "model is not finite at the starting values"
+                continue
+            # (a start where the model is not finite ends non-finite and goes to the engine,
+            # which reports it)
             t, _, info, _, ier = leastsq(res, theta0[i, fidx], Dfun=jac, full_output=True, col_deriv=True,
                                          ftol=ftol, xtol=xtol, gtol=gtol, maxfev=maxiter)
             r = info["fvec"]                       # residuals at the returned point
             ri = float(r @ r)
             J = jac(t)
-        niter[i] = int(info.get("njev", info["nfev"]))
-        if ier not in _MINPACK_MSG or ier == 5 or not (np.all(np.isfinite(t)) and np.isfinite(ri)
-                                                      and np.all(np.isfinite(J))):
-            retry.append(i)
-            continue
-        th = theta0[i].copy()
-        th[fidx] = t
-        est[i] = [th[0], th[1], np.exp(th[2]), np.exp(th[3])]
-        rss[i] = ri
-        conv[i] = True
-        msg[i] = "converged: zero residual" if ri <= 1e-28 * max(float(yi @ yi), 1e-300) else _MINPACK_MSG[ier]
-        scale = np.array([1.0, 1.0, est[i, 2], est[i, 3]])[fidx]
-        c = _gn_cov(J, ri, nobs[i] - npar, scale)
-        cov[i] = 0.0
-        cov[i][np.ix_(fidx, fidx)] = c
-        if not np.all(np.isfinite(c)):
-            msg[i] = msg[i] + "; singular information matrix: some parameters are not identifiable"
+            niter[i] = int(info.get("njev", info["nfev"]))
+            if ier not in _MINPACK_MSG or ier == 5 or not (np.isfinite(ri) and np.isfinite(J).all()
+                                                          and np.isfinite(t).all()):
+                retry.append(i)
+                continue
+            th = theta0[i].copy()
+            th[fidx] = t
+            e2, e3 = np.exp(th[2]), np.exp(th[3])
+            est[i] = (th[0], th[1], e2, e3)
+            rss[i] = ri
+            conv[i] = True
+            msg[i] = "converged: zero residual" if ri <= 1e-28 * max(float(yi @ yi), 1e-300) else _MINPACK_MSG[ier]
+            sc[2], sc[3] = e2, e3
+            c = _gn_cov(J, ri, nobs[i] - npar, sc[fidx])
+            if npar == 4:
+                cov[i] = c
+            else:
+                cov[i] = 0.0
+                cov[i][np.ix_(fidx, fidx)] = c
+            if not np.isfinite(c).all():
+                msg[i] = msg[i] + "; singular information matrix: some parameters are not identifiable"
     if retry:
         rt = np.array(retry)
         fx = None if fixed is None else {k: (np.broadcast_to(np.asarray(v, dtype=float), (n,))[rt])
