@@ -48,6 +48,8 @@ _LAZY: dict[str, str] = {
     "chou_talalay": "comboplan.combination.api",
     "fit_musyc": "comboplan.combination.api",
     "equivalent_dose": "comboplan.combination.api",
+    "score_matrix": "comboplan.combination.matrix",
+    "MatrixScores": "comboplan.combination.matrix",
     "read_synergyfinder": "comboplan.combination.io",
     "write_synergyfinder": "comboplan.combination.io",
     # tumour growth / in vivo
