@@ -662,7 +662,6 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
     fa_levels = np.asarray(fa_levels, dtype=float)
     if np.any((fa_levels <= 0) | (fa_levels >= 1)):
         raise DataError(f"fa_levels must lie strictly between 0 and 1; got {fa_levels.tolist()}.")
-    z = sst.norm.ppf(0.5 + ci / 2)
     obs = design.obs
     cells = design.cells
     doses = list(design.doses)
@@ -713,17 +712,25 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
         for i, (nm, kind, pr) in enumerate(labels):
             x, y = curves[i]
             se = np.sqrt(vlogDm[i])
+            zq = sst.t.ppf(0.5 + ci / 2, fit["n"][i] - 2) if fit["n"][i] > 2 else np.nan
             P.append({**bname, "entity": nm, "kind": kind, "ratio": ":".join(f"{v:g}" for v in pr),
                       "m": fit["m"][i], "m_se": np.sqrt(fit["cov"][i, 1, 1]), "Dm": fit["Dm"][i],
-                      "Dm_ci_low": fit["Dm"][i] * 10 ** (-z * se), "Dm_ci_high": fit["Dm"][i] * 10 ** (z * se),
+                      "Dm_ci_low": fit["Dm"][i] * 10 ** (-zq * se), "Dm_ci_high": fit["Dm"][i] * 10 ** (zq * se),
                       "r": fit["r"][i], "n": int(fit["n"][i]), "n_excluded": int(len(x) - fit["n"][i]),
                       "dose_unit": "total dose of the mixture" if kind == "mixture" else
                       (dose_units or {}).get(nm, "dose unit of " + nm)})
         b0, b1, cov = fit["b0"][:N], fit["b1"][:N], fit["cov"][:N]
+        # residual variance of the median-effect plot pooled over the single agents (Lee & Kong 2009,
+        # section 3.1): the observed fa of a combination cell is itself a noisy response
+        df_a = np.clip(fit["n"][:N] - 2, 0, None)
+        df_pool = int(df_a.sum())
+        s2_pool = (float(np.nansum(df_a * fit["sigma"][:N] ** 2)) / df_pool) if df_pool > 0 else np.nan
+        tq_obs = sst.t.ppf(0.5 + ci / 2, df_pool) if df_pool > 0 else np.nan
         # ---- CI at observed combination cells (cell-mean fa)
         cb = cells[(cells["_block"] == b) & (cells["role"] == "combo")]
         fa_c = cb["mean"].to_numpy() / design.top
         D = cb[doses].to_numpy()
+        n_c = cb["n"].to_numpy().astype(float)
         with np.errstate(all="ignore"):
             L10 = ct.log10_dose_for_effect(fa_c[:, None], b0, b1)
             V10 = ct.log10_dose_for_effect_var(fa_c[:, None], b0, b1, cov)
@@ -731,20 +738,23 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
             CI = t.sum(axis=1) if mutually_exclusive else np.prod(1 + t, axis=1) - 1
             covt = np.einsum("ni,ij->nij", np.where(D > 0, V10, 0.0), np.eye(N))
             vCI = ct.combination_index_var(t, covt, mutually_exclusive)
-            seL = np.sqrt(vCI) / CI
+            g = np.ones_like(t) if mutually_exclusive else np.prod(1 + t, axis=1, keepdims=True) / (1 + t)
+            dlogCI_dy = -np.log(10) * (g * t / b1).sum(axis=1) / CI   # y = log10(fa/fu) of the cell mean
+            v_resp = s2_pool / n_c
+            seL = np.sqrt(vCI / CI**2 + dlogCI_dy**2 * v_resp)
         okfa = (fa_c > 0) & (fa_c < 1)
         for r_ in range(len(cb)):
             row = {**bname, **{d: D[r_, k] for k, d in enumerate(doses)}, "n": int(cb["n"].iloc[r_]),
                    "fa": fa_c[r_], "CI": CI[r_] if okfa[r_] else np.nan,
-                   "CI_ci_low": CI[r_] * np.exp(-z * seL[r_]) if okfa[r_] else np.nan,
-                   "CI_ci_high": CI[r_] * np.exp(z * seL[r_]) if okfa[r_] else np.nan,
+                   "CI_ci_low": CI[r_] * np.exp(-tq_obs * seL[r_]) if okfa[r_] else np.nan,
+                   "CI_ci_high": CI[r_] * np.exp(tq_obs * seL[r_]) if okfa[r_] else np.nan,
                    "note": "" if okfa[r_] else "fa outside (0, 1): CI undefined"}
             for k, d in enumerate(doses):
                 if D[r_, k] > 0 and okfa[r_]:
                     dri = 10 ** L10[r_, k] / D[r_, k]
-                    se = np.sqrt(V10[r_, k]) * np.log(10)
-                    row.update({f"DRI_{d}": dri, f"DRI_{d}_ci_low": dri * np.exp(-z * se),
-                                f"DRI_{d}_ci_high": dri * np.exp(z * se)})
+                    se = np.log(10) * np.sqrt(V10[r_, k] + v_resp[r_] / b1[k] ** 2)
+                    row.update({f"DRI_{d}": dri, f"DRI_{d}_ci_low": dri * np.exp(-tq_obs * se),
+                                f"DRI_{d}_ci_high": dri * np.exp(tq_obs * se)})
             row["sign_convention"] = SIGN_CI
             PT.append(row)
         # ---- fa levels per ray
@@ -765,16 +775,18 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
                         + Vm[:, None, None] * np.outer(active, active)[None])
                 vCI = ct.combination_index_var(t, covt, mutually_exclusive)
                 seL = np.sqrt(vCI) / CIv
+            df_ray = int(np.clip(fit["n"][np.r_[np.flatnonzero(active), i]] - 2, 0, None).sum())
+            tq = sst.t.ppf(0.5 + ci / 2, df_ray) if df_ray > 0 else np.nan
             for q, fa in enumerate(fa_levels):
                 row = {**bname, "ray": _ray_name(doses, pr), "fa": fa, "CI": CIv[q],
-                       "CI_ci_low": CIv[q] * np.exp(-z * seL[q]), "CI_ci_high": CIv[q] * np.exp(z * seL[q]),
+                       "CI_ci_low": CIv[q] * np.exp(-tq * seL[q]), "CI_ci_high": CIv[q] * np.exp(tq * seL[q]),
                        "sign_convention": SIGN_CI}
                 for k, d in enumerate(doses):
                     if active[k]:
                         dri = 10 ** La[q, k] / Dcomb[q, k]
                         se = np.sqrt(Va[q, k] + Vm[q]) * np.log(10)
-                        row.update({f"DRI_{d}": dri, f"DRI_{d}_ci_low": dri * np.exp(-z * se),
-                                    f"DRI_{d}_ci_high": dri * np.exp(z * se)})
+                        row.update({f"DRI_{d}": dri, f"DRI_{d}_ci_low": dri * np.exp(-tq * se),
+                                    f"DRI_{d}_ci_high": dri * np.exp(tq * se)})
                 LV.append(row)
                 for k, d in enumerate(doses):
                     ISO.append({**bname, "ray": _ray_name(doses, pr), "fa": fa, "agent": d,
