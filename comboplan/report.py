@@ -395,7 +395,6 @@ def planning_section(ctx) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
     from .simulate.cohort import Arm, Readout, Variability

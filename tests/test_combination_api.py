@@ -296,3 +296,42 @@ def test_synergyfinder_roundtrip_and_cli(tmp_path):
                "--n-boot", "20", "--seed", "1", "-o", str(tmp_path / "out")])
     assert rc == 0 and (tmp_path / "out" / "cells.csv").exists()
     assert (tmp_path / "out" / "heatmap_bliss_block0.png").exists()
+
+
+def _tiny_block():
+    return pd.DataFrame({"blk": [5.0] * 8, "a": [0, 0, 1, 1] * 2, "b": [0, 1, 0, 1] * 2,
+                         "y": [0, 40, 40, 70, 2, 42, 38, 72], "rep": [0] * 4 + [1] * 4})
+
+
+def test_error_messages_show_plain_block_labels_not_numpy_reprs():
+    with pytest.raises(cp.DataError) as e:
+        cp.synergy(_tiny_block(), doses=["a", "b"], response="y", by="blk", methods=("loewe",), replicate="rep")
+    assert "blk=5.0" in str(e.value) and "np.float64" not in str(e.value)
+
+
+def test_summary_states_the_inference_each_method_used():
+    r = cp.synergy(_tiny_block(), doses=["a", "b"], response="y", methods=("bliss",), replicate="rep",
+                   n_boot=100, seed=1)
+    inf = r.cells["inference"].iloc[0]
+    assert inf.startswith("delta method") and f"bliss: {inf}" in r.summary()
+
+
+def test_equivalent_dose_not_reached_gives_infinite_upper_limit_without_warnings():
+    import warnings
+
+    wells = cp.datasets.load_eiro2024_proliferation_synthetic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = cp.equivalent_dose(wells, ["cm_fraction", "paclitaxel_uM"], "inhibition_pct", agent="paclitaxel_uM",
+                               combination={"cm_fraction": 1, "paclitaxel_uM": 1}, replicate="well", n_boot=200,
+                               seed=1).iloc[0]
+    # 86.4 % exceeds the fitted maximum of paclitaxel alone (the synthetic curve tops out near 80 %)
+    assert np.isinf(r["equivalent_dose"]) and np.isinf(r["ci_high"]) and np.isfinite(r["ci_low"])
+    assert r["p_not_reached"] > 1 - 0.975 and "exceeds the maximal effect" in r["note"]
+
+
+def test_read_synergyfinder_takes_the_single_concunit_column():
+    df = pd.DataFrame({"BlockID": 1, "DrugRow": "A", "DrugCol": "B", "ConcRow": [0, 1], "ConcCol": [0, 1],
+                       "Response": [0, 50], "ConcUnit": "nM"})
+    out = cp.read_synergyfinder(df)
+    assert out.conc_row_unit.tolist() == ["nM", "nM"] and out.conc_col_unit.tolist() == ["nM", "nM"]

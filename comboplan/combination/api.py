@@ -12,6 +12,7 @@ from scipy import stats as sst
 from ..exceptions import ConvergenceWarning, DataError
 from .design import SIGN_CI, SIGN_EXCESS, Design, prepare
 from .scoring import Layout, resample_obs, score_sets
+from .scoring import _block_name as _blk
 from .stats import as_rng, bh_fdr, boot_pvalue, dense_rank_within, percentile_ci
 
 __all__ = ["synergy", "SynergyResult", "chou_talalay", "ChouTalalayResult", "fit_musyc", "MuSyCResult",
@@ -70,7 +71,9 @@ class SynergyResult:
         s = self.settings
         lines = [f"Synergy scores ({', '.join(s['methods'])}); response: {s['response']} "
                  f"({s['response_kind']}, {s['scale']}); {SIGN_EXCESS}.",
-                 f"Inference: {s['inference_note']}"]
+                 "Inference (per method, as in the cells table): " + "; ".join(
+                     f"{m}: {v}" for m, v in self.cells.groupby("method", observed=True, sort=False)["inference"]
+                     .first().items())]
         cols = [*s["by"], "method", "n_cells", "mean", "ci_low", "ci_high", "p_value", "q_value",
                 "most_synergistic_area"]
         lines.append(self.blocks[[c for c in cols if c in self.blocks.columns]].to_string(index=False))
@@ -806,13 +809,6 @@ def _ray_name(doses, pr):
     return "+".join(d for d, _ in act) + " (" + ":".join(f"{p / mn:.4g}" for _, p in act) + ")"
 
 
-def _blk(design, b):
-    if not design.by:
-        return ""
-    row = design.blocks.iloc[b]
-    return " in block " + ", ".join(f"{c}={row[c]!r}" for c in design.by)
-
-
 # ====================================================================== MuSyC
 @dataclass(frozen=True)
 class MuSyCResult:
@@ -1130,8 +1126,11 @@ def equivalent_dose(data, doses, response, agent, combination, by=None, replicat
         z = 0.5 + ci / 2
         fin = np.isfinite(P[1:, 0])
         bq = eq[1:][fin]
-        lo = np.quantile(bq, 1 - z) if len(bq) else np.nan
-        hi = np.quantile(bq, z) if len(bq) else np.nan
+        # "not reached" replicates give an infinite equivalent dose: take order statistics (no
+        # interpolation against inf) so that the upper limit is inf when they exceed 1 - z
+        has_inf = bool(np.isinf(bq).any())
+        lo = np.quantile(bq, 1 - z, method="lower" if has_inf else "linear") if len(bq) else np.nan
+        hi = np.quantile(bq, z, method="higher" if has_inf else "linear") if len(bq) else np.nan
         pnr = float(np.mean(np.isinf(bq))) if len(bq) else np.nan
         elo, ehi = (np.quantile(E[1:], [1 - z, z]) if S > 1 else (np.nan, np.nan))
         note = ""

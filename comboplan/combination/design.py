@@ -7,6 +7,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from ..data.validate import _fmt_label
 from ..data.validate import (
     as_list,
     check_dose_column,
@@ -151,7 +152,7 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
                 else "")
         raise DataError(
             f"column {response!r} ({response_kind}, scale={scale!r}) must lie within [{lo_ok:g}, {hi_ok:g}]; "
-            f"{int(bad.sum())} value(s) do not (first at row {df.index[i]!r}: {y[i]!r}){hint}. "
+            f"{int(bad.sum())} value(s) do not (first at row {_fmt_label(df.index[i])}: {_fmt_label(y[i])}){hint}. "
             "Normalise to the untreated control first (comboplan.normalize) or declare the right scale.")
     if scale == "percent" and np.nanmax(np.abs(y)) <= 1.5 and len(y) > 3:
         raise DataError(
@@ -183,8 +184,8 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
         first = int(np.flatnonzero(counts[ccodes] > 1)[0])
         raise DataError(
             f"{int((counts > 1).sum())} cell(s) (same block and doses) appear more than once without a replicate "
-            f"column (first at row {df.index[first]!r}: " +
-            ", ".join(f"{c}={obs[c].iloc[first]!r}" for c in doses) +
+            f"column (first at row {_fmt_label(df.index[first])}: " +
+            ", ".join(f"{c}={_fmt_label(obs[c].iloc[first])}" for c in doses) +
             "). Name the column that identifies replicates (replicate='rep'); comboplan never averages "
             "duplicates silently.")
     if replicate is not None:
@@ -192,7 +193,7 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
         if dup.any():
             i = int(np.flatnonzero(dup)[0])
             raise DataError(
-                f"replicate {obs['_rep'].iloc[i]!r} appears twice in the same cell (row {df.index[i]!r}); "
+                f"replicate {_fmt_label(obs['_rep'].iloc[i])} appears twice in the same cell (row {_fmt_label(df.index[i])}); "
                 f"column {replicate!r} must identify each replicate of a cell once.")
     n_cells = len(counts)
     ccols = {"_block": bcodes[first_row].astype(np.int64), "_cell": np.arange(n_cells)}

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..data.validate import _fmt_label
 from ..data.validate import require_columns, require_frame
 from ..exceptions import DataError
 
@@ -36,7 +37,9 @@ def read_synergyfinder(path_or_frame, replicate: bool = True) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``block``, ``drug_row``, ``drug_col``, ``conc_row``, ``conc_col``,
-        ``response``, ``conc_row_unit``, ``conc_col_unit`` (and ``replicate``).  Score it
+        ``response``, ``conc_row_unit``, ``conc_col_unit`` (and ``replicate``); the unit
+        columns come from ``ConcRowUnit``/``ConcColUnit`` or, in SynergyFinder 2/3 files,
+        from the single ``ConcUnit`` column (empty when the file has none).  Score it
         with ``synergy(df, doses=["conc_row", "conc_col"], response="response",
         by=["block", "drug_row", "drug_col"], replicate="replicate")``.
     """
@@ -61,17 +64,25 @@ def read_synergyfinder(path_or_frame, replicate: bool = True) -> pd.DataFrame:
         "conc_row": pd.to_numeric(df["ConcRow"], errors="coerce").to_numpy(),
         "conc_col": pd.to_numeric(df["ConcCol"], errors="coerce").to_numpy(),
         "response": pd.to_numeric(df["Response"], errors="coerce").to_numpy(),
-        "conc_row_unit": df["ConcRowUnit"].astype(str).to_numpy() if "ConcRowUnit" in df else "",
-        "conc_col_unit": df["ConcColUnit"].astype(str).to_numpy() if "ConcColUnit" in df else "",
+        # SynergyFinder 2/3 files carry one ConcUnit column for both drugs; older ones one per drug
+        "conc_row_unit": _unit_column(df, "ConcRowUnit"),
+        "conc_col_unit": _unit_column(df, "ConcColUnit"),
     }, index=df.index)
     for c, src in (("conc_row", "ConcRow"), ("conc_col", "ConcCol"), ("response", "Response")):
         bad = out[c].isna().to_numpy() & df[src].notna().to_numpy()
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"column {src!r} must be numeric; row {df.index[i]!r} has {df[src].iloc[i]!r}.")
+            raise DataError(f"column {src!r} must be numeric; row {_fmt_label(df.index[i])} has {_fmt_label(df[src].iloc[i])}.")
     if replicate:
         out["replicate"] = out.groupby(["block", "drug_row", "drug_col", "conc_row", "conc_col"]).cumcount() + 1
     return out
+
+
+def _unit_column(df: pd.DataFrame, name: str):
+    src = name if name in df.columns else ("ConcUnit" if "ConcUnit" in df.columns else None)
+    if src is None:
+        return ""
+    return df[src].fillna("").astype(str).to_numpy()
 
 
 def write_synergyfinder(data, path, doses, response, drugs=None, block=None, units=None) -> pd.DataFrame:

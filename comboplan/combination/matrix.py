@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..data.validate import _fmt_label
 from ..exceptions import ConvergenceWarning, DataError
 from ..models.combination import loewe_index, loewe_reference, zip_delta, zip_slice
 from .design import SIGN_EXCESS
@@ -159,7 +160,7 @@ def _validate(d1, d2, response, response_kind, scale):
         if neg.any():
             i = _first(neg)
             raise DataError(f"{name} (dose of agent {name[-1]}) must be >= 0; got {int(neg.sum())} negative value(s) "
-                            f"(first at position {i}: {x[i]!r}). Did you pass log10(dose)? Pass doses on the "
+                            f"(first at position {i}: {_fmt_label(x[i])}). Did you pass log10(dose)? Pass doses on the "
                             "natural scale (comboplan takes logs itself).")
     fin = np.isfinite(y)
     if not fin.all():
@@ -176,7 +177,7 @@ def _validate(d1, d2, response, response_kind, scale):
         hint = ("; the values look like percent: pass scale='percent'"
                 if scale == "fraction" and np.max(np.abs(y)) > 1.5 else "")
         raise DataError(f"response ({response_kind}, scale={scale!r}) must lie within [{-0.5 * top:g}, "
-                        f"{1.5 * top:g}]; {int(bad.sum())} value(s) do not (first at position {i}: {y[i]!r}){hint}. "
+                        f"{1.5 * top:g}]; {int(bad.sum())} value(s) do not (first at position {i}: {_fmt_label(y[i])}){hint}. "
                         "Normalise to the untreated control first (comboplan.normalize) or declare the right scale.")
     if scale == "percent" and np.max(np.abs(y)) <= 1.5 and len(y) > 3:
         raise DataError("response: every value is within [-1.5, 1.5] but scale='percent' was declared; these look "

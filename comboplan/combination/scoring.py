@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.validate import _fmt_label
 from ..exceptions import DataError
 from ..models.combination import bliss_reference, hsa_reference, loewe_index, loewe_reference, zip_delta
 from ..models.combination.zip import zip_slice
@@ -184,7 +185,7 @@ def _block_name(design, b):
     if not design.by:
         return ""
     row = design.blocks.iloc[b]
-    return " in block " + ", ".join(f"{c}={row[c]!r}" for c in design.by)
+    return " in block " + ", ".join(f"{c}={_fmt_label(row[c])}" for c in design.by)
 
 
 def _fmt_missing(design, missing, k=5):

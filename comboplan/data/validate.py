@@ -96,7 +96,7 @@ def numeric_column(data: pd.DataFrame, col: str, role: str) -> np.ndarray:
         first = np.flatnonzero(bad)[0]
         raise DataError(
             f"column {col!r} ({role}) must be numeric; {int(bad.sum())} value(s) are not "
-            f"(first at row {_fmt_label(data.index[first])}: {s.iloc[first]!r}). "
+            f"(first at row {_fmt_label(data.index[first])}: {_fmt_label(s.iloc[first])}). "
             "Remove units or text from the cells (e.g. '10 uM' -> 10) and record the unit separately."
         )
     return np.array(conv.to_numpy(dtype=float, na_value=np.nan), dtype=float, copy=True)

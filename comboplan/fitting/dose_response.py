@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..data.validate import _fmt_label
 from ..data.validate import (
     as_list,
     check_dose_column,
@@ -764,7 +765,7 @@ def fit_dose_response(
     if np.any(failed):
         keys = res.curves.loc[failed, [*by_l, "curve", "message"]]
         desc = "; ".join(
-            ", ".join(f"{c}={row[c]!r}" for c in [*by_l, "curve"]) + f": {row['message']}"
+            ", ".join(f"{c}={_fmt_label(row[c])}" for c in [*by_l, "curve"]) + f": {row['message']}"
             for _, row in keys.head(5).iterrows())
         more = f" (and {int(failed.sum()) - 5} more)" if failed.sum() > 5 else ""
         text = f"{int(failed.sum())} of {n} curve(s) did not converge: {desc}{more}"

@@ -398,7 +398,7 @@ def _bool_column(data: pd.DataFrame, col: str, role: str) -> np.ndarray:
         pos = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"column {col!r} ({role}) must hold True/False (or 1/0, yes/no); row {_row(data, pos)} has "
-            f"{s.iloc[pos]!r}."
+            f"{_fmt_label(s.iloc[pos])}."
         )
     return vals.map(mapping).to_numpy(dtype=bool)
 
@@ -821,7 +821,7 @@ def read_growth_wide(
         col = long["_col"].iloc[pos]
         who = long[subject].iloc[pos]
         raise DataError(
-            f"column {col!r}, animal {_fmt_label(who)}: cell {vals.iloc[pos]!r} is not a number. Leave cells of "
+            f"column {col!r}, animal {_fmt_label(who)}: cell {_fmt_label(vals.iloc[pos])} is not a number. Leave cells of "
             "animals that were not measured empty (or list the text in na_values=...), and record why an "
             "animal left the study in a separate column (pass it as dropout=...)."
         )
