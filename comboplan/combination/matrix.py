@@ -20,7 +20,7 @@ from ..exceptions import ConvergenceWarning, DataError
 from ..models.combination import loewe_index, loewe_reference, zip_delta, zip_slice
 from .design import SIGN_EXCESS
 from .fits import fit_hill, fit_zip_slices, hill_predict
-from .scoring import MIN_HILL_LEVELS
+from .scoring import MIN_HILL_LEVELS, group_slices
 
 __all__ = ["score_matrix", "MatrixScores"]
 
@@ -322,17 +322,10 @@ def _zip(a, b, eff, l1, l2, i1, i2, combo, ukey, means, P, top):
     comb = np.flatnonzero((a > 0) & (b > 0))
     # slice key: agent 1 varied at each held dose of agent 2 (k = 0), then agent 2 varied at
     # each held dose of agent 1 (k = 1); observations of a slice in input order
-    keys = np.concatenate([i2[comb], n2 + i1[comb]])
-    rows_all = np.concatenate([comb, comb])
-    xall = np.concatenate([a[comb], b[comb]])
-    uk, sid = np.unique(keys, return_inverse=True)
-    sid = np.asarray(sid).ravel()
-    order = np.lexsort((rows_all, sid))
-    sid, rows_all, xall = sid[order], rows_all[order], xall[order]
+    uk, sid, rows_all, xall, cnt, pos = group_slices(np.concatenate([i2[comb], n2 + i1[comb]]),
+                                                     np.concatenate([comb, comb]),
+                                                     np.concatenate([a[comb], b[comb]]))
     ns = len(uk)
-    cnt = np.bincount(sid, minlength=ns)
-    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-    pos = np.arange(len(sid)) - start[sid]
     x = np.full((ns, int(cnt.max())), np.nan)
     y = np.full(x.shape, np.nan)
     x[sid, pos] = xall

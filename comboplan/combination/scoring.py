@@ -181,6 +181,34 @@ def _mono_lookup(cells, dmat, combo, N):
     return mono_idx, rr[~found], kk[~found]
 
 
+def group_slices(keys, rows, x):
+    """Group observations into ZIP slices, each slice's observations in input order.
+
+    Parameters
+    ----------
+    keys : numpy.ndarray of int
+        Slice key of each observation (block, varied agent and held dose coded as one integer).
+    rows : numpy.ndarray of int
+        Observation row of each entry.
+    x : numpy.ndarray
+        Dose of the varied agent of each entry (dose unit).
+
+    Returns
+    -------
+    tuple
+        ``(ukey, sid, rows, x, cnt, pos)``: the distinct keys, each entry's slice index, the
+        rows and doses sorted by (slice, row), the count per slice and each entry's position
+        within its slice (column of the ragged ``(n_slices, max count)`` layout).
+    """
+    ukey, sid = np.unique(keys, return_inverse=True)
+    sid = np.asarray(sid).ravel()
+    order = np.lexsort((rows, sid))
+    sid, rows, x = sid[order], rows[order], x[order]
+    cnt = np.bincount(sid, minlength=len(ukey))
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    return ukey, sid, rows, x, cnt, np.arange(len(sid)) - start[sid]
+
+
 def _block_name(design, b):
     if not design.by:
         return ""
@@ -249,16 +277,9 @@ def _zip_layout(L: Layout):
         return (b * 2 + k) * R + hcode
 
     keys = np.concatenate([skey(ob[comb], 0, i2[:no][comb]), skey(ob[comb], 1, i1[:no][comb])])
-    rows_all = np.concatenate([comb, comb])
-    xall = np.concatenate([o1[comb], o2[comb]])
-    ukey, sid = np.unique(keys, return_inverse=True)
-    sid = np.asarray(sid).ravel()
-    order = np.lexsort((rows_all, sid))
-    sid, rows_all, xall = sid[order], rows_all[order], xall[order]
+    ukey, sid, rows_all, xall, cnt, pos = group_slices(keys, np.concatenate([comb, comb]),
+                                                       np.concatenate([o1[comb], o2[comb]]))
     ns = len(ukey)
-    cnt = np.bincount(sid, minlength=ns)
-    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
-    pos = np.arange(len(sid)) - start[sid]
     rows = np.full((ns, int(cnt.max())), -1, dtype=np.int64)
     x = np.full(rows.shape, np.nan)
     rows[sid, pos] = rows_all
