@@ -274,3 +274,23 @@ def test_many_curves_progress_and_chunks():
     small = batch.fit_curves(res.spec, res.packed.x, res.packed.y, res.packed.mask, chunk_size=64)
     np.testing.assert_allclose(small.estimates, res.estimates, rtol=1e-8)
     assert res.curves.converged.all()
+
+
+def test_exact_fit_through_as_many_points_as_parameters_reports_no_standard_errors():
+    """Two informative means and two free Hill parameters: the curve passes through the points,
+    s^2 (J'J)^-1 is ~1e-28 and would print SEs of 1e-14; they are reported as not estimable."""
+    import comboplan as cp
+
+    df = cp.load_dataset("karimi2025").query("cell_line == 'SKBR3' and time_h == 24")
+    res = cp.fit_dose_response(df, dose="dose_ug_per_mL", response="viability_pct", model="hill4",
+                               fixed={"e0": 100, "einf": 0})
+    p = res.params.set_index("param")
+    assert p.loc["ec50", "estimate"] == pytest.approx(25 / (100 / 75.1 - 1) ** (1 / p.loc["h", "estimate"]), rel=1e-8)
+    assert p[["stderr", "ci_low", "ci_high"]].isna().all().all()
+    assert "exact fit" in res.curves.message.iloc[0] and bool(res.curves.converged.iloc[0])
+    # with noise the same model has finite standard errors
+    noisy = df.assign(viability_pct=df.viability_pct + [0.0, 1.0, -1.0])
+    noisy = pd.concat([noisy, df.assign(viability_pct=df.viability_pct + [0.0, -1.0, 1.0])])
+    r2 = cp.fit_dose_response(noisy, dose="dose_ug_per_mL", response="viability_pct", model="hill4",
+                              fixed={"e0": 100, "einf": 0})
+    assert np.isfinite(r2.params.set_index("param").loc["ec50", "stderr"])

@@ -636,6 +636,25 @@ def compare(*results: DoseResponseResult) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------- main entry
+def _flag_exact_fits(bf, packed) -> None:
+    """Curves whose fit passes through every point (residual SD ~ 0 relative to the data):
+    their Gauss-Newton standard errors (sigma^2 (J'J)^-1) are ~0 and meaningless, so the
+    covariance is set to NaN and the message says why.  Typical cause: as many informative
+    points as free parameters (e.g. two printed means and two free Hill parameters)."""
+    y = np.where(packed.mask, packed.y, np.nan)
+    with np.errstate(all="ignore"):
+        scale = np.nanmax(np.abs(y), axis=1)
+        sigma = np.sqrt(bf.rss / np.maximum(bf.nobs - bf.npar, 1))
+    exact = bf.converged & np.isfinite(sigma) & (sigma <= 1e-8 * np.where(scale > 0, scale, 1.0))
+    if not exact.any():
+        return
+    msg = np.asarray(bf.message).astype(object)
+    for i in np.flatnonzero(exact):
+        bf.cov[i] = np.nan
+        msg[i] = str(msg[i]) + "; exact fit (residual SD ~ 0): standard errors and CIs are not estimable from these data"
+    object.__setattr__(bf, "message", msg.astype(str))
+
+
 def fit_dose_response(
     data: pd.DataFrame,
     dose: str,
@@ -758,6 +777,7 @@ def fit_dose_response(
                               bounds=bounds, loss=loss, f_scale=f_scale, cov=cov)
     else:
         raise DataError(f"engine must be 'batch' or 'lmfit', got {engine!r}")
+    _flag_exact_fits(bf, packed)
     res = DoseResponseResult(spec=spec, fit=bf, keys=packed.keys, by=tuple(by_l), dose=dose, response=response,
                              dose_unit=dose_unit, response_unit=response_unit, ci_level=ci_level, ci_scale=ci_scale,
                              packed=packed, fixed=dict(allfixed), bounds=bounds)
