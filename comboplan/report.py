@@ -45,9 +45,6 @@ def dose_response_section(ctx) -> str:
     str
         Markdown text of the section.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from .data.datasets import load_dataset
@@ -147,9 +144,6 @@ def synergy_section(ctx) -> str:
     str
         Markdown text.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
     import pandas as pd
@@ -236,55 +230,63 @@ def synergy_section(ctx) -> str:
 _ARM_ROWS = {"CM": "CM-hUCESC_chemo", "PTX": "paclitaxel", "CM+PTX": "paclitaxel + CM-hUCESC_chemo"}
 
 
-def paper_rtv14(ctx=None) -> dict:
+def paper_rtv14(ctx) -> dict:
     """Day-14 relative tumour volume per arm of Eiro 2024's low-dose xenograft study.
 
     The treated arms are read from the bundled dataset ``eiro2024_xenograft`` (printed
-    274 %, 113 %, 131 %; ref E3); the control's value is not printed and is the assumption
-    of the synthetic study (``comboplan.data.synthetic.XENOGRAFT_RTV14["control"]``, 2.80).
+    274 %, 113 %, 131 %; ref E3) and recorded as paper values of the report; the control's
+    value is not printed and is the assumption of the synthetic study
+    (``comboplan.data.synthetic.XENOGRAFT_RTV14["control"]``, 2.80).
 
     Parameters
     ----------
-    ctx : comboplan.reportkit.ReportContext, optional
-        When given, the printed values are recorded as paper values of the report.
+    ctx : comboplan.reportkit.ReportContext
+        Collector of the report's paper values.
 
     Returns
     -------
     dict
         ``{"control", "CM", "PTX", "CM+PTX"} -> relative volume`` (fraction of day 0).
     """
-    from .data.datasets import load_dataset
     from .data.synthetic import XENOGRAFT_RTV14
 
     out = {"control": XENOGRAFT_RTV14["control"]}
     for arm, row in _ARM_ROWS.items():
-        if ctx is not None:
-            v = ctx.paper_value("eiro2024_xenograft", "tumor_volume_pct",
-                                f"day-14 tumour volume (% of day 0), {row}", arm=row, day=14.0)
-        else:
-            d = load_dataset("eiro2024_xenograft")
-            v = float(d.loc[(d.arm == row) & (d.day == 14), "tumor_volume_pct"].iloc[0])
-        out[arm] = v / 100.0
+        out[arm] = ctx.paper_value("eiro2024_xenograft", "tumor_volume_pct",
+                                   f"day-14 tumour volume (% of day 0), {row}", arm=row, day=14.0) / 100.0
     return out
 
 
-def paper_xenograft():
-    """The bundled SYNTHETIC per-mouse study shaped like Eiro 2024, with short arm labels.
+def paper_xenograft(ctx):
+    """The bundled SYNTHETIC per-mouse study shaped like Eiro 2024, validated, with short arm labels.
 
     ``comboplan.datasets.load_eiro2024_xenograft_synthetic()`` (n = 4/7/7/7, luminescence on
     days 0/7/14/21/30, necrosis dropout after day 21; arm geometric-mean day-14 relative
     signal equal to the printed values) with a ``group`` column: control, CM, PTX, CM+PTX.
 
+    Parameters
+    ----------
+    ctx : comboplan.reportkit.ReportContext
+        Collector of the report's paper values (the printed day-14 values are recorded).
+
     Returns
     -------
-    pandas.DataFrame
-        The study (a fresh copy).
+    rtv : dict
+        :func:`paper_rtv14`.
+    df : pandas.DataFrame
+        The study table (a fresh copy).
+    gd : comboplan.growth.data.GrowthData
+        The validated study (luminescence, dropout column ``dropout``, arms in ``rtv`` order).
     """
     from .data.datasets import load_dataset
+    from .growth.data import validate_growth
 
+    rtv = paper_rtv14(ctx)
     df = load_dataset("eiro2024_xenograft_synthetic")
     df["group"] = df["arm"].map({"control": "control", **{v: k for k, v in _ARM_ROWS.items()}})
-    return df
+    gd = validate_growth(df, "mouse", "group", "day", "lum_ps", kind="luminescence", dropout="dropout",
+                         arm_order=list(rtv))
+    return rtv, df, gd
 
 
 def growth_section(ctx) -> str:
@@ -300,23 +302,16 @@ def growth_section(ctx) -> str:
     str
         Markdown text.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
     from .growth.api import fit_growth_mixed
-    from .growth.data import validate_growth
     from .growth.endpoints import growth_endpoints
     from .growth.synergy import invivo_synergy
     from .plot.growth import plot_spaghetti
 
     seed = ctx.seed
-    rtv = paper_rtv14(ctx)
-    df = paper_xenograft()
-    gd = validate_growth(df, "mouse", "group", "day", "lum_ps", kind="luminescence", dropout="dropout",
-                         arm_order=list(rtv))
+    rtv, df, gd = paper_xenograft(ctx)
     mixed = fit_growth_mixed(gd)
     ep = growth_endpoints(gd, control="control", at=14.0, seed=seed)
     syn = invivo_synergy(gd, design={"control": [], "CM": ["CM"], "PTX": ["PTX"], "CM+PTX": ["CM", "PTX"]},
@@ -392,9 +387,6 @@ def planning_section(ctx) -> str:
     str
         Markdown text.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import numpy as np
 
     from .simulate.cohort import Arm, Readout, Variability
@@ -512,6 +504,9 @@ def run_demo(outdir="demo_output", seed: int = 20240425, sections=None, progress
     from . import __version__
     from .reportkit import ReportContext, render_html
 
+    import matplotlib
+
+    matplotlib.use("Agg")  # the report only writes files
     stream = stream or sys.stdout
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)

@@ -25,22 +25,15 @@ def demo_section(ctx) -> str:
     str
         Markdown text of the section.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
     from ...exceptions import DiagnosticsWarning
-    from ...growth.data import validate_growth
-    from ...report import paper_rtv14, paper_xenograft
+    from ...report import paper_xenograft
     from .growth import fit_growth, prior_predictive_growth
 
     seed = ctx.seed
-    rtv = paper_rtv14(ctx)
-    df = paper_xenograft()
-    gd = validate_growth(df, "mouse", "group", "day", "lum_ps", kind="luminescence", dropout="dropout",
-                         arm_order=list(rtv))
+    rtv, _, gd = paper_xenograft(ctx)
     design = {"control": "control", "A": "CM", "B": "PTX", "AB": "CM+PTX", "names": ("CM", "PTX")}
     pp = prior_predictive_growth(gd, interaction=design, seed=seed)
     with warnings.catch_warnings(record=True) as caught:
