@@ -45,6 +45,10 @@ _NAMES = {
     "simulate_study": "comboplan.simulate.power",
     "PowerResult": "comboplan.simulate.power",
     "ttest_power": "comboplan.simulate.power",
+    # Monte-Carlo error of simulated probabilities
+    "mc_se": "comboplan.simulate.mcerror",
+    "mc_interval": "comboplan.simulate.mcerror",
+    "format_probability": "comboplan.simulate.mcerror",
     # scenarios
     "Scenario": "comboplan.simulate.scenario",
     "load_scenario": "comboplan.simulate.scenario",
