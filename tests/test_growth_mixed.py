@@ -39,22 +39,54 @@ def test_gls_equals_statsmodels_mixedlm(method):
     np.testing.assert_allclose(b.variance["variance"], a.variance["variance"], rtol=1e-4)
     assert b.loglik == pytest.approx(a.loglik, abs=1e-6)
     assert "absolute units" in a.note
-    # independent check: statsmodels from its own default starting values (no seeding)
-    import warnings
-
-    import statsmodels.api as sm
-
+    # Independent check at a well-conditioned point (no optimiser, no peer defaults): the dense
+    # marginal (RE)ML of y = X beta + Z b + e written out here, evaluated at the GLS variance
+    # components, gives the same log-likelihood and beta, and its gradient in the log variance
+    # components vanishes there (the fit is a stationary point).
     from comboplan.growth.api import padded_design
     d = padded_design(b.data)
     m = d["mask"] & (d["t"] > 0)
     si, ji = np.nonzero(m)
-    X = (d["arm"][si][:, None] == np.arange(4)) * d["t"][si, ji][:, None]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = sm.MixedLM(d["logrel"][si, ji], X, groups=si, exog_re=d["t"][si, ji][:, None]).fit(reml=method == "reml")
-    np.testing.assert_allclose(b.rates["rate"], r.fe_params, rtol=1e-5)
-    assert float(np.asarray(r.cov_re)[0, 0]) == pytest.approx(b.variance["variance"].iloc[0], rel=1e-3)
-    assert r.scale == pytest.approx(b.variance["variance"].iloc[1], rel=1e-4)
+    t, y = d["t"][si, ji], d["logrel"][si, ji]
+    X = (d["arm"][si][:, None] == np.arange(4)) * t[:, None]
+    Z = (si[:, None] == np.unique(si)[None, :]) * t[:, None]
+    reml = method == "reml"
+
+    def dense(log_tau2, log_s2):
+        V = np.exp(log_s2) * np.eye(len(y)) + np.exp(log_tau2) * Z @ Z.T
+        Vi = np.linalg.inv(V)
+        A = X.T @ Vi @ X
+        beta = np.linalg.solve(A, X.T @ Vi @ y)
+        r = y - X @ beta
+        n, p = X.shape
+        ll = -0.5 * (np.linalg.slogdet(V)[1] + r @ Vi @ r)
+        ll -= 0.5 * ((n - p) * np.log(2 * np.pi) + np.linalg.slogdet(A)[1]) if reml else 0.5 * n * np.log(2 * np.pi)
+        return ll, beta, np.linalg.inv(A)
+
+    th = np.log(b.variance["variance"].to_numpy()[:2])
+    ll, beta, cov = dense(*th)
+    assert b.loglik == pytest.approx(ll, abs=1e-8)
+    np.testing.assert_allclose(b.rates["rate"], beta, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(b.rates["stderr"], np.sqrt(np.diag(cov)), rtol=2e-3)
+    h = 1e-5
+    for k in range(2):
+        e = np.eye(2)[k] * h
+        grad = (dense(*(th + e))[0] - dense(*(th - e))[0]) / (2 * h)
+        assert abs(grad) < 1e-4
+    # A peer started from its own defaults may fail (statsmodels MixedLM raises a singular-matrix
+    # error on some CPUs/BLAS builds); that is recorded as the peer's failure, not ours.  When it
+    # converges, it cannot exceed the maximum we report.
+    import warnings
+
+    import statsmodels.api as sm
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = sm.MixedLM(y, X, groups=si, exog_re=t[:, None]).fit(reml=reml)
+    except np.linalg.LinAlgError:
+        r = None
+    if r is not None and np.isfinite(r.llf):
+        assert r.llf <= b.loglik + 1e-6
 
 
 def test_mixed_equals_two_stage_on_balanced_data():
