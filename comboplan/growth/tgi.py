@@ -1,0 +1,680 @@
+r"""Population PK/PD tumour-growth-inhibition (TGI) models fitted to per-animal data with the doses given.
+
+:func:`fit_tgi` fits, to every animal's tumour-size series at once, the model the simulator
+(:mod:`comboplan.simulate`) runs forward:
+
+.. math::
+
+    \frac{dw}{dt} = \lambda_0 w - h(t)\,w,\qquad
+    h(t) = \sum_j k_j e_j(t) + \gamma\sqrt{k_A e_A(t)\,k_B e_B(t)}
+
+with exponential growth :math:`\lambda_0` (1/day), first-order (linear) kill by each
+agent's exposure :math:`e_j` (a drug concentration from its PK model, or a K-PD exposure for
+an agent without measured PK, such as a secretome: Jacqmin et al. 2007, a virtual compartment
+decaying with the product's half-life), Bliss-independent combination (hazards add) and the
+interaction :math:`\gamma` (0 = Bliss independence, > 0 synergy; :math:`\gamma \ge -2`
+keeps the hazard non-negative).  In this model
+
+.. math:: \log w(t) = \log w_0 + \lambda_0 t - \sum_j k_j\,\mathrm{AUC}_j(t)
+          - \gamma\sqrt{k_A k_B}\,S_{AB}(t),\qquad S_{AB}(t) = \int_0^t \sqrt{e_A e_B}\,d\tau,
+
+so, with the PK fixed, each animal's exposure integrals are computed once (exactly for the
+AUCs, by quadrature on a grid refined after every dose for :math:`S_{AB}`) and the fit is fast.
+
+Random effects are log-normal on ``w0``, ``lambda0`` and the potencies; the residual error is
+additive on the log scale by default (proportional on the natural scale: calipers,
+bioluminescence), observations below the LLOQ are censored (M3), and animals that left the
+study contribute the data they have (dropout assumed ignorable given the model).
+The estimator is the Laplace approximation (FOCE-I) of :mod:`comboplan.fitting.nlme`;
+``docs/tgi.md`` explains the choice.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..exceptions import DataError
+
+__all__ = ["fit_tgi", "TGIFit", "tgi_design"]
+
+_ERRORS = ("log", "additive", "proportional", "combined")
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(6)
+
+
+# ---------------------------------------------------------------------------
+# design: exposures per animal
+# ---------------------------------------------------------------------------
+
+def _dosing_arms(dosing: pd.DataFrame, subjects, columns: Mapping[str, str]):
+    """Per-animal Arm objects from a dosing table (subject, time, amount, unit, route, agent)."""
+    from ..models.pk import Regimen
+    from ..simulate.cohort import Arm
+
+    c = {"subject": "subject", "time": "time", "amount": "amount", "unit": "unit", "route": "route",
+         "agent": "agent", "body_weight": "body_weight"}
+    c.update(columns or {})
+    need = [c[k] for k in ("subject", "time", "amount", "unit", "agent")]
+    missing = [k for k in need if k not in dosing.columns]
+    if missing:
+        raise DataError(f"dosing table lacks column(s) {missing}; it needs subject, time, amount, unit, agent "
+                        f"(and route, body_weight for absolute doses). Rename with dosing_columns={{...}}.")
+    d = dosing.copy()
+    if c["route"] not in d.columns:
+        d[c["route"]] = "iv"
+    known = set(map(str, subjects))
+    unknown = sorted(set(d[c["subject"]].astype(str)) - known)
+    if unknown:
+        raise DataError(f"dosing table: subject(s) {unknown[:5]} have no tumour measurements; "
+                        "check the subject labels (they must match the data's subject column).")
+    arms, bw = {}, {}
+    for s in subjects:
+        rows = d[d[c["subject"]].astype(str) == str(s)]
+        regs = []
+        for (agent, amount, unit, route), g in rows.groupby([c["agent"], c["amount"], c["unit"], c["route"]]):
+            regs.append(Regimen(float(amount), str(unit), tuple(sorted(g[c["time"]].astype(float))), str(route),
+                                agent=str(agent)))
+        arms[str(s)] = Arm(str(s), regs)
+        if c["body_weight"] in rows.columns and len(rows):
+            bw[str(s)] = float(rows[c["body_weight"]].iloc[0])
+    return arms, bw
+
+
+def tgi_design(gd, treatments: Mapping[str, object], pk: Mapping[str, object], *, body_weight=None,
+               grid_step: float = 0.05):
+    """Exposure integrals of every animal at its observation times.
+
+    Parameters
+    ----------
+    gd : GrowthData
+        Validated tumour data.
+    treatments : mapping subject or arm label -> Arm
+        What each arm (or animal) received.
+    pk : mapping agent -> PKModel
+        PK of every drug (products use their own K-PD decay).
+    body_weight : mapping subject -> float (kg), optional
+        Needed for absolute dose units (mg, ug).
+    grid_step : float
+        Largest quadrature step (days) for the interaction integral; refined geometrically after
+        every dose.
+
+    Returns
+    -------
+    dict
+        ``t, y_size, mask, censored, lloq`` (n_subjects, n_obs); ``auc`` agent -> (n_subjects,
+        n_obs); ``cross`` (n_subjects, n_obs) for the first agent pair; ``agents``; ``pair``.
+    """
+    from ..simulate.pd import _event_times, _refined_grid
+
+    n = gd.n_subjects
+    counts = np.bincount(gd.subject_idx, minlength=n)
+    m = int(counts.max())
+    t = np.zeros((n, m))
+    ysz = np.ones((n, m))
+    mask = np.zeros((n, m), dtype=bool)
+    cens = np.zeros((n, m), dtype=bool)
+    lloq = np.full((n, m), np.nan)
+    pos = np.zeros(n, dtype=int)
+    for k in range(gd.n_obs):
+        i = gd.subject_idx[k]
+        j = pos[i]
+        t[i, j], ysz[i, j], mask[i, j], cens[i, j], lloq[i, j] = gd.time[k], gd.size[k], True, gd.censored[k], gd.lloq[k]
+        pos[i] += 1
+    if np.any(t[mask] < 0):
+        raise DataError(f"time must be >= 0 days from the first dose (day 0) for a TGI fit; got "
+                        f"{float(t[mask].min()):g}. Shift the time column so that treatment starts at day 0.")
+    agents: list[str] = []
+    exps = []
+    for i, s in enumerate(gd.subjects):
+        a = treatments.get(str(s), treatments.get(str(gd.arms[gd.subject_arm[i]])))
+        if a is None:
+            raise DataError(f"no treatment given for arm {gd.arms[gd.subject_arm[i]]!r} (animal {s!r}); pass "
+                            "treatments={arm: Arm(...)} for every arm (an untreated arm is Arm(name)) or a dosing table.")
+        ex = a.exposures(pk)
+        exps.append(ex)
+        for ag in ex:
+            if ag not in agents:
+                agents.append(ag)
+    auc = {ag: np.zeros((n, m)) for ag in agents}
+    pair = tuple(agents[:2]) if len(agents) >= 2 else None
+    cross = np.zeros((n, m))
+    bw = dict(body_weight or {})
+    for i, ex in enumerate(exps):
+        ti = t[i]
+        w = bw.get(str(gd.subjects[i]))
+        for ag, e in ex.items():
+            if hasattr(e, "regimens"):
+                auc[ag][i] = e.cumulative(ti, body_weight=w)[0]
+            else:
+                auc[ag][i] = e.cumulative(ti)
+        if pair and pair[0] in ex and pair[1] in ex:
+            tmax = float(ti[mask[i]].max())
+            ev = _event_times({k: ex[k] for k in pair})
+            ev = ev[ev <= tmax]
+            # breakpoints at every dose (exposures jump or kink there), geometric refinement after
+            # each (the sqrt(t - t_dose) onset of an absorbed drug), then 6-point Gauss-Legendre on
+            # every sub-interval: the integrand is smooth inside each one
+            geo = (ev[:, None] + grid_step * np.geomspace(1e-6, 1.0, 25)[None, :]).ravel()
+            grid = np.unique(np.concatenate([_refined_grid(np.array([0.0, tmax]), grid_step, ev)[0],
+                                             ti[mask[i]], ev, geo]))
+            grid = grid[(grid >= 0) & (grid <= tmax)]
+            half = 0.5 * np.diff(grid)
+            nodes = (0.5 * (grid[1:] + grid[:-1]))[:, None] + half[:, None] * _GL_X[None, :]
+            flat = nodes.ravel()
+            lv = []
+            for ag in pair:
+                e = ex[ag]
+                lv.append(e.concentration(flat, body_weight=w)[0] if hasattr(e, "regimens") else e.level(flat))
+            f = np.sqrt(np.maximum(lv[0], 0.0) * np.maximum(lv[1], 0.0)).reshape(nodes.shape)
+            cum = np.concatenate([[0.0], np.cumsum(half * (f @ _GL_W))])
+            cross[i] = np.interp(ti, grid, cum)
+    return {"t": t, "size": ysz, "mask": mask, "censored": cens, "lloq": lloq, "auc": auc, "cross": cross,
+            "agents": agents, "pair": pair}
+
+
+# ---------------------------------------------------------------------------
+# result
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TGIFit:
+    """A population TGI fit (immutable).
+
+    Attributes
+    ----------
+    population : pandas.DataFrame
+        One row per estimated quantity: ``parameter, kind`` (typical / omega / sigma),
+        ``estimate, stderr, rse_pct, ci_low, ci_high, unit, shrinkage_pct, note``.
+    individual : pandas.DataFrame
+        Empirical Bayes estimates per animal: ``subject, arm`` and one column per parameter.
+    predictions : pandas.DataFrame
+        Per observation: ``subject, arm, time, observed, censored, pred`` (typical animal),
+        ``ipred`` (the animal's own parameters), ``iwres``, ``cwres`` (modelling scale).
+    ofv, aic, bic : float
+        -2 log-likelihood (Laplace/FOCE-I) and information criteria.
+    converged : bool
+    message : str
+    settings : dict
+        Model, error model, random effects, units, estimator, treatments and PK.
+    """
+
+    population: pd.DataFrame
+    individual: pd.DataFrame
+    predictions: pd.DataFrame
+    ofv: float
+    aic: float
+    bic: float
+    converged: bool
+    message: str
+    settings: dict = field(default_factory=dict)
+    _fit: object = field(default=None, repr=False)
+    _design: dict = field(default=None, repr=False)
+
+    # -- planner interface -------------------------------------------------
+    @property
+    def typical(self) -> dict:
+        """Typical values, ``{name: value}`` (natural scale)."""
+        p = self.population[self.population["kind"] == "typical"]
+        return dict(zip(p["parameter"], p["estimate"].astype(float)))
+
+    @property
+    def omega(self) -> dict:
+        """Between-animal SDs (log scale) of the random parameters."""
+        p = self.population[self.population["kind"] == "omega"]
+        return {nm.split(".", 1)[1]: float(v) for nm, v in zip(p["parameter"], p["estimate"])}
+
+    def model(self, values: Mapping[str, float] | None = None):
+        """The simulator's :class:`~comboplan.simulate.PKPDModel` at the estimates (or ``values``).
+
+        Returns
+        -------
+        comboplan.simulate.PKPDModel
+            Exponential growth (``lambda0`` 1/day, ``w0`` in the size unit), linear kill
+            (``potency.<agent>`` per exposure unit per day), interaction ``gamma``, the fit's PK.
+        """
+        from ..simulate.cohort import PKPDModel
+        from ..simulate.pd import Effect, GrowthModel, Interaction
+
+        th = dict(self.typical)
+        th.update(values or {})
+        s = self.settings
+        effects = {ag: Effect(ag, max(float(th[f"potency.{ag}"]), 0.0)) for ag in s["agents"]}
+        return PKPDModel(growth=GrowthModel("exponential", {"lambda0": float(th["lambda0"]), "w0": float(th["w0"])},
+                                            size_unit=s["size_unit"], reference="comboplan.fit_tgi"),
+                         effects=effects, interaction=Interaction(gamma=float(th.get("interaction.gamma", 0.0))),
+                         pk=dict(s["pk"]), conc_unit=s.get("conc_unit", "ug/mL"))
+
+    def variability(self):
+        """Between-animal variability as the simulator's :class:`~comboplan.simulate.Variability` (CVs)."""
+        from ..simulate.cohort import Variability
+
+        return Variability({k: math.sqrt(math.expm1(v * v)) for k, v in self.omega.items()})
+
+    def draws(self, n: int = 200, seed=None, *, shrink_interaction: float | None = None):
+        """Parameter-uncertainty draws of the typical values from the fit's asymptotic covariance.
+
+        Parameters
+        ----------
+        n : int
+            Number of draws.
+        seed : int or numpy.random.Generator
+        shrink_interaction : float, optional
+            Prior SD for ``interaction.gamma`` centred at 0 (Bliss independence): the draws of
+            gamma are the normal posterior combining the fit (estimate, SE) with this prior.
+
+        Returns
+        -------
+        comboplan.simulate.ParameterDraws
+            Log-normal draws for positive parameters (sampled on the estimation scale), normal
+            for ``interaction.gamma``; parameters without a standard error are held fixed.
+        """
+        from ..simulate.cohort import ParameterDraws
+
+        if int(n) < 1:
+            raise DataError("n (number of draws) must be >= 1.")
+        rng = np.random.default_rng(seed)
+        fit = self._fit
+        prob = fit.problem
+        p = len(prob.names)
+        cov = fit.cov[:p, :p]
+        ok = np.isfinite(np.diag(cov))
+        mean = fit.x[:p].copy()
+        c = np.where(np.outer(ok, ok), cov, 0.0)
+        c = np.nan_to_num(c)
+        if shrink_interaction is not None and "interaction.gamma" in prob.names:
+            j = prob.names.index("interaction.gamma")
+            if c[j, j] > 0:
+                v0 = float(shrink_interaction) ** 2
+                post_var = 1.0 / (1.0 / c[j, j] + 1.0 / v0)
+                mean[j] = post_var * mean[j] / c[j, j]
+                scale = math.sqrt(post_var / c[j, j])
+                c[j, :] *= scale
+                c[:, j] *= scale
+        z = rng.multivariate_normal(mean, c, size=int(n), method="eigh")
+        vals = {}
+        for j, (nm, tr) in enumerate(zip(prob.names, prob.transform)):
+            v = np.exp(z[:, j]) if tr == "log" else z[:, j]
+            if nm == "interaction.gamma":
+                v = np.maximum(v, -2.0)
+            vals[nm] = v
+        return ParameterDraws(vals, source=f"fit_tgi ({self.settings['estimator']}) asymptotic covariance")
+
+    # -- contract ----------------------------------------------------------
+    def summary(self) -> str:
+        """Population table, objective, convergence and shrinkage, as text."""
+        s = self.settings
+        lines = [
+            f"Population TGI fit ({s['estimator']}): {s['growth']} growth, linear kill by "
+            f"{', '.join(s['agents']) or 'no agent'}"
+            + (f", interaction gamma between {s['pair'][0]} and {s['pair'][1]} (0 = Bliss independence, "
+               "> 0 = synergy)" if s.get("pair") and s.get("interaction") else ""),
+            f"{s['n_subjects']} animals, {s['n_obs']} observations ({s['n_censored']} censored below LLOQ); "
+            f"residual error {s['error']}; random effects on {', '.join(s['random']) or 'none'}.",
+            f"OFV (-2 log L, Laplace) {self.ofv:.3f}; AIC {self.aic:.2f}; BIC {self.bic:.2f}; "
+            + ("converged" if self.converged else f"NOT converged: {self.message}"),
+        ]
+        tab = self.population[["parameter", "estimate", "stderr", "rse_pct", "ci_low", "ci_high", "unit",
+                               "shrinkage_pct"]]
+        lines.append(tab.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        notes = [r for r in self.population["note"] if r]
+        lines += [f"note: {x}" for x in dict.fromkeys(notes)]
+        return "\n".join(lines)
+
+    def to_xarray(self):
+        """Dataset: ``population`` (parameter), individual parameters (subject, parameter) with units."""
+        import xarray as xr
+
+        pop = self.population.set_index("parameter")
+        ds = xr.Dataset({c: ("parameter", pop[c].to_numpy(dtype=float)) for c in
+                         ("estimate", "stderr", "rse_pct", "ci_low", "ci_high", "shrinkage_pct")},
+                        coords={"parameter": pop.index.to_numpy(dtype=str),
+                                "kind": ("parameter", pop["kind"].to_numpy(dtype=str)),
+                                "unit": ("parameter", pop["unit"].to_numpy(dtype=str))})
+        ind = self.individual.set_index("subject")
+        pcols = [c for c in ind.columns if c != "arm"]
+        ds["individual"] = (("subject", "iparameter"), ind[pcols].to_numpy(dtype=float))
+        ds = ds.assign_coords(subject=ind.index.to_numpy(dtype=str), iparameter=np.array(pcols, dtype=str),
+                              arm=("subject", ind["arm"].to_numpy(dtype=str)))
+        for v in ("estimate", "stderr", "ci_low", "ci_high"):
+            ds[v].attrs["units"] = "see the unit coordinate"
+        ds["rse_pct"].attrs["units"] = "%"
+        ds["shrinkage_pct"].attrs["units"] = "%"
+        ds["individual"].attrs["units"] = "; ".join(f"{k}: {u}" for k, u in self.settings["units"].items())
+        ds.attrs.update({"ofv": self.ofv, "aic": self.aic, "bic": self.bic, "converged": int(self.converged),
+                         "estimator": self.settings["estimator"], "error": self.settings["error"],
+                         "size_unit": self.settings["size_unit"], "time_unit": self.settings["time_unit"],
+                         "result": "TGIFit"})
+        return ds
+
+    def to_netcdf(self, path) -> None:
+        """Write :meth:`to_xarray` to netCDF."""
+        self.to_xarray().to_netcdf(path, engine="h5netcdf")
+
+    def vpc(self, n_sim: int = 200, seed=None, quantiles=(0.05, 0.5, 0.95), level: float = 0.9) -> pd.DataFrame:
+        """Visual predictive check: observed vs simulated percentiles of log size per arm and time.
+
+        Parameters
+        ----------
+        n_sim : int
+            Replicates of the whole study simulated from the fit (same design, new animals).
+        seed : int or Generator
+        quantiles : sequence of float
+            Percentiles of the observations per arm and time.
+        level : float
+            Coverage of the simulated band around each percentile.
+
+        Returns
+        -------
+        pandas.DataFrame
+            arm, time, quantile, observed, sim_median, sim_low, sim_high (size unit), n_obs.
+        """
+        rng = np.random.default_rng(seed)
+        fit, d = self._fit, self._design
+        prob = fit.problem
+        n, q = prob.n_subjects, len(prob.random_index)
+        eta = rng.standard_normal((n_sim, n, q)) * fit.omega
+        f = prob.predict(prob.phi(fit.theta, eta.reshape(n_sim * n, q))).reshape(n_sim, n, -1)
+        sd = np.sqrt(_var_nat(f, fit.sigma, prob.error))
+        ysim = f + sd * rng.standard_normal(f.shape)
+        arm_of = np.asarray(self.settings["subject_arm"])
+        rows = []
+        a = (1 - level) / 2
+        for arm in dict.fromkeys(arm_of):
+            sel = arm_of == arm
+            times = np.unique(d["t"][sel][prob.mask[sel]])
+            for tt in times:
+                obs_m = prob.mask[sel] & np.isclose(d["t"][sel], tt)
+                yobs = prob.y[sel][obs_m]
+                cen = prob.censored[sel][obs_m]
+                ys = ysim[:, sel][:, obs_m]
+                for qq in quantiles:
+                    qs = np.quantile(ys, qq, axis=1)
+                    rows.append({"arm": arm, "time": float(tt), "quantile": qq,
+                                 "observed": float(np.exp(np.quantile(yobs, qq))) if len(yobs) and not cen.all() else np.nan,
+                                 "sim_median": float(np.exp(np.median(qs))),
+                                 "sim_low": float(np.exp(np.quantile(qs, a))),
+                                 "sim_high": float(np.exp(np.quantile(qs, 1 - a))), "n_obs": int(len(yobs))})
+        return pd.DataFrame(rows)
+
+    def plot(self, *, kind: str = "individual", ax=None, **kwargs):
+        """Diagnostic plots: ``"individual"`` fits, ``"vpc"``, ``"cwres"`` (vs time and prediction).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        from ..plot.tgi import plot_tgi
+
+        return plot_tgi(self, kind=kind, ax=ax, **kwargs)
+
+
+def _var_nat(f, sigma, error):
+    """Residual variance on the modelling scale (log for ``error='log'``)."""
+    if error in ("log", "additive"):
+        return np.full_like(f, sigma[0] ** 2)
+    if error == "proportional":
+        return (sigma[0] * f) ** 2
+    return sigma[0] ** 2 + (sigma[1] * f) ** 2
+
+
+# ---------------------------------------------------------------------------
+# the fit
+# ---------------------------------------------------------------------------
+
+def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
+            treatments: Mapping[str, object] | None = None, dosing: pd.DataFrame | None = None,
+            dosing_columns: Mapping[str, str] | None = None, pk: Mapping[str, object] | None = None,
+            body_weight: Mapping[str, float] | None = None, kind: str = "volume", size_unit: str | None = None,
+            lloq=None, censored: str | None = None, dropout: str | None = None,
+            interaction: bool = True, random: Sequence[str] = ("w0", "lambda0"), error: str = "log",
+            fixed: Mapping[str, float] | None = None, initial: Mapping[str, float] | None = None,
+            estimator: str = "nlme", ci_level: float = 0.95, compute_se: bool = True) -> TGIFit:
+    """Fit a population PK/PD tumour-growth-inhibition model to per-animal data with the doses given.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Tidy tumour sizes, one row per animal and time (not modified).
+    subject, arm, time, size : str
+        Column names: animal, treatment arm, day since the first dose (day 0), tumour size
+        (volume in ``size_unit`` or a luminescence signal).
+    treatments : mapping arm label -> comboplan.simulate.Arm, optional
+        The regimen of every arm (drugs as :class:`~comboplan.models.pk.Regimen`, products
+        such as a secretome as :class:`~comboplan.simulate.ProductExposure`, a K-PD exposure).
+        An untreated (vehicle) arm is ``Arm("vehicle")``.
+    dosing : pandas.DataFrame, optional
+        Per-animal dosing table instead of ``treatments``: columns subject, time (day), amount,
+        unit (``mg/kg``, or ``mg``/``ug`` with a ``body_weight`` column in kg), route, agent.
+    dosing_columns : mapping, optional
+        Renames for the dosing table's columns (``{"subject": "mouse", ...}``).
+    pk : mapping agent -> comboplan.models.pk.PKModel
+        PK of every drug (fixed; e.g. :func:`comboplan.models.pk.paclitaxel_mouse`).
+    body_weight : mapping subject -> kg, optional
+        Body weights for absolute dose units (also read from the dosing table).
+    kind : {"volume", "luminescence"}
+    size_unit : str, optional
+    lloq, censored, dropout
+        As :func:`comboplan.validate_growth`: observations below the LLOQ are censored (M3
+        likelihood; the LLOQ must be known), ``dropout`` marks animals that left the study.
+    interaction : bool
+        Estimate the interaction ``gamma`` of the first two agents (only when some animal got both).
+    random : sequence of str
+        Parameters with log-normal between-animal variability (``"w0"``, ``"lambda0"``,
+        ``"potency.<agent>"``).
+    error : {"log", "additive", "proportional", "combined"}
+        Residual error: ``"log"`` additive on log size (default; proportional on the natural
+        scale, suited to calipers and luminescence), or on the natural scale.
+    fixed : mapping name -> value, optional
+        Typical values held fixed (e.g. a potency known from another study).
+    initial : mapping name -> value, optional
+        Starting values (defaults from the data).
+    estimator : {"nlme"}
+        ``"nlme"``: Laplace / FOCE-I (:mod:`comboplan.fitting.nlme`).
+    ci_level : float
+        Level of the Wald intervals (0-1); log-scale (asymmetric) for positive parameters.
+    compute_se : bool
+        Compute standard errors (numerical Hessian of the objective).
+
+    Returns
+    -------
+    TGIFit
+    """
+    from ..fitting.nlme import NLMEProblem, fit_nlme
+    from .data import validate_growth
+
+    if not (isinstance(ci_level, float | int) and 0 < ci_level < 1):
+        raise DataError(f"ci_level must lie strictly between 0 and 1 (e.g. 0.95); got {ci_level!r}.")
+    if error not in _ERRORS:
+        raise DataError(f"error must be one of {', '.join(_ERRORS)}; got {error!r}.")
+    if estimator != "nlme":
+        raise DataError(f"estimator must be 'nlme' (the Bayesian fit is comboplan.bayes); got {estimator!r}.")
+    if (treatments is None) == (dosing is None):
+        raise DataError("give either treatments={arm: Arm(...)} (a regimen per arm) or dosing=<per-animal table>, "
+                        "not both and not neither.")
+    gd = validate_growth(data, subject, arm, time, size, kind=kind, size_unit=size_unit, lloq=lloq,
+                         censored=censored, dropout=dropout)
+    pk = dict(pk or {})
+    bw = dict(body_weight or {})
+    if dosing is not None:
+        treatments, bw_tab = _dosing_arms(dosing, gd.subjects, dosing_columns or {})
+        bw = {**bw_tab, **bw}
+    d = tgi_design(gd, treatments, pk, body_weight=bw)
+    agents, pair = d["agents"], d["pair"]
+    use_int = bool(interaction) and pair is not None and bool(np.any(d["cross"][d["mask"]] > 0))
+    cens = d["censored"]
+    if np.any(cens & ~np.isfinite(d["lloq"])):
+        raise DataError("some observations are censored (size 0 or flagged) but no LLOQ is known for them; "
+                        "pass lloq=<limit in the size unit> so they enter the likelihood as 'below the limit'.")
+    if np.any(~cens & d["mask"] & ~(d["size"] > 0)):
+        raise DataError("sizes must be > 0 for a log-scale fit; zeros are measurements below the LLOQ: pass lloq=.")
+    ysz = np.where(cens, d["lloq"], d["size"])
+    log_scale = error == "log"
+    y = np.where(d["mask"], np.log(np.where(d["mask"], ysz, 1.0)) if log_scale else ysz, 0.0)
+    t = d["t"]
+    names = ["w0", "lambda0"] + [f"potency.{a}" for a in agents] + (["interaction.gamma"] if use_int else [])
+    transform = ["log"] * (2 + len(agents)) + (["identity"] if use_int else [])
+    random = tuple(random)
+    for r in random:
+        if r not in names or r == "interaction.gamma":
+            raise DataError(f"random effect on {r!r} is not possible; choose among "
+                            f"{', '.join(nm for nm in names if nm != 'interaction.gamma')}.")
+    aucs = [d["auc"][a] for a in agents]
+    cross = d["cross"]
+    n = gd.n_subjects
+
+    def predict(phi):
+        k = phi.shape[0] // n
+        tt = np.tile(t, (k, 1)) if k > 1 else t
+        lw = np.log(phi[:, [0]]) + phi[:, [1]] * tt
+        for j, A in enumerate(aucs):
+            lw = lw - phi[:, [2 + j]] * (np.tile(A, (k, 1)) if k > 1 else A)
+        if use_int:
+            kk = np.sqrt(phi[:, [2]] * phi[:, [3]])
+            lw = lw - phi[:, [4 + len(agents) - 2]] * kk * (np.tile(cross, (k, 1)) if k > 1 else cross)
+        return lw if log_scale else np.exp(lw)
+
+    lower = [0.0] * (2 + len(agents)) + ([-2.0] if use_int else [])
+    upper = [np.inf] * (2 + len(agents)) + ([50.0] if use_int else [])
+    prob = NLMEProblem(predict, y, d["mask"], names, transform, [nm in random for nm in names],
+                       error="additive" if log_scale else error, censored=cens, lower=lower, upper=upper)
+    # starting values: per-animal log-linear slopes of untreated-like growth
+    init = _initial(gd, d, names, agents, use_int, log_scale)
+    init.update(initial or {})
+    fixed = dict(fixed or {})
+    theta0 = [fixed.get(nm, init[nm]) for nm in names]
+    for nm, v in zip(names, theta0):
+        if nm != "interaction.gamma" and not v > 0:
+            raise DataError(f"starting value of {nm!r} must be > 0; pass initial={{{nm!r}: ...}}.")
+    q = sum(nm in random for nm in names)
+    s0 = [0.3] if error in ("log", "proportional") else ([float(np.std(y[d["mask"]])) * 0.2] if error == "additive"
+                                                           else [float(np.std(y[d["mask"]])) * 0.1, 0.2])
+    fit = fit_nlme(prob, theta0, [0.3] * q, s0, fixed=fixed, compute_se=compute_se)
+    return _build_result(fit, gd, d, names, agents, pair if use_int else None, random, error, ci_level, pk,
+                         treatments, use_int)
+
+
+def _initial(gd, d, names, agents, use_int, log_scale):
+    """Data-driven starting values: median baseline size, growth of the least-treated arm."""
+    t, mask, cens = d["t"], d["mask"] & ~d["censored"], d["censored"]
+    ly = np.where(mask, np.log(np.where(mask, d["size"], 1.0)), np.nan)
+    w0 = float(np.exp(np.nanmedian(np.where(np.isclose(t, np.nanmin(np.where(mask, t, np.inf), axis=1)[:, None]),
+                                             ly, np.nan))))
+    tot = sum(d["auc"][a] for a in agents) if agents else np.zeros_like(t)
+    least = np.nanmax(np.where(mask, tot, np.nan), axis=1)
+    sel = least <= np.nanmin(least) + 1e-12
+    slopes = []
+    for i in np.flatnonzero(sel):
+        m = mask[i]
+        if m.sum() >= 2:
+            slopes.append(np.polyfit(t[i, m], ly[i, m], 1)[0])
+    lam = float(np.median(slopes)) if slopes else 0.1
+    lam = lam if lam > 1e-3 else 0.1
+    out = {"w0": w0, "lambda0": lam}
+    tmax = float(np.nanmax(np.where(mask, t, np.nan)))
+    for a in agents:
+        A = d["auc"][a]
+        amax = float(np.nanmax(np.where(mask, A, np.nan))) if np.any(A[mask] > 0) else 1.0
+        out[f"potency.{a}"] = max(0.3 * lam * tmax / max(amax, 1e-12), 1e-6)
+    if use_int:
+        out["interaction.gamma"] = 0.0
+    return out
+
+
+def _units(names, agents, size_unit, time_unit, pk):
+    u = {"w0": size_unit, "lambda0": f"1/{time_unit}", "interaction.gamma": "1 (0 = Bliss independence)"}
+    for a in agents:
+        u[f"potency.{a}"] = (f"1/({time_unit} x ug/mL)" if a in pk else f"1/({time_unit} x product level)")
+    return {nm: u[nm] for nm in names}
+
+
+def _build_result(fit, gd, d, names, agents, pair, random, error, ci_level, pk, treatments, use_int):
+    prob = fit.problem
+    p, q = len(names), len(prob.random_index)
+    z = float(stats.norm.ppf(0.5 + ci_level / 2))
+    se_x = fit.se_x
+    units = _units(names, agents, gd.size_unit, gd.time_unit, pk)
+    rows = []
+    eta = fit.eta
+    for j, nm in enumerate(names):
+        x, s = fit.x[j], se_x[j]
+        if prob.transform[j] == "log":
+            est, se = math.exp(x), math.exp(x) * s
+            lo, hi = math.exp(x - z * s), math.exp(x + z * s)
+        else:
+            est, se, lo, hi = x, s, x - z * s, x + z * s
+        note = ""
+        if nm in fit.on_bound:
+            note = f"{nm} on its bound: no standard error"
+        rows.append({"parameter": nm, "kind": "typical", "estimate": est, "stderr": se,
+                     "rse_pct": 100 * se / abs(est) if est else np.nan, "ci_low": lo, "ci_high": hi,
+                     "unit": units[nm], "shrinkage_pct": np.nan, "note": note})
+    for k, j in enumerate(prob.random_index):
+        x, s = fit.x[p + k], se_x[p + k]
+        om = math.exp(x)
+        shrink = 100.0 * (1.0 - float(np.std(eta[:, k], ddof=0)) / om) if om > 0 else np.nan
+        label = f"omega.{names[j]}"
+        note = ""
+        if label in fit.on_bound:
+            note = f"{label} on its bound (no detectable between-animal variability)"
+        rows.append({"parameter": label, "kind": "omega", "estimate": om, "stderr": om * s,
+                     "rse_pct": 100 * s, "ci_low": math.exp(x - z * s), "ci_high": math.exp(x + z * s),
+                     "unit": "log-scale SD", "shrinkage_pct": shrink, "note": note})
+    sig_labels = fit.labels[p + q:]
+    for k, lab in enumerate(sig_labels):
+        x, s = fit.x[p + q + k], se_x[p + q + k]
+        sg = math.exp(x)
+        unit = ("log-scale SD" if error == "log" else ("fraction" if lab == "sigma.prop" else gd.size_unit))
+        rows.append({"parameter": lab, "kind": "sigma", "estimate": sg, "stderr": sg * s, "rse_pct": 100 * s,
+                     "ci_low": math.exp(x - z * s), "ci_high": math.exp(x + z * s), "unit": unit,
+                     "shrinkage_pct": np.nan, "note": ""})
+    pop = pd.DataFrame(rows)
+    # individual parameters
+    phi = prob.phi(fit.theta, eta)
+    subj_arm = np.asarray(gd.arms)[gd.subject_arm]
+    ind = pd.DataFrame({"subject": gd.subjects, "arm": subj_arm})
+    for j, nm in enumerate(names):
+        ind[nm] = phi[:, j]
+    # predictions and residuals
+    f_pop = prob.predict(prob.phi(fit.theta, np.zeros_like(eta)))
+    f_ind = prob.predict(phi)
+    var_i = _var_nat(f_ind, fit.sigma, error)
+    from ..fitting.nlme import _jacobian
+
+    J = _jacobian(prob, fit.theta, eta, f_ind)
+    # CWRES (FOCE linearisation at the modes): E = f(eta) - J eta, Cov = J Omega J' + R
+    Om = np.diag(fit.omega ** 2)
+    cwres = np.full(f_ind.shape, np.nan)
+    for i in range(prob.n_subjects):
+        m = prob.mask[i] & ~prob.censored[i]
+        if not m.any():
+            continue
+        Ji = J[i][m]
+        E = f_ind[i][m] - Ji @ eta[i]
+        C = Ji @ Om @ Ji.T + np.diag(var_i[i][m])
+        r = prob.y[i][m] - E
+        L = np.linalg.cholesky(C)
+        cwres[i, np.flatnonzero(m)] = np.linalg.solve(L, r)
+    mask = prob.mask
+    si, ji = np.nonzero(mask)
+    back = np.exp if error == "log" else (lambda v: v)
+    predictions = pd.DataFrame({
+        "subject": gd.subjects[si], "arm": subj_arm[si], "time": d["t"][si, ji],
+        "observed": d["size"][si, ji], "censored": prob.censored[si, ji],
+        "pred": back(f_pop[si, ji]), "ipred": back(f_ind[si, ji]),
+        "iwres": np.where(prob.censored[si, ji], np.nan, (prob.y[si, ji] - f_ind[si, ji]) / np.sqrt(var_i[si, ji])),
+        "cwres": cwres[si, ji]})
+    n_obs = int(mask.sum())
+    k = fit.n_params
+    settings = {"estimator": "nlme (Laplace / FOCE-I)", "growth": "exponential", "agents": list(agents),
+                "pair": list(pair) if pair else None, "interaction": bool(use_int), "random": list(random),
+                "error": error, "size_unit": gd.size_unit, "time_unit": gd.time_unit, "units": units,
+                "n_subjects": gd.n_subjects, "n_obs": n_obs, "n_censored": int(prob.censored.sum()),
+                "subject_arm": list(subj_arm), "pk": dict(pk), "treatments": dict(treatments),
+                "ci_level": ci_level, "conc_unit": "ug/mL", "kind": gd.kind}
+    return TGIFit(population=pop, individual=ind, predictions=predictions, ofv=fit.ofv, aic=fit.aic,
+                  bic=fit.ofv + k * math.log(n_obs), converged=fit.converged, message=fit.message, settings=settings,
+                  _fit=fit, _design=d)
