@@ -55,6 +55,8 @@ _LAZY: dict[str, str] = {
     # tumour growth / in vivo
     "fit_growth": "comboplan.growth.api",
     "fit_growth_mixed": "comboplan.growth.api",
+    "fit_tgi": "comboplan.growth.tgi",
+    "TGIFit": "comboplan.growth.tgi",
     "growth_endpoints": "comboplan.growth.endpoints",
     "invivo_synergy": "comboplan.growth.synergy",
     "read_growth_wide": "comboplan.growth.data",
