@@ -142,3 +142,51 @@ def test_pd_errors():
         Effect("x", -1.0)
     with pytest.raises(DataError, match="target"):
         Interaction(alpha=2.0)
+
+
+def _simeoni_pk_ivp(dose, bolus_days, t_out, k2):
+    """Independent solution: two-compartment paclitaxel amounts (mg/kg) + Simeoni compartments,
+    solve_ivp (rtol 1e-10) restarted at every IV bolus, sizes read at ``t_out`` through t_eval."""
+    p = SIMEONI2004_PACLITAXEL.params
+    l0, l1, k1 = p["lambda0"], p["lambda1"], p["k1"]
+    V1, k10, k12, k21 = (float(getattr(PK, f)) for f in ("V1", "k10", "k12", "k21"))
+
+    def rhs(_, y):
+        a1, a2, x1, x2, x3, x4 = y
+        kill = k2 * (a1 / V1) * x1  # a1 / V1: mg/L = ug/mL
+        w = x1 + x2 + x3 + x4
+        grow = l0 * x1 / (1.0 + (l0 * w / l1) ** 20) ** (1.0 / 20)
+        return [-(k10 + k12) * a1 + k21 * a2, k12 * a1 - k21 * a2, grow - kill, kill - k1 * x2,
+                k1 * (x2 - x3), k1 * (x3 - x4)]
+
+    y = np.array([0.0, 0.0, p["w0"], 0.0, 0.0, 0.0])
+    edges = list(bolus_days) + [t_out[-1]]
+    sizes = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        y = y.copy()
+        y[0] += dose  # the bolus enters the central compartment at once
+        te = np.append(t_out[(t_out >= a) & (t_out < b)], b)
+        sol = solve_ivp(rhs, (a, b), y, method="DOP853", rtol=1e-10, atol=1e-14, t_eval=te)
+        sizes.append(sol.y[2:, :-1].sum(axis=0))
+        y = sol.y[:, -1]
+    sizes.append([y[2:].sum()])  # t_out[-1]
+    return np.concatenate(sizes)
+
+
+@pytest.mark.parametrize("dose", [20.0, 60.0])
+def test_reference_solver_matches_solve_ivp_after_iv_boluses(dose):
+    """solver='reference' is the solver for checks: <= 1e-5 relative against a tight solve_ivp after
+    paclitaxel IV boluses (48-min distribution half-life), q7d, Simeoni 2004 model."""
+    t_out = np.arange(0.0, 29.0)
+    reg = Regimen.from_schedule(dose, "mg/kg", "weekly from day 0 to 21", route="iv", agent="paclitaxel")
+    assert reg.times == (0.0, 7.0, 14.0, 21.0)
+    ex = {"paclitaxel": DrugExposure("paclitaxel", (reg,), PK)}
+    ode = _simeoni_pk_ivp(dose, reg.times, t_out, SIMEONI_K2_PACLITAXEL)
+    ref = simulate_growth(t_out, SIMEONI2004_PACLITAXEL, ex, EFF, solver="reference")[0]
+    assert ode[-1] < simulate_growth(t_out, SIMEONI2004_PACLITAXEL)[0, -1] * 0.9  # the drug acts
+    np.testing.assert_allclose(ref, ode, rtol=1e-5, atol=0)
+    # per-animal arrays give the same numbers animal by animal
+    k2 = np.array([0.5, SIMEONI_K2_PACLITAXEL])
+    two = simulate_growth(t_out, SIMEONI2004_PACLITAXEL, ex, EFF, solver="reference", potencies={"paclitaxel": k2})
+    np.testing.assert_allclose(two[1], ref, rtol=1e-12)
+    np.testing.assert_allclose(two[0], _simeoni_pk_ivp(dose, reg.times, t_out, 0.5), rtol=1e-5)
