@@ -31,6 +31,7 @@ from ..exceptions import DataError
 from ..models.pk import PKModel, Regimen
 from .exposure import DrugExposure, ProductExposure
 from .pd import NO_INTERACTION, Effect, GrowthModel, Interaction, simulate_growth
+from .seeds import as_seed_sequence
 
 __all__ = [
     "Arm",
@@ -456,17 +457,20 @@ class CohortResult:
 
 
 def _individual(model: PKPDModel, var: Variability, pop: Mapping[str, np.ndarray], z: Mapping[str, np.ndarray]):
-    """Per-animal parameter arrays from population values (arrays over animals) and N(0,1) z."""
+    """Per-animal parameter arrays from population values (arrays over animals) and N(0,1) z.
+
+    A parameter without variability that equals its typical value in every animal keeps the
+    scalar (fast path); any other value is passed per animal."""
     params, pots, pk_over = {}, {}, {}
     inter_vals = {}
+    typ = model.typical()
     for name, v in pop.items():
+        if name.startswith("interaction."):
+            inter_vals[name] = v
+            continue
         om = var.omega(name)
-        if om == 0 and (v.size == 0 or np.all(v == v.flat[0])):
-            if name.startswith("interaction."):
-                inter_vals[name] = v
-            elif name in model.growth.required and v.flat[0] != model.typical()[name]:
-                params[name] = v  # a constant that differs from the typical value
-            continue  # identical in every animal: keep the scalar typical value (fast path)
+        if om == 0 and (v.size == 0 or np.all(v == typ[name])):
+            continue  # identical to the typical value in every animal
         val = v * np.exp(om * z[name]) if om > 0 else v
         if name in model.growth.required:
             params[name] = val
@@ -475,75 +479,132 @@ def _individual(model: PKPDModel, var: Variability, pop: Mapping[str, np.ndarray
         elif name.startswith("pk."):
             _, a, f = name.split(".", 2)
             pk_over.setdefault(a, {})[f] = val
-        elif name.startswith("interaction."):
-            inter_vals[name] = v
     pk_models = {a: model.pk[a].with_params(**kw) for a, kw in pk_over.items()}
     return params, pots, pk_models, inter_vals
 
 
-def simulate_arms(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int, *, variability: Variability | None = None,
-                  draws: ParameterDraws | None = None, seed=None, common_animals: bool = True,
-                  max_step: float = 0.2) -> np.ndarray:
-    """True sizes, array (n_arms, n_draws, n_animals, n_days); the engine behind :func:`simulate_cohort`."""
-    days = np.asarray(days, dtype=float)
-    var = variability or Variability()
-    n_draws = draws.n_draws if draws is not None else 1
+def _check_names(model: PKPDModel, var: Variability, draws: ParameterDraws | None):
+    """Typical values and the names that get per-animal normals (every non-interaction parameter)."""
     typ = model.typical()
     names = [k for k in typ if not k.startswith("interaction.")]
     unknown = [k for k in var.cv if k not in typ]
     if unknown:
         raise DataError(f"variability given for unknown parameter(s) {unknown}; known: {', '.join(names)}.")
+    inter = [k for k, v in var.cv.items() if k.startswith("interaction.") and v > 0]
+    if inter:
+        raise DataError(f"variability of {inter} between animals is not supported: the interaction is a population "
+                        "parameter; give its uncertainty as parameter draws (draws=...) instead.")
     if draws is not None:
         unknown = [k for k in draws.values if k not in typ]
         if unknown:
             raise DataError(f"parameter draws for unknown parameter(s) {unknown}; known: {', '.join(typ)}.")
-    ss = np.random.SeedSequence(seed if not isinstance(seed, np.random.Generator) else
-                                int(seed.integers(2 ** 63)))
-    arm_seeds = ss.spawn(len(arms))
-    shape = (n_draws, n_animals)
-    pop = {k: np.full(shape, typ[k]) for k in typ}
-    if draws is not None:
-        for k, v in draws.values.items():
-            pop[k] = np.broadcast_to(v[:, None], shape).copy()
-    out = np.empty((len(arms), n_draws, n_animals, days.size))
-    z_common = None
-    for i, arm in enumerate(arms):
-        if common_animals:
-            if z_common is None:
-                rng = np.random.default_rng(ss)
-                z_common = {k: rng.standard_normal(shape) for k in names}
-            z = z_common
-        else:
-            rng = np.random.default_rng(arm_seeds[i])
-            z = {k: rng.standard_normal(shape) for k in names}
-        flat_pop = {k: v.ravel() for k, v in pop.items() if k in names}
-        params, pots, pk_models, _ = _individual(model, var, flat_pop, {k: v.ravel() for k, v in z.items()})
-        # interaction parameters may vary between draws: simulate draw by draw only then
-        inter_draws = draws is not None and any(k.startswith("interaction.") for k in draws.values)
-        exps = arm.exposures(model.pk, model.conc_unit)
-        if not inter_draws:
-            w = simulate_growth(days, model.growth, exps, model.effects, model.interaction, params=params,
-                                potencies=pots, pk_override=pk_models or None, n_animals=n_draws * n_animals,
-                                max_step=max_step)
-            out[i] = w.reshape(n_draws, n_animals, days.size)
-        else:
-            for d in range(n_draws):
-                sl = slice(d * n_animals, (d + 1) * n_animals)
-                inter = replace(model.interaction,
-                                gamma=float(pop["interaction.gamma"][d, 0]), alpha=float(pop["interaction.alpha"][d, 0]))
-                w = simulate_growth(days, model.growth, exps, model.effects, inter,
-                                    params={k: v[sl] for k, v in params.items()},
-                                    potencies={k: v[sl] for k, v in pots.items()},
-                                    pk_override={a: _slice_pk(pk, sl) for a, pk in pk_models.items()} or None,
-                                    n_animals=n_animals, max_step=max_step)
-                out[i, d] = w
+    return typ, names
+
+
+def _varying(names, var: Variability):
+    """``names`` up to the last one with between-animal variability (the normals of later names
+    would be drawn after, and are never used)."""
+    last = max([i for i, k in enumerate(names) if var.omega(k) > 0], default=-1)
+    return list(names[:last + 1])
+
+
+def _population(typ: Mapping[str, float], draws: ParameterDraws | None, n_animals: int, rows=None):
+    """Population value of every parameter per (draw, animal): arrays (n_draws, n_animals).
+
+    ``rows`` selects draws (default all)."""
+    if draws is None:
+        return {k: np.full((1, n_animals), typ[k]) for k in typ}
+    idx = np.arange(draws.n_draws) if rows is None else np.asarray(rows)
+    pop = {k: np.full((idx.size, n_animals), typ[k]) for k in typ}
+    for k, v in draws.values.items():
+        pop[k] = np.broadcast_to(v[idx][:, None], (idx.size, n_animals)).copy()
+    return pop
+
+
+def _animal_normals(names, n_arms: int, shape, ss: np.random.SeedSequence, common_animals: bool):
+    """Standard normals of every animal: one dict name -> array ``shape`` per arm.
+
+    With ``common_animals`` every arm gets the same numbers (from ``ss`` itself), otherwise arm
+    ``i`` uses the ``i``-th child of ``ss``.  ``names`` are drawn in order, one block each, so
+    leaving out trailing names (those without variability) changes no other number."""
+    arm_seeds = ss.spawn(n_arms)
+    if common_animals:
+        rng = np.random.default_rng(ss)
+        z = {k: rng.standard_normal(shape) for k in names}
+        return [z] * n_arms
+    out = []
+    for i in range(n_arms):
+        rng = np.random.default_rng(arm_seeds[i])
+        out.append({k: rng.standard_normal(shape) for k in names})
     return out
 
 
-def _slice_pk(pk: PKModel, sl) -> PKModel:
-    kw = {f: np.asarray(getattr(pk, f))[sl] for f in ("V1", "k10", "k12", "k21", "ka")
-          if getattr(pk, f) is not None and np.ndim(getattr(pk, f))}
-    return pk.with_params(**kw)
+def _simulate_from_normals(model: PKPDModel, arms: Sequence[Arm], days, var: Variability, pop, z_arms,
+                           max_step: float) -> np.ndarray:
+    """True sizes (n_arms, n_draws, n_animals, n_days) from population values and normals.
+
+    Every draw's interaction values go to :func:`simulate_growth` as per-animal arrays, so the
+    draws are one batch (no loop over draws)."""
+    days = np.asarray(days, dtype=float)
+    n_draws, n_animals = next(iter(pop.values())).shape
+    out = np.empty((len(arms), n_draws, n_animals, days.size))
+    inter = model.interaction
+    iparams = {}
+    for key, cur in (("gamma", inter.gamma), ("alpha", inter.alpha)):
+        v = pop.get(f"interaction.{key}")
+        if v is not None and np.any(v != cur):
+            iparams[key] = v.ravel()
+    flat_pop = {k: v.ravel() for k, v in pop.items()}
+    for i, arm in enumerate(arms):
+        z = {k: v.ravel() for k, v in z_arms[i].items()}
+        params, pots, pk_models, _ = _individual(model, var, flat_pop, z)
+        exps = arm.exposures(model.pk, model.conc_unit)
+        w = simulate_growth(days, model.growth, exps, model.effects, inter, params=params, potencies=pots,
+                            pk_override=pk_models or None, interaction_params=iparams or None,
+                            n_animals=n_draws * n_animals, max_step=max_step)
+        out[i] = w.reshape(n_draws, n_animals, days.size)
+    return out
+
+
+def simulate_arms(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int, *, variability: Variability | None = None,
+                  draws: ParameterDraws | None = None, seed=None, common_animals: bool = True,
+                  max_step: float = 0.2) -> np.ndarray:
+    """True tumour sizes of virtual animals in every arm and parameter draw (the engine behind
+    :func:`simulate_cohort`, :func:`~comboplan.simulate.dose_reduction` and the power functions).
+
+    Parameters
+    ----------
+    model : PKPDModel
+    arms : sequence of Arm
+    days : array_like
+        Output days (increasing; day 0 = start of treatment).
+    n_animals : int
+        Virtual animals per arm and draw.
+    variability : Variability, optional
+        Between-animal CVs (fractions).
+    draws : ParameterDraws, optional
+        Population-parameter draws, including ``interaction.gamma`` / ``interaction.alpha``;
+        all draws are simulated as one vectorised batch (draws are the leading axis).
+    seed : None, int, SeedSequence or Generator
+        See :func:`comboplan.simulate.seeds.as_seed_sequence`.
+    common_animals : bool
+        Same virtual animals (normals) in every arm.
+    max_step : float
+        Integration step, days.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_arms, n_draws, n_animals, n_days)
+        Sizes in ``model.growth.size_unit``.
+    """
+    days = np.asarray(days, dtype=float)
+    var = variability or Variability()
+    typ, names = _check_names(model, var, draws)
+    names = _varying(names, var)
+    n_draws = draws.n_draws if draws is not None else 1
+    pop = _population(typ, draws, int(n_animals))
+    z = _animal_normals(names, len(arms), (n_draws, int(n_animals)), as_seed_sequence(seed), common_animals)
+    return _simulate_from_normals(model, arms, days, var, pop, z, max_step)
 
 
 def simulate_cohort(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int = 10, *,
@@ -595,8 +656,7 @@ def simulate_cohort(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int 
         raise DataError("n_animals must be >= 1.")
     readout = readout or Readout()
     dropout = dropout or Dropout()
-    base_seed = seed if not isinstance(seed, np.random.Generator) else int(seed.integers(2 ** 63))
-    ss = np.random.SeedSequence(base_seed)
+    ss = as_seed_sequence(seed)
     s_sim, s_noise = ss.spawn(2)
     size = simulate_arms(model, arms, days, int(n_animals), variability=variability, draws=draws,
                          seed=int(s_sim.generate_state(1)[0]), common_animals=common_animals, max_step=max_step)

@@ -559,8 +559,11 @@ class _HazardPlan:
             if self.shared:
                 # one hazard per distinct (potencies, gamma, alpha): e.g. one per parameter draw
                 coef = np.column_stack([kr[a][:, 0] for a in self.agents] + [g[r][:, 0], al[r][:, 0]])
-                uniq, inv = np.unique(coef, axis=0, return_inverse=True)
-                inv = np.asarray(inv).ravel()
+                # runs of identical rows first (animals of a draw are contiguous), then unique runs
+                brk = np.ones(coef.shape[0], bool)
+                brk[1:] = np.any(coef[1:] != coef[:-1], axis=1)
+                uniq, inv_run = np.unique(coef[brk], axis=0, return_inverse=True)
+                inv = np.asarray(inv_run).ravel()[np.cumsum(brk) - 1]
                 ku = {a: uniq[:, i:i + 1] for i, a in enumerate(self.agents)}
                 res = self._quadrature(ku, uniq[:, na:na + 1], uniq[:, na + 1:na + 2], None)
                 out[r] = res[inv]
