@@ -1,4 +1,6 @@
-"""Cohorts: reproducibility, structure, simulate -> fit -> recover, scenario files, CLI."""
+"""Cohorts: reproducibility, structure, simulate -> fit -> recover, scenario files, CLI, vectorised draws."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy.optimize import least_squares
@@ -100,3 +102,95 @@ def test_cli_simulate_and_plan(tmp_path):
     assert main(["plan", "examples/scenario_paclitaxel.toml", "-o", str(tmp_path / "plan"), "--what", "power",
                  "--n-studies", "50"]) == 0
     assert (tmp_path / "plan" / "power.csv").exists()
+
+
+def _two_agent_model(gamma=0.0, alpha=1.0, emax=False):
+    g = cs.GrowthModel("exponential", {"lambda0": 0.1, "w0": 1.0}, size_unit="relative burden")
+    eff = {"paclitaxel": cs.Effect("paclitaxel", 2.0, ec50=1.0) if emax else cs.Effect("paclitaxel", 0.629),
+           "secretome": cs.Effect("secretome", 0.15)}
+    inter = cs.Interaction(gamma=gamma, alpha=alpha, target="paclitaxel", companion="secretome")
+    return cs.PKPDModel(growth=g, effects=eff, interaction=inter, pk={"paclitaxel": PK})
+
+
+SEC = cs.secretome("primed", "3x/week from day 0 to 21", half_life=1.0, potency=1.0)
+PTX5 = PTX10.with_amount(5)
+
+
+def test_interaction_draws_are_vectorised_and_equal_the_per_draw_loop():
+    """Draws of gamma (both sides of -2, where the hazard is clipped at 0), potency and lambda0 run as one
+    batch; each draw equals a separate simulation at that draw's values (the former per-draw loop)."""
+    m = _two_agent_model(gamma=-1.0)
+    draws = cs.ParameterDraws({"interaction.gamma": [-3.5, -1.0, 0.0, 0.7, 2.0],
+                               "potency.secretome": [0.1, 0.2, 0.15, 0.12, 0.3],
+                               "lambda0": [0.08, 0.1, 0.12, 0.09, 0.11]})
+    arms = [cs.Arm("control"), cs.Arm("ptx", [PTX5]), cs.Arm("sec", [], [SEC]), cs.Arm("combo", [PTX5], [SEC])]
+    days = [0, 7, 14, 21]
+    vec = cs.cohort.simulate_arms(m, arms, days, 3, draws=draws, seed=1)
+    assert vec.shape == (4, 5, 3, 4)
+    for d in range(draws.n_draws):
+        md = m.with_values(draws.row(d))
+        for i, arm in enumerate(arms):
+            one = cs.simulate_growth(days, md.growth, arm.exposures(md.pk), md.effects, md.interaction, n_animals=3)
+            np.testing.assert_allclose(vec[i, d], one, rtol=1e-10, atol=0)
+    # gamma acts in the combination arm only, and more gamma means smaller tumours there
+    gd = cs.ParameterDraws({"interaction.gamma": [-3.5, -1.0, 0.0, 0.7, 2.0]})
+    w = cs.cohort.simulate_arms(m, arms, days, 1, draws=gd, seed=1)[:, :, 0, -1]
+    assert np.all(np.diff(w[3]) < 0)
+    np.testing.assert_array_equal(w[:3], w[:3, :1].repeat(5, axis=1))
+
+
+@pytest.mark.parametrize("emax,per_animal_pk", [(False, False), (True, False), (False, True)])
+def test_per_animal_interaction_arrays_equal_loop(emax, per_animal_pk):
+    """simulate_growth(interaction_params=...) with per-animal gamma/alpha (and potency, lambda0, PK)
+    equals one call per animal group with a scalar Interaction, to 1e-10."""
+    rng = np.random.default_rng(3)
+    n_draws, n = 4, 3
+    gam = np.repeat([-2.5, 0.0, 0.8, 1.5], n)
+    alp = np.repeat([1.0, 2.0, 0.5, 1.0], n)
+    lam = 0.1 * np.exp(0.2 * rng.standard_normal(n_draws * n))
+    k = 0.629 * np.exp(0.3 * rng.standard_normal(n_draws * n))
+    pk = PK.with_params(k10=float(PK.k10) * np.exp(0.2 * rng.standard_normal(n_draws * n))) if per_animal_pk else None
+    m = _two_agent_model(emax=emax)
+    ex = cs.Arm("combo", [PTX10], [SEC]).exposures(m.pk)
+    days = np.array([0.0, 3.0, 10.0, 21.0])
+    for growth in (m.growth, cs.SIMEONI2004_PACLITAXEL):
+        vec = cs.simulate_growth(days, growth, ex, m.effects, m.interaction, params={"lambda0": lam},
+                                 potencies={"paclitaxel": k}, pk_override={"paclitaxel": pk} if pk else None,
+                                 interaction_params={"gamma": gam, "alpha": alp})
+        for d in range(n_draws):
+            sl = slice(d * n, (d + 1) * n)
+            inter = replace(m.interaction, gamma=float(gam[sl][0]), alpha=float(alp[sl][0]))
+            one = cs.simulate_growth(days, growth, ex, m.effects, inter, params={"lambda0": lam[sl]},
+                                     potencies={"paclitaxel": k[sl]},
+                                     pk_override={"paclitaxel": PK.with_params(k10=pk.k10[sl])} if pk else None)
+            np.testing.assert_allclose(vec[sl], one, rtol=1e-10, atol=0)
+
+
+def test_draws_with_variability_equal_per_draw_simulation():
+    """With between-animal variability the batch reuses each draw's animals exactly: the normals of
+    common animals come from SeedSequence(seed), one (n_draws, n_animals) block per parameter in model order."""
+    m = _two_agent_model(gamma=0.5)
+    draws = cs.ParameterDraws({"interaction.gamma": [-2.8, 0.5, 1.7], "potency.secretome": [0.1, 0.2, 0.15]})
+    var = cs.Variability({"lambda0": 0.3})
+    days = [0, 7, 14]
+    arm = cs.Arm("combo", [PTX5], [SEC])
+    vec = cs.cohort.simulate_arms(m, [arm], days, 6, variability=var, draws=draws, seed=5)[0]
+    z = np.random.default_rng(np.random.SeedSequence(5)).standard_normal((3, 6))  # lambda0 is the first name
+    lam = 0.1 * np.exp(var.omega("lambda0") * z)
+    for d in range(3):
+        md = m.with_values(draws.row(d))
+        one = cs.simulate_growth(days, md.growth, arm.exposures(md.pk), md.effects, md.interaction,
+                                 params={"lambda0": lam[d]})
+        np.testing.assert_allclose(vec[d], one, rtol=1e-10, atol=0)
+
+
+def test_interaction_draw_errors():
+    m = _two_agent_model()
+    with pytest.raises(DataError, match="interaction is a population parameter"):
+        cs.cohort.simulate_arms(m, [cs.Arm("c")], [0, 7], 2, variability=cs.Variability({"interaction.gamma": 0.3}))
+    no_target = cs.PKPDModel(growth=m.growth, effects=m.effects, pk=m.pk)
+    with pytest.raises(DataError, match="target and companion"):
+        cs.cohort.simulate_arms(no_target, [cs.Arm("combo", [PTX5], [SEC])], [0, 7], 2,
+                                draws=cs.ParameterDraws({"interaction.alpha": [1.0, 2.0]}))
+    with pytest.raises(DataError, match="unknown key"):
+        cs.simulate_growth([0, 7], m.growth, interaction_params={"beta": [1.0]})

@@ -83,16 +83,20 @@ def plot_dose_efficacy(result, ax=None, day=None):
     return ax
 
 
-def plot_power(result, ax=None, x: str = "n_per_arm", target: float | None = None):
-    """Power against a design variable with Monte-Carlo 95 % intervals.
+def plot_power(result, ax=None, x: str = "n_per_arm", target: float | None = None, assurance: bool = True):
+    """Conditional power (and assurance) against a design variable, with Monte-Carlo intervals.
 
     Parameters
     ----------
     result : PowerResult
     ax : matplotlib Axes, optional
     x : {"n_per_arm", "duration", "interval"}
+        Design variable on the x axis (animals per arm, or days).
     target : float, optional
         Horizontal line at the target power (default: the result's target if any).
+    assurance : bool
+        Also draw the assurance (power averaged over parameter uncertainty) with its 95 %
+        Monte-Carlo interval, when the result has it (``draws=`` was given).
 
     Returns
     -------
@@ -102,17 +106,24 @@ def plot_power(result, ax=None, x: str = "n_per_arm", target: float | None = Non
     tab = result.table.sort_values(x)
     others = [c for c in ("n_per_arm", "duration", "interval") if c != x and tab[c].nunique() > 1]
     groups = tab.groupby(others) if others else [((), tab)]
+    show_a = assurance and "assurance" in tab
     for key, g in groups:
         lab = ", ".join(f"{o}={k:g}" for o, k in zip(others, key if isinstance(key, tuple) else (key,))) or None
-        ax.errorbar(g[x], g["power"], yerr=[g["power"] - g["ci_low"], g["ci_high"] - g["power"]], marker="o",
-                    capsize=3, label=lab)
+        cp_lab = "conditional power" + (f" ({lab})" if lab else "") if show_a else lab
+        bars = ax.errorbar(g[x], g["power"], yerr=[g["power"] - g["ci_low"], g["ci_high"] - g["power"]], marker="o",
+                           capsize=3, label=cp_lab)
+        if show_a:
+            ax.errorbar(g[x], g["assurance"], yerr=[g["assurance"] - g["assurance_low"],
+                                                    g["assurance_high"] - g["assurance"]],
+                        marker="s", ls="--", capsize=3, color=bars[0].get_color(),
+                        label="assurance" + (f" ({lab})" if lab else ""))
     target = target if target is not None else result.settings.get("target_power")
     if target:
         ax.axhline(target, color="k", ls=":", lw=1)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel(x.replace("_", " "))
-    ax.set_ylabel("power")
+    ax.set_xlabel(x.replace("_", " ") + (" (days)" if x in ("duration", "interval") else ""))
+    ax.set_ylabel("probability of success" if show_a else "power")
     ax.set_title(f"{result.settings['analysis']} (alpha {result.settings['alpha']:g})")
-    if others:
+    if others or show_a:
         ax.legend(fontsize=8)
     return ax

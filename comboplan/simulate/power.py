@@ -70,6 +70,13 @@ def _digits(p: float, digits: int = 2) -> int:
     return digits
 
 
+def _quantile_text(p: float, n: int) -> str:
+    """A quantile of per-draw powers (each a fraction of ``n`` studies); 0 and 1 as ``k/n``."""
+    if 0.0 < p < 1.0:
+        return f"{p:.{_digits(p)}f}"
+    return f"{int(round(p * n))}/{n}"
+
+
 def format_power(k: int, n: int, level: float = 0.95) -> str:
     """A simulated power ``k / n`` with its Monte-Carlo SE; never printed as exactly 0 or 1.
 
@@ -203,15 +210,16 @@ class PowerResult:
             txt = f"  {design}: conditional power {format_power(k, int(r['n_studies']))}"
             if "assurance" in self.table:
                 txt += (f"; assurance {format_assurance(r['assurance'], r['assurance_se'], int(r['n_draws']), int(r['studies_per_draw']))}"
-                        f"; per-draw power 10-50-90 %: {r['cp_q10']:.2f}-{r['cp_median']:.2f}-{r['cp_q90']:.2f}")
+                        "; per-draw power 10/50/90 % quantiles "
+                        + " / ".join(_quantile_text(r[c], int(r["studies_per_draw"])) for c in ("cp_q10", "cp_median", "cp_q90")))
             txt += f"; mean estimate {r['mean_estimate']:.4g}"
             if r.get("failed", 0):
                 txt += f"; {int(r['failed'])} studies not analysable"
             lines.append(txt)
-        if s.get("n_required") is not None or "target_power" in s:
-            lines.append(f"n per arm for {s['target_power']:.0%} conditional power: {s.get('n_required') or 'not reached'}"
-                         + (f"; for {s['target_power']:.0%} assurance: {s.get('n_required_assurance') or 'not reached'}"
-                            if "assurance" in self.table else ""))
+        if "target_power" in s and "assurance" in self.table:
+            lines.append(f"n per arm for {s['target_power']:.0%} assurance: "
+                         f"{s.get('n_required_assurance') or 'not reached'} (for {s['target_power']:.0%} conditional "
+                         f"power: {s.get('n_required') or 'not reached'})")
         return "\n".join(lines)
 
     def plot(self, ax=None, x: str = "n_per_arm", **kwargs):
