@@ -532,45 +532,57 @@ class _HazardPlan:
                 ok &= g >= -2.0 / (na - 1)
             cls1 = ok.ravel() & ~cls0
         cls2 = ~(cls0 | cls1)
-        out = np.empty((n, m))
-        if cls0.any():
+
+        def exact(r):
             comps = self._exact_components(pk_c)
             acc = None
             for a in self.agents:
-                e = comps[a] if comps[a].shape[0] == 1 else comps[a][cls0]
-                inc = ks[a][cls0] * e
-                acc = inc if acc is None else acc + inc
-            out[cls0] = np.maximum(acc, 0.0)
-        if cls1.any():
+                e = comps[a] if comps[a].shape[0] == 1 else comps[a][r]
+                inc = ks[a][r] * e  # (rows, 1) x (1 or rows, m) -> (rows, m)
+                if acc is None:
+                    acc = inc
+                else:
+                    acc += inc
+            return np.maximum(acc, 0.0, out=acc)
+
+        def separable(r):
             simpson, shift, crossc = self._separable_components()
-            r = cls1
             acc = None
             for a in self.agents:
                 inc = ks[a][r] * simpson[a]
-                acc = inc if acc is None else acc + inc
+                if acc is None:
+                    acc = inc
+                else:
+                    acc += inc
             if shift is not None:
-                acc = acc + (al[r] - 1.0) * ks[self.interaction.target][r] * shift
+                acc += (al[r] - 1.0) * ks[self.interaction.target][r] * shift
             for (a, b), v in crossc.items():
-                acc = acc + g[r] * np.sqrt(ks[a][r] * ks[b][r]) * v
-            out[r] = np.maximum(acc, 0.0)
-        if cls2.any():
-            r = cls2
+                acc += g[r] * np.sqrt(ks[a][r] * ks[b][r]) * v
+            return np.maximum(acc, 0.0, out=acc)
+
+        def quadrature(r):
             kr = {a: ks[a][r] for a in self.agents}
-            if self.shared:
-                # one hazard per distinct (potencies, gamma, alpha): e.g. one per parameter draw
-                coef = np.column_stack([kr[a][:, 0] for a in self.agents] + [g[r][:, 0], al[r][:, 0]])
-                # runs of identical rows first (animals of a draw are contiguous), then unique runs
-                brk = np.ones(coef.shape[0], bool)
-                brk[1:] = np.any(coef[1:] != coef[:-1], axis=1)
-                uniq, inv_run = np.unique(coef[brk], axis=0, return_inverse=True)
-                inv = np.asarray(inv_run).ravel()[np.cumsum(brk) - 1]
-                ku = {a: uniq[:, i:i + 1] for i, a in enumerate(self.agents)}
-                res = self._quadrature(ku, uniq[:, na:na + 1], uniq[:, na + 1:na + 2], None)
-                out[r] = res[inv]
-            else:
-                idx = np.flatnonzero(r)
+            gr, alr = g[r], al[r]
+            if not self.shared:
+                idx = np.arange(n)[r]
                 pk_r = {a: _take_pk(pk, idx, n) for a, pk in (pk_c or {}).items()}
-                out[r] = self._quadrature(kr, g[r], al[r], pk_r)
+                return self._quadrature(kr, gr, alr, pk_r)
+            # one hazard per distinct (potencies, gamma, alpha): e.g. one per parameter draw;
+            # runs of identical rows first (animals of a draw are contiguous), then unique runs
+            coef = np.column_stack([kr[a][:, 0] for a in self.agents] + [gr[:, 0], alr[:, 0]])
+            brk = np.ones(coef.shape[0], bool)
+            brk[1:] = np.any(coef[1:] != coef[:-1], axis=1)
+            uniq, inv_run = np.unique(coef[brk], axis=0, return_inverse=True)
+            inv = np.asarray(inv_run).ravel()[np.cumsum(brk) - 1]
+            ku = {a: uniq[:, i:i + 1] for i, a in enumerate(self.agents)}
+            return self._quadrature(ku, uniq[:, na:na + 1], uniq[:, na + 1:na + 2], None)[inv]
+
+        parts = [(c, f) for c, f in ((cls0, exact), (cls1, separable), (cls2, quadrature)) if c.any()]
+        if len(parts) == 1:
+            return parts[0][1](slice(None))
+        out = np.empty((n, m))
+        for c, f in parts:
+            out[c] = f(c)
         return out
 
 
