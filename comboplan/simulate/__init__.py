@@ -56,6 +56,9 @@ _NAMES = {
     # calibration to the anchor paper
     "calibrate_eiro2024": "comboplan.simulate.paper",
     "PaperCalibration": "comboplan.simulate.paper",
+    "eiro2024_evidence": "comboplan.simulate.paper",
+    "backed_out_sd": "comboplan.simulate.paper",
+    "predicted_arms": "comboplan.simulate.paper",
     # PK (re-exported)
     "Regimen": "comboplan.models.pk",
     "PKModel": "comboplan.models.pk",
