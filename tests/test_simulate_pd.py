@@ -190,3 +190,26 @@ def test_reference_solver_matches_solve_ivp_after_iv_boluses(dose):
     two = simulate_growth(t_out, SIMEONI2004_PACLITAXEL, ex, EFF, solver="reference", potencies={"paclitaxel": k2})
     np.testing.assert_allclose(two[1], ref, rtol=1e-12)
     np.testing.assert_allclose(two[0], _simeoni_pk_ivp(dose, reg.times, t_out, 0.5), rtol=1e-5)
+
+
+@pytest.mark.parametrize("inter", [Interaction(gamma=1.0), Interaction(gamma=-0.8), Interaction(gamma=-3.0),
+                                   Interaction(alpha=2.5, target="paclitaxel", companion="secretome"),
+                                   Interaction(gamma=0.6, alpha=0.5, target="paclitaxel", companion="secretome")])
+def test_hazard_shortcuts_equal_quadrature_of_total_hazard(inter):
+    """The separable sum of exposure integrals and the once-per-coefficient-set quadrature equal the
+    composite Simpson of total_hazard animal by animal (forced by per-animal PK arrays of equal values)."""
+    from comboplan.simulate.pd import hazard_increments
+
+    sec = secretome("naive", "3x/week from day 0 to 21")
+    ex = {**_ptx(10.0, "weekly from day 0 to 21", "ip"), "secretome": sec}
+    ex["paclitaxel"] = DrugExposure("paclitaxel", ex["paclitaxel"].regimens, paclitaxel_mouse(bioavailability={"ip": 1.0}))
+    eff = {**EFF, "secretome": Effect("secretome", 0.05)}
+    grid = np.union1d(np.linspace(0, 21, 43), [0.01, 0.05, 7.01, 7.05])
+    k = np.array([[0.3], [0.629], [0.629], [1.1]])
+    fast = hazard_increments(grid, ex, eff, inter, {"paclitaxel": k})
+    pk = ex["paclitaxel"].pk
+    per_animal = {"paclitaxel": pk.with_params(k10=np.full(4, float(pk.k10)))}
+    slow = hazard_increments(grid, ex, eff, inter, {"paclitaxel": k}, pk_override=per_animal)
+    assert fast.shape == slow.shape == (4, grid.size - 1)
+    np.testing.assert_allclose(fast, slow, rtol=1e-11, atol=1e-14)
+    np.testing.assert_array_equal(fast[1], fast[2])  # same coefficients, same numbers
