@@ -31,6 +31,9 @@ _NAMES = {
     "ArmComparison": "comboplan.growth.endpoints",
     "invivo_synergy": "comboplan.growth.synergy",
     "InVivoSynergy": "comboplan.growth.synergy",
+    "bodyweight_endpoints": "comboplan.growth.bodyweight",
+    "BodyWeightEndpoints": "comboplan.growth.bodyweight",
+    "kaplan_meier": "comboplan.growth.bodyweight",
 }
 __all__ = sorted(_NAMES)
 

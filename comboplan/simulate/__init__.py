@@ -64,6 +64,14 @@ _NAMES = {
     "PKModel": "comboplan.models.pk",
     "parse_schedule": "comboplan.models.pk",
     "paclitaxel_mouse": "comboplan.models.pk",
+    # toxicity: body-weight turnover model
+    "BodyWeightModel": "comboplan.simulate.toxicity",
+    "BodyWeightSimulation": "comboplan.simulate.toxicity",
+    "BodyWeightFit": "comboplan.simulate.toxicity",
+    "ToxicityLimit": "comboplan.simulate.toxicity",
+    "simulate_body_weight": "comboplan.simulate.toxicity",
+    "fit_body_weight_model": "comboplan.simulate.toxicity",
+    "evaluate_toxicity": "comboplan.simulate.toxicity",
 }
 __all__ = sorted(_NAMES)
 
