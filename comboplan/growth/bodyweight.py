@@ -74,7 +74,8 @@ def kaplan_meier(time, event, *, ci_level: float = 0.95) -> pd.DataFrame:
         ``time``, ``n_at_risk``, ``n_events``, ``n_censored``, ``survival`` (fraction event-free,
         ``S(t) = prod_{t_j <= t} (1 - d_j / n_j)``), ``se`` (Greenwood:
         ``S(t) sqrt(sum d_j / (n_j (n_j - d_j)))``), ``ci_low``, ``ci_high``
-        (``S^{exp(+-z se_ll)}`` with ``se_ll = sqrt(sum d_j/(n_j(n_j-d_j))) / |log S|``).
+        (``S^{exp(+-z se_ll)}`` with ``se_ll = sqrt(sum d_j/(n_j(n_j-d_j))) / |log S|``); ``se`` and the
+        interval are NaN once ``S`` has reached 0 (every animal still at risk had the event).
 
     Notes
     -----
@@ -106,7 +107,7 @@ def kaplan_meier(time, event, *, ci_level: float = 0.95) -> pd.DataFrame:
             rows[0]["n_censored"] = c
             continue
         if s <= 0.0 or not np.isfinite(gw):
-            se, lo, hi = 0.0, 0.0, 0.0
+            se, lo, hi = np.nan, np.nan, np.nan  # Greenwood's variance is undefined once S reaches 0
         elif gw == 0.0:
             se, lo, hi = 0.0, 1.0, 1.0
         else:
