@@ -143,8 +143,8 @@ class DoseReductionResult:
                 lines.append(f"  companion {c!r}, day {day:g}: {what} {d:g} {s['unit']} (interpolated "
                              f"{r['min_dose_interp']:.3g}; in-vivo DRI {r['dri_in_vivo']:.3g}): P(non-inferior) "
                              f"{format_probability(p_ni, n_eff)}, P(tolerable) {format_probability(tr['p_tolerable'], nt)}"
-                             f" (mean nadir {-tr['mean_nadir_pct']:+.1f} %, {tr['p_endpoint']:.0%} of animals at the "
-                             "humane loss; medians over draws)")
+                             f" (medians over draws: mean nadir {-tr['mean_nadir_pct']:+.1f} %, share of animals at "
+                             f"the humane loss {format_probability(tr['p_endpoint'], tx['n_animals'])})")
             elif tx["require_tolerable"] and np.isfinite(r["min_dose_efficacy"]):
                 lines.append(f"  companion {c!r}, day {day:g}: no therapeutic window on the grid: efficacy needs "
                              f"{r['min_dose_efficacy']:g} {s['unit']}, tolerated up to "
