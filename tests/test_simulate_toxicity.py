@@ -258,3 +258,21 @@ def test_toxicity_limit_phrases_and_evaluation():
     lim2 = ToxicityLimit(m, criterion="p_endpoint", humane_loss=float(loss.mean()), limit=0.5, n_animals=3)
     tab2, _ = lim2.evaluate(arms, PK, days=days, seed=0)
     assert list(tab2["p_endpoint"]) == [0.0, 1.0]
+
+
+def test_bootstrap_over_animals_reflects_between_animal_variability():
+    truth = BodyWeightModel(kout=0.25, emax=0.9, ec50=2.0, ke0=1.0)
+    dosing = {"vehicle": None}
+    for d in (10, 20, 40):
+        dosing[f"ptx{d}"] = Regimen.from_schedule(d, "mg/kg", "daily x5 from day 0", route="ip", agent="paclitaxel")
+    sim = simulate_body_weight(dosing, PK, np.arange(0.0, 15.0), truth, n_animals=6,
+                               variability=cs.Variability({"kout": 0.3}), residual_cv=0.005, seed=8,
+                               common_animals=False)
+    fit = fit_body_weight_model(sim.to_frame(), dosing, pk=PK, subject="subject", arm="arm", time="time",
+                                weight="weight", initial=truth, estimate=("kout",), n_boot=40, seed=2)
+    k = fit.params.set_index("param").loc["kout"]
+    assert fit.settings["n_boot_ok"] >= 35
+    assert k["boot_se"] > 2 * k["stderr"]  # the asymptotic SE ignores that animals differ
+    assert k["boot_low"] < truth.kout < k["boot_high"]
+    assert "bootstrap over animals" in fit.summary()
+    assert np.isnan(fit.params.set_index("param").loc["ec50", "boot_se"])  # fixed

@@ -727,7 +727,8 @@ class BodyWeightFit:
     Attributes
     ----------
     params : pandas.DataFrame
-        ``param, estimate, stderr, ci_low, ci_high, unit, transform, fixed, identifiable``.
+        ``param, estimate, stderr, ci_low, ci_high, unit, transform, fixed, identifiable``, and
+        ``boot_se, boot_low, boot_high`` (bootstrap over animals; NaN without ``n_boot``).
     cov : pandas.DataFrame
         Covariance of the estimated parameters (natural scale, delta method).
     corr : pandas.DataFrame
@@ -771,8 +772,10 @@ class BodyWeightFit:
                 lines.append(f"  {r['param']:6s} = {r['estimate']:.4g} {r['unit']} (fixed)")
             else:
                 flag = "" if r["identifiable"] else "  <- poorly identified"
+                boot = (f"; bootstrap over animals {r['boot_low']:.4g}-{r['boot_high']:.4g}"
+                        if np.isfinite(r.get("boot_low", np.nan)) else "")
                 lines.append(f"  {r['param']:6s} = {r['estimate']:.4g} {r['unit']} (SE {r['stderr']:.3g}; "
-                             f"{s['ci_level']:.0%} CI {r['ci_low']:.4g}-{r['ci_high']:.4g}){flag}")
+                             f"{s['ci_level']:.0%} CI {r['ci_low']:.4g}-{r['ci_high']:.4g}{boot}){flag}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -847,7 +850,7 @@ def fit_body_weight_model(data, dosing: Mapping[str, object], *, pk: PKModel | N
                           weight: str | None = None, baseline: str | float = "first",
                           initial: BodyWeightModel | None = None, estimate: Sequence[str] = ("kout", "emax", "ec50"),
                           weights: str = "none", ci_level: float = 0.95, max_step: float = 0.1,
-                          n_starts: int = 5) -> BodyWeightFit:
+                          n_starts: int = 5, n_boot: int = 0, seed=None) -> BodyWeightFit:
     """Fit the turnover model's ``kout``, ``emax``, ``ec50`` (...) to per-arm mean weight courses.
 
     The observed quantity is the arm mean of the % change from each animal's baseline at
@@ -859,12 +862,16 @@ def fit_body_weight_model(data, dosing: Mapping[str, object], *, pk: PKModel | N
     from the best of ``n_starts`` screened starting values of ``ec50``.  Standard errors:
     ``s^2 (J'J)^-1`` on the fitted scale (``s^2`` = RSS / residual df), central-difference
     Jacobian, delta method to the natural scale; CIs are t intervals on the fitted scale
-    transformed back (asymmetric).
+    transformed back (asymmetric).  These treat the arm means at different times as
+    independent, although the same animals are weighed again and again: with real
+    between-animal variability they are optimistic.  ``n_boot`` adds a bootstrap over
+    animals that is not.
 
     **Identifiability.**  With a single dose level ``emax`` and ``ec50`` are usually not
     separable (only their ratio matters when ``C << ec50``), and ``kout`` trades off against
     ``ke0`` when both are estimated.  A parameter is flagged ``identifiable=False`` when the
-    Jacobian is rank-deficient or its SE is large (relative SE > 0.5; for ``emax`` of an
+    Jacobian is rank-deficient or its SE (the larger of the asymptotic and, with ``n_boot``,
+    the bootstrap SE) is large (relative SE > 0.5; for ``emax`` of an
     inhibition model SE > 0.25; for ``growth`` SE > 0.002 1/day); a
     :class:`~comboplan.exceptions.ComboplanWarning` then says which and what to do (fix a
     parameter with ``initial=`` and ``estimate=``, or add dose levels).  Correlations above
@@ -895,7 +902,15 @@ def fit_body_weight_model(data, dosing: Mapping[str, object], *, pk: PKModel | N
         Largest integration step, days.
     n_starts : int
         Starting values of ``ec50`` screened in one vectorised evaluation: ``initial.ec50 x`` 1, 0.1,
-        10, 0.01, 100 (first ``n_starts``); the optimiser runs from the two best.
+        10, 0.01, 100 (first ``n_starts``); the optimiser runs from the best.
+    n_boot : int
+        Bootstrap replicates over animals (0 = none).  Animals are resampled with replacement
+        within each arm, the arm means recomputed and the model refitted; the percentile
+        interval and the SD of the replicates appear as ``boot_low``, ``boot_high``,
+        ``boot_se``.  Unlike the asymptotic SEs these reflect between-animal variability and
+        the repeated weighing of the same animals.  About 0.1-0.5 s per replicate.
+    seed : int or numpy.random.Generator
+        Seed of the bootstrap.
 
     Returns
     -------
@@ -1061,16 +1076,26 @@ def fit_body_weight_model(data, dosing: Mapping[str, object], *, pk: PKModel | N
     tq = stats.t.ppf(0.5 + ci_level / 2, dof)
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = cov_x / np.outer(se_x, se_x)
+    boot = np.full((0, p), np.nan)
+    if int(n_boot) > 0:
+        boot = _bootstrap(bw, am, t0, predict, jac, best.x, wgt, est, mech, lb, ub, int(n_boot), seed, optimize)
+    # identifiability is judged on the larger of the asymptotic and the bootstrap SE
+    se_judge = se.copy()
+    if boot.size:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            bse = np.nanstd(boot, axis=0, ddof=1)
+        se_judge = np.where(np.isfinite(bse), np.maximum(se, bse), se)
     ident = np.ones(p, bool)
     for j, k in enumerate(est):
         if k == "growth":
-            bad_se, what = se[j] > 0.002, f"SE {se[j]:.2g} 1/day"  # judged against 0.2 %/day
+            bad_se, what = se_judge[j] > 0.002, f"SE {se_judge[j]:.2g} 1/day"  # judged against 0.2 %/day
         elif k == "emax" and mech == "inhibit_kin":
-            bad_se, what = se[j] > 0.25, f"SE {se[j]:.2g} on a 0-1 scale"
+            bad_se, what = se_judge[j] > 0.25, f"SE {se_judge[j]:.2g} on a 0-1 scale"
         else:
-            rel_se = se[j] / abs(theta[j])
+            rel_se = se_judge[j] / abs(theta[j])
             bad_se, what = rel_se > 0.5, f"relative SE {rel_se:.2g}"
-        if rank_def or not np.isfinite(se[j]) or bad_se:
+        if rank_def or not np.isfinite(se_judge[j]) or bad_se:
             ident[j] = False
             if not rank_def:
                 notes.append(f"{k} is poorly identified ({what}).")
@@ -1094,13 +1119,18 @@ def fit_body_weight_model(data, dosing: Mapping[str, object], *, pk: PKModel | N
             j = est.index(k)
             lo = float(_from_x(k, x[j] - tq * se_x[j], mech)) if np.isfinite(se_x[j]) else np.nan
             hi = float(_from_x(k, x[j] + tq * se_x[j], mech)) if np.isfinite(se_x[j]) else np.nan
+            bj = boot[:, j][np.isfinite(boot[:, j])] if boot.size else np.empty(0)
+            a_ = (1 - ci_level) / 2
             rows.append({"param": k, "estimate": theta[j], "stderr": se[j], "ci_low": lo, "ci_high": hi,
                          "unit": units[k], "transform": _transform(k, mech), "fixed": False,
-                         "identifiable": bool(ident[j])})
+                         "identifiable": bool(ident[j]),
+                         "boot_se": float(np.std(bj, ddof=1)) if bj.size > 1 else np.nan,
+                         "boot_low": float(np.quantile(bj, a_)) if bj.size > 1 else np.nan,
+                         "boot_high": float(np.quantile(bj, 1 - a_)) if bj.size > 1 else np.nan})
         else:
             rows.append({"param": k, "estimate": float(getattr(model0, k)), "stderr": np.nan, "ci_low": np.nan,
                          "ci_high": np.nan, "unit": units[k], "transform": _transform(k, mech), "fixed": True,
-                         "identifiable": True})
+                         "identifiable": True, "boot_se": np.nan, "boot_low": np.nan, "boot_high": np.nan})
     fitted_model = replace(model0, **{k: float(theta[j]) for j, k in enumerate(est)},
                            source=f"least-squares fit to arm-mean body weights ({', '.join(arms)})")
     pred = predict(x[None, :])[0]
@@ -1114,12 +1144,50 @@ def fit_body_weight_model(data, dosing: Mapping[str, object], *, pk: PKModel | N
                                                  if k != "bw0"}, fitted_model, t0=t0, max_step=max_step)
         cur.append(pd.DataFrame({"arm": a, "time": fine, "predicted_pct": 100.0 * (r[0] - 1.0)}))
     settings = {"arms": tuple(arms), "estimate": tuple(est), "weights": weights, "ci_level": ci_level,
+                "n_boot": int(n_boot), "n_boot_ok": int(np.isfinite(boot).all(axis=1).sum()) if boot.size else 0,
                 "sigma": math.sqrt(s2), "rss": rss, "dof": dof, "n_obs": m, "condition_number": cond,
                 "baseline_time": t0, "cov_x": cov_x, "notes": tuple(notes), "time_unit": bw.settings["time_unit"],
                 "dosing": {a: [r.describe() for r in regs[a]] for a in arms}}
     return BodyWeightFit(params=pd.DataFrame(rows), cov=pd.DataFrame(cov, index=est, columns=est),
                          corr=pd.DataFrame(corr, index=est, columns=est), model=fitted_model, fitted=fitted,
                          curves=pd.concat(cur, ignore_index=True), settings=settings)
+
+
+def _bootstrap(bw, am, t0, predict, jac, x_hat, wgt, est, mech, lb, ub, n_boot, seed, optimize):
+    """Refit on arm means of animals resampled within arms; returns (n_boot, p) natural-scale estimates."""
+    ch = bw.changes[bw.changes["time"] > t0 + 1e-12]
+    rng = np.random.default_rng(seed)
+    per_arm = []
+    for a in bw.arms:
+        rows = np.flatnonzero(am["arm"].to_numpy() == a)
+        times = am["time"].to_numpy()[rows]
+        sub = ch[ch["arm"] == a]
+        animals = pd.unique(bw.nadir.loc[bw.nadir["arm"] == a, "subject"])
+        R = np.full((animals.size, times.size), np.nan)
+        R[pd.Index(animals).get_indexer(sub["subject"]), np.searchsorted(times, sub["time"].to_numpy())] = \
+            sub["relative_weight"].to_numpy()
+        per_arm.append((rows, R))
+    m = len(am)
+    out = np.full((n_boot, len(est)), np.nan)
+    for b in range(n_boot):
+        yb = np.full(m, np.nan)
+        for rows, R in per_arm:
+            idx = rng.integers(0, R.shape[0], R.shape[0])
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a time no resampled animal reached
+                yb[rows] = 100.0 * (np.nanmean(R[idx], axis=0) - 1.0)
+        ok = np.isfinite(yb)
+        if ok.sum() <= len(est):
+            continue
+        try:
+            r = optimize.least_squares(lambda x: ((predict(x[None, :])[0] - yb) * wgt)[ok], x_hat,
+                                       jac=lambda x: jac(x)[ok], bounds=(lb, ub), method="trf", x_scale="jac",
+                                       max_nfev=100)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+            continue
+        if r.status > 0:
+            out[b] = [float(_from_x(k, r.x[j], mech)) for j, k in enumerate(est)]
+    return out
 
 
 # ---------------------------------------------------------------------------
