@@ -190,11 +190,12 @@ class NLMEFit:
     on_bound: tuple = ()
     labels: tuple = field(default_factory=tuple)
     eta_cov: np.ndarray | None = None
+    n_fixed: int = 0
 
     @property
     def n_params(self) -> int:
-        """Number of estimated parameters (theta, omega, sigma)."""
-        return len(self.x)
+        """Number of estimated parameters (theta, omega, sigma), those held fixed excluded."""
+        return len(self.x) - self.n_fixed
 
     @property
     def aic(self) -> float:
@@ -260,8 +261,10 @@ def _jacobian(prob: NLMEProblem, theta, eta, f0, h=1e-6):
     return np.moveaxis((f - f0[None]) / h, 0, -1)
 
 
-def _modes(prob: NLMEProblem, theta, omega, sigma, eta0, max_iter=60, tol=1e-9):
-    """Conditional modes of all subjects (damped Gauss-Newton), with J, f and H at the mode."""
+def _modes(prob: NLMEProblem, theta, omega, sigma, eta0, max_iter=100, tol=1e-9, return_status=False):
+    """Conditional modes of all subjects (damped Gauss-Newton), with J, f and H at the mode.
+
+    With ``return_status`` a boolean array (n,) says which subjects' searches converged."""
     eta = eta0.copy()
     n, q = eta.shape
     oinv = np.diag(1.0 / omega ** 2)
@@ -299,6 +302,26 @@ def _modes(prob: NLMEProblem, theta, omega, sigma, eta0, max_iter=60, tol=1e-9):
     J = _jacobian(prob, theta, eta, f)
     _, _, w = _obs_terms(prob.y, f, prob.mask, prob.censored, sigma, prob.error)
     H = np.einsum("noi,no,noj->nij", J, w, J) + oinv
+    if return_status:
+        return eta, f, g, J, H, ~active
+    return eta, f, g, J, H
+
+
+def _robust_modes(prob, theta, omega, sigma, eta0):
+    """Modes from a warm start; subjects whose search did not settle are restarted from 0 and
+    the lower of the two solutions is kept, so that the objective is a function of the
+    parameters only (not of the optimiser's path)."""
+    eta, f, g, J, H, ok = _modes(prob, theta, omega, sigma, eta0, return_status=True)
+    ok &= np.isfinite(g)
+    if ok.all() or not np.any(eta0):
+        return eta, f, g, J, H
+    e2, f2, g2, J2, H2, ok2 = _modes(prob, theta, omega, sigma, np.zeros_like(eta0), max_iter=300,
+                                     return_status=True)
+    better = (~ok) & np.isfinite(g2) & ((g2 < g) | ~np.isfinite(g))
+    if better.any():
+        eta, f, g, J, H = (np.where(better[:, None], e2, eta), np.where(better[:, None], f2, f),
+                           np.where(better, g2, g), np.where(better[:, None, None], J2, J),
+                           np.where(better[:, None, None], H2, H))
     return eta, f, g, J, H
 
 
@@ -333,14 +356,14 @@ class _Objective:
             return np.inf
         with np.errstate(all="ignore"):
             try:
-                eta, f, g, J, H = _modes(self.prob, th, om, sg, self.eta)
+                eta, f, g, J, H = _robust_modes(self.prob, th, om, sg, self.eta)
             except np.linalg.LinAlgError:
                 return np.inf
             sign, logdet = np.linalg.slogdet(H)
         if not (np.all(np.isfinite(g)) and np.all(sign > 0)):
             return np.inf
         val = float(np.sum(2.0 * g + logdet - self.q * _LOG2PI))
-        if keep or np.isfinite(val):
+        if np.isfinite(val) and np.all(np.isfinite(eta)):
             self.eta = eta
         return val
 
@@ -519,11 +542,12 @@ def fit_nlme(problem: NLMEProblem, theta0: Sequence[float], omega0: Sequence[flo
     if not converged:
         warnings.warn(f"population fit did not converge: {message}", ConvergenceWarning, stacklevel=2)
     # conditional covariance of the modes (for shrinkage-aware diagnostics and draws)
-    eta, f, g, J, H = _modes(problem, th, om, sg, obj.eta)
+    with np.errstate(all="ignore"):
+        eta, f, g, J, H = _robust_modes(problem, th, om, sg, obj.eta)
     try:
         eta_cov = np.linalg.inv(H)
     except np.linalg.LinAlgError:
         eta_cov = None
     return NLMEFit(problem=problem, theta=th, omega=om, sigma=sg, eta=eta, cov=cov, x=x, ofv=float(ofv),
                    converged=converged, message=message, n_eval=obj.n_eval, on_bound=on_bound, labels=tuple(labels),
-                   eta_cov=eta_cov)
+                   eta_cov=eta_cov, n_fixed=int(fixed_mask.sum()))

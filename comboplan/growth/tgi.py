@@ -380,6 +380,9 @@ class TGIFit:
         f = prob.predict(prob.phi(fit.theta, eta.reshape(n_sim * n, q))).reshape(n_sim, n, -1)
         sd = np.sqrt(_var_nat(f, fit.sigma, prob.error))
         ysim = f + sd * rng.standard_normal(f.shape)
+        log_scale = self.settings["error"] == "log"
+        if not log_scale:   # natural-scale error models: percentiles of log size for the plot
+            ysim = np.log(np.maximum(ysim, 1e-300))
         arm_of = np.asarray(self.settings["subject_arm"])
         rows = []
         a = (1 - level) / 2
@@ -388,7 +391,7 @@ class TGIFit:
             times = np.unique(d["t"][sel][prob.mask[sel]])
             for tt in times:
                 obs_m = prob.mask[sel] & np.isclose(d["t"][sel], tt)
-                yobs = prob.y[sel][obs_m]
+                yobs = prob.y[sel][obs_m] if log_scale else np.log(np.maximum(prob.y[sel][obs_m], 1e-300))
                 cen = prob.censored[sel][obs_m]
                 ys = ysim[:, sel][:, obs_m]
                 for qq in quantiles:
@@ -505,6 +508,10 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
     d = tgi_design(gd, treatments, pk, body_weight=bw)
     agents, pair = d["agents"], d["pair"]
     use_int = bool(interaction) and pair is not None and bool(np.any(d["cross"][d["mask"]] > 0))
+    if use_int and len(agents) > 2:
+        raise DataError(f"an interaction can be estimated between two agents; these data have {len(agents)} "
+                        f"({', '.join(agents)}). Pass interaction=False (Bliss independence for all) or fit two "
+                        "agents at a time.")
     cens = d["censored"]
     if np.any(cens & ~np.isfinite(d["lloq"])):
         raise DataError("some observations are censored (size 0 or flagged) but no LLOQ is known for them; "
@@ -550,9 +557,18 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         if nm != "interaction.gamma" and not v > 0:
             raise DataError(f"starting value of {nm!r} must be > 0; pass initial={{{nm!r}: ...}}.")
     q = sum(nm in random for nm in names)
-    s0 = [0.3] if error in ("log", "proportional") else ([float(np.std(y[d["mask"]])) * 0.2] if error == "additive"
-                                                           else [float(np.std(y[d["mask"]])) * 0.1, 0.2])
-    fit = fit_nlme(prob, theta0, [0.3] * q, s0, fixed=fixed, compute_se=compute_se)
+    med = float(np.median(np.abs(y[d["mask"]])))
+    s0 = {"log": [0.3], "proportional": [0.3], "additive": [0.3 * med], "combined": [0.02 * med, 0.3]}[error]
+    if error == "combined":
+        # start the combined model at the proportional optimum (nested: a -> 0), so that adding
+        # the additive part can only improve the fit
+        pprob = NLMEProblem(predict, y, d["mask"], names, transform, [nm in random for nm in names],
+                            error="proportional", censored=cens, lower=lower, upper=upper)
+        pf = fit_nlme(pprob, theta0, [0.3] * q, [0.3], fixed=fixed, compute_se=False)
+        theta0, om0, s0 = list(pf.theta), list(pf.omega), [0.02 * med, float(pf.sigma[0])]
+    else:
+        om0 = [0.3] * q
+    fit = fit_nlme(prob, theta0, om0, s0, fixed=fixed, compute_se=compute_se)
     return _build_result(fit, gd, d, names, agents, pair if use_int else None, random, error, ci_level, pk,
                          treatments, use_int)
 

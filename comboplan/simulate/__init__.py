@@ -44,6 +44,9 @@ _NAMES = {
     "power_grid": "comboplan.simulate.power",
     "simulate_study": "comboplan.simulate.power",
     "PowerResult": "comboplan.simulate.power",
+    "assurance": "comboplan.simulate.power",
+    "format_power": "comboplan.simulate.power",
+    "format_assurance": "comboplan.simulate.power",
     "ttest_power": "comboplan.simulate.power",
     # Monte-Carlo error of simulated probabilities
     "mc_se": "comboplan.simulate.mcerror",
