@@ -116,14 +116,16 @@ class DoseReductionResult:
         s = self.settings
         tx = s["toxicity"]
         nt = int(tx["n_draws"])
-        need = "requires both criteria" if tx["require_tolerable"] else "is efficacy alone (toxicity reported beside it)"
+        need = ("requires both criteria" if tx["require_tolerable"]
+                else "is efficacy alone (toxicity reported beside it)")
         lines = [f"Toxicity: {tx['criterion_text']}, required with probability {tx['target_probability']:.0%} over "
                  f"{nt} body-weight parameter draw(s) x {tx['n_animals']} virtual animals, weighings on days "
                  f"{tx['days_text']}; model: {tx['model']}.",
                  f"  Source of the body-weight parameters: {tx['source']}. Companions add toxicity only through the "
                  f"drug they carry. The minimum dose above {need}."]
         if nt == 1:
-            lines.append("  WARNING: no body-weight parameter uncertainty was given (one draw); P(tolerable) is 0 or 1.")
+            lines.append("  WARNING: no body-weight parameter uncertainty was given (one draw); "
+                         "P(tolerable) is 0 or 1.")
         tox = self.toxicity
         n_eff = int(s["n_draws"])
         for _, r in self.minimum_dose.drop_duplicates("companion").iterrows():
@@ -142,7 +144,8 @@ class DoseReductionResult:
                 what = ("minimum effective and tolerated dose" if tx["require_tolerable"] else "minimum effective dose")
                 lines.append(f"  companion {c!r}, day {day:g}: {what} {d:g} {s['unit']} (interpolated "
                              f"{r['min_dose_interp']:.3g}; in-vivo DRI {r['dri_in_vivo']:.3g}): P(non-inferior) "
-                             f"{format_probability(p_ni, n_eff)}, P(tolerable) {format_probability(tr['p_tolerable'], nt)}"
+                             f"{format_probability(p_ni, n_eff)}, "
+                             f"P(tolerable) {format_probability(tr['p_tolerable'], nt)}"
                              f" (medians over draws: mean nadir {-tr['mean_nadir_pct']:+.1f} %, share of animals at "
                              f"the humane loss {format_probability(tr['p_endpoint'], tx['n_animals'])})")
             elif tx["require_tolerable"] and np.isfinite(r["min_dose_efficacy"]):
@@ -151,7 +154,8 @@ class DoseReductionResult:
                              + (f"{r['mtd']:g} {s['unit']}." if np.isfinite(r["mtd"]) else "no dose."))
         ref = tox[(tox["companion"] == s["reference_companion"]) & (tox["dose"] == s["reference_dose"])]
         if len(ref):
-            lines.append(f"  reference {s['reference_dose']:g} {s['unit']} ('{s['reference_companion']}'): P(tolerable) "
+            lines.append(f"  reference {s['reference_dose']:g} {s['unit']} ('{s['reference_companion']}'): "
+                         "P(tolerable) "
                          f"{format_probability(float(ref['p_tolerable'].iloc[0]), nt)}"
                          + ("" if bool(ref["tolerated"].iloc[0]) else " -- the reference itself is not tolerated"))
         return lines

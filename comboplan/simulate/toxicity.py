@@ -141,7 +141,8 @@ class BodyWeightModel:
             object.__setattr__(self, nm, v)
         for nm in ("kout", "ec50", "hill", "bw0"):
             if not getattr(self, nm) > 0:
-                raise DataError(f"body-weight parameter {nm} must be > 0 ({PARAM_UNITS[nm]}); got {getattr(self, nm)!r}.")
+                raise DataError(f"body-weight parameter {nm} must be > 0 ({PARAM_UNITS[nm]}); "
+                                f"got {getattr(self, nm)!r}.")
         if self.emax < 0:
             raise DataError(f"emax must be >= 0; got {self.emax!r}.")
         if self.mechanism == "inhibit_kin" and self.emax > 1:
@@ -680,9 +681,6 @@ def simulate_body_weight(regimens, pk: PKModel | None, times, params: BodyWeight
 # least-squares fit
 # ---------------------------------------------------------------------------
 
-_TRANSFORM_DOC = {"log": "log", "logit": "logit", "identity": "none"}
-
-
 def _transform(name: str, mechanism: str) -> str:
     if name == "growth":
         return "identity"
@@ -960,7 +958,8 @@ def fit_body_weight_model(data, dosing: Mapping[str, object], *, pk: PKModel | N
     arms = list(bw.arms)
     missing = [a for a in arms if a not in dosing]
     if missing:
-        raise DataError(f"dosing has no entry for arm(s) {missing!r}; give every arm its regimen(s) (None for vehicle).")
+        raise DataError(f"dosing has no entry for arm(s) {missing!r}; give every arm its regimen(s) "
+                        "(None for vehicle).")
     extra = [a for a in dosing if a not in arms]
     if extra:
         raise DataError(f"dosing names arm(s) {extra!r} that are not in the data (arms: {arms!r}).")
@@ -985,8 +984,6 @@ def fit_body_weight_model(data, dosing: Mapping[str, object], *, pk: PKModel | N
         raise DataError(f"{m} arm-mean weighing(s) after baseline cannot determine {p} parameter(s); estimate fewer "
                         "(estimate=[...]) or add weighings.")
     mech = model0.mechanism
-    arm_idx = {a: np.flatnonzero(am["arm"].to_numpy() == a) for a in arms}
-    t_by_arm = {a: am["time"].to_numpy()[arm_idx[a]] for a in arms}
     # one integration grid and the concentrations of every arm, computed once (the PK is fixed)
     rf = _fast_rate(pk, {"kout": np.asarray(model0.kout), "emax": np.asarray(model0.emax),
                          "ke0": None if model0.ke0 is None else np.asarray(max(model0.ke0, 1.0))}, mech)
@@ -1351,7 +1348,8 @@ class ToxicityLimit:
             p_tol = float(ok[i].mean())
             rows.append({"arm": name, "mean_nadir_pct": float(100 * np.median(mean_loss[i])),
                          "p_endpoint": float(np.median(p_end[i])), "metric": float(np.median(metric[i])),
-                         "tox_low": float(np.quantile(metric[i], 0.05)), "tox_high": float(np.quantile(metric[i], 0.95)),
+                         "tox_low": float(np.quantile(metric[i], 0.05)),
+                         "tox_high": float(np.quantile(metric[i], 0.95)),
                          "p_tolerable": p_tol, "tolerated": bool(p_tol >= self.target_probability),
                          "n_draws": int(metric.shape[1])})
         return pd.DataFrame(rows), metric
