@@ -62,6 +62,10 @@ def test_toxicity_columns_monotone_and_carried_drug(with_tox):
     assert by.loc[("primed", 10.0), "mean_nadir_pct"] > by.loc[("none", 10.0), "mean_nadir_pct"]
     assert by.loc[("none", 0.0), "mean_nadir_pct"] == 0.0
     assert with_tox.toxicity_draws.shape == (3, len(DOSES), 40)
+    da = with_tox.toxicity_to_xarray()
+    assert da.attrs["units"] == "1" and da.attrs["dose_unit"] == "mg/kg"
+    np.testing.assert_allclose(da.sel(companion="none", dose=10.0).median().item(),
+                               by.loc[("none", 10.0), "tox_metric"])
 
 
 def test_mtd_and_minimum_dose_require_both(with_tox):

@@ -113,6 +113,7 @@ def test_dose_ordering_variability_and_seeds():
     assert {"arm", "subject", "time", "weight", "true_weight"} <= set(df.columns)
     assert df["subject"].nunique() == 90
     assert "nadir" in a.summary()
+    assert a.dataset["weight"].attrs["units"] == "g" and a.dataset["change_pct"].attrs["units"] == "%"
     assert a.plot().get_ylabel() == "body weight change from baseline (%)"
 
 
@@ -139,7 +140,7 @@ def _study(truth, seed, n_animals=8, residual_cv=0.01):
     return sim.to_frame(), dosing
 
 
-def test_fit_recovers_parameters_within_their_intervals():
+def test_fit_recovers_parameters_within_their_intervals(tmp_path):
     truth = BodyWeightModel(kout=0.25, emax=0.9, ec50=2.0, ke0=1.0)
     df, dosing = _study(truth, seed=11)
     before = df.copy(deep=True)
@@ -158,6 +159,8 @@ def test_fit_recovers_parameters_within_their_intervals():
     assert abs(fit.fitted["residual_pct"]).max() < 3
     ds = fit.to_xarray()
     assert ds["observed_pct"].attrs["units"] == "%"
+    fit.to_netcdf(tmp_path / "fit.nc")
+    assert (tmp_path / "fit.nc").stat().st_size > 0
     assert dict(zip(ds["param"].values, ds["unit"].values))["ec50"] == "ug/mL"
     d = fit.draws(200, seed=1)
     assert d.n_draws == 200 and np.all((d.values["emax"] > 0) & (d.values["emax"] < 1))

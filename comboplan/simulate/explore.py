@@ -169,6 +169,26 @@ class DoseReductionResult:
                             coords={"companion": list(s["companions"]), "dose": s["doses"], "day": s["days"]},
                             name=s["endpoint"], attrs={"dose_unit": s["unit"]})
 
+    def toxicity_to_xarray(self):
+        """The toxicity criterion per draw as a DataArray (companion, dose, draw), fraction.
+
+        Raises
+        ------
+        DataError
+            When the explorer was called without ``toxicity=``.
+        """
+        import xarray as xr
+
+        if self.toxicity_draws is None:
+            raise DataError("this dose-reduction result has no toxicity; call dose_reduction(..., toxicity=...).")
+        s = self.settings
+        tx = s["toxicity"]
+        return xr.DataArray(self.toxicity_draws, dims=("companion", "dose", "draw"),
+                            coords={"companion": list(s["companions"]), "dose": s["doses"]},
+                            name=tx["criterion"],
+                            attrs={"units": "1", "dose_unit": s["unit"], "criterion": tx["criterion_text"],
+                                   "target_probability": tx["target_probability"]})
+
     def plot(self, ax=None, day=None, *, kind: str = "efficacy", **kwargs):
         """Plot the explorer's answer.
 

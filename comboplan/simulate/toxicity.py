@@ -511,6 +511,11 @@ class BodyWeightSimulation:
         """The :class:`xarray.Dataset`."""
         return self.dataset
 
+    def to_netcdf(self, path) -> None:
+        """Write the dataset to a netCDF file at ``path``."""
+        ds = self.dataset
+        ds.assign_coords(arm=ds["arm"].astype(str)).to_netcdf(path)
+
     def to_frame(self, draw: int | None = 0) -> pd.DataFrame:
         """Tidy table ``arm, draw, animal, subject, time, weight`` (observed), ``true_weight``.
 
@@ -806,6 +811,12 @@ class BodyWeightFit:
         ds["observed_pct"] = fx["observed_pct"].assign_attrs(units="%")
         ds["predicted_pct"] = fx["predicted_pct"].assign_attrs(units="%")
         return ds
+
+    def to_netcdf(self, path) -> None:
+        """Write :meth:`to_xarray` to a netCDF file at ``path``."""
+        ds = self.to_xarray()
+        ds = ds.assign_coords(unit=ds["unit"].astype(str), arm=ds["arm"].astype(str))
+        ds.to_netcdf(path)
 
     def draws(self, n_draws: int, seed=None) -> ParameterDraws:
         """Parameter uncertainty for simulations: multivariate normal on the fitted (log/logit) scale.
