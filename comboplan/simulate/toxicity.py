@@ -99,7 +99,7 @@ class BodyWeightModel:
         Hill coefficient (> 0).  Default 1.
     growth : float
         Natural (drug-free) linear growth as a fraction of baseline weight per day, 1/day
-        (0.005 = +0.5 %/day).  Default 0.
+        (0.005 = +0.5 %/day), in (-0.05, 0.2).  Default 0.
     bw0 : float
         Typical baseline body weight in ``weight_unit``.  Default 20 g (a young adult mouse).
     ke0 : float or None
