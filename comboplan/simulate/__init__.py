@@ -75,6 +75,15 @@ _NAMES = {
     "simulate_body_weight": "comboplan.simulate.toxicity",
     "fit_body_weight_model": "comboplan.simulate.toxicity",
     "evaluate_toxicity": "comboplan.simulate.toxicity",
+    "NIMargin": "comboplan.simulate.noninferiority",
+    "margin_effect_preservation": "comboplan.simulate.noninferiority",
+    "margin_from_data": "comboplan.simulate.noninferiority",
+    "NIAnalysis": "comboplan.simulate.noninferiority",
+    "noninferiority_analysis": "comboplan.simulate.noninferiority",
+    "NIDesignResult": "comboplan.simulate.noninferiority",
+    "noninferiority_design": "comboplan.simulate.noninferiority",
+    "structural_sensitivity": "comboplan.simulate.noninferiority",
+    "eiro2024_sensitivity": "comboplan.simulate.noninferiority",
 }
 __all__ = sorted(_NAMES)
 
