@@ -276,3 +276,56 @@ def test_netcdf_round_trip_and_plots(fitted, tmp_path):
     assert inside.mean() > 0.8          # a correctly specified model: observed percentiles inside the bands
     with pytest.raises(DataError):
         fit.plot(kind="qq")
+
+
+def test_reml_equals_exact_restricted_likelihood_of_a_linear_mixed_model():
+    """method='reml': for a model linear in its parameters, the restricted likelihood is exact."""
+    import statsmodels.api as sm
+    rng = np.random.default_rng(1)
+    n, m = 30, 6
+    t = np.tile(np.linspace(0, 10, m), (n, 1))
+    y = np.log(2.0) + rng.normal(0, 0.3, n)[:, None] + 0.1 * t + rng.normal(0, 0.2, (n, m))
+
+    def predict(phi):
+        return np.log(phi[:, [0]]) + phi[:, [1]] * np.tile(t, (phi.shape[0] // n, 1))
+    prob = NLMEProblem(predict, y, np.ones_like(y, bool), ("w0", "r"), ("log", "identity"), (True, False))
+    fit = fit_nlme(prob, [1.0, 0.05], [0.5], [0.5], method="reml")
+    X = np.column_stack([np.ones(n * m), t.ravel()])
+    r = sm.MixedLM(y.ravel(), X, groups=np.repeat(np.arange(n), m)).fit(
+        reml=True, start_params=np.r_[np.log(fit.theta[0]), fit.theta[1], (fit.omega[0] / fit.sigma[0]) ** 2])
+    assert fit.ofv == pytest.approx(-2 * r.llf, abs=1e-6)
+    assert fit.omega[0] == pytest.approx(np.sqrt(float(np.asarray(r.cov_re).ravel()[0])), rel=1e-4)
+    assert fit.sigma[0] == pytest.approx(np.sqrt(r.scale), rel=1e-4)
+    ml = fit_nlme(prob, [1.0, 0.05], [0.5], [0.5], method="ml")
+    assert fit.omega[0] > ml.omega[0]          # REML removes ML's downward bias
+    with pytest.raises(DataError, match="method"):
+        fit_nlme(prob, [1.0, 0.05], [0.5], [0.5], method="foce")
+
+
+def test_planner_takes_the_fit_and_names_it(fitted, tmp_path):
+    """dose_reduction / study_power accept a fit: its model, its uncertainty draws and variability."""
+    from comboplan.growth.tgi import load_tgi_fit
+    _, fit = fitted
+    res = cs.dose_reduction(fit, [0, 5, 10], companions={"none": None, "primed": SEC}, reference=(10.0, "none"),
+                            days=[21.0], n_animals=20, seed=1, route="ip", schedule="weekly from day 0 to 21")
+    assert "fitted population model" in res.summary()
+    assert res.settings["n_draws"] == 200
+    # the same as passing the pieces by hand
+    res2 = cs.dose_reduction(fit.model(), [0, 5, 10], companions={"none": None, "primed": SEC},
+                             reference=(10.0, "none"), days=[21.0], n_animals=20, seed=1, route="ip",
+                             schedule="weekly from day 0 to 21", draws=fit.draws(200, seed=1),
+                             variability=fit.variability())
+    np.testing.assert_allclose(res.table["estimate"], res2.table["estimate"])
+    arms = [cs.Arm("ptx10", [PTX]), cs.Arm("ptx5+CM", [PTX.with_amount(5)], [SEC])]
+    pw = cs.study_power(fit, arms, 5, [0, 7, 14, 21], analysis="noninferiority", n_studies=100, seed=2)
+    assert np.isfinite(pw.assurance) and "assurance" in pw.summary().lower()
+    # a fit written to netCDF plans the same way after loading
+    fit.to_netcdf(tmp_path / "tgi.nc")
+    back = load_tgi_fit(tmp_path / "tgi.nc", pk=PK)
+    assert back.model() == fit.model()
+    a, b = fit.draws(30, seed=4), back.draws(30, seed=4)
+    for k in a.values:
+        np.testing.assert_allclose(a.values[k], b.values[k])
+    assert back.variability().cv == pytest.approx(fit.variability().cv)
+    with pytest.raises(DataError, match="PKPDModel or a population fit"):
+        cs.dose_reduction("not a model", [0, 5])

@@ -191,6 +191,7 @@ class NLMEFit:
     labels: tuple = field(default_factory=tuple)
     eta_cov: np.ndarray | None = None
     n_fixed: int = 0
+    method: str = "ml"
 
     @property
     def n_params(self) -> int:
@@ -338,8 +339,9 @@ def _robust_modes(prob, theta, omega, sigma, eta0):
 class _Objective:
     """-2 log L (Laplace) as a function of the estimation vector, with warm-started modes."""
 
-    def __init__(self, prob: NLMEProblem, fixed_mask: np.ndarray, x_fixed: np.ndarray):
+    def __init__(self, prob: NLMEProblem, fixed_mask: np.ndarray, x_fixed: np.ndarray, reml: bool = False):
         self.prob = prob
+        self.reml = reml
         self.p = len(prob.names)
         self.q = len(prob.random_index)
         self.fixed_mask = fixed_mask
@@ -373,9 +375,35 @@ class _Objective:
         if not (np.all(np.isfinite(g)) and np.all(sign > 0)):
             return np.inf
         val = float(np.sum(2.0 * g + logdet - self.q * _LOG2PI))
+        if self.reml and np.isfinite(val):
+            with np.errstate(all="ignore"):
+                val += self._reml_term(self.full(xf), th, om, sg, eta, f, J)
         if np.isfinite(val) and np.all(np.isfinite(eta)):
             self.eta = eta
         return val
+
+    def _reml_term(self, x, th, om, sg, eta, f, J):
+        """log|sum_i X_i' V_i^-1 X_i| - k log 2 pi: the restricted-likelihood correction of the
+        model linearised at the modes (X = df/d(free typical values, estimation scale),
+        V = J Omega J' + W^-1), as REML in a linear mixed model (Patterson & Thompson 1971)."""
+        prob = self.prob
+        free = np.flatnonzero(~self.fixed_mask[:self.p])
+        if free.size == 0:
+            return 0.0
+        h = 1e-6
+        X = np.empty(f.shape + (free.size,))
+        for c, j in enumerate(free):
+            xx = x.copy()
+            xx[j] += h
+            th2 = self.unpack(xx)[0]
+            X[..., c] = (prob.predict(prob.phi(th2, eta)) - f) / h
+        _, _, w = _obs_terms(prob.y, f, prob.mask, prob.censored, sg, prob.error)
+        winv = np.where(w > 0, 1.0 / np.where(w > 0, w, 1.0), 1e300)
+        V = np.einsum("nok,k,nlk->nol", J, om ** 2, J) + winv[:, :, None] * np.eye(f.shape[1])[None]
+        Vi = np.linalg.inv(V)
+        A = np.einsum("noa,nol,nlb->ab", X, Vi, X)
+        sign, ld = np.linalg.slogdet(A)
+        return float(ld - free.size * _LOG2PI) if sign > 0 else np.inf
 
 
 def laplace_objective(problem: NLMEProblem, theta, omega, sigma, eta0=None):
@@ -435,7 +463,7 @@ def _hessian(fun, x, h):
 
 def fit_nlme(problem: NLMEProblem, theta0: Sequence[float], omega0: Sequence[float], sigma0: Sequence[float], *,
              fixed: dict | None = None, omega_bounds=(1e-3, 5.0), max_iter: int = 500, tol: float = 1e-7,
-             compute_se: bool = True) -> NLMEFit:
+             compute_se: bool = True, method: str = "ml") -> NLMEFit:
     """Maximise the Laplace (FOCE-I) likelihood of a population model.
 
     Parameters
@@ -458,11 +486,18 @@ def fit_nlme(problem: NLMEProblem, theta0: Sequence[float], omega0: Sequence[flo
         Relative tolerance on the objective (``ftol``) and gradient.
     compute_se : bool
         Compute the covariance of the estimates (numerical Hessian of the objective).
+    method : {"ml", "reml"}
+        Maximum likelihood, or the restricted likelihood of the model linearised at the modes
+        (adds ``log|sum X' V^-1 X|``; reduces the downward bias of the random-effect SDs in
+        small studies; exact REML for a linear mixed model).  The objective value reported is
+        the one maximised.
 
     Returns
     -------
     NLMEFit
     """
+    if method not in ("ml", "reml"):
+        raise DataError(f"method must be 'ml' or 'reml'; got {method!r}.")
     p = len(problem.names)
     q = len(problem.random_index)
     theta0 = np.asarray(theta0, dtype=float)
@@ -493,7 +528,7 @@ def fit_nlme(problem: NLMEProblem, theta0: Sequence[float], omega0: Sequence[flo
     hi += [math.log(omega_bounds[1])] * q + [10.0] * problem.n_sigma
     lo, hi = np.asarray(lo, float), np.asarray(hi, float)
     x0 = np.clip(x0, lo + 1e-9 * (np.isfinite(lo)), hi - 1e-9 * (np.isfinite(hi)))
-    obj = _Objective(problem, fixed_mask, x0.copy())
+    obj = _Objective(problem, fixed_mask, x0.copy(), reml=method == "reml")
     free = ~fixed_mask
     xf0 = x0[free]
     bounds = list(zip(np.where(np.isfinite(lo[free]), lo[free], None), np.where(np.isfinite(hi[free]), hi[free], None)))
@@ -560,4 +595,4 @@ def fit_nlme(problem: NLMEProblem, theta0: Sequence[float], omega0: Sequence[flo
         eta_cov = None
     return NLMEFit(problem=problem, theta=th, omega=om, sigma=sg, eta=eta, cov=cov, x=x, ofv=float(ofv),
                    converged=converged, message=message, n_eval=obj.n_eval, on_bound=on_bound, labels=tuple(labels),
-                   eta_cov=eta_cov, n_fixed=int(fixed_mask.sum()))
+                   eta_cov=eta_cov, n_fixed=int(fixed_mask.sum()), method=method)

@@ -40,7 +40,7 @@ from scipy import stats
 
 from ..exceptions import DataError
 
-__all__ = ["fit_tgi", "TGIFit", "tgi_design"]
+__all__ = ["fit_tgi", "TGIFit", "tgi_design", "load_tgi_fit", "LoadedTGIFit"]
 
 _ERRORS = ("log", "additive", "proportional", "combined")
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(6)
@@ -236,17 +236,10 @@ class TGIFit:
             Exponential growth (``lambda0`` 1/day, ``w0`` in the size unit), linear kill
             (``potency.<agent>`` per exposure unit per day), interaction ``gamma``, the fit's PK.
         """
-        from ..simulate.cohort import PKPDModel
-        from ..simulate.pd import Effect, GrowthModel, Interaction
-
         th = dict(self.typical)
         th.update(values or {})
         s = self.settings
-        effects = {ag: Effect(ag, max(float(th[f"potency.{ag}"]), 0.0)) for ag in s["agents"]}
-        return PKPDModel(growth=GrowthModel("exponential", {"lambda0": float(th["lambda0"]), "w0": float(th["w0"])},
-                                            size_unit=s["size_unit"], reference="comboplan.fit_tgi"),
-                         effects=effects, interaction=Interaction(gamma=float(th.get("interaction.gamma", 0.0))),
-                         pk=dict(s["pk"]), conc_unit=s.get("conc_unit", "ug/mL"))
+        return _pkpd_model(th, s["agents"], s["pk"], s["size_unit"], s.get("conc_unit", "ug/mL"))
 
     def variability(self):
         """Between-animal variability as the simulator's :class:`~comboplan.simulate.Variability` (CVs)."""
@@ -272,36 +265,10 @@ class TGIFit:
             Log-normal draws for positive parameters (sampled on the estimation scale), normal
             for ``interaction.gamma``; parameters without a standard error are held fixed.
         """
-        from ..simulate.cohort import ParameterDraws
-
-        if int(n) < 1:
-            raise DataError("n (number of draws) must be >= 1.")
-        rng = np.random.default_rng(seed)
         fit = self._fit
-        prob = fit.problem
-        p = len(prob.names)
-        cov = fit.cov[:p, :p]
-        ok = np.isfinite(np.diag(cov))
-        mean = fit.x[:p].copy()
-        c = np.where(np.outer(ok, ok), cov, 0.0)
-        c = np.nan_to_num(c)
-        if shrink_interaction is not None and "interaction.gamma" in prob.names:
-            j = prob.names.index("interaction.gamma")
-            if c[j, j] > 0:
-                v0 = float(shrink_interaction) ** 2
-                post_var = 1.0 / (1.0 / c[j, j] + 1.0 / v0)
-                mean[j] = post_var * mean[j] / c[j, j]
-                scale = math.sqrt(post_var / c[j, j])
-                c[j, :] *= scale
-                c[:, j] *= scale
-        z = rng.multivariate_normal(mean, c, size=int(n), method="eigh")
-        vals = {}
-        for j, (nm, tr) in enumerate(zip(prob.names, prob.transform)):
-            v = np.exp(z[:, j]) if tr == "log" else z[:, j]
-            if nm == "interaction.gamma":
-                v = np.maximum(v, -2.0)
-            vals[nm] = v
-        return ParameterDraws(vals, source=f"fit_tgi ({self.settings['estimator']}) asymptotic covariance")
+        p = len(fit.problem.names)
+        return _typical_draws(fit.problem.names, fit.problem.transform, fit.x[:p], fit.cov[:p, :p], n, seed,
+                              shrink_interaction, f"fit_tgi ({self.settings['estimator']}) asymptotic covariance")
 
     # -- contract ----------------------------------------------------------
     def summary(self) -> str:
@@ -314,7 +281,8 @@ class TGIFit:
                "> 0 = synergy)" if s.get("pair") and s.get("interaction") else ""),
             f"{s['n_subjects']} animals, {s['n_obs']} observations ({s['n_censored']} censored below LLOQ); "
             f"residual error {s['error']}; random effects on {', '.join(s['random']) or 'none'}.",
-            f"OFV (-2 log L, Laplace) {self.ofv:.3f}; AIC {self.aic:.2f}; BIC {self.bic:.2f}; "
+            f"OFV (-2 log L{', restricted' if 'REML' in s['estimator'] else ''}, Laplace) {self.ofv:.3f}; "
+            f"AIC {self.aic:.2f}; BIC {self.bic:.2f}; "
             + ("converged" if self.converged else f"NOT converged: {self.message}"),
         ]
         tab = self.population[["parameter", "estimate", "stderr", "rse_pct", "ci_low", "ci_high", "unit",
@@ -344,6 +312,18 @@ class TGIFit:
         ds["rse_pct"].attrs["units"] = "%"
         ds["shrinkage_pct"].attrs["units"] = "%"
         ds["individual"].attrs["units"] = "; ".join(f"{k}: {u}" for k, u in self.settings["units"].items())
+        fit = self._fit
+        ds["cov"] = (("estimated", "estimated2"), np.asarray(fit.cov, dtype=float))
+        ds["x"] = ("estimated", np.asarray(fit.x, dtype=float))
+        ds = ds.assign_coords(estimated=np.array(fit.labels, dtype=str), estimated2=np.array(fit.labels, dtype=str),
+                              transform=("estimated", np.array(list(fit.problem.transform)
+                                                               + ["log"] * (len(fit.x) - len(fit.problem.names)),
+                                                               dtype=str)))
+        ds["cov"].attrs["units"] = "estimation scale (log for positive parameters and SDs)"
+        ds["x"].attrs["units"] = "estimation scale (log for positive parameters and SDs)"
+        ds.attrs.update({"agents": ",".join(self.settings["agents"]),
+                         "typical_names": ",".join(fit.problem.names),
+                         "conc_unit": self.settings.get("conc_unit", "ug/mL")})
         ds.attrs.update({"ofv": self.ofv, "aic": self.aic, "bic": self.bic, "converged": int(self.converged),
                          "estimator": self.settings["estimator"], "error": self.settings["error"],
                          "size_unit": self.settings["size_unit"], "time_unit": self.settings["time_unit"],
@@ -415,6 +395,53 @@ class TGIFit:
         return plot_tgi(self, kind=kind, ax=ax, **kwargs)
 
 
+def _pkpd_model(th, agents, pk, size_unit, conc_unit="ug/mL"):
+    """The simulator's PKPDModel at typical values ``th``."""
+    from ..simulate.cohort import PKPDModel
+    from ..simulate.pd import Effect, GrowthModel, Interaction
+
+    effects = {ag: Effect(ag, max(float(th[f"potency.{ag}"]), 0.0)) for ag in agents}
+    return PKPDModel(growth=GrowthModel("exponential", {"lambda0": float(th["lambda0"]), "w0": float(th["w0"])},
+                                        size_unit=size_unit, reference="comboplan.fit_tgi"),
+                     effects=effects, interaction=Interaction(gamma=float(th.get("interaction.gamma", 0.0))),
+                     pk=dict(pk), conc_unit=conc_unit)
+
+
+def _typical_draws(names, transforms, x, cov, n, seed, shrink_interaction, source):
+    """Draws of the typical values from N(x, cov) on the estimation scale (log or identity)."""
+    from ..simulate.cohort import ParameterDraws
+
+    if int(n) < 1:
+        raise DataError("n (number of draws) must be >= 1.")
+    if shrink_interaction is not None and not float(shrink_interaction) > 0:
+        raise DataError(f"shrink_interaction is a prior SD and must be > 0; got {shrink_interaction!r}.")
+    rng = np.random.default_rng(seed)
+    names = list(names)
+    cov = np.asarray(cov, dtype=float)
+    ok = np.isfinite(np.diag(cov))
+    mean = np.asarray(x, dtype=float).copy()
+    c = np.nan_to_num(np.where(np.outer(ok, ok), cov, 0.0))
+    if shrink_interaction is not None and "interaction.gamma" in names:
+        # normal-normal: prior N(0, s^2) on gamma, likelihood N(estimate, SE^2); the other
+        # parameters keep their marginal distribution (correlations scaled with gamma's SD)
+        j = names.index("interaction.gamma")
+        if c[j, j] > 0:
+            v0 = float(shrink_interaction) ** 2
+            post_var = 1.0 / (1.0 / c[j, j] + 1.0 / v0)
+            mean[j] = post_var * mean[j] / c[j, j]
+            scale = math.sqrt(post_var / c[j, j])
+            c[j, :] *= scale
+            c[:, j] *= scale
+    z = rng.multivariate_normal(mean, c, size=int(n), method="eigh")
+    vals = {}
+    for j, (nm, tr) in enumerate(zip(names, transforms)):
+        v = np.exp(z[:, j]) if tr == "log" else z[:, j]
+        if nm == "interaction.gamma":
+            v = np.maximum(v, -2.0)
+        vals[nm] = v
+    return ParameterDraws(vals, source=source)
+
+
 def _var_nat(f, sigma, error):
     """Residual variance on the modelling scale (log for ``error='log'``)."""
     if error in ("log", "additive"):
@@ -435,7 +462,8 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
             lloq=None, censored: str | None = None, dropout: str | None = None,
             interaction: bool = True, random: Sequence[str] = ("w0", "lambda0"), error: str = "log",
             fixed: Mapping[str, float] | None = None, initial: Mapping[str, float] | None = None,
-            estimator: str = "nlme", ci_level: float = 0.95, compute_se: bool = True) -> TGIFit:
+            estimator: str = "nlme", method: str = "reml", ci_level: float = 0.95,
+            compute_se: bool = True) -> TGIFit:
     """Fit a population PK/PD tumour-growth-inhibition model to per-animal data with the doses given.
 
     Parameters
@@ -477,6 +505,10 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         Starting values (defaults from the data).
     estimator : {"nlme"}
         ``"nlme"``: Laplace / FOCE-I (:mod:`comboplan.fitting.nlme`).
+    method : {"reml", "ml"}
+        Restricted likelihood of the model linearised at the modes (default: less downward bias of
+        the between-animal SDs in studies of a few dozen animals), or maximum likelihood (use
+        ``"ml"`` to compare models that differ in their typical-value parameters by OFV/AIC/LRT).
     ci_level : float
         Level of the Wald intervals (0-1); log-scale (asymmetric) for positive parameters.
     compute_se : bool
@@ -568,7 +600,7 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         theta0, om0, s0 = list(pf.theta), list(pf.omega), [0.02 * med, float(pf.sigma[0])]
     else:
         om0 = [0.3] * q
-    fit = fit_nlme(prob, theta0, om0, s0, fixed=fixed, compute_se=compute_se)
+    fit = fit_nlme(prob, theta0, om0, s0, fixed=fixed, compute_se=compute_se, method=method)
     return _build_result(fit, gd, d, names, agents, pair if use_int else None, random, error, ci_level, pk,
                          treatments, use_int)
 
@@ -598,6 +630,11 @@ def _initial(gd, d, names, agents, use_int, log_scale):
     if use_int:
         out["interaction.gamma"] = 0.0
     return out
+
+
+def fit_method(fit) -> str:
+    """'REML' or 'ML' as recorded by the engine."""
+    return "REML" if getattr(fit, "method", "ml") == "reml" else "ML"
 
 
 def _units(names, agents, size_unit, time_unit, pk):
@@ -685,7 +722,7 @@ def _build_result(fit, gd, d, names, agents, pair, random, error, ci_level, pk, 
         "cwres": cwres[si, ji]})
     n_obs = int(mask.sum())
     k = fit.n_params
-    settings = {"estimator": "nlme (Laplace / FOCE-I)", "growth": "exponential", "agents": list(agents),
+    settings = {"estimator": f"nlme (Laplace / FOCE-I, {fit_method(fit)})", "growth": "exponential", "agents": list(agents),
                 "pair": list(pair) if pair else None, "interaction": bool(use_int), "random": list(random),
                 "error": error, "size_unit": gd.size_unit, "time_unit": gd.time_unit, "units": units,
                 "n_subjects": gd.n_subjects, "n_obs": n_obs, "n_censored": int(prob.censored.sum()),
@@ -694,3 +731,90 @@ def _build_result(fit, gd, d, names, agents, pair, random, error, ci_level, pk, 
     return TGIFit(population=pop, individual=ind, predictions=predictions, ofv=fit.ofv, aic=fit.aic,
                   bic=fit.ofv + k * math.log(n_obs), converged=fit.converged, message=fit.message, settings=settings,
                   _fit=fit, _design=d)
+
+
+@dataclass(frozen=True)
+class LoadedTGIFit:
+    """A TGI fit read back from netCDF (:func:`load_tgi_fit`): enough to plan from it.
+
+    Attributes
+    ----------
+    population : pandas.DataFrame
+        The fit's population table.
+    settings : dict
+        ``agents``, ``size_unit``, ``time_unit``, ``estimator``, ``error``, ``pk`` (given at load).
+    """
+
+    population: pd.DataFrame
+    settings: dict
+    _x: np.ndarray = field(repr=False, default=None)
+    _cov: np.ndarray = field(repr=False, default=None)
+    _names: tuple = ()
+    _transform: tuple = ()
+
+    @property
+    def typical(self) -> dict:
+        """Typical values (natural scale)."""
+        p = self.population[self.population["kind"] == "typical"]
+        return dict(zip(p["parameter"], p["estimate"].astype(float)))
+
+    @property
+    def omega(self) -> dict:
+        """Between-animal SDs (log scale)."""
+        p = self.population[self.population["kind"] == "omega"]
+        return {nm.split(".", 1)[1]: float(v) for nm, v in zip(p["parameter"], p["estimate"])}
+
+    def model(self, values: Mapping[str, float] | None = None):
+        """The simulator's PKPDModel (PK as given to :func:`load_tgi_fit`)."""
+        th = dict(self.typical)
+        th.update(values or {})
+        s = self.settings
+        return _pkpd_model(th, s["agents"], s["pk"], s["size_unit"], s.get("conc_unit", "ug/mL"))
+
+    def variability(self):
+        """Between-animal variability (CVs) for the simulator."""
+        from ..simulate.cohort import Variability
+
+        return Variability({k: math.sqrt(math.expm1(v * v)) for k, v in self.omega.items()})
+
+    def draws(self, n: int = 200, seed=None, *, shrink_interaction: float | None = None):
+        """Draws of the typical values from the stored asymptotic covariance (see :meth:`TGIFit.draws`)."""
+        p = len(self._names)
+        return _typical_draws(self._names, self._transform, self._x[:p], self._cov[:p, :p], n, seed,
+                              shrink_interaction, f"fit_tgi netCDF ({self.settings['estimator']}) asymptotic covariance")
+
+
+def load_tgi_fit(path, pk: Mapping[str, object] | None = None) -> LoadedTGIFit:
+    """Read a :class:`TGIFit` written by :meth:`TGIFit.to_netcdf`, for planning.
+
+    Parameters
+    ----------
+    path : str or Path
+        The netCDF file.
+    pk : mapping agent -> PKModel, optional
+        PK of the fitted drugs (PK is fixed in the fit, not stored): pass the same models.
+
+    Returns
+    -------
+    LoadedTGIFit
+    """
+    import xarray as xr
+
+    try:
+        ds = xr.load_dataset(path, engine="h5netcdf")
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read TGI fit {str(path)!r}: {exc}") from None
+    if ds.attrs.get("result") != "TGIFit" or "cov" not in ds:
+        raise DataError(f"{str(path)!r} is not a TGI fit written by TGIFit.to_netcdf (no result='TGIFit' / cov).")
+    pop = pd.DataFrame({"parameter": ds["parameter"].values.astype(str), "kind": ds["kind"].values.astype(str),
+                        "unit": ds["unit"].values.astype(str)})
+    for c in ("estimate", "stderr", "rse_pct", "ci_low", "ci_high", "shrinkage_pct"):
+        pop[c] = ds[c].values
+    agents = [a for a in str(ds.attrs.get("agents", "")).split(",") if a]
+    names = tuple(str(ds.attrs["typical_names"]).split(","))
+    pk = dict(pk or {})
+    settings = {"agents": agents, "size_unit": str(ds.attrs["size_unit"]), "time_unit": str(ds.attrs["time_unit"]),
+                "estimator": str(ds.attrs["estimator"]), "error": str(ds.attrs["error"]), "pk": pk,
+                "conc_unit": str(ds.attrs.get("conc_unit", "ug/mL")), "source": str(path)}
+    return LoadedTGIFit(population=pop, settings=settings, _x=ds["x"].values, _cov=ds["cov"].values, _names=names,
+                        _transform=tuple(ds["transform"].values.astype(str)[:len(names)]))

@@ -45,6 +45,7 @@ __all__ = [
     "CohortResult",
     "simulate_cohort",
     "simulate_arms",
+    "resolve_model",
 ]
 
 
@@ -691,3 +692,40 @@ def simulate_cohort(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int 
                "arms": " | ".join(a.describe() for a in arms)},
     )
     return CohortResult(dataset=ds, arms=tuple(arms))
+
+
+def resolve_model(model, draws=None, variability=None, *, n_draws: int = 200, seed=None):
+    """Accept a fitted population model wherever a :class:`PKPDModel` is expected.
+
+    Parameters
+    ----------
+    model : PKPDModel or a fit
+        A :class:`PKPDModel`, or a population fit with ``.model()``, ``.draws(n, seed)`` and
+        ``.variability()`` (:func:`comboplan.fit_tgi`, its Bayesian counterpart, or a fit
+        read back with :func:`comboplan.growth.tgi.load_tgi_fit`).
+    draws : ParameterDraws, optional
+        Parameter uncertainty; for a fit, default: ``model.draws(n_draws, seed)`` (the fit's
+        uncertainty, so that planning answers carry it).
+    variability : Variability, optional
+        Between-animal variability; for a fit, default: ``model.variability()``.
+    n_draws : int
+        Draws taken from a fit when ``draws`` is not given.
+    seed : int, optional
+        Seed of those draws.
+
+    Returns
+    -------
+    (PKPDModel, ParameterDraws or None, Variability or None, str)
+        The model, draws, variability and a label naming where they came from.
+    """
+    if isinstance(model, PKPDModel):
+        return model, draws, variability, "model given"
+    if all(callable(getattr(model, k, None)) for k in ("model", "draws", "variability")):
+        m = model.model()
+        if draws is None:
+            draws = model.draws(int(n_draws), seed=seed)
+        if variability is None:
+            variability = model.variability()
+        est = getattr(model, "settings", {}).get("estimator", "population fit")
+        return m, draws, variability, f"fitted population model ({est})"
+    raise DataError(f"model must be a PKPDModel or a population fit (comboplan.fit_tgi); got {type(model).__name__}.")

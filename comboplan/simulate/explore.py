@@ -91,6 +91,7 @@ class DoseReductionResult:
                else "(absolute TGI points: candidate >= reference - margin)."),
             f"Target probability {s['target_probability']:.0%} over {s['n_draws']} parameter draw(s) "
             f"x {s['n_animals']} virtual animals; bands are {s['level']:.0%} credible intervals.",
+            f"Model: {s.get('source', 'model given')}.",
         ]
         if s["n_draws"] == 1:
             lines.append("WARNING: no parameter uncertainty was given (one draw); probabilities are 0 or 1.")
@@ -284,6 +285,8 @@ def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "pa
     -------
     DoseReductionResult
     """
+    from .cohort import resolve_model
+    model, draws, variability, _source = resolve_model(model, draws, variability, seed=seed)
     doses = np.asarray(sorted(float(d) for d in doses), dtype=float)
     if doses.size < 2 or np.any(doses < 0) or np.any(~np.isfinite(doses)):
         raise DataError("doses must hold at least two finite values >= 0 (the grid to explore).")
@@ -357,7 +360,7 @@ def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "pa
                           "in_vitro_dri": ivd if cname != ref_comp or in_vitro_dri is not None else np.nan})
     settings = {"agent": agent, "unit": unit, "schedule": str(schedule), "route": route, "endpoint": endpoint,
                 "margin": margin, "target_probability": target_probability, "reference_dose": ref_dose,
-                "reference_companion": ref_comp, "n_draws": n_draws, "n_animals": int(n_animals), "level": level,
+                "reference_companion": ref_comp, "n_draws": n_draws, "source": _source, "n_animals": int(n_animals), "level": level,
                 "companions": tuple(companions), "doses": doses, "days": days,
                 "interaction": model.interaction.describe(), "seed": seed,
                 "companion_descriptions": {c: (p.describe() if p is not None else "none") for c, p in companions.items()}}

@@ -568,6 +568,8 @@ def study_power(model: PKPDModel, arms: Sequence[Arm], n_per_arm: int, days, *, 
     PowerResult
         ``table`` columns as documented in :class:`PowerResult` (probabilities 0-1).
     """
+    from .cohort import resolve_model
+    model, draws, variability, _source = resolve_model(model, draws, variability, seed=seed)
     root = as_seed_sequence(seed)
     setup = _setup(arms, n_per_arm, days, analysis, roles, alpha, margin, endpoint_day, n_studies)
     row, ep = _conditional(model, setup, n_per_arm, n_studies, alpha, root, variability, readout, dropout, max_step)
@@ -636,6 +638,8 @@ def assurance(model: PKPDModel, arms: Sequence[Arm], n_per_arm: int, days, *, dr
         with its MC SE, 0-1), ``per_draw[(n_per_arm, duration)]`` the per-draw conditional
         powers.
     """
+    from .cohort import resolve_model
+    model, draws, variability, _source = resolve_model(model, draws, variability, seed=seed)
     if draws is None or not isinstance(draws, ParameterDraws):
         raise DataError("assurance needs draws=ParameterDraws (e.g. draws_from_covariance(...) or "
                         "draws_from_posterior(...)); for the power at fixed values use study_power.")
@@ -681,6 +685,9 @@ def sample_size(model: PKPDModel, arms: Sequence[Arm], days, *, target_power: fl
         ``settings["n_required"]``: smallest n whose conditional power reaches
         ``target_power``; with draws also ``settings["n_required_assurance"]``.
     """
+    from .cohort import resolve_model
+    model, _d, _v, _source = resolve_model(model, kwargs.pop("draws", None), kwargs.pop("variability", None), seed=seed)
+    kwargs["draws"], kwargs["variability"] = _d, _v
     if not 0 < target_power < 1:
         raise DataError(f"target_power must be in (0, 1); got {target_power!r}.")
     if not len(n_values):
@@ -724,6 +731,9 @@ def power_grid(model: PKPDModel, arms: Sequence[Arm], n_per_arm: int | Sequence[
     -------
     PowerResult
     """
+    from .cohort import resolve_model
+    model, _d, _v, _source = resolve_model(model, kwargs.pop("draws", None), kwargs.pop("variability", None), seed=seed)
+    kwargs["draws"], kwargs["variability"] = _d, _v
     ns = [int(n_per_arm)] if np.ndim(n_per_arm) == 0 else [int(x) for x in n_per_arm]
     root = as_seed_sequence(seed)
     res = []
