@@ -329,3 +329,42 @@ def test_planner_takes_the_fit_and_names_it(fitted, tmp_path):
     assert back.variability().cv == pytest.approx(fit.variability().cv)
     with pytest.raises(DataError, match="PKPDModel or a population fit"):
         cs.dose_reduction("not a model", [0, 5])
+
+
+def test_toml_scenario_runs_from_a_fit_file(fitted, tmp_path):
+    from comboplan.simulate.scenario import load_scenario
+    _, fit = fitted
+    fit.to_netcdf(tmp_path / "tgi.nc")
+    (tmp_path / "s.toml").write_text('''
+[study]
+days = [0, 7, 14, 21]
+n_per_arm = 5
+seed = 3
+[model]
+fit = "tgi.nc"
+[pk.paclitaxel]
+preset = "simeoni2004"
+bioavailability = {ip = 1.0}
+[products.primed]
+kind = "primed"
+schedule = "3x/week from day 0 to 21"
+half_life = 1.0
+[[arms]]
+name = "ptx10"
+drugs = [{agent = "paclitaxel", amount = 10, unit = "mg/kg", schedule = "weekly from day 0 to 21", route = "ip"}]
+[[arms]]
+name = "ptx5+primed"
+drugs = [{agent = "paclitaxel", amount = 5, unit = "mg/kg", schedule = "weekly from day 0 to 21", route = "ip"}]
+products = ["primed"]
+[uncertainty]
+n_draws = 50
+''')
+    sc = load_scenario(tmp_path / "s.toml")
+    assert sc.model.typical()["lambda0"] == pytest.approx(fit.typical["lambda0"])
+    assert sc.draws.n_draws == 50 and sc.variability.cv == pytest.approx(fit.variability().cv)
+    res = sc.simulate(n_animals=3)
+    assert res.dataset["size"].shape[:2] == (2, 50)
+    bad = (tmp_path / "s.toml").read_text().replace('fit = "tgi.nc"', 'fit = "tgi.nc"\ngrowth = "exponential"')
+    (tmp_path / "bad.toml").write_text(bad)
+    with pytest.raises(DataError, match="growth and potencies come from the fit"):
+        load_scenario(tmp_path / "bad.toml")

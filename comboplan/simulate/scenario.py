@@ -199,6 +199,8 @@ def parse_scenario(cfg: Mapping, source: str = "") -> Scenario:
     dropout = Dropout(**dict(study.get("dropout", {})))
 
     mod = dict(_need(cfg, "model", "model"))
+    if "fit" in mod:
+        return _scenario_from_fit(cfg, mod, study, days, end, n_per_arm, seed, readout, dropout, source)
     gname = _need(mod, "growth", "model")
     params = {k: _float(v, "model.params", k) for k, v in dict(mod.get("params", {})).items()}
     growth = GrowthModel(name=gname, params=params, n_transit=mod.get("n_transit"), psi=float(mod.get("psi", 20.0)),
@@ -216,22 +218,7 @@ def parse_scenario(cfg: Mapping, source: str = "") -> Scenario:
     inter = Interaction(**dict(cfg.get("interaction", {})))
     products = {n: _product(n, t, end) for n, t in dict(cfg.get("products", {})).items()}
 
-    arms = []
-    for a in cfg.get("arms", []):
-        a = dict(a)
-        name = str(_need(a, "name", "arms"))
-        regs = tuple(_regimen(d, name, end) for d in a.get("drugs", []))
-        prods = []
-        for pn in a.get("products", []):
-            if pn not in products:
-                raise DataError(f"scenario: arm {name!r} uses product {pn!r}, which is not defined in [products].")
-            prods.append(products[pn])
-        for r in regs:
-            if r.agent not in pk:
-                raise DataError(f"scenario: arm {name!r} gives {r.agent!r} but there is no [pk.{r.agent}] table.")
-        arms.append(Arm(name, regs, tuple(prods)))
-    if not arms:
-        raise DataError("scenario: define at least one [[arms]] entry.")
+    arms = _arms(cfg, pk, products, end)
     model = PKPDModel(growth=growth, effects=effects, interaction=inter, pk=pk)
 
     draws = None
@@ -256,6 +243,62 @@ def parse_scenario(cfg: Mapping, source: str = "") -> Scenario:
             path = Path(source).parent / unc["posterior"] if source else Path(unc["posterior"])
             ds = xr.open_dataset(path, group=unc.get("group", "posterior"))
             draws = draws_from_posterior(ds, unc.get("mapping"), n_draws=n_draws, seed=seed)
+    return Scenario(name=str(study.get("name", Path(source).stem if source else "scenario")), model=model,
+                    arms=tuple(arms), days=days, n_per_arm=n_per_arm, variability=variability, readout=readout,
+                    dropout=dropout, seed=seed, draws=draws, products=products,
+                    explore=dict(cfg.get("explore", {})), power=dict(cfg.get("power", {})), source=source)
+
+
+def _arms(cfg, pk, products, end):
+    arms = []
+    for a in cfg.get("arms", []):
+        a = dict(a)
+        name = str(_need(a, "name", "arms"))
+        regs = tuple(_regimen(d, name, end) for d in a.get("drugs", []))
+        prods = []
+        for pn in a.get("products", []):
+            if pn not in products:
+                raise DataError(f"scenario: arm {name!r} uses product {pn!r}, which is not defined in [products].")
+            prods.append(products[pn])
+        for r in regs:
+            if r.agent not in pk:
+                raise DataError(f"scenario: arm {name!r} gives {r.agent!r} but there is no [pk.{r.agent}] table.")
+        arms.append(Arm(name, regs, tuple(prods)))
+    if not arms:
+        raise DataError("scenario: define at least one [[arms]] entry.")
+    return arms
+
+
+def _scenario_from_fit(cfg, mod, study, days, end, n_per_arm, seed, readout, dropout, source) -> Scenario:
+    """``[model] fit = "tgi.nc"``: the model, its between-animal variability and its parameter
+    uncertainty come from a population TGI fit (:meth:`comboplan.TGIFit.to_netcdf`); PK and arms
+    from the scenario (the fit's PK is fixed, not stored: give the same [pk] tables)."""
+    from ..growth.tgi import load_tgi_fit
+
+    extra = set(mod) - {"fit", "variability"}
+    if extra:
+        raise DataError(f"scenario: [model] with fit = ... takes only 'fit' (and optionally 'variability'); "
+                        f"remove {sorted(extra)}: growth and potencies come from the fit.")
+    path = Path(source).parent / str(mod["fit"]) if source else Path(str(mod["fit"]))
+    pk = {a: _pk(a, t) for a, t in dict(cfg.get("pk", {})).items()}
+    fit = load_tgi_fit(path, pk=pk)
+    products = {n: _product(n, t, end) for n, t in dict(cfg.get("products", {})).items()}
+    product_agents = {p.agent for p in products.values()}
+    missing = [a for a in fit.settings["agents"] if a not in pk and a not in product_agents]
+    if missing:
+        raise DataError(f"scenario: the fit {str(path)!r} has drug(s) {missing} without a [pk.<drug>] table; give "
+                        "the PK the fit used.")
+    for key in ("effects", "interaction"):
+        if key in cfg:
+            raise DataError(f"scenario: [{key}] cannot be combined with [model] fit = ...: the fit provides them.")
+    model = fit.model()
+    variability = Variability(dict(mod["variability"])) if "variability" in mod else fit.variability()
+    arms = _arms(cfg, pk, products, end)
+    unc = dict(cfg.get("uncertainty", {}))
+    bad = set(unc) - {"n_draws", "shrink_interaction"}
+    if bad:
+        raise DataError(f"scenario: [uncertainty] with a fit takes n_draws and shrink_interaction; remove {sorted(bad)}.")
+    draws = fit.draws(int(unc.get("n_draws", 200)), seed=seed, shrink_interaction=unc.get("shrink_interaction"))
     return Scenario(name=str(study.get("name", Path(source).stem if source else "scenario")), model=model,
                     arms=tuple(arms), days=days, n_per_arm=n_per_arm, variability=variability, readout=readout,
                     dropout=dropout, seed=seed, draws=draws, products=products,
