@@ -384,19 +384,29 @@ class _Objective:
 
     def _reml_term(self, x, th, om, sg, eta, f, J):
         """log|sum_i X_i' V_i^-1 X_i| - k log 2 pi: the restricted-likelihood correction of the
-        model linearised at the modes (X = df/d(free typical values, estimation scale),
+        model linearised at the modes (X = df/d(free typical values, natural scale x start value),
         V = J Omega J' + W^-1), as REML in a linear mixed model (Patterson & Thompson 1971)."""
         prob = self.prob
         free = np.flatnonzero(~self.fixed_mask[:self.p])
         if free.size == 0:
             return 0.0
+        # derivatives with respect to the scale on which each typical value enters linearly: log
+        # theta for parameters with a log-normal random effect, else theta itself (a flat prior
+        # there), so that log|X'V^-1 X| has no Jacobian term pulling a log-scale potency towards 0
         h = 1e-6
+        th0 = self.unpack(self.x_fixed)[0]
         X = np.empty(f.shape + (free.size,))
         for c, j in enumerate(free):
-            xx = x.copy()
-            xx[j] += h
-            th2 = self.unpack(xx)[0]
-            X[..., c] = (prob.predict(prob.phi(th2, eta)) - f) / h
+            if prob.transform[j] == "log" and prob.random[j]:
+                # a log-normal random effect makes log(theta) the parameter the model is linear in
+                xx = x.copy()
+                xx[j] += h
+                th2, step = self.unpack(xx)[0], h
+            else:
+                th2 = th.copy()
+                step = h * (abs(th0[j]) if th0[j] != 0 else 1.0)
+                th2[j] += step
+            X[..., c] = (prob.predict(prob.phi(th2, eta)) - f) / step
         _, _, w = _obs_terms(prob.y, f, prob.mask, prob.censored, sg, prob.error)
         winv = np.where(w > 0, 1.0 / np.where(w > 0, w, 1.0), 1e300)
         V = np.einsum("nok,k,nlk->nol", J, om ** 2, J) + winv[:, :, None] * np.eye(f.shape[1])[None]
@@ -575,15 +585,37 @@ def fit_nlme(problem: NLMEProblem, theta0: Sequence[float], omega0: Sequence[flo
                 return obj(xx[free])
             Hm = _hessian(sub, xe, he)
             obj.eta = eta_keep
-            try:
-                ev = np.linalg.eigvalsh(0.5 * (Hm + Hm.T))
-                if np.all(ev > 0):
-                    ce = 2.0 * np.linalg.inv(Hm)   # OFV = -2 log L
-                    cov[np.ix_(est, est)] = 0.5 * (ce + ce.T)
-                else:
-                    message += "; covariance step failed (objective Hessian not positive definite)"
-            except np.linalg.LinAlgError:
-                message += "; covariance step failed (singular objective Hessian)"
+            Hm = 0.5 * (Hm + Hm.T)
+            keep = np.ones(len(xe), dtype=bool)
+            dropped = []
+            # a parameter the data do not inform (flat direction: a potency driven to 0, an interaction
+            # whose agents never overlap) makes the Hessian singular: set it aside, report it as not
+            # estimable, and compute the covariance of the others conditional on it
+            for _ in range(len(xe)):
+                sub_h = Hm[np.ix_(keep, keep)]
+                if not keep.any():
+                    break
+                if not np.all(np.isfinite(sub_h)):
+                    dropped = [labels[j] for j in np.flatnonzero(est)]
+                    keep[:] = False
+                    break
+                ev, vec = np.linalg.eigh(sub_h)
+                if np.all(ev > 1e-6 * max(1.0, float(np.max(np.abs(ev))))):
+                    break
+                # the parameter that dominates the flattest direction
+                k = int(np.flatnonzero(keep)[int(np.argmax(np.abs(vec[:, 0])))])
+                keep[k] = False
+                dropped.append(labels[np.flatnonzero(est)[k]])
+            if keep.any() and len(dropped) < len(xe):
+                idx = np.flatnonzero(est)[keep]
+                try:
+                    ce = 2.0 * np.linalg.inv(Hm[np.ix_(keep, keep)])   # OFV = -2 log L
+                    cov[np.ix_(idx, idx)] = 0.5 * (ce + ce.T)
+                except np.linalg.LinAlgError:
+                    dropped = [labels[j] for j in np.flatnonzero(est)]
+            if dropped:
+                message += (f"; covariance step: {', '.join(dropped)} not estimable (flat or singular objective "
+                            "direction); the other standard errors are conditional on them")
     if not converged:
         warnings.warn(f"population fit did not converge: {message}", ConvergenceWarning, stacklevel=2)
     # conditional covariance of the modes (for shrinkage-aware diagnostics and draws)

@@ -31,7 +31,7 @@ The estimator is the Laplace approximation (FOCE-I) of :mod:`comboplan.fitting.n
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -283,7 +283,8 @@ class TGIFit:
             f"residual error {s['error']}; random effects on {', '.join(s['random']) or 'none'}.",
             f"OFV (-2 log L{', restricted' if 'REML' in s['estimator'] else ''}, Laplace) {self.ofv:.3f}; "
             f"AIC {self.aic:.2f}; BIC {self.bic:.2f}; "
-            + ("converged" if self.converged else f"NOT converged: {self.message}"),
+            + ("converged" if self.converged else f"NOT converged: {self.message}")
+            + ("; some parameters not estimable (see notes)" if "not estimable" in self.message else ""),
         ]
         tab = self.population[["parameter", "estimate", "stderr", "rse_pct", "ci_low", "ci_high", "unit",
                                "shrinkage_pct"]]
@@ -601,6 +602,26 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
     else:
         om0 = [0.3] * q
     fit = fit_nlme(prob, theta0, om0, s0, fixed=fixed, compute_se=compute_se, method=method)
+    # a potency driven to ~0 sits on the boundary of its space (no detectable kill): hold it there,
+    # with the interaction it carries (sqrt(kA kB) = 0 makes gamma meaningless), and compute the
+    # other standard errors conditional on it, instead of a covariance from a flat direction
+    boundary = {}
+    for a in agents:
+        nm = f"potency.{a}"
+        if nm in fixed:
+            continue
+        j = names.index(nm)
+        amax = float(np.max(np.where(d["mask"], d["auc"][a], 0.0)))
+        if fit.theta[j] * amax < 1e-3:
+            boundary[nm] = float(fit.theta[j])
+            if use_int and a in pair and "interaction.gamma" not in fixed:
+                boundary["interaction.gamma"] = 0.0
+    if boundary and compute_se:
+        th1 = [boundary.get(nm, v) for nm, v in zip(names, fit.theta)]
+        fit = fit_nlme(prob, th1, list(fit.omega), list(fit.sigma), fixed={**fixed, **boundary}, compute_se=True,
+                       method=method)
+        fit = replace(fit, message=fit.message + "; held at the boundary (no detectable effect): "
+                      + ", ".join(f"{k} = {v:.3g}" for k, v in boundary.items()))
     return _build_result(fit, gd, d, names, agents, pair if use_int else None, random, error, ci_level, pk,
                          treatments, use_int)
 
@@ -685,6 +706,24 @@ def _build_result(fit, gd, d, names, agents, pair, random, error, ci_level, pk, 
                      "ci_low": math.exp(x - z * s), "ci_high": math.exp(x + z * s), "unit": unit,
                      "shrinkage_pct": np.nan, "note": ""})
     pop = pd.DataFrame(rows)
+    if "not estimable" in fit.message:
+        bad = fit.message.split("covariance step: ", 1)[1].split(" not estimable", 1)[0].split(", ")
+        for nm in bad:
+            pop.loc[pop["parameter"] == nm, "note"] = (f"{nm}: not estimable (the data do not inform it; flat "
+                                                       "objective); other SEs are conditional on it")
+    if "held at the boundary" in fit.message:
+        held = fit.message.split("held at the boundary (no detectable effect): ", 1)[1]
+        for item in held.split(", "):
+            nm = item.split(" = ")[0]
+            pop.loc[pop["parameter"] == nm, "note"] = (f"{nm} held at {item.split(' = ')[1]}: on the boundary (no "
+                                                       "detectable effect); not estimable, other SEs conditional on it")
+    for a in agents:
+        nm = f"potency.{a}"
+        k = float(pop.loc[pop["parameter"] == nm, "estimate"].iloc[0])
+        tot = float(np.nanmax(np.where(prob.mask, d["auc"][a], np.nan))) if np.any(prob.mask) else 0.0
+        if k * tot < 1e-3:   # less than 0.1 % of size killed over the whole study: no detectable effect
+            pop.loc[pop["parameter"] == nm, "note"] = (f"{nm} ~ 0: the data show no detectable kill by {a} "
+                                                      f"(total log-kill {k * tot:.1e} over the study)")
     # individual parameters
     phi = prob.phi(fit.theta, eta)
     subj_arm = np.asarray(gd.arms)[gd.subject_arm]
