@@ -441,6 +441,7 @@ def planning_section(ctx) -> str:
     from .simulate.paper import eiro2024_evidence, predicted_arms
     from .simulate.power import ttest_power
     pa = predicted_arms(cal, 14.0, doses=(0.0, 2.5, 5.0, 7.5, 10.0))
+    lit = calibrate_eiro2024(control="like_5mg")
     ctrl = float(pa.loc[(pa.companion == "none") & (pa.paclitaxel_mg_per_kg == 0), "relative_size"].iloc[0])
     rs5 = float(pa.loc[(pa.companion == "none") & (pa.paclitaxel_mg_per_kg == 5), "relative_size"].iloc[0])
     tables.append(ctx.table(pa, "predicted_arms.csv", "typical-animal day-14 relative size per paclitaxel dose "
@@ -451,10 +452,13 @@ def planning_section(ctx) -> str:
     for dose in sorted(set(pa.paclitaxel_mg_per_kg)):
         a = pa[pa.paclitaxel_mg_per_kg == dose].set_index("companion")["relative_size"]
         out.append(f"| {dose:g} | {a['none']:.2f} | {a['primed']:.2f} |")
-    out.append(f"\n**The calibrated model does not implement A2**: it predicts the untreated control at {ctrl:.2f} "
-               f"x day 0 against {rs5:.2f} at 5 mg/kg, because the paclitaxel potency is fixed from Simeoni 2004 "
-               "(A3, A4). A2 and A4 cannot both hold in this model: under A2 (5 mg/kg no better than control) a "
-               "linear kill gives paclitaxel no effect at 10 mg/kg either, which contradicts study 1.")
+    out.append(f"\n**The untreated control is predicted, not assumed (A2)**: {ctrl:.2f} x day 0 by day 14, against "
+               f"{rs5:.2f} at 5 mg/kg, whereas the paper says 5 mg/kg grew 'similar' to control. With the paclitaxel "
+               "potency fixed from Simeoni 2004 (A3, A4) the model cannot agree with that sentence; taking it "
+               "literally (`calibrate_eiro2024(control='like_5mg')`) leaves paclitaxel with almost no effect "
+               f"(potency {lit.theta['potency.paclitaxel']:.3f} vs Simeoni's 0.629 1/(day x ug/mL); predicted "
+               f"control {lit.predicted_control:.2f}), which contradicts study 1's 10 mg/kg result. The two papers' "
+               "numbers do not pin this down.")
     nonmono = sorted(set(pa.loc[~pa.monotone, "companion"]))
     if nonmono:
         out.append(f"\n**Flag: non-monotone dose-efficacy** with companion(s) {', '.join(nonmono)}: more paclitaxel "
@@ -533,7 +537,7 @@ def planning_section(ctx) -> str:
     out.append("\n**The experiment that would decide it**: vehicle, paclitaxel 10 mg/kg and 5 mg/kg + primed secretome, "
                "imaging days 0/7/14, endpoint log relative size at day 14 (geometric-mean scale); non-inferiority "
                "as retention of at least half of the 10 mg/kg effect over vehicle measured in the same study "
-               "(Pigeot et al. 2003), one-sided alpha 0.05, luminescence CV 40 % (A7), between-animal CV 20 % on "
+               "(Pigeot et al. 2003), one-sided alpha 0.05, luminescence CV 40 %, between-animal CV 20 % on "
                "growth. Under the calibrated model (in which the combination is predicted better than 10 mg/kg, "
                "so these numbers are optimistic):\n")
     out.append("| mice per arm | conditional power | assurance (200 draws) | reference beat vehicle |\n|---|---|---|---|")
@@ -543,7 +547,8 @@ def planning_section(ctx) -> str:
     n_ni = ni.settings.get("n_required_assurance")
     out.append(f"\n{n_ni or 'More than 20'} mice per arm give 80 % assurance under the calibrated model; if the "
                f"regimens were truly equal the closed-form numbers above ({n_eq[0]} to {n_eq[1]} per arm) apply. "
-               "The parameter draws carry only the assumed measurement CV, not the structural uncertainty of the "
+               "The parameter draws carry only the measurement error implied by the printed p-values, not the structural "
+               "uncertainty of the "
                "table above: a pilot with a vehicle arm and a 10 mg/kg arm (n = 7 each) would pin down the growth rate "
                "and the paclitaxel potency that dominate it.")
     ctx.say(f"Structural sensitivity: predicted (5 mg/kg + primed)/(10 mg/kg) day-14 ratio {span[0]:.2f} to "
@@ -572,11 +577,12 @@ def planning_section(ctx) -> str:
     from .simulate.mcerror import format_probability
     n_dr = int(res.settings["n_draws"])
     ctx.say("Dose reduction (model calibrated to the printed day-14 values, assumptions A1-A7; the model's control "
-            f"grows {ctrl:.2f}-fold by day 14, A2 not implemented): "
+            f"grows {ctrl:.2f}-fold by day 14 vs 2.74 at 5 mg/kg): "
             f"P(5 mg/kg + primed secretome non-inferior to 10 mg/kg at day 14) = "
             f"{format_probability(float(p5.iloc[0]), n_dr)} "
             f"(5 mg/kg alone: {format_probability(float(p5_alone.iloc[0]), n_dr)}) over parameter draws that carry "
-            "only the assumed measurement CV; minimum non-inferior dose with primed secretome "
+            "only the measurement error implied by the printed p-values (A7), no structural uncertainty; minimum "
+            "non-inferior dose with primed secretome "
             f"{float(primed_min.iloc[0]):g} mg/kg" + (" (an artefact of the non-monotone prediction)" if nonmono else ""))
     ctx.say(f"Mice per arm for 80 % power to confirm 5 mg/kg + primed vs 10 mg/kg, conditional on the calibrated point "
             f"estimate (optimistic): {n_req or 'more than 30'}"

@@ -194,3 +194,27 @@ def test_interaction_draw_errors():
                                 draws=cs.ParameterDraws({"interaction.alpha": [1.0, 2.0]}))
     with pytest.raises(DataError, match="unknown key"):
         cs.simulate_growth([0, 7], m.growth, interaction_params={"beta": [1.0]})
+
+
+def test_eiro2024_calibration_states_what_it_implements():
+    """A2 / A7 as implemented: the control is predicted (and printed), or set like 5 mg/kg on request;
+    the SEs come from the printed p-values."""
+    import comboplan.simulate as cs
+    from comboplan.simulate.paper import backed_out_sd
+    cal = cs.calibrate_eiro2024()
+    assert np.allclose(cal.fitted, cal.observed, rtol=1e-4)
+    # A7: SE of log(274 %) from the SD backed out of p = 0.032 and 0.016 (pooled t-tests, n = 7)
+    sd = np.sqrt((backed_out_sd(113, 274, 0.032, 7, 7) ** 2 + backed_out_sd(131, 274, 0.016, 7, 7) ** 2) / 2) / 100
+    assert cal.se[0] == pytest.approx(np.sqrt(np.log1p((sd / 2.74) ** 2)) / np.sqrt(7), rel=1e-12)
+    assert 1.0 < sd < 1.2                                        # "about 1.0-1.2" in relative-volume units
+    # the predicted control is what the model gives for an untreated arm, and it is not 5 mg/kg's 2.74
+    pa = cs.predicted_arms(cal, 14.0, doses=(0.0, 5.0))
+    assert cal.predicted_control == pytest.approx(float(pa["relative_size"].iloc[0]), rel=1e-12)
+    assert cal.predicted_control > 3.5
+    assert any(a.startswith("A2") and "predicts" in a for a in cal.assumptions)
+    # control = 5 mg/kg implemented literally: within half an SE of 2.74 and paclitaxel potency free
+    lit = cs.calibrate_eiro2024(control="like_5mg")
+    assert abs(np.log(lit.predicted_control) - np.log(2.74)) < 0.5 * lit.se[3]
+    assert "potency.paclitaxel" in lit.theta and lit.theta["potency.paclitaxel"] < 0.629 / 5
+    with pytest.raises(Exception, match="control must be"):
+        cs.calibrate_eiro2024(control="A2")

@@ -874,10 +874,11 @@ def _recalibrate_eiro2024(ip_bioavailability: float = 1.0, control_growth: str =
                           k2_factor: float = 1.0, secretome_half_life: float = 1.0) -> dict:
     """Least-squares calibration of (lambda0, secretome potency, gamma) under changed assumptions.
 
-    The three printed day-14 values and assumption A7 (log-scale SE 0.4/sqrt(7)), the starting
+    The three printed day-14 values and assumption A7 (log-scale SE from the SD backed out of the
+    printed p-values, as :func:`comboplan.simulate.calibrate_eiro2024`), the starting
     values and bounds of :func:`comboplan.simulate.calibrate_eiro2024`; with
     ``control_growth="A2"`` a fourth pseudo-observation: the control at day 14 equals the
-    5 mg/kg arm's printed value (A2; log SE 0.4/sqrt(4), the study's 4 control mice)."""
+    5 mg/kg arm's printed value (A2; the same SD over the study's 4 control mice)."""
     from scipy.optimize import least_squares
 
     from ..data.datasets import load_dataset
@@ -895,13 +896,18 @@ def _recalibrate_eiro2024(ip_bioavailability: float = 1.0, control_growth: str =
     data = load_dataset("eiro2024_xenograft")
     obs = {r.arm: r.tumor_volume_pct / 100.0 for r in data.itertuples()}
     y = np.log([obs["paclitaxel"], obs["CM-hUCESC_chemo"], obs["paclitaxel + CM-hUCESC_chemo"]])
-    se = np.full(3, 0.4 / np.sqrt(7))  # A7
+    from .paper import eiro2024_evidence
+    sd_pool = float(eiro2024_evidence()["value"].iloc[2]) / 100.0   # A7: SD backed out of the printed p-values
+
+    def _se(mean, n):
+        return float(np.sqrt(np.log1p((sd_pool / mean) ** 2)) / np.sqrt(n))
+    se = np.array([_se(obs[k], 7) for k in ("paclitaxel", "CM-hUCESC_chemo", "paclitaxel + CM-hUCESC_chemo")])
     ptx5, primed = _eiro_regimens(secretome_half_life)
     arms = [Arm("paclitaxel", [ptx5]), Arm("primed", [], [primed]), Arm("combo", [ptx5], [primed])]
     if control_growth == "A2":
         arms.append(Arm("control"))
         y = np.append(y, np.log(obs["paclitaxel"]))
-        se = np.append(se, 0.4 / np.sqrt(4))
+        se = np.append(se, _se(obs["paclitaxel"], 4))
     days = np.array([0.0, 14.0])
     names = ("lambda0", "potency.secretome", "interaction.gamma")
 

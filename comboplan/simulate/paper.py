@@ -13,18 +13,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..exceptions import DataError
+
 __all__ = ["ASSUMPTIONS", "PaperCalibration", "calibrate_eiro2024", "backed_out_sd", "eiro2024_evidence", "predicted_arms"]
 
 ASSUMPTIONS = (
     "A1 growth is exponential to day 21 and luminescence is proportional to tumour burden",
-    "A2 untreated tumours grow like the 5 mg/kg arm: the paper says their growth was 'similar' and does not "
-    "print the control's day-14 value",
+    "A2 the untreated control of this study (n = 4) is not printed; it is not assumed either: the model predicts "
+    "it (PaperCalibration.predicted_control) and the paper's statement that 5 mg/kg grew 'similar' to control is a "
+    "check, which this calibration fails (calibrate_eiro2024(control='like_5mg') implements 'control = 5 mg/kg' "
+    "instead, with the paclitaxel potency estimated rather than taken from A4)",
     "A3 paclitaxel PK in mice = Simeoni et al. 2004 (2-compartment) with complete IP absorption (Eiseman 1994 "
     "reported ~10 % IP bioavailability; with 10 % no dose would work at all)",
     "A4 paclitaxel potency k2 = Simeoni 2004's estimate (A2780 cells, not MDA-MB-231)",
     "A5 the secretome effect decays with a 1-day half-life after each injection (no PK measured)",
     "A6 no paclitaxel-equivalent is carried by vesicles (EV paclitaxel was detected, not quantified)",
-    "A7 each day-14 value has a log-scale standard error of 0.4/sqrt(7) (bioluminescence CV ~40 %, n = 7)",
+    "A7 each day-14 value has the log-scale standard error implied by the printed p-values (pooled two-sample "
+    "t-tests assumed, n = 7 per arm: SD of relative volume backed out of p = 0.032 and p = 0.016, converted per arm "
+    "to the log scale as sqrt(log(1 + (SD/mean)^2)) / sqrt(7))",
 )
 
 
@@ -50,6 +56,19 @@ class PaperCalibration:
     fitted: np.ndarray
     assumptions: tuple = ASSUMPTIONS
     regimens: dict = field(default_factory=dict, repr=False)
+    control: str = "predicted"
+    se: np.ndarray | None = None
+
+    @property
+    def predicted_control(self) -> float:
+        """Day-14 relative size (fold of day 0) of the untreated control predicted by the model."""
+        from .cohort import Arm
+        from .pd import simulate_growth
+
+        m = self.model()
+        w = simulate_growth(np.array([0.0, 14.0]), m.growth, Arm("vehicle").exposures(m.pk), m.effects,
+                            m.interaction)[0]
+        return float(w[1] / w[0])
 
     def model(self, theta: dict | None = None):
         """The :class:`~comboplan.simulate.cohort.PKPDModel` at ``theta`` (default: the estimate)."""
@@ -59,7 +78,9 @@ class PaperCalibration:
         """Parameter draws from the calibration's covariance (positive parameters kept > 0)."""
         from .cohort import ParameterDraws, draws_from_covariance
 
-        d = draws_from_covariance(dict(self.theta), self.cov, n, seed=seed, log_scale=False)
+        ok = np.isfinite(np.diag(self.cov))
+        cov = np.where(np.outer(ok, ok), np.nan_to_num(self.cov), 0.0)
+        d = draws_from_covariance(dict(self.theta), cov, n, seed=seed, log_scale=False)
         vals = {k: (v if k == "interaction.gamma" else np.maximum(v, 1e-6)) for k, v in d.values.items()}
         return ParameterDraws(vals, source=d.source)
 
@@ -80,19 +101,29 @@ def _model(theta: dict):
 
     return PKPDModel(
         growth=GrowthModel("exponential", {"lambda0": theta["lambda0"], "w0": 1.0}, size_unit="relative burden"),
-        effects={"paclitaxel": Effect("paclitaxel", SIMEONI_K2_PACLITAXEL),  # A4
+        effects={"paclitaxel": Effect("paclitaxel", theta.get("potency.paclitaxel", SIMEONI_K2_PACLITAXEL)),  # A4
                  "secretome": Effect("secretome", theta["potency.secretome"])},
         interaction=Interaction(gamma=theta["interaction.gamma"]),
         pk={"paclitaxel": paclitaxel_mouse(bioavailability={"ip": 1.0})})  # A3
 
 
-def calibrate_eiro2024() -> PaperCalibration:
-    """Fit growth rate, secretome potency and interaction to the Eiro 2024 day-14 values.
+def calibrate_eiro2024(control: str = "predicted") -> PaperCalibration:
+    """Fit the PK/PD model to the Eiro 2024 day-14 values (assumptions A1-A7).
+
+    Parameters
+    ----------
+    control : {"predicted", "like_5mg"}
+        ``"predicted"`` (default): growth rate, secretome potency and interaction fitted to the
+        three printed values (5 mg/kg, primed secretome, combination) with the paclitaxel potency
+        of A4; the untreated control is predicted, not assumed.  ``"like_5mg"``: implements
+        "untreated tumours grow like the 5 mg/kg arm" literally: a fourth value, control = the
+        5 mg/kg value, and the paclitaxel potency estimated (A4 dropped); the data then put it at
+        its lower bound 0 and leave the interaction unidentified (its SE is infinite).
 
     Returns
     -------
     PaperCalibration
-        Estimates, covariance, observed and fitted values, and the assumptions made.
+        Estimates, covariance, observed and fitted values, the assumptions, the predicted control.
     """
     from scipy.optimize import least_squares
 
@@ -100,25 +131,42 @@ def calibrate_eiro2024() -> PaperCalibration:
     from .cohort import Arm
     from .pd import simulate_growth
 
+    if control not in ("predicted", "like_5mg"):
+        raise DataError(f"control must be 'predicted' or 'like_5mg'; got {control!r}.")
     data = load_dataset("eiro2024_xenograft")
     obs = {r.arm: r.tumor_volume_pct / 100.0 for r in data.itertuples()}
-    y = np.log([obs["paclitaxel"], obs["CM-hUCESC_chemo"], obs["paclitaxel + CM-hUCESC_chemo"]])
-    se = 0.4 / np.sqrt(7)  # A7
+    keys = ["paclitaxel", "CM-hUCESC_chemo", "paclitaxel + CM-hUCESC_chemo"]
+    # A7: log-scale SE of each day-14 mean from the SD backed out of the printed p-values
+    ev = eiro2024_evidence()
+    sd_pool = float(ev["value"].iloc[2]) / 100.0
+    n = int(data["n_mice"].iloc[0])
+    se = np.array([np.sqrt(np.log1p((sd_pool / obs[k]) ** 2)) / np.sqrt(n) for k in keys])
+    y = np.log([obs[k] for k in keys])
     ptx5, primed = _regimens()
     arms = [Arm("paclitaxel", [ptx5]), Arm("primed", [], [primed]), Arm("combo", [ptx5], [primed])]
+    names = ["lambda0", "potency.secretome", "interaction.gamma"]
+    x0, lo, hi = [0.08, 0.05, 0.0], [1e-4, 0.0, -5.0], [1.0, 5.0, 5.0]
+    if control == "like_5mg":
+        arms.append(Arm("control"))
+        y = np.append(y, np.log(obs["paclitaxel"]))
+        se = np.append(se, se[0])
+        names.append("potency.paclitaxel")
+        x0, lo, hi = x0 + [0.3], lo + [0.0], hi + [10.0]
     days = np.array([0.0, 14.0])
-    names = ("lambda0", "potency.secretome", "interaction.gamma")
 
     def predict(th):
         m = _model(dict(zip(names, th)))
         return np.array([np.log(simulate_growth(days, m.growth, a.exposures(m.pk), m.effects, m.interaction)[0, 1])
                          for a in arms])
 
-    fit = least_squares(lambda th: (predict(th) - y) / se, x0=[0.08, 0.05, 0.0],
-                        bounds=([1e-4, 0.0, -5.0], [1.0, 5.0, 5.0]))
-    cov = np.linalg.pinv(fit.jac.T @ fit.jac)
+    fit = least_squares(lambda th: (predict(th) - y) / se, x0=x0, bounds=(lo, hi))
+    JtJ = fit.jac.T @ fit.jac
+    cov = np.linalg.pinv(JtJ)
+    flat = np.abs(np.diag(JtJ)) < 1e-10 * max(1.0, float(np.max(np.abs(np.diag(JtJ)))))
+    cov[flat, :] = np.nan
+    cov[:, flat] = np.nan
     return PaperCalibration(theta=dict(zip(names, fit.x)), cov=cov, observed=np.exp(y), fitted=np.exp(predict(fit.x)),
-                            regimens={"paclitaxel_5": ptx5, "primed": primed})
+                            regimens={"paclitaxel_5": ptx5, "primed": primed}, control=control, se=se)
 
 
 def backed_out_sd(mean_a: float, mean_b: float, p_value: float, n_a: int, n_b: int, two_sided: bool = True) -> float:
