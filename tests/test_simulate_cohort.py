@@ -218,3 +218,15 @@ def test_eiro2024_calibration_states_what_it_implements():
     assert "potency.paclitaxel" in lit.theta and lit.theta["potency.paclitaxel"] < 0.629 / 5
     with pytest.raises(Exception, match="control must be"):
         cs.calibrate_eiro2024(control="A2")
+
+
+def test_dose_reduction_flags_non_monotone_predictions():
+    import comboplan.simulate as cs
+    cal = cs.calibrate_eiro2024()       # negative gamma: with primed secretome more paclitaxel -> larger tumour
+    r = cs.dose_reduction(cal.model(), [0, 2.5, 5, 10], companions={"none": None, "primed": cal.regimens["primed"]},
+                          days=[14.0], draws=cal.draws(30, seed=1), n_animals=10)
+    md = r.minimum_dose.set_index("companion")
+    assert bool(md.loc["none", "monotone"]) and not bool(md.loc["primed", "monotone"])
+    assert "FLAG: the predicted efficacy is not monotone" in r.summary()
+    est = r.table.query("companion == 'primed'").sort_values("dose")["estimate"].to_numpy()
+    assert np.any(np.diff(est) > 0)     # the flag is what the table shows

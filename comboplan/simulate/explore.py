@@ -58,7 +58,8 @@ class DoseReductionResult:
         the limit's criterion, fraction), tox_low, tox_high (90 % band), mean_nadir_pct (%),
         p_endpoint (fraction of animals at the humane loss), p_tolerable, tolerated.
     minimum_dose : pandas.DataFrame
-        companion, day, min_dose (grid), min_dose_interp, dri_in_vivo, in_vitro_dri; with
+        companion, day, monotone (False when the median endpoint gets worse with more drug somewhere
+        on the grid: a flag), min_dose (grid), min_dose_interp, dri_in_vivo, in_vitro_dri; with
         ``toxicity=`` also min_dose_efficacy, min_dose_efficacy_interp (efficacy alone),
         mtd (maximum tolerated grid dose) and window (a dose meets both criteria).
     settings : dict
@@ -108,6 +109,9 @@ class DoseReductionResult:
                 txt = f"  companion {r['companion']!r}, day {r['day']:g}: no dose in the grid reaches the target"
             if np.isfinite(r.get("in_vitro_dri", np.nan)):
                 txt += f"; in-vitro DRI {r['in_vitro_dri']:.3g}"
+            if not r.get("monotone", True):
+                txt += (" -- FLAG: the predicted efficacy is not monotone in dose (more drug predicts a worse "
+                        "endpoint somewhere on the grid; check the interaction), so this minimum dose is suspect")
             lines.append(txt)
         if self.toxicity is not None:
             lines += self._toxicity_summary()
@@ -354,7 +358,13 @@ def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "pa
                 dmin = dint = np.nan
             ivd = in_vitro_dri.get(cname, np.nan) if isinstance(in_vitro_dri, Mapping) else (
                 np.nan if in_vitro_dri is None else float(in_vitro_dri))
-            mrows.append({"companion": cname, "day": day, "min_dose": dmin, "min_dose_interp": dint,
+            # efficacy must not get worse with more drug; a median that does is flagged (typically the
+            # artefact of a negative interaction), and a minimum dose read off such a curve is suspect
+            est = sub["estimate"].to_numpy()
+            worse = np.diff(est) > 1e-9 * np.abs(est[:-1]) if endpoint == "relative_size" else \
+                np.diff(est) < -1e-9 * np.abs(est[:-1])
+            mrows.append({"companion": cname, "day": day, "monotone": not bool(np.any(worse)),
+                          "min_dose": dmin, "min_dose_interp": dint,
                           "dri_in_vivo": ref_dose / dint if np.isfinite(dint) and dint > 0 else
                           (np.inf if dint == 0 else np.nan),
                           "in_vitro_dri": ivd if cname != ref_comp or in_vitro_dri is not None else np.nan})
