@@ -201,13 +201,17 @@ def test_eiro2024_sensitivity_baseline_reproduces_the_calibration(eiro):
     val = {(r.paclitaxel_mg_per_kg, r.companion): r.relative_size for r in pa.itertuples()}
     b = eiro.iloc[0]
     assert b["assumption"] == "baseline"
-    assert b["vehicle"] == val[(0.0, "none")] and b["ptx10"] == val[(10.0, "none")]
-    assert b["ptx5"] == val[(5.0, "none")] and b["primed"] == val[(0.0, "primed")]
-    assert b["ptx5+primed"] == val[(5.0, "primed")]
-    assert b["ratio"] == val[(5.0, "primed")] / val[(10.0, "none")]
+    # the same exact (3 values, 3 parameters) least-squares fit, reached by its own optimiser run
+    tol = dict(rel=1e-8)
+    assert b["vehicle"] == pytest.approx(val[(0.0, "none")], **tol)
+    assert b["ptx10"] == pytest.approx(val[(10.0, "none")], **tol)
+    assert b["ptx5"] == pytest.approx(val[(5.0, "none")], **tol)
+    assert b["primed"] == pytest.approx(val[(0.0, "primed")], **tol)
+    assert b["ptx5+primed"] == pytest.approx(val[(5.0, "primed")], **tol)
+    assert b["ratio"] == pytest.approx(val[(5.0, "primed")] / val[(10.0, "none")], **tol)
     theta = cs.calibrate_eiro2024().theta
-    assert b["lambda0"] == pytest.approx(theta["lambda0"], rel=1e-12)
-    assert b["gamma"] == pytest.approx(theta["interaction.gamma"], rel=1e-12)
+    assert b["lambda0"] == pytest.approx(theta["lambda0"], rel=1e-8)
+    assert b["gamma"] == pytest.approx(theta["interaction.gamma"], rel=1e-6)
 
 
 def test_eiro2024_sensitivity_table(eiro):
