@@ -566,15 +566,18 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
     cross = d["cross"]
     n = gd.n_subjects
 
+    # design stacked once: time, each agent's AUC, the cross integral -> log w is linear in them
+    D = np.stack([t] + aucs + ([cross] if use_int else []), axis=-1)        # (n, n_obs, c)
+    n_ag = len(agents)
+
     def predict(phi):
         k = phi.shape[0] // n
-        tt = np.tile(t, (k, 1)) if k > 1 else t
-        lw = np.log(phi[:, [0]]) + phi[:, [1]] * tt
-        for j, A in enumerate(aucs):
-            lw = lw - phi[:, [2 + j]] * (np.tile(A, (k, 1)) if k > 1 else A)
+        ph = phi.reshape(k, n, phi.shape[1])
+        coef = [ph[..., 1]] + [-ph[..., 2 + j] for j in range(n_ag)]
         if use_int:
-            kk = np.sqrt(phi[:, [2]] * phi[:, [3]])
-            lw = lw - phi[:, [4 + len(agents) - 2]] * kk * (np.tile(cross, (k, 1)) if k > 1 else cross)
+            coef.append(-ph[..., 2 + n_ag] * np.sqrt(ph[..., 2] * ph[..., 3]))
+        lw = np.log(ph[..., 0])[..., None] + np.einsum("knc,noc->kno", np.stack(coef, axis=-1), D)
+        lw = lw.reshape(k * n, -1)
         return lw if log_scale else np.exp(lw)
 
     lower = [0.0] * (2 + len(agents)) + ([-2.0] if use_int else [])
