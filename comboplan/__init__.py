@@ -57,6 +57,8 @@ _LAZY: dict[str, str] = {
     "fit_growth_mixed": "comboplan.growth.api",
     "fit_tgi": "comboplan.growth.tgi",
     "TGIFit": "comboplan.growth.tgi",
+    "load_tgi_fit": "comboplan.growth.tgi",
+    "fit_tgi_bayes": "comboplan.fitting.bayes.tgi",
     "growth_endpoints": "comboplan.growth.endpoints",
     "invivo_synergy": "comboplan.growth.synergy",
     "read_growth_wide": "comboplan.growth.data",

@@ -368,3 +368,13 @@ n_draws = 50
     (tmp_path / "bad.toml").write_text(bad)
     with pytest.raises(DataError, match="growth and potencies come from the fit"):
         load_scenario(tmp_path / "bad.toml")
+
+
+def test_estimator_bayes_dispatch_refuses_nlme_options():
+    df = study(6, n=2)
+    with pytest.raises(DataError, match="options of the NLME estimator"):
+        cp.fit_tgi(df, subject="mouse", arm="arm", time="day", size="volume", treatments=ARMS, pk=PK,
+                   estimator="bayes", method="ml")
+    with pytest.raises(DataError, match="estimator must be"):
+        cp.fit_tgi(df, subject="mouse", arm="arm", time="day", size="volume", treatments=ARMS, pk=PK,
+                   estimator="saem")

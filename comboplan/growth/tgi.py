@@ -456,6 +456,58 @@ def _var_nat(f, sigma, error):
 # the fit
 # ---------------------------------------------------------------------------
 
+def validated_design(data, *, subject, arm, time, size, treatments=None, dosing=None, dosing_columns=None, pk=None,
+                     body_weight=None, kind="volume", size_unit=None, lloq=None, censored=None, dropout=None,
+                     interaction=True, random=("w0", "lambda0")) -> dict:
+    """Validate a TGI fit's inputs and build its design (shared by both estimators).
+
+    Parameters are those of :func:`fit_tgi`.
+
+    Returns
+    -------
+    dict
+        ``gd`` (GrowthData), ``design`` (:func:`tgi_design`), ``agents``, ``pair``, ``use_int``,
+        ``cens`` (censored flags), ``ysz`` (sizes, the LLOQ where censored; size unit), ``names``
+        (typical-value names), ``random``, ``pk``, ``treatments``.
+    """
+    from .data import validate_growth
+
+    if (treatments is None) == (dosing is None):
+        raise DataError("give either treatments={arm: Arm(...)} (a regimen per arm) or dosing=<per-animal table>, "
+                        "not both and not neither.")
+    gd = validate_growth(data, subject, arm, time, size, kind=kind, size_unit=size_unit, lloq=lloq,
+                         censored=censored, dropout=dropout)
+    pk = dict(pk or {})
+    bw = dict(body_weight or {})
+    if dosing is not None:
+        treatments, bw_tab = _dosing_arms(dosing, gd.subjects, dosing_columns or {})
+        bw = {**bw_tab, **bw}
+    d = tgi_design(gd, treatments, pk, body_weight=bw)
+    agents, pair = d["agents"], d["pair"]
+    use_int = bool(interaction) and pair is not None and bool(np.any(d["cross"][d["mask"]] > 0))
+    if use_int and len(agents) > 2:
+        raise DataError(f"an interaction can be estimated between two agents; these data have {len(agents)} "
+                        f"({', '.join(agents)}). Pass interaction=False (Bliss independence for all) or fit two "
+                        "agents at a time.")
+    cens = d["censored"]
+    if np.any(cens & ~np.isfinite(d["lloq"])):
+        raise DataError("some observations are censored (size 0 or flagged) but no LLOQ is known for them; "
+                        "pass lloq=<limit in the size unit> so they enter the likelihood as 'below the limit'.")
+    if np.any(~cens & d["mask"] & ~(d["size"] > 0)):
+        raise DataError("sizes must be > 0 for a log-scale fit; zeros are measurements below the LLOQ: pass lloq=.")
+    ysz = np.where(cens, d["lloq"], d["size"])
+    names = ["w0", "lambda0"] + [f"potency.{a}" for a in agents] + (["interaction.gamma"] if use_int else [])
+    random = tuple(random)
+    for r in random:
+        if r not in names or r == "interaction.gamma":
+            raise DataError(f"random effect on {r!r} is not possible; choose among "
+                            f"{', '.join(nm for nm in names if nm != 'interaction.gamma')}.")
+    if len(set(random)) != len(random):
+        raise DataError(f"random lists a parameter twice: {random!r}.")
+    return {"gd": gd, "design": d, "agents": agents, "pair": pair, "use_int": use_int, "cens": cens, "ysz": ysz,
+            "names": names, "random": random, "pk": pk, "treatments": dict(treatments)}
+
+
 def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
             treatments: Mapping[str, object] | None = None, dosing: pd.DataFrame | None = None,
             dosing_columns: Mapping[str, str] | None = None, pk: Mapping[str, object] | None = None,
@@ -504,8 +556,10 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         Typical values held fixed (e.g. a potency known from another study).
     initial : mapping name -> value, optional
         Starting values (defaults from the data).
-    estimator : {"nlme"}
-        ``"nlme"``: Laplace / FOCE-I (:mod:`comboplan.fitting.nlme`).
+    estimator : {"nlme", "bayes"}
+        ``"nlme"``: Laplace / FOCE-I (:mod:`comboplan.fitting.nlme`); ``"bayes"``: the same model
+        by Hamiltonian Monte Carlo (:func:`comboplan.fitting.bayes.tgi.fit_tgi_bayes`, default
+        priors and sampler settings; returns a ``TGIBayesFit``).
     method : {"reml", "ml"}
         Restricted likelihood of the model linearised at the modes (default: less downward bias of
         the between-animal SDs in studies of a few dozen animals), or maximum likelihood (use
@@ -517,51 +571,36 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
 
     Returns
     -------
-    TGIFit
+    TGIFit (or TGIBayesFit with ``estimator="bayes"``)
     """
     from ..fitting.nlme import NLMEProblem, fit_nlme
-    from .data import validate_growth
 
     if not (isinstance(ci_level, float | int) and 0 < ci_level < 1):
         raise DataError(f"ci_level must lie strictly between 0 and 1 (e.g. 0.95); got {ci_level!r}.")
     if error not in _ERRORS:
         raise DataError(f"error must be one of {', '.join(_ERRORS)}; got {error!r}.")
-    if estimator != "nlme":
-        raise DataError(f"estimator must be 'nlme' (the Bayesian fit is comboplan.bayes); got {estimator!r}.")
-    if (treatments is None) == (dosing is None):
-        raise DataError("give either treatments={arm: Arm(...)} (a regimen per arm) or dosing=<per-animal table>, "
-                        "not both and not neither.")
-    gd = validate_growth(data, subject, arm, time, size, kind=kind, size_unit=size_unit, lloq=lloq,
-                         censored=censored, dropout=dropout)
-    pk = dict(pk or {})
-    bw = dict(body_weight or {})
-    if dosing is not None:
-        treatments, bw_tab = _dosing_arms(dosing, gd.subjects, dosing_columns or {})
-        bw = {**bw_tab, **bw}
-    d = tgi_design(gd, treatments, pk, body_weight=bw)
-    agents, pair = d["agents"], d["pair"]
-    use_int = bool(interaction) and pair is not None and bool(np.any(d["cross"][d["mask"]] > 0))
-    if use_int and len(agents) > 2:
-        raise DataError(f"an interaction can be estimated between two agents; these data have {len(agents)} "
-                        f"({', '.join(agents)}). Pass interaction=False (Bliss independence for all) or fit two "
-                        "agents at a time.")
-    cens = d["censored"]
-    if np.any(cens & ~np.isfinite(d["lloq"])):
-        raise DataError("some observations are censored (size 0 or flagged) but no LLOQ is known for them; "
-                        "pass lloq=<limit in the size unit> so they enter the likelihood as 'below the limit'.")
-    if np.any(~cens & d["mask"] & ~(d["size"] > 0)):
-        raise DataError("sizes must be > 0 for a log-scale fit; zeros are measurements below the LLOQ: pass lloq=.")
-    ysz = np.where(cens, d["lloq"], d["size"])
+    if estimator not in ("nlme", "bayes"):
+        raise DataError(f"estimator must be 'nlme' (Laplace / FOCE-I) or 'bayes' (PyMC + nutpie); got {estimator!r}.")
+    if estimator == "bayes":
+        from ..fitting.bayes.tgi import fit_tgi_bayes
+
+        if fixed or initial or method != "reml":
+            raise DataError("fixed=, initial= and method= are options of the NLME estimator; the Bayesian fit takes "
+                            "its priors instead (call comboplan.fitting.bayes.tgi.fit_tgi_bayes for its options).")
+        return fit_tgi_bayes(data, subject=subject, arm=arm, time=time, size=size, treatments=treatments,
+                             dosing=dosing, dosing_columns=dosing_columns, pk=pk, body_weight=body_weight, kind=kind,
+                             size_unit=size_unit, lloq=lloq, censored=censored, dropout=dropout,
+                             interaction=interaction, random=random, error=error, ci_level=ci_level)
+    v = validated_design(data, subject=subject, arm=arm, time=time, size=size, treatments=treatments,
+                         dosing=dosing, dosing_columns=dosing_columns, pk=pk, body_weight=body_weight, kind=kind,
+                         size_unit=size_unit, lloq=lloq, censored=censored, dropout=dropout, interaction=interaction,
+                         random=random)
+    gd, d, agents, pair, use_int = v["gd"], v["design"], v["agents"], v["pair"], v["use_int"]
+    cens, ysz, names, random, pk, treatments = v["cens"], v["ysz"], v["names"], v["random"], v["pk"], v["treatments"]
     log_scale = error == "log"
     y = np.where(d["mask"], np.log(np.where(d["mask"], ysz, 1.0)) if log_scale else ysz, 0.0)
     t = d["t"]
-    names = ["w0", "lambda0"] + [f"potency.{a}" for a in agents] + (["interaction.gamma"] if use_int else [])
     transform = ["log"] * (2 + len(agents)) + (["identity"] if use_int else [])
-    random = tuple(random)
-    for r in random:
-        if r not in names or r == "interaction.gamma":
-            raise DataError(f"random effect on {r!r} is not possible; choose among "
-                            f"{', '.join(nm for nm in names if nm != 'interaction.gamma')}.")
     aucs = [d["auc"][a] for a in agents]
     cross = d["cross"]
     n = gd.n_subjects

@@ -29,6 +29,8 @@ import importlib
 
 _LAZY = {
     "fit_growth": "comboplan.fitting.bayes.growth",
+    "fit_tgi_bayes": "comboplan.fitting.bayes.tgi",
+    "TGIBayesFit": "comboplan.fitting.bayes.tgi",
     "prior_predictive_growth": "comboplan.fitting.bayes.growth",
     "simulate_growth_study": "comboplan.fitting.bayes.growth",
     "prepare_growth": "comboplan.fitting.bayes.growth",

@@ -133,8 +133,7 @@ def prepare_tgi(data, *, subject, arm, time, size, treatments=None, dosing=None,
         ``extra`` holds the validated ``GrowthData``, the ``tgi_design`` dict, the treatments,
         PK, pair and the observation positions ``(si, ji)`` in the design's (subject, obs) grid.
     """
-    from ...growth.data import validate_growth
-    from ...growth.tgi import _dosing_arms, _initial, tgi_design
+    from ...growth.tgi import _initial, validated_design
 
     if not (isinstance(ci_level, float | int) and 0 < ci_level < 1):
         raise DataError(f"ci_level must lie strictly between 0 and 1 (e.g. 0.9); got {ci_level!r}.")
@@ -146,42 +145,13 @@ def prepare_tgi(data, *, subject, arm, time, size, treatments=None, dosing=None,
             and interaction_prior_sd > 0):
         raise DataError(f"interaction_prior_sd must be a positive number (the prior SD of gamma, e.g. 1.0); "
                         f"got {interaction_prior_sd!r}.")
-    # -- as fit_tgi (comboplan/growth/tgi.py, fit_tgi body: treatments/dosing, validate_growth,
-    #    design, interaction, censoring checks, log sizes, parameter names, random-effect check)
-    if (treatments is None) == (dosing is None):
-        raise DataError("give either treatments={arm: Arm(...)} (a regimen per arm) or dosing=<per-animal table>, "
-                        "not both and not neither.")
-    gd = validate_growth(data, subject, arm, time, size, kind=kind, size_unit=size_unit, lloq=lloq,
-                         censored=censored, dropout=dropout)
-    pk = dict(pk or {})
-    bw = dict(body_weight or {})
-    if dosing is not None:
-        treatments, bw_tab = _dosing_arms(dosing, gd.subjects, dosing_columns or {})
-        bw = {**bw_tab, **bw}
-    d = tgi_design(gd, treatments, pk, body_weight=bw)
-    agents, pair = d["agents"], d["pair"]
-    use_int = bool(interaction) and pair is not None and bool(np.any(d["cross"][d["mask"]] > 0))
-    if use_int and len(agents) > 2:
-        raise DataError(f"an interaction can be estimated between two agents; these data have {len(agents)} "
-                        f"({', '.join(agents)}). Pass interaction=False (Bliss independence for all) or fit two "
-                        "agents at a time.")
-    cens = d["censored"]
-    if np.any(cens & ~np.isfinite(d["lloq"])):
-        raise DataError("some observations are censored (size 0 or flagged) but no LLOQ is known for them; "
-                        "pass lloq=<limit in the size unit> so they enter the likelihood as 'below the limit'.")
-    if np.any(~cens & d["mask"] & ~(d["size"] > 0)):
-        raise DataError("sizes must be > 0 for a log-scale fit; zeros are measurements below the LLOQ: pass lloq=.")
-    ysz = np.where(cens, d["lloq"], d["size"])
+    v = validated_design(data, subject=subject, arm=arm, time=time, size=size, treatments=treatments,
+                         dosing=dosing, dosing_columns=dosing_columns, pk=pk, body_weight=body_weight, kind=kind,
+                         size_unit=size_unit, lloq=lloq, censored=censored, dropout=dropout, interaction=interaction,
+                         random=random)
+    gd, d, agents, pair, use_int = v["gd"], v["design"], v["agents"], v["pair"], v["use_int"]
+    cens, ysz, names, random, pk, treatments = v["cens"], v["ysz"], v["names"], v["random"], v["pk"], v["treatments"]
     ylog = np.where(d["mask"], np.log(np.where(d["mask"], ysz, 1.0)), 0.0)
-    names = ["w0", "lambda0"] + [f"potency.{a}" for a in agents] + (["interaction.gamma"] if use_int else [])
-    random = tuple(random)
-    for r in random:
-        if r not in names or r == "interaction.gamma":
-            raise DataError(f"random effect on {r!r} is not possible; choose among "
-                            f"{', '.join(nm for nm in names if nm != 'interaction.gamma')}.")
-    if len(set(random)) != len(random):
-        raise DataError(f"random lists a parameter twice: {random!r}.")
-    # -- end of the lines following fit_tgi
     init = _initial(gd, d, names, agents, use_int, True)
     log_names = names[:2 + len(agents)]
     mu = np.array([math.log(init[nm]) for nm in log_names])
@@ -1013,18 +983,12 @@ class TGIBayesFit:
             Exponential growth (``lambda0`` 1/day, ``w0`` in the size unit), linear kill
             (``potency.<agent>`` per exposure unit per day), interaction ``gamma``, the fit's PK.
         """
-        # same construction as comboplan.growth.tgi.TGIFit.model
-        from ...simulate.cohort import PKPDModel
-        from ...simulate.pd import Effect, GrowthModel, Interaction
+        from ...growth.tgi import _pkpd_model
 
         th = dict(self.typical)
         th.update(values or {})
         s = self.settings
-        effects = {ag: Effect(ag, max(float(th[f"potency.{ag}"]), 0.0)) for ag in s["agents"]}
-        return PKPDModel(growth=GrowthModel("exponential", {"lambda0": float(th["lambda0"]), "w0": float(th["w0"])},
-                                            size_unit=s["size_unit"], reference="comboplan.fit_tgi_bayes"),
-                         effects=effects, interaction=Interaction(gamma=float(th.get("interaction.gamma", 0.0))),
-                         pk=dict(s["pk"]), conc_unit=s.get("conc_unit", "ug/mL"))
+        return _pkpd_model(th, s["agents"], s["pk"], s["size_unit"], s.get("conc_unit", "ug/mL"))
 
     def variability(self):
         """Between-animal variability as the simulator's :class:`~comboplan.simulate.Variability` (CVs).
