@@ -180,8 +180,51 @@ def tgi_design(gd, treatments: Mapping[str, object], pk: Mapping[str, object], *
 # result
 # ---------------------------------------------------------------------------
 
+class _PlanningInterface:
+    """What the planner needs from any population TGI fit (``population`` and ``settings``):
+    typical values, between-animal SDs, the simulator's model and variability."""
+
+    @property
+    def typical(self) -> dict:
+        """Typical values, ``{name: value}`` (natural scale)."""
+        p = self.population[self.population["kind"] == "typical"]
+        return dict(zip(p["parameter"], p["estimate"].astype(float)))
+
+    @property
+    def omega(self) -> dict:
+        """Between-animal SDs (log scale) of the random parameters."""
+        p = self.population[self.population["kind"] == "omega"]
+        return {nm.split(".", 1)[1]: float(v) for nm, v in zip(p["parameter"], p["estimate"])}
+
+    def model(self, values: Mapping[str, float] | None = None):
+        """The simulator's :class:`~comboplan.simulate.PKPDModel` at the estimates (or ``values``).
+
+        Parameters
+        ----------
+        values : mapping name -> float, optional
+            Overrides, e.g. ``{"interaction.gamma": 0.0}`` for the Bliss-null version.
+
+        Returns
+        -------
+        comboplan.simulate.PKPDModel
+            Exponential growth (``lambda0`` 1/day, ``w0`` in the size unit), linear kill
+            (``potency.<agent>`` per exposure unit per day), interaction ``gamma``, the fit's PK.
+        """
+        th = dict(self.typical)
+        th.update(values or {})
+        s = self.settings
+        return _pkpd_model(th, s["agents"], s["pk"], s["size_unit"], s.get("conc_unit", "ug/mL"))
+
+    def variability(self):
+        """Between-animal variability as the simulator's :class:`~comboplan.simulate.Variability`
+        (CV = sqrt(exp(omega^2) - 1) per random parameter)."""
+        from ..simulate.cohort import Variability
+
+        return Variability({k: math.sqrt(math.expm1(v * v)) for k, v in self.omega.items()})
+
+
 @dataclass(frozen=True)
-class TGIFit:
+class TGIFit(_PlanningInterface):
     """A population TGI fit (immutable).
 
     Attributes
@@ -214,39 +257,7 @@ class TGIFit:
     _fit: object = field(default=None, repr=False)
     _design: dict = field(default=None, repr=False)
 
-    # -- planner interface -------------------------------------------------
-    @property
-    def typical(self) -> dict:
-        """Typical values, ``{name: value}`` (natural scale)."""
-        p = self.population[self.population["kind"] == "typical"]
-        return dict(zip(p["parameter"], p["estimate"].astype(float)))
-
-    @property
-    def omega(self) -> dict:
-        """Between-animal SDs (log scale) of the random parameters."""
-        p = self.population[self.population["kind"] == "omega"]
-        return {nm.split(".", 1)[1]: float(v) for nm, v in zip(p["parameter"], p["estimate"])}
-
-    def model(self, values: Mapping[str, float] | None = None):
-        """The simulator's :class:`~comboplan.simulate.PKPDModel` at the estimates (or ``values``).
-
-        Returns
-        -------
-        comboplan.simulate.PKPDModel
-            Exponential growth (``lambda0`` 1/day, ``w0`` in the size unit), linear kill
-            (``potency.<agent>`` per exposure unit per day), interaction ``gamma``, the fit's PK.
-        """
-        th = dict(self.typical)
-        th.update(values or {})
-        s = self.settings
-        return _pkpd_model(th, s["agents"], s["pk"], s["size_unit"], s.get("conc_unit", "ug/mL"))
-
-    def variability(self):
-        """Between-animal variability as the simulator's :class:`~comboplan.simulate.Variability` (CVs)."""
-        from ..simulate.cohort import Variability
-
-        return Variability({k: math.sqrt(math.expm1(v * v)) for k, v in self.omega.items()})
-
+    # -- planner interface (typical, omega, model, variability: _PlanningInterface) --
     def draws(self, n: int = 200, seed=None, *, shrink_interaction: float | None = None):
         """Parameter-uncertainty draws of the typical values from the fit's asymptotic covariance.
 
@@ -815,7 +826,7 @@ def _build_result(fit, gd, d, names, agents, pair, random, error, ci_level, pk, 
 
 
 @dataclass(frozen=True)
-class LoadedTGIFit:
+class LoadedTGIFit(_PlanningInterface):
     """A TGI fit read back from netCDF (:func:`load_tgi_fit`): enough to plan from it.
 
     Attributes
@@ -832,31 +843,6 @@ class LoadedTGIFit:
     _cov: np.ndarray = field(repr=False, default=None)
     _names: tuple = ()
     _transform: tuple = ()
-
-    @property
-    def typical(self) -> dict:
-        """Typical values (natural scale)."""
-        p = self.population[self.population["kind"] == "typical"]
-        return dict(zip(p["parameter"], p["estimate"].astype(float)))
-
-    @property
-    def omega(self) -> dict:
-        """Between-animal SDs (log scale)."""
-        p = self.population[self.population["kind"] == "omega"]
-        return {nm.split(".", 1)[1]: float(v) for nm, v in zip(p["parameter"], p["estimate"])}
-
-    def model(self, values: Mapping[str, float] | None = None):
-        """The simulator's PKPDModel (PK as given to :func:`load_tgi_fit`)."""
-        th = dict(self.typical)
-        th.update(values or {})
-        s = self.settings
-        return _pkpd_model(th, s["agents"], s["pk"], s["size_unit"], s.get("conc_unit", "ug/mL"))
-
-    def variability(self):
-        """Between-animal variability (CVs) for the simulator."""
-        from ..simulate.cohort import Variability
-
-        return Variability({k: math.sqrt(math.expm1(v * v)) for k, v in self.omega.items()})
 
     def draws(self, n: int = 200, seed=None, *, shrink_interaction: float | None = None):
         """Draws of the typical values from the stored asymptotic covariance (see :meth:`TGIFit.draws`)."""

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import DataError
+from ...growth.tgi import _PlanningInterface
 
 __all__ = ["fit_tgi_bayes", "TGIBayesFit", "build_tgi_model", "FastTGIModel", "prepare_tgi"]
 
@@ -918,7 +919,7 @@ def _build_result(arr: TGIArrays, v: dict, sample_stats, info: dict, *, ci_level
 
 
 @dataclass(frozen=True)
-class TGIBayesFit:
+class TGIBayesFit(_PlanningInterface):
     """Posterior of the population TGI model (immutable); the planner interface of ``TGIFit``.
 
     Attributes
@@ -951,56 +952,12 @@ class TGIBayesFit:
     settings: dict = field(default_factory=dict)
     _arrays: Any = field(default=None, repr=False)
 
-    # -- planner interface -------------------------------------------------
-    @property
-    def typical(self) -> dict:
-        """Typical values (posterior medians), ``{name: value}`` (natural scale)."""
-        p = self.population[self.population["kind"] == "typical"]
-        return dict(zip(p["parameter"], p["estimate"].astype(float)))
-
-    @property
-    def omega(self) -> dict:
-        """Between-animal SDs (log scale; posterior medians) of the random parameters."""
-        p = self.population[self.population["kind"] == "omega"]
-        return {nm.split(".", 1)[1]: float(v) for nm, v in zip(p["parameter"], p["estimate"])}
-
+    # -- planner interface: typical, omega, model, variability from _PlanningInterface
+    # (estimates = posterior medians) --
     @property
     def n_divergent(self) -> int:
         """Divergent transitions after warm-up."""
         return int(self.diagnostics.n_divergent)
-
-    def model(self, values: Mapping[str, float] | None = None):
-        """The simulator's :class:`~comboplan.simulate.PKPDModel` at the posterior medians (or ``values``).
-
-        Parameters
-        ----------
-        values : mapping name -> float, optional
-            Overrides, e.g. ``{"interaction.gamma": 0.0}`` for the Bliss-null version.
-
-        Returns
-        -------
-        comboplan.simulate.PKPDModel
-            Exponential growth (``lambda0`` 1/day, ``w0`` in the size unit), linear kill
-            (``potency.<agent>`` per exposure unit per day), interaction ``gamma``, the fit's PK.
-        """
-        from ...growth.tgi import _pkpd_model
-
-        th = dict(self.typical)
-        th.update(values or {})
-        s = self.settings
-        return _pkpd_model(th, s["agents"], s["pk"], s["size_unit"], s.get("conc_unit", "ug/mL"))
-
-    def variability(self):
-        """Between-animal variability as the simulator's :class:`~comboplan.simulate.Variability` (CVs).
-
-        Returns
-        -------
-        comboplan.simulate.Variability
-            ``sqrt(exp(omega^2) - 1)`` at the posterior median of each omega.
-        """
-        from ...simulate.cohort import Variability
-
-        return Variability({k: math.sqrt(math.expm1(v * v)) for k, v in self.omega.items()})
 
     def posterior_draws(self) -> dict:
         """All posterior draws of the typical values, ``{name: array (chains x draws,)}`` (natural scale)."""
