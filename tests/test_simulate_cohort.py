@@ -230,3 +230,19 @@ def test_dose_reduction_flags_non_monotone_predictions():
     assert "FLAG: the predicted efficacy is not monotone" in r.summary()
     est = r.table.query("companion == 'primed'").sort_values("dose")["estimate"].to_numpy()
     assert np.any(np.diff(est) > 0)     # the flag is what the table shows
+
+
+def test_dose_reduction_geometric_endpoint_is_the_power_scale():
+    """endpoint="geometric_relative_size" is the geometric mean over the same virtual animals: below the
+    arithmetic mean (AM-GM) whenever the animals differ; the same lower-is-better margin rule."""
+    import comboplan.simulate as cs
+    cal = cs.calibrate_eiro2024()
+    kw = dict(companions={"none": None}, days=[14.0], draws=cal.draws(5, seed=1), n_animals=8,
+              variability=cs.Variability({"lambda0": 0.3}), seed=4)
+    g = cs.dose_reduction(cal.model(), [5, 10], endpoint="geometric_relative_size", **kw)
+    a = cs.dose_reduction(cal.model(), [5, 10], endpoint="relative_size", **kw)
+    ga, aa = g.draws[0, :, 0, :], a.draws[0, :, 0, :]       # (dose, draw)
+    assert np.all(ga < aa)                                  # geometric < arithmetic mean with spread (AM-GM)
+    assert "lower is better" in g.summary()
+    with pytest.raises(DataError, match="endpoint must be"):
+        cs.dose_reduction(cal.model(), [5, 10], endpoint="median", **kw)

@@ -73,11 +73,11 @@ def plot_dose_efficacy(result, ax=None, day=None):
     ref = sub[(sub["companion"] == s["reference_companion"]) & (sub["dose"] == s["reference_dose"])]
     if len(ref):
         r = float(ref["estimate"].iloc[0])
-        thr = r * (1 + s["margin"]) if s["endpoint"] == "relative_size" else r - s["margin"]
+        thr = r * (1 + s["margin"]) if s["endpoint"] != "tgi" else r - s["margin"]
         ax.axhline(r, color="k", lw=1, ls="--", label="reference")
         ax.axhline(thr, color="k", lw=1, ls=":", label="non-inferiority margin")
     ax.set_xlabel(f"{s['agent']} dose ({s['unit']})")
-    ax.set_ylabel("relative tumour size V/V0" if s["endpoint"] == "relative_size" else "TGI (fraction)")
+    ax.set_ylabel({"relative_size": "mean relative tumour size V/V0 (fold of day 0)", "geometric_relative_size": "geometric-mean relative tumour size V/V0 (fold of day 0)"}.get(s["endpoint"], "TGI (fraction)"))
     ax.set_title(f"day {day:g}: median and {s['level']:.0%} credible band")
     ax.legend(fontsize=8)
     return ax

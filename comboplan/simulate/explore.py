@@ -6,7 +6,11 @@ draw (endpoint formulas from :mod:`comboplan.growth.endpoints`: ``mean_rtv``, ``
 by sampling noise).  The endpoint is either
 
 * ``"relative_size"``: arithmetic mean over animals of ``V(day)/V(0)`` (the papers' "% tumour
-  volume"; lower is better), non-inferior when ``candidate <= reference x (1 + margin)``; or
+  volume"; lower is better), non-inferior when ``candidate <= reference x (1 + margin)``;
+* ``"geometric_relative_size"``: geometric mean over animals of ``V(day)/V(0)`` (lower is better,
+  same margin rule): the scale of the non-inferiority test of :func:`comboplan.compare_arms`,
+  of ``study_power(analysis="noninferiority")`` and of :mod:`comboplan.simulate.noninferiority`
+  (mean log RTV), so explorer, power and analysis agree; or
 * ``"tgi"``: ``1 - (mean V_T(day) - mean V_T(0)) / (mean V_C(day) - mean V_C(0))`` against the
   untreated control (higher is better), non-inferior when ``candidate >= reference - margin``.
 
@@ -83,12 +87,12 @@ class DoseReductionResult:
     def summary(self) -> str:
         """Plain-language answer with its assumptions."""
         s = self.settings
-        better = "lower is better" if s["endpoint"] == "relative_size" else "higher is better"
+        better = "lower is better" if s["endpoint"] != "tgi" else "higher is better"
         lines = [
             f"Dose-reduction explorer ({s['agent']} {s['unit']}, {s['schedule']}; endpoint {s['endpoint']}, {better})",
             f"Reference: {s['reference_dose']:g} {s['unit']} with companion '{s['reference_companion']}'. "
             f"Non-inferior = within margin {s['margin']:g} "
-            + ("(relative: candidate <= reference x (1 + margin))." if s["endpoint"] == "relative_size"
+            + ("(relative: candidate <= reference x (1 + margin))." if s["endpoint"] != "tgi"
                else "(absolute TGI points: candidate >= reference - margin)."),
             f"Target probability {s['target_probability']:.0%} over {s['n_draws']} parameter draw(s) "
             f"x {s['n_animals']} virtual animals; bands are {s['level']:.0%} credible intervals.",
@@ -227,6 +231,8 @@ def _endpoint(size, day_idx, control, kind):
     """size: (n_draws, n_animals, n_days) -> (n_draws,) population endpoint at day_idx."""
     if kind == "relative_size":
         return mean_rtv(size[:, :, day_idx], size[:, :, 0], axis=1)
+    if kind == "geometric_relative_size":
+        return np.exp(np.mean(np.log(size[:, :, day_idx] / size[:, :, 0]), axis=1))
     return tgi_delta(size[:, :, day_idx], size[:, :, 0], control[:, :, day_idx], control[:, :, 0], axis=1)
 
 
@@ -255,7 +261,8 @@ def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "pa
         The full-efficacy regimen to match (default 10 mg/kg alone).
     days : sequence of float
         Days at which the endpoint is evaluated.
-    endpoint : {"relative_size", "tgi"}
+    endpoint : {"relative_size", "geometric_relative_size", "tgi"}
+        Arithmetic or geometric mean relative size (fold of day 0), or TGI (fraction).
     margin : float
         Non-inferiority margin (relative for relative size, TGI points for TGI).
     target_probability : float
@@ -294,8 +301,9 @@ def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "pa
     doses = np.asarray(sorted(float(d) for d in doses), dtype=float)
     if doses.size < 2 or np.any(doses < 0) or np.any(~np.isfinite(doses)):
         raise DataError("doses must hold at least two finite values >= 0 (the grid to explore).")
-    if endpoint not in ("relative_size", "tgi"):
-        raise DataError("endpoint must be 'relative_size' or 'tgi'.")
+    if endpoint not in ("relative_size", "geometric_relative_size", "tgi"):
+        raise DataError(f"endpoint must be 'relative_size', 'geometric_relative_size' or 'tgi'; got {endpoint!r}.")
+    lower_better = endpoint != "tgi"
     if not 0 < target_probability < 1:
         raise DataError("target_probability must be in (0, 1).")
     if not margin >= 0:
@@ -324,7 +332,7 @@ def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "pa
     for k, key in enumerate(keys):
         ep[key] = np.stack([_endpoint(size[k + 1], j, control, endpoint) for j in day_idx], axis=0)  # (days, draws)
     ref = ep[(ref_comp, ref_dose)]
-    if endpoint == "relative_size":
+    if lower_better:
         ok = {k: v <= ref * (1.0 + margin) for k, v in ep.items()}
     else:
         ok = {k: v >= ref - margin for k, v in ep.items()}
@@ -361,7 +369,7 @@ def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "pa
             # efficacy must not get worse with more drug; a median that does is flagged (typically the
             # artefact of a negative interaction), and a minimum dose read off such a curve is suspect
             est = sub["estimate"].to_numpy()
-            worse = np.diff(est) > 1e-9 * np.abs(est[:-1]) if endpoint == "relative_size" else \
+            worse = np.diff(est) > 1e-9 * np.abs(est[:-1]) if lower_better else \
                 np.diff(est) < -1e-9 * np.abs(est[:-1])
             mrows.append({"companion": cname, "day": day, "monotone": not bool(np.any(worse)),
                           "min_dose": dmin, "min_dose_interp": dint,
