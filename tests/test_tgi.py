@@ -378,3 +378,28 @@ def test_estimator_bayes_dispatch_refuses_nlme_options():
     with pytest.raises(DataError, match="estimator must be"):
         cp.fit_tgi(df, subject="mouse", arm="arm", time="day", size="volume", treatments=ARMS, pk=PK,
                    estimator="saem")
+
+
+def test_pk_given_per_animal():
+    """subject_pk: an animal's own PK replaces the population PK in its exposure integrals."""
+    from comboplan.growth.data import validate_growth
+    from comboplan.growth.tgi import tgi_design
+    df = study(7, n=3)
+    gd = validate_growth(df, "mouse", "arm", "day", "volume")
+    fast = {"paclitaxel": paclitaxel_mouse(bioavailability={"ip": 1.0}).with_params(k10=2 * PK["paclitaxel"].k10)}
+    base = tgi_design(gd, ARMS, PK)
+    same = tgi_design(gd, ARMS, PK, subject_pk={"PTX-0": PK})
+    per = tgi_design(gd, ARMS, PK, subject_pk={"PTX-0": fast})
+    i = list(gd.subjects).index("PTX-0")
+    j = list(gd.subjects).index("PTX-1")
+    np.testing.assert_array_equal(same["auc"]["paclitaxel"], base["auc"]["paclitaxel"])
+    ref = ARMS["PTX"].exposures(fast)["paclitaxel"].cumulative(base["t"][i])[0]
+    np.testing.assert_allclose(per["auc"]["paclitaxel"][i], ref, rtol=1e-12)
+    assert per["auc"]["paclitaxel"][i][-1] < base["auc"]["paclitaxel"][i][-1]        # faster clearance, less AUC
+    np.testing.assert_array_equal(per["auc"]["paclitaxel"][j], base["auc"]["paclitaxel"][j])
+    fit = cp.fit_tgi(df, subject="mouse", arm="arm", time="day", size="volume", treatments=ARMS, pk=PK,
+                     subject_pk={"PTX-0": fast}, compute_se=False)
+    assert fit.model().pk["paclitaxel"] == PK["paclitaxel"]                          # planning uses the population PK
+    with pytest.raises(DataError, match="subject_pk names animal"):
+        cp.fit_tgi(df, subject="mouse", arm="arm", time="day", size="volume", treatments=ARMS, pk=PK,
+                   subject_pk={"nobody": fast})

@@ -85,7 +85,7 @@ def _dosing_arms(dosing: pd.DataFrame, subjects, columns: Mapping[str, str]):
 
 
 def tgi_design(gd, treatments: Mapping[str, object], pk: Mapping[str, object], *, body_weight=None,
-               grid_step: float = 0.05):
+               grid_step: float = 0.05, subject_pk: Mapping[str, Mapping[str, object]] | None = None):
     """Exposure integrals of every animal at its observation times.
 
     Parameters
@@ -101,6 +101,9 @@ def tgi_design(gd, treatments: Mapping[str, object], pk: Mapping[str, object], *
     grid_step : float
         Largest quadrature step (days) for the interaction integral; refined geometrically after
         every dose.
+    subject_pk : mapping subject -> {agent: PKModel}, optional
+        Individual (fixed) PK of some animals, e.g. from their own plasma samples, overriding
+        ``pk`` for those animals.
 
     Returns
     -------
@@ -134,7 +137,7 @@ def tgi_design(gd, treatments: Mapping[str, object], pk: Mapping[str, object], *
         if a is None:
             raise DataError(f"no treatment given for arm {gd.arms[gd.subject_arm[i]]!r} (animal {s!r}); pass "
                             "treatments={arm: Arm(...)} for every arm (an untreated arm is Arm(name)) or a dosing table.")
-        ex = a.exposures(pk)
+        ex = a.exposures({**pk, **dict((subject_pk or {}).get(str(s), {}))})
         exps.append(ex)
         for ag in ex:
             if ag not in agents:
@@ -469,7 +472,7 @@ def _var_nat(f, sigma, error):
 
 def validated_design(data, *, subject, arm, time, size, treatments=None, dosing=None, dosing_columns=None, pk=None,
                      body_weight=None, kind="volume", size_unit=None, lloq=None, censored=None, dropout=None,
-                     interaction=True, random=("w0", "lambda0")) -> dict:
+                     interaction=True, random=("w0", "lambda0"), subject_pk=None) -> dict:
     """Validate a TGI fit's inputs and build its design (shared by both estimators).
 
     Parameters are those of :func:`fit_tgi`.
@@ -493,7 +496,12 @@ def validated_design(data, *, subject, arm, time, size, treatments=None, dosing=
     if dosing is not None:
         treatments, bw_tab = _dosing_arms(dosing, gd.subjects, dosing_columns or {})
         bw = {**bw_tab, **bw}
-    d = tgi_design(gd, treatments, pk, body_weight=bw)
+    subject_pk = {str(k): dict(v) for k, v in dict(subject_pk or {}).items()}
+    unknown = sorted(set(subject_pk) - set(map(str, gd.subjects)))
+    if unknown:
+        raise DataError(f"subject_pk names animal(s) {unknown[:5]} that have no tumour measurements; use the "
+                        "labels of the subject column.")
+    d = tgi_design(gd, treatments, pk, body_weight=bw, subject_pk=subject_pk)
     agents, pair = d["agents"], d["pair"]
     use_int = bool(interaction) and pair is not None and bool(np.any(d["cross"][d["mask"]] > 0))
     if use_int and len(agents) > 2:
@@ -527,7 +535,7 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
             interaction: bool = True, random: Sequence[str] = ("w0", "lambda0"), error: str = "log",
             fixed: Mapping[str, float] | None = None, initial: Mapping[str, float] | None = None,
             estimator: str = "nlme", method: str = "reml", ci_level: float = 0.95,
-            compute_se: bool = True) -> TGIFit:
+            compute_se: bool = True, subject_pk: Mapping[str, Mapping[str, object]] | None = None) -> TGIFit:
     """Fit a population PK/PD tumour-growth-inhibition model to per-animal data with the doses given.
 
     Parameters
@@ -579,6 +587,9 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         Level of the Wald intervals (0-1); log-scale (asymmetric) for positive parameters.
     compute_se : bool
         Compute standard errors (numerical Hessian of the objective).
+    subject_pk : mapping subject -> {agent: PKModel}, optional
+        PK given per animal (fixed, e.g. individual estimates from sparse plasma samples); the
+        other animals use ``pk``. ``fit.model()`` carries the population ``pk`` for planning.
 
     Returns
     -------
@@ -595,9 +606,10 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
     if estimator == "bayes":
         from ..fitting.bayes.tgi import fit_tgi_bayes
 
-        if fixed or initial or method != "reml":
-            raise DataError("fixed=, initial= and method= are options of the NLME estimator; the Bayesian fit takes "
-                            "its priors instead (call comboplan.fitting.bayes.tgi.fit_tgi_bayes for its options).")
+        if fixed or initial or method != "reml" or subject_pk:
+            raise DataError("fixed=, initial=, method= and subject_pk= are options of the NLME estimator; the "
+                            "Bayesian fit takes its priors instead (call comboplan.fitting.bayes.tgi.fit_tgi_bayes "
+                            "for its options).")
         return fit_tgi_bayes(data, subject=subject, arm=arm, time=time, size=size, treatments=treatments,
                              dosing=dosing, dosing_columns=dosing_columns, pk=pk, body_weight=body_weight, kind=kind,
                              size_unit=size_unit, lloq=lloq, censored=censored, dropout=dropout,
@@ -605,7 +617,7 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
     v = validated_design(data, subject=subject, arm=arm, time=time, size=size, treatments=treatments,
                          dosing=dosing, dosing_columns=dosing_columns, pk=pk, body_weight=body_weight, kind=kind,
                          size_unit=size_unit, lloq=lloq, censored=censored, dropout=dropout, interaction=interaction,
-                         random=random)
+                         random=random, subject_pk=subject_pk)
     gd, d, agents, pair, use_int = v["gd"], v["design"], v["agents"], v["pair"], v["use_int"]
     cens, ysz, names, random, pk, treatments = v["cens"], v["ysz"], v["names"], v["random"], v["pk"], v["treatments"]
     log_scale = error == "log"
