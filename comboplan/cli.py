@@ -66,6 +66,10 @@ def main(argv=None) -> int:
     except ComboplanError as exc:
         print(f"comboplan {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # missing, unreadable or unwritable files are user errors too
+        where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
+        print(f"comboplan {args.command}: error: cannot access{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

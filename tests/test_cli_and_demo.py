@@ -43,6 +43,24 @@ def test_cli_bad_column_is_a_clear_error(plate_csv, capsys):
     assert "column(s) 'dose_uM'" in err and "available columns" in err
 
 
+@pytest.mark.parametrize("command", [["fit", "--dose", "d", "--response", "r"],
+                                     ["synergy", "--doses", "a", "b", "--response", "r"]])
+def test_cli_unreadable_input_is_one_line_exit_2(command, tmp_path, capsys):
+    """Empty, missing, folder and non-UTF-8 inputs: one 'comboplan <cmd>: error: ...' line, exit code 2."""
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    binary = tmp_path / "latin.csv"
+    binary.write_bytes(b"\xff\xfe\x00dose")
+    cases = {empty: "is empty", tmp_path / "nope.csv": "No such file", tmp_path: "is a folder", binary: "UTF-8"}
+    for path, msg in cases.items():
+        rc = main([command[0], str(path), *command[1:], "-o", str(tmp_path / "out")] if command[0] == "synergy"
+                  else [command[0], str(path), *command[1:]])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rc == 2
+        assert len(err) == 1 and err[0].startswith(f"comboplan {command[0]}: error:") and msg in err[0], err
+        assert "Traceback" not in "".join(err)
+
+
 def test_cli_help_lists_commands(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])

@@ -38,8 +38,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     """Execute ``comboplan synergy``; returns the exit status."""
-    import pandas as pd
 
+    from ..data.io import read_table
     from ..exceptions import DataError
     from .api import chou_talalay, fit_musyc, synergy
     from .io import read_synergyfinder
@@ -52,9 +52,7 @@ def run(args) -> int:
         by = ["block", "drug_row", "drug_col"]
         replicate = "replicate"
     else:
-        if not Path(args.data).exists():
-            raise DataError(f"file {args.data!r} not found.")
-        df = pd.read_csv(args.data)
+        df = read_table(args.data)
         if not args.doses or not args.response:
             raise DataError("--doses and --response are required for a tidy CSV (or pass --synergyfinder).")
         doses, response, by, replicate = args.doses, args.response, args.by, args.replicate

@@ -30,6 +30,8 @@ def _read_raw(source, sep, sheet_name, encoding) -> tuple[pd.DataFrame, str]:
         path = Path(source)
         suffix = path.suffix.lower()
         label = str(path)
+        if path.is_dir():
+            raise DataError(f"{label!r} is a folder, not a table file; give the path of a .csv, .tsv or .xlsx file.")
         if suffix in _EXCEL:
             try:
                 import openpyxl  # noqa: F401
@@ -55,6 +57,9 @@ def _read_raw(source, sep, sheet_name, encoding) -> tuple[pd.DataFrame, str]:
         df = pd.read_csv(reader, sep=sep, encoding=encoding)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{label!r} is empty: no header and no rows.") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{label!r} is not valid {encoding or 'UTF-8'} text ({exc.reason} at byte {exc.start}); "
+                        "save it as UTF-8 or pass encoding= (e.g. 'latin-1').") from exc
     except pd.errors.ParserError as exc:
         raise DataError(
             f"{label!r} could not be parsed with sep={sep!r}: {exc}. Check the separator and "

@@ -48,8 +48,8 @@ def register(subparsers) -> None:
 def _run(args) -> int:
     import warnings
 
-    import pandas as pd
 
+    from ..data.io import read_table
     from ..exceptions import ComboplanWarning, DataError
     from .dose_response import fit_dose_response
 
@@ -59,10 +59,7 @@ def _run(args) -> int:
             raise DataError(f"--fix expects PARAM=VALUE, got {item!r}")
         k, v = item.split("=", 1)
         fixed[k] = float(v)
-    try:
-        df = pd.read_csv(args.data)
-    except FileNotFoundError:
-        raise DataError(f"file not found: {args.data!r}") from None
+    df = read_table(args.data)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ComboplanWarning)
         res = fit_dose_response(df, dose=args.dose, response=args.response, by=args.by, model=args.model,
