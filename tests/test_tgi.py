@@ -108,8 +108,8 @@ def test_laplace_close_to_quadrature_and_estimates_match_the_quadrature_mle():
     assert abs(fit.ofv - ref.fun) < 0.02 * 8
 
 
-def test_engine_equals_exact_linear_mixed_model():
-    """A linear random-intercept model: estimates, SEs and -2 log L equal statsmodels' exact ML."""
+def _lmm(method):
+    """A linear random-intercept model fitted by the engine and by statsmodels (same start)."""
     import statsmodels.api as sm
     rng = np.random.default_rng(1)
     n, m = 30, 6
@@ -119,10 +119,17 @@ def test_engine_equals_exact_linear_mixed_model():
     def predict(phi):
         return np.log(phi[:, [0]]) + phi[:, [1]] * np.tile(t, (phi.shape[0] // n, 1))
     prob = NLMEProblem(predict, y, np.ones_like(y, bool), ("w0", "r"), ("log", "identity"), (True, False))
-    fit = fit_nlme(prob, [1.0, 0.05], [0.5], [0.5])
+    fit = fit_nlme(prob, [1.0, 0.05], [0.5], [0.5], method=method)
     X = np.column_stack([np.ones(n * m), t.ravel()])
     r = sm.MixedLM(y.ravel(), X, groups=np.repeat(np.arange(n), m)).fit(
-        reml=False, start_params=np.r_[np.log(fit.theta[0]), fit.theta[1], (fit.omega[0] / fit.sigma[0]) ** 2])
+        reml=method == "reml",
+        start_params=np.r_[np.log(fit.theta[0]), fit.theta[1], (fit.omega[0] / fit.sigma[0]) ** 2])
+    return prob, fit, r
+
+
+def test_engine_equals_exact_linear_mixed_model():
+    """A linear random-intercept model: estimates, SEs and -2 log L equal statsmodels' exact ML."""
+    prob, fit, r = _lmm("ml")
     assert fit.ofv == pytest.approx(-2 * r.llf, abs=1e-6)
     np.testing.assert_allclose([np.log(fit.theta[0]), fit.theta[1]], r.fe_params, atol=1e-6)
     assert fit.omega[0] == pytest.approx(np.sqrt(float(np.asarray(r.cov_re).ravel()[0])), rel=1e-4)
@@ -280,19 +287,7 @@ def test_netcdf_round_trip_and_plots(fitted, tmp_path):
 
 def test_reml_equals_exact_restricted_likelihood_of_a_linear_mixed_model():
     """method='reml': for a model linear in its parameters, the restricted likelihood is exact."""
-    import statsmodels.api as sm
-    rng = np.random.default_rng(1)
-    n, m = 30, 6
-    t = np.tile(np.linspace(0, 10, m), (n, 1))
-    y = np.log(2.0) + rng.normal(0, 0.3, n)[:, None] + 0.1 * t + rng.normal(0, 0.2, (n, m))
-
-    def predict(phi):
-        return np.log(phi[:, [0]]) + phi[:, [1]] * np.tile(t, (phi.shape[0] // n, 1))
-    prob = NLMEProblem(predict, y, np.ones_like(y, bool), ("w0", "r"), ("log", "identity"), (True, False))
-    fit = fit_nlme(prob, [1.0, 0.05], [0.5], [0.5], method="reml")
-    X = np.column_stack([np.ones(n * m), t.ravel()])
-    r = sm.MixedLM(y.ravel(), X, groups=np.repeat(np.arange(n), m)).fit(
-        reml=True, start_params=np.r_[np.log(fit.theta[0]), fit.theta[1], (fit.omega[0] / fit.sigma[0]) ** 2])
+    prob, fit, r = _lmm("reml")
     assert fit.ofv == pytest.approx(-2 * r.llf, abs=1e-6)
     assert fit.omega[0] == pytest.approx(np.sqrt(float(np.asarray(r.cov_re).ravel()[0])), rel=1e-4)
     assert fit.sigma[0] == pytest.approx(np.sqrt(r.scale), rel=1e-4)

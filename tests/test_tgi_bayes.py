@@ -9,37 +9,12 @@ import pytest
 from scipy import stats
 
 import comboplan as cp
-import comboplan.simulate as cs
 from comboplan.exceptions import DataError, DiagnosticsWarning
 from comboplan.fitting.bayes import tgi as btgi
 from comboplan.fitting.bayes.tgi import FastTGIModel, build_tgi_model, fit_tgi_bayes, prepare_tgi, pymc_point
-from comboplan.models.pk import Regimen, paclitaxel_mouse
-from comboplan.simulate.exposure import secretome
-from comboplan.simulate.pd import Effect, GrowthModel, Interaction
 
-# the simulated study of tests/test_tgi.py (copied so that the two files can change independently)
-DAYS = (0, 3, 7, 10, 14, 17, 21, 24, 28)
-PTX = Regimen.from_schedule(10, "mg/kg", "weekly from day 0 to 21", route="ip", agent="paclitaxel")
-SEC = secretome("primed", "3x/week from day 0 to 21", half_life=1.0, potency=1.0)
-ARMS = {"vehicle": cs.Arm("vehicle"), "PTX": cs.Arm("PTX", [PTX]), "CM": cs.Arm("CM", [], [SEC]),
-        "PTX+CM": cs.Arm("PTX+CM", [PTX], [SEC])}
-PK = {"paclitaxel": paclitaxel_mouse(bioavailability={"ip": 1.0})}
-TRUTH = {"w0": 100.0, "lambda0": 0.12, "potency.paclitaxel": 0.4, "potency.secretome": 0.08, "interaction.gamma": 0.5}
-
-
-def study(seed, n=7, cv=0.15, omega=None):
-    """4 arms x n mice, calipers on DAYS, truth TRUTH, between-animal CV 30 % (w0) and 20 % (lambda0)."""
-    omega = {"w0": 0.3, "lambda0": 0.2} if omega is None else omega
-    model = cs.PKPDModel(growth=GrowthModel("exponential", {"lambda0": TRUTH["lambda0"], "w0": TRUTH["w0"]},
-                                            size_unit="mm3"),
-                         effects={"paclitaxel": Effect("paclitaxel", TRUTH["potency.paclitaxel"]),
-                                  "secretome": Effect("secretome", TRUTH["potency.secretome"])},
-                         interaction=Interaction(gamma=TRUTH["interaction.gamma"]), pk=PK)
-    res = cs.simulate_cohort(model, list(ARMS.values()), DAYS, n_animals=n, variability=cs.Variability(omega),
-                             readout=cs.Readout("volume", cv=cv), seed=seed, common_animals=False)
-    df = res.to_frame()
-    df["mouse"] = df["scenario"] + "-" + df["animal"].astype(str)
-    return df[["mouse", "scenario", "day", "observed"]].rename(columns={"scenario": "arm", "observed": "volume"})
+# the simulated study of tests/test_tgi.py
+from test_tgi import ARMS, PK, TRUTH, study  # noqa: E402
 
 
 KW = dict(subject="mouse", arm="arm", time="day", size="volume", treatments=ARMS, pk=PK)
