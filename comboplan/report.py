@@ -438,6 +438,7 @@ def planning_section(ctx) -> str:
         out.append(f"| {r['companion']} | {r['min_dose']:g} |")
     primed_min = md.loc[md.companion == "primed", "min_dose"]
     # what the calibrated model predicts for every arm, the untreated control included
+    from .simulate.mcerror import format_probability
     from .simulate.paper import eiro2024_evidence, predicted_arms
     from .simulate.power import ttest_power
     pa = predicted_arms(cal, 14.0, doses=(0.0, 2.5, 5.0, 7.5, 10.0))
@@ -533,7 +534,6 @@ def planning_section(ctx) -> str:
                                seed=seed + 4, method="retention", preserve=0.5)
     tables.append(ctx.table(ni.table, "noninferiority_design.csv", "three-arm design (vehicle, 10 mg/kg, 5 mg/kg + "
                             "primed): power and assurance of the retention-of-effect test per mice per arm"))
-    from .simulate.mcerror import format_probability as _fp
     out.append("\n**The experiment that would decide it**: vehicle, paclitaxel 10 mg/kg and 5 mg/kg + primed secretome, "
                "imaging days 0/7/14, endpoint log relative size at day 14 (geometric-mean scale); non-inferiority "
                "as retention of at least half of the 10 mg/kg effect over vehicle measured in the same study "
@@ -542,7 +542,7 @@ def planning_section(ctx) -> str:
                "so these numbers are optimistic):\n")
     out.append("| mice per arm | conditional power | assurance (200 draws) | reference beat vehicle |\n|---|---|---|---|")
     for _, r in ni.table.iterrows():
-        out.append(f"| {int(r['n_per_arm'])} | {_fp(r['power'], int(r['n_studies']))} | {r['assurance']:.2f} ± "
+        out.append(f"| {int(r['n_per_arm'])} | {format_probability(r['power'], int(r['n_studies']))} | {r['assurance']:.2f} ± "
                    f"{r['assurance_se']:.2f} | {r['p_established']:.2f} |")
     n_ni = ni.settings.get("n_required_assurance")
     out.append(f"\n{n_ni or 'More than 20'} mice per arm give 80 % assurance under the calibrated model; if the "
@@ -574,7 +574,6 @@ def planning_section(ctx) -> str:
     tab = res.table
     p5 = tab.loc[(tab.companion == "primed") & (tab.dose == 5.0), "p_noninferior"]
     p5_alone = tab.loc[(tab.companion == "none") & (tab.dose == 5.0), "p_noninferior"]
-    from .simulate.mcerror import format_probability
     n_dr = int(res.settings["n_draws"])
     ctx.say("Dose reduction (model calibrated to the printed day-14 values, assumptions A1-A7; the model's control "
             f"grows {ctrl:.2f}-fold by day 14 vs 2.74 at 5 mg/kg): "

@@ -693,7 +693,7 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
 
 def _initial(gd, d, names, agents, use_int, log_scale):
     """Data-driven starting values: median baseline size, growth of the least-treated arm."""
-    t, mask, cens = d["t"], d["mask"] & ~d["censored"], d["censored"]
+    t, mask = d["t"], d["mask"] & ~d["censored"]
     ly = np.where(mask, np.log(np.where(mask, d["size"], 1.0)), np.nan)
     w0 = float(np.exp(np.nanmedian(np.where(np.isclose(t, np.nanmin(np.where(mask, t, np.inf), axis=1)[:, None]),
                                              ly, np.nan))))

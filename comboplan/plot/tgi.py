@@ -4,7 +4,6 @@ Every function takes ``ax=None`` (a new figure) and returns the Axes; none fits.
 """
 from __future__ import annotations
 
-import numpy as np
 
 from ..exceptions import DataError
 from ._common import new_axes as _ax
