@@ -47,7 +47,7 @@ from scipy import stats
 from ..exceptions import DataError
 from .cohort import (Arm, Dropout, ParameterDraws, PKPDModel, Readout, Variability, _animal_normals, _check_names,
                      _population, _simulate_from_normals, _varying, simulate_arms)
-from .mcerror import format_probability, mc_interval
+from .mcerror import format_probability, mc_interval, mc_se
 from .seeds import as_generator, as_seed_sequence, draw_seeds
 
 __all__ = ["simulate_study", "study_power", "sample_size", "power_grid", "assurance", "PowerResult", "ttest_power",
@@ -102,7 +102,7 @@ def format_power(k: int, n: int, level: float = 0.95) -> str:
         return format_probability(k / n, n, level=level)
     p = k / n
     d = _digits(p)
-    se = math.sqrt(p * (1 - p) / n)
+    se = mc_se(p, n)
     return f"{p:.{d}f} ± {se:.2g} (MC SE, {n} sims)"
 
 
