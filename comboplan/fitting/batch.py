@@ -24,6 +24,7 @@ stationary points.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -68,6 +69,11 @@ class BatchFit:
         Loss function used.
     sum_log_w : ndarray, shape (n,)
         ``sum(log w)`` over observations (enters the Gaussian log-likelihood).
+    on_bound : ndarray of bool, shape (n, p), optional
+        Which estimates ended on a finite bound (``bounds=``): the optimum lies on the
+        bound.  Such a parameter has a NaN row/column in ``cov``; the covariance of the
+        others is conditional on it (as if it were fixed at the bound).  ``None``
+        (engines that do not report it) reads as all False via :attr:`bound_flags`.
     """
 
     spec: ModelSpec
@@ -83,6 +89,14 @@ class BatchFit:
     cov_method: str = "gauss-newton"
     loss: str = "linear"
     sum_log_w: np.ndarray = field(default=None)  # type: ignore[assignment]
+    on_bound: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    @property
+    def bound_flags(self) -> np.ndarray:
+        """``on_bound`` as an (n, p) boolean array (all False where not reported)."""
+        if self.on_bound is None:
+            return np.zeros(self.estimates.shape, dtype=bool)
+        return np.asarray(self.on_bound, dtype=bool)
 
     @property
     def n_curves(self) -> int:
@@ -192,17 +206,30 @@ def _start_rss(spec, x, y, w, p):
 
 
 # --------------------------------------------------------------------------- LM core
+# MINPACK's default relative tolerances (sqrt of machine epsilon), used as the loosest
+# acceptable stop: a curve never fails where MINPACK's ftol test would have stopped
+MINPACK_TOL = 1.49012e-08
+
+
 def _lm(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol, ftol=1e-15):
     """Levenberg–Marquardt on the free transformed parameters of all curves.
+
+    Bounds are handled by an active set: a parameter that sits on a bound while the
+    gradient pushes it outward is held there and the damped step is solved for the
+    others (projected Levenberg–Marquardt), so optima on a bound are reached and the
+    stopping rules apply to the parameters that can still move.
 
     Returns theta, rss, converged, message, niter (all per curve).
     """
     n, p = theta.shape
     fidx = np.flatnonzero(free)
+    k = fidx.size
     lam = np.full(n, 1e-3)
     niter = np.zeros(n, dtype=int)
     conv = np.zeros(n, dtype=bool)
+    loose = np.zeros(n, dtype=bool)
     msg = np.full(n, "maximum number of iterations reached", dtype=object)
+    lo_f, hi_f = lo[fidx], hi[fidx]
 
     def nat(th, fx):
         pn = _to_nat(th, islog)
@@ -217,15 +244,21 @@ def _lm(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gt
     bad0 = ~np.isfinite(rss) | np.any(~np.isfinite(theta[:, fidx]), axis=1)
     msg[bad0] = "model is not finite at the starting values"
     active = ~bad0
-    if fidx.size == 0:
+    if k == 0:
         conv[active] = True
         msg[active] = "converged: no free parameters"
         return theta, rss, conv, msg, niter
     ysc = np.sum((sw * y) ** 2, axis=1)
     rss_lag = None
+    theta_lag = None
+    eye = np.eye(k)[None]
+    errs = np.errstate(all="ignore")
+    errs.__enter__()
     for it in range(maxiter):
         if it == max(maxiter - 20, 0):
             rss_lag = rss.copy()
+            theta_lag = theta.copy()
+            loose[:] = False
         idx = np.flatnonzero(active)
         if idx.size == 0:
             break
@@ -238,42 +271,57 @@ def _lm(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gt
         J = J * np.where(islog[fidx], pn[:, fidx], 1.0)[:, None, :]
         J = J * sa[..., None]
         A = np.einsum("nmi,nmj->nij", J, J)
-        g = np.einsum("nmi,nm->ni", J, r)
+        g = np.einsum("nmi,nm->ni", J, r)  # -1/2 gradient of the RSS: a descent direction
         dA = np.diagonal(A, axis1=1, axis2=2)
         finite = np.all(np.isfinite(A), axis=(1, 2)) & np.all(np.isfinite(g), axis=1)
         rssa = rss[idx]
+        th_f = tha[:, fidx]
+        # active set: on a bound and pushed outward by the descent direction
+        held = ((th_f <= lo_f) & (g < 0)) | ((th_f >= hi_f) & (g > 0))
+        keep = ~held
         # MINPACK-style gradient criterion: max cosine between r and the columns of J
+        # (over the parameters that are not held on a bound)
         with np.errstate(invalid="ignore", divide="ignore"):
             denom = np.sqrt(np.maximum(dA, 1e-300) * np.maximum(rssa, 1e-300)[:, None])
-            cosang = np.max(np.abs(g) / denom, axis=1)
+            cosang = np.max(np.where(keep, np.abs(g) / denom, 0.0), axis=1)
         zero_res = rssa <= 1e-28 * np.maximum(ysc[idx], 1e-300)
         done_g = finite & ((cosang <= gtol) | zero_res)
         if np.any(done_g):
             j = idx[done_g]
             conv[j] = True
             msg[j] = np.where(zero_res[done_g], "converged: zero residual", "converged: gradient orthogonal to residuals")
-        # damped step
+        # damped step on the parameters that are not held (held ones: identity rows, zero step)
         la = lam[idx]
+        kk = keep[:, :, None] & keep[:, None, :]
         D = np.maximum(dA, 1e-12 * np.max(np.abs(dA), axis=1, keepdims=True) + 1e-300)
-        M = A + la[:, None, None] * (D[:, :, None] * np.eye(fidx.size)[None])
-        M = np.where(finite[:, None, None], M, np.eye(fidx.size)[None])
-        gg = np.where(finite[:, None], g, 0.0)
+        M = np.where(kk, A + la[:, None, None] * (D[:, :, None] * eye), 0.0) + np.where(held[:, :, None], eye, 0.0)
+        M = np.where(finite[:, None, None], M, eye)
+        gg = np.where(finite[:, None] & keep, g, 0.0)
         try:
             delta = np.linalg.solve(M, gg[..., None])[..., 0]
         except np.linalg.LinAlgError:
             delta = np.stack([np.linalg.lstsq(Mi, gi, rcond=None)[0] for Mi, gi in zip(M, gg)])
         new = tha.copy()
-        new[:, fidx] = np.clip(tha[:, fidx] + delta, lo[fidx], hi[fidx])
+        new[:, fidx] = np.clip(th_f + delta, lo_f, hi_f)
         rss_new = rss_of(xa, ya, sa, new, fxa)
         # predicted decrease of the local quadratic model: 2 g'd - d'Ad (>= 0 for an LM step)
         pred = 2.0 * np.einsum("ni,ni->n", gg, delta) - np.einsum("ni,nij,nj->n", delta, A, delta)
         accept = (rss_new <= rssa) & finite & ~done_g
-        step = np.max(np.abs(new[:, fidx] - tha[:, fidx]) / (np.abs(tha[:, fidx]) + xtol), axis=1)
+        dstep = new[:, fidx] - th_f
+        step = np.max(np.abs(dstep) / (np.abs(th_f) + xtol), axis=1)
+        # MINPACK's scale-invariant form: ||D step|| <= xtol ||D theta||, D = column norms of J
+        sd = np.sqrt(np.maximum(dA, 0.0))
+        step_s = np.sqrt(np.sum((sd * dstep) ** 2, axis=1)) / np.maximum(np.sqrt(np.sum((sd * th_f) ** 2, axis=1)),
+                                                                          1e-300)
         theta[idx[accept]] = new[accept]
         rss[idx[accept]] = rss_new[accept]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            actred = (rssa - rss_new) / np.maximum(rssa, 1e-300)
+            prered = pred / np.maximum(rssa, 1e-300)
+        loose[idx] |= accept & (actred <= MINPACK_TOL) & (np.abs(prered) <= MINPACK_TOL)
         lam[idx] = np.where(accept, np.maximum(la * 0.3, 1e-12), np.minimum(la * 10.0, 1e16))
         niter[idx] += 1
-        done_x = accept & (step <= xtol)
+        done_x = accept & ((step <= xtol) | (step_s <= xtol))
         if np.any(done_x):
             j = idx[done_x]
             conv[j] = True
@@ -285,19 +333,254 @@ def _lm(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gt
             msg[j] = "converged: predicted relative RSS decrease below ftol"
         stuck = ~accept & ~done_g & ~flat & (lam[idx] >= 1e16)
         if np.any(stuck):
+            # even a step of relative size ~1e-16 along the gradient does not lower the RSS:
+            # a minimum to machine precision (MINPACK stops here too, by its xtol test) unless
+            # the gradient is clearly not zero (a kink or a wrong derivative)
             j = idx[stuck]
-            msg[j] = "no decrease of RSS possible (damping exhausted)"
+            small = cosang[stuck] <= 1e-6
+            conv[j[small]] = True
+            msg[j[small]] = "converged: no further decrease of the RSS possible (minimum to machine precision)"
+            msg[j[~small]] = "no decrease of RSS possible (damping exhausted) although the gradient is not zero"
         notfinite = ~finite
         if np.any(notfinite):
             msg[idx[notfinite]] = "model or Jacobian not finite during iterations"
         active[idx[done_g | done_x | flat | stuck | notfinite]] = False
+    errs.__exit__(None, None, None)
+    # at the iteration limit with residuals negligible against the data (an exact fit
+    # approached while a parameter diverges, e.g. a step through as many points as
+    # parameters): the RSS is at its infimum to rounding
+    tiny = active & (rss <= 1e-14 * ysc)
+    conv[tiny] = True
+    msg[tiny] = "converged: residuals negligible (exact fit approached at the iteration limit)"
+    active &= ~tiny
     if rss_lag is not None and np.any(active):
+        # at the iteration limit with the RSS stationary (MINPACK's ftol test met in the last
+        # iterations, or no relative change above 1e-9): the minimum of the RSS is reached, but
+        # the parameters keep drifting along a flat valley, i.e. they are poorly determined
         with np.errstate(invalid="ignore", divide="ignore"):
-            flat = active & (np.abs(rss_lag - rss) <= 1e-9 * np.maximum(rss, 1e-300))
-        msg[flat] = ("RSS no longer decreases but parameters keep drifting: a parameter is not identifiable "
-                     "from these data (try a model with fewer parameters or fix one)")
+            flat = active & (loose | (np.abs(rss_lag - rss) <= 1e-9 * np.maximum(rss, 1e-300)))
+            drift = np.abs(theta - theta_lag) > 1e-6 * (np.abs(theta_lag) + 1e-6)
+        names = spec.param_names
+        for i in np.flatnonzero(flat):
+            moving = [names[j] for j in fidx if drift[i, j]]
+            conv[i] = True
+            msg[i] = ("converged: RSS stationary (relative decrease below MINPACK's ftol) at the iteration limit"
+                      + (f", but {', '.join(moving)} still drifting along a flat RSS valley (poorly determined)"
+                         if moving else ""))
     return theta, rss, conv, msg, niter
 
+
+# --------------------------------------------------------------------------- fall-back
+def _condition(spec, x, sw, theta, fixed_nat, free, islog):
+    """Condition number of the column-scaled information matrix J'WJ on the fitting scale
+    (inf where not finite), per curve."""
+    fidx = np.flatnonzero(free)
+    with np.errstate(all="ignore"):
+        pn = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
+        J = _jac_nat(spec, x, pn)[..., fidx] * np.where(islog[fidx], pn[:, fidx], 1.0)[:, None, :] * sw[..., None]
+        A = np.einsum("nmi,nmj->nij", J, J)
+        dg = np.sqrt(np.abs(np.diagonal(A, axis1=1, axis2=2)))
+        As = A / np.where(dg > 0, dg, 1.0)[:, :, None] / np.where(dg > 0, dg, 1.0)[:, None, :]
+        ok = np.all(np.isfinite(As), axis=(1, 2)) & np.all(dg > 0, axis=1)
+        out = np.full(theta.shape[0], np.inf)
+        if ok.any():
+            out[ok] = np.linalg.cond(As[ok])
+    return np.where(np.isfinite(out), out, np.inf)
+
+
+def _candidate_starts(spec, x, mask, start, free, lo, hi, islog):
+    """Alternative starting points for curves whose first solve failed (natural scale).
+
+    The potency parameter (dose unit, log scale) is placed at 10 %, 50 % and 90 % of the
+    tested log-dose range, each with the self-start's slope and with slopes halved and
+    doubled; the model's equivalent representations (``spec.alt_starts``) of each are
+    added.  Returns a list of ``(n, p)`` arrays.
+    """
+    n, p = start.shape
+    xpos = np.where(mask & (x > 0), x, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ldlo = np.log(np.nanmin(xpos, axis=1))
+        ldhi = np.log(np.nanmax(xpos, axis=1))
+    ok = np.isfinite(ldlo) & np.isfinite(ldhi)
+    ldlo = np.where(ok, ldlo, 0.0)
+    ldhi = np.where(ok & (ldhi > ldlo), ldhi, ldlo + np.log(10.0))
+    pot = [j for j, q in enumerate(spec.params) if free[j] and q.unit == "dose" and q.transform == "log"]
+    slope = [j for j, q in enumerate(spec.params) if free[j] and q.unit == "1" and q.name in ("h", "b")]
+    base = np.where(np.isfinite(start), start, 1.0)
+    cands = []
+    for t in (0.1, 0.5, 0.9):
+        for mult in (1.0, 0.5, 2.0):
+            c = base.copy()
+            for j in pot:
+                c[:, j] = np.exp(ldlo + t * (ldhi - ldlo))
+            for j in slope:
+                c[:, j] = c[:, j] * mult
+            cands.append(c)
+            if spec.alt_starts is not None:
+                cands.extend(np.asarray(a, dtype=float) for a in spec.alt_starts(c))
+    # keep every candidate inside the bounds (fitting scale)
+    out = []
+    for c in cands:
+        th = _to_theta(c, islog)
+        th = np.where(free, np.clip(th, lo, hi), th)
+        out.append(np.where(free, _to_nat(th, islog), c))
+    return out
+
+
+def _multistart(spec, x, y, sw, mask, start, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol, ftol):
+    """Refit curves from :func:`_candidate_starts`, all candidates in one batched solve.
+
+    Returns theta, rss, converged, message, niter for the best converged candidate of
+    each curve (lowest RSS); curves where none converges keep ``converged=False``.
+    """
+    n, p = start.shape
+    cands = _candidate_starts(spec, x, mask, start, free, lo, hi, islog)
+    C = len(cands)
+    P = np.concatenate(cands, axis=0)
+    P = np.where(np.isnan(np.tile(fixed_nat, (C, 1))), P, np.tile(fixed_nat, (C, 1)))
+    th0 = _to_theta(P, islog)
+    th, rss, conv, msg, it = _lm(spec, np.tile(x, (C, 1)), np.tile(y, (C, 1)), np.tile(sw, (C, 1)), th0, free,
+                                 np.tile(fixed_nat, (C, 1)), lo, hi, islog, maxiter, xtol, gtol, ftol)
+    rss_c = np.where(conv, rss, np.inf).reshape(C, n)
+    best = np.argmin(rss_c, axis=0)
+    sel = best * n + np.arange(n)
+    return th[sel], rss[sel], conv[sel], msg[sel], it.reshape(C, n).sum(axis=0)
+
+
+def _scipy_candidates(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter):
+    """Per-curve scipy solves from ``theta`` (fitting scale), analytic Jacobians.
+
+    Where the free parameters are unbounded on the fitting scale: MINPACK's
+    Levenberg-Marquardt (:func:`scipy.optimize.leastsq`, default tolerances) on the
+    *natural* scale, i.e. the path of ``curve_fit`` and lmfit from the same start, which
+    can end in another basin than a fit on the log scale.  Where bounds are set:
+    trust-region reflective (:func:`scipy.optimize.least_squares`) on the fitting scale.
+    Returns a list of ``(theta, ok, label)``.
+    """
+    from scipy.optimize import least_squares, leastsq
+
+    n, p = theta.shape
+    fidx = np.flatnonzero(free)
+    lo_f, hi_f = lo[fidx], hi[fidx]
+    bounded = bool(np.isfinite(lo_f).any() or np.isfinite(hi_f).any())
+    kinds = ("trf",) if bounded else ("lm", "natural")
+    labels = {"trf": "scipy least_squares trf", "lm": "scipy least_squares lm",
+              "natural": "MINPACK leastsq on the natural scale"}
+    out = []
+    for kind in kinds:
+        natural = kind == "natural"
+        th = theta.copy()
+        ok = np.zeros(n, dtype=bool)
+        for i in range(n):
+            if not np.all(np.isfinite(theta[i, fidx])):
+                continue
+            fx = fixed_nat[i:i + 1]
+            xi, yi, si = x[i:i + 1], y[i], sw[i]
+
+            def nat_of(t, i=i, fx=fx):
+                tt = theta[i:i + 1].copy()
+                if natural:
+                    pn = _to_nat(tt, islog)
+                    pn[0, fidx] = t
+                else:
+                    tt[0, fidx] = t
+                    pn = _to_nat(tt, islog)
+                return np.where(np.isnan(fx), pn, fx)
+
+            def res(t, xi=xi, yi=yi, si=si, nat_of=nat_of):
+                with np.errstate(all="ignore"):
+                    r = si * (yi - _model(spec, xi, nat_of(t))[0])
+                return np.where(np.isfinite(r), r, 1e150)
+
+            def jac(t, xi=xi, si=si, nat_of=nat_of):
+                pn = nat_of(t)
+                with np.errstate(all="ignore"):
+                    J = -si[:, None] * _jac_nat(spec, xi, pn)[0][:, fidx]
+                    if not natural:
+                        J = J * np.where(islog[fidx], pn[0, fidx], 1.0)[None, :]
+                return np.where(np.isfinite(J), J, 0.0)
+
+            try:
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    if kind == "trf":
+                        t0 = theta[i, fidx].copy()
+                        span = np.where(np.isfinite(hi_f - lo_f), hi_f - lo_f, 1.0)
+                        t0 = np.clip(t0, lo_f + 1e-10 * span, hi_f - 1e-10 * span)
+                        sol = least_squares(res, t0, jac=jac, bounds=(lo_f, hi_f), method="trf", x_scale="jac",
+                                            max_nfev=5 * maxiter)
+                        good, t = sol.status > 0, sol.x
+                    elif kind == "lm":
+                        sol = least_squares(res, theta[i, fidx], jac=jac, method="lm", x_scale="jac",
+                                            max_nfev=5 * maxiter)
+                        good, t = sol.status > 0, sol.x
+                    else:
+                        p0 = _to_nat(theta[i:i + 1], islog)[0, fidx]
+                        t, _, _, _, ier = leastsq(res, p0, Dfun=jac, full_output=True, maxfev=5 * maxiter)
+                        good = ier in (1, 2, 3, 4) and np.all(np.isfinite(t)) and np.all(t[islog[fidx]] > 0)
+                        if good:
+                            t = _to_theta(t, islog[fidx])
+            except (ValueError, np.linalg.LinAlgError):
+                continue
+            if good and np.all(np.isfinite(t)):
+                th[i, fidx] = t
+                ok[i] = True
+        out.append((th, ok, labels[kind]))
+    return out
+
+
+def _fallback(spec, x, y, sw, mask, start, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol, ftol,
+              theta_now=None, conv_now=None):
+    """Fall-back for curves whose first solve failed (see ``multistart`` in :func:`fit_chunk`).
+
+    Candidates: the batched multi-start (:func:`_multistart`) and per-curve scipy solves
+    from the self-start (:func:`_scipy_candidates`), each scipy end point polished by the
+    engine (the polished point is used when it converges, the scipy point otherwise).
+    The converged candidate with the lowest RSS wins.  Returns theta, rss, converged,
+    message, niter.
+    """
+    n, p = start.shape
+    th_m, rss_m, conv_m, msg_m, it = _multistart(spec, x, y, sw, mask, start, free, fixed_nat, lo, hi, islog,
+                                                 maxiter, xtol, gtol, ftol)
+    best_th, best_rss = th_m.copy(), np.where(conv_m, rss_m, np.inf)
+    best_msg = np.array([f"{m} (multi-start)" for m in msg_m], dtype=object)
+    th0 = _to_theta(np.where(np.isfinite(start), start, 1.0), islog)
+    th0 = np.where(free, np.clip(th0, lo, hi), th0)
+    for th_s, ok, label in _scipy_candidates(spec, x, y, sw, th0, free, fixed_nat, lo, hi, islog, maxiter):
+        if not ok.any():
+            continue
+        th_p, rss_p, conv_p, msg_p, it_p = _lm(spec, x, y, sw, th_s.copy(), free, fixed_nat, lo, hi, islog,
+                                               maxiter, xtol, gtol, ftol)
+        it = it + it_p
+        with np.errstate(all="ignore"):
+            pn = np.where(np.isnan(fixed_nat), _to_nat(th_s, islog), fixed_nat)
+            rss_s = np.sum((sw * (y - _model(spec, x, pn))) ** 2, axis=1)
+        use_p = ok & conv_p & (rss_p <= rss_s)
+        cand_th = np.where(use_p[:, None], th_p, th_s)
+        cand_rss = np.where(use_p, rss_p, np.where(ok & np.isfinite(rss_s), rss_s, np.inf))
+        cand_msg = np.where(use_p, [f"{m} (after {label})" for m in msg_p],
+                            f"converged ({label}; the engine's polish from there did not finish)")
+        better = cand_rss < best_rss
+        best_th[better], best_rss[better], best_msg[better] = cand_th[better], cand_rss[better], cand_msg[better]
+    # where the best point lies in a flat valley (parameters drifting at the iteration
+    # limit), keep walking it: a longer solve from there, kept if it lowers the RSS
+    walk = np.isfinite(best_rss) & np.array(["drifting" in str(m) or "did not finish" in str(m) for m in best_msg])
+    if theta_now is not None:
+        # the current solution (converged but re-examined) is itself a candidate
+        walk |= conv_now
+    if walk.any():
+        w = np.flatnonzero(walk)
+        th0 = np.where(np.isfinite(best_rss[w])[:, None], best_th[w], theta_now[w] if theta_now is not None else 0)
+        th_w, rss_w, conv_w, msg_w, it_w = _lm(spec, x[w], y[w], sw[w], th0.copy(), free, fixed_nat[w], lo, hi,
+                                               islog, 10 * maxiter, xtol, gtol, ftol)
+        it[w] += it_w
+        better = conv_w & (rss_w < best_rss[w])
+        k = w[better]
+        best_th[k], best_rss[k] = th_w[better], rss_w[better]
+        best_msg[k] = [f"{m} (continued along a flat valley)" for m in msg_w[better]]
+    conv = np.isfinite(best_rss)
+    return best_th, np.where(conv, best_rss, np.nan), conv, best_msg, it
 
 def _covariance(spec, x, y, w, pnat, free, rss, nobs, method, islog=None):
     """Covariance of the free parameters on the natural scale, embedded in (n, p, p).
@@ -387,6 +670,7 @@ def fit_chunk(
     gtol: float = 1e-10,
     cov: str = "gauss-newton",
     ftol: float = 1e-15,
+    multistart: bool = True,
 ) -> BatchFit:
     """Fit ``spec`` to every row of ``x``/``y`` (one chunk of curves). Pure function.
 
@@ -425,6 +709,14 @@ def fit_chunk(
         ``s^2 (H/2)^-1`` with the full Hessian of the RSS (R drc's default), or the
         heteroscedasticity-consistent sandwich (HC1); ``"none"`` skips it (NaN), e.g.
         for candidate starts.
+    multistart : bool
+        Fall-back for curves whose first solve fails (default True): they are refitted
+        from spread-out starts (potency at 10/50/90 % of the tested log-dose range,
+        slopes halved and doubled, the model's equivalent representations), all in one
+        batched solve, keeping the converged candidate with the lowest RSS; curves still
+        failing get one :func:`scipy.optimize.least_squares` (trust-region reflective)
+        solve each, polished by the engine.  The message says which path succeeded.
+        ``False`` reports the first solve as it ended.
 
     Returns
     -------
@@ -474,6 +766,26 @@ def fit_chunk(
 
     sw = np.sqrt(ww)
     theta, rss, conv, msg, niter = _lm(spec, xs, ys, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol, ftol)
+    retry = ~conv & (nobs >= npar) & (npar > 0) & (nobs > 0)
+    if multistart and npar:
+        # a converged fit is re-examined from other starts too when the RSS surface is
+        # nearly flat there (several minima or a valley are then common): the iteration
+        # limit was reached on a stationary RSS, or the information matrix is ill-conditioned
+        stationary = np.array(["RSS stationary" in str(m) for m in msg])
+        risky = conv & (nobs > npar) & (stationary | (_condition(spec, xs, sw, theta, fixed_nat, free, islog) > 1e8))
+        retry |= risky
+    if multistart and np.any(retry):
+        r = np.flatnonzero(retry)
+        start_r = np.where(np.isnan(fixed_nat[r]), start[r], fixed_nat[r])
+        th2, rss2, conv2, msg2, it2 = _fallback(spec, xs[r], ys[r], sw[r], mask[r], start_r, free, fixed_nat[r],
+                                                lo, hi, islog, maxiter, xtol, gtol, ftol, theta[r], conv[r])
+        niter[r] += it2
+        first, was = msg[r], conv[r]
+        better = conv2 & (~was | (rss2 < rss[r] * (1 - 1e-12)))
+        ok = r[better]
+        theta[ok], rss[ok], conv[ok] = th2[better], rss2[better], True
+        msg[ok] = [f"{m2}; the first solve from the self-start " + ("ended at a higher RSS: " if w else "ended with: ")
+                   + m1 for m1, m2, w in zip(first[better], msg2[better], was[better])]
 
     if loss != "linear":
         pn = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
@@ -503,25 +815,48 @@ def fit_chunk(
 
     pnat = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
     rss_cov = np.sum(ww_cov * (ys - _model(spec, xs, pnat)) ** 2, axis=1) if loss != "linear" else rss
+    msg = np.asarray(msg, dtype=object)
+    too_few = nobs < npar
+    msg[too_few] = [f"too few observations ({k}) for {npar} free parameters" for k in nobs[too_few]]
+    conv = conv & ~too_few
+    # parameters that ended on a (finite) bound
+    on_bound = np.zeros((n, len(free)), dtype=bool)
+    if npar:
+        with np.errstate(invalid="ignore"):
+            at_lo = np.isfinite(lo) & np.isclose(theta, lo, rtol=1e-9, atol=1e-12)
+            at_hi = np.isfinite(hi) & np.isclose(theta, hi, rtol=1e-9, atol=1e-12)
+        on_bound = (at_lo | at_hi) & free[None, :] & conv[:, None]
     if cov == "none":
         covm = np.full((n, len(free), len(free)), np.nan)
         singular = np.zeros(n, dtype=bool)
     else:
         covm, singular = _covariance(spec, xs, ys, ww_cov, pnat, free, rss_cov, nobs, cov, islog)
-    msg = np.asarray(msg, dtype=object)
-    too_few = nobs <= npar
-    msg[too_few] = [f"too few observations ({k}) for {npar} free parameters" for k in nobs[too_few]]
-    conv = conv & ~too_few
-    at_bound = np.zeros(n, dtype=bool)
-    if npar:
-        th_free = theta[:, free]
-        with np.errstate(invalid="ignore"):
-            at_bound = np.any((np.isclose(th_free, lo[free]) & np.isfinite(lo[free]))
-                              | (np.isclose(th_free, hi[free]) & np.isfinite(hi[free])), axis=1)
-    for i in np.flatnonzero(conv & at_bound):
-        msg[i] = msg[i] + "; a parameter is at its bound (standard errors unreliable)"
-    for i in np.flatnonzero(conv & singular & ~at_bound):
-        msg[i] = msg[i] + "; singular information matrix: some parameters are not identifiable"
+        # a parameter on its bound has no Wald standard error; the others get theirs
+        # conditional on it (exactly as if it had been fixed at the bound)
+        rows = np.flatnonzero(on_bound.any(axis=1))
+        if rows.size:
+            pats, inv = np.unique(on_bound[rows], axis=0, return_inverse=True)
+            for q, pat in enumerate(pats):
+                sel = rows[np.ravel(inv) == q]
+                c2, s2 = _covariance(spec, xs[sel], ys[sel], ww_cov[sel], pnat[sel], free & ~pat, rss_cov[sel],
+                                     nobs[sel], cov, islog)
+                c2[:, pat, :] = np.nan
+                c2[:, :, pat] = np.nan
+                covm[sel] = c2
+                singular[sel] = s2 & (nobs[sel] > int((free & ~pat).sum()))
+    names = spec.param_names
+    for i in np.flatnonzero(on_bound.any(axis=1)):
+        where = [f"{names[j]} at its {'lower' if at_lo[i, j] else 'upper'} bound "
+                 f"{float(_to_nat(lo if at_lo[i, j] else hi, islog)[j]):g}" for j in np.flatnonzero(on_bound[i])]
+        msg[i] = (msg[i] + "; on bound: " + ", ".join(where)
+                  + " (no standard error for it; the others' are conditional on it, as if it were fixed there)")
+    exact = conv & (nobs == npar) & (npar > 0)
+    for i in np.flatnonzero(exact):
+        msg[i] = msg[i] + ("; as many observations as free parameters: no residual degrees of freedom, "
+                           "so no standard errors or confidence intervals")
+    for i in np.flatnonzero(conv & singular & ~exact & (cov != "none")):
+        msg[i] = msg[i] + ("; singular information matrix: some parameters are not identifiable from these data "
+                           "(no standard errors or confidence intervals)")
     failed = ~conv
     pnat = pnat.copy()
     pnat[failed] = np.nan
@@ -530,7 +865,7 @@ def fit_chunk(
     slw = np.sum(np.where(mask, np.log(np.where(ww > 0, ww, 1.0)), 0.0), axis=1)
     return BatchFit(spec=spec, estimates=pnat, cov=covm, rss=rss, nobs=nobs, npar=npar, converged=conv,
                     message=np.asarray(msg, dtype=str), niter=niter, free=free, cov_method=cov, loss=loss,
-                    sum_log_w=slw)
+                    sum_log_w=slw, on_bound=on_bound)
 
 
 def fit_curves(
@@ -551,6 +886,7 @@ def fit_curves(
     chunk_size: int = 4096,
     progress: bool = False,
     ftol: float = 1e-15,
+    multistart: bool = True,
 ) -> BatchFit:
     """Fit ``spec`` to many curves, chunk by chunk (see :func:`fit_chunk`).
 
@@ -572,7 +908,8 @@ def fit_curves(
     y = np.asarray(y, dtype=float)
     n = x.shape[0]
     if n <= chunk_size:
-        return fit_chunk(spec, x, y, mask, w, fixed, p0, bounds, loss, f_scale, maxiter, xtol, gtol, cov, ftol)
+        return fit_chunk(spec, x, y, mask, w, fixed, p0, bounds, loss, f_scale, maxiter, xtol, gtol, cov, ftol,
+                         multistart)
     starts = range(0, n, chunk_size)
     if progress:
         from tqdm.auto import tqdm
@@ -590,8 +927,9 @@ def fit_curves(
         fx = None if fixed is None else {k: sl(np.asarray(v, dtype=float), s) for k, v in fixed.items()}
         parts.append(fit_chunk(spec, x[s:s + chunk_size], y[s:s + chunk_size], sl(mask, s), sl(w, s), fx,
                                sl(p0, s), bounds, loss, sl(f_scale, s) if f_scale is not None else None,
-                               maxiter, xtol, gtol, cov, ftol))
+                               maxiter, xtol, gtol, cov, ftol, multistart))
     cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
     return BatchFit(spec=spec, estimates=cat("estimates"), cov=cat("cov"), rss=cat("rss"), nobs=cat("nobs"),
                     npar=parts[0].npar, converged=cat("converged"), message=cat("message"), niter=cat("niter"),
-                    free=parts[0].free, cov_method=cov, loss=loss, sum_log_w=cat("sum_log_w"))
+                    free=parts[0].free, cov_method=cov, loss=loss, sum_log_w=cat("sum_log_w"),
+                    on_bound=np.concatenate([p.bound_flags for p in parts]))
