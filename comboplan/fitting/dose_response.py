@@ -109,20 +109,56 @@ class DoseResponseResult:
                 lhi = est * np.exp(t * sel)
                 lo = np.where(islog, llo, lo)
                 hi = np.where(islog, lhi, hi)
-        free = self.fit.free
-        lo = np.where(free, lo, np.nan)
-        hi = np.where(free, hi, np.nan)
-        se = np.where(free, se, np.nan)
+        est_ok = self.fit.free[None, :] & ~self.fit.bound_flags
+        lo = np.where(est_ok, lo, np.nan)
+        hi = np.where(est_ok, hi, np.nan)
+        se = np.where(est_ok, se, np.nan)
         return se, lo, hi
+
+    def _no_se_reason(self) -> np.ndarray:
+        """Per curve: why standard errors are missing ("" where they exist)."""
+        f = self.fit
+        usable = f.free[None, :] & ~f.bound_flags
+        with np.errstate(invalid="ignore"):
+            d = np.diagonal(f.cov, axis1=1, axis2=2)
+        missing = f.converged & np.any(usable & ~np.isfinite(d), axis=1)
+        out = np.full(f.n_curves, "", dtype=object)
+        for i in np.flatnonzero(missing):
+            m = str(f.message[i])
+            if "exact fit" in m:
+                why = "exact fit (residual SD ~ 0)"
+            elif "no residual degrees of freedom" in m:
+                why = "as many observations as free parameters (no residual degrees of freedom)"
+            elif "singular information matrix" in m:
+                why = "singular information matrix (parameters not identifiable from these data)"
+            else:
+                why = "covariance matrix not estimable"
+            out[i] = f"no standard error: {why}"
+        return out
+
+    def _conditional_cov(self) -> np.ndarray:
+        """Covariance with the rows/columns of on-bound parameters set to 0 (treated as
+        fixed at the bound), NaN kept everywhere else it is missing."""
+        c = self.fit.cov.copy()
+        ob = self.fit.bound_flags
+        if ob.any():
+            c = np.where(ob[:, :, None] | ob[:, None, :], 0.0, c)
+        return c
 
     @property
     def params(self) -> pd.DataFrame:
-        """Tidy parameter table: by-columns, curve, param, estimate, stderr, ci_low, ci_high, unit, fixed.
+        """Tidy parameter table: by-columns, curve, param, estimate, stderr, ci_low, ci_high, unit, fixed, on_bound.
 
         Confidence intervals are Wald intervals with a t quantile on the residual
         degrees of freedom; for parameters fitted on the log scale (EC50, slope) they
         are computed on that scale and back-transformed when ``ci_scale="log"``
         (the default), which keeps them positive and unit-invariant.
+
+        ``on_bound`` marks an estimate that lies on a bound given in ``bounds=``: it has
+        no standard error or interval (a Wald interval is not valid there), and the
+        other parameters' standard errors are conditional on it, equal to those of a
+        fit with that parameter fixed at the bound.  Missing standard errors are NaN,
+        never 0; ``curves.message`` says why.
         """
         n, p = self.fit.estimates.shape
         se, lo, hi = self._param_ci()
@@ -136,6 +172,7 @@ class DoseResponseResult:
             "ci_high": hi.ravel(),
             "unit": np.tile(self._units(), n),
             "fixed": np.tile(~self.fit.free, n),
+            "on_bound": self.fit.bound_flags.ravel(),
         })
         if self.by:
             df = pd.concat([self.keys.iloc[df["curve"].to_numpy()].reset_index(drop=True), df], axis=1)
@@ -145,7 +182,10 @@ class DoseResponseResult:
 
     @property
     def curves(self) -> pd.DataFrame:
-        """One row per curve: convergence, message, nobs, RSS, residual SE, logLik, AIC, BIC."""
+        """One row per curve: convergence, message, nobs, RSS, residual SE, logLik, AIC, BIC, on_bound.
+
+        ``on_bound`` names the parameters whose estimate lies on a bound (``""`` if none).
+        """
         f = self.fit
         k = f.npar + 1  # + residual variance, as R's logLik/AIC count it
         ll = f.loglik
@@ -163,6 +203,7 @@ class DoseResponseResult:
             "aic": -2 * ll + 2 * k,
             "bic": -2 * ll + np.log(n) * k,
             "niter": f.niter,
+            "on_bound": [", ".join(np.asarray(self.spec.param_names)[row]) for row in f.bound_flags],
         })
         if self.by:
             df = pd.concat([self.keys.reset_index(drop=True), df], axis=1)
@@ -241,6 +282,14 @@ class DoseResponseResult:
             point = self._ecx_point(xv, kind, est)
             se_log, clo, chi = self._ecx_ci(xv, kind, point, ci, level, tq, n_boot, seed)
             status = np.full(self.n_curves, "ok", dtype=object)
+            ob = self.fit.bound_flags
+            names = np.asarray(self.spec.param_names)
+            for i in np.flatnonzero(ob.any(axis=1)):
+                status[i] = f"ok (standard error conditional on {', '.join(names[ob[i]])} at its bound)"
+            if ci is not None:
+                no_se = np.isfinite(point) & ~np.isfinite(se_log)
+                reason = self._no_se_reason()
+                status[no_se] = np.where(reason[no_se] != "", reason[no_se], "no standard error: covariance not estimable")
             status[~self.fit.converged] = "fit did not converge"
             never = self.fit.converged & ~np.isfinite(point)
             status[never] = "response level never reached by the fitted curve"
@@ -304,8 +353,11 @@ class DoseResponseResult:
         nan = np.full(n, np.nan)
         # delta-method standard error of log ECx (always computed: reported as stderr)
         grads = self._param_gradient(lambda p: np.log(self._ecx_point(xv, kind, p)))
+        # parameters on a bound enter as fixed there (zero gradient); a missing covariance
+        # stays missing (NaN standard error and interval, never a zero-width one)
+        grads = np.where(self.fit.bound_flags, 0.0, grads)
         with np.errstate(invalid="ignore"):
-            var = np.einsum("ni,nij,nj->n", grads, np.nan_to_num(self.fit.cov), grads)
+            var = np.einsum("ni,nij,nj->n", grads, self._conditional_cov(), grads)
             se_log = np.sqrt(np.where(var >= 0, var, np.nan))
         se_log = np.where(np.isfinite(point), se_log, np.nan)
         if ci is None:
@@ -445,7 +497,8 @@ class DoseResponseResult:
         -------
         xarray.DataArray or xarray.Dataset
             Dims (curve, dose); a Dataset with ``estimate``, ``ci_low``, ``ci_high``
-            when ``interval="confidence"``.
+            when ``interval="confidence"`` (NaN where the covariance is not estimable,
+            see ``curves.message``; parameters on a bound are treated as fixed there).
         """
         import xarray as xr
 
@@ -466,10 +519,14 @@ class DoseResponseResult:
             raise DataError(f"interval must be None or 'confidence', got {interval!r}")
         level = self.ci_level if level is None else level
         J = self._param_gradient(lambda p: self.spec.func(d[None, :], *[p[:, k, None] for k in range(p.shape[1])]))
-        var = np.einsum("ndi,nij,ndj->nd", J, np.nan_to_num(self.fit.cov), J)
+        # on-bound parameters as fixed; a missing covariance gives a NaN band, not a zero-width one
+        J = np.where(self.fit.bound_flags[:, None, :], 0.0, J)
+        with np.errstate(invalid="ignore"):
+            var = np.einsum("ndi,nij,ndj->nd", J, self._conditional_cov(), J)
         dof = self.fit.dof.astype(float)
-        tq = stats.t.ppf(0.5 + level / 2, np.where(dof > 0, dof, np.nan))[:, None]
-        se = np.sqrt(np.maximum(var, 0))
+        with np.errstate(invalid="ignore"):
+            tq = stats.t.ppf(0.5 + level / 2, np.where(dof > 0, dof, np.nan))[:, None]
+            se = np.sqrt(np.where(var >= 0, var, np.nan))
         return xr.Dataset({"estimate": da, "ci_low": da.copy(data=yhat - tq * se),
                            "ci_high": da.copy(data=yhat + tq * se)}, attrs={**attrs, "level": level})
 
@@ -753,6 +810,23 @@ def fit_dose_response(
     for name in list((fixed or {})) + list((bounds or {})) + list((p0 or {})):
         if name not in spec.param_names:
             raise DataError(f"model {spec.name!r} has no parameter {name!r}; its parameters are {spec.param_names}")
+    for what, mapping in (("fixed", fixed), ("p0", p0)):
+        for name, v in (mapping or {}).items():
+            try:
+                arr = np.asarray(v, dtype=float)
+            except (TypeError, ValueError):
+                arr = np.array(np.nan)
+            if arr.size == 0 or not np.all(np.isfinite(arr)):
+                raise DataError(f"{what}[{name!r}] must be a finite number, got {v!r}; "
+                                f"give {name!r} a numeric value (or leave it out of {what}= to estimate it)")
+    for name, b in (bounds or {}).items():
+        try:
+            lo_b, hi_b = (float(b[0]), float(b[1]))
+        except (TypeError, ValueError, IndexError):
+            raise DataError(f"bounds[{name!r}] must be a pair (low, high), got {b!r}") from None
+        if np.isnan(lo_b) or np.isnan(hi_b) or not lo_b < hi_b:
+            raise DataError(f"bounds[{name!r}] must satisfy low < high with no NaN, got {b!r}; "
+                            f"use -inf / inf for an open side")
     check_groups_nonempty(data, by_l)
     x = check_dose_column(data, dose)
     y = check_response_column(data, response)
