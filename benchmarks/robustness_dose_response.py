@@ -3,8 +3,8 @@
 Fits a corpus of hard dose-response curves (real and simulated: hormesis, no plateau,
 flat, outliers, optimum on a bound, three doses only, steep, asymmetric, tiny data) with
 
-* comboplan's default engine (``comboplan.fitting.batch.fit_curves``, all curves in one
-  call, as ``fit_dose_response`` runs it);
+* comboplan's default engine (``comboplan.fitting.batch.fit_curves`` with
+  ``multistart=True``, all curves of a model in one call, as ``fit_dose_response`` runs it);
 * plain ``lmfit.minimize`` (leastsq, default tolerances), one curve at a time, on the
   natural-scale model with the model's bounds as ``min``/``max`` (as a user writes it);
 * plain ``scipy.optimize.curve_fit`` (MINPACK LM; TRF when the problem has bounds) on a
@@ -230,7 +230,8 @@ def fit_engine(corpus: list[Curve], starts: list[np.ndarray]):
             X[k, :corpus[i].x.size] = corpus[i].x
             Y[k, :corpus[i].y.size] = corpus[i].y
         P0 = np.array([starts[i] for i in idx])
-        bf = fit_curves(spec, X, Y, p0=P0, bounds=dict(bnd) or None)
+        bf = fit_curves(spec, X, Y, p0=P0, bounds=dict(bnd) or None, multistart=True,
+                        min_dof=0)
         for k, i in enumerate(idx):
             conv[i] = bf.converged[k]
             rss[i] = bf.rss[k]

@@ -670,7 +670,8 @@ def fit_chunk(
     gtol: float = 1e-10,
     cov: str = "gauss-newton",
     ftol: float = 1e-15,
-    multistart: bool = True,
+    multistart: bool = False,
+    min_dof: int = 1,
 ) -> BatchFit:
     """Fit ``spec`` to every row of ``x``/``y`` (one chunk of curves). Pure function.
 
@@ -715,8 +716,12 @@ def fit_chunk(
         slopes halved and doubled, the model's equivalent representations), all in one
         batched solve, keeping the converged candidate with the lowest RSS; curves still
         failing get one :func:`scipy.optimize.least_squares` (trust-region reflective)
-        solve each, polished by the engine.  The message says which path succeeded.
-        ``False`` reports the first solve as it ended.
+        solve each, polished by the engine.  Converged fits with an ill-conditioned
+        information matrix (condition number > 1e8) or stopped on a stationary RSS at the
+        iteration limit are re-examined the same way and replaced only by a lower RSS.
+        The message says which path succeeded.  ``False`` (the default of this low-level
+        function, for callers with their own start strategy) reports the first solve as
+        it ended; :func:`comboplan.fit_dose_response` turns it on.
 
     Returns
     -------
@@ -766,7 +771,7 @@ def fit_chunk(
 
     sw = np.sqrt(ww)
     theta, rss, conv, msg, niter = _lm(spec, xs, ys, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol, ftol)
-    retry = ~conv & (nobs >= npar) & (npar > 0) & (nobs > 0)
+    retry = ~conv & (nobs >= npar + min_dof) & (npar > 0) & (nobs > 0)
     if multistart and npar:
         # a converged fit is re-examined from other starts too when the RSS surface is
         # nearly flat there (several minima or a valley are then common): the iteration
@@ -816,7 +821,7 @@ def fit_chunk(
     pnat = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
     rss_cov = np.sum(ww_cov * (ys - _model(spec, xs, pnat)) ** 2, axis=1) if loss != "linear" else rss
     msg = np.asarray(msg, dtype=object)
-    too_few = nobs < npar
+    too_few = nobs < npar + min_dof
     msg[too_few] = [f"too few observations ({k}) for {npar} free parameters" for k in nobs[too_few]]
     conv = conv & ~too_few
     # parameters that ended on a (finite) bound
@@ -855,8 +860,7 @@ def fit_chunk(
         msg[i] = msg[i] + ("; as many observations as free parameters: no residual degrees of freedom, "
                            "so no standard errors or confidence intervals")
     for i in np.flatnonzero(conv & singular & ~exact & (cov != "none")):
-        msg[i] = msg[i] + ("; singular information matrix: some parameters are not identifiable from these data "
-                           "(no standard errors or confidence intervals)")
+        msg[i] = msg[i] + "; singular information matrix: some parameters are not identifiable"
     failed = ~conv
     pnat = pnat.copy()
     pnat[failed] = np.nan
@@ -886,7 +890,8 @@ def fit_curves(
     chunk_size: int = 4096,
     progress: bool = False,
     ftol: float = 1e-15,
-    multistart: bool = True,
+    multistart: bool = False,
+    min_dof: int = 1,
 ) -> BatchFit:
     """Fit ``spec`` to many curves, chunk by chunk (see :func:`fit_chunk`).
 
@@ -909,7 +914,7 @@ def fit_curves(
     n = x.shape[0]
     if n <= chunk_size:
         return fit_chunk(spec, x, y, mask, w, fixed, p0, bounds, loss, f_scale, maxiter, xtol, gtol, cov, ftol,
-                         multistart)
+                         multistart, min_dof)
     starts = range(0, n, chunk_size)
     if progress:
         from tqdm.auto import tqdm
@@ -927,7 +932,7 @@ def fit_curves(
         fx = None if fixed is None else {k: sl(np.asarray(v, dtype=float), s) for k, v in fixed.items()}
         parts.append(fit_chunk(spec, x[s:s + chunk_size], y[s:s + chunk_size], sl(mask, s), sl(w, s), fx,
                                sl(p0, s), bounds, loss, sl(f_scale, s) if f_scale is not None else None,
-                               maxiter, xtol, gtol, cov, ftol, multistart))
+                               maxiter, xtol, gtol, cov, ftol, multistart, min_dof))
     cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
     return BatchFit(spec=spec, estimates=cat("estimates"), cov=cat("cov"), rss=cat("rss"), nobs=cat("nobs"),
                     npar=parts[0].npar, converged=cat("converged"), message=cat("message"), niter=cat("niter"),

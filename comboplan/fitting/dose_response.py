@@ -843,7 +843,8 @@ def fit_dose_response(
             start[:, spec.param_names.index(k)] = v
     if engine == "batch":
         bf = fit_curves(spec, packed.x, packed.y, packed.mask, packed.w, fixed=fixed, p0=start, bounds=bounds,
-                        loss=loss, f_scale=f_scale, cov=cov, progress=progress)
+                        loss=loss, f_scale=f_scale, cov=cov, progress=progress, multistart=True,
+                        min_dof=0)
     elif engine == "lmfit":
         from .lmfit_engine import fit_curves_lmfit
 
