@@ -82,9 +82,16 @@ def test_sparse_papers_design_bliss_with_ci_and_missing_reported():
     row = res_d.cells[res_d.cells.pac == 1].iloc[0]
     assert row.ci_low < row.score < row.ci_high and row.p_value < 0.01
     with pytest.raises(DataError, match="ZIP needs a complete dose matrix|dose levels"):
-        cp.synergy(df, ["sec", "pac"], "inh", methods=("zip",), replicate="rep")
+        cp.synergy(df, ["sec", "pac"], "inh", methods=("zip",), replicate="rep", errors="raise")
     with pytest.raises(DataError, match="needs >= 4 dose levels"):
-        cp.synergy(df, ["sec", "pac"], "inh", methods=("loewe",), replicate="rep")
+        cp.synergy(df, ["sec", "pac"], "inh", methods=("loewe",), replicate="rep", errors="raise")
+    # default errors="warn": the method that cannot score gives rows that say why, the others are scored
+    with pytest.warns(cp.exceptions.ComboplanWarning, match="loewe: 1 block"):
+        both = cp.synergy(df, ["sec", "pac"], "inh", methods=("bliss", "loewe"), replicate="rep", n_boot=0)
+    lw = both.cells[both.cells.method == "loewe"]
+    assert lw.score.isna().all() and (lw.status == "not_scored").all()
+    assert lw.message.str.contains("'sec' needs >= 4 dose levels").all()
+    assert both.cells[both.cells.method == "bliss"].score.notna().all()
 
 
 def test_bad_inputs_raise_dataerror():
@@ -97,9 +104,14 @@ def test_bad_inputs_raise_dataerror():
         cp.synergy(df.assign(inh=df.inh / 100), ["A", "B"], "inh", replicate="rep")
     missing = df[~((df.A == 1) & (df.B == 0))]
     with pytest.raises(DataError, match="monotherapy cell"):
-        cp.synergy(missing, ["A", "B"], "inh", methods=("bliss",), replicate="rep")
+        cp.synergy(missing, ["A", "B"], "inh", methods=("bliss",), replicate="rep", errors="raise")
     with pytest.raises(DataError, match="ZIP needs a complete dose matrix"):
-        cp.synergy(df[~((df.A == 3) & (df.B == 6))], ["A", "B"], "inh", methods=("zip",), replicate="rep")
+        cp.synergy(df[~((df.A == 3) & (df.B == 6))], ["A", "B"], "inh", methods=("zip",), replicate="rep",
+                   errors="raise")
+    with pytest.raises(DataError, match="errors must be"):
+        cp.synergy(df, ["A", "B"], "inh", replicate="rep", errors="ignore")
+    with pytest.raises(DataError, match="zip_version must be"):
+        cp.synergy(df, ["A", "B"], "inh", replicate="rep", zip_version="4")
     with pytest.raises(DataError, match="not found"):
         cp.synergy(df, ["A", "C"], "inh", replicate="rep")
     with pytest.raises(DataError, match="negative"):
@@ -313,7 +325,8 @@ def _tiny_block():
 
 def test_error_messages_show_plain_block_labels_not_numpy_reprs():
     with pytest.raises(cp.DataError) as e:
-        cp.synergy(_tiny_block(), doses=["a", "b"], response="y", by="blk", methods=("loewe",), replicate="rep")
+        cp.synergy(_tiny_block(), doses=["a", "b"], response="y", by="blk", methods=("loewe",), replicate="rep",
+                   errors="raise")
     assert "blk=5.0" in str(e.value) and "np.float64" not in str(e.value)
 
 

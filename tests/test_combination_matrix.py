@@ -117,18 +117,20 @@ def _matrix_frame(seed, reps):
     return df
 
 
-@pytest.mark.parametrize("method", ["loewe", "zip"])
+@pytest.mark.parametrize("method", ["loewe", "zip:3", "zip:2"])
 @pytest.mark.parametrize("kind", ["inhibition", "viability"])
 def test_score_matrix_equals_synergy_cells(method, kind):
+    method, _, zv = method.partition(":")
+    zv = zv or "3"
     for seed, reps in ((0, 1), (1, 2), (2, 3)):
         df = _matrix_frame(seed, reps)
         df["r"] = df["inh"] if kind == "inhibition" else 100 - df["inh"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tidy = cp.synergy(df, ["A", "B"], "r", methods=(method,), n_boot=0, replicate="rep",
-                              response_kind=kind).cells
+                              response_kind=kind, zip_version=zv).cells
             arr = score_matrix(df.A.to_numpy(), df.B.to_numpy(), df.r.to_numpy(), method=method,
-                               response_kind=kind)
+                               response_kind=kind, zip_version=zv)
         assert isinstance(arr, MatrixScores)
         assert np.array_equal(tidy.A.to_numpy(), arr.dose1) and np.array_equal(tidy.B.to_numpy(), arr.dose2)
         assert np.array_equal(tidy.n.to_numpy(), arr.n)
@@ -138,7 +140,7 @@ def test_score_matrix_equals_synergy_cells(method, kind):
             assert np.allclose(tidy.loewe_ci.to_numpy(), arr.loewe_ci, rtol=1e-10, atol=0, equal_nan=True)
         # fraction scale: the same scores divided by 100
         frac = score_matrix(df.A.to_numpy(), df.B.to_numpy(), df.r.to_numpy() / 100, method=method,
-                            response_kind=kind, scale="fraction")
+                            response_kind=kind, scale="fraction", zip_version=zv)
         assert np.allclose(frac.score * 100, arr.score, atol=1e-6)
 
 

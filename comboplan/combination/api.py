@@ -27,6 +27,23 @@ _REFERENCES = {
     "loewe": "Loewe (1953) Arzneimittelforschung 3:285; solved from single-agent Hill fits",
     "zip": "Yadav et al. (2015) Comput Struct Biotechnol J 13:504 (SynergyFinder form)",
 }
+#: ZIP variants: which SynergyFinder each reproduces (see ``synergy(zip_version=...)``)
+ZIP_VERSIONS = {
+    "3": "ZIP as SynergyFinder >= 3.0 computes it (Ianevski et al. 2022 Nucleic Acids Res 50:W739; Zheng et al. "
+         "2022 Genomics Proteomics Bioinformatics 20:587): slices fixed at the observed dose-0 response, free top",
+    "2": "ZIP as SynergyFinder 1-2 computes it (Yadav et al. 2015 Comput Struct Biotechnol J 13:504; Ianevski et al. "
+         "2017): slices fixed at the fitted single-agent effect at dose 0, top fixed at 100 % inhibition",
+}
+#: ``status`` values of the cells/blocks tables
+STATUSES = ("ok", "partial", "not_scored", "no_interval")
+
+
+def _reference(method, zip_version):
+    return ZIP_VERSIONS[zip_version] if method == "zip" else _REFERENCES[method]
+
+
+def _reference_model(method, zip_version):
+    return f"zip (SynergyFinder {'>= 3.0' if zip_version == '3' else '1-2'})" if method == "zip" else method
 
 
 # ====================================================================== synergy
@@ -130,7 +147,7 @@ class SynergyResult:
 def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "zip"),
             response_kind="inhibition", monotherapy="observed", baseline_correction=False, ci=0.95,
             n_boot=1000, replicate=None, seed=None, scale="percent", bootstrap="mean",
-            inference="auto", dose_units=None) -> SynergyResult:
+            inference="auto", dose_units=None, zip_version="3", errors="warn") -> SynergyResult:
     """Score a combination experiment with Bliss, HSA, Loewe and/or ZIP, with uncertainty.
 
     Parameters
@@ -185,17 +202,42 @@ def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "z
         hold their level (``tests/test_combination_calibration.py``).
     dose_units : dict, optional
         ``{dose column: unit}`` recorded in outputs.
+    zip_version : {"3", "2"}
+        Which SynergyFinder ZIP the ``"zip"`` scores reproduce.  ``"3"`` (default):
+        SynergyFinder >= 3.0 (R package and web application since 2021): each row/column
+        slice is a log-logistic curve whose value at dose 0 is fixed at the *observed*
+        response of the held agent alone at that dose, with top, potency and slope
+        free (>= 3 non-zero doses per slice).  ``"2"``: SynergyFinder 1-2 (Yadav et al.
+        2015): the value at dose 0 is the held agent's *fitted* single-agent effect and
+        the top is fixed at 100 % inhibition.  The default follows the SynergyFinder
+        that users compare with today; its free top also lets partial agents (which
+        never reach 100 %) score 0 on a Bliss-additive surface, where version 2's fixed
+        top biases them.  Both use the same reference (Bliss independence of the fitted
+        single-agent curves) and the block score is the mean over the combination cells.
+    errors : {"warn", "raise"}
+        What a block (or cell) that a method cannot score does.  ``"warn"`` (default):
+        it becomes rows with NaN scores, ``status="not_scored"`` and a ``message``
+        naming the block and the cause (missing monotherapy, too few single-agent dose
+        levels, incomplete ZIP grid, failed or flat single-agent fit, no combination
+        cells), a :class:`~comboplan.exceptions.ComboplanWarning` summarises them, and
+        every other block and method is scored as usual.  ``"raise"``: the first such
+        problem raises :class:`DataError`.
 
     Returns
     -------
     SynergyResult
+        ``cells`` and ``blocks`` carry ``status`` (``"ok"``, ``"not_scored"``,
+        ``"no_interval"``; blocks also ``"partial"``) and ``message``.  A score whose
+        uncertainty is undefined -- its bootstrap resamples or delta-method standard
+        error do not vary, e.g. identical replicates -- has NaN ``ci_low``/``ci_high``/
+        ``p_value`` and ``status="no_interval"``, never a zero-width interval.
 
     Raises
     ------
     DataError
         Malformed input, duplicated cells without ``replicate``, responses outside the
-        declared scale, missing monotherapy cells, or a design too sparse for a method
-        (the message lists what is missing).
+        declared scale; with ``errors="raise"``, any block or cell a method cannot score
+        (the message names the block and what is missing).
     """
     methods = tuple(dict.fromkeys(m.lower() for m in ([methods] if isinstance(methods, str) else methods)))
     bad = [m for m in methods if m not in METHODS]
@@ -212,10 +254,16 @@ def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "z
         inference = "delta"
     if not 0 < ci < 1:
         raise DataError(f"ci must be a confidence level between 0 and 1 (e.g. 0.95); got {ci!r}.")
+    zip_version = str(zip_version)
+    if zip_version not in ZIP_VERSIONS:
+        raise DataError(f"zip_version must be '3' (SynergyFinder >= 3.0) or '2' (SynergyFinder 1-2); "
+                        f"got {zip_version!r}.")
+    if errors not in ("warn", "raise"):
+        raise DataError(f"errors must be 'warn' or 'raise'; got {errors!r}.")
     n_boot = int(n_boot)
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind=response_kind, scale=scale)
     top = design.top
-    layout = Layout(design, methods, monotherapy)
+    layout = Layout(design, methods, monotherapy, zip_version=zip_version)
     y0 = design.obs["_effect"].to_numpy()[None, :]
     if baseline_correction:
         y0 = _baseline_correct(design, layout, y0, top)
@@ -232,18 +280,24 @@ def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "z
             ys = resample_obs(design, min(per, n_boot - s), rng, mode=bootstrap)
             parts.append(score_sets(layout, ys, methods, monotherapy, top))
         boot = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "zip_slices_failed"}
+    _explain_unscored(design, layout, methods, point)
+    _check_errors(design, layout, methods, errors)
     cells_tab, note = _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has_reps, bootstrap)
     blocks_tab = _block_table(design, layout, methods, point, boot, ci, inference, has_reps)
     mono_tab = _mono_table(design, layout, point, boot, ci)
-    if "mono_converged" in point and not point["mono_converged"].all():
-        warnings.warn(f"{int((~point['mono_converged']).sum())} single-agent Hill fit(s) did not converge; "
-                      "see result.monotherapy['converged'].", ConvergenceWarning, stacklevel=2)
+    if "mono_converged" in point:
+        nconv = int((~point["mono_converged"][0] & ~layout.bad_curve).sum())
+        if nconv:
+            warnings.warn(f"{nconv} single-agent Hill fit(s) did not converge; see result.monotherapy['converged'].",
+                          ConvergenceWarning, stacklevel=2)
+    _warn_unscored(blocks_tab, methods)
     settings = {"methods": methods, "doses": list(design.doses), "by": list(design.by), "response": response,
                 "response_kind": response_kind, "scale": scale, "top": top, "monotherapy": monotherapy,
                 "baseline_correction": baseline_correction, "ci": ci, "n_boot": n_boot, "bootstrap": bootstrap,
                 "inference": inference, "inference_note": note, "replicate": replicate, "seed": seed,
                 "sign_convention": SIGN_EXCESS, "dose_units": dict(dose_units or {}),
-                "references": {m: _REFERENCES[m] for m in methods}}
+                "zip_version": zip_version, "errors": errors,
+                "references": {m: _reference(m, zip_version) for m in methods}}
     return SynergyResult(cells=cells_tab, blocks=blocks_tab, monotherapy=mono_tab, settings=settings)
 
 
@@ -265,7 +319,7 @@ def _baseline_correct(design, layout, y0, top):
         from .scoring import _fit_mono
         from .fits import hill_predict
 
-        params, _ = _fit_mono(layout, y0)
+        params, _, _ = _fit_mono(layout, y0)
         fitted = hill_predict(params[0][:, None, :], layout.curve_x)   # (n_curves, L)
         fitted = np.where(layout.curve_mask, fitted, np.inf)
         per_curve = fitted.min(axis=1)
@@ -305,22 +359,24 @@ def _delta_gradients(design, layout, method, top):
     return var, n, idx, present, g
 
 
-def _delta_block(design, layout, method, top):
+def _delta_block(design, layout, method, top, scored):
     """Delta-method SE and Welch-Satterthwaite df of each block's mean Bliss/HSA score.
 
-    The block mean is (1/K) sum_c (obs_c - E_c(mono means)); its gradient is 1/K for each
-    combination cell and -(1/K) sum_c dE_c/dm for each monotherapy cell m, which is shared
-    by every combination cell of its row/column -- ignoring that sharing understates the
+    The block mean is (1/K) sum_c (obs_c - E_c(mono means)) over the K scored
+    combination cells (``scored``); its gradient is 1/K for each of them and
+    -(1/K) sum_c dE_c/dm for each monotherapy cell m, which is shared by every
+    combination cell of its row/column -- ignoring that sharing understates the
     variance.  Cells are independent, so var = sum_j grad_j^2 var_j.
     """
     var, n, idx, present, g = _delta_gradients(design, layout, method, top)
     nb = len(design.blocks)
     blk = layout.combo_block
-    K = np.bincount(blk, minlength=nb).astype(float)
+    K = np.bincount(blk, weights=scored.astype(float), minlength=nb)
     grad = np.zeros(len(var))
-    w = 1.0 / K[blk]
-    np.add.at(grad, layout.combo, w)
-    rows, ks = np.nonzero(present)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(scored, 1.0 / K[blk], 0.0)
+    np.add.at(grad, layout.combo[scored], w[scored])
+    rows, ks = np.nonzero(present & scored[:, None] & (idx >= 0))
     np.add.at(grad, idx[rows, ks], -w[rows] * g[rows, ks])
     cell_block = design.cells["_block"].to_numpy()
     comp = grad**2 * var
@@ -342,8 +398,74 @@ def _delta_bliss_hsa(design, layout, method, top, ci):
     tot = comps_v.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         dfree = tot**2 / np.sum(np.where(comps_n > 1, comps_v**2 / (comps_n - 1), 0.0), axis=1)
-    se = np.sqrt(tot)
+    se = np.where(np.all(~present | (idx >= 0), axis=1), np.sqrt(tot), np.nan)
     return se, dfree
+
+
+def _explain_unscored(design, layout, methods, point):
+    """Give every combination cell whose point score is NaN a reason (``layout.code``).
+
+    Structural problems were recorded by :class:`Layout`; what is left are scores the
+    fits could not give: a single-agent fit that did not converge, a flat or
+    unidentified single-agent curve (Loewe inverts it), a Loewe equation without a
+    solution.
+    """
+    doses = list(design.doses)
+    N = len(doses)
+    for m in methods:
+        bad = (~np.isfinite(point[m][0])) & (layout.code[m] == 0)
+        if not bad.any():
+            continue
+        for b in np.unique(layout.combo_block[bad]):
+            rows = np.flatnonzero(bad & (layout.combo_block == b))
+            where = _blk(design, int(b))
+            msg = None
+            if "mono_converged" in point:
+                conv = point["mono_converged"][0][b * N:(b + 1) * N]
+                ident = point["mono_identifiable"][0][b * N:(b + 1) * N]
+                if not conv.all():
+                    k = int(np.flatnonzero(~conv)[0])
+                    msg = (f"the single-agent Hill fit of {doses[k]!r}{where} did not converge (see "
+                           "result.monotherapy), so the reference of this method is undefined")
+                elif m == "loewe" and not ident.all():
+                    k = int(np.flatnonzero(~ident)[0])
+                    msg = (f"the single-agent Hill fit of {doses[k]!r}{where} shows no effect or leaves its potency "
+                           "and slope undetermined (flat curve, or singular information matrix), so its dose-effect "
+                           "curve cannot be inverted and the Loewe reference is undefined; Bliss/HSA/ZIP do not need "
+                           "the inversion")
+            if msg is None:
+                if m == "loewe":
+                    msg = (f"the Loewe equation has no solution at these doses{where}: the fitted single-agent "
+                           "curves do not reach a common effect there")
+                else:
+                    msg = f"the {m} reference could not be computed at these doses{where} (a fit failed)"
+            layout.mark((m,), rows, layout.reason(msg))
+
+
+def _check_errors(design, layout, methods, errors):
+    """With ``errors="raise"``, raise for the first cell a method cannot score."""
+    for m in methods:
+        c = layout.code[m]
+        if not c.any():
+            continue
+        first = layout.reasons[int(c[np.flatnonzero(c)[0]])]
+        if errors == "raise":
+            n_blk = len(np.unique(layout.combo_block[c > 0]))
+            raise DataError(f"{m}: {first}. ({n_blk} block(s) affected; pass errors='warn' to score the rest and "
+                            "get these as rows with status 'not_scored'.)")
+
+
+def _warn_unscored(blocks_tab, methods):
+    bad = blocks_tab[blocks_tab["status"].isin(["not_scored", "partial"])]
+    if not len(bad):
+        return
+    from ..exceptions import ComboplanWarning
+
+    parts = []
+    for m, g in bad.groupby("method", observed=True, sort=False):
+        parts.append(f"{m}: {len(g)} block(s) not or partly scored (e.g. {g['message'].iloc[0]})")
+    warnings.warn("synergy: " + "; ".join(parts) + ". The other blocks are unaffected; see result.blocks[['status', "
+                  "'message']] and result.cells.", ComboplanWarning, stacklevel=3)
 
 
 @lru_cache(maxsize=256)
@@ -359,6 +481,18 @@ def _const(value, n):
 def _labels(values, codes):
     """A text column from category ``values`` and integer ``codes``."""
     return pd.Categorical.from_codes(np.asarray(codes), dtype=_cat_dtype(tuple(values)))
+
+
+def _flat_interval(lo, hi, se, score):
+    """Intervals that do not vary: zero width, zero or NaN SE with a finite score."""
+    with np.errstate(invalid="ignore"):
+        scale = 1e-12 * (1.0 + np.abs(score))
+        return np.isfinite(score) & ((np.abs(hi - lo) <= scale) | (np.abs(se) <= scale))
+
+
+def _no_interval_message(design, method, b):
+    return (f"the {method} score{_blk(design, int(b))} does not vary between resamples (identical replicates, or "
+            "fits that do not move): its interval and p-value are undefined, not zero-width")
 
 
 def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has_reps, mode):
@@ -383,13 +517,15 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
     parts = {k: [] for k in ("observed", "reference", "score", "se", "ci_low", "ci_high", "p_value", "q_value",
                               "loewe_ci")}
     infs = []
+    codes = []
     nan = np.full(nc, np.nan)
     for m in methods:
-        score = point[m][0]
+        code = layout.code[m]
+        scored = code == 0
+        score = np.where(scored, point[m][0], np.nan)
         se = lo = hi = pv = nan
         inf = note
-        if inference == "delta" and m in ("bliss", "hsa") and layout.mono_idx.min() >= 0 and \
-                "reference_bliss" in point and has_reps:
+        if inference == "delta" and m in ("bliss", "hsa") and "reference_bliss" in point and has_reps:
             se, dfree = _delta_bliss_hsa(design, layout, m, design.top, ci)
             tq = sst.t.ppf(0.5 + ci / 2, dfree)
             lo, hi = score - tq * se, score + tq * se
@@ -399,18 +535,30 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
         elif boot is not None:
             b = boot[m]
             lo, hi = percentile_ci(b, ci)
-            se = np.nanstd(b, axis=0, ddof=1)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)      # all-NaN columns: unscored cells
+                se = np.nanstd(b, axis=0, ddof=1)
             pv = boot_pvalue(b)
+        lo, hi, se, pv = (np.broadcast_to(v, (nc,)).astype(float) for v in (lo, hi, se, pv))
+        code = code.copy()
+        if boot is not None or inf != note:
+            flat = _flat_interval(lo, hi, se, score) & scored
+            if flat.any():
+                for b in np.unique(blk[flat]):
+                    code[flat & (blk == b)] = -layout.reason(_no_interval_message(design, m, b))
+                lo, hi, se, pv = (np.where(flat, np.nan, v) for v in (lo, hi, se, pv))
+        lo, hi, se, pv = (np.where(scored, v, np.nan) for v in (lo, hi, se, pv))
         parts["observed"].append(point["observed"][0])
-        parts["reference"].append(point[f"reference_{m}"][0])
+        parts["reference"].append(np.where(scored, point[f"reference_{m}"][0], np.nan))
         parts["score"].append(score)
-        parts["se"].append(np.broadcast_to(se, (nc,)))
-        parts["ci_low"].append(np.broadcast_to(lo, (nc,)))
-        parts["ci_high"].append(np.broadcast_to(hi, (nc,)))
-        parts["p_value"].append(np.broadcast_to(pv, (nc,)))
+        parts["se"].append(se)
+        parts["ci_low"].append(lo)
+        parts["ci_high"].append(hi)
+        parts["p_value"].append(pv)
         parts["q_value"].append(bh_fdr(pv))
-        parts["loewe_ci"].append(point["loewe_ci"][0] if m == "loewe" else nan)
+        parts["loewe_ci"].append(np.where(scored, point["loewe_ci"][0], np.nan) if m == "loewe" else nan)
         infs.append(inf)
+        codes.append(code)
     for k, v in parts.items():
         if k != "loewe_ci":
             cols[k] = np.concatenate(v)
@@ -418,16 +566,27 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
     cols["inference"] = _labels(uinf, np.repeat([uinf.index(i) for i in infs], nc))
     if "loewe" in methods:  # the historical column order: loewe_ci after inference
         cols["loewe_ci"] = np.concatenate(parts["loewe_ci"])
+    code = np.concatenate(codes)
+    cols["status"] = _labels(STATUSES, np.where(code > 0, 2, np.where(code < 0, 3, 0)))
+    cols["message"] = _message_column(layout.reasons, np.abs(code))
+    zv = getattr(layout, "zip_version", "3")
+    cols["reference_model"] = _labels([_reference_model(m, zv) for m in methods], np.repeat(np.arange(M), nc))
     cols["sign_convention"] = _const(SIGN_EXCESS, nc * M)
     cols["response_kind"] = _const(design.response_kind, nc * M)
     out = pd.DataFrame(cols, copy=False)
-    bad = ~np.isfinite(cols["score"])
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"the {methods[i // nc]} score could not be computed for "
-                        + ", ".join(f"{d}={cols[d][i]:g}" for d in design.doses)
-                        + " (a single-agent fit failed there); inspect result inputs or drop that method.")
+    layout.cell_codes = dict(zip(methods, codes))
     return out, note
+
+
+def _message_column(reasons, codes):
+    """Categorical message column; ``reasons`` may hold duplicates of nothing but ''."""
+    used = np.unique(codes)
+    if len(used) == 1 and used[0] == 0:
+        return _const("", len(codes))
+    vals = [reasons[int(k)] for k in used]
+    remap = np.zeros(int(used.max()) + 1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return pd.Categorical.from_codes(remap[codes], categories=vals)
 
 
 def _windows_max(grid):
@@ -476,46 +635,82 @@ def _areas(layout, sets, nb):
     return np.where(ok[None], out, np.nan)
 
 
+def _first_code_per_block(code, blk, nb):
+    """The first (in cell order) non-zero code of every block; 0 where none."""
+    out = np.zeros(nb, dtype=np.int64)
+    idx = np.flatnonzero(code != 0)[::-1]
+    out[blk[idx]] = code[idx]          # repeated indices: the last assignment (= first cell) wins
+    return out
+
+
 def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap", has_reps=False):
     rows = []
     nb = len(design.blocks)
     blk = layout.combo_block
     counts = np.bincount(blk, minlength=nb)
     two = len(design.doses) == 2
+    empty_code = np.zeros(nb, dtype=np.int64)
+    for b in np.flatnonzero(counts == 0):
+        empty_code[b] = layout.reason(f"no combination cells (two or more agents with dose > 0){_blk(design, int(b))}: "
+                                      "nothing to score in this block")
+    cell_codes = getattr(layout, "cell_codes", None) or {m: layout.code[m] for m in methods}
     for m in methods:
+        scored = layout.code[m] == 0
+        n_sc = np.bincount(blk, weights=scored.astype(float), minlength=nb).astype(int)
         sets = point[m] if boot is None else np.concatenate([point[m], boot[m]])
+        sets = np.where(scored[None, :], sets, np.nan)
         S = sets.shape[0]
         sums = np.zeros((S, nb))
-        np.add.at(sums.T, blk, sets.T)
-        means = sums / np.maximum(counts, 1)
+        np.add.at(sums.T, blk[scored], sets[:, scored].T)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(n_sc > 0, sums / np.maximum(n_sc, 1), np.nan)
         area = np.full((S, nb), np.nan)
         if two:
             area = _areas(layout, sets, nb)
         mx = np.full(nb, -np.inf)
         mn = np.full(nb, np.inf)
-        np.maximum.at(mx, blk, point[m][0])
-        np.minimum.at(mn, blk, point[m][0])
-        mx = np.where(counts > 0, mx, np.nan)
-        mn = np.where(counts > 0, mn, np.nan)
+        np.maximum.at(mx, blk[scored], point[m][0][scored])
+        np.minimum.at(mn, blk[scored], point[m][0][scored])
+        mx = np.where(n_sc > 0, mx, np.nan)
+        mn = np.where(n_sc > 0, mn, np.nan)
         nan = np.full(nb, np.nan)
-        r = {"_block": np.arange(nb), "n_cells": counts, "mean": means[0], "max": mx, "min": mn,
+        r = {"_block": np.arange(nb), "n_cells": counts, "n_scored": n_sc, "mean": means[0], "max": mx, "min": mn,
              "most_synergistic_area": area[0], "ci_low": nan, "ci_high": nan, "p_value": nan,
              "area_ci_low": nan, "area_ci_high": nan}
         r["inference"] = "none"
+        has_interval = False
         if boot is not None:
             lo, hi = percentile_ci(means[1:], ci)
             alo, ahi = percentile_ci(area[1:], ci)
             r.update(ci_low=lo, ci_high=hi, p_value=boot_pvalue(means[1:]),
                      area_ci_low=np.where(np.isfinite(area[0]), alo, np.nan),
                      area_ci_high=np.where(np.isfinite(area[0]), ahi, np.nan), inference="bootstrap percentile")
-        if (inference == "delta" and m in ("bliss", "hsa") and layout.mono_idx.min() >= 0
-                and "reference_bliss" in point and has_reps):
-            se, dfree = _delta_block(design, layout, m, design.top)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                se_b = np.nanstd(means[1:], axis=0)
+            has_interval = True
+        if inference == "delta" and m in ("bliss", "hsa") and "reference_bliss" in point and has_reps:
+            se_b, dfree = _delta_block(design, layout, m, design.top, scored)
             tq = sst.t.ppf(0.5 + ci / 2, dfree)
             with np.errstate(divide="ignore", invalid="ignore"):
-                pv = 2 * sst.t.sf(np.abs(means[0] / se), dfree)
-            r.update(ci_low=means[0] - tq * se, ci_high=means[0] + tq * se, p_value=pv,
+                pv = 2 * sst.t.sf(np.abs(means[0] / se_b), dfree)
+            r.update(ci_low=means[0] - tq * se_b, ci_high=means[0] + tq * se_b, p_value=pv,
                      inference=f"delta method (Welch-Satterthwaite t, {ci:.0%}), shared monotherapy cells included")
+            has_interval = True
+        # status and message of every block
+        code = _first_code_per_block(layout.code[m], blk, nb)
+        status = np.where(n_sc == counts, 0, np.where(n_sc > 0, 1, 2))
+        status = np.where(counts == 0, 2, status)
+        code = np.where(counts == 0, empty_code, code)
+        if has_interval:
+            flat = _flat_interval(np.asarray(r["ci_low"], float), np.asarray(r["ci_high"], float),
+                                  np.broadcast_to(se_b, (nb,)), means[0]) & (n_sc > 0)
+            if flat.any():
+                for b in np.flatnonzero(flat & (code == 0)):
+                    code[b] = layout.reason(_no_interval_message(design, m, b))
+                r.update({k: np.where(flat, np.nan, r[k]) for k in ("ci_low", "ci_high", "p_value")})
+                status = np.where(flat & (status == 0), 3, status)
+        r["status"], r["code"] = status, code
         r["q_value"] = bh_fdr(r["p_value"])
         rows.append(r)
     M = len(methods)
@@ -525,20 +720,26 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
         for col in design.by:
             cols[col] = design.blocks[col].to_numpy()[bi]
     cols["method"] = _labels(methods, np.repeat(np.arange(M), nb))
-    for k in ("n_cells", "mean", "max", "min", "most_synergistic_area", "ci_low", "ci_high", "p_value",
+    for k in ("n_cells", "n_scored", "mean", "max", "min", "most_synergistic_area", "ci_low", "ci_high", "p_value",
               "area_ci_low", "area_ci_high", "q_value"):
         cols[k] = np.concatenate([np.broadcast_to(r[k], (nb,)) for r in rows])
     uinf = list(dict.fromkeys(r["inference"] for r in rows))
     cols["inference"] = _labels(uinf, np.repeat([uinf.index(r["inference"]) for r in rows], nb))
+    cols["status"] = _labels(STATUSES, np.concatenate([r["status"] for r in rows]))
+    cols["message"] = _message_column(layout.reasons, np.abs(np.concatenate([r["code"] for r in rows])))
+    zv = getattr(layout, "zip_version", "3")
+    cols["reference_model"] = _labels([_reference_model(m, zv) for m in methods], np.repeat(np.arange(M), nb))
     cols["sign_convention"] = _const(SIGN_EXCESS, nb * M)
+    cols["response_kind"] = _const(design.response_kind, nb * M)
     return pd.DataFrame(cols, copy=False)
 
 
 def _mono_table(design, layout, point, boot, ci):
     if "mono_params" not in point:
-        return pd.DataFrame(columns=["agent", "param", "estimate", "ci_low", "ci_high", "converged"])
+        return pd.DataFrame(columns=["agent", "param", "estimate", "ci_low", "ci_high", "converged", "status"])
     P = point["mono_params"][0]                       # (n_curves, 4)
     conv = point["mono_converged"][0]
+    ident = point["mono_identifiable"][0]
     n = P.shape[0]
     N = len(design.doses)
     names = ("e0", "einf", "ec50", "h")
@@ -549,14 +750,23 @@ def _mono_table(design, layout, point, boot, ci):
         lo, hi = percentile_ci(boot["mono_params"].reshape(boot["mono_params"].shape[0], -1), ci)
     else:
         lo = hi = np.full(4 * n, np.nan)
+    lo, hi = np.asarray(lo, float).reshape(-1), np.asarray(hi, float).reshape(-1)
+    # curve status: too few dose levels / not converged / no effect or potency-slope not identified
+    cst = np.where(layout.bad_curve, 3, np.where(~conv, 1, np.where(~ident, 2, 0)))
+    st = np.repeat(cst, 4)
+    est = P.reshape(-1)
+    # an undetermined potency/slope has no interval; nor has any parameter whose resamples do not move
+    with np.errstate(invalid="ignore"):
+        undefined = ((st == 2) & (par >= 2)) | (np.abs(hi - lo) <= 1e-12 * (1 + np.abs(est)))
+    lo, hi = np.where(undefined, np.nan, lo), np.where(undefined, np.nan, hi)
     units = [f"dose unit of {d}" for d in design.doses] + ["1", "inhibition (response unit)"]
     ucode = np.where(par == 2, agent, np.where(par == 3, N, N + 1))
     cols = {}
     for c in design.by:
         cols[c] = design.blocks[c].to_numpy()[blk]
-    cols.update({"agent": _labels(design.doses, agent), "param": _labels(names, par), "estimate": P.reshape(-1),
-                 "converged": np.repeat(conv, 4), "ci_low": np.asarray(lo).reshape(-1),
-                 "ci_high": np.asarray(hi).reshape(-1), "unit": _labels(units, ucode)})
+    cols.update({"agent": _labels(design.doses, agent), "param": _labels(names, par), "estimate": est,
+                 "converged": np.repeat(conv, 4), "ci_low": lo, "ci_high": hi, "unit": _labels(units, ucode),
+                 "status": _labels(("ok", "not_converged", "not_identifiable", "too_few_dose_levels"), st)})
     return pd.DataFrame(cols)
 
 

@@ -14,7 +14,7 @@ from ..models.combination.zip import zip_slice
 from ..models.dose_response import HILL4, hill
 from ..models.spec import ModelSpec, Param
 
-__all__ = ["fit_hill", "hill_start", "fit_zip_slices", "musyc_spec", "musyc_surface_jacobian", "ZIP_SLICE",
+__all__ = ["fit_hill", "hill_start", "fit_zip_slices", "fit_zip3_slices", "ZIP3_SLICE_CENTRED", "musyc_spec", "musyc_surface_jacobian", "ZIP_SLICE",
            "ZIP_SLICE_CENTRED"]
 
 
@@ -671,3 +671,131 @@ def musyc_spec(d1, d2) -> ModelSpec:
     return ModelSpec(name="musyc", func=func, params=params, jacobian=jac,
                      reference="Meyer et al. (2019) Cell Syst 8:97; Wooten et al. (2021) Nat Commun 12:4607",
                      direction="E moves from E0 towards E1, E2 and E3 as doses rise")
+
+
+ZIP3_SLICE_CENTRED = ModelSpec(
+    name="zip3_slice_centred",
+    func=_zip_centered,
+    jacobian=_zip_centered_jac,
+    params=(
+        Param("bottom", unit="response", description="response at dose 0 (fixed: observed response of the held agent "
+                                                     "alone at the held dose)"),
+        Param("top", unit="response", description="response at infinite dose (free)"),
+        Param("c", unit="1", description="logit of the slice's relative effect at its mean log dose"),
+        Param("b", unit="1", bounds=(1e-3, 50.0), transform="log",
+              description="slope (> 0: the value at dose 0 is `bottom`; a falling slice has top < bottom)"),
+    ),
+    formula="bottom + (top - bottom) expit(b (log d - m) + c); ec50 = exp(m - c/b)",
+    reference="Ianevski et al. (2022) SynergyFinder 3.0, Nucleic Acids Res 50:W739; Zheng et al. (2022) "
+              "SynergyFinder Plus, Genomics Proteomics Bioinformatics 20:587 (ZIP slices with the observed "
+              "dose-0 response as fixed baseline and a free top)",
+    direction="rises (top > bottom) or falls (top < bottom) from bottom at dose 0",
+)
+
+#: minimum number of distinct non-zero doses of a SynergyFinder-3 ZIP slice (three free
+#: parameters: top, potency, slope); shorter slices keep their observed values
+ZIP3_MIN_LEVELS = 3
+
+
+def fit_zip3_slices(x, y, mask, bottom):
+    """Fit SynergyFinder-3 ZIP slices (fixed value at dose 0, free top, potency, slope), batched.
+
+    Each slice is ``bottom + (top - bottom) / (1 + (ec50/d)^b)`` with ``bottom`` fixed
+    at the observed response of the held agent alone (dose 0 of the varied agent) and
+    ``top``, ``ec50`` and ``b > 0`` estimated by least squares on the slice's non-zero
+    doses (the dose-0 point has zero residual by construction, so it carries no
+    information and is not passed).
+
+    Parameters
+    ----------
+    x, y : ndarray, shape (n_slices, n_obs)
+        Non-zero doses of the varied agent and responses (NaN padded).
+    mask : ndarray of bool
+        Observations to use.
+    bottom : ndarray, shape (n_slices,)
+        Fixed response at dose 0 (response unit).
+
+    Returns
+    -------
+    estimates : ndarray, shape (n_slices, 4)
+        ``bottom, top, ec50, b`` (response, response, dose unit, 1).
+    converged : ndarray of bool
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    mask = np.asarray(mask, dtype=bool) & np.isfinite(x) & np.isfinite(y)
+    n = x.shape[0]
+    bottom = np.asarray(bottom, dtype=float)
+    with np.errstate(all="ignore"):
+        lx = np.log(np.where(mask, x, 1.0))
+        mlog = np.sum(np.where(mask, lx, 0.0), axis=1) / np.maximum(mask.sum(axis=1), 1)
+    u = np.where(mask, lx - mlog[:, None], 0.0)
+    y0 = np.where(mask, y, 0.0) - bottom[:, None]
+    # grid start over (c, b > 0); the amplitude top - bottom is linear: solved per grid point
+    cg = np.repeat(np.linspace(-4.0, 4.0, 9), 6)
+    bg = np.tile(np.array([0.3, 0.6, 1.0, 1.5, 2.5, 4.0]), 9)
+    with np.errstate(all="ignore"):
+        s = expit(bg[None, :, None] * u[:, None, :] + cg[None, :, None]) * mask[:, None, :]
+        amp = np.sum(s * y0[:, None, :], axis=2) / np.sum(s * s, axis=2)
+        r = np.sum(mask[:, None, :] * (y0[:, None, :] - amp[..., None] * s) ** 2, axis=2)
+    r = np.where(np.isfinite(r), r, np.inf)
+    k = np.argmin(r, axis=1)
+    i = np.arange(n)
+    start = np.column_stack([bottom, bottom + amp[i, k], cg[k], bg[k]])
+    est = np.full((n, 4), np.nan)
+    conv = np.zeros(n, dtype=bool)
+    ok = np.isfinite(start).all(axis=1) & (mask.sum(axis=1) >= ZIP3_MIN_LEVELS)
+    if ok.any():
+        idx = np.flatnonzero(ok)
+        if len(idx) <= SMALL_BATCH_ZIP:
+            e, c = _fit_zip3_minpack(u[idx], y[idx], mask[idx], start[idx])
+        else:
+            fit = _engine()(ZIP3_SLICE_CENTRED, u[idx], y[idx], mask=mask[idx], p0=start[idx],
+                            fixed={"bottom": bottom[idx]}, maxiter=200, xtol=FIT_TOL, gtol=FIT_GTOL)
+            e, c = fit.estimates, fit.converged
+        est[idx], conv[idx] = e, c
+    out = est.copy()
+    with np.errstate(all="ignore"):
+        out[:, 2] = np.exp(mlog - est[:, 2] / est[:, 3])
+    return out, conv
+
+
+def _fit_zip3_minpack(u, y, mask, start, maxiter=400):
+    """SynergyFinder-3 ZIP slices by MINPACK, one slice at a time (free ``top, c, log b``)."""
+    from scipy.optimize import leastsq
+
+    n = u.shape[0]
+    est = np.full((n, 4), np.nan)
+    conv = np.zeros(n, dtype=bool)
+    retry = []
+    lo_b, hi_b = ZIP3_SLICE_CENTRED.params[3].bounds
+    for i in range(n):
+        m = mask[i]
+        ui, yi, bot = u[i, m], y[i, m], start[i, 0]
+
+        def res(t, ui=ui, yi=yi, bot=bot):
+            return bot + (t[0] - bot) * expit(np.exp(t[2]) * ui + t[1]) - yi
+
+        def jac(t, ui=ui, bot=bot):
+            b = np.exp(t[2])
+            s_ = expit(b * ui + t[1])
+            ds = s_ * (1.0 - s_) * (t[0] - bot)
+            return np.array([s_, ds, ds * ui * b])
+
+        with np.errstate(all="ignore"):
+            t, _, info, _, ier = leastsq(res, [start[i, 1], start[i, 2], np.log(start[i, 3])], Dfun=jac,
+                                         full_output=True, col_deriv=True, ftol=1e-15, xtol=FIT_TOL,
+                                         gtol=FIT_GTOL, maxfev=maxiter)
+        b = np.exp(t[2]) if np.isfinite(t[2]) else np.nan
+        if ier not in _MINPACK_MSG or ier == 5 or not np.all(np.isfinite(t)) or not lo_b <= b <= hi_b:
+            retry.append(i)
+            continue
+        est[i] = [bot, t[0], t[1], b]
+        conv[i] = True
+    if retry:
+        rt = np.array(retry)
+        fit = _engine()(ZIP3_SLICE_CENTRED, u[rt], y[rt], mask=mask[rt], p0=start[rt],
+                        fixed={"bottom": start[rt, 0]}, maxiter=maxiter, xtol=FIT_TOL, gtol=FIT_GTOL)
+        est[rt] = fit.estimates
+        conv[rt] = fit.converged
+    return est, conv

@@ -19,7 +19,7 @@ from ..data.validate import _fmt_label
 from ..exceptions import ConvergenceWarning, DataError
 from ..models.combination import loewe_index, loewe_reference, zip_delta, zip_slice
 from .design import SIGN_EXCESS
-from .fits import fit_hill, fit_zip_slices, hill_predict
+from .fits import ZIP3_MIN_LEVELS, fit_hill, fit_zip3_slices, fit_zip_slices, hill_predict
 from .scoring import MIN_HILL_LEVELS, group_slices
 
 __all__ = ["score_matrix", "MatrixScores"]
@@ -205,7 +205,8 @@ def _curves(a, b, eff):
     return x, y, np.isfinite(x)
 
 
-def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", scale="percent") -> MatrixScores:
+def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", scale="percent",
+                 zip_version="3") -> MatrixScores:
     """Loewe or ZIP scores of one two-agent combination experiment, from arrays.
 
     The array-level form of :func:`comboplan.synergy` for one block and one method
@@ -231,7 +232,13 @@ def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", s
         Direction of the response; viability is converted to inhibition
         (``top - viability``) so every score reads "positive = synergy".
     scale : {"percent", "fraction"}
-        Response scale (``top`` = 100 or 1); values outside [-0.5, 1.5] x top raise.
+        Response scale (``top`` = 100 or 1); values below -0.5 x top or above
+        :data:`comboplan.data.validate.RESPONSE_MAX_FACTOR` x top raise; values above 1.5
+        x top are accepted (real viability readouts reach 187 %) with a warning.
+    zip_version : {"3", "2"}
+        SynergyFinder version whose ZIP is reproduced (see :func:`comboplan.synergy`):
+        ``"3"`` observed dose-0 baseline and free top per slice; ``"2"`` fitted
+        baseline and top fixed at 100 %.
 
     Returns
     -------
@@ -260,6 +267,9 @@ def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", s
     >>> res.score          # Loewe excess per combination cell, fraction of inhibition
     """
     method = str(method).lower()
+    zip_version = str(zip_version)
+    if zip_version not in ("2", "3"):
+        raise DataError(f"zip_version must be '3' (SynergyFinder >= 3.0) or '2' (SynergyFinder 1-2); got {zip_version!r}.")
     if method not in _METHODS:
         raise DataError(f"method must be one of {_METHODS}; got {method!r}. Bliss and HSA need no fits: use "
                         "comboplan.synergy(..., methods=('bliss', 'hsa')).")
@@ -289,13 +299,14 @@ def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", s
     obs = means[combo]
     settings = {"response_kind": response_kind, "scale": scale, "top": top, "sign_convention": SIGN_EXCESS,
                 "units": f"{'percentage points' if scale == 'percent' else 'fraction'} of inhibition",
-                "reference": _REFERENCES[method]}
+                "reference": _REFERENCES[method] if method != "zip" else _zip_reference(zip_version),
+                "zip_version": zip_version if method == "zip" else None}
     if method == "loewe":
         ref = loewe_reference(doses, P[:, 0], P[:, 1], P[:, 2], P[:, 3])
         score = obs - ref
         lci = loewe_index(doses, obs, P[:, 0], P[:, 1], P[:, 2], P[:, 3])
     else:
-        score, ref, nfail = _zip(a, b, eff, l1, l2, i1, i2, combo, ukey, means, P, top)
+        score, ref, nfail = _zip(a, b, eff, l1, l2, i1, i2, combo, ukey, means, P, top, zip_version)
         lci = np.full(len(combo), np.nan)
         settings["zip_slices_failed"] = nfail
     bad = ~np.isfinite(score)
@@ -308,8 +319,14 @@ def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", s
                         settings=settings)
 
 
-def _zip(a, b, eff, l1, l2, i1, i2, combo, ukey, means, P, top):
-    """ZIP delta scores (SynergyFinder ``CalculateZIP``), as ``synergy()`` computes them."""
+def _zip_reference(zip_version):
+    from .api import ZIP_VERSIONS
+
+    return ZIP_VERSIONS[zip_version]
+
+
+def _zip(a, b, eff, l1, l2, i1, i2, combo, ukey, means, P, top, zip_version="3"):
+    """ZIP delta scores (SynergyFinder's ZIP of the given version), as ``synergy()`` computes them."""
     n1, n2 = len(l1), len(l2)
     if len(ukey) != n1 * n2 or l1[0] != 0.0 or l2[0] != 0.0:
         have = set(ukey.tolist())
@@ -336,13 +353,22 @@ def _zip(a, b, eff, l1, l2, i1, i2, combo, ukey, means, P, top):
     xs = np.sort(x, axis=1)                                      # NaN padding sorts last
     with np.errstate(invalid="ignore"):
         nlev = (cnt > 0) + np.sum(np.diff(xs, axis=1) > 0, axis=1)   # distinct dose levels per slice
-    bottom = hill_predict(P[1 - varied], held)                 # held agent's fitted effect
     est = np.full((ns, 4), np.nan)
     conv = np.zeros(ns, dtype=bool)
-    fit_it = nlev >= 2
+    if zip_version == "3":
+        # observed response at dose 0 of the slice: the held agent alone at the held dose
+        hcode = np.where(varied == 0, uk, uk - n2)
+        bottom = means[np.where(varied == 0, hcode, hcode * n2)]
+        fit_it = nlev >= ZIP3_MIN_LEVELS
+    else:
+        bottom = hill_predict(P[1 - varied], held)                 # held agent's fitted effect
+        fit_it = nlev >= 2
     if fit_it.any():
         sel = np.flatnonzero(fit_it)
-        e, c = fit_zip_slices(x[sel], y[sel], mask[sel], bottom[sel], top)
+        if zip_version == "3":
+            e, c = fit_zip3_slices(x[sel], y[sel], mask[sel], bottom[sel])
+        else:
+            e, c = fit_zip_slices(x[sel], y[sel], mask[sel], bottom[sel], top)
         est[sel] = e
         conv[sel] = c
     cd1 = l1[ukey[combo] // n2]

@@ -8,7 +8,7 @@ from ..exceptions import DataError
 from ..models.combination import bliss_reference, hsa_reference, loewe_index, loewe_reference, zip_delta
 from ..models.combination.zip import zip_slice
 from .design import Design
-from .fits import fit_hill, fit_zip_slices, hill_predict
+from .fits import ZIP3_MIN_LEVELS, fit_hill, fit_zip3_slices, fit_zip_slices, hill_predict
 from .stats import dense_rank_within
 
 __all__ = ["Layout", "score_sets", "resample_obs", "set_cell_means"]
@@ -53,21 +53,34 @@ def resample_obs(design: Design, n_boot: int, rng, mode: str = "mean") -> np.nda
 
 
 class Layout:
-    """Indices needed to score combination cells (computed once per design)."""
+    """Indices needed to score combination cells (computed once per design).
 
-    def __init__(self, design: Design, methods, monotherapy: str):
+    Problems that stop a method from scoring some cells or blocks (a missing
+    monotherapy cell, too few single-agent dose levels, an incomplete ZIP grid) do not
+    raise here: they are recorded per method and combination cell in ``code`` (0 =
+    scorable, ``k`` > 0 = ``reasons[k]``, a message naming the block and the cause), so
+    that one bad block never stops a screen.  :func:`comboplan.combination.api.synergy`
+    turns them into ``status``/``message`` columns (or raises with ``errors="raise"``).
+    """
+
+    def __init__(self, design: Design, methods, monotherapy: str, zip_version: str = "2"):
         self.design = design
+        self.zip_version = zip_version
         cells = design.cells
         doses = list(design.doses)
         self.combo = np.flatnonzero(cells["n_agents"].to_numpy() >= 2)
         if len(self.combo) == 0:
-            raise DataError("no combination cells found (cells where at least two agents have dose > 0); "
-                            f"check the dose columns {doses!r}.")
+            raise DataError("no combination cells found (cells where at least two agents have dose > 0)"
+                            f"{'' if not design.by else ' in any block'}; check the dose columns {doses!r}.")
         dmat = np.column_stack([cells[d].to_numpy() for d in doses])
         self.combo_doses = dmat[self.combo]
         self.combo_block = cells["_block"].to_numpy()[self.combo]
+        self.reasons = [""]
+        self.code = {m: np.zeros(len(self.combo), dtype=np.int64) for m in methods}
         N = len(doses)
-        need_fit = monotherapy == "fitted" or "loewe" in methods or "zip" in methods
+        self.fit_methods = tuple(m for m in methods if m in ("loewe", "zip")
+                                 or (monotherapy == "fitted" and m in ("bliss", "hsa")))
+        need_fit = bool(self.fit_methods)
         # observed monotherapy lookup, vectorised: every cell gets a mixed-radix key of
         # (block, dose level of each agent); the monotherapy partner of agent k in a
         # combination cell has the same block, agent k's level and level "0" elsewhere.
@@ -76,21 +89,56 @@ class Layout:
         else:  # Loewe/ZIP use the fitted curves only: no observed monotherapy lookup needed
             self.mono_idx = np.full((len(self.combo), N), -1, dtype=np.int64)
             miss_r = miss_k = np.zeros(0, dtype=np.int64)
-        self.missing_mono = sorted({(int(self.combo_block[r]), doses[k], float(self.combo_doses[r, k]))
-                                    for r, k in zip(miss_r[:1000], miss_k[:1000])})
-        self.n_missing_mono = len(set(zip(self.combo_block[miss_r].tolist(), miss_k.tolist(),
-                                          self.combo_doses[miss_r, miss_k].tolist()))) if len(miss_r) else 0
-        if monotherapy == "observed" and ({"bliss", "hsa"} & set(methods)) and self.missing_mono:
-            raise DataError(
-                "monotherapy='observed' needs, for every combination cell, the same dose of each agent given alone; "
-                f"{self.n_missing_mono} monotherapy cell(s) are missing, e.g. " + _fmt_missing(design, self.missing_mono) +
-                ". Add those wells, or pass monotherapy='fitted' (single-agent Hill fits, needs >= "
-                f"{MIN_HILL_LEVELS} dose levels per agent including 0).")
+        if monotherapy == "observed" and ({"bliss", "hsa"} & set(methods)) and len(miss_r):
+            self._record_missing_mono(miss_r, miss_k, [m for m in ("bliss", "hsa") if m in methods])
         # single-agent curves (block, agent): rows of the agent's mono cells + the block's controls
         self.curves = None
+        self.bad_curve = np.zeros(0, dtype=bool)
+        self.block_fit_ok = np.ones(len(design.blocks), dtype=bool)
         if need_fit:
             self._build_curves()
         self.zip = _zip_layout(self) if "zip" in methods else None
+
+    def reason(self, message: str) -> int:
+        """Code of ``message`` in :attr:`reasons` (added when new)."""
+        try:
+            return self.reasons.index(message)
+        except ValueError:
+            self.reasons.append(message)
+            return len(self.reasons) - 1
+
+    def mark(self, methods, rows, code: int):
+        """Record ``code`` for combination cells ``rows`` of ``methods`` (first reason wins)."""
+        for m in methods:
+            c = self.code[m]
+            c[rows] = np.where(c[rows] == 0, code, c[rows])
+
+    def mark_blocks(self, methods, block_codes):
+        """Record a per-block code array (0 = fine) for every combination cell of the block."""
+        per = block_codes[self.combo_block]
+        for m in methods:
+            c = self.code[m]
+            self.code[m] = np.where(c == 0, per, c)
+
+    def _record_missing_mono(self, miss_r, miss_k, methods):
+        design = self.design
+        doses = list(design.doses)
+        trip = np.column_stack([self.combo_block[miss_r], miss_k]).astype(float)
+        trip = np.column_stack([trip, self.combo_doses[miss_r, miss_k]])
+        ut, inv = np.unique(trip, axis=0, return_inverse=True)
+        codes = np.array([self.reason(
+            f"no monotherapy cell {doses[int(k)]}={d:g} alone{_block_name(design, int(b))}: "
+            "monotherapy='observed' needs, for every combination cell, the same dose of each agent given alone. "
+            "Add that well, or pass monotherapy='fitted' (single-agent Hill fits, needs >= "
+            f"{MIN_HILL_LEVELS} dose levels per agent including 0)") for b, k, d in ut])
+        code_entry = codes[np.asarray(inv).ravel()]
+        first = np.zeros(len(self.combo), dtype=np.int64)
+        # first missing partner of each cell (entries are in row order)
+        order = np.argsort(miss_r, kind="stable")[::-1]
+        first[miss_r[order]] = code_entry[order]
+        rows = np.unique(miss_r)
+        for m in methods:
+            self.code[m][rows] = np.where(self.code[m][rows] == 0, first[rows], self.code[m][rows])
 
     def _build_curves(self):
         design = self.design
@@ -121,23 +169,27 @@ class Layout:
         lv, code = np.unique(xval, return_inverse=True)
         pair = np.unique(cur * len(lv) + np.asarray(code).ravel())
         nlev = np.bincount(pair // len(lv), minlength=n)
-        bad = np.flatnonzero(nlev < MIN_HILL_LEVELS)
-        if len(bad):
-            i = int(bad[0])
-            b, k = divmod(i, N)
-            lvi = np.unique(xval[cur == i])
-            raise DataError(
-                f"a single-agent Hill fit of agent {doses[k]!r}{_block_name(self.design, b)} needs >= {MIN_HILL_LEVELS} "
-                f"dose levels (including the untreated control, dose 0); found {len(lvi)}: "
-                f"{', '.join(f'{v:g}' for v in lvi)}. Methods 'loewe', 'zip' and monotherapy='fitted' need these fits; "
-                f"{len(bad)} agent curve(s) are affected. Use methods=('bliss', 'hsa') with "
-                "monotherapy='observed' for sparse designs.")
-        L = int(cnt.max())
+        bad = nlev < MIN_HILL_LEVELS
+        self.bad_curve = bad
+        if bad.any():
+            bcode = np.zeros(nb, dtype=np.int64)
+            for i in np.flatnonzero(bad)[::-1]:          # first agent's reason of a block wins
+                b, k = divmod(int(i), N)
+                lvi = np.unique(xval[cur == i])
+                bcode[b] = self.reason(
+                    f"a single-agent Hill fit of agent {doses[k]!r}{_block_name(design, b)} needs >= "
+                    f"{MIN_HILL_LEVELS} dose levels (including the untreated control, dose 0); found {len(lvi)}"
+                    + (f": {', '.join(f'{v:g}' for v in lvi)}" if len(lvi) else "")
+                    + ". Methods 'loewe', 'zip' and monotherapy='fitted' need these fits; use "
+                    "methods=('bliss', 'hsa') with monotherapy='observed' for sparse designs")
+            self.block_fit_ok = bcode == 0
+            self.mark_blocks(self.fit_methods, bcode)
+        L = max(int(cnt.max()) if len(cnt) else 1, 1)
         self.curve_rows = np.full((n, L), -1, dtype=np.int64)
         self.curve_x = np.full((n, L), np.nan)
         self.curve_rows[cur, pos] = row
         self.curve_x[cur, pos] = xval
-        self.curve_mask = self.curve_rows >= 0
+        self.curve_mask = (self.curve_rows >= 0) & ~bad[:, None]
         self.curves = [(b, k) for b in range(nb) for k in range(N)]  # curve i = (block, agent); i = b * N + k
 
 
@@ -248,8 +300,8 @@ def _zip_layout(L: Layout):
     np.logical_or.at(has0[:, 0], cb, c1 == 0)
     np.logical_or.at(has0[:, 1], cb, c2 == 0)
     okb = (ncell == n1 * n2) & has0.all(axis=1)
-    if not okb.all():
-        b = int(np.flatnonzero(~okb)[0])
+    bcode = np.zeros(nb, dtype=np.int64)
+    for b in np.flatnonzero(~okb):
         sel = cb == b
         l1 = np.unique(c1[sel])
         l2 = np.unique(c2[sel])
@@ -258,14 +310,17 @@ def _zip_layout(L: Layout):
         what = (f"{len(miss)} cell(s) of the {len(l1)}x{len(l2)} dose grid are missing, e.g. " +
                 "; ".join(f"{a1}={x:g}, {a2}={y:g}" for x, y in miss[:5])) if miss else \
             "the grid has no untreated/monotherapy row or column (dose 0)"
-        raise DataError(f"ZIP needs a complete dose matrix including the dose-0 row and column{_block_name(design, b)}: "
-                        f"{what}. Use methods=('bliss', 'hsa') for sparse designs.")
+        bcode[b] = L.reason(f"ZIP needs a complete dose matrix including the dose-0 row and column"
+                            f"{_block_name(design, b)}: {what}. Use methods=('bliss', 'hsa') for sparse designs")
+    L.mark_blocks(("zip",), bcode)
+    # blocks whose single-agent fits are impossible are not sliced either
+    okb = okb & L.block_fit_ok
     # every combination observation lies on two slices: agent 1 varied at the held dose of
     # agent 2 (k = 0) and agent 2 varied at the held dose of agent 1 (k = 1)
     o1 = obs[a1].to_numpy()
     o2 = obs[a2].to_numpy()
     ob = obs["_block"].to_numpy().astype(np.int64)
-    comb = np.flatnonzero((o1 > 0) & (o2 > 0))
+    comb = np.flatnonzero((o1 > 0) & (o2 > 0) & okb[obs["_block"].to_numpy()])
     lv1, i1 = np.unique(np.concatenate([o1, c1]), return_inverse=True)
     lv2, i2 = np.unique(np.concatenate([o2, c2]), return_inverse=True)
     i1 = np.asarray(i1).ravel()
@@ -280,7 +335,7 @@ def _zip_layout(L: Layout):
     ukey, sid, rows_all, xall, cnt, pos = group_slices(keys, np.concatenate([comb, comb]),
                                                        np.concatenate([o1[comb], o2[comb]]))
     ns = len(ukey)
-    rows = np.full((ns, int(cnt.max())), -1, dtype=np.int64)
+    rows = np.full((ns, int(cnt.max()) if ns else 1), -1, dtype=np.int64)
     x = np.full(rows.shape, np.nan)
     rows[sid, pos] = rows_all
     x[sid, pos] = xall
@@ -290,27 +345,64 @@ def _zip_layout(L: Layout):
     held = np.where(varied == 0, lv2[np.minimum(hcode, len(lv2) - 1)], lv1[np.minimum(hcode, len(lv1) - 1)])
     meta = {"block": blk_s, "varied": varied, "held": held}
     lvx, cx = np.unique(xall, return_inverse=True)
-    nlev = np.bincount(np.unique(sid * len(lvx) + np.asarray(cx).ravel()) // len(lvx), minlength=ns)
-    # map each combo cell to its two slices
+    nlev = np.bincount(np.unique(sid * max(len(lvx), 1) + np.asarray(cx).ravel()) // max(len(lvx), 1),
+                       minlength=ns)
+    # map each combo cell to its two slices (-1: the cell's block is not sliced)
     combo = L.combo
     cbk = L.combo_block.astype(np.int64)
     k1 = skey(cbk, 0, i2[no:][combo])
     k2 = skey(cbk, 1, i1[no:][combo])
-    s1 = np.searchsorted(ukey, k1)
-    s2 = np.searchsorted(ukey, k2)
-    return {"rows": rows, "mask": rows >= 0, "x": x, "meta": meta, "nlev": nlev, "s1": s1, "s2": s2}
+    okc = okb[cbk]
+    s1 = np.where(okc, np.searchsorted(ukey, k1), -1)
+    s2 = np.where(okc, np.searchsorted(ukey, k2), -1)
+    # dose-0 partner of every slice (SynergyFinder >= 3 fixes the slice's value at dose 0 at
+    # the observed response there: the held agent alone at the held dose)
+    c_key = (cb * len(lv1) + i1[no:]) * len(lv2) + i2[no:]
+    c_order = np.argsort(c_key, kind="stable")
+    held_k1 = np.where(varied == 0, 0, np.searchsorted(lv1, held))       # agent-1 level of the dose-0 cell
+    held_k2 = np.where(varied == 0, np.searchsorted(lv2, held), 0)
+    want = (blk_s * len(lv1) + held_k1) * len(lv2) + held_k2
+    pos0 = np.clip(np.searchsorted(c_key[c_order], want), 0, max(len(c_key) - 1, 0))
+    zero_cell = np.where(c_key[c_order][pos0] == want, c_order[pos0], -1) if ns else np.zeros(0, np.int64)
+    return {"rows": rows, "mask": rows >= 0, "x": x, "meta": meta, "nlev": nlev, "s1": s1, "s2": s2,
+            "zero_cell": zero_cell}
 
 
 def _fit_mono(L: Layout, y_sets):
-    """Hill fits of every (set, block, agent) curve: params (S, n_curves, 4), converged."""
+    """Hill fits of every (set, block, agent) curve.
+
+    Returns
+    -------
+    params : ndarray (S, n_curves, 4)
+        ``e0, einf, ec50, h``; NaN for curves with too few dose levels.
+    converged : ndarray of bool (S, n_curves)
+    identifiable : ndarray of bool (S, n_curves)
+        The fit has an effect (``einf != e0``) and a finite covariance (its potency and
+        slope are determined by the data).
+    """
     S = y_sets.shape[0]
-    rows = L.curve_rows
-    y = np.where(L.curve_mask[None], y_sets[:, np.maximum(rows, 0)], np.nan)
-    x = np.broadcast_to(L.curve_x, y.shape)
-    n = rows.shape[0]
-    fit = fit_hill(x.reshape(S * n, -1), y.reshape(S * n, -1),
-                   np.broadcast_to(L.curve_mask, y.shape).reshape(S * n, -1))
-    return fit.estimates.reshape(S, n, 4), fit.converged.reshape(S, n)
+    n = L.curve_rows.shape[0]
+    params = np.full((S, n, 4), np.nan)
+    conv = np.zeros((S, n), dtype=bool)
+    ident = np.zeros((S, n), dtype=bool)
+    good = np.flatnonzero(~L.bad_curve) if L.bad_curve.any() else slice(None)   # too few levels: not fitted
+    rows = L.curve_rows[good]
+    mask = L.curve_mask[good]
+    ng = rows.shape[0]
+    if ng == 0:
+        return params, conv, ident
+    y = np.where(mask[None], y_sets[:, np.maximum(rows, 0)], np.nan)
+    x = np.broadcast_to(L.curve_x[good], y.shape)
+    fit = fit_hill(x.reshape(S * ng, -1), y.reshape(S * ng, -1), np.broadcast_to(mask, y.shape).reshape(S * ng, -1))
+    p = fit.estimates.reshape(S, ng, 4)
+    c = fit.converged.reshape(S, ng)
+    with np.errstate(invalid="ignore"):
+        covok = np.isfinite(fit.cov).all(axis=(1, 2)).reshape(S, ng)
+        flat = np.abs(p[..., 1] - p[..., 0]) <= 1e-9 * L.design.top
+    params[:, good] = p
+    conv[:, good] = c
+    ident[:, good] = c & covok & ~flat
+    return params, conv, ident
 
 
 def score_sets(L: Layout, y_sets: np.ndarray, methods, monotherapy: str, top: float):
@@ -329,9 +421,10 @@ def score_sets(L: Layout, y_sets: np.ndarray, methods, monotherapy: str, top: fl
     N = len(design.doses)
     params = None
     if L.curves is not None:
-        params, conv = _fit_mono(L, y_sets)
+        params, conv, ident = _fit_mono(L, y_sets)
         out["mono_params"] = params
         out["mono_converged"] = conv
+        out["mono_identifiable"] = ident
         cidx = L.combo_block[:, None] * N + np.arange(N)[None, :]          # (n_combo, N)
         P = params[:, cidx, :]                                            # (S, n_combo, N, 4)
     if not {"bliss", "hsa"} & set(methods):
@@ -351,7 +444,11 @@ def score_sets(L: Layout, y_sets: np.ndarray, methods, monotherapy: str, top: fl
         out["reference_hsa"] = ref
         out["hsa"] = obs_c - ref
     if "loewe" in methods:
-        e0, einf, ec50, h = (P[..., k] for k in range(4))
+        # Loewe inverts each agent's curve: undefined where an agent's fit has no effect or
+        # an unidentified potency/slope (singular information matrix) or did not converge
+        okP = ident[:, cidx] | (L.combo_doses[None] == 0)                # (S, n_combo, N)
+        PL = np.where(okP[..., None], P, np.nan)
+        e0, einf, ec50, h = (PL[..., k] for k in range(4))
         ref = loewe_reference(np.broadcast_to(L.combo_doses, e0.shape), e0, einf, ec50, h)
         out["reference_loewe"] = ref
         out["loewe"] = obs_c - ref
@@ -370,29 +467,46 @@ def _zip_sets(L: Layout, y_sets, means, params, top):
     blk = meta["block"]
     held_agent = 1 - meta["varied"]
     held = meta["held"]
-    # bottom of each slice: held agent's fitted single-agent effect at the held dose
-    Pb = params[:, blk * N + held_agent, :]                     # (S, n_sl, 4)
-    bottom = hill_predict(Pb, held[None, :])                   # (S, n_sl)
     y = np.where(mask[None], y_sets[:, np.maximum(rows, 0)], np.nan)
     xx = np.broadcast_to(x, y.shape)
-    fit_it = Z["nlev"] >= 2
-    est = np.full((S, n_sl, 4), np.nan)
-    conv = np.zeros((S, n_sl), dtype=bool)
+    est = np.full((S, max(n_sl, 1), 4), np.nan)
+    conv = np.zeros((S, max(n_sl, 1)), dtype=bool)
+    if L.zip_version == "3":
+        # SynergyFinder >= 3: the value at dose 0 is the observed response of the held agent
+        # alone at the held dose; top, potency and slope free (>= 3 non-zero dose levels)
+        zc = Z["zero_cell"]
+        bottom = np.where(zc[None, :] >= 0, means[:, np.maximum(zc, 0)], np.nan)
+        fit_it = Z["nlev"] >= ZIP3_MIN_LEVELS
+    else:
+        # SynergyFinder 1/2: held agent's fitted single-agent effect at the held dose, top fixed
+        Pb = params[:, blk * N + held_agent, :]                     # (S, n_sl, 4)
+        bottom = hill_predict(Pb, held[None, :])                   # (S, n_sl)
+        fit_it = Z["nlev"] >= 2
     if fit_it.any():
         sel = np.flatnonzero(fit_it)
-        e, c = fit_zip_slices(xx[:, sel].reshape(S * len(sel), -1), y[:, sel].reshape(S * len(sel), -1),
-                              np.broadcast_to(mask[sel], (S, len(sel), mask.shape[1])).reshape(S * len(sel), -1),
-                              bottom[:, sel].reshape(-1), top)
+        args = (xx[:, sel].reshape(S * len(sel), -1), y[:, sel].reshape(S * len(sel), -1),
+                np.broadcast_to(mask[sel], (S, len(sel), mask.shape[1])).reshape(S * len(sel), -1),
+                bottom[:, sel].reshape(-1))
+        good = np.isfinite(args[3])
+        e = np.full((len(good), 4), np.nan)
+        c = np.zeros(len(good), dtype=bool)
+        if good.any():
+            gi = np.flatnonzero(good)
+            if L.zip_version == "3":
+                e[gi], c[gi] = fit_zip3_slices(args[0][gi], args[1][gi], args[2][gi], args[3][gi])
+            else:
+                e[gi], c[gi] = fit_zip_slices(args[0][gi], args[1][gi], args[2][gi], args[3][gi], top)
         est[:, sel] = e.reshape(S, len(sel), 4)
         conv[:, sel] = c.reshape(S, len(sel))
     cd = L.combo_doses
     obs_c = means[:, L.combo]
 
     def slice_value(sidx, dose):
-        p = est[:, sidx, :]
+        p = est[:, np.maximum(sidx, 0), :]
         v = zip_slice(dose[None, :], p[..., 0], p[..., 1], p[..., 2], p[..., 3])
-        ok = conv[:, sidx] & np.isfinite(v)
-        return np.where(ok, v, obs_c)      # SynergyFinder: unfitted/failed slice -> observed
+        ok = conv[:, np.maximum(sidx, 0)] & np.isfinite(v)
+        v = np.where(ok, v, obs_c)         # SynergyFinder: unfitted/failed slice -> observed
+        return np.where(sidx[None, :] >= 0, v, np.nan)   # block not sliced (see Layout.code)
 
     f12 = slice_value(Z["s1"], cd[:, 0])   # agent 1 varied, agent 2 held
     f21 = slice_value(Z["s2"], cd[:, 1])
@@ -402,4 +516,4 @@ def _zip_sets(L: Layout, y_sets, means, params, top):
     y2 = hill_predict(P2, cd[None, :, 1])
     delta = zip_delta(f12, f21, y1, y2, top=top)
     return {"zip": delta, "reference_zip": y1 + y2 - y1 * y2 / top, "zip_fitted": 0.5 * (f12 + f21),
-            "zip_slices_failed": (~conv[:, fit_it]).sum(axis=1)}
+            "zip_slices_failed": (~conv[:, :n_sl][:, fit_it]).sum(axis=1)}
