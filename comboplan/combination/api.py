@@ -60,12 +60,17 @@ class SynergyResult:
         synergy), ``ci_low``/``ci_high``, ``p_value`` (H0: score = 0), ``q_value``
         (Benjamini-Hochberg across all cells of the method), ``inference``,
         ``sign_convention``; ``loewe_ci`` (Loewe interaction index at the observed
-        effect, < 1 synergy) for Loewe rows.
+        effect, < 1 synergy) for Loewe rows; ``status`` (``"ok"``, ``"not_scored"``: NaN
+        score, ``"no_interval"``: score without a defined interval) and ``message``
+        (naming the block and the cause); ``reference_model`` (for ZIP, the SynergyFinder
+        version reproduced).
     blocks : pandas.DataFrame
         One row per block and method: ``mean`` score over combination cells with CI,
         p-value and BH q-value across blocks, ``max``/``min`` cell scores and
         ``most_synergistic_area`` (largest mean over 3x3 windows of the combination
-        grid, two-agent full grids only, as SynergyFinder reports it).
+        grid, two-agent full grids only, as SynergyFinder reports it); ``n_scored``
+        (cells the mean is over), ``status`` (``"ok"``, ``"partial"``, ``"not_scored"``,
+        ``"no_interval"``), ``message``, ``reference_model``.
     monotherapy : pandas.DataFrame
         Single-agent Hill fits used (``e0, einf, ec50, h`` on the inhibition scale, with
         bootstrap CIs), empty when none were needed.
@@ -91,9 +96,15 @@ class SynergyResult:
                  "Inference (per method, as in the cells table): " + "; ".join(
                      f"{m}: {v}" for m, v in self.cells.groupby("method", observed=True, sort=False)["inference"]
                      .first().items())]
+        if "zip" in s["methods"]:
+            lines.append("ZIP: " + s["references"]["zip"] + ".")
         cols = [*s["by"], "method", "n_cells", "mean", "ci_low", "ci_high", "p_value", "q_value",
-                "most_synergistic_area"]
+                "most_synergistic_area", "status"]
         lines.append(self.blocks[[c for c in cols if c in self.blocks.columns]].to_string(index=False))
+        if "status" in self.blocks.columns:
+            bad = self.blocks[self.blocks["status"] != "ok"]
+            for msg in list(dict.fromkeys(bad["message"].astype(str)))[:5]:
+                lines.append(f"  note: {msg}")
         return "\n".join(lines)
 
     def to_xarray(self):
@@ -116,7 +127,9 @@ class SynergyResult:
         ds.attrs.update({"sign_convention": SIGN_EXCESS, "response": s["response"],
                          "response_kind": s["response_kind"], "scale": s["scale"],
                          "units": f"{'percentage points' if s['scale'] == 'percent' else 'fraction'} of inhibition",
-                         "dose_units": str(s.get("dose_units") or {})})
+                         "dose_units": str(s.get("dose_units") or {}),
+                         "zip_version": str(s.get("zip_version", "")),
+                         "zip_reference": str(s.get("references", {}).get("zip", ""))})
         return ds
 
     def plot(self, method: str = "bliss", kind: str = "heatmap", block=0, ax=None, **kwargs):
@@ -186,7 +199,10 @@ def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "z
     seed : int or numpy.random.Generator, optional
         Random seed of the bootstrap.
     scale : {"percent", "fraction"}
-        Response scale (top = 100 or 1); values outside [-0.5, 1.5] x top raise.
+        Response scale (top = 100 or 1).  Values outside the package-wide plausible
+        range :data:`comboplan.data.validate.SCALE_BOUNDS` (-1.5..3 x top, i.e. -150 to
+        300 %) raise (raw signal or the wrong scale); viability above 100 % -- real
+        screens contain 187 % -- is accepted, as SynergyFinder does.
     bootstrap : {"mean", "single"}
         ``"mean"``: resample n replicates with replacement per cell (bootstrap of the
         cell mean); ``"single"``: one replicate per cell per draw (SynergyFinder).
@@ -807,7 +823,8 @@ class ChouTalalayResult:
     def summary(self) -> str:
         """Plain-text summary."""
         lines = [f"Chou-Talalay median-effect analysis ({'mutually exclusive' if self.settings['mutually_exclusive'] else 'mutually non-exclusive'}); {SIGN_CI}.",
-                 self.params[["entity", "m", "Dm", "Dm_ci_low", "Dm_ci_high", "r", "n"]].to_string(index=False)]
+                 self.params[[c for c in [*self.settings["by"], "entity", "m", "Dm", "Dm_ci_low", "Dm_ci_high", "r", "n",
+                                          "status"] if c in self.params.columns]].to_string(index=False)]
         if len(self.levels):
             lines.append(self.levels[["ray", "fa", "CI", "CI_ci_low", "CI_ci_high"]].to_string(index=False))
         return "\n".join(lines)
@@ -830,7 +847,7 @@ class ChouTalalayResult:
 
 def chou_talalay(data, doses, response, by=None, response_kind="inhibition", scale="percent",
                  fa_levels=(0.5, 0.75, 0.9, 0.95), mutually_exclusive=True, ci=0.95, replicate=None,
-                 dose_units=None) -> ChouTalalayResult:
+                 dose_units=None, errors="warn") -> ChouTalalayResult:
     """Chou-Talalay median-effect analysis: Dm, m, r, CI at points and fa levels, DRI.
 
     Parameters
@@ -858,19 +875,27 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
         median-effect regressions individually.
     dose_units : dict, optional
         Recorded units.
+    errors : {"warn", "raise"}
+        A block that cannot be analysed -- no combination cells (no mixture), or an
+        agent with fewer than 2 dose levels with 0 < fa < 1 -- becomes one ``params``
+        row per agent with NaN estimates, ``status="not_scored"`` and a ``message``
+        naming the block and the cause, with a warning (``"warn"``, default); the other
+        blocks are analysed as usual.  ``"raise"``: :class:`DataError` instead.
 
     Returns
     -------
     ChouTalalayResult
+        ``params`` has ``status`` (``"ok"`` / ``"not_scored"``) and ``message``.
 
     Raises
     ------
     DataError
-        If an agent has fewer than 2 dose levels with 0 < fa < 1 (its Dm and m cannot
-        be estimated), or no combination cells exist.
+        Malformed input; with ``errors="raise"``, a block that cannot be analysed.
     """
     from ..models.combination import chou_talalay as ct
 
+    if errors not in ("warn", "raise"):
+        raise DataError(f"errors must be 'warn' or 'raise'; got {errors!r}.")
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind=response_kind, scale=scale)
     fa_levels = np.asarray(fa_levels, dtype=float)
     if np.any((fa_levels <= 0) | (fa_levels >= 1)):
@@ -895,8 +920,9 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
         # ---- rays: combination observations grouped by dose proportions
         csel = inb & (role == "combo")
         if not csel.any():
-            raise DataError("chou_talalay needs combination cells (two or more agents with dose > 0)"
-                            + _blk(design, b) + ".")
+            _ct_skip(P, bname, doses, errors, "chou_talalay needs combination cells (two or more agents with dose > 0)"
+                     + _blk(design, b) + ": no mixture ray to analyse")
+            continue
         tot = dmat[csel].sum(axis=1)
         prop = np.round(dmat[csel] / tot[:, None], 6)
         rays, rinv = np.unique(prop, axis=0, return_inverse=True)
@@ -914,13 +940,15 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
             Y[i, :len(y)] = y
         fit = ct.median_effect_fit(X, Y, np.isfinite(X))
         nlev = [len(np.unique(x[(y > 0) & (y < 1)])) for x, y in curves]
-        for k in range(N):
-            if nlev[k] < 2:
-                x, y = curves[k]
-                raise DataError(
-                    f"agent {doses[k]!r}{_blk(design, b)} has {nlev[k]} dose level(s) with 0 < fa < 1 "
-                    f"(doses tested alone: {sorted(set(np.round(x, 12).tolist()))}); the median-effect fit needs >= 2 "
-                    "(>= 3 for confidence intervals). Add single-agent doses, or use synergy(methods=('bliss','hsa')).")
+        few = [k for k in range(N) if nlev[k] < 2]
+        if few:
+            k = few[0]
+            x, y = curves[k]
+            _ct_skip(P, bname, doses, errors,
+                     f"agent {doses[k]!r}{_blk(design, b)} has {nlev[k]} dose level(s) with 0 < fa < 1 "
+                     f"(doses tested alone: {sorted(set(np.round(x, 12).tolist()))}); the median-effect fit needs >= 2 "
+                     "(>= 3 for confidence intervals). Add single-agent doses, or use synergy(methods=('bliss','hsa'))")
+            continue
         vlogDm = ct.log10_dose_for_effect_var(0.5, fit["b0"], fit["b1"], fit["cov"])
         for i, (nm, kind, pr) in enumerate(labels):
             x, y = curves[i]
@@ -931,7 +959,7 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
                       "Dm_ci_low": fit["Dm"][i] * 10 ** (-zq * se), "Dm_ci_high": fit["Dm"][i] * 10 ** (zq * se),
                       "r": fit["r"][i], "n": int(fit["n"][i]), "n_excluded": int(len(x) - fit["n"][i]),
                       "dose_unit": "total dose of the mixture" if kind == "mixture" else
-                      (dose_units or {}).get(nm, "dose unit of " + nm)})
+                      (dose_units or {}).get(nm, "dose unit of " + nm), "status": "ok", "message": ""})
         b0, b1, cov = fit["b0"][:N], fit["b1"][:N], fit["cov"][:N]
         # residual variance of the median-effect plot pooled over the single agents (Lee & Kong 2009,
         # section 3.1): the observed fa of a combination cell is itself a noisy response
@@ -1004,6 +1032,13 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
                 for k, d in enumerate(doses):
                     ISO.append({**bname, "ray": _ray_name(doses, pr), "fa": fa, "agent": d,
                                 "Dx": 10 ** La[q, k], "D": Dcomb[q, k]})
+    skipped = [r for r in P if r["status"] != "ok"]
+    if skipped:
+        from ..exceptions import ComboplanWarning
+
+        warnings.warn(f"chou_talalay: {len({r['message'] for r in skipped})} block(s) could not be analysed "
+                      f"(e.g. {skipped[0]['message']}); the other blocks are unaffected, see "
+                      "result.params[['status', 'message']].", ComboplanWarning, stacklevel=2)
     settings = {"doses": doses, "by": list(design.by), "response": response, "response_kind": response_kind,
                 "scale": scale, "fa_levels": fa_levels.tolist(), "mutually_exclusive": mutually_exclusive,
                 "ci": ci, "sign_convention": SIGN_CI, "dose_units": dict(dose_units or {}),
@@ -1011,6 +1046,16 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
                              "CIs: Lee & Kong (2009) Stat Biopharm Res 1:4"}
     return ChouTalalayResult(params=pd.DataFrame(P), points=pd.DataFrame(PT), levels=pd.DataFrame(LV),
                              isobologram=pd.DataFrame(ISO), settings=settings)
+
+
+def _ct_skip(P, bname, doses, errors, message):
+    """A block chou_talalay cannot analyse: raise, or one NaN ``params`` row per agent with the reason."""
+    if errors == "raise":
+        raise DataError(message + ".")
+    for d in doses:
+        P.append({**bname, "entity": d, "kind": "agent", "ratio": "", "m": np.nan, "m_se": np.nan, "Dm": np.nan,
+                  "Dm_ci_low": np.nan, "Dm_ci_high": np.nan, "r": np.nan, "n": 0, "n_excluded": 0,
+                  "dose_unit": "", "status": "not_scored", "message": message})
 
 
 def _ray_name(doses, pr):
@@ -1080,7 +1125,7 @@ class MuSyCResult:
 
 def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n_boot=200, ci=0.95,
               seed=None, response_kind="viability", scale="fraction", bootstrap="auto",
-              dose_units=None) -> MuSyCResult:
+              dose_units=None, errors="warn") -> MuSyCResult:
     """Fit the MuSyC model (Meyer et al. 2019) to a two-agent dose-response surface.
 
     Parameters
@@ -1110,10 +1155,18 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
         Resample replicates within cells (when cells have replicates) or residuals.
     dose_units : dict, optional
         Recorded units of the dose columns.
+    errors : {"warn", "raise"}
+        A block that cannot be fitted -- fewer than 4 dose levels of an agent alone
+        (including 0) or fewer than 4 combination observations -- becomes a ``fit`` row
+        with ``converged=False``, ``status="not_scored"`` and a ``message`` naming the
+        block and the cause, and NaN ``params`` rows, with a warning (``"warn"``,
+        default); the other blocks are fitted as usual.  ``"raise"``:
+        :class:`DataError` instead.
 
     Returns
     -------
     MuSyCResult
+        ``fit`` has ``status`` (``"ok"`` / ``"not_scored"``) and ``message``.
 
     Notes
     -----
@@ -1129,6 +1182,8 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
     from ..models.combination.musyc import MUSYC_PARAMS, musyc_beta
     from .fits import FIT_GTOL, FIT_TOL, _engine, hill_start, musyc_spec
 
+    if errors not in ("warn", "raise"):
+        raise DataError(f"errors must be 'warn' or 'raise'; got {errors!r}.")
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind="inhibition", scale=scale)
     if len(design.doses) != 2:
         raise DataError(f"fit_musyc needs exactly two dose columns; got {list(design.doses)!r}.")
@@ -1147,12 +1202,24 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
         bname = {c: design.blocks.iloc[b][c] for c in design.by}
         e1 = d2 == 0
         e2 = d1 == 0
+        why = None
         for nm, e, d in ((a1, e1, d1), (a2, e2, d2)):
-            if len(np.unique(d[e])) < 4:
-                raise DataError(f"fit_musyc needs >= 4 dose levels of {nm!r} alone (including 0) to start the fit"
-                                f"{_blk(design, b)}; found {len(np.unique(d[e]))}.")
-        if ((d1 > 0) & (d2 > 0)).sum() < 4:
-            raise DataError(f"fit_musyc needs >= 4 combination observations{_blk(design, b)}.")
+            if why is None and len(np.unique(d[e])) < 4:
+                why = (f"fit_musyc needs >= 4 dose levels of {nm!r} alone (including 0) to start the fit"
+                       f"{_blk(design, b)}; found {len(np.unique(d[e]))}")
+        if why is None and ((d1 > 0) & (d2 > 0)).sum() < 4:
+            why = (f"fit_musyc needs >= 4 combination observations (both doses > 0){_blk(design, b)}; found "
+                   f"{int(((d1 > 0) & (d2 > 0)).sum())}")
+        if why is not None:
+            if errors == "raise":
+                raise DataError(why + ".")
+            for nm in [*MUSYC_PARAMS, "beta"]:
+                PR.append({**bname, "param": nm, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                           "unit": "", "fixed": False})
+            FT.append({**bname, "converged": False, "message": why, "tolerance": "", "rss": np.nan, "nobs": len(y),
+                       "r2": np.nan, "aic": np.nan, "bic": np.nan, "inference": "none", "n_boot_failed": 0,
+                       "status": "not_scored"})
+            continue
         L = max(e1.sum(), e2.sum())
         X = np.full((2, L), np.nan)
         Y = np.full((2, L), np.nan)
@@ -1238,10 +1305,18 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
                    "r2": 1 - rss_b / np.sum((y - y.mean()) ** 2),
                    "aic": n * np.log(rss_b / n) + 2 * kpar, "bic": n * np.log(rss_b / n) + kpar * np.log(n),
                    "inference": (f"bootstrap ({mode}), {n_boot} refits, percentile {ci:.0%}" if n_boot else "none"),
-                   "n_boot_failed": 0 if boot is None else int(np.isnan(boot[:, 0]).sum())})
+                   "n_boot_failed": 0 if boot is None else int(np.isnan(boot[:, 0]).sum()),
+                   "status": "ok" if ms.converged[best] else "not_converged"})
         if not ms.converged[best]:
             warnings.warn(f"MuSyC fit{_blk(design, b)} did not converge: {ms.message[best]}", ConvergenceWarning,
                           stacklevel=2)
+    skipped = [r for r in FT if r["status"] == "not_scored"]
+    if skipped:
+        from ..exceptions import ComboplanWarning
+
+        warnings.warn(f"fit_musyc: {len(skipped)} block(s) could not be fitted (e.g. {skipped[0]['message']}); the "
+                      "other blocks are unaffected, see result.fit[['status', 'message']].", ComboplanWarning,
+                      stacklevel=2)
     settings = {"doses": [a1, a2], "by": list(design.by), "response": response, "fit_gamma": fit_gamma,
                 "n_boot": n_boot, "ci": ci, "dose_units": dict(dose_units or {}), "response_kind": response_kind,
                 "reference": "Meyer et al. (2019) Cell Syst 8:97; Wooten et al. (2021) Nat Commun 12:4607"}

@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from ..data.validate import _fmt_label
+from ..data.validate import SCALE_BOUNDS, _fmt_label
 from ..data.validate import (
     as_list,
     check_dose_column,
@@ -144,11 +144,14 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
     if y is None or not np.isfinite(y).all():
         y = check_response_column(df, response)
     check_groups_nonempty(df, by + ([replicate] if replicate else []))
-    lo_ok, hi_ok = -0.5 * top, 1.5 * top
+    # the package-wide plausible range of normalised responses (SynergyFinder accepts any value;
+    # real viability readouts reach 187 %): -1.5..3 x top; beyond it the data are raw signal or
+    # on another scale
+    lo_ok, hi_ok = SCALE_BOUNDS[scale]
     bad = (y < lo_ok) | (y > hi_ok)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        hint = ("; the values look like percent: pass scale='percent'" if scale == "fraction" and np.nanmax(np.abs(y)) > 1.5
+        hint = ("; the values look like percent: pass scale='percent'" if scale == "fraction" and np.nanmax(np.abs(y)) > 3
                 else "")
         raise DataError(
             f"column {response!r} ({response_kind}, scale={scale!r}) must lie within [{lo_ok:g}, {hi_ok:g}]; "

@@ -754,10 +754,60 @@ def fit_zip3_slices(x, y, mask, bottom):
                             fixed={"bottom": bottom[idx]}, maxiter=200, xtol=FIT_TOL, gtol=FIT_GTOL)
             e, c = fit.estimates, fit.converged
         est[idx], conv[idx] = e, c
+        # slices without a plateau in the tested range: the least-squares optimum lies at
+        # infinity (top and potency grow without bound, the curve tends to the power law
+        # bottom + A d^b); fit that limit and represent it exactly enough (c = -30)
+        fail = idx[~c]
+        if len(fail):
+            est[fail], conv[fail] = _fit_zip3_limit(u[fail], y[fail], mask[fail], bottom[fail])
     out = est.copy()
     with np.errstate(all="ignore"):
         out[:, 2] = np.exp(mlog - est[:, 2] / est[:, 3])
     return out, conv
+
+
+_ZIP3_LIMIT_C = -30.0
+
+
+def _fit_zip3_limit(u, y, mask, bottom):
+    """Limit of a ZIP-3 slice without plateau: ``bottom + A exp(b u)`` (A, b > 0 by MINPACK).
+
+    Returned in the centred parametrisation with ``c = -30`` and ``top = bottom + A e^30``,
+    where ``expit(b u + c)`` equals ``exp(b u + c)`` to ~1e-13 relative.
+    """
+    from scipy.optimize import leastsq
+
+    n = u.shape[0]
+    est = np.full((n, 4), np.nan)
+    conv = np.zeros(n, dtype=bool)
+    lo_b, hi_b = ZIP3_SLICE_CENTRED.params[3].bounds
+    for i in range(n):
+        m = mask[i]
+        ui, yi, bot = u[i, m], y[i, m] - bottom[i], bottom[i]
+        if len(ui) < 2:
+            continue
+        # profile the linear amplitude on a slope grid for the start
+        bg = np.geomspace(0.02, 20, 40)
+        g = np.exp(bg[:, None] * ui[None, :])
+        amp = (g @ yi) / np.sum(g * g, axis=1)
+        k = int(np.argmin(np.sum((yi[None] - amp[:, None] * g) ** 2, axis=1)))
+
+        def res(t, ui=ui, yi=yi):
+            return t[0] * np.exp(np.exp(t[1]) * ui) - yi
+
+        def jac(t, ui=ui):
+            b = np.exp(t[1])
+            e = np.exp(b * ui)
+            return np.array([e, t[0] * e * ui * b])
+
+        with np.errstate(all="ignore"):
+            t, _, info, _, ier = leastsq(res, [amp[k], np.log(bg[k])], Dfun=jac, full_output=True, col_deriv=True,
+                                         ftol=1e-15, xtol=FIT_TOL, gtol=FIT_GTOL, maxfev=400)
+        b = float(np.exp(t[1])) if np.isfinite(t[1]) else np.nan
+        if ier in _MINPACK_MSG and ier != 5 and np.all(np.isfinite(t)) and lo_b <= b <= hi_b:
+            est[i] = [bot, bot + t[0] * np.exp(-_ZIP3_LIMIT_C), _ZIP3_LIMIT_C, b]
+            conv[i] = True
+    return est, conv
 
 
 def _fit_zip3_minpack(u, y, mask, start, maxiter=400):

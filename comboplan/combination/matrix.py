@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data.validate import _fmt_label
+from ..data.validate import SCALE_BOUNDS, _fmt_label
 from ..exceptions import ConvergenceWarning, DataError
 from ..models.combination import loewe_index, loewe_reference, zip_delta, zip_slice
 from .design import SIGN_EXCESS
@@ -171,13 +171,14 @@ def _validate(d1, d2, response, response_kind, scale):
     if scale not in _SCALES:
         raise DataError(f"scale must be 'percent' (0-100) or 'fraction' (0-1); got {scale!r}.")
     top = _SCALES[scale]
-    bad = (y < -0.5 * top) | (y > 1.5 * top)
+    lo_ok, hi_ok = SCALE_BOUNDS[scale]                 # as comboplan.synergy: -1.5..3 x top
+    bad = (y < lo_ok) | (y > hi_ok)
     if bad.any():
         i = _first(bad)
         hint = ("; the values look like percent: pass scale='percent'"
-                if scale == "fraction" and np.max(np.abs(y)) > 1.5 else "")
-        raise DataError(f"response ({response_kind}, scale={scale!r}) must lie within [{-0.5 * top:g}, "
-                        f"{1.5 * top:g}]; {int(bad.sum())} value(s) do not (first at position {i}: {_fmt_label(y[i])}){hint}. "
+                if scale == "fraction" and np.max(np.abs(y)) > 3 else "")
+        raise DataError(f"response ({response_kind}, scale={scale!r}) must lie within [{lo_ok:g}, "
+                        f"{hi_ok:g}]; {int(bad.sum())} value(s) do not (first at position {i}: {_fmt_label(y[i])}){hint}. "
                         "Normalise to the untreated control first (comboplan.normalize) or declare the right scale.")
     if scale == "percent" and np.max(np.abs(y)) <= 1.5 and len(y) > 3:
         raise DataError("response: every value is within [-1.5, 1.5] but scale='percent' was declared; these look "
@@ -232,9 +233,9 @@ def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", s
         Direction of the response; viability is converted to inhibition
         (``top - viability``) so every score reads "positive = synergy".
     scale : {"percent", "fraction"}
-        Response scale (``top`` = 100 or 1); values below -0.5 x top or above
-        :data:`comboplan.data.validate.RESPONSE_MAX_FACTOR` x top raise; values above 1.5
-        x top are accepted (real viability readouts reach 187 %) with a warning.
+        Response scale (``top`` = 100 or 1).  Values outside the package-wide plausible
+        range :data:`comboplan.data.validate.SCALE_BOUNDS` (-1.5..3 x top) raise; the
+        range admits the viability above 100 % of real screens (e.g. 187 %).
     zip_version : {"3", "2"}
         SynergyFinder version whose ZIP is reproduced (see :func:`comboplan.synergy`):
         ``"3"`` observed dose-0 baseline and free top per slice; ``"2"`` fitted
