@@ -674,10 +674,15 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
         scored = layout.code[m] == 0
         n_sc = np.bincount(blk, weights=scored.astype(float), minlength=nb).astype(int)
         sets = point[m] if boot is None else np.concatenate([point[m], boot[m]])
-        sets = np.where(scored[None, :], sets, np.nan)
+        allsc = bool(scored.all())
+        if not allsc:
+            sets = np.where(scored[None, :], sets, np.nan)
         S = sets.shape[0]
         sums = np.zeros((S, nb))
-        np.add.at(sums.T, blk[scored], sets[:, scored].T)
+        if allsc:
+            np.add.at(sums.T, blk, sets.T)
+        else:
+            np.add.at(sums.T, blk[scored], sets[:, scored].T)
         with np.errstate(invalid="ignore", divide="ignore"):
             means = np.where(n_sc > 0, sums / np.maximum(n_sc, 1), np.nan)
         area = np.full((S, nb), np.nan)
@@ -685,8 +690,9 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
             area = _areas(layout, sets, nb)
         mx = np.full(nb, -np.inf)
         mn = np.full(nb, np.inf)
-        np.maximum.at(mx, blk[scored], point[m][0][scored])
-        np.minimum.at(mn, blk[scored], point[m][0][scored])
+        p0 = point[m][0] if allsc else point[m][0][scored]
+        np.maximum.at(mx, blk if allsc else blk[scored], p0)
+        np.minimum.at(mn, blk if allsc else blk[scored], p0)
         mx = np.where(n_sc > 0, mx, np.nan)
         mn = np.where(n_sc > 0, mn, np.nan)
         nan = np.full(nb, np.nan)
