@@ -262,3 +262,11 @@ def test_validators_never_mutate(agents, data):
     v.check_dose_column(d, "dose")
     v.check_has_controls(d, np.ones(n, bool), by="agent")
     pd.testing.assert_frame_equal(d, before)
+
+
+def test_check_scale_accepts_viability_above_150_percent():
+    """Real screens contain 187 % viability (issue 12): inside the plausible range -150..300 %."""
+    v.check_scale(pd.Series([12.0, 95.0, 187.0]), "percent", "viab")
+    v.check_scale(pd.Series([0.12, 0.95, 1.87]), "fraction", "viab")
+    with pytest.raises(DataError, match="plausible range"):
+        v.check_scale(pd.Series([12.0, 95.0, 1870.0]), "percent", "viab")

@@ -28,6 +28,10 @@ def register(subparsers) -> None:
     p.add_argument("--ci", type=float, default=0.95)
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--inference", choices=["bootstrap", "delta"], default="bootstrap")
+    p.add_argument("--zip-version", choices=["3", "2"], default="3",
+                   help="ZIP as SynergyFinder >= 3.0 (default) or as SynergyFinder 1-2")
+    p.add_argument("--errors", choices=["warn", "raise"], default="warn",
+                   help="a block a method cannot score: rows with status/message (warn) or stop (raise)")
     p.add_argument("--chou-talalay", action="store_true", help="also run the Chou-Talalay CI analysis")
     p.add_argument("--musyc", action="store_true", help="also fit MuSyC")
     p.add_argument("--synergyfinder", action="store_true", help="input is SynergyFinder long format")
@@ -59,7 +63,7 @@ def run(args) -> int:
     res = synergy(df, doses=doses, response=response, by=by, methods=tuple(args.methods),
                   response_kind=args.response_kind, scale=args.scale, monotherapy=args.monotherapy,
                   baseline_correction=args.baseline_correction, n_boot=args.n_boot, ci=args.ci, seed=args.seed,
-                  replicate=replicate, inference=args.inference)
+                  replicate=replicate, inference=args.inference, zip_version=args.zip_version, errors=args.errors)
     res.cells.to_csv(out / "cells.csv", index=False)
     res.blocks.to_csv(out / "blocks.csv", index=False)
     res.monotherapy.to_csv(out / "monotherapy.csv", index=False)
@@ -67,14 +71,14 @@ def run(args) -> int:
     print(res.summary())
     if args.chou_talalay:
         ct = chou_talalay(df, doses=doses, response=response, by=by, response_kind=args.response_kind,
-                          scale=args.scale, replicate=replicate, ci=args.ci)
+                          scale=args.scale, replicate=replicate, ci=args.ci, errors=args.errors)
         ct.params.to_csv(out / "chou_talalay_params.csv", index=False)
         ct.points.to_csv(out / "chou_talalay_points.csv", index=False)
         ct.levels.to_csv(out / "chou_talalay_levels.csv", index=False)
         print(ct.summary())
     if args.musyc:
         mu = fit_musyc(df, doses=doses, response=response, by=by, replicate=replicate, seed=args.seed,
-                       response_kind=args.response_kind, scale=args.scale)
+                       response_kind=args.response_kind, scale=args.scale, errors=args.errors)
         mu.params.to_csv(out / "musyc_params.csv", index=False)
         print(mu.summary())
     if not args.no_plots and len(doses) == 2:
