@@ -70,6 +70,7 @@ def test_agent_order_does_not_change_any_score():
     assert np.allclose(a.score, b.score, atol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore::comboplan.exceptions.ConvergenceWarning")
 def test_sparse_papers_design_bliss_with_ci_and_missing_reported():
     # one secretome level x paclitaxel 1/3/5 uM, triplicates (Eiro et al. 2024 design)
     rng = np.random.default_rng(0)

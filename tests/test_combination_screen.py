@@ -39,6 +39,7 @@ def same_rows(screen, one, name):
 
 
 # ------------------------------------------------------------------ A: one block never stops a screen
+@pytest.mark.filterwarnings("ignore::comboplan.exceptions.ConvergenceWarning")
 def test_partial_agents_do_not_stop_the_screen_and_reasons_name_the_block():
     # agents reaching ~25-50 % at the top dose (EC50 at 3x the top dose), noisy: before the fix the
     # Loewe solve failed in this block and synergy(by=...) raised for the whole screen, without
@@ -102,6 +103,8 @@ def test_block_without_combination_cells_and_incomplete_zip_grid():
     assert z.status == "not_scored" and "ZIP needs a complete dose matrix including the dose-0 row and column in block blk='holes'" in z.message
     assert b.loc[("holes", "bliss"), "status"] == "ok" and b.loc[("holes", "loewe"), "status"] == "ok"
     same_rows(res, alone(df, "good"), "good")
+    with pytest.raises(DataError, match="nothing to plot for bliss in block 1: no combination cells"):
+        res.plot("bliss", block=1)             # the CLI skips such plots (it catches DataError)
 
 
 def test_chou_talalay_block_without_mixture_becomes_rows_with_the_reason():

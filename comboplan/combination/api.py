@@ -154,6 +154,9 @@ class SynergyResult:
         fn = {"heatmap": ps.heatmap, "surface": ps.surface, "isobologram": ps.isobologram, "fa_ci": ps.fa_ci}
         if kind not in fn:
             raise DataError(f"kind must be one of {sorted(fn)}; got {kind!r}.")
+        rows = self.blocks[self.blocks["method"] == method]
+        if "n_scored" in rows.columns and 0 <= block < len(rows) and rows["n_scored"].iloc[block] == 0:
+            raise DataError(f"nothing to plot for {method} in block {block}: {rows['message'].iloc[block]}.")
         return fn[kind](self, method=method, block=block, ax=ax, **kwargs)
 
 
