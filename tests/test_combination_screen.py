@@ -248,7 +248,7 @@ def test_zip_v3_per_cell_equals_the_published_equations_by_hand():
     res = cp.synergy(df, ["A", "B"], "inh", methods=("zip",), n_boot=0, zip_version="3")
     ours = res.cells.set_index(["A", "B"]).score
     hand = _sf3_by_hand(df).loc[ours.index]
-    assert np.allclose(ours.to_numpy(), hand.to_numpy(), atol=2e-3)
+    assert np.allclose(ours.to_numpy(), hand.to_numpy(), atol=5e-4)        # 3.5e-5 measured
     # the block score is the mean over the combination cells
     assert res.blocks["mean"].iloc[0] == pytest.approx(ours.mean(), abs=1e-12)
     # outputs say which SynergyFinder they reproduce
