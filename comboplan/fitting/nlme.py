@@ -51,6 +51,7 @@ from ..exceptions import ConvergenceWarning, DataError
 __all__ = ["NLMEProblem", "NLMEFit", "fit_nlme", "laplace_objective"]
 
 _LOG2PI = math.log(2.0 * math.pi)
+_SETTLE = 1e-18   # Newton decrement (nats) below which a mode search has converged (eta within ~1e-10)
 ERROR_MODELS = ("additive", "proportional", "combined")
 
 
@@ -81,6 +82,10 @@ class NLMEProblem:
         Left-censored entries (``y`` is the limit).
     lower, upper : sequence of float, optional
         Bounds on ``theta`` (natural scale); default (0, inf) for log, (-inf, inf) for identity.
+    predict_rows : callable, optional
+        ``predict_rows(phi, subjects) -> f`` for any rows: ``subjects`` (int array, one per row
+        of ``phi``) says whose design each row uses.  When given, the mode search evaluates only
+        the subjects whose search is still moving (costly ODE models).
     """
 
     predict: Callable[[np.ndarray], np.ndarray]
@@ -93,6 +98,7 @@ class NLMEProblem:
     censored: np.ndarray | None = None
     lower: tuple | None = None
     upper: tuple | None = None
+    predict_rows: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         p = len(self.names)
@@ -272,42 +278,83 @@ def _jacobian(prob: NLMEProblem, theta, eta, f0, h=1e-6, central=False):
     return np.moveaxis((f - f0[None]) / h, 0, -1)
 
 
+def _sub_terms(prob, idx, f, sigma):
+    """_obs_terms for the subjects ``idx`` (f of shape (len(idx), n_obs))."""
+    return _obs_terms(prob.y[idx], f, prob.mask[idx], prob.censored[idx], sigma, prob.error)
+
+
+def _sub_nll(prob, idx, f, sigma, eta, omega):
+    nll, _, _ = _sub_terms(prob, idx, f, sigma)
+    prior = 0.5 * np.sum((eta / omega) ** 2, axis=1) + np.sum(np.log(omega)) + 0.5 * len(omega) * _LOG2PI
+    return nll.sum(axis=1) + prior
+
+
+def _sub_predict(prob, theta, eta, idx, reps=1):
+    """Predictions of subjects ``idx`` (eta rows: ``reps`` blocks of len(idx) rows)."""
+    phi = prob.phi(theta, eta)
+    if prob.predict_rows is not None:
+        return prob.predict_rows(phi, np.tile(idx, reps))
+    # full blocks only: embed the rows in complete copies of the population
+    n = prob.n_subjects
+    if idx.size == n and np.array_equal(idx, np.arange(n)):
+        return prob.predict(phi)
+    base = np.broadcast_to(np.asarray(theta, dtype=float), (n, len(prob.names)))
+    full = np.repeat(base[None], reps, axis=0).copy()
+    full[:, idx] = phi.reshape(reps, idx.size, -1)
+    f = prob.predict(full.reshape(reps * n, -1)).reshape(reps, n, -1)
+    return f[:, idx].reshape(reps * idx.size, -1)
+
+
 def _modes(prob: NLMEProblem, theta, omega, sigma, eta0, max_iter=100, tol=1e-9, return_status=False):
     """Conditional modes of all subjects (damped Gauss-Newton), with J, f and H at the mode.
 
-    With ``return_status`` a boolean array (n,) says which subjects' searches converged."""
+    With ``return_status`` a boolean array (n,) says which subjects' searches converged.
+    Subjects whose search has settled drop out of the iterations (only the moving ones are
+    evaluated when the problem has ``predict_rows``)."""
     eta = eta0.copy()
     n, q = eta.shape
     oinv = np.diag(1.0 / omega ** 2)
     f = prob.predict(prob.phi(theta, eta))
     g = _subject_nll(prob, f, sigma, eta, omega)
     active = np.ones(n, dtype=bool)
+    kq = np.arange(q)
     for _ in range(max_iter):
-        J = _jacobian(prob, theta, eta, f)
-        _, dg, w = _obs_terms(prob.y, f, prob.mask, prob.censored, sigma, prob.error)
-        grad = np.einsum("nok,no->nk", J, dg) + eta / omega ** 2
+        A = np.flatnonzero(active)
+        m = A.size
+        eA, fA, gA = eta[A], f[A], g[A]
+        steps = np.repeat(eA[None], q, axis=0)          # (q, m, q)
+        steps[kq, :, kq] += 1e-6
+        fj = _sub_predict(prob, theta, steps.reshape(q * m, q), A, reps=q).reshape(q, m, -1)
+        J = np.moveaxis((fj - fA[None]) / 1e-6, 0, -1)
+        _, dg, w = _sub_terms(prob, A, fA, sigma)
+        grad = np.einsum("nok,no->nk", J, dg) + eA / omega ** 2
         H = np.einsum("noi,no,noj->nij", J, w, J) + oinv
         step = -np.linalg.solve(H, grad[..., None])[..., 0]
-        step[~active] = 0.0
-        alpha = np.ones(n)
-        new = eta + step
-        fn = prob.predict(prob.phi(theta, new))
-        gn = _subject_nll(prob, fn, sigma, new, omega)
+        # Newton decrement: a predicted decrease below 1e-12 is a converged search (a line
+        # search could only chase rounding there)
+        settled = np.einsum("nk,nk->n", grad, -step) < _SETTLE
+        step[settled] = 0.0
+        alpha = np.ones(m)
+        new = eA + step
+        fn = _sub_predict(prob, theta, new, A)
+        gn = _sub_nll(prob, A, fn, sigma, new, omega)
+        live = ~settled
         for _h in range(30):
-            bad = ~(gn <= g + 1e-12) & active
+            bad = ~(gn <= gA + 1e-12) & live
             if not bad.any():
                 break
             alpha[bad] *= 0.5
-            new = eta + alpha[:, None] * step
-            fn = prob.predict(prob.phi(theta, new))
-            gn = _subject_nll(prob, fn, sigma, new, omega)
-        still_bad = ~(gn <= g + 1e-12)
-        new[still_bad] = eta[still_bad]
-        fn[still_bad] = f[still_bad]
-        gn[still_bad] = g[still_bad]
-        moved = np.max(np.abs(new - eta), axis=1)
-        eta, f, g = new, fn, gn
-        active = (moved > tol) & ~still_bad
+            new = eA + alpha[:, None] * step
+            fn = _sub_predict(prob, theta, new, A)
+            gn = _sub_nll(prob, A, fn, sigma, new, omega)
+        still_bad = ~(gn <= gA + 1e-12)
+        new[still_bad] = eA[still_bad]
+        fn[still_bad] = fA[still_bad]
+        gn[still_bad] = gA[still_bad]
+        moved = np.max(np.abs(new - eA), axis=1)
+        eta[A], f[A], g[A] = new, fn, gn
+        # a search whose line search cannot improve has reached the attainable precision
+        active[A] = (moved > tol) & ~still_bad & ~settled
         if not active.any():
             break
     J = _jacobian(prob, theta, eta, f, central=True)

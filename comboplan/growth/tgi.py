@@ -43,6 +43,8 @@ from ..exceptions import DataError
 __all__ = ["fit_tgi", "TGIFit", "tgi_design", "load_tgi_fit", "LoadedTGIFit"]
 
 _ERRORS = ("log", "additive", "proportional", "combined")
+#: growth laws of fit_tgi (lambda0 is the initial exponential rate in all of them)
+_GROWTH = ("exponential", "simeoni", "koch")
 _GL_X, _GL_W = np.polynomial.legendre.leggauss(6)
 
 
@@ -85,7 +87,8 @@ def _dosing_arms(dosing: pd.DataFrame, subjects, columns: Mapping[str, str]):
 
 
 def tgi_design(gd, treatments: Mapping[str, object], pk: Mapping[str, object], *, body_weight=None,
-               grid_step: float = 0.05, subject_pk: Mapping[str, Mapping[str, object]] | None = None):
+               grid_step: float = 0.05, subject_pk: Mapping[str, Mapping[str, object]] | None = None,
+               ode_step: float | None = None):
     """Exposure integrals of every animal at its observation times.
 
     Parameters
@@ -104,12 +107,19 @@ def tgi_design(gd, treatments: Mapping[str, object], pk: Mapping[str, object], *
     subject_pk : mapping subject -> {agent: PKModel}, optional
         Individual (fixed) PK of some animals, e.g. from their own plasma samples, overriding
         ``pk`` for those animals.
+    ode_step : float, optional
+        For ODE growth laws (Simeoni, Koch, transit compartments): largest step (days) of the
+        shared solver grid (refined geometrically after every dose, as the simulator's); adds
+        the ``ode`` entry.
 
     Returns
     -------
     dict
         ``t, y_size, mask, censored, lloq`` (n_subjects, n_obs); ``auc`` agent -> (n_subjects,
-        n_obs); ``cross`` (n_subjects, n_obs) for the first agent pair; ``agents``; ``pair``.
+        n_obs); ``cross`` (n_subjects, n_obs) for the first agent pair; ``agents``; ``pair``;
+        with ``ode_step``, ``ode`` = {``dt`` (n_steps,), ``I1``, ``I2`` (n_subjects, n_steps,
+        n_c): integrals of each agent's exposure and of sqrt(e_A e_B) over the first and second
+        half of every step, ``out_step`` (n_subjects, n_obs) grid index of every observation}.
     """
     from ..simulate.pd import _event_times, _refined_grid
 
@@ -175,8 +185,61 @@ def tgi_design(gd, treatments: Mapping[str, object], pk: Mapping[str, object], *
             f = np.sqrt(np.maximum(lv[0], 0.0) * np.maximum(lv[1], 0.0)).reshape(nodes.shape)
             cum = np.concatenate([[0.0], np.cumsum(half * (f @ _GL_W))])
             cross[i] = np.interp(ti, grid, cum)
-    return {"t": t, "size": ysz, "mask": mask, "censored": cens, "lloq": lloq, "auc": auc, "cross": cross,
-            "agents": agents, "pair": pair}
+    out = {"t": t, "size": ysz, "mask": mask, "censored": cens, "lloq": lloq, "auc": auc, "cross": cross,
+           "agents": agents, "pair": pair}
+    if ode_step is not None:
+        out["ode"] = _ode_design(t, mask, exps, agents, pair, bw, gd.subjects, float(ode_step))
+    return out
+
+
+def _ode_design(t, mask, exps, agents, pair, bw, subjects, max_step):
+    """Shared step grid of the ODE solver and every animal's half-step exposure integrals."""
+    from ..simulate.pd import _event_times, _refined_grid
+
+    n = t.shape[0]
+    tout = np.unique(np.concatenate([[0.0], t[mask]]))
+    events = np.unique(np.concatenate([[]] + [_event_times(ex) for ex in exps]))
+    grid, _ = _refined_grid(tout, max_step, events)
+    half = np.empty(2 * grid.size - 1)
+    half[0::2] = grid
+    half[1::2] = 0.5 * (grid[:-1] + grid[1:])
+    S = grid.size - 1
+    nc = len(agents) + (1 if pair else 0)
+    I1 = np.zeros((n, S, nc))
+    I2 = np.zeros((n, S, nc))
+    hw = 0.5 * np.diff(half)
+    nodes = (0.5 * (half[1:] + half[:-1]))[:, None] + hw[:, None] * _GL_X[None, :]
+    cache: dict = {}
+    for i, ex in enumerate(exps):
+        w = bw.get(str(subjects[i]))
+        key = (tuple(sorted((k, id(v)) for k, v in ex.items())), w)
+        if key not in cache:
+            inc = np.zeros((2 * S, nc))
+            for c, ag in enumerate(agents):
+                if ag not in ex:
+                    continue
+                e = ex[ag]
+                cum = e.cumulative(half, body_weight=w)[0] if hasattr(e, "regimens") else e.cumulative(half)
+                inc[:, c] = np.diff(np.asarray(cum, dtype=float))
+            if pair and pair[0] in ex and pair[1] in ex:
+                lv = []
+                for ag in pair:
+                    e = ex[ag]
+                    lv.append(e.concentration(nodes.ravel(), body_weight=w)[0] if hasattr(e, "regimens")
+                              else e.level(nodes.ravel()))
+                f = np.sqrt(np.maximum(lv[0], 0.0) * np.maximum(lv[1], 0.0)).reshape(nodes.shape)
+                inc[:, nc - 1] = hw * (f @ _GL_W)
+            cache[key] = inc
+        inc = cache[key]
+        I1[i] = inc[0::2]
+        I2[i] = inc[1::2]
+    out_step = np.full(t.shape, -1, dtype=np.int64)
+    k = np.searchsorted(grid, t[mask])
+    k = np.minimum(k, grid.size - 1)
+    if np.any(np.abs(grid[k] - t[mask]) > 1e-9):   # pragma: no cover - the grid holds every time
+        raise DataError("internal: an observation time is not on the solver grid.")
+    out_step[mask] = k
+    return {"dt": np.diff(grid), "I1": I1, "I2": I2, "out_step": out_step, "grid": grid}
 
 
 # ---------------------------------------------------------------------------
@@ -216,7 +279,8 @@ class _PlanningInterface:
         th = dict(self.typical)
         th.update(values or {})
         s = self.settings
-        return _pkpd_model(th, s["agents"], s["pk"], s["size_unit"], s.get("conc_unit", "ug/mL"))
+        return _pkpd_model(th, s["agents"], s["pk"], s["size_unit"], s.get("conc_unit", "ug/mL"),
+                           s.get("growth", "exponential"), int(s.get("n_transit", 0)), float(s.get("psi", 20.0)))
 
     def variability(self):
         """Between-animal variability as the simulator's :class:`~comboplan.simulate.Variability`
@@ -336,6 +400,9 @@ class TGIFit(_PlanningInterface):
                                                                dtype=str)))
         ds["cov"].attrs["units"] = "estimation scale (log for positive parameters and SDs)"
         ds["x"].attrs["units"] = "estimation scale (log for positive parameters and SDs)"
+        ds.attrs.update({"growth": self.settings.get("growth", "exponential"),
+                         "n_transit": int(self.settings.get("n_transit", 0)),
+                         "psi": float(self.settings.get("psi", 20.0))})
         ds.attrs.update({"agents": ",".join(self.settings["agents"]),
                          "typical_names": ",".join(fit.problem.names),
                          "conc_unit": self.settings.get("conc_unit", "ug/mL")})
@@ -410,14 +477,15 @@ class TGIFit(_PlanningInterface):
         return plot_tgi(self, kind=kind, ax=ax, **kwargs)
 
 
-def _pkpd_model(th, agents, pk, size_unit, conc_unit="ug/mL"):
+def _pkpd_model(th, agents, pk, size_unit, conc_unit="ug/mL", growth="exponential", n_transit=0, psi=20.0):
     """The simulator's PKPDModel at typical values ``th``."""
     from ..simulate.cohort import PKPDModel
     from ..simulate.pd import Effect, GrowthModel, Interaction
 
     effects = {ag: Effect(ag, max(float(th[f"potency.{ag}"]), 0.0)) for ag in agents}
-    return PKPDModel(growth=GrowthModel("exponential", {"lambda0": float(th["lambda0"]), "w0": float(th["w0"])},
-                                        size_unit=size_unit, reference="comboplan.fit_tgi"),
+    gp = {k: float(th[k]) for k in ("lambda0", "w0", "lambda1", "k1") if k in th}
+    return PKPDModel(growth=GrowthModel(growth, gp, n_transit=int(n_transit), psi=float(psi), size_unit=size_unit,
+                                        reference="comboplan.fit_tgi"),
                      effects=effects, interaction=Interaction(gamma=float(th.get("interaction.gamma", 0.0))),
                      pk=dict(pk), conc_unit=conc_unit)
 
@@ -472,7 +540,8 @@ def _var_nat(f, sigma, error):
 
 def validated_design(data, *, subject, arm, time, size, treatments=None, dosing=None, dosing_columns=None, pk=None,
                      body_weight=None, kind="volume", size_unit=None, lloq=None, censored=None, dropout=None,
-                     interaction=True, random=("w0", "lambda0"), subject_pk=None) -> dict:
+                     interaction=True, random=("w0", "lambda0"), subject_pk=None, growth="exponential",
+                     n_transit=0, max_step=0.05) -> dict:
     """Validate a TGI fit's inputs and build its design (shared by both estimators).
 
     Parameters are those of :func:`fit_tgi`.
@@ -501,7 +570,14 @@ def validated_design(data, *, subject, arm, time, size, treatments=None, dosing=
     if unknown:
         raise DataError(f"subject_pk names animal(s) {unknown[:5]} that have no tumour measurements; use the "
                         "labels of the subject column.")
-    d = tgi_design(gd, treatments, pk, body_weight=bw, subject_pk=subject_pk)
+    if growth not in _GROWTH:
+        raise DataError(f"growth must be one of {', '.join(_GROWTH)}; got {growth!r}.")
+    if not (isinstance(n_transit, int | np.integer) and not isinstance(n_transit, bool) and 0 <= n_transit <= 10):
+        raise DataError(f"n_transit (damaged compartments) must be an integer 0-10; got {n_transit!r}.")
+    if not (isinstance(max_step, float | int) and 0 < max_step <= 1):
+        raise DataError(f"max_step (largest ODE step, days) must lie in (0, 1]; got {max_step!r}.")
+    ode = growth != "exponential" or n_transit > 0
+    d = tgi_design(gd, treatments, pk, body_weight=bw, subject_pk=subject_pk, ode_step=max_step if ode else None)
     agents, pair = d["agents"], d["pair"]
     use_int = bool(interaction) and pair is not None and bool(np.any(d["cross"][d["mask"]] > 0))
     if use_int and len(agents) > 2:
@@ -515,7 +591,8 @@ def validated_design(data, *, subject, arm, time, size, treatments=None, dosing=
     if np.any(~cens & d["mask"] & ~(d["size"] > 0)):
         raise DataError("sizes must be > 0 for a log-scale fit; zeros are measurements below the LLOQ: pass lloq=.")
     ysz = np.where(cens, d["lloq"], d["size"])
-    names = ["w0", "lambda0"] + [f"potency.{a}" for a in agents] + (["interaction.gamma"] if use_int else [])
+    names = (["w0", "lambda0"] + (["lambda1"] if growth != "exponential" else []) + (["k1"] if n_transit else [])
+             + [f"potency.{a}" for a in agents] + (["interaction.gamma"] if use_int else []))
     random = tuple(random)
     for r in random:
         if r not in names or r == "interaction.gamma":
@@ -524,7 +601,8 @@ def validated_design(data, *, subject, arm, time, size, treatments=None, dosing=
     if len(set(random)) != len(random):
         raise DataError(f"random lists a parameter twice: {random!r}.")
     return {"gd": gd, "design": d, "agents": agents, "pair": pair, "use_int": use_int, "cens": cens, "ysz": ysz,
-            "names": names, "random": random, "pk": pk, "treatments": dict(treatments)}
+            "names": names, "random": random, "pk": pk, "treatments": dict(treatments), "growth": growth,
+            "n_transit": int(n_transit), "ode": ode}
 
 
 def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
@@ -535,7 +613,8 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
             interaction: bool = True, random: Sequence[str] = ("w0", "lambda0"), error: str = "log",
             fixed: Mapping[str, float] | None = None, initial: Mapping[str, float] | None = None,
             estimator: str = "nlme", method: str = "reml", ci_level: float = 0.95,
-            compute_se: bool = True, subject_pk: Mapping[str, Mapping[str, object]] | None = None) -> TGIFit:
+            compute_se: bool = True, subject_pk: Mapping[str, Mapping[str, object]] | None = None,
+            growth: str = "exponential", n_transit: int = 0, psi: float = 20.0, max_step: float = 0.1) -> TGIFit:
     """Fit a population PK/PD tumour-growth-inhibition model to per-animal data with the doses given.
 
     Parameters
@@ -590,6 +669,20 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
     subject_pk : mapping subject -> {agent: PKModel}, optional
         PK given per animal (fixed, e.g. individual estimates from sparse plasma samples); the
         other animals use ``pk``. ``fit.model()`` carries the population ``pk`` for planning.
+    growth : {"exponential", "simeoni", "koch"}
+        Unperturbed growth law: exponential (``lambda0``, 1/day; the log size is then linear in
+        the exposure integrals and the fit needs no ODE solver), Simeoni et al. 2004's
+        exponential-linear switch or Koch et al. 2009's smooth exponential-linear form (both add
+        ``lambda1``, the linear growth rate in size unit/day; ``lambda0`` is the initial
+        exponential rate in all three).
+    n_transit : int
+        Damaged (transit) compartments between kill and disappearance, Simeoni 2004's TGI model
+        with 3; adds the transit rate ``k1`` (1/day).  0 = killed cells vanish at once.
+    psi : float
+        Sharpness of Simeoni's switch (dimensionless, fixed; 20 as in Simeoni et al. 2004).
+    max_step : float
+        Largest step (days) of the compiled ODE solver (the simulator's splitting scheme on a
+        grid refined after every dose); unused for exponential growth without transit.
 
     Returns
     -------
@@ -606,6 +699,9 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
     if estimator == "bayes":
         from ..fitting.bayes.tgi import fit_tgi_bayes
 
+        if growth != "exponential" or n_transit:
+            raise DataError("the Bayesian TGI fit supports exponential growth without transit compartments; fit "
+                            f"growth={growth!r}, n_transit={n_transit} with estimator='nlme'.")
         if fixed or initial or method != "reml" or subject_pk:
             raise DataError("fixed=, initial=, method= and subject_pk= are options of the NLME estimator; the "
                             "Bayesian fit takes its priors instead (call comboplan.fitting.bayes.tgi.fit_tgi_bayes "
@@ -617,40 +713,32 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
     v = validated_design(data, subject=subject, arm=arm, time=time, size=size, treatments=treatments,
                          dosing=dosing, dosing_columns=dosing_columns, pk=pk, body_weight=body_weight, kind=kind,
                          size_unit=size_unit, lloq=lloq, censored=censored, dropout=dropout, interaction=interaction,
-                         random=random, subject_pk=subject_pk)
+                         random=random, subject_pk=subject_pk, growth=growth, n_transit=n_transit,
+                         max_step=max_step)
+    if not (isinstance(psi, float | int) and psi > 0):
+        raise DataError(f"psi (Simeoni switch sharpness) must be > 0; got {psi!r}.")
     gd, d, agents, pair, use_int = v["gd"], v["design"], v["agents"], v["pair"], v["use_int"]
     cens, ysz, names, random, pk, treatments = v["cens"], v["ysz"], v["names"], v["random"], v["pk"], v["treatments"]
     log_scale = error == "log"
     y = np.where(d["mask"], np.log(np.where(d["mask"], ysz, 1.0)) if log_scale else ysz, 0.0)
-    t = d["t"]
-    transform = ["log"] * (2 + len(agents)) + (["identity"] if use_int else [])
-    aucs = [d["auc"][a] for a in agents]
-    cross = d["cross"]
+    transform = ["identity" if nm == "interaction.gamma" else "log" for nm in names]
     n = gd.n_subjects
-
-    # design stacked once: time, each agent's AUC, the cross integral -> log w is linear in them
-    D = np.stack([t] + aucs + ([cross] if use_int else []), axis=-1)        # (n, n_obs, c)
-    n_ag = len(agents)
-
-    def predict(phi):
-        k = phi.shape[0] // n
-        ph = phi.reshape(k, n, phi.shape[1])
-        coef = [ph[..., 1]] + [-ph[..., 2 + j] for j in range(n_ag)]
-        if use_int:
-            coef.append(-ph[..., 2 + n_ag] * np.sqrt(ph[..., 2] * ph[..., 3]))
-        lw = np.log(ph[..., 0])[..., None] + np.einsum("knc,noc->kno", np.stack(coef, axis=-1), D)
-        lw = lw.reshape(k * n, -1)
-        return lw if log_scale else np.exp(lw)
-
-    lower = [0.0] * (2 + len(agents)) + ([-2.0] if use_int else [])
-    upper = [np.inf] * (2 + len(agents)) + ([50.0] if use_int else [])
+    predict = _predictor(d, names, agents, pair, use_int, n, log_scale, growth, int(n_transit), float(psi))
+    lower = [-2.0 if nm == "interaction.gamma" else 0.0 for nm in names]
+    upper = [50.0 if nm == "interaction.gamma" else np.inf for nm in names]
+    rows = predict if getattr(predict, "rows", False) else None
     prob = NLMEProblem(predict, y, d["mask"], names, transform, [nm in random for nm in names],
-                       error="additive" if log_scale else error, censored=cens, lower=lower, upper=upper)
+                       error="additive" if log_scale else error, censored=cens, lower=lower, upper=upper,
+                       predict_rows=rows)
     # starting values: per-animal log-linear slopes of untreated-like growth
     init = _initial(gd, d, names, agents, use_int, log_scale)
     init.update(initial or {})
     fixed = dict(fixed or {})
     theta0 = [fixed.get(nm, init[nm]) for nm in names]
+    if v["ode"] and not initial:
+        # nonlinear growth laws have local optima: start the population fit from the best
+        # naive-pooled fit (typical animal, no random effects) over a few starts
+        theta0 = _pooled_start(predict, y, d["mask"], cens, names, lower, upper, theta0, fixed, log_scale)
     for nm, v in zip(names, theta0):
         if nm != "interaction.gamma" and not v > 0:
             raise DataError(f"starting value of {nm!r} must be > 0; pass initial={{{nm!r}: ...}}.")
@@ -661,7 +749,7 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         # start the combined model at the proportional optimum (nested: a -> 0), so that adding
         # the additive part can only improve the fit
         pprob = NLMEProblem(predict, y, d["mask"], names, transform, [nm in random for nm in names],
-                            error="proportional", censored=cens, lower=lower, upper=upper)
+                            error="proportional", censored=cens, lower=lower, upper=upper, predict_rows=rows)
         pf = fit_nlme(pprob, theta0, [0.3] * q, [0.3], fixed=fixed, compute_se=False)
         theta0, om0, s0 = list(pf.theta), list(pf.omega), [0.02 * med, float(pf.sigma[0])]
     else:
@@ -688,7 +776,100 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         fit = replace(fit, message=fit.message + "; held at the boundary (no detectable effect): "
                       + ", ".join(f"{k} = {v:.3g}" for k, v in boundary.items()))
     return _build_result(fit, gd, d, names, agents, pair if use_int else None, random, error, ci_level, pk,
-                         treatments, use_int)
+                         treatments, use_int, {"growth": growth, "n_transit": int(n_transit), "psi": float(psi),
+                                               "max_step": float(max_step)})
+
+
+def _predictor(d, names, agents, pair, use_int, n, log_scale, growth, n_transit, psi):
+    """The structural model ``predict(phi)`` (rows: animals repeated) on the modelling scale."""
+    col = {nm: j for j, nm in enumerate(names)}
+    pot = [col[f"potency.{a}"] for a in agents]
+    if use_int:
+        ja, jb = col[f"potency.{pair[0]}"], col[f"potency.{pair[1]}"]
+        jg = col["interaction.gamma"]
+    if growth == "exponential" and not n_transit:
+        # log w is linear in time, each agent's AUC and the cross integral: stack them once
+        D = np.stack([d["t"]] + [d["auc"][a] for a in agents] + ([d["cross"]] if use_int else []), axis=-1)
+
+        def predict(phi):
+            k = phi.shape[0] // n
+            ph = phi.reshape(k, n, phi.shape[1])
+            coef = [ph[..., col["lambda0"]]] + [-ph[..., j] for j in pot]
+            if use_int:
+                coef.append(-ph[..., jg] * np.sqrt(ph[..., ja] * ph[..., jb]))
+            lw = np.log(ph[..., col["w0"]])[..., None] + np.einsum("knc,noc->kno", np.stack(coef, axis=-1), D)
+            lw = lw.reshape(k * n, -1)
+            return lw if log_scale else np.exp(lw)
+
+        return predict
+    from ..models.tgi_ode import solve_log_size
+
+    ode = d["ode"]
+    one = np.ones(1)
+
+    def predict(phi, subj=None):
+        r = phi.shape[0]
+        subj = np.arange(r) % n if subj is None else subj
+        coef = [phi[:, j] for j in pot]
+        if use_int:
+            coef.append(phi[:, jg] * np.sqrt(phi[:, ja] * phi[:, jb]))
+        coef = np.stack(coef, axis=1) if coef else np.zeros((r, 0))
+        lw = solve_log_size(ode["dt"], ode["I1"], ode["I2"], ode["out_step"], subj, phi[:, col["w0"]],
+                            phi[:, col["lambda0"]],
+                            phi[:, col["lambda1"]] if "lambda1" in col else np.broadcast_to(one, (r,)),
+                            phi[:, col["k1"]] if "k1" in col else np.broadcast_to(one, (r,)), coef,
+                            law=growth, psi=psi, n_transit=n_transit)
+        return lw if log_scale else np.exp(lw)
+
+    predict.rows = True
+    return predict
+
+
+def _pooled_start(predict, y, mask, cens, names, lower, upper, theta0, fixed, log_scale):
+    """Best naive-pooled least-squares fit (one typical animal) from a few starting points.
+
+    Residuals on the modelling scale; a censored observation contributes only when the
+    prediction lies above its limit.  Positive parameters are fitted on the log scale."""
+    from scipy import optimize
+
+    n = mask.shape[0]
+    free = [j for j, nm in enumerate(names) if nm not in fixed]
+    logp = [names[j] != "interaction.gamma" for j in free]
+    th0 = np.asarray(theta0, dtype=float)
+    meas = mask & ~cens
+    scale = float(np.std(y[meas])) or 1.0
+
+    def unpack(z):
+        th = th0.copy()
+        for k, j in enumerate(free):
+            th[j] = math.exp(z[k]) if logp[k] else z[k]
+        return th
+
+    def resid(z):
+        f = predict(np.tile(unpack(z), (n, 1)))
+        r = np.where(meas, f - y, 0.0)
+        r = np.where(cens, np.maximum(f - y, 0.0), r)
+        return r[mask] / scale
+
+    lo = [(-np.inf if logp[k] else lower[j]) for k, j in enumerate(free)]
+    hi = [(math.log(upper[j]) if logp[k] and np.isfinite(upper[j]) else (np.inf if logp[k] else upper[j]))
+          for k, j in enumerate(free)]
+    starts = [th0]
+    for nm, facs in (("lambda1", (0.3, 3.0)), ("k1", (0.2, 5.0))):
+        if nm in names and nm not in fixed:
+            starts += [np.where(np.asarray(names) == nm, th0 * f, th0) for f in facs]
+    best, best_cost = th0, np.inf
+    for st in starts:
+        z0 = np.array([math.log(st[j]) if logp[k] else st[j] for k, j in enumerate(free)])
+        z0 = np.clip(z0, np.asarray(lo) + 1e-6, np.asarray(hi) - 1e-6)
+        try:
+            with np.errstate(all="ignore"):
+                r = optimize.least_squares(resid, z0, bounds=(lo, hi), x_scale=1.0, max_nfev=200 * len(z0))
+        except (ValueError, FloatingPointError):
+            continue
+        if np.isfinite(r.cost) and r.cost < best_cost:
+            best, best_cost = unpack(r.x), r.cost
+    return [float(v) for v in best]
 
 
 def _initial(gd, d, names, agents, use_int, log_scale):
@@ -701,8 +882,11 @@ def _initial(gd, d, names, agents, use_int, log_scale):
     least = np.nanmax(np.where(mask, tot, np.nan), axis=1)
     sel = least <= np.nanmin(least) + 1e-12
     slopes = []
+    early = "lambda1" in names   # exponential-linear growth: lambda0 is the early slope
     for i in np.flatnonzero(sel):
-        m = mask[i]
+        m = mask[i].copy()
+        if early and m.sum() >= 4:
+            m[np.flatnonzero(m)[max(3, m.sum() // 2):]] = False
         if m.sum() >= 2:
             slopes.append(np.polyfit(t[i, m], ly[i, m], 1)[0])
     lam = float(np.median(slopes)) if slopes else 0.1
@@ -715,6 +899,12 @@ def _initial(gd, d, names, agents, use_int, log_scale):
         out[f"potency.{a}"] = max(0.3 * lam * tmax / max(amax, 1e-12), 1e-6)
     if use_int:
         out["interaction.gamma"] = 0.0
+    if "lambda1" in names:
+        # switch to linear growth near the largest size seen in the least-treated arm
+        big = float(np.nanmax(np.where(mask[sel], np.exp(ly[sel]), np.nan)))
+        out["lambda1"] = lam * max(big, 2.0 * w0)
+    if "k1" in names:
+        out["k1"] = 1.0   # 1/day, Simeoni et al. 2004's order of magnitude
     return out
 
 
@@ -724,13 +914,14 @@ def fit_method(fit) -> str:
 
 
 def _units(names, agents, size_unit, time_unit, pk):
-    u = {"w0": size_unit, "lambda0": f"1/{time_unit}", "interaction.gamma": "1 (0 = Bliss independence)"}
+    u = {"w0": size_unit, "lambda0": f"1/{time_unit}", "lambda1": f"{size_unit}/{time_unit}", "k1": f"1/{time_unit}",
+         "interaction.gamma": "1 (0 = Bliss independence)"}
     for a in agents:
         u[f"potency.{a}"] = (f"1/({time_unit} x ug/mL)" if a in pk else f"1/({time_unit} x product level)")
     return {nm: u[nm] for nm in names}
 
 
-def _build_result(fit, gd, d, names, agents, pair, random, error, ci_level, pk, treatments, use_int):
+def _build_result(fit, gd, d, names, agents, pair, random, error, ci_level, pk, treatments, use_int, law=None):
     prob = fit.problem
     p, q = len(names), len(prob.random_index)
     z = float(stats.norm.ppf(0.5 + ci_level / 2))
@@ -826,7 +1017,8 @@ def _build_result(fit, gd, d, names, agents, pair, random, error, ci_level, pk, 
         "cwres": cwres[si, ji]})
     n_obs = int(mask.sum())
     k = fit.n_params
-    settings = {"estimator": f"nlme (Laplace / FOCE-I, {fit_method(fit)})", "growth": "exponential", "agents": list(agents),
+    law = dict(law or {"growth": "exponential", "n_transit": 0, "psi": 20.0})
+    settings = {"estimator": f"nlme (Laplace / FOCE-I, {fit_method(fit)})", **law, "agents": list(agents),
                 "pair": list(pair) if pair else None, "interaction": bool(use_int), "random": list(random),
                 "error": error, "size_unit": gd.size_unit, "time_unit": gd.time_unit, "units": units,
                 "n_subjects": gd.n_subjects, "n_obs": n_obs, "n_censored": int(prob.censored.sum()),
@@ -894,6 +1086,8 @@ def load_tgi_fit(path, pk: Mapping[str, object] | None = None) -> LoadedTGIFit:
     pk = dict(pk or {})
     settings = {"agents": agents, "size_unit": str(ds.attrs["size_unit"]), "time_unit": str(ds.attrs["time_unit"]),
                 "estimator": str(ds.attrs["estimator"]), "error": str(ds.attrs["error"]), "pk": pk,
-                "conc_unit": str(ds.attrs.get("conc_unit", "ug/mL")), "source": str(path)}
+                "conc_unit": str(ds.attrs.get("conc_unit", "ug/mL")), "source": str(path),
+                "growth": str(ds.attrs.get("growth", "exponential")), "n_transit": int(ds.attrs.get("n_transit", 0)),
+                "psi": float(ds.attrs.get("psi", 20.0))}
     return LoadedTGIFit(population=pop, settings=settings, _x=ds["x"].values, _cov=ds["cov"].values, _names=names,
                         _transform=tuple(ds["transform"].values.astype(str)[:len(names)]))

@@ -47,6 +47,7 @@ __all__ = [
     "simeoni_threshold_concentration",
     "simeoni_growth_rate",
     "gompertz_growth_rate",
+    "koch_growth_rate",
     "split_step_grid",
     "transit_split_solve",
     "EXPONENTIAL",
@@ -490,6 +491,37 @@ def simeoni_growth_rate(w, lambda0, lambda1, psi=20.0):
     y = np.where(big, 1.0 / np.maximum(z, 1e-300), z)
     g = np.power(1.0 + _power(y, psi), 1.0 / psi)
     return l0 / np.where(big, z * g, g)
+
+
+def koch_growth_rate(w, lambda0, lambda1):
+    r"""Specific growth rate of Koch et al.'s smooth exponential-linear law (1/time unit).
+
+    .. math:: g(w) = \frac{\lambda_0\lambda_1}{\lambda_1 + \lambda_0 w}
+
+    so that :math:`dw/dt = g(w)\,w` grows exponentially at rate :math:`\lambda_0` while
+    :math:`w \ll \lambda_1/\lambda_0` and linearly at :math:`\lambda_1` (size/time) above it,
+    with a smooth transition (Koch G, Walz A, Lahu G, Schropp J. J Pharmacokinet Pharmacodyn
+    2009;36:179-197).  Koch et al. write :math:`dw/dt = 2\lambda_0\lambda_1 w/(\lambda_1 +
+    2\lambda_0 w)`, whose initial exponential rate is :math:`2\lambda_0`; comboplan keeps
+    :math:`\lambda_0` = the initial exponential rate in every growth law, so Koch's
+    :math:`\lambda_0` is half of this one (the curves are identical).
+
+    Parameters
+    ----------
+    w : array_like
+        Tumour size (size unit), >= 0.
+    lambda0 : array_like
+        Initial exponential growth rate (1/time unit).
+    lambda1 : array_like
+        Linear growth rate (size unit/time unit).
+
+    Returns
+    -------
+    numpy.ndarray
+        Specific growth rate (1/time unit).
+    """
+    l0, l1 = _f(lambda0), _f(lambda1)
+    return l0 * l1 / (l1 + l0 * _f(w))
 
 
 def gompertz_growth_rate(w, r, vmax):

@@ -14,7 +14,9 @@ with the growth law :math:`g` one of
 * ``exponential``: :math:`g = \lambda_0`;
 * ``gompertz``: :math:`g = r \log(v_{max}/w)`;
 * ``simeoni``: :math:`g = \lambda_0 / [1 + (\lambda_0 w/\lambda_1)^{\psi}]^{1/\psi}`
-  (the Simeoni TGI model, :func:`comboplan.models.growth.simeoni_growth_rate`).
+  (the Simeoni TGI model, :func:`comboplan.models.growth.simeoni_growth_rate`);
+* ``koch``: :math:`g = \lambda_0\lambda_1/(\lambda_1 + \lambda_0 w)` (Koch et al. 2009's
+  smooth exponential-linear law, :func:`comboplan.models.growth.koch_growth_rate`).
 
 **Kill hazard and combination.**  Each agent :math:`j` acting on exposure :math:`e_j(t)`
 (drug concentration or product effect level) has a kill hazard
@@ -61,7 +63,7 @@ from typing import Mapping
 import numpy as np
 
 from ..exceptions import DataError
-from ..models.growth import (gompertz_growth_rate, simeoni_growth_rate, split_step_grid,
+from ..models.growth import (gompertz_growth_rate, koch_growth_rate, simeoni_growth_rate, split_step_grid,
                              transit_split_solve)
 from ..models.pk import PKModel
 from .exposure import DrugExposure, ProductExposure
@@ -82,6 +84,7 @@ GROWTH_LAWS: dict[str, tuple[tuple[str, ...], int]] = {
     "exponential": (("lambda0", "w0"), 0),
     "gompertz": (("r", "vmax", "w0"), 0),
     "simeoni": (("lambda0", "lambda1", "w0"), 3),
+    "koch": (("lambda0", "lambda1", "w0"), 0),
 }
 _PARAM_UNITS = {"lambda0": "1/day", "lambda1": "size/day", "w0": "size", "r": "1/day", "vmax": "size",
                 "k1": "1/day", "psi": "1"}
@@ -93,7 +96,7 @@ class GrowthModel:
 
     Parameters
     ----------
-    name : {"exponential", "gompertz", "simeoni"}
+    name : {"exponential", "gompertz", "simeoni", "koch"}
     params : mapping
         Typical values: ``lambda0`` (1/day), ``lambda1`` (size/day), ``w0`` (size at day 0),
         ``r`` (1/day), ``vmax`` (size), ``k1`` (1/day, transit rate, needed when
@@ -635,6 +638,9 @@ def _growth_rate(law: str, p):
     if law == "gompertz":
         r, vmax = p["r"], p["vmax"]
         return lambda w: gompertz_growth_rate(w, r, vmax)
+    if law == "koch":
+        l0, l1 = p["lambda0"], p["lambda1"]
+        return lambda w: koch_growth_rate(w, l0, l1)
     l0, l1, psi = p["lambda0"], p["lambda1"], p["psi"]
     return lambda w: simeoni_growth_rate(w, l0, l1, psi)
 
