@@ -1,0 +1,142 @@
+"""fit_tgi with ODE growth laws: Simeoni's exponential-linear switch, Koch's smooth form and
+Simeoni 2004's transit compartments (comboplan.models.tgi_ode)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import comboplan as cp
+import comboplan.simulate as cs
+from comboplan.exceptions import DataError
+from comboplan.growth.tgi import _predictor, validated_design
+from comboplan.models.growth import koch_growth_rate, simeoni_growth_rate
+from comboplan.models.pk import Regimen, paclitaxel_mouse
+from comboplan.simulate.exposure import secretome
+from comboplan.simulate.pd import Effect, GrowthModel, Interaction, simulate_growth
+
+DAYS = (0, 3, 7, 10, 14, 17, 21, 24, 28)
+PTX = Regimen.from_schedule(10, "mg/kg", "weekly from day 0 to 21", route="ip", agent="paclitaxel")
+SEC = secretome("primed", "3x/week from day 0 to 21", half_life=1.0, potency=1.0)
+ARMS = {"vehicle": cs.Arm("vehicle"), "PTX": cs.Arm("PTX", [PTX]), "CM": cs.Arm("CM", [], [SEC]),
+        "PTX+CM": cs.Arm("PTX+CM", [PTX], [SEC])}
+PK = {"paclitaxel": paclitaxel_mouse(bioavailability={"ip": 1.0})}
+TH = {"w0": 80.0, "lambda0": 0.25, "lambda1": 60.0, "k1": 1.0, "potency.paclitaxel": 0.5, "potency.secretome": 0.1,
+      "interaction.gamma": 0.5}
+
+
+def model(law, n_transit, **kw):
+    th = {**TH, **kw}
+    gp = {k: th[k] for k in ("w0", "lambda0", "lambda1") + (("k1",) if n_transit else ())}
+    return cs.PKPDModel(growth=GrowthModel(law, gp, n_transit=n_transit),
+                        effects={"paclitaxel": Effect("paclitaxel", th["potency.paclitaxel"]),
+                                 "secretome": Effect("secretome", th["potency.secretome"])},
+                        interaction=Interaction(gamma=th["interaction.gamma"]), pk=PK)
+
+
+def study(law, n_transit, seed, n=4, cv=0.1, omega=None):
+    res = cs.simulate_cohort(model(law, n_transit), list(ARMS.values()), DAYS, n_animals=n,
+                             variability=cs.Variability(omega or {"w0": 0.2}), readout=cs.Readout("volume", cv=cv),
+                             seed=seed, common_animals=False)
+    df = res.to_frame()
+    df["mouse"] = df["scenario"] + "-" + df["animal"].astype(str)
+    return df
+
+
+def test_koch_growth_rate_limits():
+    w = np.array([1e-9, 1e9])
+    g = koch_growth_rate(w, 0.3, 50.0)
+    assert g[0] == pytest.approx(0.3, rel=1e-8)            # exponential phase: lambda0
+    assert g[1] * w[1] == pytest.approx(50.0, rel=1e-6)    # linear phase: lambda1 (size/day)
+    # Koch et al.'s own parameterisation 2 l0' l1 w / (l1 + 2 l0' w) with l0' = lambda0 / 2
+    w = np.linspace(1, 2000, 50)
+    assert np.allclose(koch_growth_rate(w, 0.3, 50.0) * w, 2 * 0.15 * 50.0 * w / (50.0 + 2 * 0.15 * w), rtol=1e-12)
+
+
+@pytest.mark.parametrize("law,n_transit", [("simeoni", 3), ("simeoni", 0), ("koch", 0), ("exponential", 2)])
+def test_fit_solver_equals_the_reference_ode_solution(law, n_transit):
+    """The fit's compiled solver, at given parameters, equals the simulator's reference RK4
+    (closed-form exposures at every stage) for every arm, including the combination."""
+    df = study(law, n_transit, 1, n=2, cv=0.0, omega={})
+    v = validated_design(df, subject="mouse", arm="scenario", time="day", size="size", treatments=ARMS, pk=PK,
+                         growth=law, n_transit=n_transit, max_step=0.05)
+    names = v["names"]
+    assert ("lambda1" in names) == (law != "exponential") and ("k1" in names) == (n_transit > 0)
+    pred = _predictor(v["design"], names, v["agents"], v["pair"], v["use_int"], v["gd"].n_subjects, True, law,
+                      n_transit, 20.0)
+    phi = np.tile([TH[nm] for nm in names], (v["gd"].n_subjects, 1))
+    lw = pred(phi)
+    m = model(law, n_transit)
+    arm_of = np.asarray(v["gd"].arms)[v["gd"].subject_arm]
+    for i, a in enumerate(arm_of):
+        ref = simulate_growth(np.array(DAYS, float), m.growth, ARMS[a].exposures(PK), m.effects, m.interaction,
+                              solver="reference")[0]
+        np.testing.assert_allclose(np.exp(lw[i]), ref, rtol=2e-4)
+    # rows for arbitrary subjects (the mode search's subsets) give the same numbers
+    idx = np.array([3, 0, 3])
+    np.testing.assert_allclose(pred(phi[idx], idx), lw[idx], rtol=1e-14)
+
+
+def test_simeoni_switch_limits_of_the_compiled_rate():
+    """The compiled Simeoni rate (integer psi by squaring) equals models.growth's everywhere."""
+    df = study("simeoni", 0, 2, n=2, cv=0.0, omega={})
+    v = validated_design(df, subject="mouse", arm="scenario", time="day", size="size", treatments=ARMS, pk=PK,
+                         growth="simeoni", max_step=0.05)
+    for psi in (20.0, 7.5):
+        pred = _predictor(v["design"], v["names"], v["agents"], v["pair"], v["use_int"], 8, True, "simeoni", 0, psi)
+        phi = np.tile([TH[nm] for nm in v["names"]], (8, 1))
+        gm = GrowthModel("simeoni", {k: TH[k] for k in ("w0", "lambda0", "lambda1")}, n_transit=0, psi=psi)
+        ref = simulate_growth(np.array(DAYS, float), gm, solver="reference")[0]
+        i = list(np.asarray(v["gd"].arms)[v["gd"].subject_arm]).index("vehicle")
+        np.testing.assert_allclose(np.exp(pred(phi)[i]), ref, rtol=2e-4)
+    assert simeoni_growth_rate(1e-3, 0.25, 60.0) == pytest.approx(0.25)
+
+
+@pytest.fixture(scope="module")
+def koch_fit():
+    df = study("koch", 0, 5, n=5, cv=0.08)
+    return df, cp.fit_tgi(df, subject="mouse", arm="scenario", time="day", size="observed", treatments=ARMS, pk=PK,
+                          growth="koch", random=("w0",))
+
+
+def test_koch_fit_recovers_the_simulated_truth(koch_fit):
+    df, fit = koch_fit
+    assert fit.converged and fit.settings["growth"] == "koch"
+    pop = fit.population.set_index("parameter")
+    for k in ("w0", "lambda0", "lambda1", "potency.paclitaxel", "potency.secretome"):
+        est, se = pop.loc[k, "estimate"], pop.loc[k, "stderr"]
+        assert np.isfinite(se) and se > 0
+        assert abs(est - TH[k]) < 4 * se, (k, est, se)
+    assert abs(pop.loc["interaction.gamma", "estimate"] - 0.5) < 4 * pop.loc["interaction.gamma", "stderr"]
+    assert pop.loc["sigma.add", "estimate"] == pytest.approx(np.sqrt(np.log1p(0.08 ** 2)), rel=0.25)
+
+
+def test_koch_fit_model_is_the_simulators_and_reproduces_pred(koch_fit, tmp_path):
+    df, fit = koch_fit
+    m = fit.model()
+    assert m.growth.name == "koch" and m.growth.n_transit == 0
+    pr = fit.predictions
+    for arm in ARMS:
+        sel = pr[pr["arm"] == arm].drop_duplicates("time").sort_values("time")
+        sim = simulate_growth(sel["time"].to_numpy(float), m.growth, ARMS[arm].exposures(PK), m.effects,
+                              m.interaction, solver="reference")[0]
+        np.testing.assert_allclose(sel["pred"].to_numpy(float), sim, rtol=5e-4)
+    path = tmp_path / "koch.nc"
+    fit.to_netcdf(path)
+    back = cp.load_tgi_fit(path, pk=PK)
+    assert back.settings["growth"] == "koch" and back.model().growth.name == "koch"
+    assert back.typical["lambda1"] == pytest.approx(fit.typical["lambda1"])
+
+
+def test_bad_growth_options_are_clear_errors():
+    df = study("koch", 0, 5, n=2, cv=0.05)
+    kw = dict(subject="mouse", arm="scenario", time="day", size="observed", treatments=ARMS, pk=PK)
+    with pytest.raises(DataError, match="growth must be one of"):
+        cp.fit_tgi(df, growth="gompertz", **kw)
+    with pytest.raises(DataError, match="n_transit"):
+        cp.fit_tgi(df, growth="simeoni", n_transit=-1, **kw)
+    with pytest.raises(DataError, match="max_step"):
+        cp.fit_tgi(df, growth="simeoni", max_step=0.0, **kw)
+    with pytest.raises(DataError, match="Bayesian TGI fit supports exponential"):
+        cp.fit_tgi(df, growth="simeoni", estimator="bayes", **kw)
+    with pytest.raises(DataError, match="random effect on 'interaction.gamma'"):
+        cp.fit_tgi(df, growth="simeoni", n_transit=3, random=("w0", "interaction.gamma"), **kw)
