@@ -21,6 +21,12 @@ keeps the hazard non-negative).  In this model
 so, with the PK fixed, each animal's exposure integrals are computed once (exactly for the
 AUCs, by quadrature on a grid refined after every dose for :math:`S_{AB}`) and the fit is fast.
 
+``growth="simeoni"`` (Simeoni et al. 2004's exponential-linear switch) or ``"koch"`` (Koch et al.
+2009's smooth form) replace :math:`\lambda_0` by a size-dependent rate with the linear rate
+``lambda1``, and ``n_transit > 0`` adds Simeoni's damaged compartments (transit rate ``k1``);
+these are solved by the simulator's splitting scheme compiled in
+:mod:`comboplan.models.tgi_ode`, from half-step integrals of the same exposure functions.
+
 Random effects are log-normal on ``w0``, ``lambda0`` and the potencies; the residual error is
 additive on the log scale by default (proportional on the natural scale: calipers,
 bioluminescence), observations below the LLOQ are censored (M3), and animals that left the
