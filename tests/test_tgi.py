@@ -398,3 +398,32 @@ def test_pk_given_per_animal():
     with pytest.raises(DataError, match="subject_pk names animal"):
         cp.fit_tgi(df, subject="mouse", arm="arm", time="day", size="volume", treatments=ARMS, pk=PK,
                    subject_pk={"nobody": fast})
+
+
+def test_draws_carry_between_animal_variability(fitted, tmp_path):
+    """fit.draws() includes the omegas (their uncertainty reaches the planner) and the simulator
+    uses a draw's omega in place of the Variability."""
+    from comboplan.simulate.cohort import ParameterDraws, simulate_arms
+
+    _, fit = fitted
+    d = fit.draws(4000, seed=2)
+    pop = fit.population.set_index("parameter")
+    for nm in ("w0", "lambda0"):
+        v = d.values[f"omega.{nm}"]
+        est, se = pop.loc[f"omega.{nm}", "estimate"], pop.loc[f"omega.{nm}", "stderr"]
+        assert np.median(v) == pytest.approx(est, rel=0.03)          # log-normal around the estimate
+        assert np.std(np.log(v)) == pytest.approx(se / est, rel=0.08)  # with the fit's SE (delta method)
+    assert not any(k.startswith("omega.") for k in fit.draws(5, seed=2, between_animal=False).values)
+    fit.to_netcdf(tmp_path / "f.nc")
+    back = cp.load_tgi_fit(tmp_path / "f.nc", pk=PK).draws(4000, seed=2)
+    np.testing.assert_allclose(back.values["omega.lambda0"], d.values["omega.lambda0"], rtol=1e-10)
+    m = fit.model()
+    dd = ParameterDraws({"omega.w0": np.array([0.0, 0.5])})
+    size = simulate_arms(m, [ARMS["vehicle"]], [0.0], 4000, draws=dd, seed=1)
+    sd = np.log(size[0, :, :, 0]).std(axis=1)
+    assert sd[0] == pytest.approx(0.0, abs=1e-12)
+    assert sd[1] == pytest.approx(0.5, rel=0.05)
+    with pytest.raises(DataError, match="unknown parameter"):
+        simulate_arms(m, [ARMS["vehicle"]], [0.0], 3, draws=ParameterDraws({"omega.interaction.gamma": [0.1]}))
+    with pytest.raises(DataError, match="must be >= 0"):
+        simulate_arms(m, [ARMS["vehicle"]], [0.0], 3, draws=ParameterDraws({"omega.w0": [-0.1]}))

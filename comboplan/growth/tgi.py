@@ -331,8 +331,9 @@ class TGIFit(_PlanningInterface):
     _design: dict = field(default=None, repr=False)
 
     # -- planner interface (typical, omega, model, variability: _PlanningInterface) --
-    def draws(self, n: int = 200, seed=None, *, shrink_interaction: float | None = None):
-        """Parameter-uncertainty draws of the typical values from the fit's asymptotic covariance.
+    def draws(self, n: int = 200, seed=None, *, shrink_interaction: float | None = None,
+              between_animal: bool = True):
+        """Parameter-uncertainty draws from the fit's asymptotic covariance.
 
         Parameters
         ----------
@@ -342,17 +343,23 @@ class TGIFit(_PlanningInterface):
         shrink_interaction : float, optional
             Prior SD for ``interaction.gamma`` centred at 0 (Bliss independence): the draws of
             gamma are the normal posterior combining the fit (estimate, SE) with this prior.
+        between_animal : bool
+            Also draw the between-animal SDs ``omega.<name>`` (log scale; jointly with the
+            typical values), so that a simulation from the draws carries the uncertainty of the
+            variability itself; ``False`` draws the typical values only.
 
         Returns
         -------
         comboplan.simulate.ParameterDraws
-            Log-normal draws for positive parameters (sampled on the estimation scale), normal
-            for ``interaction.gamma``; parameters without a standard error are held fixed.
+            Log-normal draws for positive parameters and omegas (sampled on the estimation
+            scale), normal for ``interaction.gamma``; parameters without a standard error are
+            held fixed.
         """
         fit = self._fit
-        p = len(fit.problem.names)
-        return _typical_draws(fit.problem.names, fit.problem.transform, fit.x[:p], fit.cov[:p, :p], n, seed,
-                              shrink_interaction, f"fit_tgi ({self.settings['estimator']}) asymptotic covariance")
+        names, tr = _draw_names(fit.problem.names, fit.problem.transform, fit.problem.random_index, between_animal)
+        k = len(names)
+        return _typical_draws(names, tr, fit.x[:k], fit.cov[:k, :k], n, seed, shrink_interaction,
+                              f"fit_tgi ({self.settings['estimator']}) asymptotic covariance")
 
     # -- contract ----------------------------------------------------------
     def summary(self) -> str:
@@ -494,6 +501,15 @@ def _pkpd_model(th, agents, pk, size_unit, conc_unit="ug/mL", growth="exponentia
                                         reference="comboplan.fit_tgi"),
                      effects=effects, interaction=Interaction(gamma=float(th.get("interaction.gamma", 0.0))),
                      pk=dict(pk), conc_unit=conc_unit)
+
+
+def _draw_names(names, transforms, random_index, between_animal):
+    """Names and scales of the drawn quantities: typical values, then omegas (estimation order)."""
+    names, tr = list(names), list(transforms)
+    if between_animal:
+        names += [f"omega.{names[j]}" for j in random_index]
+        tr += ["log"] * len(random_index)
+    return names, tr
 
 
 def _typical_draws(names, transforms, x, cov, n, seed, shrink_interaction, source):
@@ -1053,12 +1069,18 @@ class LoadedTGIFit(_PlanningInterface):
     _cov: np.ndarray = field(repr=False, default=None)
     _names: tuple = ()
     _transform: tuple = ()
+    _labels: tuple = ()
 
-    def draws(self, n: int = 200, seed=None, *, shrink_interaction: float | None = None):
-        """Draws of the typical values from the stored asymptotic covariance (see :meth:`TGIFit.draws`)."""
+    def draws(self, n: int = 200, seed=None, *, shrink_interaction: float | None = None,
+              between_animal: bool = True):
+        """Draws from the stored asymptotic covariance (see :meth:`TGIFit.draws`)."""
         p = len(self._names)
-        return _typical_draws(self._names, self._transform, self._x[:p], self._cov[:p, :p], n, seed,
-                              shrink_interaction, f"fit_tgi netCDF ({self.settings['estimator']}) asymptotic covariance")
+        rand = [j for j, nm in enumerate(self._names) if f"omega.{nm}" in self._labels] if between_animal else []
+        names, tr = _draw_names(self._names, self._transform, rand, between_animal)
+        # the stored vector is [typical (p)] [log omega (q, in the order of the random names)] [log sigma]
+        k = len(names)
+        return _typical_draws(names, tr, self._x[:k], self._cov[:k, :k], n, seed, shrink_interaction,
+                              f"fit_tgi netCDF ({self.settings['estimator']}) asymptotic covariance")
 
 
 def load_tgi_fit(path, pk: Mapping[str, object] | None = None) -> LoadedTGIFit:
@@ -1096,4 +1118,5 @@ def load_tgi_fit(path, pk: Mapping[str, object] | None = None) -> LoadedTGIFit:
                 "growth": str(ds.attrs.get("growth", "exponential")), "n_transit": int(ds.attrs.get("n_transit", 0)),
                 "psi": float(ds.attrs.get("psi", 20.0))}
     return LoadedTGIFit(population=pop, settings=settings, _x=ds["x"].values, _cov=ds["cov"].values, _names=names,
-                        _transform=tuple(ds["transform"].values.astype(str)[:len(names)]))
+                        _transform=tuple(ds["transform"].values.astype(str)[:len(names)]),
+                        _labels=tuple(ds["estimated"].values.astype(str)))

@@ -289,7 +289,12 @@ class Dropout:
 
 @dataclass(frozen=True)
 class ParameterDraws:
-    """Population-parameter uncertainty: ``values[name]`` is an array of n_draws values."""
+    """Population-parameter uncertainty: ``values[name]`` is an array of n_draws values.
+
+    Names are the model's typical values (``lambda0``, ``potency.<agent>``,
+    ``interaction.gamma``...) and, optionally, ``omega.<name>``: the between-animal SD of log
+    ``<name>`` in that draw, which then replaces the :class:`Variability` of that parameter
+    (uncertainty of the between-animal variability itself)."""
 
     values: Mapping[str, np.ndarray]
     source: str = ""
@@ -469,10 +474,13 @@ def _individual(model: PKPDModel, var: Variability, pop: Mapping[str, np.ndarray
         if name.startswith("interaction."):
             inter_vals[name] = v
             continue
-        om = var.omega(name)
-        if om == 0 and (v.size == 0 or np.all(v == typ[name])):
+        if name.startswith("omega."):
+            continue
+        om_draw = pop.get(f"omega.{name}")
+        om = var.omega(name) if om_draw is None else om_draw
+        if np.all(om == 0) and (v.size == 0 or np.all(v == typ[name])):
             continue  # identical to the typical value in every animal
-        val = v * np.exp(om * z[name]) if om > 0 else v
+        val = v * np.exp(om * z[name]) if np.any(om > 0) else v
         if name in model.growth.required:
             params[name] = val
         elif name.startswith("potency."):
@@ -496,16 +504,23 @@ def _check_names(model: PKPDModel, var: Variability, draws: ParameterDraws | Non
         raise DataError(f"variability of {inter} between animals is not supported: the interaction is a population "
                         "parameter; give its uncertainty as parameter draws (draws=...) instead.")
     if draws is not None:
-        unknown = [k for k in draws.values if k not in typ]
+        unknown = [k for k in draws.values if k not in typ and not (k.startswith("omega.") and k[6:] in names)]
         if unknown:
-            raise DataError(f"parameter draws for unknown parameter(s) {unknown}; known: {', '.join(typ)}.")
+            raise DataError(f"parameter draws for unknown parameter(s) {unknown}; known: {', '.join(typ)}, and "
+                            f"omega.<name> (between-animal log-scale SD) for {', '.join(names)}.")
+        neg = [k for k, v in draws.values.items() if k.startswith("omega.") and np.any(v < 0)]
+        if neg:
+            raise DataError(f"parameter draws of {neg[0]!r} (a log-scale SD) must be >= 0.")
     return typ, names
 
 
-def _varying(names, var: Variability):
-    """``names`` up to the last one with between-animal variability (the normals of later names
-    would be drawn after, and are never used)."""
-    last = max([i for i, k in enumerate(names) if var.omega(k) > 0], default=-1)
+def _varying(names, var: Variability, draws: ParameterDraws | None = None):
+    """``names`` up to the last one with between-animal variability, from ``var`` or per-draw
+    ``omega.<name>`` values in ``draws`` (the normals of later names would be drawn after, and
+    are never used)."""
+    per_draw = {k[6:] for k, v in (draws.values.items() if draws is not None else ()) if k.startswith("omega.")
+                and np.any(v > 0)}
+    last = max([i for i, k in enumerate(names) if var.omega(k) > 0 or k in per_draw], default=-1)
     return list(names[:last + 1])
 
 
@@ -601,7 +616,7 @@ def simulate_arms(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int, *
     days = np.asarray(days, dtype=float)
     var = variability or Variability()
     typ, names = _check_names(model, var, draws)
-    names = _varying(names, var)
+    names = _varying(names, var, draws)
     n_draws = draws.n_draws if draws is not None else 1
     pop = _population(typ, draws, int(n_animals))
     z = _animal_normals(names, len(arms), (n_draws, int(n_animals)), as_seed_sequence(seed), common_animals)

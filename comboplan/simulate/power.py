@@ -479,7 +479,7 @@ def _per_draw_power(model, setup: _Setup, n_per_arm, draws: ParameterDraws, stud
     readout = readout or Readout()
     dropout = dropout or Dropout()
     typ, names = _check_names(model, var, draws)
-    names = _varying(names, var)
+    names = _varying(names, var, draws)
     A, N, S, T = len(setup.arms), int(n_per_arm), int(studies_per_draw), setup.days.size
     D = draws.n_draws
     seeds = draw_seeds(seed, D)

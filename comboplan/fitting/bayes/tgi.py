@@ -969,8 +969,9 @@ class TGIBayesFit(_PlanningInterface):
             out["interaction.gamma"] = post["gamma"].values.ravel()
         return out
 
-    def draws(self, n: int = 200, seed=None, *, shrink_interaction: float | None = None):
-        """Parameter-uncertainty draws of the typical values, resampled from the posterior.
+    def draws(self, n: int = 200, seed=None, *, shrink_interaction: float | None = None,
+              between_animal: bool = True):
+        """Parameter-uncertainty draws, resampled from the posterior.
 
         Parameters
         ----------
@@ -982,12 +983,16 @@ class TGIBayesFit(_PlanningInterface):
             A different prior SD for ``interaction.gamma`` (centred at 0, truncated at -2): the
             posterior draws are importance-resampled with weights ``N(gamma; 0, s) /
             N(gamma; 0, interaction_prior_sd)``. ``None`` keeps the fit's prior.
+        between_animal : bool
+            Also draw the between-animal SDs ``omega.<name>`` (log scale), so that a simulation
+            from the draws carries the uncertainty of the variability too.
 
         Returns
         -------
         comboplan.simulate.ParameterDraws
             Joint draws (correlations kept) of ``w0`` (size unit), ``lambda0`` (1/day),
-            ``potency.<agent>`` and ``interaction.gamma``; omegas and sigma are not drawn.
+            ``potency.<agent>``, ``interaction.gamma`` and (``between_animal``) ``omega.<name>``;
+            sigma is not drawn.
         """
         from ...simulate.cohort import ParameterDraws
 
@@ -1007,6 +1012,10 @@ class TGIBayesFit(_PlanningInterface):
             w = np.exp(lw - lw.max())
             p = w / w.sum()
         idx = rng.choice(total, size=int(n), replace=int(n) > total or p is not None, p=p)
+        if between_animal and "omega" in self.idata.posterior:
+            om = self.idata.posterior["omega"].values
+            for k, r in enumerate(self.settings["random"]):
+                allv[f"omega.{r}"] = om[..., k].ravel()
         return ParameterDraws({k: val[idx] for k, val in allv.items()},
                               source=f"fit_tgi_bayes posterior ({total} draws"
                                      + (f", gamma prior SD {shrink_interaction:g}" if p is not None else "") + ")")
