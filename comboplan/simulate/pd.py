@@ -41,7 +41,8 @@ Syst 8:97; Loewe-style dose equivalence) multiplies the target agent's potency b
 live in :mod:`comboplan.models.growth`; this module supplies the step grid (``max_step``,
 default 0.2 day, refined geometrically after every dose) and the integrated kill hazard of
 every half step: exact from the closed-form cumulative exposure (sums of linear hazards) or
-by composite Simpson on a ``quad_step`` grid (excess term, potency shift, Emax); see
+by 3-point Gauss-Legendre on pieces of at most ``3 quad_step`` days (excess term, potency
+shift, Emax; the same quadrature family as the population fit, no node on a bolus); see
 :class:`_HazardPlan` for how a batch of animals and parameter draws shares that work.
 Exponential growth without transit compartments is solved in closed form,
 :math:`w = w_0 \exp(\lambda_0 t - \int h\,dt)`.
@@ -359,18 +360,14 @@ def _refined_grid(t_out: np.ndarray, max_step: float, events: np.ndarray, min_st
     return grid, out_idx
 
 
-def _simpson_increments(f, grid, refine):
-    """Integral of f over each interval of ``grid`` from values on the grid refined by ``refine`` (even)."""
-    h = (grid[1:] - grid[:-1]) / refine  # (n_steps,)
-    n_steps = grid.size - 1
-    fr = f.reshape(f.shape[0], -1)
-    w = np.ones(refine + 1)
-    w[1:-1:2] = 4.0
-    w[2:-1:2] = 2.0
-    out = np.zeros((fr.shape[0], n_steps))
-    for j in range(refine + 1):
-        out += w[j] * fr[:, j::refine][:, :n_steps] if j < refine else w[j] * fr[:, refine::refine]
-    return out * h / 3.0
+_GL3_X, _GL3_W = np.polynomial.legendre.leggauss(3)
+
+
+def _gl_increments(f, layout):
+    """Integral of f over each interval from its values at the :func:`_fine_grid` nodes."""
+    shape, wts = layout
+    fr = np.asarray(f).reshape((f.shape[0],) + shape)
+    return np.einsum("rimk,imk->ri", fr, wts)
 
 
 def _exposure_values(exposures, agent, t, pk_over, cumulative: bool, body_weight=None):
@@ -385,13 +382,20 @@ def _exposure_values(exposures, agent, t, pk_over, cumulative: bool, body_weight
 
 
 def _fine_grid(grid, quad_step):
-    """Simpson nodes: every interval of ``grid`` cut into ``refine`` (even) pieces <= ``quad_step``."""
-    max_h = float(np.max(np.diff(grid))) if grid.size > 1 else 1.0
-    refine = max(2, int(math.ceil(max_h / quad_step)))
-    refine += refine % 2
+    """Quadrature nodes: every interval of ``grid`` cut into equal pieces of at most
+    ``3 quad_step`` days, with 3-point Gauss-Legendre on each (exact for polynomials of degree 5;
+    no node on an interval's ends, where a bolus makes the exposure jump).
+
+    Returns the nodes (flat) and the layout ``(shape (n_int, m, 3), weights)`` for
+    :func:`_gl_increments`."""
     steps = np.diff(grid)
-    fine = (grid[:-1, None] + steps[:, None] * np.arange(refine)[None, :] / refine).ravel()
-    return np.append(fine, grid[-1]), refine
+    max_h = float(np.max(steps)) if steps.size else 1.0
+    m = max(1, int(math.ceil(max_h / (3.0 * quad_step) - 1e-9)))
+    sub = steps / m
+    left = grid[:-1, None] + sub[:, None] * np.arange(m)[None, :]
+    nodes = left[..., None] + (0.5 * sub)[:, None, None] * (_GL3_X + 1.0)[None, None, :]
+    wts = np.broadcast_to((0.5 * sub)[:, None, None] * _GL3_W[None, None, :], nodes.shape)
+    return nodes.ravel(), (nodes.shape, wts)
 
 
 def _potency(effects, potencies, agent):
@@ -423,9 +427,9 @@ class _HazardPlan:
        .. math:: \int h = \sum_a k_a \int e_a + (\alpha - 1) k_T \int s\,e_T
                  + \gamma \sum_{i<j} \sqrt{k_i k_j} \int \sqrt{e_i e_j}
 
-       with :math:`s = e_c/(e_c + K)`; the exposure integrals (composite Simpson, at most
+       with :math:`s = e_c/(e_c + K)`; the exposure integrals (Gauss-Legendre, pieces of at most
        ``quad_step`` days) are computed once for all animals;
-    2. anything else: composite Simpson of :func:`total_hazard`; with shared exposures it is
+    2. anything else: Gauss-Legendre quadrature of :func:`total_hazard`; with shared exposures it is
        evaluated once per distinct set of coefficients (potencies, gamma, alpha), so a batch
        of parameter draws costs one hazard per draw, not one per animal.
 
@@ -483,24 +487,24 @@ class _HazardPlan:
 
     def _separable_components(self):
         if "sep" not in self._cache:
-            fine, refine = self._fine()
+            fine, layout = self._fine()
             ex = {a: np.maximum(v, 0.0) for a, v in self._shared_fine_exposures().items()}
-            simpson = {a: self._out(_simpson_increments(ex[a], self.grid, refine)) for a in self.agents}
+            simpson = {a: self._out(_gl_increments(ex[a], layout)) for a in self.agents}
             shift = None
             if self.can_shift:
                 ec = ex[self.interaction.companion]
-                shift = self._out(_simpson_increments(ec / (ec + self.interaction.occupancy_k) * ex[self.interaction.target],
-                                                      self.grid, refine))
+                shift = self._out(_gl_increments(ec / (ec + self.interaction.occupancy_k) * ex[self.interaction.target],
+                                                 layout))
             cross = {}
             for i, a in enumerate(self.agents):
                 for b in self.agents[i + 1:]:
-                    cross[(a, b)] = self._out(_simpson_increments(np.sqrt(ex[a] * ex[b]), self.grid, refine))
+                    cross[(a, b)] = self._out(_gl_increments(np.sqrt(ex[a] * ex[b]), layout))
             self._cache["sep"] = (simpson, shift, cross)
         return self._cache["sep"]
 
     def _quadrature(self, ks, g, al, pk_c):
-        """Composite Simpson of the full hazard for the given (n, 1) coefficients."""
-        fine, refine = self._fine()
+        """Gauss-Legendre quadrature of the full hazard for the given (n, 1) coefficients."""
+        fine, layout = self._fine()
         pots = dict(ks)
         if self.shared:
             ex = self._shared_fine_exposures()
@@ -509,7 +513,7 @@ class _HazardPlan:
         h = total_hazard(ex, self.effects, self.interaction, pots, gamma=g, alpha=al)
         n = max(g.shape[0], h.shape[0])
         h = np.broadcast_to(h, (n, fine.size))
-        return self._out(_simpson_increments(h, self.grid, refine))
+        return self._out(_gl_increments(h, layout))
 
     # -- main ----------------------------------------------------------------------------------
     def evaluate(self, n, potencies=None, gamma=None, alpha=None, pk_c=None):
@@ -602,7 +606,8 @@ def hazard_increments(grid, exposures, effects, interaction=NO_INTERACTION, pote
     pk_override : mapping agent -> PKModel, optional
         Per-animal PK (arrays of length n_animals) or a shared override.
     quad_step : float
-        Largest Simpson sub-interval (days) for non-additive hazards.
+        Quadrature resolution (days) for non-additive hazards: 3-point Gauss-Legendre on pieces
+        of at most ``3 quad_step`` days.
     body_weight : float, optional
         kg, for absolute dose units (one value for every animal).
     gamma, alpha : array (n_animals, 1), optional
