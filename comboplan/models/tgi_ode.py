@@ -35,10 +35,11 @@ __all__ = ["LAWS", "solve_log_size"]
 LAWS = {"exponential": 0, "simeoni": 1, "koch": 2}
 
 _KERNEL = None
+_RATE = None
 
 
 def _kernel():
-    global _KERNEL
+    global _KERNEL, _RATE
     if _KERNEL is not None:
         return _KERNEL
     import numba
@@ -71,6 +72,11 @@ def _kernel():
                 lg = math.log1p(math.exp(lz))
             return l0 * math.exp(-lg / psi)
         return l0 * l1 / (l1 + l0 * w)
+
+    # solve calls rate through the module global _RATE, not a closure variable: numba keys its
+    # on-disk cache on the pickled closure, and a pickled dispatcher carries a per-process uuid,
+    # so a closure made every process write a new cache file (tests/test_numba_cache.py).
+    _RATE = rate
 
     @numba.njit(cache=True)
     def solve(dt, I1, I2, out_step, subj, w0, l0, l1, k1, coef, law, psi, ntr):
@@ -123,9 +129,9 @@ def _kernel():
                 if law == 0:
                     x1 *= math.exp(l0[r] * h)
                 else:
-                    g0 = rate(law, x1 + dtot, l0[r], l1[r], psi, ipsi)
+                    g0 = _RATE(law, x1 + dtot, l0[r], l1[r], psi, ipsi)
                     xm = x1 * math.exp(0.5 * h * g0)
-                    gm = rate(law, xm + dtot, l0[r], l1[r], psi, ipsi)
+                    gm = _RATE(law, xm + dtot, l0[r], l1[r], psi, ipsi)
                     x1 *= math.exp(h * gm)
                 dtot = 0.0
                 if ntr > 0:

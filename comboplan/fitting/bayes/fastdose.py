@@ -170,7 +170,11 @@ def _cfuncs():
     import numba
     from numba import types
 
-    kern = _kernel()
+    # The callbacks call the kernel through the module global _KERNEL, not a closure
+    # variable: numba keys its on-disk cache on the pickled closure, and a pickled
+    # dispatcher carries a per-process uuid, so a closure made every process write a
+    # new cache file (tests/test_numba_cache.py).
+    _kernel()
     sig_logp = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
                            types.CPointer(types.double), types.voidptr)
     sig_expand = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
@@ -195,7 +199,7 @@ def _cfuncs():
         cp = buf[k + 2 * n:k + 2 * n + C].astype(np.int64)
         x = numba.carray(x_, (dim,))
         out = numba.carray(out_, (dim,))
-        lp = kern(x, out, P, K, C, n, comb, hier, pri, ld, pos, v, oc, cp)
+        lp = _KERNEL(x, out, P, K, C, n, comb, hier, pri, ld, pos, v, oc, cp)
         logp_[0] = lp
         for i in range(dim):
             if not np.isfinite(out[i]):

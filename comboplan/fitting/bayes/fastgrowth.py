@@ -176,7 +176,11 @@ def _cfuncs():
     import numba
     from numba import types
 
-    kern = _kernel()
+    # The callbacks call the kernel through the module global _KERNEL, not a closure
+    # variable: numba keys its on-disk cache on the pickled closure, and a pickled
+    # dispatcher carries a per-process uuid, so a closure made every process write a
+    # new cache file (tests/test_numba_cache.py).
+    _kernel()
     sig_logp = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
                            types.CPointer(types.double), types.voidptr)
     sig_expand = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
@@ -205,7 +209,7 @@ def _cfuncs():
         obs_animal = buf[k + 3 * n_obs:k + 4 * n_obs]
         x = numba.carray(x_, (dim,))
         out = numba.carray(out_, (dim,))
-        lp = kern(x, n_rate, A, mu_r, prec, hdr[7], hdr[8], hdr[9:13], gomp, animal_arm, t, y, cens,
+        lp = _KERNEL(x, n_rate, A, mu_r, prec, hdr[7], hdr[8], hdr[9:13], gomp, animal_arm, t, y, cens,
                   obs_animal, out)
         logp_[0] = lp
         for i in range(dim):

@@ -326,7 +326,11 @@ def _cfuncs():
     import numba
     from numba import types
 
-    kern = _kernel()
+    # The callbacks call the kernel through the module global _KERNEL, not a closure
+    # variable: numba keys its on-disk cache on the pickled closure, and a pickled
+    # dispatcher carries a per-process uuid, so a closure made every process write a
+    # new cache file (tests/test_numba_cache.py).
+    _kernel()
     sig_logp = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
                            types.CPointer(types.double), types.voidptr)
     sig_expand = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
@@ -354,7 +358,7 @@ def _cfuncs():
         A = buf[k:k + n_obs * (P - 2)].reshape((n_obs, P - 2))
         x = numba.carray(x_, (dim,))
         out = numba.carray(out_, (dim,))
-        lp = kern(x, P, q, n, use_int, mu0, sd0, rcol, hdr[7], hdr[8], hdr[9], subj, t, y, cens, A, S, out)
+        lp = _KERNEL(x, P, q, n, use_int, mu0, sd0, rcol, hdr[7], hdr[8], hdr[9], subj, t, y, cens, A, S, out)
         logp_[0] = lp
         for i in range(dim):
             if not np.isfinite(out[i]):
