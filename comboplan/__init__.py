@@ -64,6 +64,8 @@ _LAZY: dict[str, str] = {
     "read_growth_wide": "comboplan.growth.data",
     "validate_growth": "comboplan.growth.data",
     "compare_arms": "comboplan.growth.endpoints",
+    "time_to_event": "comboplan.growth.survival",
+    "survival_analysis": "comboplan.growth.survival",
 }
 _SUBMODULES = {
     "bayes": "comboplan.bayes",

@@ -9,6 +9,8 @@
   response and mRECIST (:func:`growth_endpoints`).
 * :mod:`comboplan.growth.synergy` -- Bliss / HSA / response-additivity synergy on growth rates,
   over time, with bootstrap alternatives (:func:`invivo_synergy`).
+* :mod:`comboplan.growth.survival` -- time to a size threshold or humane endpoint, Kaplan-Meier,
+  log-rank, Cox and survival-based Bliss synergy (:func:`time_to_event`, :func:`survival_analysis`).
 
 Submodules are imported on first use.
 """
@@ -34,6 +36,9 @@ _NAMES = {
     "bodyweight_endpoints": "comboplan.growth.bodyweight",
     "BodyWeightEndpoints": "comboplan.growth.bodyweight",
     "kaplan_meier": "comboplan.growth.bodyweight",
+    "time_to_event": "comboplan.growth.survival",
+    "survival_analysis": "comboplan.growth.survival",
+    "SurvivalResult": "comboplan.growth.survival",
 }
 __all__ = sorted(_NAMES)
 
