@@ -14,8 +14,11 @@ loewe         Loewe additivity solved from single-agent Hill curves
 zip           zero interaction potency (Yadav et al. 2015), SynergyFinder form
 chou_talalay  median-effect equation, combination index, dose-reduction index
 musyc         multi-dimensional synergy of combinations (Meyer et al. 2019)
+braid         BRAID response surface with interaction kappa (Twarog et al. 2016)
+zimmer        Zimmer's effective-dose model, interactions a12, a21 (Zimmer et al. 2016)
 """
 from .bliss import bliss_excess, bliss_reference
+from .braid import BRAID_PARAMS, braid, braid_ef, braid_reference
 from .chou_talalay import (
     combination_index,
     dose_for_effect,
@@ -26,6 +29,7 @@ from .chou_talalay import (
 from .hsa import hsa_excess, hsa_reference
 from .loewe import hill_dose_for_effect, loewe_excess, loewe_index, loewe_reference
 from .musyc import MUSYC_PARAMS, musyc, musyc_beta
+from .zimmer import ZIMMER_PARAMS, zimmer, zimmer_effective_doses, zimmer_reference
 from .zip import zip_delta, zip_reference, zip_slice
 
 __all__ = [
@@ -48,4 +52,12 @@ __all__ = [
     "musyc",
     "musyc_beta",
     "MUSYC_PARAMS",
+    "braid",
+    "braid_reference",
+    "braid_ef",
+    "BRAID_PARAMS",
+    "zimmer",
+    "zimmer_effective_doses",
+    "zimmer_reference",
+    "ZIMMER_PARAMS",
 ]
