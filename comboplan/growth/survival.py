@@ -452,11 +452,13 @@ def _cox(t, e, codes, arms, control, X, covariates, level):
     cov[np.ix_(keep_cols, keep_cols)] = np.asarray(fit.cov_params(), float)
     b[~keep_cols] = -np.inf
     se = np.sqrt(np.diag(cov))
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         zz = b / se
         rows = pd.DataFrame({"term": terms, "coef": b, "stderr": se, "z": zz,
                              "p_value": 2 * stats.norm.sf(np.abs(zz)), "hazard_ratio": np.exp(b),
                              "ci_low": np.exp(b - z * se), "ci_high": np.exp(b + z * se), "reason": ""})
+    rows.loc[keep_cols & ~(se < 10), "reason"] = ("unstable estimate (standard error >= 10 on the log scale): "
+                                                  "near-monotone likelihood, too few events")
     rows.loc[~keep_cols, "reason"] = ("no event in this arm: log HR -> -inf (monotone likelihood), hazard ratio 0 "
                                       "without a Wald interval; use the log-rank test")
     return rows[cols], (b, cov, others)
@@ -466,7 +468,7 @@ def _bliss_synergy(kms, lasts, arm_idx_of, design, control, times, scale, level,
     from .synergy import _combo_specs
 
     arms = list(arm_idx_of)
-    combos = _combo_specs(design, arms)
+    combos = _combo_specs(design, arms) if design else []
     z = stats.norm.ppf(0.5 + level / 2)
     rows, crow = [], []
     for cb in combos:
