@@ -3,8 +3,10 @@
 A scenario declares the model, the arms, the study design and what to compute; see
 ``docs/simulate.md`` for the full reference and ``examples/scenario_paclitaxel.toml``.
 Every problem (impossible schedule, negative dose, unknown unit or route, parameters
-missing for the chosen model, unknown keys) raises :class:`~comboplan.exceptions.DataError`
-naming the table and key.
+missing for the chosen model, unknown keys at any level, a value of the wrong TOML type
+such as ``n_per_arm = 7.9``) raises :class:`~comboplan.exceptions.DataError` naming the
+table and key (and, for an unknown key, the allowed ones); the accepted keys and types
+are declared once, in ``_SCHEMA``.
 """
 from __future__ import annotations
 
@@ -24,6 +26,158 @@ from .pd import Effect, GrowthModel, Interaction
 __all__ = ["Scenario", "load_scenario", "parse_scenario"]
 
 _TOP = {"study", "model", "pk", "effects", "interaction", "products", "arms", "uncertainty", "explore", "power"}
+
+# ----------------------------------------------------------------------------- schema
+# The keys every table accepts and the TOML type of each value.  Kinds: "int", "num", "str",
+# "table" (checked where it is used), "table[num]", "table[str]", "list[num]", "list[int]",
+# "list[str]", "list[table]", "matrix" (list of lists of numbers), "schedule" (a phrase or a
+# list of days), "any"; a kind may be a union "a|b"; a trailing ">=k" gives a minimum.
+_SCHEMA: dict[str, dict[str, str]] = {
+    "": {"study": "table", "model": "table", "pk": "table", "effects": "table", "interaction": "table",
+         "products": "table", "arms": "list[table]", "uncertainty": "table", "explore": "table", "power": "table"},
+    "study": {"days": "list[num]", "n_per_arm": "int>=1", "seed": "int>=0", "name": "str", "readout": "table",
+              "dropout": "table"},
+    "study.readout": {"kind": "str", "cv": "num>=0", "sd_add": "num>=0", "scale": "num", "background": "num",
+                      "unit": "str"},
+    "study.dropout": {"start": "num>=0", "hazard": "num>=0", "size_limit": "num"},
+    "model": {"growth": "str", "params": "table[num]", "n_transit": "int>=0", "psi": "num", "size_unit": "str",
+              "reference": "str", "variability": "table[num]"},
+    "model (with fit)": {"fit": "str", "variability": "table[num]"},
+    "pk": {"preset": "str", "bioavailability": "table[num]", "V1": "num", "k10": "num", "k12": "num", "k21": "num",
+           "ka": "num", "molecular_weight": "num"},
+    "effects": {"potency": "num|list[num]", "ec50": "num", "hill": "num"},
+    "interaction": {"gamma": "num", "alpha": "num", "target": "str", "companion": "str", "occupancy_k": "num"},
+    "products": {"kind": "str", "schedule": "schedule", "amount": "num", "unit": "str", "start": "num", "end": "num",
+                 "half_life": "num", "mode": "str", "duration": "num", "potency": "num", "reference_amount": "num",
+                 "paclitaxel_equivalent": "num", "carried_route": "str"},
+    "arms": {"name": "str", "drugs": "list[table]", "products": "list[str]"},
+    "arms.drugs": {"agent": "str", "amount": "num", "unit": "str", "route": "str", "schedule": "schedule",
+                   "duration": "num>=0", "start": "num", "end": "num"},
+    "uncertainty": {"n_draws": "int>=1", "covariance": "table", "posterior": "str", "group": "str",
+                    "mapping": "table"},
+    "uncertainty (with fit)": {"n_draws": "int>=1", "shrink_interaction": "num"},
+    "uncertainty.covariance": {"params": "list[str]", "matrix": "matrix", "estimates": "table[num]"},
+    "explore": {"doses": "list[num]", "companions": "list[str]", "reference": "table", "agent": "str",
+                "schedule": "schedule", "route": "str", "unit": "str", "days": "list[num]", "endpoint": "str",
+                "margin": "num", "target_probability": "num", "n_animals": "int>=1", "level": "num",
+                "in_vitro_dri": "num|table[num]"},
+    "explore.reference": {"dose": "num>=0", "companion": "str"},
+    "power": {"analysis": "str", "arms": "list[str]", "roles": "table[str]", "n_per_arm": "int>=1|list[int]",
+              "n_studies": "int>=1", "alpha": "num", "margin": "num", "endpoint_day": "num", "target_power": "num"},
+}
+
+_KIND_WORDS = {"int": "an integer", "num": "a number", "str": "a string", "table": "a table",
+               "table[num]": "a table of numbers", "table[str]": "a table of strings",
+               "list[num]": "a list of numbers", "list[int]": "a list of integers", "list[str]": "a list of strings",
+               "list[table]": "a list of tables", "matrix": "a list of lists of numbers",
+               "schedule": "a schedule phrase or a list of days", "any": "any value"}
+
+
+def _toml_type(v) -> str:
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int):
+        return "an integer"
+    if isinstance(v, float):
+        return "a float"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, Mapping):
+        return "a table"
+    if isinstance(v, (list, tuple)):
+        return "a list"
+    return type(v).__name__
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _matches(v, kind: str) -> bool:
+    if kind == "any":
+        return True
+    if kind == "int":
+        return _is_int(v)
+    if kind == "num":
+        return _is_num(v)
+    if kind == "str":
+        return isinstance(v, str)
+    if kind == "table":
+        return isinstance(v, Mapping)
+    if kind.startswith("table["):
+        return isinstance(v, Mapping) and all(_matches(x, kind[6:-1]) for x in v.values())
+    if kind.startswith("list["):
+        return isinstance(v, (list, tuple)) and all(_matches(x, kind[5:-1]) for x in v)
+    if kind == "matrix":
+        return isinstance(v, (list, tuple)) and all(_matches(r, "list[num]") for r in v)
+    if kind == "schedule":
+        return isinstance(v, str) or _matches(v, "list[num]")
+    raise AssertionError(kind)  # pragma: no cover - a typo in _SCHEMA
+
+
+def _check_value(v, spec: str, where: str, key: str) -> None:
+    """Raise a DataError naming ``[where] key`` when ``v`` is not of the declared kind."""
+    ok = False
+    for alt in spec.split("|"):
+        kind, _, low = alt.partition(">=")
+        if _matches(v, kind):
+            if low and kind in ("int", "num") and v < float(low):
+                raise DataError(f"scenario: [{where}] {key} = {v!r} must be >= {low}.")
+            ok = True
+            break
+    if not ok:
+        if "|" not in spec and spec.startswith(("table[", "list[")):  # name the element at fault
+            inner = spec[spec.index("[") + 1:-1]
+            if isinstance(v, Mapping) and spec.startswith("table["):
+                for k, x in v.items():
+                    _check_value(x, inner, where, f"{key}.{k}")
+            elif isinstance(v, (list, tuple)) and spec.startswith("list["):
+                for i, x in enumerate(v):
+                    _check_value(x, inner, where, f"{key}[{i}]")
+        want = " or ".join(_KIND_WORDS[a.partition(">=")[0]] for a in spec.split("|"))
+        raise DataError(f"scenario: [{where}] {key} = {v!r} must be {want}; got {_toml_type(v)}.")
+
+
+def _check_table(tab, where: str, schema: str | None = None) -> dict:
+    """Refuse a non-table, unknown keys (naming them and the allowed ones) and mistyped values.
+
+    Parameters
+    ----------
+    tab : object
+        The parsed TOML value.
+    where : str
+        Its name in messages (``"study"``, ``"pk.paclitaxel"``...).
+    schema : str, optional
+        Key of :data:`_SCHEMA` (default ``where``).
+
+    Returns
+    -------
+    dict
+        A copy of the table.
+    """
+    import difflib
+
+    allowed = _SCHEMA[where if schema is None else schema]
+    label = f"[{where}]" if where else "the scenario's top level"
+    if not isinstance(tab, Mapping):
+        raise DataError(f"scenario: {label} must be a table; got {_toml_type(tab)} ({tab!r}).")
+    unknown = [k for k in tab if k not in allowed]
+    if unknown:
+        hints = []
+        for k in unknown:
+            close = difflib.get_close_matches(str(k), list(allowed), n=1)
+            if close:
+                hints.append(f"{close[0]!r}" + (f" for {k!r}" if len(unknown) > 1 else ""))
+        hint = f" (did you mean {', '.join(hints)}?)" if hints else ""
+        raise DataError(f"scenario: {label} has unknown key(s) {sorted(map(str, unknown))}{hint}; "
+                        f"allowed: {', '.join(sorted(allowed))}.")
+    for k, v in tab.items():
+        _check_value(v, allowed[k], where or "scenario", k)
+    return dict(tab)
 
 
 @dataclass(frozen=True)
@@ -126,14 +280,9 @@ def _float(v, where: str, key: str, minimum: float | None = None) -> float:
 
 
 def _pk(name: str, tab: Mapping) -> PKModel:
-    tab = dict(tab)
+    tab = _check_table(tab, f"pk.{name}", "pk")
     preset = tab.pop("preset", None)
     bio = tab.pop("bioavailability", None)
-    allowed = {"V1", "k10", "k12", "k21", "ka", "molecular_weight"}
-    unknown = set(tab) - allowed
-    if unknown:
-        raise DataError(f"scenario: [pk.{name}] unknown key(s) {sorted(unknown)}; allowed: preset, bioavailability, "
-                        f"{', '.join(sorted(allowed))} (V1 in L/kg, rates in 1/day).")
     try:
         if preset is not None:
             over = dict(tab)
@@ -149,32 +298,23 @@ def _pk(name: str, tab: Mapping) -> PKModel:
 
 
 def _product(name: str, tab: Mapping, end: float) -> ProductExposure:
-    tab = dict(tab)
+    tab = _check_table(tab, f"products.{name}", "products")
     kind = tab.pop("kind", "naive")
     schedule = tab.pop("schedule", "3x/week")
-    allowed = {"amount", "unit", "start", "end", "half_life", "mode", "duration", "potency", "reference_amount",
-               "paclitaxel_equivalent", "carried_route"}
-    unknown = set(tab) - allowed
-    if unknown:
-        raise DataError(f"scenario: [products.{name}] unknown key(s) {sorted(unknown)}; allowed: kind, schedule, "
-                        f"{', '.join(sorted(allowed))}.")
     tab.setdefault("end", end)
     p = secretome(kind, schedule, **tab)
     return ProductExposure(**{**p.__dict__, "agent": "secretome", "kind": name if kind != "none" else "none"})
 
 
 def _regimen(d: Mapping, arm: str, end: float) -> Regimen:
-    d = dict(d)
     where = f"arms.{arm}.drugs"
+    d = _check_table(d, where, "arms.drugs")
     agent = str(_need(d, "agent", where))
     amount = _float(_need(d, "amount", where), where, "amount")
     if amount < 0:
         raise DataError(f"scenario: arm {arm!r}: dose of {agent} is negative ({amount:g}); doses must be >= 0.")
     unit = d.get("unit", "mg/kg")
     route = d.get("route", "ip")
-    unknown = set(d) - {"agent", "amount", "unit", "route", "schedule", "duration", "start", "end"}
-    if unknown:
-        raise DataError(f"scenario: [{where}] unknown key(s) {sorted(unknown)}.")
     times = parse_schedule(_need(d, "schedule", where), start=d.get("start"), end=d.get("end", end))
     return Regimen(amount=amount, unit=unit, times=tuple(times), route=route, duration=float(d.get("duration", 0.0)),
                    agent=agent)
@@ -182,25 +322,25 @@ def _regimen(d: Mapping, arm: str, end: float) -> Regimen:
 
 def parse_scenario(cfg: Mapping, source: str = "") -> Scenario:
     """Build a :class:`Scenario` from a parsed TOML mapping."""
-    cfg = dict(cfg)
-    unknown = set(cfg) - _TOP
-    if unknown:
-        raise DataError(f"scenario: unknown table(s) {sorted(unknown)}; allowed: {', '.join(sorted(_TOP))}.")
-    study = dict(cfg.get("study", {}))
+    cfg = _check_table(cfg, "", "")
+    study = _check_table(cfg.get("study", {}), "study")
     days = np.asarray(_need(study, "days", "study"), dtype=float)
     if days.size < 1 or np.any(np.diff(days) <= 0) or np.any(days < 0) or days[0] != 0:
         raise DataError("scenario: [study] days must start at 0 and increase (imaging days).")
     end = float(days[-1])
-    n_per_arm = int(study.get("n_per_arm", 7))
-    if n_per_arm < 1:
-        raise DataError("scenario: [study] n_per_arm must be >= 1.")
+    n_per_arm = study.get("n_per_arm", 7)
     seed = study.get("seed")
-    readout = Readout(**dict(study.get("readout", {})))
-    dropout = Dropout(**dict(study.get("dropout", {})))
+    readout = Readout(**_check_table(study.get("readout", {}), "study.readout"))
+    dropout = Dropout(**_check_table(study.get("dropout", {}), "study.dropout"))
+    explore = _check_table(cfg.get("explore", {}), "explore")
+    if "reference" in explore:
+        _check_table(explore["reference"], "explore.reference")
+    power = _check_table(cfg.get("power", {}), "power")
 
     mod = dict(_need(cfg, "model", "model"))
     if "fit" in mod:
         return _scenario_from_fit(cfg, mod, study, days, end, n_per_arm, seed, readout, dropout, source)
+    mod = _check_table(mod, "model")
     gname = _need(mod, "growth", "model")
     params = {k: _float(v, "model.params", k) for k, v in dict(mod.get("params", {})).items()}
     growth = GrowthModel(name=gname, params=params, n_transit=mod.get("n_transit"), psi=float(mod.get("psi", 20.0)),
@@ -210,23 +350,23 @@ def parse_scenario(cfg: Mapping, source: str = "") -> Scenario:
     pk = {a: _pk(a, t) for a, t in dict(cfg.get("pk", {})).items()}
     effects = {}
     for a, t in dict(cfg.get("effects", {})).items():
-        t = dict(t)
+        t = _check_table(t, f"effects.{a}", "effects")
         if "potency" not in t:
             raise DataError(f"scenario: [effects.{a}] needs potency (1/(day x exposure unit), or kmax with ec50).")
         effects[a] = Effect(agent=a, potency=_float(t["potency"], f"effects.{a}", "potency", 0.0),
                             ec50=t.get("ec50"), hill=float(t.get("hill", 1.0)))
-    inter = Interaction(**dict(cfg.get("interaction", {})))
+    inter = Interaction(**_check_table(cfg.get("interaction", {}), "interaction"))
     products = {n: _product(n, t, end) for n, t in dict(cfg.get("products", {})).items()}
 
     arms = _arms(cfg, pk, products, end)
     model = PKPDModel(growth=growth, effects=effects, interaction=inter, pk=pk)
 
     draws = None
-    unc = dict(cfg.get("uncertainty", {}))
+    unc = _check_table(cfg.get("uncertainty", {}), "uncertainty")
     if unc:
         n_draws = int(unc.get("n_draws", 200))
         if "covariance" in unc:
-            cov = dict(unc["covariance"])
+            cov = _check_table(unc["covariance"], "uncertainty.covariance")
             names = list(_need(cov, "params", "uncertainty.covariance"))
             typ = model.typical()
             miss = [n for n in names if n not in typ]
@@ -246,14 +386,15 @@ def parse_scenario(cfg: Mapping, source: str = "") -> Scenario:
     return Scenario(name=str(study.get("name", Path(source).stem if source else "scenario")), model=model,
                     arms=tuple(arms), days=days, n_per_arm=n_per_arm, variability=variability, readout=readout,
                     dropout=dropout, seed=seed, draws=draws, products=products,
-                    explore=dict(cfg.get("explore", {})), power=dict(cfg.get("power", {})), source=source)
+                    explore=_check_table(cfg.get("explore", {}), "explore"),
+                    power=_check_table(cfg.get("power", {}), "power"), source=source)
 
 
 def _arms(cfg, pk, products, end):
     arms = []
-    for a in cfg.get("arms", []):
-        a = dict(a)
-        name = str(_need(a, "name", "arms"))
+    for i, a in enumerate(cfg.get("arms", []), 1):
+        a = _check_table(a, f"arms #{i}", "arms")
+        name = str(_need(a, "name", f"arms #{i}"))
         regs = tuple(_regimen(d, name, end) for d in a.get("drugs", []))
         prods = []
         for pn in a.get("products", []):
@@ -279,6 +420,7 @@ def _scenario_from_fit(cfg, mod, study, days, end, n_per_arm, seed, readout, dro
     if extra:
         raise DataError(f"scenario: [model] with fit = ... takes only 'fit' (and optionally 'variability'); "
                         f"remove {sorted(extra)}: growth and potencies come from the fit.")
+    mod = _check_table(mod, "model", "model (with fit)")
     path = Path(source).parent / str(mod["fit"]) if source else Path(str(mod["fit"]))
     pk = {a: _pk(a, t) for a, t in dict(cfg.get("pk", {})).items()}
     fit = load_tgi_fit(path, pk=pk)
@@ -294,15 +436,13 @@ def _scenario_from_fit(cfg, mod, study, days, end, n_per_arm, seed, readout, dro
     model = fit.model()
     variability = Variability(dict(mod["variability"])) if "variability" in mod else fit.variability()
     arms = _arms(cfg, pk, products, end)
-    unc = dict(cfg.get("uncertainty", {}))
-    bad = set(unc) - {"n_draws", "shrink_interaction"}
-    if bad:
-        raise DataError(f"scenario: [uncertainty] with a fit takes n_draws and shrink_interaction; remove {sorted(bad)}.")
+    unc = _check_table(cfg.get("uncertainty", {}), "uncertainty", "uncertainty (with fit)")
     draws = fit.draws(int(unc.get("n_draws", 200)), seed=seed, shrink_interaction=unc.get("shrink_interaction"))
     return Scenario(name=str(study.get("name", Path(source).stem if source else "scenario")), model=model,
                     arms=tuple(arms), days=days, n_per_arm=n_per_arm, variability=variability, readout=readout,
                     dropout=dropout, seed=seed, draws=draws, products=products,
-                    explore=dict(cfg.get("explore", {})), power=dict(cfg.get("power", {})), source=source)
+                    explore=_check_table(cfg.get("explore", {}), "explore"),
+                    power=_check_table(cfg.get("power", {}), "power"), source=source)
 
 
 def load_scenario(path) -> Scenario:
