@@ -123,3 +123,60 @@ def test_waterfall_legend_has_one_colour_per_arm():
     assert len(set(face)) == 2
     bars = {tuple(p.get_facecolor()) for p in ax.patches}
     assert set(face) == bars  # the legend shows the colours the bars are drawn in
+
+
+# --------------------------------------------------------------------------- silent results (issue 13)
+def test_single_time_point_is_a_clear_error_not_tc_one():
+    import warnings
+
+    from comboplan.exceptions import DataError
+    from comboplan.growth.endpoints import compare_arms
+
+    df = pd.DataFrame({"mouse": list("abcdef"), "arm": ["c"] * 3 + ["t"] * 3, "day": 0.0,
+                       "vol": [100, 120, 90, 110, 100, 95.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warnings either
+        with pytest.raises(DataError, match="single time point"):
+            growth_endpoints(df, "mouse", "arm", "day", "vol", control="c", n_boot=0)
+        with pytest.raises(DataError, match="single time point"):
+            compare_arms(df, "mouse", "arm", "day", "vol", reference="c", candidate="t")
+    with pytest.raises(DataError, match="not after the baseline"):
+        growth_endpoints(small(), "mouse", "arm", "day", "vol", control="ctl", n_boot=0, at=0)
+    with pytest.raises(DataError, match="not after the baseline"):
+        compare_arms(small(), "mouse", "arm", "day", "vol", reference="ctl", candidate="trt", at=0)
+
+
+def test_infinite_growth_delay_gets_infinite_interval_with_a_reason():
+    import warnings
+
+    # treated never doubles: median not reached -> growth delay +inf; the bootstrap must not drop resamples
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        e = growth_endpoints(small(), "mouse", "arm", "day", "vol", control="ctl", n_boot=200, seed=1)
+    a = e.arms.set_index("arm")
+    assert a.loc["trt", "median_time_to_target"] == np.inf
+    assert a.loc["trt", "growth_delay"] == np.inf
+    assert a.loc["trt", "growth_delay_ci_high"] == np.inf          # never a finite upper bound
+    assert "not reached" in a.loc["trt", "growth_delay_reason"]
+    assert "not reached" in e.summary()
+    # control: reference row, no interval
+    assert a.loc["ctl", "growth_delay"] == 0 and np.isnan(a.loc["ctl", "growth_delay_ci_low"])
+
+
+def test_growth_delay_undefined_when_neither_median_is_reached():
+    df = small()
+    df.loc[(df["arm"] == "ctl") & (df["day"] > 0), "vol"] = 150.0  # control never doubles either
+    e = growth_endpoints(df, "mouse", "arm", "day", "vol", control="ctl", n_boot=50, seed=2)
+    row = e.arms.set_index("arm").loc["trt"]
+    assert np.isnan(row["growth_delay"]) and np.isnan(row["growth_delay_ci_low"])
+    assert "neither" in row["growth_delay_reason"]
+
+
+def test_finite_growth_delay_interval_keeps_every_resample():
+    from comboplan.growth.endpoints import _growth_delay
+
+    boot = np.array([[5.0, 1.0]] * 90 + [[np.inf, 1.0]] * 10)  # 10 % of resamples: treated median not reached
+    g, lo, hi, why = _growth_delay(4.0, 1.0, boot, 0.05, 2.0, "day", False)
+    assert g == 3.0 and lo == 4.0 and hi == np.inf and "10%" in why  # dropping them would give [4, 4]
+    g, lo, hi, why = _growth_delay(4.0, 1.0, boot[:90], 0.05, 2.0, "day", False)
+    assert (lo, hi, why) == (4.0, 4.0, "")

@@ -84,6 +84,25 @@ def best_response(t, v, min_time=10.0):
     return float(dv[ok].min()), float(avg[ok].min())
 
 
+def _require_after_baseline(gd, at_t, bt):
+    """DataError when the evaluation time is not after every animal's baseline (T/C would be 1 by construction)."""
+    if np.unique(gd.time).size < 2:
+        raise DataError(
+            f"column {gd.columns.get('time')!r} has a single time point ({gd.time[0]:g} {gd.time_unit}): T/C, TGI "
+            "and arm comparisons need measurements after baseline (at baseline every ratio is 1 by construction). "
+            "Add the later measurements."
+        )
+    early = np.flatnonzero(at_t <= bt + 1e-12)
+    if early.size:
+        s = gd.subjects[early[0]]
+        raise DataError(
+            f"the evaluation time {at_t:g} {gd.time_unit} is not after the baseline of animal {s!r} "
+            f"({bt[early[0]]:g} {gd.time_unit}): relative sizes are 1 there by construction. Choose at= a later time "
+            "(the default 'last-common-day' is the baseline when an animal has only its baseline measurement: drop "
+            "such animals or pass at=)."
+        )
+
+
 def _size_at(gd, sizes, at_t):
     """Size of every animal at time ``at_t`` (NaN where not measured then)."""
     m_at = np.isclose(gd.time, at_t)
@@ -208,6 +227,44 @@ def km_median(time, event):
     return np.inf
 
 
+def _growth_delay(med_t, med_c, boot, alpha, fold, unit, is_control):
+    """Growth delay (treated minus control KM median) with a percentile interval that keeps infinite resamples.
+
+    A median that is not reached is infinite; the difference is then +inf (treated), -inf
+    (control) or undefined (both).  Resamples are never dropped: the percentile interval is
+    taken over all of them (inverted-CDF quantiles, so infinite resamples give infinite
+    bounds), and it is NaN when any resample has both medians unreached (undefined difference).
+    """
+    if is_control:
+        return 0.0, np.nan, np.nan, "control arm (reference)"
+    reason = ""
+    if np.isinf(med_t) and np.isinf(med_c):
+        return (np.nan, np.nan, np.nan, f"neither arm's median time to {fold:g}x baseline is reached: the growth delay "
+                "is undefined")
+    if np.isinf(med_t):
+        reason = (f"treated median time to {fold:g}x baseline not reached: growth delay infinite (longer than the "
+                  "follow-up allows to measure)")
+    elif np.isinf(med_c):
+        reason = f"control median time to {fold:g}x baseline not reached: growth delay -inf"
+    gdel = med_t - med_c
+    if boot is None:
+        return gdel, np.nan, np.nan, reason
+    with np.errstate(invalid="ignore"):
+        diff = boot[:, 0] - boot[:, 1]
+    n_undef = int(np.isnan(diff).sum())
+    if n_undef:
+        extra = (f"{n_undef} of {diff.size} bootstrap resamples reach neither median (difference undefined): "
+                 "no interval")
+        return gdel, np.nan, np.nan, (reason + "; " if reason else "") + extra
+    lo, hi = np.quantile(diff, [alpha / 2, 1 - alpha / 2], method="inverted_cdf")
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        share = float(np.mean(~np.isfinite(diff)))
+        extra = (f"{share:.0%} of bootstrap resamples have a median not reached: the interval is unbounded "
+                 "(infinite bound)")
+        reason = (reason + "; " if reason else "") + extra
+    return gdel, float(lo), float(hi), reason
+
+
 def _wilson(k, n, level):
     z = stats.norm.ppf(0.5 + level / 2)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -232,7 +289,11 @@ class GrowthEndpoints:
         tgi_tc_ci_low, tgi_tc_ci_high, tgi_delta, tgi_delta_ci_low, tgi_delta_ci_high,
         mean_auc, auc_ratio, auc_ratio_ci_low, auc_ratio_ci_high, rate, doubling_time,
         doubling_time_ci_low, doubling_time_ci_high, median_time_to_target, growth_delay,
-        growth_delay_ci_low, growth_delay_ci_high``.
+        growth_delay_ci_low, growth_delay_ci_high, growth_delay_reason``.  A median time to
+        target that is not reached is ``inf``; the growth delay is then ``inf`` (treated),
+        ``-inf`` (control) or NaN (both), and ``growth_delay_reason`` says why; bootstrap
+        resamples are never dropped (an interval with infinite bounds, or NaN when some
+        resamples reach neither median).
     mrecist : pandas.DataFrame
         ``arm, category, count, n, proportion, ci_low, ci_high`` (Wilson).
     at : float
@@ -254,11 +315,17 @@ class GrowthEndpoints:
         """Plain-text summary."""
         cols = ["arm", "n", "mean_rtv", "tc_ratio", "tgi_tc", "tgi_delta", "auc_ratio", "doubling_time",
                 "growth_delay"]
-        return "\n".join([
+        lines = [
             f"Endpoints at {self.at:g} {self.units['time']} (control: {self.control!r}); {self.dropout}",
             self.arms[cols].to_string(index=False), "",
             self.mrecist.pivot(index="arm", columns="category", values="count").to_string(),
-        ])
+        ]
+        if "growth_delay_reason" in self.arms:
+            notes = [f"  {a}: {r}" for a, r in zip(self.arms["arm"], self.arms["growth_delay_reason"])
+                     if r and r != "control arm (reference)"]
+            if notes:
+                lines += ["", "Growth delay notes:", *notes]
+        return "\n".join(lines)
 
     def to_xarray(self):
         """Arm-level endpoints as an xarray Dataset (dim ``arm``) with units and definitions."""
@@ -345,6 +412,7 @@ def growth_endpoints(
     sizes = gd.substituted_size("lloq") if gd.censored.any() else gd.size
     base = gd.baseline_size()
     bt = gd.baseline_time()
+    _require_after_baseline(gd, at_t, bt)
     size_at = _size_at(gd, sizes, at_t)
     miss = np.isnan(size_at)
     if miss.any():
@@ -425,23 +493,18 @@ def growth_endpoints(
         dtm = np.log(2) / rm if rm > 0 else np.inf
         dt_lo = np.log(2) / rhi if rhi > 0 else np.inf
         dt_hi = np.log(2) / rlo if rlo > 0 else np.inf
-        gdel = med[k] - med[k0]
-        if boot_med is not None:
-            with np.errstate(invalid="ignore"):
-                diff = boot_med[:, k] - boot_med[:, k0]
-            diff = diff[np.isfinite(diff)]
-            glo, ghi = (np.quantile(diff, [alpha / 2, 1 - alpha / 2]) if diff.size > 10 else (np.nan, np.nan))
-        else:
-            glo = ghi = np.nan
+        gdel, glo, ghi, greason = _growth_delay(med[k], med[k0], None if boot_med is None else boot_med[:, [k, k0]],
+                                                alpha, target_fold, gd.time_unit, k == k0)
         arows.append((a, nt, mt, mt - qm * np.sqrt(vt), mt + qm * np.sqrt(vt), tc, float(tlo), float(thi),
                       1 - tc, 1 - float(thi), 1 - float(tlo), tgd, 1 - float(dhi), 1 - float(dlo),
-                      at_, at_ / ac, float(alo), float(ahi), rm, dtm, dt_lo, dt_hi, med[k], gdel, glo, ghi))
+                      at_, at_ / ac, float(alo), float(ahi), rm, dtm, dt_lo, dt_hi, med[k], gdel, glo, ghi,
+                      greason))
     arms_df = pd.DataFrame(arows, columns=[
         "arm", "n", "mean_rtv", "rtv_ci_low", "rtv_ci_high", "tc_ratio", "tc_ci_low", "tc_ci_high", "tgi_tc",
         "tgi_tc_ci_low", "tgi_tc_ci_high", "tgi_delta", "tgi_delta_ci_low", "tgi_delta_ci_high", "mean_auc",
         "auc_ratio", "auc_ratio_ci_low", "auc_ratio_ci_high", "rate", "doubling_time", "doubling_time_ci_low",
         "doubling_time_ci_high", "median_time_to_target", "growth_delay", "growth_delay_ci_low",
-        "growth_delay_ci_high"])
+        "growth_delay_ci_high", "growth_delay_reason"])
     mrows = []
     for k, a in enumerate(arms):
         calls = animals.loc[gd.subject_arm == k, "mrecist"].to_numpy()
@@ -588,6 +651,7 @@ def compare_arms(data, subject=None, arm=None, time=None, size=None, *, referenc
     at_t = gd.last_common_time() if isinstance(at, str) and at == "last-common-day" else float(at)
     sizes = gd.substituted_size("lloq") if gd.censored.any() else gd.size
     base = gd.baseline_size()
+    _require_after_baseline(gd, at_t, gd.baseline_time())
     y = np.log(_size_at(gd, sizes, at_t) / base)
     res = log_rtv_test(y[gd.subject_arm == arms.index(candidate)], y[gd.subject_arm == arms.index(reference)],
                        test=test, margin=margin, ci_level=ci_level)
