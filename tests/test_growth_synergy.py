@@ -174,3 +174,25 @@ def test_dropout_and_undetectable_sizes_are_handled_and_stated():
     dropped = invivo_synergy(df, "mouse", "arm", "day", "vol", below_lloq="drop", **kw)
     assert "excluded" in dropped.below_lloq
     assert not np.isclose(dropped.scores["score"].iloc[0], lik.scores["score"].iloc[0])
+
+
+def test_response_additivity_negative_expectation_is_flagged_not_tested():
+    """Issue 13: RA gave a negative expected T/C with p = 0.014, and NaN at late days with no reason."""
+    rng = np.random.default_rng(5)
+    arms = ["vehicle", "A", "B", "A+B"]
+    sizes, arm = sim_sizes(rng, [0.15, 0.0, 0.01, -0.03], 1)
+    res = invivo_synergy(frame(sizes[0], arm, arms), "mouse", "arm", "day", "vol", control="vehicle", n_boot=200,
+                         seed=1)
+    b = res.bootstrap.set_index(["metric", "reference"])
+    ra = b.loc[("tc_rtv", "ra")]
+    # T/C_A + T/C_B - 1 < 0 at day 21: undefined, never a p-value
+    assert np.isnan(ra["score"]) and np.isnan(ra["p_value"]) and np.isnan(ra["ci_low"])
+    assert ra["expected_tc"] == 0.0 and "cannot be negative" in ra["reason"]
+    assert b.loc[("tc_rtv", "bliss"), "reason"] == ""
+    assert (res.bootstrap["expected_tc"] >= 0).all()
+    ot = res.over_time[res.over_time["reference"] == "ra"].set_index("day")
+    late = ot[ot["ra_floored"]]
+    assert len(late) and late["score"].isna().all()
+    assert late["reason"].str.contains("expected relative tumour volume <= 0").all()
+    assert (ot.loc[~ot["ra_floored"], "reason"] == "").all()
+    assert "Undefined scores" in res.summary()

@@ -329,7 +329,8 @@ class InVivoSynergy:
         Final analysis (data up to ``day``): one row per combination arm and reference model:
         ``combination, reference, day, score, stderr, ci_low, ci_high, df, t, p_value,
         p_synergy, expected_rate, observed_rate, ci_index, ci_index_low, ci_index_high,
-        unit, sign``.
+        unit, sign, ra_floored, reason`` (``reason`` says why a score is NaN, e.g. response
+        additivity predicting an expected relative volume <= 0 at late days).
     over_time : pandas.DataFrame
         Same columns for every cut-off day, plus ``p_adjusted`` (across days, per
         combination and reference, method ``adjust``).
@@ -339,7 +340,10 @@ class InVivoSynergy:
         Bootstrap alternatives (empty unless ``n_boot > 0``): ``metric`` (``"tc_rtv"``: T/C of
         mean relative tumour volume; ``"tc_auc"``: T/C of the mean AUC of relative volume),
         ``combination, reference, day, observed_tc, expected_tc, score, ci_low, ci_high, p_value,
-        n_boot``; score = expected T/C - observed T/C (positive = synergy).
+        n_boot, reason``; score = expected T/C - observed T/C (positive = synergy).  The
+        response-additivity expectation ``sum T/C_single - (n - 1)`` is bounded at 0: when the
+        point estimate is <= 0 the score, interval and p-value are NaN with the reason; resamples
+        below 0 are set to 0 and counted in ``reason``.
     design : dict
         ``{arm: agents}``.
     sign : str
@@ -380,6 +384,12 @@ class InVivoSynergy:
             f"Over time (p adjusted across days: {self.adjust}):",
             self.over_time[cols[:4] + ["p_value", "p_adjusted"]].to_string(index=False),
         ]
+        if "reason" in self.over_time:
+            notes = self.over_time[self.over_time["reason"] != ""]
+            if len(notes):
+                lines += ["", "Undefined scores:"]
+                for (cb, ref, why), g in notes.groupby(["combination", "reference", "reason"], sort=False):
+                    lines.append(f"  {cb} / {ref}, day(s) {', '.join(f'{d:g}' for d in g['day'])}: {why}")
         if len(self.bootstrap):
             lines += ["", "Bootstrap alternatives (score = expected T/C - observed T/C):",
                       self.bootstrap.to_string(index=False)]
@@ -437,14 +447,28 @@ def _bootstrap(gd: GrowthData, combos, n_boot, rng, ci_level, day):
                     return e, tc[..., cb["index"]]
                 e_obs, tc_obs = score(means)
                 eb, tb = score(bmeans)
+                reason = ""
+                if ref == "ra" and not e_obs > 0:
+                    # RA predicts T/C <= 0 (complete regression or less than nothing): no score, say why
+                    reason = (f"response additivity predicts T/C = {float(e_obs):.3g} <= 0 (sum of single-agent T/C - "
+                              f"{len(cb['singles']) - 1}): a tumour size cannot be negative; score undefined")
+                    rows.append((name, cb["arm"], ref, float(day), float(tc_obs), max(float(e_obs), 0.0), np.nan,
+                                 np.nan, np.nan, np.nan, int(n_boot), reason))
+                    continue
+                if ref == "ra":
+                    n_neg = int(np.sum(eb <= 0))
+                    eb = np.maximum(eb, 0.0)  # bounded: a size ratio is >= 0
+                    if n_neg:
+                        reason = (f"expected T/C bounded at 0 in {n_neg} of {eb.size} bootstrap resamples "
+                                  "(response additivity predicted T/C < 0)")
                 sc = eb - tb
                 point = e_obs - tc_obs
                 lo, hi = np.nanquantile(sc, [alpha / 2, 1 - alpha / 2])
                 p = min(1.0, 2 * min(np.mean(sc <= 0), np.mean(sc >= 0)))
                 rows.append((name, cb["arm"], ref, float(day), float(tc_obs), float(e_obs), float(point), float(lo),
-                             float(hi), float(p), int(n_boot)))
+                             float(hi), float(p), int(n_boot), reason))
     return pd.DataFrame(rows, columns=["metric", "combination", "reference", "day", "observed_tc", "expected_tc",
-                                       "score", "ci_low", "ci_high", "p_value", "n_boot"])
+                                       "score", "ci_low", "ci_high", "p_value", "n_boot", "reason"])
 
 
 # --------------------------------------------------------------------------- main entry
@@ -573,7 +597,12 @@ def invivo_synergy(
             frame.insert(0, "combination", cb["arm"])
             frame["df"] = df
             frame["n_animals"] = fit.n_animals.sum(-1).astype(int)
-            frame["ra_floored"] = np.asarray(vals.get("ra_floored", np.zeros(cut.size, bool)))
+            floored = np.asarray(vals.get("ra_floored", np.zeros(cut.size, bool)))
+            frame["ra_floored"] = floored
+            frame["reason"] = np.where(
+                floored, "response additivity predicts an expected relative tumour volume <= 0 at this day (sum of "
+                "single-agent RTVs - (n-1) x control RTV, from the fitted rates): the RA rate and score are undefined",
+                np.where(np.isfinite(frame["score"].to_numpy(float)), "", "not estimable (see the rates table)"))
             rows.append(frame)
     ot = pd.concat(rows, ignore_index=True)
     ot["unit"] = gd.units["rate"]
@@ -593,7 +622,7 @@ def invivo_synergy(
         boot = _bootstrap(gd.until(day_b), combos, int(n_boot), rng, ci_level, day_b)
     else:
         boot = pd.DataFrame(columns=["metric", "combination", "reference", "day", "observed_tc", "expected_tc",
-                                     "score", "ci_low", "ci_high", "p_value", "n_boot"])
+                                     "score", "ci_low", "ci_high", "p_value", "n_boot", "reason"])
     return InVivoSynergy(
         scores=scores, over_time=ot, rates=rates, bootstrap=boot, design={a: sorted(v) for a, v in dz.items()},
         control=ctrl, sign=SIGN_CONVENTION, dropout=drop_txt, below_lloq=_lloq_text(below_lloq, gd),
