@@ -85,10 +85,12 @@ def test_dose_response_numbers(tutorial_ns):
     ec_w = tutorial_ns["ec_w"].set_index("x")
     assert (round(ec_w.loc[50.0, "ci_low"]), round(ec_w.loc[50.0, "ci_high"])) == (61, 74)
     assert round(ec_w.loc[20.0, "estimate"]) == 19 and not ec_w.loc[20.0, "extrapolated"]
-    cmp_mc = tutorial_ns["cmp_mc"]
-    f_p = float(cmp_mc["f_pvalue"].iloc[0])
-    assert 0.05 < f_p and round(f_p, 2) == 0.25                       # "p of about 0.25": no dose effect
-    assert abs(cmp_mc["aic"].iloc[0] - cmp_mc["aic"].iloc[1]) < 2         # "AICs differ by about one point"
+    aov, eq = tutorial_ns["aov_mc"], tutorial_ns["eq_mc"]
+    assert (aov["df_between"], aov["df_within"]) == (3, 16)                 # "F(3, 16) = 5.6, p = 0.008"
+    assert round(aov["f_stat"], 1) == 5.6 and round(aov["p_value"], 3) == 0.008
+    assert bool(eq["equivalent"].all()) and float(eq["p_tost"].max()) < 1e-10   # "within +-10 points, TOST p < 1e-10"
+    assert (round(float(eq["ci_low"].min()), 1), round(float(eq["ci_high"].max()), 1)) == (-2.7, 0.9)
+    assert round(float(eq["difference"].min()), 1) == -1.8                  # "a 1.8-point difference
 
 
 def test_sparse_synergy_numbers(tutorial_ns):

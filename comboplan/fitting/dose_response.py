@@ -628,10 +628,22 @@ class DoseResponseResult:
 
 
 # ---------------------------------------------------------------------- compare
+def _same_fixed(fs: Mapping, fb: Mapping) -> bool:
+    """Every parameter fixed in the richer fit is fixed, at the same value, in the smaller one."""
+    return all(k in fs and np.isclose(float(fs[k]), float(v), rtol=1e-12, atol=0.0) for k, v in fb.items())
+
+
 def _nested(small: ModelSpec, big: ModelSpec, fs: Mapping, fb: Mapping) -> bool:
+    """Is the fit (small, fixed fs) a special case of the fit (big, fixed fb)?
+
+    The same model: nested when the small fit fixes everything the big one fixes (at the same
+    values) and more.  Different models (e.g. ``no_effect`` in ``hill4``): the model must be
+    declared nested and every parameter the big fit fixes must be fixed at the same value in
+    the small one; e.g. a constant with a free baseline is *not* nested in a Hill curve whose
+    baseline is fixed at 100."""
     if small.name == big.name or small.func is big.func:
-        return set(fb) <= set(fs) and len(fs) > len(fb) or (small.name in big.nested_in)
-    return big.name in small.nested_in
+        return _same_fixed(fs, fb) and len(fs) > len(fb)
+    return big.name in small.nested_in and _same_fixed(fs, fb)
 
 
 def compare(*results: DoseResponseResult) -> pd.DataFrame:
@@ -649,7 +661,9 @@ def compare(*results: DoseResponseResult) -> pd.DataFrame:
         One row per (curve, model): npar, rss, loglik, aic, bic, delta_aic (to the
         best model of that curve), and for each model nested in the next richer one
         ``vs`` (the richer model), ``f_stat``, ``f_pvalue`` (extra-sum-of-squares F
-        test) and ``lr_stat``, ``lr_pvalue`` (likelihood-ratio chi-square test).
+        test) and ``lr_stat``, ``lr_pvalue`` (likelihood-ratio chi-square test).  Pairs that
+        are not nested (a parameter fixed in the richer fit is free or differently fixed in the
+        smaller one) get no test, and ``test_note`` says why.
     """
     if len(results) < 2:
         raise DataError("compare needs at least two fitted results")
@@ -670,11 +684,16 @@ def compare(*results: DoseResponseResult) -> pd.DataFrame:
     out["delta_aic"] = out["aic"] - out.groupby("curve")["aic"].transform("min")
     order = sorted(range(len(results)), key=lambda i: results[i].fit.npar)
     out["vs"] = ""
+    out["test_note"] = ""
     for col in ("f_stat", "f_pvalue", "lr_stat", "lr_pvalue"):
         out[col] = np.nan
     for a_i, b_i in zip(order[:-1], order[1:]):
         a, b = results[a_i], results[b_i]
         if not _nested(a.spec, b.spec, a.fixed, b.fixed) or a.fit.npar >= b.fit.npar:
+            rows = np.arange(len(out))[a_i * a.n_curves:(a_i + 1) * a.n_curves]
+            out.loc[rows, "test_note"] = (f"not nested in {b.spec.name}"
+                                          + (f" with fixed {dict(b.fixed)}" if b.fixed else "")
+                                          + ": no F or LR test (compare by AIC only)")
             continue
         dfn = b.fit.npar - a.fit.npar
         dfd = b.fit.dof.astype(float)
