@@ -11,12 +11,16 @@ Public functions (re-exported lazily as ``comboplan.synergy`` etc.):
   combination's effect;
 * :func:`comboplan.combination.score_matrix` — array-level Loewe/ZIP scores of one
   two-agent matrix (the scores of ``synergy()`` without the tables; ``MatrixScores``);
+* :func:`comboplan.combination.braid.fit_braid` -- BRAID surface fit (kappa > 0 synergy);
+* :func:`comboplan.combination.zimmer.fit_zimmer` -- Zimmer effective-dose fit (a12, a21 < 0 synergy);
 * :mod:`comboplan.combination.io` — SynergyFinder long format and tidy CSV.
 
 Do not name a module ``comboplan.synergy``: it would shadow the function.
 """
 
-_LAZY = {"score_matrix": "comboplan.combination.matrix", "MatrixScores": "comboplan.combination.matrix"}
+_LAZY = {"score_matrix": "comboplan.combination.matrix", "MatrixScores": "comboplan.combination.matrix",
+         "fit_braid": "comboplan.combination.braid", "BraidResult": "comboplan.combination.braid",
+         "fit_zimmer": "comboplan.combination.zimmer", "ZimmerResult": "comboplan.combination.zimmer"}
 
 
 def __getattr__(name):
