@@ -180,3 +180,24 @@ def test_finite_growth_delay_interval_keeps_every_resample():
     assert g == 3.0 and lo == 4.0 and hi == np.inf and "10%" in why  # dropping them would give [4, 4]
     g, lo, hi, why = _growth_delay(4.0, 1.0, boot[:90], 0.05, 2.0, "day", False)
     assert (lo, hi, why) == (4.0, 4.0, "")
+
+
+def test_mrecist_evaluation_window_is_configurable():
+    from comboplan.exceptions import DataError
+
+    t = np.array([0, 7, 14, 21, 28.0])
+    v = np.array([100, 60, 40, 30, 200.0])
+    assert best_response(t, v) == (pytest.approx(-70.0), pytest.approx(min(-100 / 3, -170 / 4, -70 / 5)))
+    br, ba = best_response(t, v, 10, 14)  # window 10-14 days: only day 14
+    assert br == pytest.approx(-60.0) and ba == pytest.approx(-100 / 3)
+    df = small()
+    e = growth_endpoints(df, "mouse", "arm", "day", "vol", control="ctl", n_boot=0, response_window=(5, 8))
+    an = e.animals.set_index("subject")
+    assert an.loc["t1", "best_response"] == pytest.approx(0.0)  # day 7 only: 100 -> 100
+    assert an.loc["t2", "best_avg_response"] == pytest.approx(25.0)  # mean(0, 50)
+    assert "5 <= t <= 8 day" in e.definitions["best_response"]
+    d = growth_endpoints(df, "mouse", "arm", "day", "vol", control="ctl", n_boot=0)
+    assert "10 <= t day" in d.definitions["best_response"]  # Gao et al. default
+    assert d.animals.set_index("subject").loc["t1", "best_response"] == pytest.approx(-50.0)
+    with pytest.raises(DataError, match="response_window"):
+        growth_endpoints(df, "mouse", "arm", "day", "vol", control="ctl", n_boot=0, response_window=(8, 5))

@@ -11,7 +11,8 @@ means over the animals of an arm, ``C`` = control arm, ``T`` = treated arm, at d
 * ``doubling_time`` ln 2 / r, r = OLS slope of log size per animal (time unit); arm: ln 2 / mean r
 * ``growth_delay``  median time to reach ``target_fold`` x baseline (Kaplan-Meier, animals that
                     never reach it are censored at their last measurement), treated minus control
-* ``best_response`` / ``best_avg_response`` and ``mrecist`` per Gao et al. (2015):
+* ``best_response`` / ``best_avg_response`` and ``mrecist`` per Gao et al. (2015) (evaluation window
+  configurable with ``response_window=(start, end)``, default ``(10, inf)`` days as Gao et al.):
   :math:`\Delta Vol_t = 100\,(V_t - V_0)/V_0`; BestResponse = min over t >= 10 d of
   :math:`\Delta Vol_t`; BestAvgResponse = min over t >= 10 d of the mean of
   :math:`\Delta Vol` from 0 to t; mCR: BestResponse < -95 and BestAvgResponse < -40; mPR:
@@ -57,7 +58,7 @@ def mrecist_call(best_resp, best_avg):
     return out
 
 
-def best_response(t, v, min_time=10.0):
+def best_response(t, v, min_time=10.0, max_time=np.inf):
     """BestResponse and BestAvgResponse (percent) of one animal (Gao et al. 2015).
 
     Parameters
@@ -68,6 +69,9 @@ def best_response(t, v, min_time=10.0):
         Sizes at those times (size unit).
     min_time : float
         Only times >= ``min_time`` (10 days in Gao et al.) are eligible for the minimum.
+    max_time : float
+        ... and <= ``max_time`` (time since baseline; default: no upper limit, as in Gao et al.).
+        The running mean of BestAvgResponse always starts at baseline.
 
     Returns
     -------
@@ -78,7 +82,7 @@ def best_response(t, v, min_time=10.0):
     v = np.asarray(v, float)
     dv = 100.0 * (v - v[0]) / v[0]
     avg = np.cumsum(dv) / np.arange(1, dv.size + 1)
-    ok = t >= min_time
+    ok = (t >= min_time) & (t <= max_time)
     if not ok.any():
         return np.nan, np.nan
     return float(dv[ok].min()), float(avg[ok].min())
@@ -352,6 +356,7 @@ def growth_endpoints(
     at: float | str = "last-common-day",
     target_fold: float = 2.0,
     min_time_response: float | None = None,
+    response_window: tuple[float, float] | None = None,
     ci_level: float = 0.95,
     n_boot: int = 1000,
     seed=None,
@@ -376,6 +381,10 @@ def growth_endpoints(
     min_time_response : float, optional
         Earliest time since baseline eligible for BestResponse, in the time unit (default 10
         when the time unit is days, as in Gao et al. 2015; required for other units).
+    response_window : (float, float), optional
+        Evaluation window of BestResponse / BestAvgResponse / mRECIST: times since baseline
+        ``start <= t <= end`` (time unit; ``end`` may be ``inf``).  Default ``(10, inf)`` days,
+        Gao et al. (2015): every measurement from day 10 on.  Overrides ``min_time_response``.
     ci_level : float
         Confidence level.
     n_boot : int
@@ -391,6 +400,16 @@ def growth_endpoints(
     """
     gd = as_growth_data(data, subject, arm, time, size, **validate_kwargs)
     arms = list(gd.arms)
+    max_time_response = np.inf
+    if response_window is not None:
+        try:
+            w0, w1 = (float(x) for x in response_window)
+        except (TypeError, ValueError):
+            raise DataError(f"response_window must be (start, end) in {gd.time_unit} since baseline, e.g. (10, 21); "
+                            f"got {response_window!r}.") from None
+        if not (w0 >= 0 and w1 > w0):
+            raise DataError(f"response_window must satisfy 0 <= start < end; got {response_window!r}.")
+        min_time_response, max_time_response = w0, w1
     if min_time_response is None:
         if gd.time_unit.lower() not in ("day", "days", "d"):
             raise DataError(
@@ -443,7 +462,7 @@ def growth_endpoints(
             ttt, reached = 0.0, True
         else:
             ttt, reached = float(tt[-1]), False
-        br, ba = best_response(tt, vv, min_time_response)
+        br, ba = best_response(tt, vv, min_time_response, max_time_response)
         rows.append((auc, rate, ttt, reached, br, ba))
     auc, rate, ttt, reached, br, ba = (np.array(c) for c in zip(*rows))
     reached = reached.astype(bool)
@@ -514,6 +533,8 @@ def growth_endpoints(
             lo, hi = _wilson(c, n, ci_level) if n else (np.nan, np.nan)
             mrows.append((a, cat, c, n, c / n if n else np.nan, lo, hi))
     mrec = pd.DataFrame(mrows, columns=["arm", "category", "count", "n", "proportion", "ci_low", "ci_high"])
+    win = (f"{min_time_response:g} <= t" + (f" <= {max_time_response:g}" if np.isfinite(max_time_response) else "")
+           + f" {gd.time_unit} since baseline")
     defs = {
         "tc_ratio": "mean RTV(treated) / mean RTV(control) at `at`; RTV = V(t)/V(baseline)",
         "tgi_tc": "TGI, T/C definition: 1 - T/C",
@@ -521,8 +542,8 @@ def growth_endpoints(
         "auc": "trapezoidal AUC of RTV from baseline to `at` (time unit)",
         "doubling_time": "ln 2 / rate, rate = OLS slope of log size over all measurements",
         "growth_delay": f"KM median time to {target_fold:g}x baseline, treated minus control (time unit)",
-        "best_response": f"Gao 2015: min over t >= {min_time_response:g} of 100 (V_t - V_0)/V_0 (percent)",
-        "best_avg_response": f"Gao 2015: min over t >= {min_time_response:g} of the running mean of the above (percent)",
+        "best_response": f"Gao 2015: min over {win} of 100 (V_t - V_0)/V_0 (percent)",
+        "best_avg_response": f"Gao 2015: min over {win} of the running mean of the above from baseline (percent)",
         "mrecist": "mCR: BR < -95 & BAR < -40; mPR: BR < -50 & BAR < -20; mSD: BR < 35 & BAR < 30; else mPD",
     }
     return GrowthEndpoints(animals=animals, arms=arms_df, mrecist=mrec, at=at_t, control=control, units=gd.units,
