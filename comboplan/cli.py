@@ -2,14 +2,22 @@
 
 A thin layer over the Python API.  Each capability registers its sub-command from
 its own module (``register(subparsers)``); the CLI prints, the library never does.
+User errors print one line and exit with status 2 (see :func:`main`); output paths are
+checked before any computing (:func:`check_output_folder`, :func:`check_output_file`).
 """
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib
+import os
 import sys
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
 
-from .exceptions import ComboplanError
+from .exceptions import ComboplanError, DataError
 
 # modules that define ``register(subparsers)``; one per capability
 _COMMAND_MODULES = (
@@ -34,15 +42,27 @@ the columns named on the command line.  Run `comboplan <command> --help` for det
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (``comboplan fit: error: ... (see --help)``, exit 2)."""
+
+    def error(self, message):  # noqa: D102 - argparse hook
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with every available sub-command."""
+    """Build the argument parser with every available sub-command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     from . import __version__
 
-    parser = argparse.ArgumentParser(
-        prog="comboplan", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = _Parser(prog="comboplan", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"comboplan {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="<command>")
+    parser.add_argument("--traceback", action="store_true",
+                        help="on an error, show the full Python traceback (for bug reports)")
+    sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=_Parser)
     for modname in _COMMAND_MODULES:
         try:
             mod = importlib.import_module(modname)
@@ -54,22 +74,239 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# ----------------------------------------------------------------------------- outputs
+# Which options of each command name an output folder or an output file: all are checked
+# before any computing, so that a typo in a path fails at once, not after the analysis.
+_OUTPUT_FOLDERS = {"synergy": ("output",), "growth": ("output",), "simulate": ("output",), "plan": ("output",),
+                   "demo": ("output",)}
+_OUTPUT_FILES = {"fit": ("output", "ecx_output", "netcdf", "plot")}
+
+
+def _option(dest: str) -> str:
+    return "-o/--output" if dest == "output" else "--" + dest.replace("_", "-")
+
+
+def _probe_writable(folder: Path, option: str, what: str) -> None:
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise DataError(f"{option} {what}: folder {str(folder)!r} is not writable ({exc.strerror or exc}).") from None
+
+
+def check_output_folder(path, option: str = "-o/--output") -> Path:
+    """Check, before any computing, that ``path`` can be used (or created) as an output folder.
+
+    The folder itself may be missing (the command creates it), but its parent must exist and
+    be writable; an existing folder must be writable.  Nothing is created here.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The output folder.
+    option : str
+        The command-line option that named it (used in the message).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    DataError
+        The path is a file, its parent folder does not exist or is not a folder, or the
+        folder (or its parent) is not writable.
+    """
+    p = Path(path)
+    what = repr(str(p))
+    if p.exists():
+        if not p.is_dir():
+            raise DataError(f"{option} {what} is a file, not a folder; choose a folder name.")
+        _probe_writable(p, option, what)
+        return p
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.exists():
+        raise DataError(f"{option} {what}: its parent folder {str(parent)!r} does not exist; create it first "
+                        "or choose another output folder.")
+    if not parent.is_dir():
+        raise DataError(f"{option} {what}: {str(parent)!r} is a file, not a folder.")
+    _probe_writable(parent, option, what)
+    return p
+
+
+def check_output_file(path, option: str = "-o/--output") -> Path:
+    """Check, before any computing, that the file ``path`` can be written.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The output file (it may exist; it is overwritten).
+    option : str
+        The command-line option that named it (used in the message).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    DataError
+        The path is a folder, its folder does not exist, or that folder is not writable.
+    """
+    p = Path(path)
+    what = repr(str(p))
+    if p.is_dir():
+        raise DataError(f"{option} {what} is a folder; give a file name.")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.exists():
+        raise DataError(f"{option} {what}: folder {str(parent)!r} does not exist; create it first.")
+    if not parent.is_dir():
+        raise DataError(f"{option} {what}: {str(parent)!r} is a file, not a folder.")
+    _probe_writable(parent, option, what)
+    return p
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    int
+    """
+    return _int_at_least(text, 1)
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (seeds, counts that may be zero).
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    int
+    """
+    return _int_at_least(text, 0)
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if v < low:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= {low}")
+    return v
+
+
+def _check_demo(args) -> None:
+    """``comboplan demo --section WORD``: every word must select a section."""
+    if not args.section:
+        return
+    from .report import _SECTIONS
+
+    titles = [t for t, _ in _SECTIONS]
+    bad = [w for w in args.section if not any(w.lower() in t.lower() for t in titles)]
+    if bad:
+        raise DataError(f"--section {', '.join(map(repr, bad))} matches no section; sections: {'; '.join(titles)}.")
+
+
+_PRECHECKS = {"demo": _check_demo}
+
+
+def _check_outputs(args) -> None:
+    if args.command in _PRECHECKS:
+        _PRECHECKS[args.command](args)
+    for dest in _OUTPUT_FOLDERS.get(args.command, ()):
+        if getattr(args, dest, None):
+            check_output_folder(getattr(args, dest), _option(dest))
+    for dest in _OUTPUT_FILES.get(args.command, ()):
+        if getattr(args, dest, None):
+            check_output_file(getattr(args, dest), _option(dest))
+
+
+# ----------------------------------------------------------------------------- errors
+# Exceptions that come from the user's input (data, options, files, formats): exit status 2.
+# ValueError covers pandas' parser errors, UnicodeDecodeError, tomllib's errors and the
+# package's DataError / option errors; csv.Error is what csv.Sniffer raises on a non-table.
+_USER_ERRORS = (ComboplanError, ValueError, OSError, KeyError, csv.Error, zipfile.BadZipFile)
+
+
+def _one_line(message) -> str:
+    """A message on one line (the lines of a multi-line message joined by '; ')."""
+    lines = [ln.strip() for ln in str(message).splitlines() if ln.strip()]
+    return "; ".join(lines) if lines else str(message)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the input is not valid {exc.encoding} text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+    if isinstance(exc, OSError):
+        where = f" {str(exc.filename)!r}" if getattr(exc, "filename", None) else ""
+        return f"cannot access{where}: {exc.strerror or exc}"
+    if isinstance(exc, KeyError):
+        return f"no column or key {exc.args[0]!r}" if exc.args else "missing column or key"
+    return _one_line(exc) or type(exc).__name__
+
+
 def main(argv=None) -> int:
-    """Entry point of the ``comboplan`` command; returns the exit status."""
+    """Entry point of the ``comboplan`` command.
+
+    Every user error (bad option, unreadable or malformed input, invalid values, an output
+    path that cannot be written) prints one line ``comboplan <command>: error: ...`` on
+    stderr and returns 2, before any computing where it can be checked first; warnings print
+    one line each.  Unexpected failures print one line and return 1; ``--traceback`` (or the
+    environment variable ``COMBOPLAN_TRACEBACK=1``) shows the full traceback instead.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 1 when the analysis itself failed (e.g. no curve converged), 2 for a
+        user error, 130 when interrupted.
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help / --version (0) or a usage error (already printed, 2)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if not getattr(args, "command", None):
         parser.print_help()
         return 0
+    prog = f"comboplan {args.command}"
+    debug = args.traceback or os.environ.get("COMBOPLAN_TRACEBACK", "") not in ("", "0")
+
+    def _show(message, category, filename, lineno, file=None, line=None):
+        print(f"{prog}: warning: {_one_line(message)}", file=sys.stderr)
+
     try:
-        return int(args.func(args) or 0)
-    except ComboplanError as exc:
-        print(f"comboplan {args.command}: error: {exc}", file=sys.stderr)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show
+            _check_outputs(args)
+            return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except _USER_ERRORS as exc:  # user input: data, options, files
+        if debug:
+            raise
+        print(f"{prog}: error: {_describe(exc)}", file=sys.stderr)
         return 2
-    except OSError as exc:  # missing, unreadable or unwritable files are user errors too
-        where = f" {exc.filename!r}" if getattr(exc, "filename", None) else ""
-        print(f"comboplan {args.command}: error: cannot access{where}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, and how to see more
+        if debug:
+            raise
+        print(f"{prog}: internal error: {type(exc).__name__}: {_describe(exc)} (a bug in comboplan; rerun with "
+              "--traceback and report it)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

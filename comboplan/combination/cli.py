@@ -1,9 +1,13 @@
 """``comboplan synergy``: score a combination table from the command line."""
 from __future__ import annotations
 
+import argparse
+import inspect
 import json
 import sys
 from pathlib import Path
+
+from ..cli import nonnegative_int
 
 __all__ = ["register"]
 
@@ -19,19 +23,25 @@ def register(subparsers) -> None:
     p.add_argument("--response", help="response column")
     p.add_argument("--by", nargs="*", default=None, help="block columns")
     p.add_argument("--replicate", default=None, help="replicate column (required if cells repeat)")
-    p.add_argument("--methods", nargs="+", default=["bliss", "hsa", "loewe", "zip"])
-    p.add_argument("--response-kind", choices=["inhibition", "viability"], default="inhibition")
-    p.add_argument("--scale", choices=["percent", "fraction"], default="percent")
-    p.add_argument("--monotherapy", choices=["observed", "fitted"], default="observed")
-    p.add_argument("--baseline-correction", action="store_true")
-    p.add_argument("--n-boot", type=int, default=1000)
-    p.add_argument("--ci", type=float, default=0.95)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--inference", choices=["bootstrap", "delta"], default="bootstrap")
-    p.add_argument("--zip-version", choices=["3", "2"], default="3",
-                   help="ZIP as SynergyFinder >= 3.0 (default) or as SynergyFinder 1-2")
-    p.add_argument("--errors", choices=["warn", "raise"], default="warn",
-                   help="a block a method cannot score: rows with status/message (warn) or stop (raise)")
+    # Options left out are not passed: comboplan.synergy()'s own defaults apply (one source of truth).
+    api = "(default: as comboplan.synergy())"
+    p.add_argument("--methods", nargs="+", default=argparse.SUPPRESS, choices=["bliss", "hsa", "loewe", "zip"],
+                   help=f"reference models {api}")
+    p.add_argument("--response-kind", choices=["inhibition", "viability"], default=argparse.SUPPRESS, help=api)
+    p.add_argument("--scale", choices=["percent", "fraction"], default=argparse.SUPPRESS, help=api)
+    p.add_argument("--monotherapy", choices=["observed", "fitted"], default=argparse.SUPPRESS, help=api)
+    p.add_argument("--baseline-correction", action="store_true", default=argparse.SUPPRESS,
+                   help="SynergyFinder's baseline correction")
+    p.add_argument("--n-boot", type=nonnegative_int, default=argparse.SUPPRESS, help=f"bootstrap resamples {api}")
+    p.add_argument("--ci", "--ci-level", dest="ci", type=float, default=argparse.SUPPRESS,
+                   help=f"confidence level in (0, 1) {api}")
+    p.add_argument("--seed", type=nonnegative_int, default=None)
+    p.add_argument("--inference", choices=["auto", "bootstrap", "delta"], default=argparse.SUPPRESS,
+                   help=f"cell-wise uncertainty {api}")
+    p.add_argument("--zip-version", choices=["3", "2"], default=argparse.SUPPRESS,
+                   help=f"ZIP as SynergyFinder >= 3.0 or as SynergyFinder 1-2 {api}")
+    p.add_argument("--errors", choices=["warn", "raise"], default=argparse.SUPPRESS,
+                   help=f"a block a method cannot score: rows with status/message (warn) or stop (raise) {api}")
     p.add_argument("--chou-talalay", action="store_true", help="also run the Chou-Talalay CI analysis")
     p.add_argument("--musyc", action="store_true", help="also fit MuSyC")
     p.add_argument("--synergyfinder", action="store_true", help="input is SynergyFinder long format")
@@ -40,8 +50,46 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+_API_OPTIONS = ("methods", "response_kind", "scale", "monotherapy", "baseline_correction", "n_boot", "ci",
+                "inference", "zip_version", "errors")
+
+
+def _given(args, func, only=None, data_from=None) -> dict:
+    """The options given on the command line that ``func`` takes (``ci`` as ``ci_level`` where so named).
+
+    ``response_kind`` and ``scale`` describe the data, so every analysis gets the same: the
+    given value, else ``data_from``'s default (``synergy``'s).
+    """
+    params = inspect.signature(func).parameters
+    ref = inspect.signature(data_from).parameters if data_from is not None else {}
+    out = {}
+    for name in only or _API_OPTIONS:
+        if name not in vars(args):
+            if name in ("response_kind", "scale") and name in ref and name in params:
+                out[name] = ref[name].default
+            continue
+        value = getattr(args, name)
+        if name == "methods":
+            value = tuple(value)
+        key = "ci_level" if name == "ci" and "ci_level" in params else name
+        if key in params:
+            out[key] = value
+    return out
+
+
 def run(args) -> int:
-    """Execute ``comboplan synergy``; returns the exit status."""
+    """Execute ``comboplan synergy``; returns the exit status.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments of the ``synergy`` sub-command.
+
+    Returns
+    -------
+    int
+        0 on success.
+    """
 
     from ..data.io import read_table
     from ..exceptions import DataError
@@ -49,7 +97,6 @@ def run(args) -> int:
     from .io import read_synergyfinder
 
     out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
     if args.synergyfinder:
         df = read_synergyfinder(args.data)
         doses, response = ["conc_row", "conc_col"], "response"
@@ -60,25 +107,24 @@ def run(args) -> int:
         if not args.doses or not args.response:
             raise DataError("--doses and --response are required for a tidy CSV (or pass --synergyfinder).")
         doses, response, by, replicate = args.doses, args.response, args.by, args.replicate
-    res = synergy(df, doses=doses, response=response, by=by, methods=tuple(args.methods),
-                  response_kind=args.response_kind, scale=args.scale, monotherapy=args.monotherapy,
-                  baseline_correction=args.baseline_correction, n_boot=args.n_boot, ci=args.ci, seed=args.seed,
-                  replicate=replicate, inference=args.inference, zip_version=args.zip_version, errors=args.errors)
+    res = synergy(df, doses=doses, response=response, by=by, seed=args.seed, replicate=replicate,
+                  **_given(args, synergy))
+    out.mkdir(parents=True, exist_ok=True)
     res.cells.to_csv(out / "cells.csv", index=False)
     res.blocks.to_csv(out / "blocks.csv", index=False)
     res.monotherapy.to_csv(out / "monotherapy.csv", index=False)
     (out / "settings.json").write_text(json.dumps(res.settings, default=str, indent=2))
     print(res.summary())
     if args.chou_talalay:
-        ct = chou_talalay(df, doses=doses, response=response, by=by, response_kind=args.response_kind,
-                          scale=args.scale, replicate=replicate, ci=args.ci, errors=args.errors)
+        ct = chou_talalay(df, doses=doses, response=response, by=by, replicate=replicate,
+                          **_given(args, chou_talalay, ("response_kind", "scale", "ci", "errors"), synergy))
         ct.params.to_csv(out / "chou_talalay_params.csv", index=False)
         ct.points.to_csv(out / "chou_talalay_points.csv", index=False)
         ct.levels.to_csv(out / "chou_talalay_levels.csv", index=False)
         print(ct.summary())
     if args.musyc:
         mu = fit_musyc(df, doses=doses, response=response, by=by, replicate=replicate, seed=args.seed,
-                       response_kind=args.response_kind, scale=args.scale, errors=args.errors)
+                       **_given(args, fit_musyc, ("response_kind", "scale", "errors"), synergy))
         mu.params.to_csv(out / "musyc_params.csv", index=False)
         print(mu.summary())
     if not args.no_plots and len(doses) == 2:

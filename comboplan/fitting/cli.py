@@ -33,12 +33,13 @@ def register(subparsers) -> None:
     p.add_argument("--fix", nargs="*", default=[], metavar="PARAM=VALUE", help="hold parameters fixed, e.g. e0=100")
     p.add_argument("--cov", default="gauss-newton", choices=["gauss-newton", "hessian", "sandwich"],
                    help="covariance estimator (hessian = R drc's standard errors)")
-    p.add_argument("--ecx", nargs="*", type=float, default=[50.0], help="ECx levels (percent of effect) to report")
+    p.add_argument("--ecx", nargs="*", type=float, default=[50.0],
+                   help="ECx levels (percent of effect) to report (default 50); printed, or written with --ecx-output")
     p.add_argument("--ecx-ci", default="delta", choices=["delta", "profile", "bootstrap"])
     p.add_argument("--dose-unit", default=None, help="unit of the dose column, recorded in outputs (e.g. uM)")
     p.add_argument("--response-unit", default=None, help="unit of the response column (e.g. %%)")
     p.add_argument("-o", "--output", default=None, help="CSV file for the parameter table (default: print)")
-    p.add_argument("--ecx-output", default=None, help="CSV file for the ECx table")
+    p.add_argument("--ecx-output", default=None, help="CSV file for the ECx table (default: print it)")
     p.add_argument("--netcdf", default=None, help="also write the full result (covariances...) as netCDF")
     p.add_argument("--plot", default=None, help="PNG file with data and fitted curves")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -58,7 +59,10 @@ def _run(args) -> int:
         if "=" not in item:
             raise DataError(f"--fix expects PARAM=VALUE, got {item!r}")
         k, v = item.split("=", 1)
-        fixed[k] = float(v)
+        try:
+            fixed[k.strip()] = float(v)
+        except ValueError:
+            raise DataError(f"--fix {item!r}: {v!r} is not a number.") from None
     df = read_table(args.data)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ComboplanWarning)
@@ -79,9 +83,11 @@ def _run(args) -> int:
         if args.ecx_output:
             ecx.to_csv(args.ecx_output, index=False)
             print(f"wrote ECx table to {args.ecx_output}")
-        elif not args.output:
+        else:  # printed also when the parameters went to a file (-o)
             print()
             print(ecx.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    elif args.ecx:
+        print(f"no ECx table: model {args.model!r} has no inverse", file=sys.stderr)
     if args.netcdf:
         res.to_netcdf(args.netcdf)
         print(f"wrote netCDF to {args.netcdf}")

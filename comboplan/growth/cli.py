@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..cli import nonnegative_int
+
 __all__ = ["register", "run"]
 
 
@@ -34,8 +36,8 @@ def register(subparsers) -> None:
                         "named after each agent, unless given as 'CM=CM'")
     p.add_argument("--dropout-rule", choices=["likelihood", "last-common-day"], default="likelihood")
     p.add_argument("--models", default="exponential,exp_linear,logistic,gompertz")
-    p.add_argument("--n-boot", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-boot", type=nonnegative_int, default=1000)
+    p.add_argument("--seed", type=nonnegative_int, default=0)
     p.add_argument("-o", "--output", default="growth_output", help="output directory")
     p.set_defaults(func=run)
 
@@ -55,8 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from .endpoints import growth_endpoints
     from .synergy import invivo_synergy
 
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.output)  # checked before computing by comboplan.cli.main
     if args.wide:
         df = read_growth_wide(args.data, args.subject, args.arm)
         time_col, size_col = "day", "size"
@@ -68,8 +69,13 @@ def run(args: argparse.Namespace) -> int:
     gd = validate_growth(df, args.subject, args.arm, time_col, size_col, kind=args.kind,
                          size_unit=args.size_unit, time_unit=args.time_unit, lloq=args.lloq,
                          dropout=args.dropout)
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    if not models:
+        raise DataError("--models is empty; give e.g. --models exponential,gompertz.")
+    design = _design(args, gd)
+    out.mkdir(parents=True, exist_ok=True)
     written = []
-    fit = fit_growth(gd, models=[m.strip() for m in args.models.split(",") if m.strip()], errors="ignore")
+    fit = fit_growth(gd, models=models, errors="ignore")
     fit.params.to_csv(out / "growth_params.csv", index=False)
     fit.fits.to_csv(out / "growth_model_comparison.csv", index=False)
     mixed = fit_growth_mixed(gd, dropout=args.dropout_rule)
@@ -93,17 +99,6 @@ def run(args: argparse.Namespace) -> int:
         ax.figure.savefig(out / "waterfall.png", dpi=120, bbox_inches="tight")
         plt.close(ax.figure)
         text.append(ep.summary())
-        design = None
-        if args.combination:
-            design = {args.control: []}
-            for item in args.combination:
-                if "=" not in item:
-                    raise DataError(f"--combination takes ARM=AGENT+AGENT, got {item!r}.")
-                a, agents = item.split("=", 1)
-                design[a] = [x.strip() for x in agents.split("+")]
-                for x in design[a]:
-                    if len(design[a]) > 1 and x in set(gd.arms) and x not in design:
-                        design[x] = [x]
         try:
             syn = invivo_synergy(gd, control=args.control, design=design, dropout=args.dropout_rule,
                                  n_boot=args.n_boot, seed=args.seed)
@@ -121,3 +116,26 @@ def run(args: argparse.Namespace) -> int:
     print("\n\n".join(text))
     print(f"\nwrote tables and plots to {out}/")
     return 0
+
+
+def _design(args, gd):
+    """The arm design of ``--combination ARM=A+B`` options (checked before any fitting)."""
+    from ..exceptions import DataError
+
+    arms = sorted({str(a) for a in gd.arms})
+    if args.control is not None and str(args.control) not in arms:
+        raise DataError(f"--control {args.control!r} is not an arm of the data; arms: {', '.join(arms)}.")
+    if not args.combination:
+        return None
+    if args.control is None:
+        raise DataError("--combination needs --control (the untreated arm).")
+    design = {args.control: []}
+    for item in args.combination:
+        if "=" not in item:
+            raise DataError(f"--combination takes ARM=AGENT+AGENT, got {item!r}.")
+        a, agents = item.split("=", 1)
+        design[a] = [x.strip() for x in agents.split("+")]
+        for x in design[a]:
+            if len(design[a]) > 1 and x in set(gd.arms) and x not in design:
+                design[x] = [x]
+    return design

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..cli import nonnegative_int, positive_int
+
 __all__ = ["register"]
 
 
@@ -50,19 +52,25 @@ def _simulate(args) -> int:
 
 
 def _plan(args) -> int:
+    from ..exceptions import DataError
     from .scenario import load_scenario
 
     sc = load_scenario(args.scenario)
+    what = args.what
+    do_explore = what in ("explore", "all") and bool(sc.explore)
+    do_power = what in ("power", "all") and bool(sc.power)
+    if not (do_explore or do_power):
+        need = {"explore": "an [explore]", "power": "a [power]", "all": "an [explore] or a [power]"}[what]
+        raise DataError(f"nothing to do: the scenario {args.scenario!r} has no {need} table (--what {what}).")
     out = _out(args)
     texts = []
-    what = args.what
-    if what in ("explore", "all") and sc.explore:
+    if do_explore:
         r = sc.dose_reduction(**({"seed": args.seed} if args.seed is not None else {}))
         r.table.to_csv(out / "dose_reduction.csv", index=False)
         r.minimum_dose.to_csv(out / "minimum_dose.csv", index=False)
         _save(r.plot(), out / "dose_efficacy.png")
         texts.append(r.summary())
-    if what in ("power", "all") and sc.power:
+    if do_power:
         kw = {"seed": args.seed} if args.seed is not None else {}
         if args.n_studies is not None:
             kw["n_studies"] = args.n_studies
@@ -71,9 +79,6 @@ def _plan(args) -> int:
         _save(p.plot(), out / "power.png")
         texts.append(p.summary() + f"\nn per arm for {p.settings['target_power']:.0%} power: "
                      f"{p.settings['n_required'] if p.settings['n_required'] is not None else 'not reached'}")
-    if not texts:
-        print("nothing to do: the scenario has no [explore] / [power] table for --what", what)
-        return 1
     text = "\n\n".join(texts)
     (out / "plan.txt").write_text(text + "\n")
     print(text)
@@ -87,8 +92,8 @@ def register(subparsers) -> None:
                               description="Simulate the arms of a TOML scenario (see docs/simulate.md).")
     p.add_argument("scenario", help="scenario file (.toml)")
     p.add_argument("-o", "--output", default="simulate_output", help="output directory")
-    p.add_argument("--seed", type=int, default=None, help="override the scenario seed")
-    p.add_argument("-n", type=int, default=None, help="animals per arm (overrides [study] n_per_arm)")
+    p.add_argument("--seed", type=nonnegative_int, default=None, help="override the scenario seed")
+    p.add_argument("-n", type=positive_int, default=None, help="animals per arm (overrides [study] n_per_arm)")
     p.set_defaults(func=_simulate)
 
     q = subparsers.add_parser("plan", help="dose-reduction explorer and power / sample size from a TOML scenario",
@@ -96,6 +101,6 @@ def register(subparsers) -> None:
     q.add_argument("scenario", help="scenario file (.toml)")
     q.add_argument("-o", "--output", default="plan_output", help="output directory")
     q.add_argument("--what", choices=("explore", "power", "all"), default="all")
-    q.add_argument("--seed", type=int, default=None)
-    q.add_argument("--n-studies", type=int, default=None, help="simulated studies per design")
+    q.add_argument("--seed", type=nonnegative_int, default=None)
+    q.add_argument("--n-studies", type=positive_int, default=None, help="simulated studies per design")
     q.set_defaults(func=_plan)

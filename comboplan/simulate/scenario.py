@@ -335,7 +335,7 @@ def parse_scenario(cfg: Mapping, source: str = "") -> Scenario:
     explore = _check_table(cfg.get("explore", {}), "explore")
     if "reference" in explore:
         _check_table(explore["reference"], "explore.reference")
-    power = _check_table(cfg.get("power", {}), "power")
+    _check_table(cfg.get("power", {}), "power")  # early: refuse a bad [power] before any work
 
     mod = dict(_need(cfg, "model", "model"))
     if "fit" in mod:
