@@ -50,6 +50,12 @@ _LAZY: dict[str, str] = {
     "equivalent_dose": "comboplan.combination.api",
     "score_matrix": "comboplan.combination.matrix",
     "MatrixScores": "comboplan.combination.matrix",
+    "fit_braid": "comboplan.combination.braid",
+    "BraidResult": "comboplan.combination.braid",
+    "fit_zimmer": "comboplan.combination.zimmer",
+    "ZimmerResult": "comboplan.combination.zimmer",
+    "fit_gr": "comboplan.fitting.gr",
+    "GRResult": "comboplan.fitting.gr",
     "read_synergyfinder": "comboplan.combination.io",
     "write_synergyfinder": "comboplan.combination.io",
     # tumour growth / in vivo
