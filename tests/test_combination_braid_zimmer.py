@@ -172,8 +172,8 @@ def test_unfittable_block_is_reported_not_raised():
         res = cp.fit_braid(both, doses=["a", "b"], response="v", replicate="rep", by="line", n_boot=0)
     st = res.fit.set_index("line")
     assert st.loc["ok", "status"] == "ok" and st.loc["few", "status"] == "not_scored"
-    assert "line=few" in st.loc["few", "message"] and ">= 4 dose levels" in st.loc["few", "message"]
-    with pytest.raises(DataError, match="line=few"):
+    assert "line='few'" in st.loc["few", "message"] and ">= 4 dose levels" in st.loc["few", "message"]
+    with pytest.raises(DataError, match="line='few'"):
         cp.fit_braid(both, doses=["a", "b"], response="v", replicate="rep", by="line", n_boot=0, errors="raise")
     with pytest.raises(DataError, match="ef must be"):
         cp.fit_braid(df, doses=["a", "b"], response="v", replicate="rep", ef="kappa3")
