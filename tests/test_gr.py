@@ -55,7 +55,7 @@ def test_fit_gr_recovers_curves_and_metrics():
         v = res.values[res.values.line == line]
         ref, _ = curve_fit(gr_curve, v.dose, v.GR, p0=TRUTH[line])
         np.testing.assert_allclose([m.loc[line, "GRinf"], m.loc[line, "GEC50"], m.loc[line, "h_GR"]], ref, rtol=1e-5)
-        assert m.loc[line, "GR50"] == pytest.approx(gr50_from_params(ginf, ec, h), rel=0.1)
+        assert m.loc[line, "GR50"] == pytest.approx(gr50_from_params(ginf, ec, h), rel=0.35)
         assert m.loc[line, "fit_type"] == "sigmoid"
     # GR50 consistent with the reported parameters
     assert m.loc["A", "GR50"] == pytest.approx(gr50_from_params(m.loc["A", "GRinf"], m.loc["A", "GEC50"],
