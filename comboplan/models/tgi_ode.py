@@ -36,6 +36,7 @@ LAWS = {"exponential": 0, "simeoni": 1, "koch": 2}
 
 _KERNEL = None
 _SENS = None
+_RATE_D = None
 _RATE = None
 
 
@@ -205,7 +206,7 @@ def solve_log_size(dt, I1, I2, out_step, subj, w0, lambda0, lambda1, k1, coef, *
 
 def _sens_kernel():
     """Forward-sensitivity version of the solver (same scheme, differentiated step by step)."""
-    global _SENS
+    global _SENS, _RATE_D
     if _SENS is not None:
         return _SENS
     import numba
@@ -230,6 +231,10 @@ def _sens_kernel():
         den = l1 + l0 * w
         g = l0 * l1 / den
         return g, -l0 * g / den, g * l1 / (l0 * den), g * l0 * w / (l1 * den)
+
+    # called through the module global (not a closure variable) so that numba's on-disk cache
+    # key does not change from process to process (see _kernel)
+    _RATE_D = rate_d
 
     @numba.njit(cache=True)
     def solve_sens(dt, I1, I2, out_step, subj, w0, l0, l1, k1, coef, law, psi, ntr):
@@ -306,7 +311,7 @@ def _sens_kernel():
                             x1 *= e
                         else:
                             wa = x1 + dtot
-                            g0, gw, g_l0, g_l1 = rate_d(law, wa, l0[r], l1[r], psi)
+                            g0, gw, g_l0, g_l1 = _RATE_D(law, wa, l0[r], l1[r], psi)
                             em = math.exp(0.5 * h * g0)
                             xm = x1 * em
                             for p in range(P):
@@ -320,7 +325,7 @@ def _sens_kernel():
                                     dg += g_l1
                                 Xm[p] = em * (X[p] + x1 * 0.5 * h * dg)
                             wb = xm + dtot
-                            gm, gw2, gm_l0, gm_l1 = rate_d(law, wb, l0[r], l1[r], psi)
+                            gm, gw2, gm_l0, gm_l1 = _RATE_D(law, wb, l0[r], l1[r], psi)
                             e2 = math.exp(h * gm)
                             for p in range(P):
                                 dw = Xm[p]
