@@ -721,13 +721,20 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
     if estimator == "bayes":
         from ..fitting.bayes.tgi import fit_tgi_bayes
 
-        if growth != "exponential" or n_transit:
-            raise DataError("the Bayesian TGI fit supports exponential growth without transit compartments; fit "
-                            f"growth={growth!r}, n_transit={n_transit} with estimator='nlme'.")
         if fixed or initial or method != "reml" or subject_pk:
             raise DataError("fixed=, initial=, method= and subject_pk= are options of the NLME estimator; the "
                             "Bayesian fit takes its priors instead (call comboplan.fitting.bayes.tgi.fit_tgi_bayes "
                             "for its options).")
+        if growth != "exponential" or n_transit:
+            from ..fitting.bayes.tgi_ode import fit_tgi_bayes_ode
+
+            if error != "log":
+                raise DataError(f"the Bayesian TGI fit supports error='log' only; got {error!r}.")
+            return fit_tgi_bayes_ode(data, subject=subject, arm=arm, time=time, size=size, treatments=treatments,
+                                     dosing=dosing, dosing_columns=dosing_columns, pk=pk, body_weight=body_weight,
+                                     kind=kind, size_unit=size_unit, lloq=lloq, censored=censored, dropout=dropout,
+                                     interaction=interaction, random=random, growth=growth, n_transit=n_transit,
+                                     psi=psi, max_step=max_step, ci_level=ci_level)
         return fit_tgi_bayes(data, subject=subject, arm=arm, time=time, size=size, treatments=treatments,
                              dosing=dosing, dosing_columns=dosing_columns, pk=pk, body_weight=body_weight, kind=kind,
                              size_unit=size_unit, lloq=lloq, censored=censored, dropout=dropout,
