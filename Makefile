@@ -18,7 +18,7 @@ $(VENV)/.installed: $(VENV)/bin/activate pyproject.toml
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/bin/activate pyproject.toml
-	$(PIP) install --quiet -e ".[test,bench]"
+	$(PIP) install --quiet -e ".[test,bench,dask]"
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
