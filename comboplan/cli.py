@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "comboplan.fitting.cli",      # comboplan fit
     "comboplan.combination.cli",  # comboplan synergy
     "comboplan.growth.cli",       # comboplan growth
+    "comboplan.growth.tgi_cli",   # comboplan tgi
     "comboplan.simulate.cli",     # comboplan simulate / plan
     "comboplan.report",           # comboplan demo
 )
@@ -35,6 +36,8 @@ Typical first steps:
   comboplan fit data.csv --dose conc_uM --response viability --by agent -o params.csv
   comboplan synergy combo.csv --doses paclitaxel_uM secretome_ugml --response inhibition
   comboplan growth mice.csv --subject mouse --arm group --time day --size volume_mm3
+  comboplan tgi mice.csv --design design.toml --subject mouse --arm group --time day --size volume_mm3
+  comboplan plan scenario.toml      # [model] fit = "tgi_output/tgi.nc": plan from the fitted model
   comboplan demo --output demo_output
 
 Input tables are tidy CSV files: one row per observation (well, animal-day...), with
@@ -78,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Which options of each command name an output folder or an output file: all are checked
 # before any computing, so that a typo in a path fails at once, not after the analysis.
 _OUTPUT_FOLDERS = {"synergy": ("output",), "growth": ("output",), "simulate": ("output",), "plan": ("output",),
-                   "demo": ("output",)}
+                   "demo": ("output",), "tgi": ("output",)}
 _OUTPUT_FILES = {"fit": ("output", "ecx_output", "netcdf", "plot")}
 
 

@@ -23,7 +23,7 @@ from .cohort import Arm, Dropout, ParameterDraws, PKPDModel, Readout, Variabilit
 from .exposure import ProductExposure, secretome
 from .pd import Effect, GrowthModel, Interaction
 
-__all__ = ["Scenario", "load_scenario", "parse_scenario"]
+__all__ = ["Scenario", "load_scenario", "parse_scenario", "load_design"]
 
 _TOP = {"study", "model", "pk", "effects", "interaction", "products", "arms", "uncertainty", "explore", "power"}
 
@@ -470,3 +470,40 @@ def load_scenario(path) -> Scenario:
     except tomllib.TOMLDecodeError as exc:
         raise DataError(f"scenario file {str(p)!r} is not valid TOML: {exc}") from None
     return parse_scenario(cfg, source=str(p))
+
+
+def load_design(path, end: float) -> tuple[dict, dict]:
+    """Read the treatments of a study from a TOML file, for a population TGI fit.
+
+    The file holds the ``[pk.<drug>]``, ``[products.<name>]`` and ``[[arms]]`` tables of a
+    scenario (``docs/simulate.md``), with every arm named as in the data's arm column; any other
+    table is refused, so that a mistyped table name cannot be silently ignored.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file.
+    end : float
+        Last study day (day 0 = first dose): the end of open-ended schedules.
+
+    Returns
+    -------
+    (treatments, pk)
+        ``{arm name: Arm}`` and ``{drug: PKModel}``, as :func:`comboplan.fit_tgi` takes them.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"design file {str(p)!r} not found.")
+    try:
+        with open(p, "rb") as fh:
+            cfg = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"design file {str(p)!r} is not valid TOML: {exc}") from None
+    extra = sorted(set(cfg) - {"pk", "products", "arms"})
+    if extra:
+        raise DataError(f"design file {str(p)!r}: unknown table(s) {extra}; a design holds [pk.<drug>], "
+                        "[products.<name>] and [[arms]] only.")
+    pk = {a: _pk(a, t) for a, t in dict(cfg.get("pk", {})).items()}
+    products = {n: _product(n, t, float(end)) for n, t in dict(cfg.get("products", {})).items()}
+    arms = _arms(cfg, pk, products, float(end))
+    return {a.name: a for a in arms}, pk
