@@ -198,6 +198,7 @@ class Scenario:
     explore: Mapping[str, Any] = field(default_factory=dict)
     power: Mapping[str, Any] = field(default_factory=dict)
     source: str = ""
+    fit: Any = None   # the population fit of ``[model] fit = ...`` (the model, draws and variability come from it)
 
     def simulate(self, **kw):
         """Virtual cohort of the scenario (:func:`comboplan.simulate.simulate_cohort`)."""
@@ -236,7 +237,9 @@ class Scenario:
             raise DataError("[explore] needs doses = [...] (the dose grid).")
         args.update(kw)
         doses = args.pop("doses")
-        return dose_reduction(self.model, doses, **args)
+        # with a fit, pass it (same model, the scenario's draws and variability) so that the result
+        # names where the model came from
+        return dose_reduction(self.fit if self.fit is not None else self.model, doses, **args)
 
     def power_analysis(self, **kw):
         """Run the ``[power]`` table (:func:`comboplan.simulate.sample_size`)."""
@@ -442,7 +445,7 @@ def _scenario_from_fit(cfg, mod, study, days, end, n_per_arm, seed, readout, dro
                     arms=tuple(arms), days=days, n_per_arm=n_per_arm, variability=variability, readout=readout,
                     dropout=dropout, seed=seed, draws=draws, products=products,
                     explore=_check_table(cfg.get("explore", {}), "explore"),
-                    power=_check_table(cfg.get("power", {}), "power"), source=source)
+                    power=_check_table(cfg.get("power", {}), "power"), source=source, fit=fit)
 
 
 def load_scenario(path) -> Scenario:
