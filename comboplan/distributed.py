@@ -1,0 +1,408 @@
+"""Run comboplan's batch analyses partition by partition on Dask (optional extra ``comboplan[dask]``).
+
+The functions here take a Dask DataFrame (or a pandas DataFrame plus a
+:class:`dask.distributed.Client`), bring every group (curve, block) together in one
+partition, call the ordinary in-memory function on each partition's pandas frame on the
+workers, and merge the pieces into the same result type as the in-memory path.
+
+What is equal to the in-memory path, and why
+--------------------------------------------
+* Rows are routed to partitions by a hash of the group key (``pandas.util.hash_pandas_object``),
+  and keep their original order inside each group, so each group sees exactly the rows
+  (in the same order) that it sees in memory.
+* :func:`fit_dose_response`: the batch engine's result for a curve depends on the padded
+  width of the batch (the largest group's size) as well as on the curve's own rows.  Each
+  partition therefore fits one extra padding curve as wide as the largest group of the
+  whole input and drops it, which makes every fit bit-for-bit equal to the in-memory fit
+  whatever the partitioning (``tests/test_distributed.py``).
+* :func:`synergy`: Bliss and HSA scores, their delta-method intervals and p-values are
+  bit-for-bit equal; q-values are recomputed across all blocks after the merge.  Loewe and
+  ZIP depend on single-agent Hill fits whose engine the in-memory path chooses by the
+  number of curves in the call (MINPACK for at most 8 curves, the batch engine above), so
+  the in-memory path itself differs at optimiser round-off (measured up to ~1e-6 relative)
+  between a call on a whole screen and a call on a few of its blocks; the distributed
+  path matches to that tolerance, not bit for bit.
+* Randomness: with ``n_boot > 0`` :func:`synergy` runs each block on its own with a seed
+  derived from ``(seed, stable hash of the block key)`` (:func:`group_seed`), so the
+  bootstrap does not depend on partitioning or row order.  It is *not* the stream of the
+  in-memory call (which draws once for the whole screen).
+
+Failures never lose the job: a partition whose call raises is retried group by group,
+and a group that still fails becomes rows with ``converged=False`` (fits) or
+``status="not_scored"`` (synergy, score_matrix) and a ``message`` giving the reason.
+"""
+from __future__ import annotations
+
+import hashlib
+import warnings
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .data.validate import as_list
+from .exceptions import ConvergenceWarning, DataError, FitError
+
+__all__ = [
+    "is_dask_frame",
+    "get_client",
+    "group_seed",
+    "fit_dose_response",
+    "synergy",
+    "score_matrix",
+]
+
+_PART, _POS, _PAD = "__cp_part", "__cp_pos", "__cp_pad"
+
+
+# ----------------------------------------------------------------------------- helpers
+def _require_dask():
+    try:
+        import dask  # noqa: F401
+        import dask.dataframe as dd
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise DataError("comboplan.distributed needs Dask: pip install 'comboplan[dask]'") from exc
+    return dd
+
+
+def is_dask_frame(data: Any) -> bool:
+    """Whether ``data`` is a Dask DataFrame (checked without importing Dask).
+
+    Parameters
+    ----------
+    data : object
+        Anything.
+
+    Returns
+    -------
+    bool
+    """
+    mod = type(data).__module__ or ""
+    return mod.split(".")[0] in ("dask", "dask_expr") and hasattr(data, "npartitions") and hasattr(data, "columns")
+
+
+def get_client(client=None):
+    """The Dask client to run on: ``client`` if given, else the active one, else ``None``.
+
+    Parameters
+    ----------
+    client : dask.distributed.Client, optional
+        An explicit client.
+
+    Returns
+    -------
+    dask.distributed.Client or None
+        ``None`` means Dask's default local scheduler.
+    """
+    if client is not None:
+        return client
+    try:
+        from distributed import default_client
+    except ImportError:  # pragma: no cover
+        return None
+    try:
+        return default_client()
+    except ValueError:
+        return None
+
+
+def _stable_key_hash(key: tuple) -> int:
+    parts = []
+    for v in key:
+        if isinstance(v, np.generic):
+            v = v.item()
+        parts.append(f"{type(v).__name__}:{v!r}")
+    return int.from_bytes(hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).digest(), "little")
+
+
+def _base_entropy(seed) -> int:
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(0, 2**63))
+    if isinstance(seed, np.random.SeedSequence):
+        return int(np.asarray(seed.generate_state(2, np.uint64)).view(np.uint64)[0])
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(2, np.uint64)[0])
+    return int(seed)
+
+
+def group_seed(seed, key) -> np.random.SeedSequence:
+    """The random stream of one group (curve, block, study): a function of ``seed`` and the key only.
+
+    Parameters
+    ----------
+    seed : int
+        Base seed (non-negative).
+    key : tuple or scalar
+        The group's key values (the ``by`` columns' values).
+
+    Returns
+    -------
+    numpy.random.SeedSequence
+        ``SeedSequence(seed, spawn_key=(blake2b-64 of the key,))``: independent of row
+        order, partitioning and the other groups.
+    """
+    key = key if isinstance(key, tuple) else (key,)
+    return np.random.SeedSequence(int(seed), spawn_key=(_stable_key_hash(key),))
+
+
+def _to_dask(data, client, npartitions):
+    dd = _require_dask()
+    if is_dask_frame(data):
+        return data if npartitions is None else data.repartition(npartitions=npartitions)
+    if isinstance(data, pd.DataFrame):
+        n = npartitions
+        if n is None:
+            n = max(1, len(client.scheduler_info().get("workers", {}))) if client is not None else 1
+        import dask
+
+        with dask.config.set({"dataframe.convert-string": False}):  # keep the caller's dtypes
+            return dd.from_pandas(data, npartitions=int(n), sort=False)
+    raise DataError(f"data must be a pandas or Dask DataFrame; got {type(data).__name__}")
+
+
+def _split(frame: pd.DataFrame, part: int, by: list[str], k: int):
+    frame = frame.copy()
+    frame[_PART] = part
+    frame[_POS] = np.arange(len(frame))
+    if k == 1 or len(frame) == 0:
+        return len(frame), [frame]
+    h = pd.util.hash_pandas_object(frame[by], index=False).to_numpy() % np.uint64(k)
+    return len(frame), [frame[h == i] for i in range(k)]
+
+
+def _bucket(pieces, i):
+    return pd.concat([p[1][i] if len(p[1]) > i else p[1][0].iloc[:0] for p in pieces], ignore_index=True)
+
+
+def _max_group(frame, by):
+    return int(frame.groupby(by, sort=False, dropna=False, observed=True).size().max()) if len(frame) else 0
+
+
+def _compute(client, *objs):
+    import dask
+
+    if client is not None:
+        return tuple(client.compute(list(objs), sync=True))
+    return dask.compute(*objs)
+
+
+def _shuffle(data, by, client, npartitions):
+    """Group-complete pandas partitions (as Dask delayed objects), their max group sizes and the row offsets."""
+    import dask
+
+    ddf = _to_dask(data, client, npartitions)
+    missing = [c for c in by if c not in ddf.columns]
+    if missing:
+        raise DataError(f"by column(s) {missing} not in the data; columns are {list(ddf.columns)}")
+    k = int(npartitions or ddf.npartitions)
+    parts = ddf.to_delayed()
+    pieces = [dask.delayed(_split)(p, i, by, k) for i, p in enumerate(parts)]
+    buckets = [dask.delayed(_bucket)(pieces, i) for i in range(k)]
+    if client is not None:
+        buckets = client.persist(buckets)
+        pieces = client.persist(pieces)
+    else:
+        buckets = dask.persist(*buckets)
+        pieces = dask.persist(*pieces)
+    lens, sizes = _compute(client, [dask.delayed(lambda p: p[0])(p) for p in pieces],
+                           [dask.delayed(_max_group)(b, by) for b in buckets])
+    offsets = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+    return list(buckets), int(max(sizes) if len(sizes) else 0), offsets
+
+
+def _groups(frame, by):
+    return frame.groupby(by, sort=True, dropna=False, observed=True)
+
+
+def _key_tuple(key):
+    return key if isinstance(key, tuple) else (key,)
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _sorted_order(keys: pd.DataFrame, by: list[str]) -> np.ndarray:
+    """Positions that put unique ``keys`` rows in the in-memory (groupby sort=True) order."""
+    if not by or len(keys) == 0:
+        return np.arange(len(keys))
+    g = keys.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy()
+    return np.argsort(g, kind="stable")
+
+
+# ----------------------------------------------------------------------------- dose-response
+def _dr_partition(frame: pd.DataFrame, by, width, kwargs):
+    from .fitting.dose_response import fit_dose_response as _fit
+
+    def run(sub):
+        if len(sub) == 0:
+            return None
+        # padding curve: the largest group's rows, tiled to the global width, in its own group
+        ng = _groups(sub, by).ngroup().to_numpy()
+        grp = sub[ng == int(np.argmax(np.bincount(ng)))]
+        pad = grp.iloc[np.resize(np.arange(len(grp)), width)].copy()
+        pad[_PAD] = True
+        body = sub.copy()
+        body[_PAD] = False
+        both = pd.concat([body, pad], ignore_index=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            res = _fit(both, by=[*by, _PAD], errors="warn", **kwargs)
+        keep = ~res.keys[_PAD].to_numpy(dtype=bool)
+        rows = res.packed.rows[keep]
+        part = both[_PART].to_numpy()
+        pos = both[_POS].to_numpy()
+        f = res.fit
+        sl = lambda a: None if a is None else np.asarray(a)[keep]  # noqa: E731
+        return {
+            "keys": res.keys.loc[keep, by].reset_index(drop=True),
+            "estimates": f.estimates[keep], "cov": f.cov[keep], "rss": f.rss[keep], "nobs": f.nobs[keep],
+            "converged": f.converged[keep], "message": np.asarray(f.message, dtype=object)[keep],
+            "niter": f.niter[keep], "sum_log_w": sl(f.sum_log_w), "on_bound": sl(f.bound_flags),
+            "free": f.free, "npar": f.npar, "cov_method": f.cov_method, "loss": f.loss,
+            "x": res.packed.x[keep], "y": res.packed.y[keep], "w": res.packed.w[keep],
+            "mask": res.packed.mask[keep],
+            "rows_part": np.where(rows >= 0, part[np.maximum(rows, 0)], -1),
+            "rows_pos": np.where(rows >= 0, pos[np.maximum(rows, 0)], -1),
+            "spec": res.spec, "fixed": dict(res.fixed), "failed": None,
+        }
+
+    try:
+        return [run(frame)]
+    except Exception:  # noqa: BLE001 - one bad curve must not lose the partition
+        out = []
+        for key, g in _groups(frame, by):
+            try:
+                out.append(run(g))
+            except Exception as exc:  # noqa: BLE001
+                reason = _reason(exc)
+                try:  # the message of the curve alone (no padding rows), as the in-memory call words it
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        _fit(g.drop(columns=[_PART, _POS]).reset_index(drop=True), by=by, errors="warn", **kwargs)
+                except Exception as exc2:  # noqa: BLE001
+                    reason = _reason(exc2)
+                keys = pd.DataFrame([_key_tuple(key)], columns=by)
+                out.append({"keys": keys, "failed": reason, "nobs": np.array([len(g)])})
+        return out
+
+
+def fit_dose_response(data, dose: str, response: str, by, *, client=None, npartitions: int | None = None,
+                      errors: str = "warn", **kwargs):
+    """:func:`comboplan.fit_dose_response` partition by partition on Dask, by curve.
+
+    Parameters
+    ----------
+    data : dask.dataframe.DataFrame or pandas.DataFrame
+        Tidy table, one row per observation.  A pandas frame is split into
+        ``npartitions`` (default: one per worker of ``client``).
+    dose, response : str
+        Columns, as in :func:`comboplan.fit_dose_response`.
+    by : str or list of str
+        Curve identity (required: the unit of distribution).
+    client : dask.distributed.Client, optional
+        Where to run; default the active client, else Dask's local scheduler.
+    npartitions : int, optional
+        Number of group-complete partitions the work is split into (default: the
+        input's number of partitions).
+    errors : {"warn", "raise"}
+        As in the in-memory path, applied after the merge: failed curves (including
+        curves whose data raised, e.g. a negative dose) are NaN rows with
+        ``converged=False`` and the reason in ``curves.message``; ``"raise"`` raises
+        :class:`~comboplan.exceptions.FitError` listing them.
+    **kwargs
+        Every other keyword of :func:`comboplan.fit_dose_response` (``model``,
+        ``fixed``, ``bounds``, ``weights``, ``cov``, ...).
+
+    Returns
+    -------
+    DoseResponseResult
+        The in-memory result type, curves in the in-memory order; ``packed.rows`` index
+        the rows of ``data`` in its global order (``data.compute()`` for a Dask frame).
+        Fits are bit-for-bit those of the in-memory path on the same rows.
+
+    Raises
+    ------
+    DataError
+        Dask missing, ``by`` not given or not in the data, bad ``errors``.
+    FitError
+        With ``errors="raise"``, when any curve failed.
+    """
+    from .fitting.batch import BatchFit
+    from .fitting.dose_response import DoseResponseResult
+    from .fitting.packing import Packed
+    from .models.dose_response import get_model
+
+    import dask
+
+    by_l = as_list(by)
+    if not by_l:
+        raise DataError("by= is required: the curves are the unit of distribution")
+    if errors not in ("warn", "raise"):
+        raise DataError(f"errors must be 'warn' or 'raise', got {errors!r}")
+    for k in ("progress",):
+        kwargs.pop(k, None)
+    spec = get_model(kwargs.get("model", "hill4"))
+    client = get_client(client)
+    buckets, width, offsets = _shuffle(data, by_l, client, npartitions)
+    kw = dict(kwargs, dose=dose, response=response)
+    outs = _compute(client, *[dask.delayed(_dr_partition)(b, by_l, width, kw) for b in buckets])
+    pieces = [p for out in outs for p in out if p is not None]
+    if not pieces:
+        raise DataError("the input has no rows")
+    ok = [p for p in pieces if p["failed"] is None]
+    p_ = len(spec.params)
+    allfixed = {**spec.fixed_defaults, **(kwargs.get("fixed") or {})}
+    free = ok[0]["free"] if ok else np.array([n not in allfixed for n in spec.param_names])
+    cols: dict[str, list] = {k: [] for k in ("estimates", "cov", "rss", "nobs", "converged", "message", "niter",
+                                              "sum_log_w", "on_bound", "x", "y", "w", "mask", "rows")}
+    keys = []
+    for p in pieces:
+        keys.append(p["keys"])
+        if p["failed"] is None:
+            for k in ("estimates", "cov", "rss", "nobs", "converged", "message", "niter", "x", "y", "w", "mask"):
+                cols[k].append(p[k])
+            cols["sum_log_w"].append(p["sum_log_w"] if p["sum_log_w"] is not None else np.full(len(p["rss"]), np.nan))
+            cols["on_bound"].append(p["on_bound"])
+            cols["rows"].append(np.where(p["rows_part"] >= 0, offsets[np.maximum(p["rows_part"], 0)] + p["rows_pos"],
+                                         -1))
+        else:
+            cols["estimates"].append(np.full((1, p_), np.nan))
+            cols["cov"].append(np.full((1, p_, p_), np.nan))
+            cols["rss"].append(np.full(1, np.nan))
+            cols["nobs"].append(np.asarray(p["nobs"], dtype=int))
+            cols["converged"].append(np.zeros(1, dtype=bool))
+            cols["message"].append(np.array([p["failed"]], dtype=object))
+            cols["niter"].append(np.zeros(1, dtype=int))
+            cols["sum_log_w"].append(np.full(1, np.nan))
+            cols["on_bound"].append(np.zeros((1, p_), dtype=bool))
+            for k in ("x", "y", "w"):
+                cols[k].append(np.full((1, max(width, 1)), np.nan))
+            cols["mask"].append(np.zeros((1, max(width, 1)), dtype=bool))
+            cols["rows"].append(np.full((1, max(width, 1)), -1, dtype=np.int64))
+    keys_df = pd.concat(keys, ignore_index=True)
+    order = _sorted_order(keys_df, by_l)
+    cat = {k: np.concatenate(v)[order] for k, v in cols.items()}
+    keys_df = keys_df.iloc[order].reset_index(drop=True)
+    ref = ok[0] if ok else {"npar": int(np.sum(free)), "cov_method": kwargs.get("cov", "gauss-newton"),
+                            "loss": kwargs.get("loss", "linear"), "spec": spec, "fixed": allfixed}
+    bf = BatchFit(spec=ref["spec"], estimates=cat["estimates"], cov=cat["cov"], rss=cat["rss"], nobs=cat["nobs"],
+                  npar=ref["npar"], converged=cat["converged"], message=cat["message"], niter=cat["niter"],
+                  free=free, cov_method=ref["cov_method"], loss=ref["loss"], sum_log_w=cat["sum_log_w"],
+                  on_bound=cat["on_bound"])
+    packed = Packed(keys=keys_df, x=cat["x"], y=cat["y"], w=cat["w"], mask=cat["mask"], rows=cat["rows"])
+    res = DoseResponseResult(spec=ref["spec"], fit=bf, keys=keys_df, by=tuple(by_l), dose=dose, response=response,
+                             dose_unit=kwargs.get("dose_unit"), response_unit=kwargs.get("response_unit"),
+                             ci_level=kwargs.get("ci_level", 0.95), ci_scale=kwargs.get("ci_scale", "log"),
+                             packed=packed, fixed=dict(ref["fixed"]), bounds=kwargs.get("bounds"))
+    failed = ~bf.converged
+    if failed.any():
+        tab = res.curves.loc[failed, [*by_l, "message"]]
+        desc = "; ".join(", ".join(f"{c}={row[c]!r}" for c in by_l) + f": {row['message']}"
+                         for _, row in tab.head(5).iterrows())
+        more = f" (and {int(failed.sum()) - 5} more)" if failed.sum() > 5 else ""
+        text = f"{int(failed.sum())} of {bf.n_curves} curve(s) did not converge or could not be fitted: {desc}{more}"
+        if errors == "raise":
+            raise FitError(text + ". Pass errors='warn' to get them as NaN rows instead.")
+        warnings.warn(text + ". They are NaN rows with converged=False.", ConvergenceWarning, stacklevel=2)
+    return res
