@@ -406,3 +406,234 @@ def fit_dose_response(data, dose: str, response: str, by, *, client=None, nparti
             raise FitError(text + ". Pass errors='warn' to get them as NaN rows instead.")
         warnings.warn(text + ". They are NaN rows with converged=False.", ConvergenceWarning, stacklevel=2)
     return res
+
+
+# ----------------------------------------------------------------------------- synergy
+def _strip(frame):
+    return frame.drop(columns=[_PART, _POS]).reset_index(drop=True)
+
+
+def _not_scored_blocks(by, key, methods, reason):
+    rows = [{**dict(zip(by, _key_tuple(key))), "method": m, "n_scored": 0, "status": "not_scored",
+             "message": reason} for m in methods]
+    return pd.DataFrame(rows)
+
+
+def _syn_partition(frame: pd.DataFrame, by, kwargs, base_seed, per_block):
+    from .combination.api import synergy as _syn
+
+    methods = kwargs["methods"]
+
+    def call(sub, seed):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = _syn(_strip(sub), by=by, errors="warn", seed=seed, **kwargs)
+        return r.cells, r.blocks, r.monotherapy, r.settings
+
+    if len(frame) == 0:
+        return []
+    if not per_block:
+        try:
+            return [call(frame, None)]
+        except Exception:  # noqa: BLE001 - retried block by block below
+            pass
+    out = []
+    for key, g in _groups(frame, by):
+        seed = group_seed(base_seed, _key_tuple(key)) if per_block else None
+        try:
+            out.append(call(g, seed))
+        except Exception as exc:  # noqa: BLE001
+            out.append((None, _not_scored_blocks(by, key, methods, _reason(exc)), None, None))
+    return out
+
+
+def _concat_like(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [f for f in frames if f is not None]
+    if not frames:
+        return pd.DataFrame()
+    cats: dict[str, list] = {}
+    for f in frames:
+        for c in f.columns:
+            if isinstance(f[c].dtype, pd.CategoricalDtype):
+                cats.setdefault(c, [])
+                cats[c].extend(f[c].cat.categories.tolist())
+    plain = [f.astype({c: object for c in f.columns if c in cats}) for f in frames]
+    out = pd.concat([p for p in plain if len(p.columns)], ignore_index=True)
+    for c, vals in cats.items():
+        extra = [v for v in pd.unique(out[c].dropna()) if v not in set(vals)]
+        out[c] = pd.Categorical(out[c], categories=list(dict.fromkeys([*vals, *extra])))
+    return out
+
+
+def _block_order(tab: pd.DataFrame, by, methods) -> pd.DataFrame:
+    if len(tab) == 0:
+        return tab
+    keys = [np.arange(len(tab))]
+    if by and all(c in tab.columns for c in by):
+        keys.insert(0, tab.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy())
+    if "method" in tab.columns:
+        keys.insert(0, pd.Categorical(tab["method"].astype(object), categories=list(methods)).codes)
+    return tab.iloc[np.lexsort(keys[::-1])].reset_index(drop=True)
+
+
+def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npartitions: int | None = None,
+            methods=("bliss", "hsa", "loewe", "zip"), n_boot: int = 1000, seed=None, **kwargs):
+    """:func:`comboplan.synergy` partition by partition on Dask, by block.
+
+    Parameters
+    ----------
+    data : dask.dataframe.DataFrame or pandas.DataFrame
+        Tidy table, one row per well.
+    doses : list of str
+        One dose column per agent.
+    response : str
+        Response column.
+    by : str or list of str
+        Block identity (required: the unit of distribution).
+    client : dask.distributed.Client, optional
+        Where to run; default the active client, else Dask's local scheduler.
+    npartitions : int, optional
+        Number of block-complete partitions (default: the input's).
+    methods : sequence of str
+        As in :func:`comboplan.synergy`.
+    n_boot : int
+        Bootstrap replicates.  With ``n_boot > 0`` each block runs on its own with the
+        seed :func:`group_seed` ``(seed, block key)``: independent of partitioning and row
+        order, but not the in-memory call's stream.  ``0``: each partition is one
+        vectorised call.
+    seed : int, optional
+        Base seed (``None``: drawn once here, on the client).
+    **kwargs
+        Every other keyword of :func:`comboplan.synergy` except ``errors`` (blocks that
+        cannot be scored, or whose data raise, are always rows with
+        ``status="not_scored"`` and a ``message``).
+
+    Returns
+    -------
+    SynergyResult
+        Tables in the in-memory order; q-values recomputed across all blocks.  Bliss and
+        HSA scores with delta-method intervals are bit-for-bit the in-memory ones; Loewe
+        and ZIP agree to optimiser round-off (see the module notes).
+
+    Raises
+    ------
+    DataError
+        Dask missing, ``by`` missing, or an option the in-memory function rejects.
+    """
+    import dask
+
+    from .combination.api import SynergyResult
+    from .combination.stats import bh_fdr
+
+    by_l = as_list(by)
+    if not by_l:
+        raise DataError("by= is required: the blocks are the unit of distribution")
+    kwargs.pop("errors", None)
+    methods = tuple(dict.fromkeys(m.lower() for m in ([methods] if isinstance(methods, str) else methods)))
+    base = _base_entropy(seed)
+    client = get_client(client)
+    buckets, _, _ = _shuffle(data, by_l, client, npartitions)
+    kw = dict(kwargs, doses=list(doses), response=response, methods=methods, n_boot=int(n_boot))
+    outs = _compute(client, *[dask.delayed(_syn_partition)(b, by_l, kw, base, int(n_boot) > 0) for b in buckets])
+    pieces = [p for out in outs for p in out]
+    good = [p for p in pieces if p[3] is not None]
+    if not good:
+        reasons = "; ".join(str(p[1]["message"].iloc[0]) for p in pieces[:3])
+        raise DataError(f"no block could be scored: {reasons}")
+    cells = _block_order(_concat_like([p[0] for p in pieces]), by_l, methods)
+    blocks = _block_order(_concat_like([p[1] for p in pieces]), by_l, methods)
+    mono = _block_order(_concat_like([p[2] for p in good]), by_l, methods)
+    for tab in (cells, blocks):
+        if "q_value" in tab.columns:
+            q = np.full(len(tab), np.nan)
+            for m in methods:
+                sel = (tab["method"].astype(object) == m).to_numpy()
+                q[sel] = bh_fdr(tab.loc[sel, "p_value"].to_numpy(dtype=float))
+            tab["q_value"] = q
+    settings = dict(good[0][3])
+    settings.update(seed=seed, n_boot=int(n_boot), errors="warn",
+                    distributed={"seeding": "per block: group_seed(seed, key)" if n_boot > 0 else "none",
+                                 "n_partitions": len(buckets)})
+    n_bad = int((blocks["status"].astype(object) == "not_scored").sum()) if "status" in blocks else 0
+    if n_bad:
+        from .exceptions import ComboplanWarning
+
+        warnings.warn(f"{n_bad} block x method row(s) not scored; see result.blocks['message'].",
+                      ComboplanWarning, stacklevel=2)
+    return SynergyResult(cells=cells, blocks=blocks, monotherapy=mono, settings=settings)
+
+
+# ----------------------------------------------------------------------------- score_matrix
+_SM_COLS = ["dose1", "dose2", "n", "observed", "reference", "score", "loewe_ci", "status", "message"]
+
+
+def _sm_partition(frame: pd.DataFrame, by, d1, d2, response, kwargs):
+    from .combination.matrix import score_matrix as _sm
+
+    out = []
+    for key, g in _groups(frame, by):
+        kd = dict(zip(by, _key_tuple(key)))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = _sm(g[d1].to_numpy(), g[d2].to_numpy(), g[response].to_numpy(), **kwargs)
+            t = pd.DataFrame({"dose1": r.dose1, "dose2": r.dose2, "n": r.n, "observed": r.observed,
+                              "reference": r.reference, "score": r.score, "loewe_ci": r.loewe_ci,
+                              "status": "ok", "message": ""})
+        except Exception as exc:  # noqa: BLE001
+            t = pd.DataFrame({c: [np.nan] for c in _SM_COLS[:-2]})
+            t["n"] = 0
+            t["status"], t["message"] = "not_scored", _reason(exc)
+        for c in reversed(by):
+            t.insert(0, c, kd[c])
+        out.append(t)
+    return pd.concat(out, ignore_index=True) if out else None
+
+
+def score_matrix(data, d1: str, d2: str, response: str, by, *, client=None, npartitions: int | None = None,
+                 **kwargs) -> pd.DataFrame:
+    """:func:`comboplan.score_matrix` (Loewe or ZIP) for every block of a table, on Dask.
+
+    Parameters
+    ----------
+    data : dask.dataframe.DataFrame or pandas.DataFrame
+        Tidy table, one row per observation.
+    d1, d2 : str
+        Dose columns of agent 1 and agent 2.
+    response : str
+        Response column.
+    by : str or list of str
+        Block identity (required).
+    client : dask.distributed.Client, optional
+        Where to run; default the active client, else Dask's local scheduler.
+    npartitions : int, optional
+        Number of block-complete partitions (default: the input's).
+    **kwargs
+        ``method``, ``response_kind``, ``scale``, ``zip_version`` of
+        :func:`comboplan.score_matrix`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per block and combination cell: the ``by`` columns, ``dose1``,
+        ``dose2``, ``n``, ``observed``, ``reference``, ``score``, ``loewe_ci``,
+        ``status`` (``"ok"`` or ``"not_scored"``) and ``message`` (the reason a block
+        could not be scored: one NaN row per such block).  Blocks in sorted key order;
+        every score is bit-for-bit :func:`comboplan.score_matrix` on the block's rows.
+
+    Raises
+    ------
+    DataError
+        Dask missing or ``by`` missing.
+    """
+    import dask
+
+    by_l = as_list(by)
+    if not by_l:
+        raise DataError("by= is required: the blocks are the unit of distribution")
+    client = get_client(client)
+    buckets, _, _ = _shuffle(data, by_l, client, npartitions)
+    outs = _compute(client, *[dask.delayed(_sm_partition)(b, by_l, d1, d2, response, kwargs) for b in buckets])
+    tab = pd.concat([o for o in outs if o is not None], ignore_index=True)
+    ordinal = tab.groupby(by_l, sort=True, dropna=False, observed=True).ngroup().to_numpy()
+    return tab.iloc[np.argsort(ordinal, kind="stable")].reset_index(drop=True)
