@@ -67,7 +67,7 @@ def main() -> Path:
                          arm_order=ARMS)
 
     fit = cp.fit_growth(gd, errors="ignore")
-    mixed = cp.fit_growth_mixed(gd)                       # statsmodels MixedLM, all observed data (MAR)
+    mixed = cp.fit_growth_mixed(gd)                       # random-slope LMM (exact REML), all observed data (MAR)
     ep = cp.growth_endpoints(gd, control="control", at=14.0, seed=1)
     syn = cp.invivo_synergy(gd, design=DESIGN, n_boot=1000, seed=1)
 

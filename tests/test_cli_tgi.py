@@ -73,7 +73,7 @@ doses = [0, 5, 10]
 companions = ["none", "primed"]
 reference = { dose = 10, companion = "none" }
 days = [21]
-endpoint = "relative_size"
+endpoint = "geometric_relative_size"
 margin = 0.2
 target_probability = 0.8
 n_animals = 30

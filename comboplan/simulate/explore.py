@@ -240,7 +240,7 @@ def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "pa
                    schedule="weekly from day 0 to 21", route: str = "ip", unit: str = "mg/kg",
                    companions: Mapping[str, ProductExposure | None] | None = None,
                    reference: tuple[float, str] = (10.0, "none"), days: Sequence[float] = (14.0, 21.0),
-                   endpoint: str = "relative_size", margin: float = 0.2, target_probability: float = 0.8,
+                   endpoint: str = "geometric_relative_size", margin: float = 0.2, target_probability: float = 0.8,
                    n_animals: int = 200, draws: ParameterDraws | None = None,
                    variability: Variability | None = None, level: float = 0.9, seed=0,
                    in_vitro_dri: float | Mapping[str, float] | None = None, max_step: float = 0.2,
@@ -261,8 +261,11 @@ def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "pa
         The full-efficacy regimen to match (default 10 mg/kg alone).
     days : sequence of float
         Days at which the endpoint is evaluated.
-    endpoint : {"relative_size", "geometric_relative_size", "tgi"}
-        Arithmetic or geometric mean relative size (fold of day 0), or TGI (fraction).
+    endpoint : {"geometric_relative_size", "relative_size", "tgi"}
+        Geometric-mean relative size (fold of day 0; default: the scale of the TGI fit's log-size
+        error and of the power analysis's log-RTV test, so that one margin means the same thing in
+        the explorer and in the sample size), arithmetic-mean relative size (the papers' "% tumour
+        volume"), or TGI (fraction).
     margin : float
         Non-inferiority margin (relative for relative size, TGI points for TGI).
     target_probability : float
