@@ -27,9 +27,9 @@ from scipy import stats
 from ..exceptions import ConvergenceWarning, DataError
 from ..models.growth import GROWTH_MODELS, get_growth_model
 from .data import LLOQ_RULES, GrowthData, as_growth_data
-from .mixed import random_slope_fit, slope_stats
+from .mixed import VARIANCE_FUNCTIONS, LMEDesign, cr2_vcov, lme_fit, random_slope_fit, slope_stats
 
-__all__ = ["fit_growth", "fit_growth_mixed", "GrowthFit", "MixedGrowthFit", "padded_design"]
+__all__ = ["fit_growth", "fit_growth_mixed", "compare_mixed", "GrowthFit", "MixedGrowthFit", "padded_design"]
 
 _VARIANCE_NOTE = (
     "variance components are in absolute units (tau: SD of the per-animal growth rate, 1/time; "
@@ -124,10 +124,29 @@ class MixedGrowthFit:
         Residual checks: Shapiro-Wilk normality of standardized residuals, Levene test of
         equal residual spread across arms, correlation of residuals with fitted values,
         tau^2 on the boundary; one row each with ``statistic, p_value, comment``.
+        With ``influence=True`` also ``influential_animals`` (count above the Cook's-distance
+        rule, named in ``comment``).
     cov : ndarray, shape (n_arms, n_arms)
-        Covariance of the arm rates.
+        Covariance of the arm rates (CR2 when ``se="cr2"``).
     loglik : float
-        Maximised log-likelihood (REML or ML).
+        Maximised log-likelihood (REML or ML; statsmodels/nlme constants).
+    fixed : pandas.DataFrame
+        Every fixed effect: ``term, estimate, stderr, unit`` (model-based SEs); besides the
+        arm rates, ``intercept`` (log size) and ``log_baseline`` for the baseline models.
+    variance_function : pandas.DataFrame
+        Variance-function parameters: ``function, stratum, parameter, estimate, residual_sd,
+        description`` (empty without one); ``residual_sd`` is the SD of log size in that
+        stratum.
+    influence : pandas.DataFrame or None
+        Per animal: ``subject, arm, cooks_distance`` (of the arm rates, refitting without the
+        animal), ``rate_change`` (its arm's rate minus the rate without it, 1/time unit),
+        ``rate_change_se`` (the same in model SEs), ``flagged`` (D > 4 / n_animals).
+    model : dict
+        ``variance, baseline_model, random, se``: the model fitted, in words.
+    n_params : int
+        Number of estimated parameters (fixed effects + variance parameters), for AIC.
+    response : str
+        The response modelled (fits are comparable only with the same response).
     method, backend, dropout, below_lloq, note : str
         How the model was fitted and how dropout / undetectable tumours were handled.
     units : dict
@@ -150,6 +169,12 @@ class MixedGrowthFit:
     ci_level: float = 0.95
     note: str = _VARIANCE_NOTE
     data: GrowthData | None = field(default=None, repr=False)
+    fixed: pd.DataFrame | None = None
+    variance_function: pd.DataFrame | None = None
+    influence: pd.DataFrame | None = None
+    model: dict = field(default_factory=dict)
+    n_params: int = 0
+    response: str = "log(V/V0), t > 0"
 
     @property
     def arms(self) -> np.ndarray:
@@ -173,7 +198,7 @@ class MixedGrowthFit:
             c[arms.index(k)] = float(v)
         est = float(c @ self.rates["rate"].to_numpy())
         se = float(np.sqrt(c @ self.cov @ c))
-        df = float(self.rates["df"].iloc[0])
+        df = float(self.rates["df"].min())  # one value unless se="cr2" (then the smallest arm df)
         tv = est / se if se > 0 else np.nan
         p = float(2 * stats.t.sf(abs(tv), df)) if np.isfinite(tv) else np.nan
         q = float(_tq(lv, df))
@@ -183,10 +208,19 @@ class MixedGrowthFit:
     def summary(self) -> str:
         """Plain-text summary."""
         r = self.rates
+        mdl = self.model or {"variance": "none", "baseline_model": "ratio", "random": "slope", "se": "model-based"}
+        eq = {"ratio": "log(V/V0) = (rate_arm + b_animal) * t + e",
+              "covariate": "log V = a + c * log V0 + a_animal + (rate_arm + b_animal) * t + e",
+              "observation": "log V = a + a_animal + (rate_arm + b_animal) * t + e  (baseline is an observation)"}
+        eq = eq[mdl["baseline_model"]]
+        if mdl["baseline_model"] == "ratio" and mdl["random"] != "slope":
+            eq = "log(V/V0) = a_animal + (rate_arm + b_animal) * t + e"
         lines = [
             f"Exponential growth mixed model ({self.method.upper()}, backend={self.backend}); "
-            f"{self.nobs} post-baseline observations, {int(r['n_animals'].sum())} animals",
-            f"log(V/V0) = (rate_arm + b_animal) * t + e;  rate in {self.units['rate']}",
+            f"{self.nobs} observations ({self.response}), {int(r['n_animals'].sum())} animals",
+            f"{eq};  rate in {self.units['rate']}",
+            f"Random effects: {mdl['random']}; residual variance function: {mdl['variance']}; "
+            f"standard errors: {mdl['se']}",
             f"Dropout: {self.dropout}",
             f"Undetectable sizes: {self.below_lloq}",
             "",
@@ -194,11 +228,31 @@ class MixedGrowthFit:
             "",
             self.variance[["component", "sd", "unit"]].to_string(index=False),
             f"Note: {self.note}.",
-            "",
-            "Residual diagnostics:",
-            self.diagnostics[["check", "statistic", "p_value"]].to_string(index=False),
         ]
+        if self.variance_function is not None and len(self.variance_function):
+            vf = self.variance_function
+            if (vf["function"] == "animal").sum() > 8:
+                a = vf[vf["function"] == "animal"]
+                lines.append(f"varIdent by animal: residual SD from {a['residual_sd'].min():.3g} to "
+                             f"{a['residual_sd'].max():.3g} over {len(a)} animals")
+                vf = vf[vf["function"] != "animal"]
+            if len(vf):
+                lines.append(vf[["function", "stratum", "parameter", "estimate", "residual_sd"]].to_string(index=False))
+        lines += ["", "Residual diagnostics:",
+                  self.diagnostics[["check", "statistic", "p_value"]].to_string(index=False)]
+        if self.influence is not None:
+            fl = self.influence[self.influence["flagged"]]
+            if len(fl):
+                lines += ["", f"Influential animals (Cook's distance > {_COOK_RULE_TEXT}; refit without them "
+                              "to see how conclusions change):",
+                          fl[["subject", "arm", "cooks_distance", "rate_change"]].to_string(index=False)]
+            else:
+                lines.append(f"No influential animal (Cook's distance > {_COOK_RULE_TEXT}).")
         return "\n".join(lines)
+
+    def compare(self, *others, names: Sequence[str] | None = None) -> pd.DataFrame:
+        """AIC/BIC and likelihood-ratio tests against other fits; see :func:`compare_mixed`."""
+        return compare_mixed(self, *others, names=names)
 
     def to_xarray(self):
         """Arm rates as an xarray Dataset (dim ``arm``) with covariance and units."""
@@ -215,14 +269,34 @@ class MixedGrowthFit:
         )
         ds.attrs.update({"units": str(self.units), "method": self.method, "backend": self.backend,
                          "dropout": self.dropout, "note": self.note,
-                         "tau": float(self.variance["sd"].iloc[0]), "sigma": float(self.variance["sd"].iloc[1])})
+                         "tau": float(self._sd("tau")), "sigma": float(self._sd("sigma"))})
         return ds
 
-    def plot(self, ax=None, **kwargs):
-        """Observed log relative size per animal with each arm's fitted rate; returns the Axes."""
-        from ..plot.growth import plot_fitted_rates
+    def _sd(self, name):
+        v = self.variance.loc[self.variance["component"] == name, "sd"]
+        return v.iloc[0] if len(v) else np.nan
 
-        return plot_fitted_rates(self, ax=ax, **kwargs)
+    def plot(self, *, kind: str = "rates", ax=None, **kwargs):
+        """Plot the fit; returns the Axes.
+
+        Parameters
+        ----------
+        kind : {"rates", "residuals", "residuals_time", "qq", "qq_ranef", "influence"}
+            ``"rates"``: observed log relative size per animal with each arm's rate;
+            ``"residuals"`` / ``"residuals_time"``: standardized residuals against the
+            conditional fitted value / the time since baseline, coloured by arm;
+            ``"qq"`` / ``"qq_ranef"``: normal QQ plot of standardized residuals / of the
+            standardized predicted random growth rates; ``"influence"``: Cook's distance per
+            animal with the flagging line.
+        ax : matplotlib Axes, optional
+        """
+        if kind == "rates":
+            from ..plot.growth import plot_fitted_rates
+
+            return plot_fitted_rates(self, ax=ax, **kwargs)
+        from .mixed_plots import plot_mixed_diagnostic
+
+        return plot_mixed_diagnostic(self, kind=kind, ax=ax, **kwargs)
 
 
 def _statsmodels_fit(t, y, mask, arm, n_arms, method, start=None):
@@ -270,6 +344,11 @@ def fit_growth_mixed(
     below_lloq: str = "lloq",
     baseline: str | float = "first",
     ci_level: float = 0.95,
+    variance=None,
+    baseline_model: str = "ratio",
+    random: str | None = None,
+    se: str = "model",
+    influence: bool = True,
     **validate_kwargs,
 ) -> MixedGrowthFit:
     """Exponential growth as a linear mixed model on log relative size, random slope per animal.
@@ -303,6 +382,31 @@ def fit_growth_mixed(
     ci_level : float
         Confidence level of the intervals (t quantiles with the between-animal degrees of
         freedom ``n_animals - n_arms``).
+    variance : None, str or sequence of str
+        Residual variance function(s) (Pinheiro & Bates 2000, sec. 5.2), multiplied when
+        several are given (a list or ``"arm+power"``): ``"arm"`` (nlme ``varIdent(~1|arm)``:
+        one residual SD per arm), ``"animal"`` (``varIdent(~1|animal)``), ``"power"``
+        (``varPower()``: SD proportional to ``|fitted value|^delta``, the conditional fitted
+        log size), ``"power_time"`` (``varPower(~time)``).  ``None`` (default): one
+        residual SD.  Any variance function is fitted by iterative (RE)ML (``backend``
+        becomes ``"iterative"``); compare structures with :func:`compare_mixed` on REML fits.
+    baseline_model : {"ratio", "covariate", "observation"}
+        ``"ratio"`` (default): response ``log(V/V0)``, the baseline divided out (SynergyLMM).
+        ``"covariate"``: response ``log V`` after baseline with a common intercept and
+        ``log V0`` (centred) as a covariate.  ``"observation"``: response ``log V`` including the
+        baseline measurement, common intercept, random intercept per animal (the baseline
+        is an observation with the same measurement error).  Both avoid dividing by a noisy
+        baseline.
+    random : {"slope", "intercept+slope", "correlated"}, optional
+        Random effects per animal: growth rate only (default for ``"ratio"``), independent
+        intercept and rate, or correlated intercept and rate (default for the two
+        baseline-adjusted models).
+    se : {"model", "cr2"}
+        Standard errors of the arm rates: model-based (default) or cluster-robust CR2 with
+        Bell-McCaffrey degrees of freedom (animals are the clusters).
+    influence : bool
+        Compute each animal's Cook's distance (refits leaving the animal out); animals above
+        ``4 / n_animals`` are flagged in ``influence`` and ``summary()``.
     **validate_kwargs
         Passed to :func:`validate_growth` (``kind``, ``lloq``, ``dropout`` column name via
         ``dropout_column``...).
@@ -314,8 +418,25 @@ def fit_growth_mixed(
     gd = as_growth_data(data, subject, arm, time, size, **validate_kwargs)
     if method not in ("reml", "ml"):
         raise DataError(f"method must be 'reml' or 'ml', got {method!r}.")
-    if backend not in ("statsmodels", "gls"):
-        raise DataError(f"backend must be 'statsmodels' or 'gls', got {backend!r}.")
+    if backend not in ("statsmodels", "gls", "iterative"):
+        raise DataError(f"backend must be 'gls', 'iterative' or 'statsmodels', got {backend!r}.")
+    vf = _parse_variance(variance)
+    if baseline_model not in _BASELINE_MODELS:
+        raise DataError(f"baseline_model must be one of {_BASELINE_MODELS}, got {baseline_model!r}.")
+    if random is None:
+        random = "slope" if baseline_model == "ratio" else "correlated"
+    if random not in _RANDOM:
+        raise DataError(f"random must be one of {_RANDOM}, got {random!r}.")
+    if se not in ("model", "cr2"):
+        raise DataError(f"se must be 'model' or 'cr2', got {se!r}.")
+    simple = not vf and baseline_model == "ratio" and random == "slope"
+    if not simple and backend == "statsmodels":
+        raise DataError("backend='statsmodels' fits only the default model (no variance function, "
+                        "baseline_model='ratio', random='slope'); use backend='gls' or 'iterative'.")
+    if not simple or backend == "iterative":
+        return _fit_mixed_general(gd, method=method, dropout=dropout, below_lloq=below_lloq, baseline=baseline,
+                                  ci_level=ci_level, vf=vf, baseline_model=baseline_model, random=random, se=se,
+                                  influence=influence)
     gd_used, drop_txt = _dropout_cut(gd, dropout)
     d = padded_design(gd_used, below_lloq, baseline)
     t, y, mask, armi = d["t"], d["logrel"], d["mask"], d["arm"]
@@ -337,15 +458,16 @@ def fit_growth_mixed(
         if not (conv and np.isfinite(ll)):
             warnings.warn("statsmodels MixedLM did not report convergence; compare with backend='gls'.",
                           ConvergenceWarning, stacklevel=2)
-    se = np.sqrt(np.diag(cov))
+    se_model = np.sqrt(np.diag(cov))
+    se_ = se_model
     df = float(fit.df)
     q = float(_tq(ci_level, df))
     with np.errstate(divide="ignore"):
         dt = np.where(beta > 0, np.log(2.0) / beta, np.inf)
     unit = f"1/{gd.time_unit}"
     rates = pd.DataFrame({
-        "arm": gd.arms, "n_animals": n_an.astype(int), "rate": beta, "stderr": se,
-        "ci_low": beta - q * se, "ci_high": beta + q * se, "df": df, "doubling_time": dt, "unit": unit,
+        "arm": gd.arms, "n_animals": n_an.astype(int), "rate": beta, "stderr": se_,
+        "ci_low": beta - q * se_, "ci_high": beta + q * se_, "df": df, "doubling_time": dt, "unit": unit,
     })
     variance = pd.DataFrame({
         "component": ["tau", "sigma"],
@@ -374,13 +496,321 @@ def fit_growth_mixed(
         "observed": y[si, ji], "fitted_marginal": fm, "fitted_conditional": fc, "residual": resid,
         "standardized": sdz,
     })
-    diagnostics = _diagnostics(residuals, bool(fit.boundary) if backend == "gls" else tau2 <= 1e-12 * max(s2, 1e-300))
+    # design of the same model for CR2 and diagnostics
+    X = (armi[:, None, None] == np.arange(K)) * np.where(m, t, 0.0)[..., None]
+    Vs = np.where((m[:, :, None] & m[:, None, :]), gamma * np.einsum("st,su->stu", np.where(m, t, 0.0), np.where(m, t, 0.0)),
+                  0.0) + np.eye(t.shape[1])
+    cov_model = cov
+    rates, cov, se_txt = _apply_se(se, rates, cov, X, Vs, np.where(m, y - bk[:, None] * np.where(m, t, 0.0), 0.0), m,
+                                   np.arange(K), ci_level)
+    infl = None
+    if influence:
+        S = gd.n_subjects
+        loo = np.broadcast_to(np.eye(S, dtype=bool)[:, :, None], (S,) + m.shape)
+        st_loo = slope_stats(np.broadcast_to(t, loo.shape), np.broadcast_to(y, loo.shape), mask & ~loo)
+        f_loo = random_slope_fit(st_loo, armi, K, method=method)
+        infl = _influence_table(gd, armi, beta, cov_model, f_loo.beta)
+    diagnostics = _diagnostics(residuals, bool(fit.boundary) if backend == "gls" else tau2 <= 1e-12 * max(s2, 1e-300),
+                               infl)
     note = _VARIANCE_NOTE
+    fixed = pd.DataFrame({"term": [f"rate[{a}]" for a in gd.arms], "estimate": beta, "stderr": se_model,
+                          "unit": unit})
     return MixedGrowthFit(
         rates=rates, variance=variance, animals=animals, residuals=residuals, diagnostics=diagnostics,
         cov=cov, loglik=ll, nobs=int(fit.nobs), method=method, backend=backend, dropout=drop_txt,
         below_lloq=_lloq_text(below_lloq, gd), units=gd.units, ci_level=ci_level, note=note, data=gd_used,
+        fixed=fixed, variance_function=_empty_varfun(), influence=infl,
+        model={"variance": "none", "baseline_model": "ratio", "random": "slope", "se": se_txt},
+        n_params=K + 2, response="log(V/V0), t > 0",
     )
+
+
+_BASELINE_MODELS = ("ratio", "covariate", "observation")
+_RANDOM = ("slope", "intercept+slope", "correlated")
+_COOK_RULE_TEXT = "4 / n_animals"
+
+
+def _parse_variance(variance) -> tuple:
+    if variance is None:
+        return ()
+    if isinstance(variance, str):
+        items = [v.strip() for v in variance.split("+")] if variance not in ("none", "") else []
+    else:
+        items = [str(v) for v in variance]
+    for v in items:
+        if v not in VARIANCE_FUNCTIONS:
+            raise DataError(f"unknown variance function {v!r}; choose from {VARIANCE_FUNCTIONS} (or a list of them).")
+    if len(set(items)) != len(items):
+        raise DataError(f"variance function listed twice: {items}.")
+    if "arm" in items and "animal" in items:
+        raise DataError("variance='arm' and 'animal' together are not identifiable (animals are nested in arms); "
+                        "use 'animal' alone.")
+    if "power" in items and "power_time" in items:
+        raise DataError("choose one power variance function: 'power' (of the fitted value) or 'power_time'.")
+    return tuple(v for v in VARIANCE_FUNCTIONS if v in items)
+
+
+def _empty_varfun() -> pd.DataFrame:
+    return pd.DataFrame(columns=["function", "stratum", "parameter", "estimate", "residual_sd", "description"])
+
+
+def _apply_se(se, rates, cov, X, Vstar, resid, mask, rate_idx, ci_level):
+    """Replace model-based SEs by CR2 ones when asked; returns (rates, cov of the rates, text)."""
+    if se == "model":
+        return rates, cov, "model-based (inverse information at the estimated variance parameters)"
+    p = X.shape[-1]
+    C = np.eye(p)[rate_idx]
+    cov_all, dfs = cr2_vcov(X, Vstar, resid, mask, C)
+    cov_r = cov_all[np.ix_(rate_idx, rate_idx)]
+    sr = np.sqrt(np.diag(cov_r))
+    q = _tq(ci_level, dfs)
+    rates = rates.assign(stderr_model=rates["stderr"], stderr=sr, df=dfs,
+                         ci_low=rates["rate"] - q * sr, ci_high=rates["rate"] + q * sr)
+    return rates, cov_r, ("cluster-robust CR2 (Bell & McCaffrey 2002; animals are clusters) with "
+                          "Bell-McCaffrey Satterthwaite df per arm; model-based SE in stderr_model")
+
+
+def _influence_table(gd, armi, beta, cov, beta_loo) -> pd.DataFrame:
+    """Cook's distance of each animal on the arm rates (leave-one-animal-out refits)."""
+    K = beta.size
+    delta = beta[None, :] - beta_loo
+    ok = np.all(np.isfinite(delta), axis=1)
+    Ci = np.linalg.pinv(cov)
+    with np.errstate(invalid="ignore"):
+        D = np.where(ok, np.einsum("sk,kl,sl->s", np.nan_to_num(delta), Ci, np.nan_to_num(delta)) / K, np.nan)
+        dfb = np.abs(delta) / np.sqrt(np.diag(cov))[None, :]
+    m = int(np.sum(np.isfinite(D)))
+    thr = 4.0 / max(m, 1)
+    own = dfb[np.arange(len(armi)), armi]
+    return pd.DataFrame({
+        "subject": gd.subjects, "arm": gd.arms[armi], "cooks_distance": D,
+        "rate_change": delta[np.arange(len(armi)), armi], "rate_change_se": own,
+        "flagged": np.nan_to_num(D, nan=0.0) > thr,
+    })
+
+
+def _mixed_design(d, gd, baseline, baseline_model, random):
+    t, mask, armi = d["t"], d["mask"], d["arm"]
+    K = gd.n_arms
+    if baseline_model == "observation":
+        use = mask & (t >= 0) & np.isfinite(t)
+    else:
+        use = mask & (t > 0)
+    tt = np.where(use, t, 0.0)
+    slopes = (armi[:, None, None] == np.arange(K)) * tt[..., None]
+    rate_names = [f"rate[{a}]" for a in gd.arms]
+    if baseline_model == "ratio":
+        y = d["logrel"]
+        X = slopes
+        names = rate_names
+        rate_idx = np.arange(K)
+        response = "log(V/V0), t > 0"
+    else:
+        y = d["logy"]
+        one = np.ones_like(tt)[..., None]
+        if baseline_model == "covariate":
+            lb = np.log(gd.baseline_size(baseline))
+            has = use.any(axis=1)
+            c = lb - lb[has].mean()
+            X = np.concatenate([one, np.broadcast_to(c[:, None, None], one.shape), slopes], axis=-1)
+            names = ["intercept", "log_baseline"] + rate_names
+            rate_idx = np.arange(2, K + 2)
+            response = "log V, t > 0, centred log V0 covariate"
+        else:
+            X = np.concatenate([one, slopes], axis=-1)
+            names = ["intercept"] + rate_names
+            rate_idx = np.arange(1, K + 1)
+            response = "log V, t >= 0 (baseline included)"
+    if random == "slope":
+        Z = tt[..., None]
+    else:
+        Z = np.stack([np.ones_like(tt), tt], axis=-1)
+    des = LMEDesign(y=np.where(use, y, 0.0), X=np.where(use[..., None], X, 0.0), Z=np.where(use[..., None], Z, 0.0),
+                    mask=use, arm=armi, t=tt)
+    return des, names, rate_idx, response
+
+
+def _fit_mixed_general(gd, *, method, dropout, below_lloq, baseline, ci_level, vf, baseline_model, random, se,
+                       influence):
+    """Iterative (RE)ML path of :func:`fit_growth_mixed` (variance functions, baseline models, random effects)."""
+    gd_used, drop_txt = _dropout_cut(gd, dropout)
+    d = padded_design(gd_used, below_lloq, baseline)
+    des, names, rate_idx, response = _mixed_design(d, gd_used, baseline, baseline_model, random)
+    K = gd.n_arms
+    armi = d["arm"]
+    post = des.mask & (des.t > 0)
+    n_an = np.bincount(armi[post.any(axis=1)], minlength=K).astype(float)
+    if np.any(n_an == 0):
+        k = int(np.flatnonzero(n_an == 0)[0])
+        raise DataError(f"arm {gd.arms[k]!r} has no measurement after baseline; a growth rate cannot be estimated.")
+    correlated = random == "correlated"
+    try:
+        f = lme_fit(des, variance=vf, correlated=correlated, method=method)
+    except (np.linalg.LinAlgError, ValueError) as e:  # pragma: no cover - defensive
+        raise DataError(f"the mixed model could not be fitted: {e}") from e
+    if not f.converged:
+        warnings.warn(f"iterative (RE)ML stopped with gradient {f.grad_norm:.2g}; estimates may be imprecise.",
+                      ConvergenceWarning, stacklevel=3)
+    beta = f.beta[rate_idx]
+    cov_model = f.cov_beta[np.ix_(rate_idx, rate_idx)]
+    se_m = np.sqrt(np.diag(cov_model))
+    p_rate = K
+    dfv = float(n_an.sum() - p_rate)
+    q = float(_tq(ci_level, dfv))
+    unit = f"1/{gd.time_unit}"
+    with np.errstate(divide="ignore"):
+        dt = np.where(beta > 0, np.log(2.0) / beta, np.inf)
+    rates = pd.DataFrame({
+        "arm": gd.arms, "n_animals": n_an.astype(int), "rate": beta, "stderr": se_m,
+        "ci_low": beta - q * se_m, "ci_high": beta + q * se_m, "df": dfv, "doubling_time": dt, "unit": unit,
+    })
+    resid_m = np.where(des.mask, des.y - f.fitted_marginal, 0.0)
+    rates, cov, se_txt = _apply_se(se, rates, cov_model, des.X, f.Vstar, resid_m, des.mask, rate_idx, ci_level)
+    # variance components
+    s2 = f.sigma2
+    vrows = []
+    if random == "slope":
+        vrows.append(("tau", f.G[0, 0], np.sqrt(f.G[0, 0]), unit, "between-animal SD of the growth rate"))
+    else:
+        vrows.append(("tau", f.G[1, 1], np.sqrt(f.G[1, 1]), unit, "between-animal SD of the growth rate"))
+        vrows.append(("tau_intercept", f.G[0, 0], np.sqrt(f.G[0, 0]), "log size",
+                      "between-animal SD of the intercept (log size at baseline)"))
+        if correlated:
+            cor = f.G[0, 1] / np.sqrt(f.G[0, 0] * f.G[1, 1]) if f.G[0, 0] * f.G[1, 1] > 0 else np.nan
+            vrows.append(("cor_intercept_rate", f.G[0, 1], cor, "-",
+                          "correlation of intercept and rate (sd column); covariance in the variance column"))
+    sig_desc = "residual SD of log size" + (" in the reference stratum (see variance_function)" if vf else "")
+    vrows.append(("sigma", s2, np.sqrt(s2), "log size (dimensionless)", sig_desc))
+    variance = pd.DataFrame(vrows, columns=["component", "variance", "sd", "unit", "description"])
+    vfr = []
+    if f.arm_ratio is not None:
+        used = np.unique(armi[des.mask.any(axis=1)])
+        for k, r in zip(used, f.arm_ratio):
+            vfr.append(("arm", gd.arms[k], "sd_ratio", r, np.sqrt(s2) * r, "varIdent by arm: residual SD / reference"))
+    if f.animal_ratio is not None:
+        used = np.flatnonzero(des.mask.any(axis=1))
+        for k, r in zip(used, f.animal_ratio):
+            vfr.append(("animal", gd.subjects[k], "sd_ratio", r, np.sqrt(s2) * r,
+                        "varIdent by animal: residual SD / reference"))
+    if f.power is not None:
+        cv = "fitted" if "power" in vf else "time"
+        vfr.append(("power", cv, "delta", f.power, np.nan,
+                    f"varPower: residual SD proportional to |{cv}|^delta"))
+    varfun = pd.DataFrame(vfr, columns=_empty_varfun().columns) if vfr else _empty_varfun()
+    # animals, residuals
+    st = slope_stats(d["t"], d["logrel"], d["mask"])
+    b = f.ranef
+    j_rate = 0 if random == "slope" else 1
+    blup = beta[armi] + b[:, j_rate]
+    animals = pd.DataFrame({"subject": gd.subjects, "arm": gd.arms[armi], "n_obs": des.mask.sum(axis=1).astype(int),
+                            "ols_rate": st.slope, "blup_rate": blup})
+    if random != "slope":
+        animals["blup_intercept"] = b[:, 0]
+    si, ji = np.nonzero(des.mask)
+    fc = f.fitted_conditional[si, ji]
+    obs = des.y[si, ji]
+    resid = obs - fc
+    sdz = resid / (np.sqrt(s2) * f.weights[si, ji]) if s2 > 0 else resid * np.nan
+    residuals = pd.DataFrame({
+        "subject": gd.subjects[si], "arm": gd.arms[armi[si]], "time": d["abs_t"][si, ji], "t": des.t[si, ji],
+        "observed": obs, "fitted_marginal": f.fitted_marginal[si, ji], "fitted_conditional": fc,
+        "residual": resid, "standardized": sdz,
+    })
+    # influence: leave-one-animal-out refits started at the full fit
+    infl = None
+    if influence:
+        S = gd.n_subjects
+        bl = np.full((S, K), np.nan)
+        for i in range(S):
+            if not des.mask[i].any():
+                continue
+            mk = des.mask.copy()
+            mk[i] = False
+            di = LMEDesign(y=des.y, X=des.X, Z=des.Z, mask=mk, arm=des.arm, t=des.t)
+            if not all(mk[armi == k].any() for k in range(K)):
+                continue
+            start = f.theta
+            if "animal" in vf:
+                start = None
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fi = lme_fit(di, variance=vf, correlated=correlated, method=method, start=start)
+                bl[i] = fi.beta[rate_idx]
+            except (np.linalg.LinAlgError, ValueError):
+                pass
+        infl = _influence_table(gd, armi, beta, cov_model, bl)
+    rel = f.G[j_rate, j_rate] * np.mean(des.t[des.mask] ** 2) / max(s2, 1e-300)
+    diagnostics = _diagnostics(residuals, bool(rel < 1e-6), infl)
+    tunits = {"intercept": "log size", "log_baseline": "log size per log size"}
+    fixed = pd.DataFrame({"term": names, "estimate": f.beta, "stderr": np.sqrt(np.diag(f.cov_beta)),
+                          "unit": [tunits.get(n, unit) for n in names]})
+    model = {"variance": "+".join(vf) if vf else "none", "baseline_model": baseline_model, "random": random,
+             "se": se_txt}
+    return MixedGrowthFit(
+        rates=rates, variance=variance, animals=animals, residuals=residuals, diagnostics=diagnostics,
+        cov=cov, loglik=f.loglik, nobs=int(f.nobs), method=method, backend="iterative", dropout=drop_txt,
+        below_lloq=_lloq_text(below_lloq, gd), units=gd.units, ci_level=ci_level, note=_VARIANCE_NOTE, data=gd_used,
+        fixed=fixed, variance_function=varfun, influence=infl, model=model, n_params=int(f.p + f.n_theta),
+        response=response,
+    )
+
+
+def compare_mixed(*fits, names: Sequence[str] | None = None) -> pd.DataFrame:
+    """AIC, BIC and likelihood-ratio tests between mixed-model fits of the same data.
+
+    Parameters
+    ----------
+    *fits : MixedGrowthFit
+        Two or more fits of the same response and observations, all REML or all ML.  REML
+        fits must share the fixed effects (they compare variance structures: variance
+        functions, random effects); to compare fixed effects (e.g. baseline covariate) refit
+        with ``method="ml"``.
+    names : sequence of str, optional
+        Row labels (default: ``model`` descriptions).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fit, in the order given: ``name, method, n_params, loglik, aic, bic`` and,
+        against the previous row, ``lr_stat, lr_df, p_value`` (chi-square with the difference
+        in parameter counts; when a variance component is tested on its boundary, e.g.
+        ``tau = 0``, this p-value is conservative, Self & Liang 1987).  ``bic`` uses
+        ``N - p`` observations for REML and ``N`` for ML, as nlme does.
+    """
+    if len(fits) < 2:
+        raise DataError("compare_mixed needs at least two fits.")
+    f0 = fits[0]
+    for f in fits:
+        if not isinstance(f, MixedGrowthFit):
+            raise DataError(f"compare_mixed takes MixedGrowthFit objects, got {type(f).__name__}.")
+        if f.response != f0.response or f.nobs != f0.nobs:
+            raise DataError(f"fits are of different data ({f0.response!r}, {f0.nobs} obs vs {f.response!r}, "
+                            f"{f.nobs} obs); likelihoods are not comparable.")
+        if f.method != f0.method:
+            raise DataError("fits mix REML and ML; refit all with the same method.")
+        if f.method == "reml" and list(f.fixed["term"]) != list(f0.fixed["term"]):
+            raise DataError("REML likelihoods of models with different fixed effects are not comparable; "
+                            "refit with method='ml' to compare fixed effects (REML is for variance structures).")
+    rows = []
+    prev = None
+    for i, f in enumerate(fits):
+        k = f.n_params
+        p = len(f.fixed)
+        n_eff = f.nobs - p if f.method == "reml" else f.nobs
+        aic = -2 * f.loglik + 2 * k
+        bic = -2 * f.loglik + k * np.log(n_eff)
+        name = names[i] if names is not None else ", ".join(f"{a}={b}" for a, b in f.model.items() if a != "se")
+        lr = dfl = pv = np.nan
+        if prev is not None:
+            dfl = abs(k - prev.n_params)
+            big, small = (f, prev) if k >= prev.n_params else (prev, f)
+            lr = 2 * (big.loglik - small.loglik)
+            pv = float(stats.chi2.sf(lr, dfl)) if dfl > 0 else np.nan
+        rows.append((name, f.method, k, f.loglik, aic, bic, lr, dfl, pv))
+        prev = f
+    return pd.DataFrame(rows, columns=["name", "method", "n_params", "loglik", "aic", "bic", "lr_stat", "lr_df",
+                                       "p_value"])
 
 
 def _lloq_text(rule: str, gd: GrowthData) -> str:
@@ -391,7 +821,7 @@ def _lloq_text(rule: str, gd: GrowthData) -> str:
     return f"{n} left-censored size(s) {what} before taking logs"
 
 
-def _diagnostics(res: pd.DataFrame, boundary: bool) -> pd.DataFrame:
+def _diagnostics(res: pd.DataFrame, boundary: bool, influence: pd.DataFrame | None = None) -> pd.DataFrame:
     z = res["standardized"].to_numpy()
     rows = []
     if z.size >= 3 and np.ptp(z) > 0:
@@ -400,7 +830,9 @@ def _diagnostics(res: pd.DataFrame, boundary: bool) -> pd.DataFrame:
                      "small p: residuals of log size are not normal (outliers, wrong growth model)"))
     else:
         rows.append(("shapiro_wilk_normality", np.nan, np.nan, "too few residuals"))
-    groups = [g["residual"].to_numpy() for _, g in res.groupby("arm", sort=False) if len(g) >= 2]
+    # standardized (Pearson) residuals: the same statistics as raw ones for a single residual SD,
+    # and the check that matters after a variance function
+    groups = [g["standardized"].to_numpy() for _, g in res.groupby("arm", sort=False) if len(g) >= 2]
     if len(groups) >= 2 and all(np.ptp(g) > 0 for g in groups):
         lv = stats.levene(*groups, center="median")
         rows.append(("levene_equal_spread_across_arms", float(lv.statistic), float(lv.pvalue),
@@ -408,13 +840,18 @@ def _diagnostics(res: pd.DataFrame, boundary: bool) -> pd.DataFrame:
     else:
         rows.append(("levene_equal_spread_across_arms", np.nan, np.nan, "too few residuals per arm"))
     if z.size >= 3 and np.ptp(res["fitted_conditional"]) > 0 and np.ptp(z) > 0:
-        r, p = stats.pearsonr(res["fitted_conditional"], res["residual"])
+        r, p = stats.pearsonr(res["fitted_conditional"], res["standardized"])
         rows.append(("residual_vs_fitted_correlation", float(r), float(p),
                      "non-zero: curvature, e.g. growth slowing down (consider Gompertz per animal)"))
     else:
         rows.append(("residual_vs_fitted_correlation", np.nan, np.nan, "too few residuals"))
     rows.append(("tau2_on_boundary", float(boundary), np.nan,
                  "1: no detectable between-animal variation in growth rate"))
+    if influence is not None:
+        fl = influence[influence["flagged"]]
+        names = ", ".join(f"{a} (D={d:.2f})" for a, d in zip(fl["subject"], fl["cooks_distance"]))
+        rows.append(("influential_animals", float(len(fl)), np.nan,
+                     f"Cook's distance > {_COOK_RULE_TEXT}: " + (names if len(fl) else "none")))
     return pd.DataFrame(rows, columns=["check", "statistic", "p_value", "comment"])
 
 

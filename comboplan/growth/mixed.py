@@ -247,3 +247,417 @@ def random_slope_fit(stats: SlopeStats, arm: np.ndarray, n_arms: int, method: st
         boundary=boundary,
         method=method,
     )
+
+
+# =========================================================================== general LME engine
+r"""Iterative (RE)ML for the general linear mixed model with variance functions.
+
+For animal :math:`i` with :math:`n_i` observations
+
+.. math::
+
+    y_i = X_i\beta + Z_i b_i + \varepsilon_i,\quad b_i \sim N(0, \sigma^2\Gamma),\quad
+    \varepsilon_i \sim N(0, \sigma^2\Lambda_i),\quad \Lambda_i = \mathrm{diag}(w_{ij}^2)
+
+where the standard-deviation multipliers :math:`w_{ij}` are the product of the requested
+variance functions (Pinheiro & Bates 2000, ch. 5): ``varIdent`` by arm or by animal
+(:math:`w = \delta_{s}`, first stratum fixed at 1) and ``varPower``
+(:math:`w = |v_{ij}|^{\delta}`, :math:`v` the fitted value or the time).  With
+:math:`V^*_i = \Lambda_i + Z_i\Gamma Z_i^\top`, :math:`\beta` and :math:`\sigma^2` are
+profiled out:
+
+.. math::
+
+    -2\ell_R = (N-p)(\log 2\pi\hat\sigma^2 + 1) + \sum_i\log|V^*_i| + \log|\textstyle\sum_i X_i^\top V_i^{*-1}X_i|
+
+(ML: :math:`N` instead of :math:`N-p` and no last term), minimised over the remaining
+parameters (log-Cholesky factor of :math:`\Gamma`, log variance ratios, power) by BFGS with
+central-difference gradients.  For ``varPower`` of the fitted value the covariate is held
+fixed during an optimisation and then updated with the conditional fitted values until it
+stops changing, as nlme does.
+"""
+
+VARIANCE_FUNCTIONS = ("arm", "animal", "power", "power_time")
+
+
+@dataclass(frozen=True)
+class LMEDesign:
+    """Padded design of a per-animal linear mixed model.
+
+    Attributes
+    ----------
+    y : ndarray, shape (S, T)
+        Response (padded entries arbitrary).
+    X : ndarray, shape (S, T, p)
+        Fixed-effect design.
+    Z : ndarray, shape (S, T, q)
+        Random-effect design.
+    mask : ndarray of bool, shape (S, T)
+        Observations used.
+    arm : ndarray of int, shape (S,)
+        Arm of each animal (varIdent by arm).
+    t : ndarray, shape (S, T)
+        Time since baseline (varPower of time), time unit.
+    """
+
+    y: np.ndarray
+    X: np.ndarray
+    Z: np.ndarray
+    mask: np.ndarray
+    arm: np.ndarray
+    t: np.ndarray
+
+
+@dataclass(frozen=True)
+class LMEFit:
+    """Result of :func:`lme_fit` (all variances in absolute units).
+
+    Attributes
+    ----------
+    beta, cov_beta : ndarray
+        Fixed effects and their model-based covariance :math:`\\sigma^2 (X^\\top V^{*-1} X)^{-1}`.
+    sigma2 : float
+        Residual variance of the reference stratum (multiplier 1).
+    G : ndarray, shape (q, q)
+        Random-effect covariance.
+    weights : ndarray, shape (S, T)
+        Residual SD multipliers :math:`w_{ij}` (1 on padded entries).
+    arm_ratio, animal_ratio : ndarray or None
+        varIdent SD ratios per arm / per animal (first = 1).
+    power : float or None
+        varPower exponent.
+    ranef : ndarray, shape (S, q)
+        Predicted random effects (BLUPs).
+    fitted_marginal, fitted_conditional : ndarray, shape (S, T)
+        :math:`X\\beta` and :math:`X\\beta + Zb`.
+    loglik : float
+        Maximised (RE)ML log-likelihood (statsmodels/nlme constants).
+    n_theta : int
+        Number of variance parameters including :math:`\\sigma^2`.
+    nobs, p : int
+        Observations and fixed effects.
+    converged : bool
+    grad_norm : float
+        Max |gradient| of -2 log-likelihood at the solution (unconstrained scale).
+    method : str
+    theta : ndarray
+        Unconstrained optimum.
+    """
+
+    beta: np.ndarray
+    cov_beta: np.ndarray
+    sigma2: float
+    G: np.ndarray
+    weights: np.ndarray
+    arm_ratio: np.ndarray | None
+    animal_ratio: np.ndarray | None
+    power: float | None
+    ranef: np.ndarray
+    fitted_marginal: np.ndarray
+    fitted_conditional: np.ndarray
+    loglik: float
+    n_theta: int
+    nobs: int
+    p: int
+    converged: bool
+    grad_norm: float
+    method: str
+    theta: np.ndarray
+    Vstar: np.ndarray = None  # (S, T, T) V* = Lambda + Z Gamma Z' at the solution (padded: identity)
+
+
+class _LMEProblem:
+    """Unpacks the unconstrained parameter vector and evaluates the profiled likelihood."""
+
+    def __init__(self, design: LMEDesign, variance, correlated: bool, method: str):
+        self.d = design
+        self.method = method
+        m = design.mask
+        self.m = m
+        self.N = int(m.sum())
+        self.X = np.where(m[..., None], design.X, 0.0)
+        self.y = np.where(m, design.y, 0.0)
+        # internal scaling of the random-effect columns (conditioning only)
+        zz = np.where(m[..., None], design.Z, 0.0)
+        scale = np.sqrt((zz**2).sum(axis=(0, 1)) / max(self.N, 1))
+        self.zscale = np.where(scale > 0, scale, 1.0)
+        self.Z = zz / self.zscale
+        self.q = self.Z.shape[-1]
+        self.p = self.X.shape[-1]
+        self.correlated = bool(correlated) and self.q > 1
+        self.variance = tuple(variance)
+        S = m.shape[0]
+        has = m.any(axis=1)
+        arms_used = np.unique(design.arm[has])
+        self.arm_levels = arms_used
+        self.arm_pos = np.searchsorted(arms_used, design.arm)
+        self.animals_used = np.flatnonzero(has)
+        self.animal_pos = np.cumsum(has) - 1
+        # parameter layout
+        self.slices = {}
+        k = 0
+        ng = self.q * (self.q + 1) // 2 if self.correlated else self.q
+        self.slices["G"] = slice(k, k + ng)
+        k += ng
+        if "arm" in self.variance:
+            self.slices["arm"] = slice(k, k + len(arms_used) - 1)
+            k += len(arms_used) - 1
+        if "animal" in self.variance:
+            self.slices["animal"] = slice(k, k + len(self.animals_used) - 1)
+            k += len(self.animals_used) - 1
+        if "power" in self.variance or "power_time" in self.variance:
+            self.slices["power"] = slice(k, k + 1)
+            k += 1
+        self.n_par = k
+        self.pcov = np.where(m, np.abs(design.t), 1.0)  # power covariate (time or fitted)
+        self.S = S
+
+    def gamma(self, th):
+        g = th[self.slices["G"]]
+        q = self.q
+        L = np.zeros((q, q))
+        if self.correlated:
+            L[np.tril_indices(q)] = g
+            L[np.diag_indices(q)] = np.exp(np.diag(L))
+        else:
+            L[np.diag_indices(q)] = np.exp(g)
+        return L @ L.T
+
+    def weights(self, th):
+        w = np.ones(self.m.shape)
+        out = {"arm": None, "animal": None, "power": None}
+        if "arm" in self.slices:
+            r = np.exp(np.r_[0.0, th[self.slices["arm"]]])
+            out["arm"] = r
+            w = w * r[self.arm_pos][:, None]
+        if "animal" in self.slices:
+            r = np.exp(np.r_[0.0, th[self.slices["animal"]]])
+            out["animal"] = r
+            w = w * r[np.clip(self.animal_pos, 0, len(r) - 1)][:, None]
+        if "power" in self.slices:
+            dl = float(th[self.slices["power"]][0])
+            out["power"] = dl
+            v = np.maximum(self.pcov, 1e-12)
+            w = w * v**dl
+        return np.where(self.m, w, 1.0), out
+
+    def parts(self, th):
+        G = self.gamma(th)
+        w, _ = self.weights(th)
+        V = np.einsum("stq,qr,sur->stu", self.Z, G, self.Z)
+        T = w.shape[1]
+        eye = np.eye(T)
+        V = V + eye * (w**2)[:, :, None]
+        mm = self.m[:, :, None] & self.m[:, None, :]
+        V = np.where(mm, V, eye)
+        L = np.linalg.cholesky(V)
+        Xt = np.linalg.solve(L, self.X)
+        yt = np.linalg.solve(L, self.y[..., None])[..., 0]
+        A = np.einsum("stp,stq->pq", Xt, Xt)
+        c = np.einsum("stp,st->p", Xt, yt)
+        beta = np.linalg.solve(A, c)
+        rss = float((yt**2).sum() - c @ beta)
+        ldV = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum()
+        return V, A, beta, rss, ldV
+
+    def objective(self, th):
+        try:
+            _, A, beta, rss, ldV = self.parts(th)
+        except np.linalg.LinAlgError:
+            return np.inf
+        if not (rss > 0):
+            return np.inf
+        if self.method == "reml":
+            dof = self.N - self.p
+            ldA = np.linalg.slogdet(A)[1]
+            return dof * (_LOG2PI + np.log(rss / dof) + 1.0) + ldV + ldA
+        return self.N * (_LOG2PI + np.log(rss / self.N) + 1.0) + ldV
+
+    def grad(self, th, h=1e-5):
+        g = np.zeros_like(th)
+        for k in range(th.size):
+            e = np.zeros_like(th)
+            e[k] = h
+            g[k] = (self.objective(th + e) - self.objective(th - e)) / (2 * h)
+        return g
+
+
+def _minimise(prob, th0):
+    from scipy import optimize
+
+    f = prob.objective
+    best = optimize.minimize(f, th0, jac=prob.grad, method="BFGS", options={"gtol": 1e-7, "maxiter": 500})
+    th = best.x
+    # polish: a second BFGS from the optimum (fresh Hessian approximation)
+    again = optimize.minimize(f, th, jac=prob.grad, method="BFGS", options={"gtol": 1e-8, "maxiter": 200})
+    if again.fun <= best.fun:
+        th = again.x
+    return th
+
+
+def lme_fit(design: LMEDesign, *, variance=(), correlated: bool = False, method: str = "reml",
+            start: np.ndarray | None = None, max_outer: int = 50, tol: float = 1e-9) -> LMEFit:
+    """Fit a linear mixed model with variance functions by iterative (RE)ML.
+
+    Parameters
+    ----------
+    design : LMEDesign
+        Padded per-animal design.
+    variance : sequence of str
+        Any of ``"arm"`` (varIdent by arm), ``"animal"`` (varIdent by animal), ``"power"``
+        (varPower of the absolute conditional fitted value), ``"power_time"`` (varPower of the
+        time since baseline); several are multiplied (varComb).
+    correlated : bool
+        Unstructured (correlated) random-effect covariance instead of a diagonal one.
+    method : {"reml", "ml"}
+        Restricted or full maximum likelihood.
+    start : ndarray, optional
+        Starting unconstrained parameter vector.
+    max_outer, tol : int, float
+        Outer iterations updating the fitted-value covariate of ``"power"``, and the
+        tolerance on the parameter change that stops them.
+
+    Returns
+    -------
+    LMEFit
+    """
+    from scipy import optimize  # noqa: F401  (import cost once)
+
+    variance = tuple(variance)
+    if "power" in variance and "power_time" in variance:
+        raise ValueError("choose one power variance function ('power' or 'power_time')")
+    prob = _LMEProblem(design, variance, correlated, method)
+    th = np.zeros(prob.n_par) if start is None else np.asarray(start, float).copy()
+    if start is None:
+        th[prob.slices["G"]] = 0.0
+    fitted_cov = "power" in variance
+    if fitted_cov:
+        # start the covariate at the fit without the power function
+        base_var = tuple(v for v in variance if v != "power")
+        pre = lme_fit(design, variance=base_var, correlated=correlated, method=method, start=None)
+        prob.pcov = np.where(prob.m, np.abs(pre.fitted_conditional), 1.0)
+        th[:-1] = pre.theta
+    n_outer = max_outer if fitted_cov else 1
+    for it in range(n_outer):
+        th_new = _minimise(prob, th)
+        change = float(np.max(np.abs(th_new - th))) if th.size else 0.0
+        th = th_new
+        if not fitted_cov:
+            break
+        fit = _finish(prob, th)
+        newcov = np.where(prob.m, np.abs(fit.fitted_conditional), 1.0)
+        prob.pcov = newcov
+        if change < tol ** 0.5 * 1e-2 and it > 0:
+            break
+    return _finish(prob, th)
+
+
+def _finish(prob: _LMEProblem, th) -> LMEFit:
+    V, A, beta, rss, ldV = prob.parts(th)
+    val = prob.objective(th)
+    dof = prob.N - prob.p if prob.method == "reml" else prob.N
+    s2 = rss / dof
+    Gam = prob.gamma(th)
+    w, wv = prob.weights(th)
+    fm = np.einsum("stp,p->st", prob.X, beta)
+    r = np.where(prob.m, prob.y - fm, 0.0)
+    Vinv_r = np.linalg.solve(V, r[..., None])[..., 0]
+    b_int = np.einsum("qr,str,st->sq", Gam, prob.Z, Vinv_r)   # internal scale
+    fc = fm + np.einsum("stq,sq->st", prob.Z, b_int)
+    D = np.diag(prob.zscale)
+    Dinv = np.diag(1.0 / prob.zscale)
+    G = s2 * Dinv @ Gam @ Dinv
+    b = b_int / prob.zscale
+    g = prob.grad(th) if th.size else np.zeros(0)
+    del D
+    n_theta = th.size + 1
+    return LMEFit(
+        beta=beta, cov_beta=s2 * np.linalg.inv(A), sigma2=float(s2), G=G, weights=w,
+        arm_ratio=wv["arm"], animal_ratio=wv["animal"], power=wv["power"], ranef=b,
+        fitted_marginal=np.where(prob.m, fm, np.nan), fitted_conditional=np.where(prob.m, fc, np.nan),
+        loglik=float(-0.5 * val), n_theta=int(n_theta), nobs=prob.N, p=prob.p,
+        converged=bool(np.all(np.isfinite(g)) and (np.max(np.abs(g), initial=0.0) < 1e-3)),
+        grad_norm=float(np.max(np.abs(g), initial=0.0)), method=prob.method, theta=np.asarray(th, float),
+        Vstar=V,
+    )
+
+
+# =========================================================================== CR2 and influence
+def _isqrt_psd(B, rtol=1e-10):
+    """Symmetric inverse square root (pseudo-inverse on the null space)."""
+    w, U = np.linalg.eigh(0.5 * (B + B.T))
+    keep = w > rtol * max(float(w.max(initial=0.0)), 1e-300)
+    inv = np.where(keep, 1.0 / np.sqrt(np.where(keep, w, 1.0)), 0.0)
+    return (U * inv) @ U.T
+
+
+def cr2_vcov(X: np.ndarray, Vstar: np.ndarray, resid: np.ndarray, mask: np.ndarray,
+             contrasts: np.ndarray | None = None):
+    r"""Cluster-robust (CR2, Bell & McCaffrey 2002) covariance of GLS fixed effects.
+
+    Each animal is a cluster.  With working covariance :math:`\Phi_i` (the fitted
+    :math:`V^*_i`, any scale), :math:`W_i = \Phi_i^{-1}`, :math:`M = (\sum X_i^\top W_i X_i)^{-1}`,
+    :math:`\Phi_i = D_i^\top D_i` and :math:`B_i = D_i(\Phi_i - X_i M X_i^\top)D_i^\top`, the
+    adjustment :math:`A_i = D_i^\top B_i^{-1/2} D_i` makes the sandwich
+    :math:`M\,\sum_i X_i^\top W_i A_i e_i e_i^\top A_i W_i X_i\,M` unbiased when the working
+    model is right (Pustejovsky & Tipton 2018, eq. 7).  Degrees of freedom of a contrast
+    :math:`c` are Bell & McCaffrey's Satterthwaite approximation under the working model.
+
+    Parameters
+    ----------
+    X : ndarray, shape (S, T, p)
+        Fixed-effect design (padded).
+    Vstar : ndarray, shape (S, T, T)
+        Working covariance of each animal up to a common scale.
+    resid : ndarray, shape (S, T)
+        Marginal residuals :math:`y - X\hat\beta` (same units as the response).
+    mask : ndarray of bool, shape (S, T)
+        Observations used.
+    contrasts : ndarray, shape (c, p), optional
+        Rows for which to compute Satterthwaite df (default: each coefficient).
+
+    Returns
+    -------
+    cov : ndarray, shape (p, p)
+        CR2 covariance of the fixed effects (response unit / fixed-effect unit, squared).
+    df : ndarray, shape (c,)
+        Bell-McCaffrey degrees of freedom of each contrast.
+    """
+    S, T, p = X.shape
+    idx = [np.flatnonzero(mask[s]) for s in range(S)]
+    idx = [(s, ii) for s, ii in enumerate(idx) if ii.size]
+    Xs = [X[s][ii] for s, ii in idx]
+    Phi = [Vstar[s][np.ix_(ii, ii)] for s, ii in idx]
+    W = [np.linalg.inv(P) for P in Phi]
+    M = np.linalg.inv(sum(x.T @ w @ x for x, w in zip(Xs, W)))
+    meat = np.zeros((p, p))
+    Aw = []   # A_i W_i X_i M, shape (n_i, p)
+    for (s, ii), x, P, w in zip(idx, Xs, Phi, W):
+        D = np.linalg.cholesky(P).T
+        B = D @ (P - x @ M @ x.T) @ D.T
+        A = D.T @ _isqrt_psd(B) @ D
+        Aw.append(A @ w @ x @ M)
+        u = (A @ w @ x).T @ resid[s][ii]
+        meat += np.outer(u, u)
+    cov = M @ meat @ M
+    C = np.eye(p) if contrasts is None else np.atleast_2d(contrasts)
+    # Satterthwaite df: var estimate = sum_i (g_i' e_i)^2, e = (I - H) y, H = X M X' W
+    off = np.cumsum([0] + [ii.size for _, ii in idx])
+    N = off[-1]
+    Xf = np.vstack(Xs)
+    Wf = np.zeros((N, N))
+    Pf = np.zeros((N, N))
+    for k, (w, P) in enumerate(zip(W, Phi)):
+        sl = slice(off[k], off[k + 1])
+        Wf[sl, sl] = w
+        Pf[sl, sl] = P
+    IH = np.eye(N) - Xf @ M @ Xf.T @ Wf
+    df = np.empty(C.shape[0])
+    for r, c in enumerate(C):
+        U = np.zeros((N, len(idx)))
+        for k, a in enumerate(Aw):
+            g = a @ c
+            U[:, k] = IH[off[k]:off[k + 1]].T @ g
+        Om = U.T @ Pf @ U
+        df[r] = np.trace(Om) ** 2 / np.sum(Om * Om) if np.sum(Om * Om) > 0 else np.nan
+    return cov, df
