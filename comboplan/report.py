@@ -475,13 +475,14 @@ def planning_section(ctx) -> str:
                          reference=(10.0, "none"), days=[14.0], margin=0.2, target_probability=0.8, n_animals=50,
                          draws=cal.draws(200, seed=seed), variability=Variability({"lambda0": 0.2}), seed=seed + 1)
     tables = [ctx.table(res.table, "dose_reduction.csv",
-                        "day-14 relative size (fold of day 0) per paclitaxel dose (mg/kg) and companion: median, "
-                        "credible band, P(non-inferior to 10 mg/kg)"),
+                        "day-14 geometric-mean relative size (fold of day 0) per paclitaxel dose (mg/kg) and "
+                        "companion: median, credible band, P(non-inferior to 10 mg/kg)"),
               ctx.table(res.to_xarray(), "dose_reduction.nc",
-                        "posterior draws of day-14 relative size per companion and dose (netCDF)")]
+                        "posterior draws of day-14 geometric-mean relative size per companion and dose (netCDF)")]
     md = res.minimum_dose
-    out.append("\nNon-inferiority: day-14 relative size within 20 % of 10 mg/kg alone, required with 80 % probability "
-               "over parameter uncertainty (200 draws x 50 virtual animals):\n")
+    out.append("\nNon-inferiority: day-14 geometric-mean relative size (the log scale of the power analysis below) "
+               "within 20 % of 10 mg/kg alone, required with 80 % probability over parameter uncertainty (200 draws x "
+               "50 virtual animals):\n")
     out.append("| companion | minimum paclitaxel dose (mg/kg) |\n|---|---|")
     for _, r in md.iterrows():
         out.append(f"| {r['companion']} | {r['min_dose']:g} |")
