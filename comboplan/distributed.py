@@ -18,10 +18,14 @@ What is equal to the in-memory path, and why
 * :func:`synergy`: Bliss and HSA scores, their delta-method intervals and p-values are
   bit-for-bit equal; q-values are recomputed across all blocks after the merge.  Loewe and
   ZIP depend on single-agent Hill fits whose engine the in-memory path chooses by the
-  number of curves in the call (MINPACK for at most 8 curves, the batch engine above), so
-  the in-memory path itself differs at optimiser round-off (measured up to ~1e-6 relative)
-  between a call on a whole screen and a call on a few of its blocks; the distributed
-  path matches to that tolerance, not bit for bit.
+  number of curves in the call (``comboplan.combination.fits.fit_hill``: MINPACK for at
+  most 8 curves, the batch engine above).  With the same engine the scores agree to
+  optimiser round-off (up to ~1e-6 relative measured), not bit for bit (the engine's
+  result depends on the batch's padded width); a partition holding at most 4 two-agent
+  blocks uses MINPACK and can reach a *different optimum* (measured: a Loewe cell score
+  -14.88 vs -13.26 percentage points) -- as does the in-memory path called on those
+  blocks alone.  Keep partitions of more than 4 blocks until fit_hill uses one engine
+  (``tests/test_distributed.py`` holds a strict xfail for it).
 * Randomness: with ``n_boot > 0`` :func:`synergy` runs each block on its own with a seed
   derived from ``(seed, stable hash of the block key)`` (:func:`group_seed`), so the
   bootstrap does not depend on partitioning or row order.  It is *not* the stream of the

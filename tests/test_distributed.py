@@ -1,0 +1,176 @@
+"""comboplan.distributed on a real dask.distributed LocalCluster (2 worker processes):
+results equal the in-memory path whatever the partitioning; a bad curve/block is rows with a reason."""
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+import comboplan as cp  # noqa: E402
+from comboplan import distributed as cd  # noqa: E402
+from comboplan.exceptions import ComboplanWarning, ConvergenceWarning  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def curves():
+    """30 hill curves of unequal sizes (6, 8, 10 doses x 2), so the padded width matters."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for c in range(30):
+        ec50, h = 10 ** rng.uniform(-1, 1), rng.uniform(0.5, 3)
+        d = np.repeat(np.logspace(-2, 2, 6 + (c % 3) * 2), 2)
+        rows.append(pd.DataFrame({"cid": f"c{c:03d}", "dose": d,
+                                  "resp": 100 / (1 + (d / ec50) ** h) + rng.normal(0, 5, d.size)}))
+    return pd.concat(rows, ignore_index=True).sample(frac=1, random_state=1).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def screen():
+    """8 blocks, 6x6 and 6x5 matrices, 3 replicates, inhibition in percent."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for b in range(8):
+        for a in [0, 0.1, 0.3, 1, 3, 10]:
+            for bb in [0, 0.1, 0.3, 1, 3, 10][: 6 if b % 2 == 0 else 5]:
+                e = 100 * (1 - 1 / (1 + (a / 1.0) ** 1.2) / (1 + (bb / 2.0) ** 1.5))
+                for r in range(3):
+                    rows.append(dict(block=f"b{b:02d}", a=a, b=bb, rep=r, inh=e + rng.normal(0, 4)))
+    return pd.DataFrame(rows)
+
+
+def test_group_seed_depends_on_seed_and_key_only():
+    a = cd.group_seed(7, ("x", 1)).generate_state(4)
+    assert np.array_equal(a, cd.group_seed(7, ("x", np.int64(1))).generate_state(4))
+    assert not np.array_equal(a, cd.group_seed(7, ("x", 2)).generate_state(4))
+    assert not np.array_equal(a, cd.group_seed(8, ("x", 1)).generate_state(4))
+
+
+def test_detection(client, curves):
+    assert cd.is_dask_frame(dd.from_pandas(curves, npartitions=2))
+    assert not cd.is_dask_frame(curves)
+    assert cd.get_client() is client
+
+
+@pytest.mark.parametrize("npartitions", [1, 3])
+def test_fit_dose_response_equals_in_memory(client, curves, npartitions):
+    ddf = dd.from_pandas(curves, npartitions=npartitions)
+    mem = cp.fit_dose_response(ddf.compute(), dose="dose", response="resp", by="cid")
+    res = cd.fit_dose_response(ddf, dose="dose", response="resp", by="cid", client=client)
+    assert isinstance(res, cp.DoseResponseResult)
+    pd.testing.assert_frame_equal(res.params, mem.params)   # bit for bit: no tolerance
+    pd.testing.assert_frame_equal(res.curves, mem.curves)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ComboplanWarning)  # one EC50 outside the tested range, in both
+        pd.testing.assert_frame_equal(res.ecx(50, ci="delta"), mem.ecx(50, ci="delta"))
+    assert np.array_equal(res.packed.rows, mem.packed.rows)
+
+
+def test_fit_dose_response_pandas_input_other_partitioning(client, curves):
+    mem = cp.fit_dose_response(curves, dose="dose", response="resp", by="cid")
+    res = cd.fit_dose_response(curves, dose="dose", response="resp", by="cid", npartitions=2)
+    pd.testing.assert_frame_equal(res.params, mem.params)
+
+
+def test_bad_curve_is_a_row_with_a_reason(client, curves):
+    bad = curves.copy()
+    bad.loc[bad.cid == "c007", "dose"] = -1.0
+    with pytest.warns(ConvergenceWarning, match="c007"):
+        res = cd.fit_dose_response(bad, dose="dose", response="resp", by="cid", npartitions=3)
+    row = res.curves.set_index("cid").loc["c007"]
+    assert not row.converged and "must be >= 0" in row.message
+    mem = cp.fit_dose_response(curves[curves.cid != "c007"], dose="dose", response="resp", by="cid")
+    got = res.params[res.params.cid != "c007"].drop(columns="curve").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, mem.params.drop(columns="curve"))
+
+
+@pytest.mark.parametrize("npartitions", [1, 3])
+def test_synergy_equals_in_memory(client, screen, npartitions):
+    kw = dict(doses=["a", "b"], response="inh", by="block", replicate="rep", n_boot=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ComboplanWarning)
+        mem = cp.synergy(screen, **kw)
+    res = cd.synergy(dd.from_pandas(screen, npartitions=npartitions), client=client, **kw)
+    for name in ("cells", "blocks"):
+        a, b = getattr(mem, name), getattr(res, name)
+        assert list(a.columns) == list(b.columns) and len(a) == len(b)
+        for m in ("bliss", "hsa"):   # no fits: bit for bit, delta CIs, p- and q-values included
+            pd.testing.assert_frame_equal(b[b.method == m].reset_index(drop=True),
+                                          a[a.method == m].reset_index(drop=True), check_categorical=False)
+        if npartitions == 1:
+            # Loewe/ZIP: single-agent Hill fits by the same engine as in memory: round-off only
+            col = "score" if name == "cells" else "mean"
+            np.testing.assert_allclose(b[col].to_numpy(float), a[col].to_numpy(float), rtol=1e-6, atol=1e-4)
+    assert len(res.monotherapy) == len(mem.monotherapy)
+
+
+@pytest.mark.xfail(strict=True, reason="known: comboplan.combination.fits.fit_hill fits <= 8 curves with MINPACK "
+                   "and more with the batch engine, which can reach a different optimum; a partition with few "
+                   "blocks then gives other Loewe/ZIP scores than the whole screen (so does the in-memory path "
+                   "called on a subset).  Fix belongs in fit_hill (one engine whatever the batch size).")
+def test_synergy_loewe_zip_equal_under_small_partitions(client, screen):
+    kw = dict(doses=["a", "b"], response="inh", by="block", replicate="rep", n_boot=0, methods=("loewe", "zip"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ComboplanWarning)
+        mem = cp.synergy(screen, **kw)
+    res = cd.synergy(dd.from_pandas(screen, npartitions=3), client=client, **kw)
+    np.testing.assert_allclose(res.cells.score.to_numpy(float), mem.cells.score.to_numpy(float),
+                               rtol=1e-6, atol=1e-4)
+
+
+def test_synergy_bootstrap_does_not_depend_on_partitioning(client, screen):
+    kw = dict(doses=["a", "b"], response="inh", by="block", replicate="rep", n_boot=30, seed=5,
+              methods=("bliss", "loewe"), inference="bootstrap")
+    sub = screen[screen.block.isin(["b00", "b01", "b02"])]
+    r1 = cd.synergy(sub, npartitions=1, **kw)
+    r3 = cd.synergy(dd.from_pandas(sub.iloc[::-1], npartitions=3), **kw)
+    cols = ["block", "method", "a", "b", "score", "ci_low", "ci_high", "p_value"]
+    r3c = r3.cells[cols].sort_values(["method", "block", "a", "b"]).reset_index(drop=True)
+    r1c = r1.cells[cols].sort_values(["method", "block", "a", "b"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(r3c, r1c, check_categorical=False)
+
+
+def test_synergy_bad_block_is_rows_with_a_reason(client, screen):
+    bad = screen.copy()
+    bad.loc[bad.block == "b03", "inh"] = np.nan
+    with pytest.warns(ComboplanWarning, match="not scored"):
+        res = cd.synergy(bad, doses=["a", "b"], response="inh", by="block", replicate="rep", n_boot=0,
+                         methods=("bliss", "hsa"), npartitions=2)
+    b3 = res.blocks[res.blocks.block == "b03"]
+    assert len(b3) == 2 and (b3.status.astype(str) == "not_scored").all()
+    assert b3.message.astype(str).str.contains("missing").all()
+    assert (res.blocks[res.blocks.block != "b03"].status.astype(str) == "ok").all()
+
+
+@pytest.mark.parametrize("npartitions", [1, 3])
+def test_score_matrix_per_block_equals_in_memory(client, screen, npartitions):
+    bad = screen.copy()
+    bad.loc[(bad.block == "b05") & (bad.b == 0) & (bad.a > 0), "a"] = -1.0  # negative dose: block fails
+    tab = cd.score_matrix(dd.from_pandas(bad, npartitions=npartitions), "a", "b", "inh", by="block",
+                          method="loewe", client=client)
+    assert list(tab.block.unique()) == sorted(bad.block.unique())
+    for blk, g in bad.groupby("block"):
+        rows = tab[tab.block == blk]
+        if blk == "b05":
+            assert len(rows) == 1 and rows.status.iloc[0] == "not_scored"
+            assert "DataError" in rows.message.iloc[0]
+            continue
+        ref = cp.score_matrix(g.a.to_numpy(), g.b.to_numpy(), g.inh.to_numpy(), method="loewe")
+        assert np.array_equal(rows.score.to_numpy(), ref.score)
+        assert np.array_equal(rows.reference.to_numpy(), ref.reference)
+
+
+def test_missing_by_is_a_data_error(client, curves):
+    with pytest.raises(cp.DataError, match="by="):
+        cd.fit_dose_response(curves, dose="dose", response="resp", by=None)
+    with pytest.raises(cp.DataError, match="not in the data"):
+        cd.fit_dose_response(curves, dose="dose", response="resp", by="nope")
