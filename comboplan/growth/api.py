@@ -615,7 +615,7 @@ def _mixed_design(d, gd, baseline, baseline_model, random):
             X = np.concatenate([one, np.broadcast_to(c[:, None, None], one.shape), slopes], axis=-1)
             names = ["intercept", "log_baseline"] + rate_names
             rate_idx = np.arange(2, K + 2)
-            response = "log V, t > 0, centred log V0 covariate"
+            response = "log V, t > 0"
         else:
             X = np.concatenate([one, slopes], axis=-1)
             names = ["intercept"] + rate_names
