@@ -5,7 +5,8 @@ Public names (also available from the top-level ``comboplan`` namespace where li
 * :func:`read_table` - CSV/TSV/Excel reader with validation and recorded units;
 * :func:`normalize`, :func:`to_inhibition`, :func:`to_viability`, :func:`to_fraction`,
   :func:`to_percent`, :func:`gr_values`, :func:`reference_subtract`, :func:`subtract_blank`,
-  :func:`percent_of_control` - plate-readout normalisation;
+  :func:`percent_of_control`, :func:`plate_correction` - plate-readout normalisation and
+  row/column (edge) effects;
 * :func:`load_dataset`, :func:`list_datasets` - numbers printed in the anchor papers;
 * ``comboplan.data.validate`` - validation primitives (each raises ``DataError``).
 """
@@ -17,6 +18,7 @@ from .normalize import (
     gr_values,
     normalize,
     percent_of_control,
+    plate_correction,
     reference_subtract,
     subtract_blank,
     to_fraction,
@@ -36,6 +38,7 @@ __all__ = [
     "reference_subtract",
     "subtract_blank",
     "percent_of_control",
+    "plate_correction",
     "load_dataset",
     "list_datasets",
 ]

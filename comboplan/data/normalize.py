@@ -14,6 +14,8 @@ untreated controls of the well's group):
 * percent of untreated control (viability):         ``V = 100 * s_corr / C``  (fraction: ``s_corr / C``)
 * inhibition:                                       ``I = 100 - V``           (fraction: ``1 - V``)
 * GR value (Hafner et al. 2016, Nat Methods 13:521): ``GR = 2 ** (log2(x / x0) / log2(x_ctrl / x0)) - 1``
+* plate effects (Tukey's median polish per plate; B-score, Brideau et al. 2003):
+  ``x_ij = m + a_i + b_j + e_ij``; corrected value ``m + e_ij``, B-score ``e_ij / (1.4826 MAD(e))``
 """
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ __all__ = [
     "reference_subtract",
     "subtract_blank",
     "percent_of_control",
+    "plate_correction",
 ]
 
 _SCALE_UNIT = {"percent": "%", "fraction": "fraction"}
@@ -750,4 +753,139 @@ def gr_values(
     res.attrs["response_kind"] = "GR"
     if drop_time_zero:
         res = res.loc[keep]
+    return res
+
+
+# ---------------------------------------------------------------------------
+# plate effects
+
+def _median_polish(x: np.ndarray, max_iter: int = 20, tol: float = 1e-10):
+    """Tukey's median polish of a (rows, columns) matrix with NaN for missing cells.
+
+    Returns overall, row effects, column effects (NaN-aware medians; rows or columns without a
+    value get effect 0)."""
+    r = x.copy()
+    overall = 0.0
+    row = np.zeros(x.shape[0])
+    col = np.zeros(x.shape[1])
+    import warnings
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN rows/columns: effect 0
+        for _ in range(max_iter):
+            rm = np.nan_to_num(np.nanmedian(r, axis=1))
+            r -= rm[:, None]
+            row += rm
+            d = np.nanmedian(col)
+            col -= d
+            overall += d
+            cm = np.nan_to_num(np.nanmedian(r, axis=0))
+            r -= cm[None, :]
+            col += cm
+            d = np.nanmedian(row)
+            row -= d
+            overall += d
+            if max(np.max(np.abs(rm)), np.max(np.abs(cm))) < tol * (1.0 + abs(overall)):
+                break
+    return overall, row, col
+
+
+def plate_correction(data: pd.DataFrame, value: str, *, row: str, column: str, plate=None,
+                     method: str = "median_polish", fit_on=None, out: str | None = None) -> pd.DataFrame:
+    """Remove row and column (edge, gradient) effects of each plate.
+
+    Tukey's median polish fits ``x_ij = m + a_i + b_j + e_ij`` to every plate (rows ``i``,
+    columns ``j``; medians, so a few active wells do not bias the effects).  ``method=
+    "median_polish"`` returns ``m + e_ij`` (the plate's overall level plus the residual, in the
+    unit of ``value``); ``"bscore"`` returns ``e_ij / (1.4826 MAD(e))`` (dimensionless; Brideau C,
+    Gunter B, Pikounis B, Liaw A. J Biomol Screen 2003;8:634-647).
+
+    The additive model assumes that treatments are not aligned with rows or columns: on a
+    plate where dose increases along the columns, the column effects *are* the dose effect and
+    must not be removed.  For such layouts estimate the effects on wells spread over the plate
+    whose true response is the same (untreated controls, or a randomised layout) with
+    ``fit_on``; the correction is then applied to every well.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Tidy table, one row per well (not modified).
+    value : str
+        Column with the readout (signal, % viability...).
+    row, column : str
+        Columns with the well's row (e.g. "A".."H") and column (1..12) labels.
+    plate : str or list of str, optional
+        Column(s) identifying the plate; default: one plate.
+    method : {"median_polish", "bscore"}
+    fit_on : selector, optional
+        Wells used to estimate the effects (boolean column name, ``{column: value}`` dict or a
+        boolean mask; see :func:`comboplan.data.validate.select_rows`); default all wells.
+    out : str, optional
+        Name of the new column (default ``value + "_plate_corrected"`` or ``value + "_bscore"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the new column and columns ``row_effect`` and ``column_effect`` (unit of
+        ``value``), and an entry in ``attrs["normalization"]``.
+    """
+    require_frame(data)
+    if method not in ("median_polish", "bscore"):
+        raise DataError(f"method must be 'median_polish' or 'bscore'; got {method!r}.")
+    plates = as_list(plate)
+    require_columns(data, [value, row, column] + plates, role="plate layout")
+    x = pd.to_numeric(data[value], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        pos = int(np.flatnonzero(bad)[0])
+        raise DataError(f"column {value!r}: row {_fmt_label(data.index[pos])} is not a finite number "
+                        f"({data[value].iloc[pos]!r}); fix or drop it before the plate correction.")
+    key = plates + [row, column]
+    dup = data.duplicated(key, keep=False).to_numpy()
+    if dup.any():
+        pos = int(np.flatnonzero(dup)[0])
+        raise DataError(f"two rows share plate/row/column {tuple(data[key].iloc[pos])} (row "
+                        f"{_fmt_label(data.index[pos])}); each well must appear once per plate. Add the plate "
+                        "column(s) with plate=...")
+    use = np.ones(len(data), bool) if fit_on is None else select_rows(data, fit_on, "wells for the plate effects")
+    name = out or (f"{value}_plate_corrected" if method == "median_polish" else f"{value}_bscore")
+    _check_new_column(data, name, "out")
+    for c in ("row_effect", "column_effect"):
+        _check_new_column(data, c, "out")
+    res = _new_frame(data)
+    corrected = np.empty(len(data))
+    reff = np.empty(len(data))
+    ceff = np.empty(len(data))
+    codes, n_plates = _codes(data, plates)
+    for g in range(n_plates):
+        idx = np.flatnonzero(codes == g)
+        rl, ri = np.unique(data[row].to_numpy()[idx].astype(str), return_inverse=True)
+        cl, ci = np.unique(data[column].to_numpy()[idx].astype(str), return_inverse=True)
+        m = np.full((rl.size, cl.size), np.nan)
+        sel = use[idx]
+        m[ri[sel], ci[sel]] = x[idx][sel]
+        if np.isfinite(m).sum() < 3:
+            where = f"plate ({_group_label(plates, tuple(data.iloc[idx[0]][plates]))})" if plates else "the plate"
+            raise DataError(f"{where} has fewer than 3 wells to estimate row and column effects from.")
+        overall, a, b = _median_polish(m)
+        e = x[idx] - overall - a[ri] - b[ci]
+        reff[idx], ceff[idx] = a[ri], b[ci]
+        if method == "median_polish":
+            corrected[idx] = overall + e
+        else:
+            mad = 1.4826 * float(np.median(np.abs(e[sel] - np.median(e[sel]))))
+            if not mad > 0:
+                raise DataError("the residuals of a plate have MAD 0 (constant wells): the B-score is undefined; "
+                                "use method='median_polish'.")
+            corrected[idx] = e / mad
+    res[name] = corrected
+    res["row_effect"] = reff
+    res["column_effect"] = ceff
+    unit = dict(data.attrs.get("units", {})).get(value, "")
+    res.attrs["units"][name] = unit if method == "median_polish" else "1 (B-score)"
+    res.attrs["units"]["row_effect"] = unit
+    res.attrs["units"]["column_effect"] = unit
+    res.attrs["normalization"].append(
+        f"plate_correction({value!r} -> {name!r}, {method}, Tukey median polish per plate"
+        + (", effects estimated on selected wells" if fit_on is not None else "") + ")")
     return res
