@@ -80,6 +80,7 @@ _SUBMODULES = {
     "models": "comboplan.models",
     "data": "comboplan.data",
     "plot": "comboplan.plot",
+    "distributed": "comboplan.distributed",  # Dask entry points (extra comboplan[dask])
 }
 
 __all__ = sorted(
