@@ -64,16 +64,33 @@ def one(seed):
              for k in TRUE}, fit.converged, int(fit.settings["n_censored"]), time.perf_counter() - t0)
 
 
+def _safe(seed):
+    """One study; an exception is recorded as a failed fit (it counts against the fit, not the run)."""
+    try:
+        return one(seed)
+    except Exception as exc:  # noqa: BLE001 - reported below
+        return f"{type(exc).__name__}: {exc}"
+
+
 def main() -> int:
+    from concurrent.futures import as_completed
+
     t0 = time.perf_counter()
+    out, errors = [], []
     with ProcessPoolExecutor(WORKERS) as ex:
-        out = list(ex.map(one, range(2000, 2000 + N_STUDIES)))
+        futs = [ex.submit(_safe, s) for s in range(2000, 2000 + N_STUDIES)]
+        for k, fu in enumerate(as_completed(futs), 1):
+            r = fu.result()
+            (errors if isinstance(r, str) else out).append(r)
+            if k % 10 == 0:
+                print(f"  {k}/{N_STUDIES} studies done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     wall = time.perf_counter() - t0
     conv = np.mean([o[1] for o in out])
     cens = np.mean([o[2] for o in out])
     per = np.median([o[3] for o in out])
     print(f"{N_STUDIES} studies (Simeoni TGI, 3 transit compartments; 4 arms x 7 mice x 9 days), max_step "
-          f"{MAX_STEP:g} d, {WORKERS} workers, {wall:.0f} s (median {per:.0f} s per fit); converged {conv:.1%}; "
+          f"{MAX_STEP:g} d, {WORKERS} workers, {wall:.0f} s (median {per:.0f} s per fit); fits that raised: "
+          f"{len(errors)}{' (' + errors[0] + ')' if errors else ''}; converged {conv:.1%} of the others; "
           f"mean censored observations per study {cens:.1f}")
     print(f"{'parameter':<20} {'true':>7} {'cover90':>8} {'MC SE':>6} {'bias/SE':>8} {'mean SE':>8}")
     ok = True
@@ -90,7 +107,8 @@ def main() -> int:
         ok &= not flag
         print(f"{k:<20} {v:>7.3g} {cover:>8.3f} {mcse:>6.3f} {bias:>8.3f} {np.mean(se[good]):>8.3g}"
               f"  (SE available in {good.sum()}/{len(good)}){flag}")
-    print("PASS" if ok else "FAIL: a coverage is outside 85-95 % or |bias| > 0.3 SE")
+    ok &= len(errors) <= 0.01 * N_STUDIES
+    print("PASS" if ok else "FAIL: a coverage is outside 85-95 %, |bias| > 0.3 SE, or more than 1 % of fits raised")
     return 0 if ok else 1
 
 

@@ -424,7 +424,10 @@ class _Objective:
         val = float(np.sum(2.0 * g + logdet - self.q * _LOG2PI))
         if self.reml and np.isfinite(val):
             with np.errstate(all="ignore"):
-                val += self._reml_term(self.full(xf), th, om, sg, eta, f, J)
+                try:
+                    val += self._reml_term(self.full(xf), th, om, sg, eta, f, J)
+                except np.linalg.LinAlgError:   # a degenerate point: not a crash of the whole fit
+                    return np.inf
         if np.isfinite(val) and np.all(np.isfinite(eta)):
             self.eta = eta
         return val
@@ -455,12 +458,20 @@ class _Objective:
                 th2[j] += step
             X[..., c] = (prob.predict(prob.phi(th2, eta)) - f) / step
         _, _, w = _obs_terms(prob.y, f, prob.mask, prob.censored, sg, prob.error)
-        winv = np.where(w > 0, 1.0 / np.where(w > 0, w, 1.0), 1e300)
-        V = np.einsum("nok,k,nlk->nol", J, om ** 2, J) + winv[:, :, None] * np.eye(f.shape[1])[None]
-        Vi = np.linalg.inv(V)
-        A = np.einsum("noa,nol,nlb->ab", X, Vi, X)
+        w = np.where(prob.mask, w, 0.0)   # padding carries no information
+        # V^-1 = W - W J H^-1 J' W with H = Omega^-1 + J' W J (Woodbury): no n_obs x n_obs inverse, and
+        # observations without information (padding, w = 0) drop out exactly
+        WX = w[:, :, None] * X
+        WJ = w[:, :, None] * J
+        H = np.einsum("noi,noj->nij", J, WJ) + np.diag(1.0 / om ** 2)[None]
+        JWX = np.einsum("noi,noa->nia", J, WX)
+        try:
+            HiJWX = np.linalg.solve(H, JWX)
+        except np.linalg.LinAlgError:
+            return np.inf
+        A = np.einsum("noa,nob->ab", X, WX) - np.einsum("nia,nib->ab", JWX, HiJWX)
         sign, ld = np.linalg.slogdet(A)
-        return float(ld - free.size * _LOG2PI) if sign > 0 else np.inf
+        return float(ld - free.size * _LOG2PI) if (sign > 0 and np.isfinite(ld)) else np.inf
 
 
 def laplace_objective(problem: NLMEProblem, theta, omega, sigma, eta0=None):
