@@ -14,6 +14,8 @@ outside 85-95 % or a |bias| exceeds 0.3 SE.
 """
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
 import warnings
@@ -24,6 +26,7 @@ import numpy as np
 N_STUDIES = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 WORKERS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 MAX_STEP = float(sys.argv[3]) if len(sys.argv) > 3 else 0.2
+DUMP = os.environ.get("CALIBRATION_DUMP")   # optional: one JSON line per finished study
 LLOQ = 60.0
 TRUE = {"w0": 80.0, "lambda0": 0.25, "lambda1": 60.0, "k1": 1.0, "potency.paclitaxel": 0.5,
         "potency.secretome": 0.1, "interaction.gamma": 0.5, "omega.w0": 0.3, "omega.lambda0": 0.2,
@@ -82,6 +85,11 @@ def main() -> int:
         for k, fu in enumerate(as_completed(futs), 1):
             r = fu.result()
             (errors if isinstance(r, str) else out).append(r)
+            if DUMP:
+                with open(DUMP, "a") as fh:
+                    fh.write(json.dumps(r if isinstance(r, str) else
+                                        [{k: [float(x) for x in v] for k, v in r[0].items()}, bool(r[1]), r[2],
+                                         r[3]]) + "\n")
             if k % 10 == 0:
                 print(f"  {k}/{N_STUDIES} studies done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     wall = time.perf_counter() - t0
