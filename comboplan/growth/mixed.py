@@ -250,7 +250,7 @@ def random_slope_fit(stats: SlopeStats, arm: np.ndarray, n_arms: int, method: st
 
 
 # =========================================================================== general LME engine
-r"""Iterative (RE)ML for the general linear mixed model with variance functions.
+_ENGINE_DOC = r"""Iterative (RE)ML for the general linear mixed model with variance functions.
 
 For animal :math:`i` with :math:`n_i` observations
 
@@ -521,8 +521,6 @@ def lme_fit(design: LMEDesign, *, variance=(), correlated: bool = False, method:
     -------
     LMEFit
     """
-    from scipy import optimize  # noqa: F401  (import cost once)
-
     variance = tuple(variance)
     if "power" in variance and "power_time" in variance:
         raise ValueError("choose one power variance function ('power' or 'power_time')")
@@ -564,12 +562,10 @@ def _finish(prob: _LMEProblem, th) -> LMEFit:
     Vinv_r = np.linalg.solve(V, r[..., None])[..., 0]
     b_int = np.einsum("qr,str,st->sq", Gam, prob.Z, Vinv_r)   # internal scale
     fc = fm + np.einsum("stq,sq->st", prob.Z, b_int)
-    D = np.diag(prob.zscale)
     Dinv = np.diag(1.0 / prob.zscale)
     G = s2 * Dinv @ Gam @ Dinv
     b = b_int / prob.zscale
     g = prob.grad(th) if th.size else np.zeros(0)
-    del D
     n_theta = th.size + 1
     return LMEFit(
         beta=beta, cov_beta=s2 * np.linalg.inv(A), sigma2=float(s2), G=G, weights=w,

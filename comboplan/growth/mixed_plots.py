@@ -12,11 +12,9 @@ KINDS = ("residuals", "residuals_time", "qq", "qq_ranef", "influence")
 
 
 def _ax(ax):
-    if ax is None:
-        import matplotlib.pyplot as plt
+    from ..plot._common import new_axes
 
-        _, ax = plt.subplots(figsize=(6, 4))
-    return ax
+    return new_axes(ax)
 
 
 def plot_mixed_diagnostic(fit, *, kind: str = "residuals", ax=None):
