@@ -27,6 +27,7 @@ _NAMES = {
     "fit_growth_mixed": "comboplan.growth.api",
     "GrowthFit": "comboplan.growth.api",
     "MixedGrowthFit": "comboplan.growth.api",
+    "compare_mixed": "comboplan.growth.api",
     "growth_endpoints": "comboplan.growth.endpoints",
     "GrowthEndpoints": "comboplan.growth.endpoints",
     "compare_arms": "comboplan.growth.endpoints",
