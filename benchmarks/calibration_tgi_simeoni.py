@@ -11,6 +11,8 @@ error, the mean bias in SE units and the convergence rate; exits non-zero when a
 outside 85-95 % or a |bias| exceeds 0.3 SE.
 
     .venv/bin/python benchmarks/calibration_tgi_simeoni.py [n_studies] [n_workers] [max_step]
+    CALIBRATION_DUMP=studies.jsonl ...   # also write one JSON line per finished study
+    .venv/bin/python benchmarks/calibration_tgi_simeoni.py --summary studies.jsonl   # table of a dump
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-N_STUDIES = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+N_STUDIES = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1] != "--summary" else 200
 WORKERS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 MAX_STEP = float(sys.argv[3]) if len(sys.argv) > 3 else 0.2
 DUMP = os.environ.get("CALIBRATION_DUMP")   # optional: one JSON line per finished study
@@ -75,6 +77,38 @@ def _safe(seed):
         return f"{type(exc).__name__}: {exc}"
 
 
+def summarize(path) -> int:
+    """Coverage table from a CALIBRATION_DUMP file (e.g. of a run stopped before the end)."""
+    rows = [json.loads(line) for line in open(path)]
+    errors = [r for r in rows if isinstance(r, str)]
+    out = [(r[0], r[1], r[2], r[3]) for r in rows if not isinstance(r, str)]
+    print(f"{len(rows)} studies finished (of a planned run; Simeoni TGI, 3 transit compartments); fits that raised: "
+          f"{len(errors)}; converged {np.mean([o[1] for o in out]):.1%}; median {np.median([o[3] for o in out]):.0f} s "
+          f"per fit; mean censored observations per study {np.mean([o[2] for o in out]):.1f}")
+    return _table(out, errors, len(rows))
+
+
+def _table(out, errors, n_total) -> int:
+    print(f"{'parameter':<20} {'true':>7} {'cover90':>8} {'MC SE':>6} {'bias/SE':>8} {'mean SE':>8}")
+    ok = True
+    for k, v in TRUE.items():
+        est = np.array([o[0][k][0] for o in out])
+        se = np.array([o[0][k][1] for o in out])
+        lo = np.array([o[0][k][2] for o in out])
+        hi = np.array([o[0][k][3] for o in out])
+        good = np.isfinite(lo) & np.isfinite(hi)
+        cover = np.mean((lo[good] <= v) & (v <= hi[good]))
+        mcse = np.sqrt(cover * (1 - cover) / good.sum())
+        bias = np.mean(((est - v) / se)[good])
+        flag = "" if (0.85 <= cover <= 0.95 and abs(bias) <= 0.3) else "  <-- MISS"
+        ok &= not flag
+        print(f"{k:<20} {v:>7.3g} {cover:>8.3f} {mcse:>6.3f} {bias:>8.3f} {np.mean(se[good]):>8.3g}"
+              f"  (SE available in {good.sum()}/{len(good)}){flag}")
+    ok &= len(errors) <= 0.01 * n_total
+    print("PASS" if ok else "FAIL: a coverage is outside 85-95 %, |bias| > 0.3 SE, or more than 1 % of fits raised")
+    return 0 if ok else 1
+
+
 def main() -> int:
     from concurrent.futures import as_completed
 
@@ -100,25 +134,8 @@ def main() -> int:
           f"{MAX_STEP:g} d, {WORKERS} workers, {wall:.0f} s (median {per:.0f} s per fit); fits that raised: "
           f"{len(errors)}{' (' + errors[0] + ')' if errors else ''}; converged {conv:.1%} of the others; "
           f"mean censored observations per study {cens:.1f}")
-    print(f"{'parameter':<20} {'true':>7} {'cover90':>8} {'MC SE':>6} {'bias/SE':>8} {'mean SE':>8}")
-    ok = True
-    for k, v in TRUE.items():
-        est = np.array([o[0][k][0] for o in out])
-        se = np.array([o[0][k][1] for o in out])
-        lo = np.array([o[0][k][2] for o in out])
-        hi = np.array([o[0][k][3] for o in out])
-        good = np.isfinite(lo) & np.isfinite(hi)
-        cover = np.mean((lo[good] <= v) & (v <= hi[good]))
-        mcse = np.sqrt(cover * (1 - cover) / good.sum())
-        bias = np.mean(((est - v) / se)[good])
-        flag = "" if (0.85 <= cover <= 0.95 and abs(bias) <= 0.3) else "  <-- MISS"
-        ok &= not flag
-        print(f"{k:<20} {v:>7.3g} {cover:>8.3f} {mcse:>6.3f} {bias:>8.3f} {np.mean(se[good]):>8.3g}"
-              f"  (SE available in {good.sum()}/{len(good)}){flag}")
-    ok &= len(errors) <= 0.01 * N_STUDIES
-    print("PASS" if ok else "FAIL: a coverage is outside 85-95 %, |bias| > 0.3 SE, or more than 1 % of fits raised")
-    return 0 if ok else 1
+    return _table(out, errors, N_STUDIES)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(summarize(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[1] == "--summary" else main())

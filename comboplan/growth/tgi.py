@@ -764,10 +764,13 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
     init.update(initial or {})
     fixed = dict(fixed or {})
     theta0 = [fixed.get(nm, init[nm]) for nm in names]
+    ode_candidates = None
     if v["ode"] and not initial:
-        # nonlinear growth laws have local optima: start the population fit from the best
-        # naive-pooled fit (typical animal, no random effects) over a few starts
-        theta0 = _pooled_start(predict, y, d["mask"], cens, names, lower, upper, theta0, fixed, log_scale)
+        # nonlinear growth laws have local optima: candidate starts from naive-pooled fits
+        # (typical animal, no random effects); the population objective picks among them below
+        ode_candidates = _pooled_candidates(predict, y, d["mask"], cens, names, lower, upper, theta0, fixed,
+                                            log_scale)
+        theta0 = ode_candidates[0]
     for nm, v in zip(names, theta0):
         if nm != "interaction.gamma" and not v > 0:
             raise DataError(f"starting value of {nm!r} must be > 0; pass initial={{{nm!r}: ...}}.")
@@ -783,7 +786,40 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         theta0, om0, s0 = list(pf.theta), list(pf.omega), [0.02 * med, float(pf.sigma[0])]
     else:
         om0 = [0.3] * q
+    def _ofv(th):
+        """Laplace objective at the starting omegas and sigma (ranks candidate starts)."""
+        from ..fitting.nlme import laplace_objective
+
+        try:
+            with np.errstate(all="ignore"):
+                val = laplace_objective(prob, th, om0, s0)[0]
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError):
+            return np.inf
+        return val if np.isfinite(val) else np.inf
+
+    if ode_candidates and len(ode_candidates) > 1:
+        theta0 = min(ode_candidates, key=_ofv)   # the candidate with the best population objective
+    restart_note = ""
+    if ode_candidates and "k1" in names and "k1" not in fixed:
+        # the corner k1 -> 0 (killed cells never clear: a growth-inhibition model in disguise) is
+        # a local optimum the search can fall into; when it ends there, start again from the best
+        # candidate with clearance and keep the better objective
+        jk = names.index("k1")
+        first = fit_nlme(prob, theta0, om0, s0, fixed=fixed, compute_se=False, method=method)
+        best = first
+        if first.theta[jk] < 1e-3:
+            alt = [c for c in ode_candidates if c[jk] >= 1e-2]
+            if alt:
+                second = fit_nlme(prob, min(alt, key=_ofv), om0, s0, fixed=fixed, compute_se=False, method=method)
+                if second.ofv < first.ofv:
+                    best = second
+                    restart_note = (f"; the search first ended at k1 = {first.theta[jk]:.2g} 1/day (OFV "
+                                    f"{first.ofv:.2f}) and was restarted from a start with clearance (OFV "
+                                    f"{second.ofv:.2f})")
+        theta0, om0, s0 = list(best.theta), list(best.omega), list(best.sigma)
     fit = fit_nlme(prob, theta0, om0, s0, fixed=fixed, compute_se=compute_se, method=method)
+    if restart_note:
+        fit = replace(fit, message=fit.message + restart_note)
     # a potency driven to ~0 sits on the boundary of its space (no detectable kill): hold it there,
     # with the interaction it carries (sqrt(kA kB) = 0 makes gamma meaningless), and compute the
     # other standard errors conditional on it, instead of a covariance from a flat direction
@@ -854,51 +890,67 @@ def _predictor(d, names, agents, pair, use_int, n, log_scale, growth, n_transit,
     return predict
 
 
-def _pooled_start(predict, y, mask, cens, names, lower, upper, theta0, fixed, log_scale):
-    """Best naive-pooled least-squares fit (one typical animal) from a few starting points.
+def _pooled_candidates(predict, y, mask, cens, names, lower, upper, theta0, fixed, log_scale):
+    """Naive-pooled least-squares fits (one typical animal) from a few starting points.
 
     Residuals on the modelling scale; a censored observation contributes only when the
-    prediction lies above its limit.  Positive parameters are fitted on the log scale."""
+    prediction lies above its limit.  Positive parameters are fitted on the log scale.  Returns
+    the distinct local optima, best pooled fit first, plus fits with the transit rate ``k1`` and
+    the linear rate ``lambda1`` held at their starting values: the pooled fit ignores
+    between-animal variability and can prefer a degenerate corner (``k1 -> 0``: killed cells
+    never clear) that the population fit would then not leave."""
     from scipy import optimize
 
     n = mask.shape[0]
-    free = [j for j, nm in enumerate(names) if nm not in fixed]
-    logp = [names[j] != "interaction.gamma" for j in free]
     th0 = np.asarray(theta0, dtype=float)
     meas = mask & ~cens
     scale = float(np.std(y[meas])) or 1.0
 
-    def unpack(z):
-        th = th0.copy()
-        for k, j in enumerate(free):
-            th[j] = math.exp(z[k]) if logp[k] else z[k]
-        return th
+    def solve(start, hold):
+        free = [j for j, nm in enumerate(names) if nm not in fixed and nm not in hold]
+        logp = [names[j] != "interaction.gamma" for j in free]
 
-    def resid(z):
-        f = predict(np.tile(unpack(z), (n, 1)))
-        r = np.where(meas, f - y, 0.0)
-        r = np.where(cens, np.maximum(f - y, 0.0), r)
-        return r[mask] / scale
+        def unpack(z):
+            th = np.asarray(start, dtype=float).copy()
+            for k, j in enumerate(free):
+                th[j] = math.exp(z[k]) if logp[k] else z[k]
+            return th
 
-    lo = [(-np.inf if logp[k] else lower[j]) for k, j in enumerate(free)]
-    hi = [(math.log(upper[j]) if logp[k] and np.isfinite(upper[j]) else (np.inf if logp[k] else upper[j]))
-          for k, j in enumerate(free)]
-    starts = [th0]
-    for nm, facs in (("lambda1", (0.3, 3.0)), ("k1", (0.2, 5.0))):
-        if nm in names and nm not in fixed:
-            starts += [np.where(np.asarray(names) == nm, th0 * f, th0) for f in facs]
-    best, best_cost = th0, np.inf
-    for st in starts:
-        z0 = np.array([math.log(st[j]) if logp[k] else st[j] for k, j in enumerate(free)])
-        z0 = np.clip(z0, np.asarray(lo) + 1e-6, np.asarray(hi) - 1e-6)
+        def resid(z):
+            f = predict(np.tile(unpack(z), (n, 1)))
+            r = np.where(meas, f - y, 0.0)
+            r = np.where(cens, np.maximum(f - y, 0.0), r)
+            return r[mask] / scale
+
+        lo = np.array([(-np.inf if logp[k] else lower[j]) for k, j in enumerate(free)])
+        hi = np.array([(math.log(upper[j]) if logp[k] and np.isfinite(upper[j]) else (np.inf if logp[k] else upper[j]))
+                       for k, j in enumerate(free)])
+        z0 = np.array([math.log(start[j]) if logp[k] else start[j] for k, j in enumerate(free)])
+        z0 = np.clip(z0, lo + 1e-6, hi - 1e-6)
         try:
             with np.errstate(all="ignore"):
                 r = optimize.least_squares(resid, z0, bounds=(lo, hi), x_scale=1.0, max_nfev=200 * len(z0))
         except (ValueError, FloatingPointError):
-            continue
-        if np.isfinite(r.cost) and r.cost < best_cost:
-            best, best_cost = unpack(r.x), r.cost
-    return [float(v) for v in best]
+            return None
+        return (float(r.cost), unpack(r.x)) if np.isfinite(r.cost) else None
+
+    runs = [solve(th0, ())]
+    for nm, facs in (("lambda1", (0.3, 3.0)), ("k1", (0.2, 5.0))):
+        if nm in names and nm not in fixed:
+            runs += [solve(np.where(np.asarray(names) == nm, th0 * f, th0), ()) for f in facs]
+    free_runs = sorted([r for r in runs if r is not None], key=lambda r: r[0])
+    anchored = [solve(th0, (nm,)) for nm in ("k1", "lambda1") if nm in names and nm not in fixed]
+    out = []
+    for r in free_runs[:1] + [a for a in anchored if a is not None] + free_runs[1:]:
+        th = r[1]
+        if not any(np.allclose(th, o, rtol=1e-3) for o in out):
+            out.append(th)
+    return [[float(v) for v in th] for th in out] or [[float(v) for v in th0]]
+
+
+def _pooled_start(predict, y, mask, cens, names, lower, upper, theta0, fixed, log_scale):
+    """The best naive-pooled fit (see :func:`_pooled_candidates`)."""
+    return _pooled_candidates(predict, y, mask, cens, names, lower, upper, theta0, fixed, log_scale)[0]
 
 
 def _initial(gd, d, names, agents, use_int, log_scale):
