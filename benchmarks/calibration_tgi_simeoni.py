@@ -25,9 +25,10 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-N_STUDIES = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1] != "--summary" else 200
-WORKERS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-MAX_STEP = float(sys.argv[3]) if len(sys.argv) > 3 else 0.2
+_ARGS = [] if (len(sys.argv) > 1 and sys.argv[1] == "--summary") else sys.argv[1:]
+N_STUDIES = int(_ARGS[0]) if len(_ARGS) > 0 else 200
+WORKERS = int(_ARGS[1]) if len(_ARGS) > 1 else 2
+MAX_STEP = float(_ARGS[2]) if len(_ARGS) > 2 else 0.2
 DUMP = os.environ.get("CALIBRATION_DUMP")   # optional: one JSON line per finished study
 LLOQ = 60.0
 TRUE = {"w0": 80.0, "lambda0": 0.25, "lambda1": 60.0, "k1": 1.0, "potency.paclitaxel": 0.5,
