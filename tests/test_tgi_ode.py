@@ -177,3 +177,7 @@ def test_bayesian_ode_fit_gradient_and_recovery():
         assert lo - 2 * sd <= TH[k] <= hi + 2 * sd, (k, lo, hi, TH[k])
     assert fit.model().growth.name == "koch" and "lambda1" in fit.draws(5, seed=1).values
     assert fit.settings["growth"] == "koch" and "koch growth" in fit.summary()
+    ds = fit.to_xarray()   # the TGIBayesFit method, with lambda1 among the posterior draws
+    assert ds.attrs["growth"] == "koch"
+    np.testing.assert_allclose(ds["posterior"].sel(parameter="lambda1").values.ravel(),
+                               fit.posterior_draws()["lambda1"])

@@ -966,7 +966,7 @@ class TGIBayesFit(_PlanningInterface):
     def posterior_draws(self) -> dict:
         """All posterior draws of the typical values, ``{name: array (chains x draws,)}`` (natural scale)."""
         post = self.idata.posterior
-        out = {"w0": post["w0"].values.ravel(), "lambda0": post["lambda0"].values.ravel()}
+        out = {nm: post[nm].values.ravel() for nm in ("w0", "lambda0", "lambda1", "k1") if nm in post}
         for k, a in enumerate(self.settings["agents"]):
             out[f"potency.{a}"] = post["potency"].values[..., k].ravel()
         if "gamma" in post:
@@ -1086,16 +1086,16 @@ class TGIBayesFit(_PlanningInterface):
         C, D = post.sizes["chain"], post.sizes["draw"]
         stack = []
         for nm in pop.index:
-            if nm in ("w0", "lambda0"):
-                x = post[nm].values
-            elif nm.startswith("potency."):
+            if nm.startswith("potency."):
                 x = post["potency"].sel(agent=nm.split(".", 1)[1]).values
             elif nm == "interaction.gamma":
                 x = post["gamma"].values
             elif nm.startswith("omega."):
                 x = post["omega"].sel(random=nm.split(".", 1)[1]).values
-            else:
+            elif nm == "sigma.add":
                 x = post["sigma"].values
+            else:   # w0, lambda0 and, for the ODE growth laws, lambda1 and k1
+                x = post[nm].values
             stack.append(np.asarray(x, float).reshape(C, D))
         ds["posterior"] = (("chain", "draw", "parameter"), np.stack(stack, axis=-1))
         ds = ds.assign_coords(chain=np.arange(C), draw=np.arange(D))
@@ -1113,6 +1113,8 @@ class TGIBayesFit(_PlanningInterface):
                          "n_divergent": int(self.diagnostics.n_divergent), "sampler": str(s["sampler"]),
                          "seed": int(s["seed"]), "chains": int(s["chains"]), "draws": int(s["draws"]),
                          "tune": int(s["tune"]), "interaction_prior_sd": float(s["interaction_prior_sd"]),
+                         "growth": str(s.get("growth", "exponential")), "n_transit": int(s.get("n_transit", 0)),
+                         "psi": float(s.get("psi", 20.0)),
                          "priors": "; ".join(r["prior"] for r in s["priors"])})
         return ds
 

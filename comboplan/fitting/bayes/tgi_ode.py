@@ -133,56 +133,9 @@ def _ops(st: _Structural):
 
 @dataclass(frozen=True)
 class TGIBayesODEFit(TGIBayesFit):
-    """Posterior of the population TGI model with an ODE growth law (see :class:`TGIBayesFit`);
-    the typical values also include ``lambda1`` (size unit/day) and/or ``k1`` (1/day)."""
-
-    def posterior_draws(self) -> dict:
-        """All posterior draws of the typical values, ``{name: array (chains x draws,)}`` (natural scale)."""
-        post = self.idata.posterior
-        out = {nm: post[nm].values.ravel() for nm in ("w0", "lambda0", "lambda1", "k1") if nm in post}
-        for k, a in enumerate(self.settings["agents"]):
-            out[f"potency.{a}"] = post["potency"].values[..., k].ravel()
-        if "gamma" in post:
-            out["interaction.gamma"] = post["gamma"].values.ravel()
-        return out
-
-    def to_xarray(self):
-        """Dataset of the population summaries and the posterior draws (chain, draw, parameter)."""
-        import xarray as xr
-
-        pop = self.population.set_index("parameter")
-        cols = ("estimate", "stderr", "rse_pct", "ci_low", "ci_high", "shrinkage_pct", "r_hat", "ess_bulk", "ess_tail")
-        ds = xr.Dataset({c: ("parameter", pop[c].to_numpy(dtype=float)) for c in cols},
-                        coords={"parameter": pop.index.to_numpy(dtype=str),
-                                "kind": ("parameter", pop["kind"].to_numpy(dtype=str)),
-                                "unit": ("parameter", pop["unit"].to_numpy(dtype=str))})
-        post = self.idata.posterior
-        C, D = post.sizes["chain"], post.sizes["draw"]
-        stack = []
-        for nm in pop.index:
-            if nm.startswith("potency."):
-                x = post["potency"].sel(agent=nm.split(".", 1)[1]).values
-            elif nm == "interaction.gamma":
-                x = post["gamma"].values
-            elif nm.startswith("omega."):
-                x = post["omega"].sel(random=nm.split(".", 1)[1]).values
-            elif nm == "sigma.add":
-                x = post["sigma"].values
-            else:
-                x = post[nm].values
-            stack.append(np.asarray(x, float).reshape(C, D))
-        ds["posterior"] = (("chain", "draw", "parameter"), np.stack(stack, axis=-1))
-        ds = ds.assign_coords(chain=np.arange(C), draw=np.arange(D))
-        for c in ("estimate", "stderr", "ci_low", "ci_high", "posterior"):
-            ds[c].attrs["units"] = "see the unit coordinate"
-        for c in ("rse_pct", "shrinkage_pct"):
-            ds[c].attrs["units"] = "%"
-        s = self.settings
-        ds.attrs.update({"estimator": s["estimator"], "error": s["error"], "size_unit": s["size_unit"],
-                         "time_unit": s["time_unit"], "result": "TGIBayesODEFit", "growth": s["growth"],
-                         "n_transit": int(s["n_transit"]), "psi": float(s["psi"]), "ci_level": s["ci_level"],
-                         "n_divergent": int(self.diagnostics.n_divergent), "seed": int(s["seed"])})
-        return ds
+    """Posterior of the population TGI model with an ODE growth law (see :class:`TGIBayesFit`,
+    whose methods it uses); the typical values also include ``lambda1`` (size unit/day) and/or
+    ``k1`` (1/day), and ``settings`` the growth law, ``n_transit`` and ``psi``."""
 
 
 def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
@@ -234,7 +187,6 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
     """
     import pymc as pm
     import pytensor.tensor as pt
-    from scipy import stats
 
     from ...growth.tgi import _initial, _pooled_start, _predictor, _units, validated_design
     from .sampling import check_diagnostics
@@ -276,7 +228,7 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
     ci_, cj = np.nonzero(mask & cens)
     op = _ops(st)
     coords = {"tparam": tnames, "subject": [str(s) for s in gd.subjects], "random": list(random)}
-    with pm.Model(coords=coords) as model:
+    with pm.Model(coords=coords):
         lt = pm.Normal("log_theta", mu=mu, sigma=sd, dims="tparam")
         gamma = (pm.TruncatedNormal("gamma", mu=0.0, sigma=float(interaction_prior_sd), lower=-2.0)
                  if use_int else pt.constant(0.0))
