@@ -10,9 +10,12 @@ Prints, per population parameter, the coverage of the 90 % Wald intervals with i
 error, the mean bias in SE units and the convergence rate; exits non-zero when a coverage lies
 outside 85-95 % or a |bias| exceeds 0.3 SE.
 
-    .venv/bin/python benchmarks/calibration_tgi_simeoni.py [n_studies] [n_workers] [max_step]
+    .venv/bin/python benchmarks/calibration_tgi_simeoni.py [n_studies] [n_workers] [max_step] [first_seed]
     CALIBRATION_DUMP=studies.jsonl ...   # also write one JSON line per finished study
-    .venv/bin/python benchmarks/calibration_tgi_simeoni.py --summary studies.jsonl   # table of a dump
+    .venv/bin/python benchmarks/calibration_tgi_simeoni.py --summary a.jsonl [b.jsonl ...]   # table of dumps
+
+Studies use the seeds first_seed, first_seed + 1, ... (default 2000); dumps of runs over disjoint
+seed ranges can be pooled by ``--summary``.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ _ARGS = [] if (len(sys.argv) > 1 and sys.argv[1] == "--summary") else sys.argv[1
 N_STUDIES = int(_ARGS[0]) if len(_ARGS) > 0 else 200
 WORKERS = int(_ARGS[1]) if len(_ARGS) > 1 else 2
 MAX_STEP = float(_ARGS[2]) if len(_ARGS) > 2 else 0.2
+FIRST_SEED = int(_ARGS[3]) if len(_ARGS) > 3 else 2000
 DUMP = os.environ.get("CALIBRATION_DUMP")   # optional: one JSON line per finished study
 LLOQ = 60.0
 TRUE = {"w0": 80.0, "lambda0": 0.25, "lambda1": 60.0, "k1": 1.0, "potency.paclitaxel": 0.5,
@@ -78,9 +82,13 @@ def _safe(seed):
         return f"{type(exc).__name__}: {exc}"
 
 
-def summarize(path) -> int:
-    """Coverage table from a CALIBRATION_DUMP file (e.g. of a run stopped before the end)."""
-    rows = [json.loads(line) for line in open(path)]
+def summarize(paths) -> int:
+    """Coverage table from CALIBRATION_DUMP files (runs over disjoint seed ranges, or one stopped early)."""
+    rows = [json.loads(line) for path in paths for line in open(path)]
+    seeds = [r[4] for r in rows if not isinstance(r, str) and len(r) > 4]
+    if len(seeds) != len(set(seeds)):
+        print("the dumps share seeds: they are not independent studies", file=sys.stderr)
+        return 2
     errors = [r for r in rows if isinstance(r, str)]
     out = [(r[0], r[1], r[2], r[3]) for r in rows if not isinstance(r, str)]
     print(f"{len(rows)} studies finished (of a planned run; Simeoni TGI, 3 transit compartments); fits that raised: "
@@ -116,7 +124,7 @@ def main() -> int:
     t0 = time.perf_counter()
     out, errors = [], []
     with ProcessPoolExecutor(WORKERS) as ex:
-        futs = [ex.submit(_safe, s) for s in range(2000, 2000 + N_STUDIES)]
+        futs = {ex.submit(_safe, s): s for s in range(FIRST_SEED, FIRST_SEED + N_STUDIES)}
         for k, fu in enumerate(as_completed(futs), 1):
             r = fu.result()
             (errors if isinstance(r, str) else out).append(r)
@@ -124,14 +132,14 @@ def main() -> int:
                 with open(DUMP, "a") as fh:
                     fh.write(json.dumps(r if isinstance(r, str) else
                                         [{k: [float(x) for x in v] for k, v in r[0].items()}, bool(r[1]), r[2],
-                                         r[3]]) + "\n")
+                                         r[3], futs[fu]]) + "\n")
             if k % 10 == 0:
                 print(f"  {k}/{N_STUDIES} studies done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     wall = time.perf_counter() - t0
     conv = np.mean([o[1] for o in out])
     cens = np.mean([o[2] for o in out])
     per = np.median([o[3] for o in out])
-    print(f"{N_STUDIES} studies (Simeoni TGI, 3 transit compartments; 4 arms x 7 mice x 9 days), max_step "
+    print(f"{N_STUDIES} studies (seeds {FIRST_SEED}-{FIRST_SEED + N_STUDIES - 1}; Simeoni TGI, 3 transit compartments; 4 arms x 7 mice x 9 days), max_step "
           f"{MAX_STEP:g} d, {WORKERS} workers, {wall:.0f} s (median {per:.0f} s per fit); fits that raised: "
           f"{len(errors)}{' (' + errors[0] + ')' if errors else ''}; converged {conv:.1%} of the others; "
           f"mean censored observations per study {cens:.1f}")
@@ -139,4 +147,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(summarize(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[1] == "--summary" else main())
+    sys.exit(summarize(sys.argv[2:]) if len(sys.argv) > 2 and sys.argv[1] == "--summary" else main())
