@@ -25,6 +25,7 @@ from .exceptions import (
     DiagnosticsWarning,
     ExtrapolationWarning,
     FitError,
+    InvalidParameterError,
 )
 
 __version__ = "0.1.0"
@@ -92,6 +93,7 @@ __all__ = sorted(
         "DiagnosticsWarning",
         "ExtrapolationWarning",
         "FitError",
+        "InvalidParameterError",
         "__version__",
         *_LAZY,
         *_SUBMODULES,

@@ -198,7 +198,7 @@ def test_bad_arguments_are_data_errors():
         cp.fit_dose_response(df, dose="conc", response="viab", model="hill7")
     with pytest.raises(DataError, match="no parameter 'top'"):
         cp.fit_dose_response(df, dose="conc", response="viab", fixed={"top": 1})
-    with pytest.raises(DataError, match="loss"):
+    with pytest.raises(cp.InvalidParameterError, match="loss"):  # an option, not the data
         cp.fit_dose_response(df, dose="conc", response="viab", loss="l1")
     with pytest.raises(DataError, match="must be a pandas DataFrame"):
         cp.fit_dose_response(df.to_dict(), dose="conc", response="viab")

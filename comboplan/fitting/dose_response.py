@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._params import Integral, Interval, Real, StrOptions, invalid, validate_params
 from ..data.validate import _fmt_label
 from ..data.validate import (
     as_list,
@@ -221,6 +222,15 @@ class DoseResponseResult:
             return ecx_relative(self.spec, x, params)
         return ecx_absolute(self.spec, x, params)
 
+    @validate_params({
+        "x": [Interval(Real), "nonempty array-like"],
+        "ci": [StrOptions({"delta", "profile", "bootstrap"}), None],
+        "kind": [StrOptions({"relative", "absolute"})],
+        "level": [Interval(Real, 0, 1, closed="neither"), None],
+        "n_boot": [Interval(Integral, 1, None)],
+        "seed": ["seed"],
+        "extrapolate": ["boolean"],
+    }, fixes={"x": "e.g. 50 or [10, 50, 90]", "n_boot": "e.g. 1000"})
     def ecx(
         self,
         x: float | Sequence[float] = 50,
@@ -247,9 +257,11 @@ class DoseResponseResult:
         level : float, optional
             Confidence level; default the result's ``ci_level``.
         n_boot : int
-            Bootstrap replicates (``ci="bootstrap"``).
+            Bootstrap replicates (``ci="bootstrap"``), >= 1.
         seed : int or numpy.random.Generator, optional
-            Seed for the bootstrap.
+            Seed for the bootstrap.  Within each curve the observations are taken in a
+            canonical order (sorted by dose, then response), so the same seed gives the same
+            interval whatever the row order of the fitted table.
         extrapolate : bool
             If False (default), ECx values outside the tested dose range are
             reported as NaN with ``status`` saying so; if True they are reported
@@ -260,17 +272,21 @@ class DoseResponseResult:
         pandas.DataFrame
             by-columns, curve, x, kind, estimate, stderr, ci_low, ci_high, unit
             (dose unit), ci_method, status, extrapolated.
+
+        Raises
+        ------
+        InvalidParameterError
+            An option outside its allowed values (``level=1.5``, ``x=[]``, ``n_boot=-5``).
         """
         if self.spec.inverse is None:
             raise DataError(f"model {self.spec.name!r} has no dose effect, so it has no ECx")
-        if kind not in ("relative", "absolute"):
-            raise DataError(f"kind must be 'relative' or 'absolute', got {kind!r}")
-        if ci not in ("delta", "profile", "bootstrap", None):
-            raise DataError(f"ci must be 'delta', 'profile' or 'bootstrap', got {ci!r}")
         level = self.ci_level if level is None else float(level)
         xs = np.atleast_1d(np.asarray(x, dtype=float))
+        if not np.all(np.isfinite(xs)):
+            raise invalid("DoseResponseResult.ecx", "x", "finite", x, "e.g. 50")
         if kind == "relative" and np.any((xs <= 0) | (xs >= 100)):
-            raise DataError(f"x for relative ECx must be strictly between 0 and 100 percent; got {xs.tolist()}")
+            raise invalid("DoseResponseResult.ecx", "x", "strictly between 0 and 100 (percent of the full effect) "
+                          "for kind='relative'", x, "e.g. 50; for a response level pass kind='absolute'")
         est = self.fit.estimates
         lo_d, hi_d = self._tested_range()
         dof = self.fit.dof.astype(float)
@@ -646,6 +662,9 @@ def _nested(small: ModelSpec, big: ModelSpec, fs: Mapping, fb: Mapping) -> bool:
     return big.name in small.nested_in and _same_fixed(fs, fb)
 
 
+@validate_params({"results": [DoseResponseResult]},
+                 fixes={"results": "fit each model first: compare(fit_dose_response(df, ..., model='hill3'), "
+                                   "fit_dose_response(df, ..., model='hill4'))"})
 def compare(*results: DoseResponseResult) -> pd.DataFrame:
     """Compare fits of the same curves by AIC/BIC and, for nested pairs, F and LR tests.
 
@@ -664,9 +683,17 @@ def compare(*results: DoseResponseResult) -> pd.DataFrame:
         test) and ``lr_stat``, ``lr_pvalue`` (likelihood-ratio chi-square test).  Pairs that
         are not nested (a parameter fixed in the richer fit is free or differently fixed in the
         smaller one) get no test, and ``test_note`` says why.
+
+    Raises
+    ------
+    InvalidParameterError
+        An argument is not a :class:`DoseResponseResult` (e.g. a DataFrame), or fewer than two.
+    DataError
+        The fits were made on different data.
     """
     if len(results) < 2:
-        raise DataError("compare needs at least two fitted results")
+        raise invalid("compare", "results", "two or more fitted results", results,
+                      "e.g. compare(res_hill3, res_hill4)")
     base = results[0]
     for r in results[1:]:
         same = (r.packed.x.shape == base.packed.x.shape
@@ -731,6 +758,22 @@ def _flag_exact_fits(bf, packed) -> None:
     object.__setattr__(bf, "message", msg.astype(str))
 
 
+#: column names of the result tables; a ``by`` column of the same name would be duplicated
+_RESERVED = ("curve", "param", "estimate", "stderr", "ci_low", "ci_high", "unit", "fixed", "on_bound", "model",
+             "converged", "message", "nobs", "npar", "rss", "sigma", "loglik", "aic", "bic", "niter", "x", "kind",
+             "ci_method", "status", "extrapolated")
+
+
+@validate_params({
+    "loss": [StrOptions(set(LOSSES))],
+    "errors": [StrOptions({"warn", "raise"})],
+    "cov": [StrOptions(set(COV_METHODS))],
+    "ci_level": [Interval(Real, 0, 1, closed="neither")],
+    "ci_scale": [StrOptions({"log", "natural"})],
+    "f_scale": [Interval(Real, 0, None, closed="neither"), None],
+    "progress": ["boolean"],
+    "engine": [StrOptions({"batch", "lmfit"})],
+})
 def fit_dose_response(
     data: pd.DataFrame,
     dose: str,
@@ -807,25 +850,28 @@ def fit_dose_response(
     Returns
     -------
     DoseResponseResult
+
+    Raises
+    ------
+    InvalidParameterError
+        An option outside its allowed values (``ci_level=95``, ``loss="l1"``), or a ``by``
+        column named like a column of the result tables (``"curve"``, ``"param"``, ...).
+    DataError
+        Malformed data (missing columns, negative doses, ...).
     """
     require_frame(data)
     spec = get_model(model)
     by_l = as_list(by)
+    clash = [c for c in by_l if c in _RESERVED]
+    if clash:
+        raise invalid("fit_dose_response", "by", f"free of the names the result tables use themselves "
+                      f"({clash[0]!r} is one)", by,
+                      f"rename the column first, e.g. data.rename(columns={{{clash[0]!r}: {clash[0] + '_id'!r}}})")
     require_columns(data, [dose], "dose")
     require_columns(data, [response], "response")
     require_columns(data, by_l, "by")
     if weights is not None:
         require_columns(data, [weights], "weights")
-    if errors not in ("warn", "raise"):
-        raise DataError(f"errors must be 'warn' or 'raise', got {errors!r}")
-    if loss not in LOSSES:
-        raise DataError(f"loss must be one of {LOSSES}, got {loss!r}")
-    if cov not in COV_METHODS:
-        raise DataError(f"cov must be one of {COV_METHODS}, got {cov!r}")
-    if ci_scale not in ("log", "natural"):
-        raise DataError(f"ci_scale must be 'log' or 'natural', got {ci_scale!r}")
-    if not 0 < ci_level < 1:
-        raise DataError(f"ci_level must be in (0, 1), got {ci_level!r}")
     for name in list((fixed or {})) + list((bounds or {})) + list((p0 or {})):
         if name not in spec.param_names:
             raise DataError(f"model {spec.name!r} has no parameter {name!r}; its parameters are {spec.param_names}")
@@ -864,13 +910,11 @@ def fit_dose_response(
         bf = fit_curves(spec, packed.x, packed.y, packed.mask, packed.w, fixed=fixed, p0=start, bounds=bounds,
                         loss=loss, f_scale=f_scale, cov=cov, progress=progress, multistart=True,
                         min_dof=0)
-    elif engine == "lmfit":
+    else:
         from .lmfit_engine import fit_curves_lmfit
 
         bf = fit_curves_lmfit(spec, packed.x, packed.y, packed.mask, packed.w, fixed=fixed, p0=start,
                               bounds=bounds, loss=loss, f_scale=f_scale, cov=cov)
-    else:
-        raise DataError(f"engine must be 'batch' or 'lmfit', got {engine!r}")
     _flag_exact_fits(bf, packed)
     res = DoseResponseResult(spec=spec, fit=bf, keys=packed.keys, by=tuple(by_l), dose=dose, response=response,
                              dose_unit=dose_unit, response_unit=response_unit, ci_level=ci_level, ci_scale=ci_scale,

@@ -20,7 +20,8 @@ class Packed:
     x, y, w : ndarray, shape (n_curves, max_obs)
         NaN-padded independent variable, response and weights.
     mask : ndarray of bool
-        True where an observation exists.
+        True where an observation exists.  Within a curve the observations are sorted by
+        ``x``, then ``y`` (then ``w``), whatever the row order of the table.
     rows : ndarray of int, shape (n_curves, max_obs)
         Positional row of each observation in the caller's table (-1 for padding).
     """
@@ -59,7 +60,10 @@ def pack_groups(data: pd.DataFrame, x: np.ndarray, y: np.ndarray, by: list[str],
     else:
         gid = np.zeros(n, dtype=int)
         keys = pd.DataFrame(index=[0])
-    order = np.argsort(gid, kind="stable")
+    # within a curve, observations in a canonical order (dose, then response, then weight), so
+    # that anything drawn per position (bootstrap residuals) does not depend on the row order
+    keys_ = (y, x, gid) if w is None else (w, y, x, gid)
+    order = np.lexsort(keys_)
     g_sorted = gid[order]
     counts = np.bincount(gid, minlength=len(keys))
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])

@@ -1,0 +1,120 @@
+"""Bad-input suite (issue 14): every silent wrong result or obscure crash found by fuzzing the
+public API is now a named error -- :class:`InvalidParameterError` for an option,
+:class:`DataError` for the data -- whose message names the parameter (or column), or a result
+that no longer depends on what it must not depend on (row order)."""
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import comboplan as cp
+from comboplan._params import Integral, Interval, Real, StrOptions, check_param, validate_params
+from comboplan.exceptions import DataError, InvalidParameterError
+
+
+def _dose_table(seed=0):
+    rng = np.random.default_rng(seed)
+    d = np.repeat([0, 0.1, 0.3, 1, 3, 10, 30], 3)
+    return pd.DataFrame({"dose": d, "resp": 100 / (1 + (d / 2) ** 1.2) + rng.normal(0, 3, d.size)})
+
+
+@pytest.fixture(scope="module")
+def dr_fit():
+    return cp.fit_dose_response(_dose_table(), dose="dose", response="resp")
+
+
+# ---------------------------------------------------------------- the mechanism
+def test_invalid_parameter_error_is_a_value_error_distinct_from_data_error():
+    assert issubclass(InvalidParameterError, ValueError) and issubclass(InvalidParameterError, cp.ComboplanError)
+    assert not issubclass(InvalidParameterError, DataError) and not issubclass(DataError, InvalidParameterError)
+    assert cp.InvalidParameterError is InvalidParameterError and "InvalidParameterError" in cp.__all__
+
+
+def test_validate_params_message_names_function_parameter_fix_and_value():
+    @validate_params({"ci_level": [Interval(Real, 0, 1, closed="neither")],
+                      "n": [Interval(Integral, 1, None)],
+                      "how": [StrOptions({"two-sided", "less"}), None]})
+    def f(data, *, ci_level=0.95, n=1, how=None):
+        return "ran"
+
+    with pytest.raises(InvalidParameterError) as e:
+        f(1, ci_level=95)
+    assert str(e.value) == "f(): ci_level must be a number in (0, 1), e.g. 0.95; got 95 (a percentage? pass 0.95)."
+    for bad in (0, 1, float("nan"), True, "0.9"):
+        with pytest.raises(InvalidParameterError, match="ci_level"):
+            f(1, ci_level=bad)
+    for bad in (0, -3, 7.9, 2.0, True):  # integers only: 7.9 is not silently truncated to 7
+        with pytest.raises(InvalidParameterError, match="n must be an integer >= 1"):
+            f(1, n=bad)
+    with pytest.raises(InvalidParameterError, match=r"how must be one of 'less', 'two-sided' or None.*did you mean 'two-sided'"):
+        f(1, how="two_sided")
+    assert f(1, ci_level=0.9, n=np.int64(3), how="less") == "ran" and f(1) == "ran"
+    with pytest.raises(InvalidParameterError, match="seed"):
+        check_param(-1, ["seed"], name="seed", func="g")
+    with pytest.raises(TypeError, match="no parameter"):
+        validate_params({"nope": [None]})(f)
+
+
+# ---------------------------------------------------------------- dose-response
+def test_ecx_level_outside_0_1_is_refused_not_nan_with_status_ok(dr_fit):
+    with pytest.raises(InvalidParameterError, match=r"ecx\(\): level must be a number in \(0, 1\).*got 1.5"):
+        dr_fit.ecx(50, level=1.5)
+    assert np.isfinite(dr_fit.ecx(50, level=0.9)["ci_low"]).all()
+
+
+def test_ecx_empty_x_is_refused(dr_fit):
+    with pytest.raises(InvalidParameterError, match=r"x must be a number or a non-empty list"):
+        dr_fit.ecx([])
+    with pytest.raises(InvalidParameterError, match="x must be strictly between 0 and 100"):
+        dr_fit.ecx(150)
+
+
+def test_ecx_negative_n_boot_is_refused(dr_fit):
+    with pytest.raises(InvalidParameterError, match="n_boot must be an integer >= 1"):
+        dr_fit.ecx(50, ci="bootstrap", n_boot=-5)
+    with pytest.raises(InvalidParameterError, match="ci must be one of"):
+        dr_fit.ecx(50, ci="wald")
+
+
+def test_ecx_bootstrap_ci_does_not_depend_on_row_order():
+    df = _dose_table(1)
+    a = cp.fit_dose_response(df, dose="dose", response="resp").ecx(50, ci="bootstrap", n_boot=40, seed=3)
+    shuffled = df.sample(frac=1, random_state=7)
+    b = cp.fit_dose_response(shuffled, dose="dose", response="resp").ecx(50, ci="bootstrap", n_boot=40, seed=3)
+    np.testing.assert_allclose(a[["ci_low", "ci_high"]].to_numpy(), b[["ci_low", "ci_high"]].to_numpy(), rtol=1e-9)
+
+
+def test_fit_dose_response_by_column_named_like_a_result_column_is_refused():
+    df = _dose_table().assign(curve="a")
+    with pytest.raises(InvalidParameterError, match=r"by must .*'curve'.*rename"):
+        cp.fit_dose_response(df, dose="dose", response="resp", by="curve")
+    res = cp.fit_dose_response(df.rename(columns={"curve": "curve_id"}), dose="dose", response="resp", by="curve_id")
+    assert not res.params.columns.duplicated().any()
+
+
+def test_fit_dose_response_options(dr_fit):
+    df = _dose_table()
+    with pytest.raises(InvalidParameterError, match="ci_level.*got 95"):
+        cp.fit_dose_response(df, dose="dose", response="resp", ci_level=95)
+    with pytest.raises(InvalidParameterError, match="errors must be one of 'raise', 'warn'"):
+        cp.fit_dose_response(df, dose="dose", response="resp", errors="ignore")
+
+
+def test_compare_with_a_dataframe_names_the_argument(dr_fit):
+    df = _dose_table()
+    with pytest.raises(InvalidParameterError, match=r"compare\(\): results\[1\] must be a DoseResponseResult.*DataFrame"):
+        cp.compare(dr_fit, df)
+    with pytest.raises(InvalidParameterError, match=r"results\[1\]"):
+        dr_fit.compare(df)
+    with pytest.raises(InvalidParameterError, match="two or more"):
+        cp.compare(dr_fit)
+
+
+def test_fit_dose_response_does_not_mutate_the_callers_table():
+    df = _dose_table().sample(frac=1, random_state=2)
+    before = df.copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cp.fit_dose_response(df, dose="dose", response="resp").ecx(50, ci="bootstrap", n_boot=10, seed=0)
+    pd.testing.assert_frame_equal(df, before)
