@@ -38,11 +38,19 @@ ZIP_VERSIONS = {
 STATUSES = ("ok", "partial", "not_scored", "no_interval")
 
 
-def _reference(method, zip_version):
+def _reference(method, zip_version, loewe_method="classic"):
+    if method == "loewe":
+        from .loewe_equivalence import LOEWE_REFERENCES
+
+        return LOEWE_REFERENCES[loewe_method]
     return ZIP_VERSIONS[zip_version] if method == "zip" else _REFERENCES[method]
 
 
-def _reference_model(method, zip_version):
+def _reference_model(method, zip_version, loewe_method="classic"):
+    if method == "loewe":
+        from .loewe_equivalence import loewe_reference_model
+
+        return loewe_reference_model(loewe_method)
     return f"zip (SynergyFinder {'>= 3.0' if zip_version == '3' else '1-2'})" if method == "zip" else method
 
 
@@ -98,6 +106,9 @@ class SynergyResult:
                      .first().items())]
         if "zip" in s["methods"]:
             lines.append("ZIP: " + s["references"]["zip"] + ".")
+        if "loewe" in s["methods"] and s.get("loewe_method", "classic") != "classic":
+            lines.append("Loewe: " + s["references"]["loewe"] + "; column beyond_single_max flags the cells above "
+                         "an agent's maximal effect, where classic Loewe is undefined.")
         cols = [*s["by"], "method", "n_cells", "mean", "ci_low", "ci_high", "p_value", "q_value",
                 "most_synergistic_area", "status"]
         lines.append(self.blocks[[c for c in cols if c in self.blocks.columns]].to_string(index=False))
@@ -129,7 +140,8 @@ class SynergyResult:
                          "units": f"{'percentage points' if s['scale'] == 'percent' else 'fraction'} of inhibition",
                          "dose_units": str(s.get("dose_units") or {}),
                          "zip_version": str(s.get("zip_version", "")),
-                         "zip_reference": str(s.get("references", {}).get("zip", ""))})
+                         "zip_reference": str(s.get("references", {}).get("zip", "")),
+                         "loewe_method": str(s.get("loewe_method", "classic"))})
         return ds
 
     def plot(self, method: str = "bliss", kind: str = "heatmap", block=0, ax=None, **kwargs):
@@ -163,7 +175,8 @@ class SynergyResult:
 def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "zip"),
             response_kind="inhibition", monotherapy="observed", baseline_correction=False, ci=0.95,
             n_boot=1000, replicate=None, seed=None, scale="percent", bootstrap="mean",
-            inference="auto", dose_units=None, zip_version="3", errors="warn") -> SynergyResult:
+            inference="auto", dose_units=None, zip_version="3", errors="warn",
+            loewe_method="classic") -> SynergyResult:
     """Score a combination experiment with Bliss, HSA, Loewe and/or ZIP, with uncertainty.
 
     Parameters
@@ -241,6 +254,21 @@ def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "z
         cells), a :class:`~comboplan.exceptions.ComboplanWarning` summarises them, and
         every other block and method is scored as usual.  ``"raise"``: the first such
         problem raises :class:`DataError`.
+    loewe_method : {"classic", "dose_equivalence"}
+        How the ``"loewe"`` reference is computed.  ``"classic"`` (default): solve
+        ``sum_i d_i / D_i(E) = 1``; an agent contributes nothing to effects beyond its
+        own maximal effect (the equation is undefined there).  ``"dose_equivalence"``:
+        Grabovsky & Tallarida (2004, J Pharmacol Exp Ther 310:981): every other agent's
+        dose is converted to the equally effective dose of the agent with the largest
+        maximal effect and the additive effect is that agent's curve at the summed dose,
+        defined for partial agonists at every dose.  It equals classic Loewe when the
+        agents share maximum, baseline and Hill slope.  The cells table then has
+        ``loewe_reference_agent`` (the dose column whose units the doses are converted
+        to) and ``beyond_single_max`` (True where the additive effect is at or above the
+        maximal effect of an agent in the cell: the cells where classic Loewe is
+        undefined).  Scores stay ``observed - reference`` on the inhibition scale
+        (viability converted), positive = synergy; ``loewe_ci`` is the dose-equivalence
+        interaction index (< 1 synergy).
 
     Returns
     -------
@@ -279,10 +307,14 @@ def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "z
                         f"got {zip_version!r}.")
     if errors not in ("warn", "raise"):
         raise DataError(f"errors must be 'warn' or 'raise'; got {errors!r}.")
+    from .loewe_equivalence import LOEWE_METHODS
+
+    if loewe_method not in LOEWE_METHODS:
+        raise DataError(f"loewe_method must be one of {tuple(LOEWE_METHODS)}; got {loewe_method!r}.")
     n_boot = int(n_boot)
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind=response_kind, scale=scale)
     top = design.top
-    layout = Layout(design, methods, monotherapy, zip_version=zip_version)
+    layout = Layout(design, methods, monotherapy, zip_version=zip_version, loewe_method=loewe_method)
     y0 = design.obs["_effect"].to_numpy()[None, :]
     if baseline_correction:
         y0 = _baseline_correct(design, layout, y0, top)
@@ -315,8 +347,8 @@ def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "z
                 "baseline_correction": baseline_correction, "ci": ci, "n_boot": n_boot, "bootstrap": bootstrap,
                 "inference": inference, "inference_note": note, "replicate": replicate, "seed": seed,
                 "sign_convention": SIGN_EXCESS, "dose_units": dict(dose_units or {}),
-                "zip_version": zip_version, "errors": errors,
-                "references": {m: _reference(m, zip_version) for m in methods}}
+                "zip_version": zip_version, "errors": errors, "loewe_method": loewe_method,
+                "references": {m: _reference(m, zip_version, loewe_method) for m in methods}}
     return SynergyResult(cells=cells_tab, blocks=blocks_tab, monotherapy=mono_tab, settings=settings)
 
 
@@ -589,12 +621,28 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
     cols["status"] = _labels(STATUSES, np.where(code > 0, 2, np.where(code < 0, 3, 0)))
     cols["message"] = _message_column(layout.reasons, np.abs(code))
     zv = getattr(layout, "zip_version", "3")
-    cols["reference_model"] = _labels([_reference_model(m, zv) for m in methods], np.repeat(np.arange(M), nc))
+    lm = getattr(layout, "loewe_method", "classic")
+    cols["reference_model"] = _labels([_reference_model(m, zv, lm) for m in methods], np.repeat(np.arange(M), nc))
+    if "loewe" in methods and lm != "classic":
+        _equivalence_columns(cols, design, methods, point, nc)
     cols["sign_convention"] = _const(SIGN_EXCESS, nc * M)
     cols["response_kind"] = _const(design.response_kind, nc * M)
     out = pd.DataFrame(cols, copy=False)
     layout.cell_codes = dict(zip(methods, codes))
     return out, note
+
+
+def _equivalence_columns(cols, design, methods, point, nc):
+    """Loewe-by-dose-equivalence flags of the cells table (empty for other methods' rows)."""
+    names = list(design.doses)
+    k = methods.index("loewe")
+    M = len(methods)
+    agent = np.full(nc * M, -1, dtype=np.int64)
+    agent[k * nc:(k + 1) * nc] = point["loewe_reference_agent"][0]
+    beyond = np.zeros(nc * M, dtype=bool)
+    beyond[k * nc:(k + 1) * nc] = point["loewe_beyond_max"][0]
+    cols["loewe_reference_agent"] = _labels(["", *names], agent + 1)
+    cols["beyond_single_max"] = beyond
 
 
 def _message_column(reasons, codes):
@@ -753,7 +801,8 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
     cols["status"] = _labels(STATUSES, np.concatenate([r["status"] for r in rows]))
     cols["message"] = _message_column(layout.reasons, np.abs(np.concatenate([r["code"] for r in rows])))
     zv = getattr(layout, "zip_version", "3")
-    cols["reference_model"] = _labels([_reference_model(m, zv) for m in methods], np.repeat(np.arange(M), nb))
+    lm = getattr(layout, "loewe_method", "classic")
+    cols["reference_model"] = _labels([_reference_model(m, zv, lm) for m in methods], np.repeat(np.arange(M), nb))
     cols["sign_convention"] = _const(SIGN_EXCESS, nb * M)
     cols["response_kind"] = _const(design.response_kind, nb * M)
     return pd.DataFrame(cols, copy=False)

@@ -207,7 +207,7 @@ def _curves(a, b, eff):
 
 
 def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", scale="percent",
-                 zip_version="3") -> MatrixScores:
+                 zip_version="3", loewe_method="classic") -> MatrixScores:
     """Loewe or ZIP scores of one two-agent combination experiment, from arrays.
 
     The array-level form of :func:`comboplan.synergy` for one block and one method
@@ -240,6 +240,13 @@ def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", s
         SynergyFinder version whose ZIP is reproduced (see :func:`comboplan.synergy`):
         ``"3"`` observed dose-0 baseline and free top per slice; ``"2"`` fitted
         baseline and top fixed at 100 %.
+    loewe_method : {"classic", "dose_equivalence"}
+        Loewe reference (``method="loewe"``): classic Loewe additivity (default) or
+        Grabovsky & Tallarida's (2004) dose equivalence, defined for partial agonists
+        above the weaker agent's maximum (see :func:`comboplan.synergy`).  With
+        ``"dose_equivalence"`` ``settings["beyond_single_max"]`` flags the cells where
+        classic Loewe is undefined and ``settings["loewe_reference_agent"]`` names the
+        reference agent (1 or 2) of each cell.
 
     Returns
     -------
@@ -274,6 +281,10 @@ def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", s
     if method not in _METHODS:
         raise DataError(f"method must be one of {_METHODS}; got {method!r}. Bliss and HSA need no fits: use "
                         "comboplan.synergy(..., methods=('bliss', 'hsa')).")
+    from .loewe_equivalence import LOEWE_METHODS, LOEWE_REFERENCES
+
+    if loewe_method not in LOEWE_METHODS:
+        raise DataError(f"loewe_method must be one of {tuple(LOEWE_METHODS)}; got {loewe_method!r}.")
     a, b, y, top = _validate(d1, d2, response, response_kind, scale)
     eff = y if response_kind == "inhibition" else top - y
     # cells: distinct dose pairs, sorted by (d1, d2)
@@ -302,7 +313,15 @@ def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", s
                 "units": f"{'percentage points' if scale == 'percent' else 'fraction'} of inhibition",
                 "reference": _REFERENCES[method] if method != "zip" else _zip_reference(zip_version),
                 "zip_version": zip_version if method == "zip" else None}
-    if method == "loewe":
+    if method == "loewe" and loewe_method != "classic":
+        from .loewe_equivalence import score_loewe_equivalence
+
+        sc = score_loewe_equivalence(doses, obs[None], *(np.broadcast_to(P[:, k], doses.shape)[None] for k in range(4)))
+        ref, score, lci = sc["reference_loewe"][0], sc["loewe"][0], sc["loewe_ci"][0]
+        settings.update({"loewe_method": loewe_method, "reference": LOEWE_REFERENCES[loewe_method],
+                         "beyond_single_max": sc["loewe_beyond_max"][0],
+                         "loewe_reference_agent": sc["loewe_reference_agent"][0] + 1})
+    elif method == "loewe":
         ref = loewe_reference(doses, P[:, 0], P[:, 1], P[:, 2], P[:, 3])
         score = obs - ref
         lci = loewe_index(doses, obs, P[:, 0], P[:, 1], P[:, 2], P[:, 3])

@@ -63,9 +63,11 @@ class Layout:
     turns them into ``status``/``message`` columns (or raises with ``errors="raise"``).
     """
 
-    def __init__(self, design: Design, methods, monotherapy: str, zip_version: str = "2"):
+    def __init__(self, design: Design, methods, monotherapy: str, zip_version: str = "2",
+                 loewe_method: str = "classic"):
         self.design = design
         self.zip_version = zip_version
+        self.loewe_method = loewe_method   # "classic" or "dose_equivalence" (Grabovsky & Tallarida 2004)
         cells = design.cells
         doses = list(design.doses)
         self.combo = np.flatnonzero(cells["n_agents"].to_numpy() >= 2)
@@ -449,10 +451,15 @@ def score_sets(L: Layout, y_sets: np.ndarray, methods, monotherapy: str, top: fl
         okP = ident[:, cidx] | (L.combo_doses[None] == 0)                # (S, n_combo, N)
         PL = np.where(okP[..., None], P, np.nan)
         e0, einf, ec50, h = (PL[..., k] for k in range(4))
-        ref = loewe_reference(np.broadcast_to(L.combo_doses, e0.shape), e0, einf, ec50, h)
-        out["reference_loewe"] = ref
-        out["loewe"] = obs_c - ref
-        out["loewe_ci"] = loewe_index(np.broadcast_to(L.combo_doses, e0.shape), obs_c, e0, einf, ec50, h)
+        if getattr(L, "loewe_method", "classic") == "dose_equivalence":
+            from .loewe_equivalence import score_loewe_equivalence
+
+            out.update(score_loewe_equivalence(L.combo_doses, obs_c, e0, einf, ec50, h))
+        else:
+            ref = loewe_reference(np.broadcast_to(L.combo_doses, e0.shape), e0, einf, ec50, h)
+            out["reference_loewe"] = ref
+            out["loewe"] = obs_c - ref
+            out["loewe_ci"] = loewe_index(np.broadcast_to(L.combo_doses, e0.shape), obs_c, e0, einf, ec50, h)
     if "zip" in methods:
         out.update(_zip_sets(L, y_sets, means, params, top))
     return out

@@ -11,6 +11,7 @@ Modules
 bliss         Bliss independence (multiplicative survival)
 hsa           highest single agent
 loewe         Loewe additivity solved from single-agent Hill curves
+loewe_equivalence  Loewe additivity by dose equivalence for partial agonists (Grabovsky & Tallarida 2004)
 zip           zero interaction potency (Yadav et al. 2015), SynergyFinder form
 chou_talalay  median-effect equation, combination index, dose-reduction index
 musyc         multi-dimensional synergy of combinations (Meyer et al. 2019)
@@ -28,6 +29,7 @@ from .chou_talalay import (
 )
 from .hsa import hsa_excess, hsa_reference
 from .loewe import hill_dose_for_effect, loewe_excess, loewe_index, loewe_reference
+from .loewe_equivalence import loewe_equivalence_index, loewe_equivalence_reference
 from .musyc import MUSYC_PARAMS, musyc, musyc_beta
 from .zimmer import ZIMMER_PARAMS, zimmer, zimmer_effective_doses, zimmer_reference
 from .zip import zip_delta, zip_reference, zip_slice
@@ -41,6 +43,8 @@ __all__ = [
     "loewe_excess",
     "loewe_index",
     "hill_dose_for_effect",
+    "loewe_equivalence_reference",
+    "loewe_equivalence_index",
     "zip_reference",
     "zip_slice",
     "zip_delta",
