@@ -60,8 +60,6 @@ FIXES: dict[str, str] = {
     "alpha": "e.g. 0.05",
     "n_boot": "e.g. 1000 (0 where bootstrapping can be switched off)",
     "seed": "e.g. 42",
-    "errors": "e.g. 'warn'",
-    "alternative": "e.g. 'two-sided'",
 }
 
 
@@ -253,6 +251,8 @@ class _Seed(Constraint):
     def is_satisfied_by(self, value) -> bool:
         if value is None or isinstance(value, (np.random.Generator, np.random.SeedSequence)):
             return True
+        if isinstance(value, (list, tuple)):  # entropy as a sequence of integers (numpy accepts it)
+            return len(value) > 0 and all(self.is_satisfied_by(v) and v is not None for v in value)
         return isinstance(value, Integral) and not _is_bool(value) and value >= 0
 
     def describe(self) -> str:

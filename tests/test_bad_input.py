@@ -118,3 +118,55 @@ def test_fit_dose_response_does_not_mutate_the_callers_table():
         warnings.simplefilter("ignore")
         cp.fit_dose_response(df, dose="dose", response="resp").ecx(50, ci="bootstrap", n_boot=10, seed=0)
     pd.testing.assert_frame_equal(df, before)
+
+
+# ---------------------------------------------------------------- planning
+def test_ttest_power_alpha_outside_0_1_is_refused_not_returned_as_power():
+    from comboplan.simulate.power import ttest_power
+
+    with pytest.raises(InvalidParameterError, match=r"ttest_power\(\): alpha must be a number in \(0, 1\).*got 2.0"):
+        ttest_power(0.8, 10, 2.0)
+    assert 0 < ttest_power(0.8, 10, 0.05) < 1
+
+
+def test_ttest_power_unknown_alternative_is_refused_not_read_as_less():
+    from comboplan.simulate.power import ttest_power
+
+    with pytest.raises(InvalidParameterError, match="alternative must be one of 'greater', 'less', 'two-sided'.*'bigger'"):
+        ttest_power(0.8, 10, alternative="bigger")
+    with pytest.raises(InvalidParameterError, match="n_per_arm must be an integer >= 2.*7.9"):
+        ttest_power(0.8, 7.9)
+    assert ttest_power(0.8, 10, alternative="greater") > 0.5 > ttest_power(0.8, 10, alternative="less")
+
+
+def _cohort_model():
+    import comboplan.simulate as cs
+
+    g = cs.GrowthModel("exponential", {"lambda0": 0.1, "w0": 100.0}, size_unit="mm3")
+    return cs.PKPDModel(growth=g, effects={}, pk={})
+
+
+def test_simulate_cohort_days_are_bounded():
+    import comboplan.simulate as cs
+
+    with pytest.raises(InvalidParameterError, match=r"simulate_cohort\(\): days must be .* at most 3650.*1000000"):
+        cs.simulate_cohort(_cohort_model(), [cs.Arm("control")], [0, 1e6], 2, seed=0)
+    with pytest.raises(InvalidParameterError, match="days must be increasing"):
+        cs.simulate_cohort(_cohort_model(), [cs.Arm("control")], [0, 14, 7], 2, seed=0)
+    with pytest.raises(InvalidParameterError, match="n_animals must be an integer >= 1"):
+        cs.simulate_cohort(_cohort_model(), [cs.Arm("control")], [0, 7], 0, seed=0)
+    ok = cs.simulate_cohort(_cohort_model(), [cs.Arm("control")], [0, 7, 3650], 2, seed=0)
+    assert ok.dataset.sizes["time"] == 3
+
+
+@pytest.mark.parametrize("edit, key", [("n_per_arm = 7", "n_per_armm = 3"), ("n_per_arm = 7", "n_per_arm = 7.9")])
+def test_scenario_file_misspelled_or_mistyped_key_is_refused(tmp_path, edit, key):
+    # fixed before this suite (comboplan.simulate.scenario checks keys and TOML types); kept as a regression test
+    import comboplan.simulate as cs
+
+    text = open("examples/scenario_paclitaxel.toml").read()
+    assert edit in text
+    p = tmp_path / "s.toml"
+    p.write_text(text.replace(edit, key, 1))
+    with pytest.raises(DataError, match="n_per_arm"):
+        cs.load_scenario(p)

@@ -27,6 +27,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .._params import Integral, Interval, Real, invalid, validate_params
 from ..exceptions import DataError
 from ..models.pk import PKModel, Regimen
 from .exposure import DrugExposure, ProductExposure
@@ -623,6 +624,18 @@ def simulate_arms(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int, *
     return _simulate_from_normals(model, arms, days, var, pop, z, max_step)
 
 
+#: last simulated day accepted (10 years): a preclinical study runs weeks, and the integration
+#: cost grows with the span (``days[-1] / max_step`` steps per animal)
+MAX_STUDY_DAY = 3650.0
+
+
+@validate_params({
+    "days": [Interval(Real, 0, None), "nonempty array-like"],
+    "n_animals": [Interval(Integral, 1, None)],
+    "seed": ["seed"],
+    "common_animals": ["boolean"],
+    "max_step": [Interval(Real, 0, None, closed="neither")],
+}, fixes={"days": "e.g. [0, 7, 14, 21]", "n_animals": "e.g. 10", "max_step": "e.g. 0.2"})
 def simulate_cohort(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int = 10, *,
                     variability: Variability | None = None, readout: Readout | None = None,
                     dropout: Dropout | None = None, draws: ParameterDraws | None = None, seed=None,
@@ -635,9 +648,10 @@ def simulate_cohort(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int 
     arms : sequence of Arm
         Scenarios (names must be unique).
     days : array_like
-        Measurement days (increasing; day 0 = start of treatment, size = w0).
+        Measurement days (increasing, >= 0, at most :data:`MAX_STUDY_DAY` = 3650; day 0 =
+        start of treatment, size = w0).
     n_animals : int
-        Virtual animals per arm and draw.
+        Virtual animals per arm and draw (>= 1).
     variability : Variability, optional
         Between-animal CVs (default: none).
     readout : Readout, optional
@@ -656,6 +670,12 @@ def simulate_cohort(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int 
     Returns
     -------
     CohortResult
+
+    Raises
+    ------
+    InvalidParameterError
+        An option outside its allowed values: ``days`` not increasing, negative or beyond
+        day 3650; ``n_animals < 1``; ``max_step <= 0``.
     """
     import xarray as xr
 
@@ -665,11 +685,15 @@ def simulate_cohort(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int 
     names = [a.name for a in arms]
     if len(set(names)) != len(names):
         raise DataError(f"arm names must be unique; got {names}.")
-    days = np.asarray(days, dtype=float).ravel()
-    if days.size < 1 or np.any(np.diff(days) <= 0) or np.any(days < 0):
-        raise DataError("days must be increasing and >= 0 (day 0 = start of treatment).")
-    if int(n_animals) < 1:
-        raise DataError("n_animals must be >= 1.")
+    raw = days
+    try:
+        days = np.asarray(days, dtype=float).ravel()
+    except (TypeError, ValueError):
+        days = np.array([np.nan])
+    if (not np.all(np.isfinite(days)) or np.any(np.diff(days) <= 0) or np.any(days < 0)
+            or days[-1] > MAX_STUDY_DAY):
+        raise invalid("simulate_cohort", "days", f"increasing numbers from 0 (start of treatment) to at most "
+                      f"{MAX_STUDY_DAY:g} (10 years)", raw, "e.g. [0, 7, 14, 21]")
     readout = readout or Readout()
     dropout = dropout or Dropout()
     ss = as_seed_sequence(seed)

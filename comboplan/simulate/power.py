@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._params import Integral, Interval, Real, StrOptions, validate_params
 from ..exceptions import DataError
 from .cohort import (Arm, Dropout, ParameterDraws, PKPDModel, Readout, Variability, _animal_normals, _check_names,
                      _population, _simulate_from_normals, _varying, simulate_arms)
@@ -229,6 +230,12 @@ class PowerResult:
         return plot_power(self, ax=ax, x=x, **kwargs)
 
 
+@validate_params({
+    "effect_size": [Interval(Real)],
+    "n_per_arm": [Interval(Integral, 2, None)],
+    "alpha": [Interval(Real, 0, 1, closed="neither")],
+    "alternative": [StrOptions({"two-sided", "less", "greater"})],
+}, fixes={"effect_size": "e.g. 0.8", "n_per_arm": "e.g. 10"})
 def ttest_power(effect_size: float, n_per_arm: int, alpha: float = 0.05, alternative: str = "two-sided") -> float:
     """Closed-form power of the pooled two-sample t-test (noncentral t).
 
@@ -239,13 +246,20 @@ def ttest_power(effect_size: float, n_per_arm: int, alpha: float = 0.05, alterna
     n_per_arm : int
         Animals per arm.
     alpha : float
-        Significance level (0-1).
+        Significance level, in (0, 1).
     alternative : {"two-sided", "less", "greater"}
+        ``"greater"``: the test of ``mu_1 > mu_2`` (power rises with a positive effect size).
 
     Returns
     -------
     float
         Power (0-1).
+
+    Raises
+    ------
+    InvalidParameterError
+        ``alpha`` outside (0, 1) (e.g. ``ttest_power(0.8, 10, 2.0)``, which returned 2.0),
+        an unknown ``alternative`` (``"bigger"`` was read as ``"less"``), ``n_per_arm < 2``.
     """
     df = 2 * n_per_arm - 2
     nc = effect_size * np.sqrt(n_per_arm / 2.0)
