@@ -181,3 +181,26 @@ def test_bayesian_ode_fit_gradient_and_recovery():
     assert ds.attrs["growth"] == "koch"
     np.testing.assert_allclose(ds["posterior"].sel(parameter="lambda1").values.ravel(),
                                fit.posterior_draws()["lambda1"])
+
+
+def test_instant_clearance_puts_k1_on_its_bound_with_conditional_standard_errors():
+    """Data where killed cells vanish at once (no transit compartments), fitted with three: the
+    transit rate runs to the corner k1 -> infinity; it stops on its upper bound, says so, and the
+    other parameters keep finite standard errors (conditional on it) that cover the truth."""
+    import warnings
+
+    from comboplan.growth.tgi import K1_MAX
+
+    df = study("simeoni", 0, 1, n=3, cv=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # the ODE fit's convergence chatter is not under test here
+        fit = cp.fit_tgi(df, subject="mouse", arm="scenario", time="day", size="observed", treatments=ARMS, pk=PK,
+                         growth="simeoni", n_transit=3, random=("w0",), max_step=0.5)
+    pop = fit.population.set_index("parameter")
+    assert pop.loc["k1", "estimate"] == pytest.approx(K1_MAX)
+    assert np.isnan(pop.loc["k1", "stderr"]) and "upper bound" in pop.loc["k1", "note"]
+    others = pop.drop(index="k1")
+    assert np.all(np.isfinite(others["stderr"])) and np.all(others["stderr"] > 0)
+    for nm in ("w0", "lambda0", "lambda1", "potency.paclitaxel", "potency.secretome"):
+        assert abs(pop.loc[nm, "estimate"] - TH[nm]) < 3.5 * pop.loc[nm, "stderr"], nm
+

@@ -699,7 +699,9 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         exponential rate in all three).
     n_transit : int
         Damaged (transit) compartments between kill and disappearance, Simeoni 2004's TGI model
-        with 3; adds the transit rate ``k1`` (1/day).  0 = killed cells vanish at once.
+        with 3; adds the transit rate ``k1`` (1/day, at most 100: faster clearance cannot be told
+        from instant disappearance; an estimate on that bound is reported as such, with the other
+        standard errors conditional on it).  0 = killed cells vanish at once.
     psi : float
         Sharpness of Simeoni's switch (dimensionless, fixed; 20 as in Simeoni et al. 2004).
     max_step : float
@@ -754,7 +756,10 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
     n = gd.n_subjects
     predict = _predictor(d, names, agents, pair, use_int, n, log_scale, growth, int(n_transit), float(psi))
     lower = [-2.0 if nm == "interaction.gamma" else 0.0 for nm in names]
-    upper = [50.0 if nm == "interaction.gamma" else np.inf for nm in names]
+    # k1 above K1_MAX (a residence under 15 min per damaged compartment) cannot be told from instant
+    # disappearance with measurements days apart: the bound turns that corner (k1 -> infinity, a flat
+    # objective direction) into an estimate on its bound with the other SEs conditional on it
+    upper = [50.0 if nm == "interaction.gamma" else (K1_MAX if nm == "k1" else np.inf) for nm in names]
     rows = predict if getattr(predict, "rows", False) else None
     prob = NLMEProblem(predict, y, d["mask"], names, transform, [nm in random for nm in names],
                        error="additive" if log_scale else error, censored=cens, lower=lower, upper=upper,
@@ -1002,6 +1007,9 @@ def _units(names, agents, size_unit, time_unit, pk):
     return {nm: u[nm] for nm in names}
 
 
+K1_MAX = 100.0   # 1/day: upper bound of the transit rate k1 (see fit_tgi)
+
+
 def _build_result(fit, gd, d, names, agents, pair, random, error, ci_level, pk, treatments, use_int, law=None):
     prob = fit.problem
     p, q = len(names), len(prob.random_index)
@@ -1018,7 +1026,12 @@ def _build_result(fit, gd, d, names, agents, pair, random, error, ci_level, pk, 
         else:
             est, se, lo, hi = x, s, x - z * s, x + z * s
         note = ""
-        if nm in fit.on_bound:
+        if nm == "k1" and nm in fit.on_bound and est >= 0.99 * K1_MAX:
+            note = (f"k1 at its upper bound {K1_MAX:g} 1/{gd.time_unit}: no detectable delay between kill and "
+                    "disappearance (the transit compartments are not needed); no standard error, the other SEs "
+                    "are conditional on it")
+            se, lo, hi = np.nan, np.nan, np.nan
+        elif nm in fit.on_bound:
             note = f"{nm} on its bound: no standard error"
         rows.append({"parameter": nm, "kind": "typical", "estimate": est, "stderr": se,
                      "rse_pct": 100 * se / abs(est) if est else np.nan, "ci_low": lo, "ci_high": hi,
