@@ -170,3 +170,72 @@ def test_scenario_file_misspelled_or_mistyped_key_is_refused(tmp_path, edit, key
     p.write_text(text.replace(edit, key, 1))
     with pytest.raises(DataError, match="n_per_arm"):
         cs.load_scenario(p)
+
+
+# ---------------------------------------------------------------- growth
+@pytest.fixture(scope="module")
+def growth_table():
+    rng = np.random.default_rng(4)
+    rows = []
+    for arm, rate in (("control", 0.12), ("treated", 0.05)):
+        for k in range(4):
+            for day in (0, 4, 7, 11, 14):
+                rows.append(dict(mouse=f"{arm}-{k}", arm=arm, day=day,
+                                 vol=100 * np.exp(rate * day + rng.normal(0, 0.08))))
+    return pd.DataFrame(rows)
+
+
+def test_fit_growth_ci_level_as_percent_is_refused_not_all_nan(growth_table):
+    with pytest.raises(InvalidParameterError, match=r"fit_growth\(\): ci_level must be .*got 95 \(a percentage\? pass 0.95\)"):
+        cp.fit_growth(growth_table, "mouse", "arm", "day", "vol", models=("exponential",), ci_level=95)
+    with pytest.raises(InvalidParameterError, match="scale must be one of 'log', 'size'"):
+        cp.fit_growth(growth_table, "mouse", "arm", "day", "vol", scale="linear")
+    before = growth_table.copy()
+    res = cp.fit_growth(growth_table, "mouse", "arm", "day", "vol", models=("exponential",), ci_level=0.9)
+    assert np.isfinite(res.params["ci_low"]).all()
+    pd.testing.assert_frame_equal(growth_table, before)
+
+
+def test_fit_growth_mixed_ci_level_as_percent_is_refused(growth_table):
+    with pytest.raises(InvalidParameterError, match=r"fit_growth_mixed\(\): ci_level"):
+        cp.fit_growth_mixed(growth_table, "mouse", "arm", "day", "vol", ci_level=95)
+
+
+def test_wide_sheet_with_a_repeated_day_header_is_refused_not_read_as_day_7_1(tmp_path):
+    p = tmp_path / "wide.csv"
+    p.write_text("mouse,group,d0,d7,d7\na,C,1,2,4\nb,T,2,3,5\n")
+    with pytest.raises(DataError, match=r"names a column more than once: 'd7' \(columns 4, 5\)"):
+        cp.read_growth_wide(p, "mouse", "group")
+    frame = pd.concat([pd.DataFrame({"mouse": ["a", "b"], "group": ["C", "T"], "d0": [1, 2], "d7": [2, 3]}),
+                       pd.DataFrame({"d7": [4, 5]})], axis=1)
+    with pytest.raises(DataError, match=r"\['d7'\] appear more than once"):
+        cp.read_growth_wide(frame, "mouse", "group")
+    # a genuine half-day column next to its day is still read as such
+    q = tmp_path / "half.csv"
+    q.write_text("mouse,group,d7,d7.5\na,C,1,2\n")
+    assert cp.read_growth_wide(q, "mouse", "group")["day"].tolist() == [7.0, 7.5]
+
+
+# ---------------------------------------------------------------- combination
+def _sf(**cols):
+    base = dict(BlockID=1, DrugRow="A", DrugCol="B", ConcRow=[0, 1, 1000, 0], ConcCol=[0, 1, 0, 1],
+                Response=[0, 50, 30, 20], ConcRowUnit="uM", ConcColUnit="uM")
+    base.update(cols)
+    return pd.DataFrame(base)
+
+
+def test_synergyfinder_mixed_units_in_one_block_are_refused():
+    with pytest.raises(DataError, match=r"block 1: drug 'A' has concentrations in more than one unit: 'uM'.*'nM'.*ConcRowUnit"):
+        cp.read_synergyfinder(_sf(ConcRowUnit=["uM", "uM", "nM", "uM"]))
+    # the same drug in another unit in another block (another screen) is allowed
+    two = pd.concat([_sf(), _sf(BlockID=2, ConcRowUnit="nM")], ignore_index=True)
+    assert set(cp.read_synergyfinder(two)["conc_row_unit"]) == {"uM", "nM"}
+
+
+def test_synergyfinder_negative_concentrations_are_refused():
+    with pytest.raises(DataError, match=r"column 'ConcRow' .*must be >= 0.*first at row 1.*log10"):
+        cp.read_synergyfinder(_sf(ConcRow=[0, -1, 1, 0]))
+    frame = _sf()
+    before = frame.copy()
+    cp.read_synergyfinder(frame)
+    pd.testing.assert_frame_equal(frame, before)

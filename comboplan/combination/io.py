@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.validate import _fmt_label
-from ..data.validate import require_columns, require_frame
+from ..data.validate import check_dose_column, require_columns, require_frame
 from ..exceptions import DataError
 
 __all__ = ["read_synergyfinder", "write_synergyfinder", "read_combination_csv", "write_combination_csv"]
@@ -42,6 +42,13 @@ def read_synergyfinder(path_or_frame, replicate: bool = True) -> pd.DataFrame:
         from the single ``ConcUnit`` column (empty when the file has none).  Score it
         with ``synergy(df, doses=["conc_row", "conc_col"], response="response",
         by=["block", "drug_row", "drug_col"], replicate="replicate")``.
+
+    Raises
+    ------
+    DataError
+        Missing columns; concentrations or responses that are not numbers; concentrations
+        that are missing, infinite or negative (log10 doses?); a drug whose concentrations
+        within one block are given in more than one unit (comboplan never converts units).
     """
     if isinstance(path_or_frame, pd.DataFrame):
         df = path_or_frame.copy()
@@ -73,9 +80,38 @@ def read_synergyfinder(path_or_frame, replicate: bool = True) -> pd.DataFrame:
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise DataError(f"column {src!r} must be numeric; row {_fmt_label(df.index[i])} has {_fmt_label(df[src].iloc[i])}.")
+    for c, src, who in (("conc_row", "ConcRow", "DrugRow"), ("conc_col", "ConcCol", "DrugCol")):
+        check_dose_column(pd.DataFrame({src: out[c]}, index=df.index), src, role=f"concentration of {who}")
+    _check_one_unit_per_drug(out, df.index)
     if replicate:
         out["replicate"] = out.groupby(["block", "drug_row", "drug_col", "conc_row", "conc_col"]).cumcount() + 1
     return out
+
+
+def _check_one_unit_per_drug(out: pd.DataFrame, index) -> None:
+    """Within a block, each drug's concentrations in one unit (in either position); blocks from
+    different screens may use different units, since each block is scored on its own."""
+    long = pd.DataFrame({
+        "block": np.concatenate([out["block"].to_numpy(), out["block"].to_numpy()]),
+        "drug": np.concatenate([out["drug_row"].to_numpy(), out["drug_col"].to_numpy()]),
+        "unit": np.concatenate([out["conc_row_unit"].astype(str).to_numpy(), out["conc_col_unit"].astype(str).to_numpy()]),
+        "col": np.repeat(["ConcRowUnit", "ConcColUnit"], len(out)),
+        "row": np.concatenate([np.asarray(index), np.asarray(index)]),
+    })
+    long = long[long["unit"].astype(str).str.strip() != ""]
+    n_units = long.groupby(["block", "drug"], sort=True, dropna=False)["unit"].nunique()
+    mixed = n_units[n_units > 1]
+    if mixed.empty:
+        return
+    block, drug = mixed.index[0]
+    sub = long[(long["block"] == block) & (long["drug"] == drug)]
+    first = sub.drop_duplicates("unit")
+    where = "; ".join(f"{u!r} (first in column {c!r}, row {_fmt_label(r)})"
+                      for u, c, r in zip(first["unit"], first["col"], first["row"]))
+    raise DataError(f"block {_fmt_label(block)}: drug {drug!r} has concentrations in more than one unit: {where}"
+                    + (f" (and {len(mixed) - 1} more drug(s))" if len(mixed) > 1 else "")
+                    + ". comboplan never converts units: convert every concentration of a drug to one unit "
+                      "(1 uM = 1000 nM) before reading.")
 
 
 def _unit_column(df: pd.DataFrame, name: str):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,32 @@ _SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 _EXCEL = {".xlsx", ".xlsm", ".xls"}
 
 
+_MANGLED = re.compile(r"^(.*)\.(\d+)$")
+
+
+def _check_unique_header(df: pd.DataFrame, label: str, read_header) -> None:
+    """Refuse a header that names a column twice.
+
+    pandas renames the second ``d7`` to ``d7.1`` while reading, which a wide growth sheet
+    would then read as day 7.1; only names that look renamed are confirmed against the raw
+    header (``read_header()``, or, when it cannot be re-read, taken as duplicates)."""
+    cols = [str(c) for c in df.columns]
+    seen = set(cols)
+    suspects = [c for c in cols if (m := _MANGLED.match(c)) and m.group(1) in seen]
+    if not suspects:
+        return
+    try:
+        raw = [str(c) for c in read_header()]
+    except Exception:  # noqa: BLE001 - a buffer that cannot be re-read: trust the renaming
+        raw = [(_MANGLED.match(c).group(1) if c in suspects else c) for c in cols]
+    bases = {_MANGLED.match(c).group(1) for c in suspects}
+    dup = sorted(c for c in bases if raw.count(c) > 1)
+    if dup:
+        where = ", ".join(f"{c!r} (columns {', '.join(str(i + 1) for i, r in enumerate(raw) if r == c)})" for c in dup)
+        raise DataError(f"{label!r}: the header names a column more than once: {where}; each column needs its own "
+                        "name (a repeated measurement day is usually a typo: rename or remove one).")
+
+
 def _read_raw(source, sep, sheet_name, encoding) -> tuple[pd.DataFrame, str]:
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -40,7 +67,10 @@ def _read_raw(source, sep, sheet_name, encoding) -> tuple[pd.DataFrame, str]:
                     f"reading {label!r} needs the optional package 'openpyxl' "
                     "(pip install openpyxl), or save the sheet as CSV."
                 ) from exc
-            return pd.read_excel(path, sheet_name=sheet_name), label
+            df = pd.read_excel(path, sheet_name=sheet_name)
+            _check_unique_header(df, label, lambda: pd.read_excel(path, sheet_name=sheet_name, header=None,
+                                                                  nrows=1).iloc[0].tolist())
+            return df, label
         if sep is None:
             if suffix not in _SEPARATORS:
                 raise DataError(
@@ -53,6 +83,7 @@ def _read_raw(source, sep, sheet_name, encoding) -> tuple[pd.DataFrame, str]:
         label = getattr(source, "name", None) or "<buffer>"
         sep = "," if sep is None else sep
         reader = source
+    start = reader.tell() if hasattr(reader, "seek") and hasattr(reader, "tell") else None
     try:
         df = pd.read_csv(reader, sep=sep, encoding=encoding)
     except pd.errors.EmptyDataError as exc:
@@ -65,6 +96,15 @@ def _read_raw(source, sep, sheet_name, encoding) -> tuple[pd.DataFrame, str]:
             f"{label!r} could not be parsed with sep={sep!r}: {exc}. Check the separator and "
             "that every row has the same number of cells."
         ) from exc
+
+    def header():
+        if start is not None:
+            reader.seek(start)
+        elif not isinstance(reader, Path):
+            raise OSError("cannot re-read")
+        return pd.read_csv(reader, sep=sep, encoding=encoding, header=None, nrows=1, dtype=str).iloc[0].tolist()
+
+    _check_unique_header(df, str(label), header)
     return df, str(label)
 
 

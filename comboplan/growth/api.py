@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._params import Integral, Interval, Real, StrOptions, validate_params
 from ..exceptions import ConvergenceWarning, DataError
 from ..models.growth import GROWTH_MODELS, get_growth_model
 from .data import LLOQ_RULES, GrowthData, as_growth_data
@@ -331,6 +332,7 @@ def _statsmodels_fit(t, y, mask, arm, n_arms, method, start=None):
     return beta, cov, float(np.asarray(res.cov_re).ravel()[0]), float(res.scale), float(res.llf), bool(res.converged)
 
 
+@validate_params({"ci_level": [Interval(Real, 0, 1, closed="neither")], "influence": ["boolean"]})
 def fit_growth_mixed(
     data,
     subject: str | None = None,
@@ -948,6 +950,13 @@ def _unit(pname, unit_kind, gd):
             "size/time": f"{gd.size_unit}/{gd.time_unit}"}.get(unit_kind, unit_kind)
 
 
+@validate_params({
+    "scale": [StrOptions({"log", "size"})],
+    "below_lloq": [StrOptions(set(LLOQ_RULES))],
+    "ci_level": [Interval(Real, 0, 1, closed="neither")],
+    "errors": [StrOptions({"warn", "ignore"})],
+    "maxiter": [Interval(Integral, 1, None)],
+})
 def fit_growth(
     data,
     subject: str | None = None,
@@ -991,18 +1000,21 @@ def fit_growth(
     Returns
     -------
     GrowthFit
+
+    Raises
+    ------
+    InvalidParameterError
+        An option outside its allowed values (``ci_level=95``, ``scale="linear"``, ...).
+    DataError
+        Malformed data (see :func:`validate_growth`) or an unknown model name.
     """
     from ..fitting.batch import fit_curves
 
     gd = as_growth_data(data, subject, arm, time, size, **validate_kwargs)
-    if scale not in ("log", "size"):
-        raise DataError(f"scale must be 'log' or 'size', got {scale!r}.")
     models = tuple(str(m).lower() for m in models)
     for m in models:
         if m not in GROWTH_MODELS:
             raise DataError(f"unknown growth model {m!r}; choose from {sorted(GROWTH_MODELS)}.")
-    if errors not in ("warn", "ignore"):
-        raise DataError(f"errors must be 'warn' or 'ignore', got {errors!r}.")
     d = padded_design(gd, below_lloq)
     x, mask = d["t"], d["mask"]
     y = d["logy"] if scale == "log" else np.exp(d["logy"])

@@ -764,8 +764,10 @@ def read_growth_wide(
     Raises
     ------
     DataError
-        No time columns found, a time column name without a number, duplicated times, or a
-        cell holding text that is not a number and not in ``na_values``.
+        No time columns found, a time column name without a number, duplicated times or
+        column names (a repeated ``d7`` header in a file, which pandas would rename
+        ``d7.1`` = day 7.1), or a cell holding text that is not a number and not in
+        ``na_values``.
     """
     if isinstance(source, pd.DataFrame):
         wide = source
@@ -774,6 +776,10 @@ def read_growth_wide(
 
         wide = read_table(source, sep=sep, sheet_name=sheet_name)
     require_frame(wide, "wide growth table")
+    if wide.columns.duplicated().any():
+        dup = sorted({str(c) for c in wide.columns[wide.columns.duplicated()]})
+        raise DataError(f"wide growth table: column(s) {dup} appear more than once; each measurement day needs "
+                        "its own column (rename or remove the repeated one).")
     require_columns(wide, [subject, arm], role="identifiers")
     check_groups_nonempty(wide, [subject, arm])
     if time_columns is None:
