@@ -239,3 +239,48 @@ def test_synergyfinder_negative_concentrations_are_refused():
     before = frame.copy()
     cp.read_synergyfinder(frame)
     pd.testing.assert_frame_equal(frame, before)
+
+
+def _combo_table():
+    rng = np.random.default_rng(0)
+    rows = [dict(A=a, B=b, inh=100 * (1 - (1 / (1 + a / 3)) * (1 / (1 + b / 3))) + rng.normal(0, 4), rep=r)
+            for a in (0, 1, 3, 10.0) for b in (0, 1, 3, 10.0) for r in range(3)]
+    return pd.DataFrame(rows)
+
+
+def test_equivalent_dose_incomplete_combination_is_refused_not_filled_with_0():
+    df = _combo_table()
+    with pytest.raises(InvalidParameterError,
+                       match=r"equivalent_dose\(\): combination must be a dict giving a dose for every dose column \(\['B'\] missing\).*'B': 0"):
+        cp.equivalent_dose(df, ["A", "B"], "inh", agent="A", combination={"A": 3}, replicate="rep", n_boot=0)
+    with pytest.raises(InvalidParameterError, match=r"combination must be a dict over the dose columns only \(\['C'\]"):
+        cp.equivalent_dose(df, ["A", "B"], "inh", agent="A", combination={"A": 3, "B": 3, "C": 1}, replicate="rep")
+    with pytest.raises(InvalidParameterError, match="n_boot must be an integer >= 0"):
+        cp.equivalent_dose(df, ["A", "B"], "inh", agent="A", combination={"A": 3, "B": 3}, replicate="rep", n_boot=-1)
+    ok = cp.equivalent_dose(df, ["A", "B"], "inh", agent="A", combination={"A": 3, "B": 0}, replicate="rep", n_boot=0)
+    assert ok["combination"].iloc[0] == "A=3, B=0"
+
+
+def test_synergy_negative_n_boot_and_percent_ci_are_refused():
+    df = _combo_table()
+    with pytest.raises(InvalidParameterError, match=r"synergy\(\): n_boot must be an integer >= 0.*got -3"):
+        cp.synergy(df, ["A", "B"], "inh", replicate="rep", methods=("bliss",), n_boot=-3)
+    with pytest.raises(InvalidParameterError, match=r"synergy\(\): ci must be a number in \(0, 1\).*got 95"):
+        cp.synergy(df, ["A", "B"], "inh", replicate="rep", methods=("bliss",), ci=95)
+    with pytest.raises(InvalidParameterError, match=r"fit_musyc\(\): n_boot"):
+        cp.fit_musyc(df, ["A", "B"], "inh", replicate="rep", n_boot=-1, response_kind="inhibition", scale="percent")
+
+
+@pytest.mark.parametrize("method", ["bliss", "loewe"])
+def test_synergy_bootstrap_does_not_depend_on_row_order(method):
+    df = _combo_table()
+    df = pd.concat([df.assign(blk="x"), df.assign(blk="y", inh=df.inh + 1)], ignore_index=True)
+    kw = dict(replicate="rep", by="blk", methods=(method,), n_boot=40, seed=1, inference="bootstrap")
+    a = cp.synergy(df, ["A", "B"], "inh", **kw).blocks
+    shuffled = df.sample(frac=1, random_state=5)
+    before = shuffled.copy()
+    b = cp.synergy(shuffled, ["A", "B"], "inh", **kw).blocks
+    pd.testing.assert_frame_equal(shuffled, before)                 # the caller's table is not modified
+    assert a["blk"].tolist() == b["blk"].tolist() == ["x", "y"]
+    cols = ["mean", "ci_low", "ci_high", "p_value"]
+    np.testing.assert_allclose(a[cols].to_numpy(float), b[cols].to_numpy(float), rtol=1e-12)

@@ -109,7 +109,7 @@ def test_bad_inputs_raise_dataerror():
     with pytest.raises(DataError, match="ZIP needs a complete dose matrix"):
         cp.synergy(df[~((df.A == 3) & (df.B == 6))], ["A", "B"], "inh", methods=("zip",), replicate="rep",
                    errors="raise")
-    with pytest.raises(DataError, match="errors must be"):
+    with pytest.raises(cp.InvalidParameterError, match="errors must be"):  # an option, not the data
         cp.synergy(df, ["A", "B"], "inh", replicate="rep", errors="ignore")
     with pytest.raises(DataError, match="zip_version must be"):
         cp.synergy(df, ["A", "B"], "inh", replicate="rep", zip_version="4")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sst
 
+from .._params import Integral, Interval, Real, StrOptions, invalid, validate_params
 from ..exceptions import ConvergenceWarning, DataError
 from .design import SIGN_CI, SIGN_EXCESS, Design, prepare
 from .scoring import Layout, resample_obs, score_sets
@@ -172,6 +173,16 @@ class SynergyResult:
         return fn[kind](self, method=method, block=block, ax=ax, **kwargs)
 
 
+@validate_params({
+    "monotherapy": [StrOptions({"observed", "fitted"})],
+    "baseline_correction": ["boolean"],
+    "ci": [Interval(Real, 0, 1, closed="neither")],
+    "n_boot": [Interval(Integral, 0, None)],
+    "seed": ["seed"],
+    "bootstrap": [StrOptions({"mean", "single"})],
+    "inference": [StrOptions({"auto", "bootstrap", "delta"})],
+    "errors": [StrOptions({"warn", "raise"})],
+})
 def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "zip"),
             response_kind="inhibition", monotherapy="observed", baseline_correction=False, ci=0.95,
             n_boot=1000, replicate=None, seed=None, scale="percent", bootstrap="mean",
@@ -281,6 +292,8 @@ def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "z
 
     Raises
     ------
+    InvalidParameterError
+        An option outside its allowed values (``ci=95``, ``n_boot=-1``, ``errors="ignore"``).
     DataError
         Malformed input, duplicated cells without ``replicate``, responses outside the
         declared scale; with ``errors="raise"``, any block or cell a method cannot score
@@ -291,22 +304,12 @@ def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "z
     if bad or not methods:
         raise DataError(f"unknown synergy method(s) {bad!r}; choose from {METHODS}. "
                         "(Chou-Talalay CI and MuSyC have their own functions: chou_talalay, fit_musyc.)")
-    if monotherapy not in ("observed", "fitted"):
-        raise DataError(f"monotherapy must be 'observed' or 'fitted'; got {monotherapy!r}.")
-    if bootstrap not in ("mean", "single"):
-        raise DataError(f"bootstrap must be 'mean' or 'single'; got {bootstrap!r}.")
-    if inference not in ("auto", "bootstrap", "delta"):
-        raise DataError(f"inference must be 'auto', 'bootstrap' or 'delta'; got {inference!r}.")
     if inference == "auto":
         inference = "delta"
-    if not 0 < ci < 1:
-        raise DataError(f"ci must be a confidence level between 0 and 1 (e.g. 0.95); got {ci!r}.")
     zip_version = str(zip_version)
     if zip_version not in ZIP_VERSIONS:
         raise DataError(f"zip_version must be '3' (SynergyFinder >= 3.0) or '2' (SynergyFinder 1-2); "
                         f"got {zip_version!r}.")
-    if errors not in ("warn", "raise"):
-        raise DataError(f"errors must be 'warn' or 'raise'; got {errors!r}.")
     from .loewe_equivalence import LOEWE_METHODS
 
     if loewe_method not in LOEWE_METHODS:
@@ -903,6 +906,7 @@ class ChouTalalayResult:
         return fn[kind](self, ax=ax, **kwargs)
 
 
+@validate_params({"ci": [Interval(Real, 0, 1, closed="neither")], "mutually_exclusive": ["boolean"]})
 def chou_talalay(data, doses, response, by=None, response_kind="inhibition", scale="percent",
                  fa_levels=(0.5, 0.75, 0.9, 0.95), mutually_exclusive=True, ci=0.95, replicate=None,
                  dose_units=None, errors="warn") -> ChouTalalayResult:
@@ -1181,6 +1185,12 @@ class MuSyCResult:
         return ps.musyc_plot(self, kind=kind, block=block, ax=ax, **kwargs)
 
 
+@validate_params({
+    "fit_gamma": ["boolean"],
+    "n_boot": [Interval(Integral, 0, None)],
+    "ci": [Interval(Real, 0, 1, closed="neither")],
+    "seed": ["seed"],
+})
 def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n_boot=200, ci=0.95,
               seed=None, response_kind="viability", scale="fraction", bootstrap="auto",
               dose_units=None, errors="warn") -> MuSyCResult:
@@ -1382,6 +1392,12 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
 
 
 # ====================================================================== equivalent dose
+@validate_params({
+    "combination": [dict],
+    "n_boot": [Interval(Integral, 0, None)],
+    "ci": [Interval(Real, 0, 1, closed="neither")],
+    "seed": ["seed"],
+}, fixes={"combination": "e.g. {'pac_uM': 1, 'sec': 1}"})
 def equivalent_dose(data, doses, response, agent, combination, by=None, replicate=None,
                     response_kind="inhibition", scale="percent", fixed=None, n_boot=2000, ci=0.95,
                     seed=None) -> pd.DataFrame:
@@ -1404,7 +1420,8 @@ def equivalent_dose(data, doses, response, agent, combination, by=None, replicat
     agent : str
         The dose column of the agent whose equivalent dose is sought.
     combination : dict
-        ``{dose column: dose}`` of the combination cell (columns not named are 0).
+        ``{dose column: dose}`` of the combination cell, naming every dose column of
+        ``doses`` (give 0 for an absent agent: nothing is filled in).
     by, replicate, response_kind, scale : optional
         As in :func:`synergy`.
     fixed : dict, optional
@@ -1425,6 +1442,14 @@ def equivalent_dose(data, doses, response, agent, combination, by=None, replicat
         ``agent_max_effect``), ``dose_ratio`` (equivalent / in combination: the
         dose-reduction factor), ``p_not_reached`` (fraction of bootstrap draws where
         the agent alone cannot reach the effect), ``note``.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``combination`` does not name every dose column (or names an unknown one),
+        ``n_boot < 0``, ``ci`` outside (0, 1).
+    DataError
+        Malformed data, or no cell with the combination's doses.
     """
     from ..models.combination.loewe import hill_dose_for_effect
     from .fits import fit_hill
@@ -1433,9 +1458,14 @@ def equivalent_dose(data, doses, response, agent, combination, by=None, replicat
     if agent not in design.doses:
         raise DataError(f"agent {agent!r} is not one of the dose columns {list(design.doses)!r}.")
     unknown = [k for k in combination if k not in design.doses]
-    if unknown:
-        raise DataError(f"combination names unknown dose column(s) {unknown!r}; use {list(design.doses)!r}.")
-    target = np.array([float(combination.get(d, 0.0)) for d in design.doses])
+    missing = [d for d in design.doses if d not in combination]
+    if unknown or missing:
+        what = (f"a dict over the dose columns only ({unknown!r} are not dose columns)" if unknown
+                else f"a dict giving a dose for every dose column ({missing!r} missing)")
+        raise invalid("equivalent_dose", "combination", what, combination,
+                      "e.g. {" + ", ".join(f"{d!r}: {combination.get(d, 0)!r}" for d in design.doses)
+                      + "} (0 for an absent agent)")
+    target = np.array([float(combination[d]) for d in design.doses])
     cells = design.cells
     obs = design.obs
     k = design.doses.index(agent)

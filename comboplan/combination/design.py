@@ -170,9 +170,13 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
     cols["_effect"] = eff
     cols["_row"] = df.index.to_numpy()
     if by:
+        # blocks sorted by their labels (as pandas' groupby and fit_dose_response order curves), so
+        # that neither the block order nor the bootstrap streams depend on the row order
         bkeys = pd.DataFrame({c: cols[c] for c in by})
-        bcodes = bkeys.groupby(by, sort=False, dropna=False).ngroup().to_numpy()
-        blocks = bkeys.drop_duplicates().reset_index(drop=True)
+        grp = bkeys.groupby(by, sort=True, dropna=False)
+        bcodes = grp.ngroup().to_numpy()
+        _, first_of = np.unique(bcodes, return_index=True)
+        blocks = bkeys.iloc[first_of].reset_index(drop=True)
         blocks.insert(0, "_block", np.arange(len(blocks)))
     else:
         bcodes = np.zeros(len(eff), dtype=np.int64)
@@ -215,5 +219,10 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
                   "agent": pd.Categorical.from_codes(agent_k, dtype=_agent_dtype(tuple(doses))),
                   "agent_k": agent_k})
     cells = pd.DataFrame(ccols, copy=False)
+    # observations in a canonical order (by cell, then value), so that whatever is drawn per
+    # observation (bootstrap resamples) does not depend on the caller's row order
+    perm = np.lexsort((eff, ccodes))
+    if np.any(perm != np.arange(len(perm))):
+        obs = obs.iloc[perm].reset_index(drop=True)
     return Design(obs=obs, cells=cells, blocks=blocks, doses=tuple(doses), by=tuple(by), response=response,
                   response_kind=response_kind, scale=scale, top=top, replicate=replicate)

@@ -287,6 +287,10 @@ def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", s
         raise DataError(f"loewe_method must be one of {tuple(LOEWE_METHODS)}; got {loewe_method!r}.")
     a, b, y, top = _validate(d1, d2, response, response_kind, scale)
     eff = y if response_kind == "inhibition" else top - y
+    # observations in a canonical order (d1, d2, effect), as comboplan.synergy takes them, so that the
+    # fits and scores do not depend on the order of the input arrays
+    order = np.lexsort((eff, b, a))
+    a, b, eff = a[order], b[order], eff[order]
     # cells: distinct dose pairs, sorted by (d1, d2)
     l1, i1 = np.unique(a, return_inverse=True)
     l2, i2 = np.unique(b, return_inverse=True)
