@@ -216,6 +216,15 @@ def test_wide_sheet_with_a_repeated_day_header_is_refused_not_read_as_day_7_1(tm
     assert cp.read_growth_wide(q, "mouse", "group")["day"].tolist() == [7.0, 7.5]
 
 
+def test_growth_endpoints_and_invivo_synergy_refuse_negative_n_boot_and_percent_ci(growth_table):
+    with pytest.raises(InvalidParameterError, match=r"growth_endpoints\(\): n_boot must be an integer >= 0.*got -5"):
+        cp.growth_endpoints(growth_table, "mouse", "arm", "day", "vol", control="control", n_boot=-5)
+    with pytest.raises(InvalidParameterError, match=r"growth_endpoints\(\): ci_level .*got 95"):
+        cp.growth_endpoints(growth_table, "mouse", "arm", "day", "vol", control="control", ci_level=95)
+    with pytest.raises(InvalidParameterError, match=r"invivo_synergy\(\): n_boot must be an integer >= 0"):
+        cp.invivo_synergy(growth_table, "mouse", "arm", "day", "vol", control="control", n_boot=-1)
+
+
 # ---------------------------------------------------------------- combination
 def _sf(**cols):
     base = dict(BlockID=1, DrugRow="A", DrugCol="B", ConcRow=[0, 1, 1000, 0], ConcCol=[0, 1, 0, 1],

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._params import Integral, Interval, Real, validate_params
 from ..exceptions import DataError
 from .data import as_growth_data, batch_arrays
 from .synergy import fieller_ratio
@@ -345,6 +346,12 @@ class GrowthEndpoints:
         return plot_waterfall(self, ax=ax, **kwargs)
 
 
+@validate_params({
+    "target_fold": [Interval(Real, 1, None, closed="neither")],
+    "ci_level": [Interval(Real, 0, 1, closed="neither")],
+    "n_boot": [Interval(Integral, 0, None)],
+    "seed": ["seed"],
+}, fixes={"target_fold": "e.g. 2.0 (time to double)"})
 def growth_endpoints(
     data,
     subject: str | None = None,

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._params import Integral, Interval, Real, validate_params
 from ..exceptions import DataError
 from .api import _dropout_cut, _lloq_text, _tq, padded_design
 from .data import GrowthData, as_growth_data, batch_arrays
@@ -472,6 +473,11 @@ def _bootstrap(gd: GrowthData, combos, n_boot, rng, ci_level, day):
 
 
 # --------------------------------------------------------------------------- main entry
+@validate_params({
+    "n_boot": [Interval(Integral, 0, None)],
+    "seed": ["seed"],
+    "ci_level": [Interval(Real, 0, 1, closed="neither")],
+})
 def invivo_synergy(
     data,
     subject: str | None = None,
