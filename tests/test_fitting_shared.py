@@ -4,7 +4,6 @@ Reference numbers: tests/reference/r_nls_shared/ (R 4.2.2 nls + car::deltaMethod
 optimHess on the same equations; drc itself is not packaged for Debian; see the README there).
 """
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -104,9 +103,12 @@ def test_ll4_edcomp_compparm_and_anova_match_r(sim):
                        (cd.compare_params("b", operator="-", pairs=[("B", "A")]), "b_diff_B_A")):
         assert got["estimate"].iloc[0] == pytest.approx(ref[key]["estimate"], rel=1e-6), key
         assert got["stderr"].iloc[0] == pytest.approx(ref[key]["se"], rel=1e-5), key
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        e90 = cd.ecx(90, ci_scale="natural").iloc[0]
+    with pytest.warns(cp.ExtrapolationWarning):                     # ED90 of curve C is above 30
+        e90s = cd.ecx(90, ci_scale="natural")
+    assert np.isnan(e90s["estimate"].iloc[2]) and e90s["status"].iloc[2] == "above tested range"
+    with pytest.warns(cp.ExtrapolationWarning):
+        assert np.isfinite(cd.ecx(90, extrapolate=True)["estimate"]).all()
+    e90 = e90s.iloc[0]
     assert e90["estimate"] == pytest.approx(ref["ed90_A"]["estimate"], rel=1e-6)
     assert e90["stderr"] == pytest.approx(ref["ed90_A"]["se"], rel=1e-5)
     for res, key in ((cd, "anova_limits_vs_separate"), (par, "anova_parallel_vs_separate")):

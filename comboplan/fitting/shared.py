@@ -285,7 +285,7 @@ class SharedDoseResponseResult:
             return np.nanmin(xp, axis=1), np.nanmax(xp, axis=1)
 
     def ecx(self, x: float | Sequence[float] = 50, *, kind: str = "relative", ci_scale: str = "log",
-            level: float | None = None) -> pd.DataFrame:
+            level: float | None = None, extrapolate: bool = False) -> pd.DataFrame:
         """Effective doses of every curve with delta-method intervals from the joint covariance.
 
         Parameters
@@ -300,6 +300,10 @@ class SharedDoseResponseResult:
             interval="delta")``.
         level : float, optional
             Confidence level (default the result's ``ci_level``).
+        extrapolate : bool
+            If False (default), an ECx outside the tested dose range of its curve is NaN
+            with ``status`` saying so (as :meth:`DoseResponseResult.ecx`); if True it is
+            reported and flagged.  Either way an :class:`ExtrapolationWarning` is emitted.
 
         Returns
         -------
@@ -329,13 +333,17 @@ class SharedDoseResponseResult:
             status[above] = "above tested range"
             status[below] = "below tested range"
             n_extrap += int((above | below).sum())
+            if not extrapolate:
+                val, se, lo, hi = (np.where(above | below, np.nan, v) for v in (val, se, lo, hi))
             rows.append(pd.DataFrame({"curve": np.arange(self.n_curves), "x": float(xv), "kind": kind,
                                       "estimate": val, "stderr": se, "ci_low": lo, "ci_high": hi,
                                       "unit": self.dose_unit or "dose unit", "ci_scale": ci_scale,
                                       "status": status, "extrapolated": above | below}))
         if n_extrap:
-            warnings.warn(f"{n_extrap} ECx value(s) lie outside the tested dose range (flagged in 'status').",
-                          ExtrapolationWarning, stacklevel=2)
+            warnings.warn(f"{n_extrap} ECx value(s) lie outside the tested dose range; " + (
+                "reported but flagged (extrapolated=True)." if extrapolate else
+                "reported as NaN with the reason in 'status' (pass extrapolate=True to see the model value)."),
+                ExtrapolationWarning, stacklevel=2)
         return self._with_keys(pd.concat(rows, ignore_index=True))
 
     def _pairs(self, pairs, reference):
@@ -416,7 +424,8 @@ class SharedDoseResponseResult:
         pandas.DataFrame
             curve_1, curve_2, what (``"EC50"``...), comparison, estimate, stderr, ci_low,
             ci_high, null, t_stat, df, p_value (two-sided t test on the pooled residual
-            df), unit.  The gradient includes the shared parameters, which cancel from a
+            df), unit, extrapolated (an ECx outside its curve's tested dose range; an
+            :class:`ExtrapolationWarning` says so).  The gradient includes the shared parameters, which cancel from a
             ratio exactly when only the potency differs between the curves.
         """
         f = "SharedDoseResponseResult.compare_ecx"
@@ -428,6 +437,8 @@ class SharedDoseResponseResult:
         level = self._level(level, f)
         pairs = self._pairs(pairs, reference)
         val, G = self._ecx_and_grad(float(x), ecx_kind)
+        lo_d, hi_d = self._tested_range()
+        outside = np.isfinite(val) & ((val > hi_d) | (val < lo_d))
         est, grads = [], []
         for i, j in pairs:
             if kind == "ratio":
@@ -439,8 +450,14 @@ class SharedDoseResponseResult:
                 grads.append(G[i] - G[j])
         what = f"EC{float(x):g}" if ecx_kind == "relative" else f"dose at response {float(x):g}"
         unit = "1" if kind == "ratio" else (self.dose_unit or "dose unit")
-        return self._comparison_table(pairs, est, grads, 1.0 if kind == "ratio" else 0.0, what, kind, level,
-                                      ci_scale, {"unit": unit})
+        out = self._comparison_table(pairs, est, grads, 1.0 if kind == "ratio" else 0.0, what, kind, level,
+                                     ci_scale, {"unit": unit})
+        out["extrapolated"] = [bool(outside[i] or outside[j]) for i, j in pairs]
+        if out["extrapolated"].any():
+            warnings.warn(f"{int(out['extrapolated'].sum())} comparison(s) use an {what} outside the tested dose "
+                          "range of its curve (flagged in 'extrapolated'); the values are model extrapolations.",
+                          ExtrapolationWarning, stacklevel=2)
+        return out
 
     def relative_potency(self, reference, x: float = 50, *, ci_scale: str = "log",
                          level: float | None = None) -> pd.DataFrame:
