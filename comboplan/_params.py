@@ -46,6 +46,7 @@ __all__ = [
     "ArrayLike",
     "Check",
     "check_param",
+    "invalid",
     "validate_params",
     "FIXES",
     "Integral",
