@@ -36,6 +36,11 @@ _LAZY: dict[str, str] = {
     "fit_dose_response": "comboplan.fitting.dose_response",
     "DoseResponseResult": "comboplan.fitting.dose_response",
     "compare": "comboplan.fitting.dose_response",
+    "fit_dose_response_shared": "comboplan.fitting.shared",
+    "SharedDoseResponseResult": "comboplan.fitting.shared",
+    "load_shared_fit": "comboplan.fitting.shared",
+    # one result protocol: every result's to_netcdf(path) is read back by load_result(path)
+    "load_result": "comboplan.results",
     "get_model": "comboplan.models.dose_response",
     # data layer
     "read_table": "comboplan.data.io",
