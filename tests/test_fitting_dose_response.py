@@ -243,7 +243,13 @@ def test_to_xarray_netcdf_round_trip(tmp_path):
     path = tmp_path / "fit.nc"
     res.to_netcdf(path)
     back = xr.open_dataset(path, engine="h5netcdf").load()
+    # the root group is to_xarray(), plus the attributes that comboplan.load_result dispatches on
+    assert back.attrs.pop("result") == "DoseResponseResult"
+    for k in ("result_class", "comboplan_format", "comboplan_version"):
+        back.attrs.pop(k)
     xr.testing.assert_identical(back, ds)
+    again = cp.load_result(path)
+    pd.testing.assert_frame_equal(again.params, res.params)
 
 
 def test_predict_and_plot():

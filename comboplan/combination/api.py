@@ -11,6 +11,7 @@ from scipy import stats as sst
 
 from .._params import Integral, Interval, Real, StrOptions, invalid, validate_params
 from ..exceptions import ConvergenceWarning, DataError
+from ..results import ResultIO
 from .design import SIGN_CI, SIGN_EXCESS, Design, prepare
 from .scoring import Layout, resample_obs, score_sets
 from .scoring import _block_name as _blk
@@ -57,7 +58,7 @@ def _reference_model(method, zip_version, loewe_method="classic"):
 
 # ====================================================================== synergy
 @dataclass(frozen=True)
-class SynergyResult:
+class SynergyResult(ResultIO):
     """Excess-over-reference synergy scores of a combination experiment.
 
     Attributes
@@ -136,6 +137,9 @@ class SynergyResult:
             t.columns = [m, f"{m}_ci_low", f"{m}_ci_high", f"{m}_p_value", f"{m}_q_value"]
             parts.append(t)
         ds = xr.Dataset.from_dataframe(pd.concat(parts, axis=1))
+        score_unit = f"{'percentage points' if s['scale'] == 'percent' else 'fraction'} of inhibition"
+        for v in ds.data_vars:
+            ds[v].attrs["units"] = "1" if v.endswith(("_p_value", "_q_value")) else score_unit
         ds.attrs.update({"sign_convention": SIGN_EXCESS, "response": s["response"],
                          "response_kind": s["response_kind"], "scale": s["scale"],
                          "units": f"{'percentage points' if s['scale'] == 'percent' else 'fraction'} of inhibition",
@@ -849,7 +853,7 @@ def _mono_table(design, layout, point, boot, ci):
 
 # ====================================================================== Chou-Talalay
 @dataclass(frozen=True)
-class ChouTalalayResult:
+class ChouTalalayResult(ResultIO):
     """Median-effect analysis (Chou-Talalay) of single agents and mixture rays.
 
     Attributes
@@ -893,6 +897,8 @@ class ChouTalalayResult:
     def to_xarray(self):
         """CI at fa levels as an :class:`xarray.Dataset` (dims ray, fa)."""
         ds = self.levels.set_index(["ray", "fa"])[["CI", "CI_ci_low", "CI_ci_high"]].to_xarray()
+        for v in ds.data_vars:
+            ds[v].attrs["units"] = "1"
         ds.attrs["sign_convention"] = SIGN_CI
         return ds
 
@@ -1128,7 +1134,7 @@ def _ray_name(doses, pr):
 
 # ====================================================================== MuSyC
 @dataclass(frozen=True)
-class MuSyCResult:
+class MuSyCResult(ResultIO):
     """MuSyC fit of a two-agent response surface.
 
     Attributes
@@ -1175,13 +1181,21 @@ class MuSyCResult:
 
     def to_xarray(self):
         """Parameters as an :class:`xarray.Dataset` (dims block..., param)."""
+        from ..results import units_by
+
         idx = [*self.settings["by"], "param"]
-        return self.params.set_index(idx)[["estimate", "ci_low", "ci_high"]].to_xarray()
+        ds = self.params.set_index(idx)[["estimate", "ci_low", "ci_high"]].to_xarray()
+        units = dict(zip(self.params["param"], self.params["unit"].astype(str)))
+        for v in ds.data_vars:
+            ds[v].attrs["units"] = units_by(units, units.values())
+        return ds
 
     def plot(self, kind: str = "surface", block: int = 0, ax=None, **kwargs):
         """Plot the fitted surface with the data (``kind="surface"`` or ``"heatmap"``)."""
         from ..plot import synergy as ps
+        from ..results import check_kind
 
+        check_kind(kind, ("surface", "heatmap"), "MuSyCResult")
         return ps.musyc_plot(self, kind=kind, block=block, ax=ax, **kwargs)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from ..data.validate import SCALE_BOUNDS, _fmt_label
 from ..exceptions import ConvergenceWarning, DataError
 from ..models.combination import loewe_index, loewe_reference, zip_delta, zip_slice
+from ..results import ResultIO, check_kind
 from .design import SIGN_EXCESS
 from .fits import ZIP3_MIN_LEVELS, fit_hill, fit_zip3_slices, fit_zip_slices, hill_predict
 from .scoring import MIN_HILL_LEVELS, group_slices
@@ -34,7 +35,7 @@ _REFERENCES = {
 
 
 @dataclass(frozen=True)
-class MatrixScores:
+class MatrixScores(ResultIO):
     """Scores of the combination cells of one two-agent experiment (array-level result).
 
     Cells are the distinct dose pairs with both doses > 0, sorted by ``dose1`` then
@@ -119,10 +120,30 @@ class MatrixScores:
             g[i1, i2] = getattr(self, name)
             data[name] = (("dose1", "dose2"), g)
         s = self.settings
-        return xr.Dataset(data, coords={"dose1": u1, "dose2": u2},
-                          attrs={"method": self.method, "sign_convention": SIGN_EXCESS,
-                                 "response_kind": s["response_kind"], "scale": s["scale"], "units": s["units"],
-                                 "reference": s["reference"]})
+        ds = xr.Dataset(data, coords={"dose1": u1, "dose2": u2},
+                        attrs={"method": self.method, "sign_convention": SIGN_EXCESS,
+                               "response_kind": s["response_kind"], "scale": s["scale"], "units": s["units"],
+                               "reference": s["reference"]})
+        for name in ("score", "observed", "reference"):
+            ds[name].attrs["units"] = str(s["units"])
+        ds["loewe_ci"].attrs["units"] = "1"
+        ds["n"].attrs["units"] = "1"
+        return ds
+
+    def plot(self, *, kind: str = "heatmap", ax=None, **kwargs):
+        """Heatmap of the scores on the (dose1, dose2) grid; returns the matplotlib Axes.
+
+        Parameters
+        ----------
+        kind : {"heatmap"}
+        ax : matplotlib.axes.Axes, optional
+        **kwargs
+            ``annotate`` (bool), ``cmap`` (diverging, centred at 0; red = synergy).
+        """
+        from ..plot.synergy import matrix_heatmap
+
+        check_kind(kind, ("heatmap",), "MatrixScores")
+        return matrix_heatmap(self, ax=ax, **kwargs)
 
 
 def _as_float(a, name):

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ComboplanWarning, ConvergenceWarning, DataError
+from ..results import ResultIO
 from .design import prepare
 from .scoring import _block_name as _blk
 from .scoring import resample_obs
@@ -30,7 +31,7 @@ _FALLBACK_GTOL = 1e-4         # MINPACK-equivalent stop when no start meets FIT_
 
 
 @dataclass(frozen=True)
-class SurfaceFitResult:
+class SurfaceFitResult(ResultIO):
     """Fit of a parametric two-agent response surface (base of BRAID and Zimmer results).
 
     Attributes
@@ -147,7 +148,7 @@ class SurfaceFitResult:
             },
             coords=coords,
         )
-        ds["param_unit"] = (("param",), units)
+        ds["param_unit"] = (("param",), units, {"units": ""})
         ds.attrs.update({"model": self.model_name, "reference": self.settings.get("reference", ""),
                          "sign_convention": self.sign_convention, "ci_level": self.settings.get("ci_level", np.nan),
                          "response": self.settings["response"]})

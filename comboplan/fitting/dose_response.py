@@ -29,6 +29,7 @@ from ..data.validate import (
 from ..exceptions import ConvergenceWarning, DataError, ExtrapolationWarning, FitError
 from ..models.dose_response import ecx_absolute, ecx_relative, get_model
 from ..models.spec import ModelSpec, Param, unit_of
+from ..results import ResultIO, check_kind, set_units, units_by, write_result
 from .batch import COV_METHODS, LOSSES, BatchFit, fit_curves
 from .packing import Packed, pack_groups
 
@@ -49,7 +50,7 @@ def _potency_index(spec: ModelSpec) -> int | None:
 
 
 @dataclass(frozen=True)
-class DoseResponseResult:
+class DoseResponseResult(ResultIO):
     """Immutable result of :func:`fit_dose_response` for one or many curves.
 
     Use the properties (``params``, ``curves``, ``estimates``, ``cov``) and methods
@@ -610,6 +611,12 @@ class DoseResponseResult:
             coords=coords,
         )
         ds["param_unit"] = (("param",), np.array(self._units(), dtype=str))
+        by_param = units_by(names, self._units())
+        ru = self.response_unit or "response"
+        set_units(ds, {"estimate": by_param, "stderr": by_param, "ci_low": by_param, "ci_high": by_param,
+                       "cov": "products of the param units: " + by_param, "fixed": "1", "converged": "1",
+                       "message": "", "nobs": "1", "rss": f"({ru})^2", "sigma": ru, "loglik": "1", "aic": "1",
+                       "bic": "1", "param_unit": ""})
         ds.attrs.update({
             "model": self.spec.name,
             "formula": self.spec.formula,
@@ -629,12 +636,17 @@ class DoseResponseResult:
         return ds
 
     def to_netcdf(self, path) -> None:
-        """Write :meth:`to_xarray` to a netCDF file (h5netcdf engine)."""
-        self.to_xarray().to_netcdf(path, engine="h5netcdf")
+        """Write the fit to netCDF (h5netcdf): :meth:`to_xarray` at the root, the full result in the
+        ``comboplan`` group; read it back with :func:`comboplan.load_result`."""
+        write_result(self, path)
 
-    def plot(self, ax=None, curves=None, show_data: bool = True, band: bool = False):
-        """Plot data and fitted curves; returns the matplotlib Axes (see :mod:`comboplan.plot.dose_response`)."""
+    def plot(self, ax=None, curves=None, show_data: bool = True, band: bool = False, *, kind: str = "curves"):
+        """Plot data and fitted curves; returns the matplotlib Axes (see :mod:`comboplan.plot.dose_response`).
+
+        ``kind``: ``"curves"`` (the only one)."""
         from ..plot.dose_response import plot_dose_response
+
+        check_kind(kind, ("curves",), "DoseResponseResult")
 
         return plot_dose_response(self, ax=ax, curves=curves, show_data=show_data, band=band)
 

@@ -33,6 +33,7 @@ from scipy import stats
 
 from ..data.validate import _fmt_label, as_list, require_columns, require_frame
 from ..exceptions import DataError
+from ..results import ResultIO
 
 __all__ = ["fit_gr", "GRResult", "gr_curve", "gr50_from_params"]
 
@@ -91,7 +92,7 @@ def gr50_from_params(GRinf, GEC50, h_GR):
 
 
 @dataclass(frozen=True)
-class GRResult:
+class GRResult(ResultIO):
     """GR curve fits and metrics.
 
     Attributes
@@ -152,7 +153,8 @@ class GRResult:
         ds = xr.Dataset({k: (("curve",), m[k].to_numpy(float), {"units": u}) for k, u in units.items()},
                         coords=coords)
         ds["fit_type"] = (("curve",), m["fit_type"].to_numpy().astype(str))
-        ds["effect"] = (("curve",), m["effect"].to_numpy().astype(str))
+        ds["effect"] = (("curve",), m["effect"].to_numpy().astype(str), {"units": ""})
+        ds["fit_type"].attrs["units"] = ""
         ds.attrs.update({"reference": _REFERENCE, "sign_convention": _SIGN, "dose": self.settings["dose"]})
         return ds
 

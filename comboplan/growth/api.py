@@ -27,6 +27,7 @@ from scipy import stats
 from .._params import Integral, Interval, Real, StrOptions, validate_params
 from ..exceptions import ConvergenceWarning, DataError
 from ..models.growth import GROWTH_MODELS, get_growth_model
+from ..results import ResultIO, check_kind, set_units, units_by
 from .data import LLOQ_RULES, GrowthData, as_growth_data
 from .mixed import VARIANCE_FUNCTIONS, LMEDesign, cr2_vcov, lme_fit, random_slope_fit, slope_stats
 
@@ -104,7 +105,7 @@ def _dropout_cut(gd: GrowthData, dropout: str) -> tuple[GrowthData, str]:
 
 # --------------------------------------------------------------------------- mixed model
 @dataclass(frozen=True)
-class MixedGrowthFit:
+class MixedGrowthFit(ResultIO):
     """Exponential-growth linear mixed model (random growth rate per animal).
 
     Attributes
@@ -268,6 +269,8 @@ class MixedGrowthFit:
             },
             coords={"arm": arm, "arm2": arm},
         )
+        rate_unit = f"1/{self.units.get('time', 'day')}"
+        set_units(ds, {"rate": rate_unit, "stderr": rate_unit, "cov": f"({rate_unit})^2"})
         ds.attrs.update({"units": str(self.units), "method": self.method, "backend": self.backend,
                          "dropout": self.dropout, "note": self.note,
                          "tau": float(self._sd("tau")), "sigma": float(self._sd("sigma"))})
@@ -859,7 +862,7 @@ def _diagnostics(res: pd.DataFrame, boundary: bool, influence: pd.DataFrame | No
 
 # --------------------------------------------------------------------------- per-animal fits
 @dataclass(frozen=True)
-class GrowthFit:
+class GrowthFit(ResultIO):
     """Per-animal growth-curve fits with model comparison.
 
     Attributes
@@ -932,16 +935,20 @@ class GrowthFit:
 
         ds = xr.Dataset()
         for m, est in self.estimates.items():
-            names = get_growth_model(m).param_names
+            spec = get_growth_model(m)
+            names = spec.param_names
             ds[m] = xr.DataArray(est, dims=("subject", f"{m}_param"),
-                                 coords={"subject": self.data.subjects.astype(str), f"{m}_param": list(names)})
+                                 coords={"subject": self.data.subjects.astype(str), f"{m}_param": list(names)},
+                                 attrs={"units": units_by(names, [_unit(p.name, p.unit, self.data)
+                                                                  for p in spec.params])})
         ds.attrs["units"] = str(self.units)
         return ds
 
-    def plot(self, ax=None, model: str = "exponential", **kwargs):
-        """Data and fitted curves per arm; returns the Axes."""
+    def plot(self, ax=None, model: str = "exponential", *, kind: str = "curves", **kwargs):
+        """Data and fitted curves per arm (``kind="curves"``, the only kind); returns the Axes."""
         from ..plot.growth import plot_fitted_curves
 
+        check_kind(kind, ("curves",), "GrowthFit")
         return plot_fitted_curves(self, ax=ax, model=model, **kwargs)
 
 

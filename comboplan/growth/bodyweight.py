@@ -272,11 +272,14 @@ class BodyWeightEndpoints:
         return ds
 
     def to_netcdf(self, path) -> None:
-        """Write :meth:`to_xarray` to a netCDF file at ``path``."""
+        """Write the result to netCDF at ``path``: :meth:`to_xarray` at the root, every table in the
+        ``comboplan`` group; read it back with :func:`comboplan.load_result`."""
+        from ..results import write_result
+
         ds = self.to_xarray()
         ds = ds.assign_coords(subject=ds["subject"].astype(str), arm=ds["arm"].astype(str),
                               subject_arm=ds["subject_arm"].astype(str))
-        ds.to_netcdf(path)
+        write_result(self, path, dataset=ds)
 
     def plot(self, *, kind: str = "change", ax=None, **kwargs):
         """Plot the body-weight courses or the Kaplan-Meier curves.

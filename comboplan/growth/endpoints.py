@@ -33,6 +33,7 @@ from scipy import stats
 
 from .._params import Integral, Interval, Real, validate_params
 from ..exceptions import DataError
+from ..results import ResultIO, check_kind, set_units
 from .data import as_growth_data, batch_arrays
 from .synergy import fieller_ratio
 
@@ -281,7 +282,7 @@ def _wilson(k, n, level):
 
 
 @dataclass(frozen=True)
-class GrowthEndpoints:
+class GrowthEndpoints(ResultIO):
     """Endpoints per animal and per arm.
 
     Attributes
@@ -335,14 +336,21 @@ class GrowthEndpoints:
     def to_xarray(self):
         """Arm-level endpoints as an xarray Dataset (dim ``arm``) with units and definitions."""
         ds = self.arms.set_index("arm").to_xarray()
+        tu, su = self.units.get("time", "day"), self.units.get("size", "")
+        units = {"n": "1", "mean_auc": f"{tu} (AUC of RTV)", "rate": f"1/{tu}", "growth_delay_reason": ""}
+        for v in ds.data_vars:
+            if v.startswith(("doubling_time", "median_time_to_target", "growth_delay")) and v not in units:
+                units[v] = tu
+        set_units(ds, units, default="1")     # RTV, T/C, TGI, AUC ratio: ratios (1 = 100 %)
         ds.attrs.update({"at": self.at, "control": self.control, "units": str(self.units),
-                         "dropout": self.dropout, "definitions": str(self.definitions)})
+                         "dropout": self.dropout, "definitions": str(self.definitions), "size_unit": su})
         return ds
 
-    def plot(self, ax=None, **kwargs):
-        """Waterfall of best response per animal; returns the Axes."""
+    def plot(self, ax=None, *, kind: str = "waterfall", **kwargs):
+        """Waterfall of best response per animal (``kind="waterfall"``, the only kind); returns the Axes."""
         from ..plot.growth import plot_waterfall
 
+        check_kind(kind, ("waterfall",), "GrowthEndpoints")
         return plot_waterfall(self, ax=ax, **kwargs)
 
 
@@ -559,7 +567,7 @@ def growth_endpoints(
 
 # --------------------------------------------------------------------------- two-arm comparison
 @dataclass(frozen=True)
-class ArmComparison:
+class ArmComparison(ResultIO):
     """Candidate vs reference arm on log relative tumour volume (immutable).
 
     Attributes
@@ -583,6 +591,51 @@ class ArmComparison:
     def summary(self) -> str:
         """Plain-text summary."""
         return self.definition + "\n" + self.table.to_string(index=False)
+
+    def to_xarray(self):
+        """The comparison as an xarray Dataset (dim ``comparison``, one entry) with units."""
+        import xarray as xr
+
+        t = self.table.reset_index(drop=True)
+        ds = xr.Dataset({c: (("comparison",), t[c].to_numpy() if t[c].dtype.kind in "iufb"
+                             else t[c].astype(str).to_numpy()) for c in t.columns},
+                        coords={"comparison": np.arange(len(t))})
+        tu = self.units.get("time", "day")
+        set_units(ds, {c: "" for c in t.columns if t[c].dtype.kind not in "iufb"})
+        set_units(ds, {"at": tu, "estimate": "1 (difference of natural-log RTV)",
+                       "stderr": "1 (natural-log RTV)", "ci_low": "1 (difference of natural-log RTV)",
+                       "ci_high": "1 (difference of natural-log RTV)"}, default="1")
+        ds.attrs["definition"] = self.definition
+        return ds
+
+    def plot(self, *, kind: str = "interval", ax=None, **kwargs):
+        """RTV ratio (candidate / reference) with its interval, the line of no difference and, for a
+        non-inferiority test, the margin; returns the matplotlib Axes.
+
+        Parameters
+        ----------
+        kind : {"interval"}
+        ax : matplotlib.axes.Axes, optional
+        **kwargs
+            Passed to ``Axes.errorbar``.
+        """
+        from ..plot._common import new_axes
+
+        check_kind(kind, ("interval",), "ArmComparison")
+        ax = new_axes(ax, figsize=(5.5, 2.5))
+        t = self.table.reset_index(drop=True)
+        r, lo, hi = (t[c].to_numpy(float) for c in ("ratio", "ratio_ci_low", "ratio_ci_high"))
+        y = np.arange(len(t))
+        ax.errorbar(r, y, xerr=[r - lo, hi - r], fmt="o", capsize=4, label="RTV ratio (CI)", **kwargs)
+        ax.axvline(1.0, color="grey", lw=0.8, ls="--", label="no difference")
+        if "test" in t and (t["test"] == "noninferiority").any():
+            ax.axvline(1.0 + float(t["margin"].iloc[0]), color="C3", lw=0.8, ls=":", label="non-inferiority margin")
+        ax.set_yticks(y, [f"{c} vs {r_}" for c, r_ in zip(t["candidate"], t["reference"])])
+        ax.set_xscale("log")
+        ax.set_xlabel(f"RTV ratio, candidate / reference (at {float(t['at'].iloc[0]):g} "
+                      f"{self.units.get('time', 'day')})")
+        ax.legend(fontsize=8)
+        return ax
 
 
 def _comparison_definition(test, margin, reference, candidate, at, time_unit):

@@ -294,8 +294,11 @@ class SurvivalResult:
         return ds
 
     def to_netcdf(self, path) -> None:
-        """Write :meth:`to_xarray` to a netCDF file at ``path``."""
-        self.to_xarray().to_netcdf(path)
+        """Write the result to netCDF at ``path``: :meth:`to_xarray` at the root, every table in the
+        ``comboplan`` group; read it back with :func:`comboplan.load_result`."""
+        from ..results import write_result
+
+        write_result(self, path)
 
     def plot(self, *, kind: str = "km", ax=None, ci: bool = True):
         """Kaplan-Meier curves per arm (``kind="km"``) or the Bliss synergy score over time (``"synergy"``).

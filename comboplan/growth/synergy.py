@@ -41,6 +41,7 @@ from scipy import stats
 
 from .._params import Integral, Interval, Real, validate_params
 from ..exceptions import DataError
+from ..results import ResultIO, check_kind, set_units
 from .api import _dropout_cut, _lloq_text, _tq, padded_design
 from .data import GrowthData, as_growth_data, batch_arrays
 from .mixed import random_slope_fit, slope_stats
@@ -321,7 +322,7 @@ def rate_synergy_arrays(beta, se, df, combo: dict, horizon, ci_level: float = 0.
 
 # --------------------------------------------------------------------------- result
 @dataclass(frozen=True)
-class InVivoSynergy:
+class InVivoSynergy(ResultIO):
     """In-vivo combination analysis on growth rates, with a time course and bootstrap alternatives.
 
     Attributes
@@ -400,14 +401,17 @@ class InVivoSynergy:
         """Scores over time as an xarray Dataset with dims (combination, reference, day)."""
         ot = self.over_time.set_index(["combination", "reference", "day"])
         ds = ot[["score", "stderr", "ci_low", "ci_high", "p_value", "p_adjusted", "ci_index"]].to_xarray()
+        set_units(ds, {v: self.units["rate"] for v in ("score", "stderr", "ci_low", "ci_high")}, default="1")
         ds.attrs.update({"sign": self.sign, "units": str(self.units), "dropout": self.dropout,
                          "adjust": self.adjust})
         return ds
 
-    def plot(self, ax=None, reference: str = "bliss", **kwargs):
-        """Synergy score over time with its confidence band; returns the Axes."""
+    def plot(self, ax=None, reference: str = "bliss", *, kind: str = "over_time", **kwargs):
+        """Synergy score over time with its confidence band (``kind="over_time"``, the only kind);
+        returns the Axes."""
         from ..plot.growth import plot_synergy_over_time
 
+        check_kind(kind, ("over_time",), "InVivoSynergy")
         return plot_synergy_over_time(self, ax=ax, reference=reference, **kwargs)
 
 

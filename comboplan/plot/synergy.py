@@ -12,7 +12,7 @@ from ..exceptions import DataError
 from ._common import new_axes
 
 __all__ = ["heatmap", "surface", "isobologram", "fa_ci", "ct_fa_ci", "ct_isobologram", "ct_median_effect",
-           "musyc_plot"]
+           "musyc_plot", "matrix_heatmap"]
 
 
 def _ax(ax, projection=None):
@@ -215,4 +215,31 @@ def musyc_plot(result, kind="surface", block=0, ax=None):
         ax.figure.colorbar(im, ax=ax, label=result.settings["response"])
     ax.set_xlabel(f"log10 {d2n}")
     ax.set_ylabel(f"log10 {d1n}")
+    return ax
+
+
+def matrix_heatmap(result, ax=None, annotate=True, cmap="RdBu_r"):
+    """Heatmap of the scores of a :class:`~comboplan.combination.matrix.MatrixScores`.
+
+    Rows: agent 1 doses; columns: agent 2 doses; diverging colours centred at 0 (red = synergy).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax)
+    ds = result.to_xarray()
+    g = ds["score"].values
+    vmax = np.nanmax(np.abs(g)) if np.isfinite(g).any() else 1.0
+    im = ax.imshow(g, cmap=cmap, vmin=-(vmax or 1.0), vmax=vmax or 1.0, origin="lower", aspect="auto")
+    ax.set_xticks(range(ds.sizes["dose2"]), [f"{v:g}" for v in ds["dose2"].values])
+    ax.set_yticks(range(ds.sizes["dose1"]), [f"{v:g}" for v in ds["dose1"].values])
+    ax.set_xlabel("agent 2 dose")
+    ax.set_ylabel("agent 1 dose")
+    if annotate:
+        for (i, j), v in np.ndenumerate(g):
+            if np.isfinite(v):
+                ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=8)
+    ax.figure.colorbar(im, ax=ax, label=f"{result.method} excess ({result.settings['units']}; positive = synergy)")
+    ax.set_title(f"{result.method} ({result.settings['response_kind']} scale)")
     return ax

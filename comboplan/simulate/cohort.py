@@ -30,6 +30,7 @@ import pandas as pd
 from .._params import Integral, Interval, Real, invalid, validate_params
 from ..exceptions import DataError
 from ..models.pk import PKModel, Regimen
+from ..results import ResultIO, check_kind
 from .exposure import DrugExposure, ProductExposure
 from .pd import NO_INTERACTION, Effect, GrowthModel, Interaction, simulate_growth
 from .seeds import as_seed_sequence
@@ -416,7 +417,7 @@ def draws_from_posterior(posterior, mapping: Mapping[str, str] | None = None, n_
 
 
 @dataclass(frozen=True)
-class CohortResult:
+class CohortResult(ResultIO):
     """Simulated virtual cohort (immutable).
 
     Attributes
@@ -456,10 +457,12 @@ class CohortResult:
                          f"(5-95 %: {np.quantile(v, 0.05):.4g}-{np.quantile(v, 0.95):.4g}); dropped {drop:.0%}")
         return "\n".join(lines)
 
-    def plot(self, ax=None, **kwargs):
-        """Median trajectories with bands per scenario (see :func:`comboplan.plot.simulate.plot_trajectories`)."""
+    def plot(self, ax=None, *, kind: str = "trajectories", **kwargs):
+        """Median trajectories with bands per scenario (``kind="trajectories"``, the only kind; see
+        :func:`comboplan.plot.simulate.plot_trajectories`)."""
         from ..plot.simulate import plot_trajectories
 
+        check_kind(kind, ("trajectories",), "CohortResult")
         return plot_trajectories(self, ax=ax, **kwargs)
 
 
@@ -730,6 +733,9 @@ def simulate_cohort(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int 
                "uncertainty": draws.source if draws is not None else "none (typical values)",
                "arms": " | ".join(a.describe() for a in arms)},
     )
+    ds["size"].attrs["units"] = str(model.growth.size_unit)
+    ds["observed"].attrs["units"] = str(unit)
+    ds["dropout_day"].attrs["units"] = "day"
     return CohortResult(dataset=ds, arms=tuple(arms))
 
 

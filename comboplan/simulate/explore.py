@@ -43,6 +43,7 @@ import pandas as pd
 from ..exceptions import DataError
 from ..growth.endpoints import mean_rtv, tgi_delta
 from ..models.pk import Regimen, parse_schedule
+from ..results import ResultIO
 from .cohort import Arm, ParameterDraws, PKPDModel, Variability, simulate_arms
 from .exposure import ProductExposure
 from .mcerror import format_probability
@@ -51,7 +52,7 @@ __all__ = ["dose_reduction", "DoseReductionResult"]
 
 
 @dataclass(frozen=True)
-class DoseReductionResult:
+class DoseReductionResult(ResultIO):
     """Result of :func:`dose_reduction` (immutable).
 
     Attributes
@@ -170,13 +171,20 @@ class DoseReductionResult:
         return lines
 
     def to_xarray(self):
-        """Endpoint draws as a DataArray (companion, dose, day, draw)."""
+        """Endpoint draws as an :class:`xarray.Dataset` with one variable named after the endpoint,
+        dims (companion, dose, day, draw); ``units`` "1" (fold of day 0, or TGI as a fraction);
+        ``dose`` in ``attrs["dose_unit"]``."""
         import xarray as xr
 
         s = self.settings
-        return xr.DataArray(self.draws, dims=("companion", "dose", "day", "draw"),
-                            coords={"companion": list(s["companions"]), "dose": s["doses"], "day": s["days"]},
-                            name=s["endpoint"], attrs={"dose_unit": s["unit"]})
+        da = xr.DataArray(self.draws, dims=("companion", "dose", "day", "draw"),
+                          coords={"companion": list(s["companions"]), "dose": s["doses"], "day": s["days"]},
+                          name=s["endpoint"], attrs={"dose_unit": s["unit"], "units": "1"})
+        ds = da.to_dataset()
+        ds["dose"].attrs["units"] = str(s["unit"])
+        ds["day"].attrs["units"] = "day"
+        ds.attrs["endpoint"] = str(s["endpoint"])
+        return ds
 
     def toxicity_to_xarray(self):
         """The toxicity criterion per draw as a DataArray (companion, dose, draw), fraction.

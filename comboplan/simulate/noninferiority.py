@@ -67,6 +67,7 @@ from scipy import stats
 
 from ..exceptions import DataError
 from ..growth.endpoints import log_rtv_test
+from ..results import ResultIO, check_kind, set_units
 from .cohort import Arm, Dropout, ParameterDraws, PKPDModel, Readout, Variability
 from .mcerror import format_probability, mc_interval
 from .power import PowerResult, _analysis_input, _assurance_row, _check_design, _per_draw_power, _Setup, simulate_study
@@ -438,7 +439,7 @@ def _method_text(method, preserve, level, alpha, margin):
 
 
 @dataclass(frozen=True)
-class NIAnalysis:
+class NIAnalysis(ResultIO):
     """Non-inferiority analysis of one three-arm study (immutable).
 
     Attributes
@@ -478,6 +479,48 @@ class NIAnalysis:
         lines.append(f"Candidate / reference geometric-mean RTV ratio {r['ratio']:.3g} (log {r['estimate']:.3g}, SE "
                      f"{r['stderr']:.3g}); one-sided p = {r['p_value']:.3g}: {verdict}.")
         return "\n".join(lines)
+
+    def to_xarray(self):
+        """The analysis as an :class:`xarray.Dataset` (dim ``analysis``, one entry), ``units`` per variable:
+        ``day`` in days, log-scale quantities (estimate, upper, m1, m2, effect) as natural-log RTV."""
+        import xarray as xr
+
+        t = self.table.reset_index(drop=True)
+        ds = xr.Dataset({c: (("analysis",), t[c].to_numpy() if t[c].dtype.kind in "iufb" else t[c].astype(str).to_numpy())
+                         for c in t.columns}, coords={"analysis": np.arange(len(t))})
+        log_ = "1 (natural-log RTV)"
+        set_units(ds, {c: "" for c in t.columns if t[c].dtype.kind not in "iufb"})
+        set_units(ds, {"day": "day", "estimate": log_, "stderr": log_, "upper": log_, "m1": log_, "m2": log_,
+                       "effect": log_, "effect_se": log_}, default="1")
+        ds.attrs["definition"] = self.definition
+        return ds
+
+    def plot(self, *, kind: str = "interval", ax=None, **kwargs):
+        """Candidate / reference RTV ratio with its one-sided upper bound against the margin; returns the Axes.
+
+        Parameters
+        ----------
+        kind : {"interval"}
+        ax : matplotlib.axes.Axes, optional
+        **kwargs
+            Passed to ``Axes.errorbar``.
+        """
+        from ..plot._common import new_axes
+
+        check_kind(kind, ("interval",), "NIAnalysis")
+        ax = new_axes(ax, figsize=(5.5, 2.5))
+        r = self.table.iloc[0]
+        ratio, upper = float(r["ratio"]), float(np.exp(r["upper"]))
+        ax.errorbar([ratio], [0], xerr=[[0.0], [max(upper - ratio, 0.0)]], fmt="o", capsize=4,
+                    label="RTV ratio and upper bound", **kwargs)
+        ax.axvline(1.0, color="grey", lw=0.8, ls="--", label="no difference")
+        if np.isfinite(r.get("margin_ratio", np.nan)):
+            ax.axvline(float(r["margin_ratio"]), color="C3", lw=0.8, ls=":", label="margin (exp M2)")
+        ax.set_yticks([0], [f"day {float(r['day']):g}"])
+        ax.set_xscale("log")
+        ax.set_xlabel("geometric-mean RTV ratio, candidate / reference")
+        ax.legend(fontsize=8)
+        return ax
 
 
 def noninferiority_analysis(data, *, subject: str | None = None, arm: str | None = None, time: str | None = None,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..exceptions import DataError
+from ..results import ResultIO, check_kind, set_units
 
 __all__ = ["ASSUMPTIONS", "PaperCalibration", "calibrate_eiro2024", "backed_out_sd", "eiro2024_evidence", "predicted_arms"]
 
@@ -35,7 +36,7 @@ ASSUMPTIONS = (
 
 
 @dataclass(frozen=True)
-class PaperCalibration:
+class PaperCalibration(ResultIO):
     """Least-squares calibration of the simulator to the Eiro 2024 day-14 values.
 
     Attributes
@@ -83,6 +84,70 @@ class PaperCalibration:
         d = draws_from_covariance(dict(self.theta), cov, n, seed=seed, log_scale=False)
         vals = {k: (v if k == "interaction.gamma" else np.maximum(v, 1e-6)) for k, v in d.values.items()}
         return ParameterDraws(vals, source=d.source)
+
+    # -- result protocol ------------------------------------------------------------------
+    _UNITS = {"lambda0": "1/day", "potency.secretome": "1/day per unit exposure",
+              "potency.paclitaxel": "1/day per ug/mL", "interaction.gamma": "1"}
+
+    @property
+    def arms(self) -> list[str]:
+        """Labels of :attr:`observed` / :attr:`fitted`."""
+        labels = ["paclitaxel 5 mg/kg", "primed secretome", "combination", "control (= 5 mg/kg)"]
+        return labels[:len(self.observed)]
+
+    def summary(self) -> str:
+        """Estimates with SEs, observed and fitted day-14 values, and the assumptions, as text."""
+        se = np.sqrt(np.diag(self.cov))
+        lines = [f"Calibration to Eiro 2024 day-14 relative sizes (control: {self.control}):"]
+        lines += [f"  {k} = {float(v):.4g} {self._UNITS.get(k, '')} (SE {s:.3g})"
+                  for (k, v), s in zip(self.theta.items(), se)]
+        lines += [f"  {a}: observed {o:.3g}, fitted {f:.3g} (fold of day 0)"
+                  for a, o, f in zip(self.arms, self.observed, self.fitted)]
+        lines.append("assumptions:")
+        lines += [f"  {a}" for a in self.assumptions]
+        return "\n".join(lines)
+
+    def to_xarray(self):
+        """Estimates (dim ``param``), covariance (``param``, ``param_j``) and observed / fitted
+        day-14 relative sizes (dim ``arm``) as an :class:`xarray.Dataset` with units."""
+        import xarray as xr
+
+        names = list(self.theta)
+        ds = xr.Dataset({"estimate": ("param", np.array([float(v) for v in self.theta.values()])),
+                         "stderr": ("param", np.sqrt(np.diag(self.cov))),
+                         "cov": (("param", "param_j"), np.asarray(self.cov, float)),
+                         "observed": ("arm", np.asarray(self.observed, float)),
+                         "fitted": ("arm", np.asarray(self.fitted, float))},
+                        coords={"param": names, "param_j": names, "arm": self.arms})
+        from ..results import units_by
+
+        by = units_by(names, [self._UNITS.get(k, "") for k in names])
+        set_units(ds, {"estimate": by, "stderr": by, "cov": "products of the param units: " + by,
+                       "observed": "1 (fold of day 0)", "fitted": "1 (fold of day 0)"})
+        if self.se is not None:
+            ds["se_log"] = ("arm", np.asarray(self.se, float), {"units": "1 (natural log)"})
+        ds.attrs.update({"control": self.control, "assumptions": "\n".join(self.assumptions)})
+        return ds
+
+    def plot(self, *, kind: str = "fit", ax=None, **kwargs):
+        """Observed (with the assumed log-scale SE) and fitted day-14 relative sizes per arm; returns the Axes."""
+        from ..plot._common import new_axes
+
+        check_kind(kind, ("fit",), "PaperCalibration")
+        ax = new_axes(ax)
+        x = np.arange(len(self.observed))
+        obs = np.asarray(self.observed, float)
+        if self.se is not None:
+            se = np.asarray(self.se, float)
+            ax.errorbar(x, obs, yerr=[obs - obs * np.exp(-se), obs * np.exp(se) - obs], fmt="o", capsize=4,
+                        label="observed (assumed SE)")
+        else:
+            ax.plot(x, obs, "o", label="observed")
+        ax.plot(x, self.fitted, "s", mfc="none", label="fitted", **kwargs)
+        ax.set_xticks(x, self.arms, rotation=20, ha="right")
+        ax.set_ylabel("day-14 relative size (fold of day 0)")
+        ax.legend(fontsize=8)
+        return ax
 
 
 def _regimens():

@@ -46,6 +46,7 @@ from scipy import stats
 
 from .._params import Integral, Interval, Real, StrOptions, validate_params
 from ..exceptions import DataError
+from ..results import ResultIO, check_kind, set_units
 from .cohort import (Arm, Dropout, ParameterDraws, PKPDModel, Readout, Variability, _animal_normals, _check_names,
                      _population, _simulate_from_normals, _varying, simulate_arms)
 from .mcerror import format_probability, mc_interval, mc_se
@@ -145,7 +146,7 @@ def format_assurance(value: float, se: float, n_draws: int, studies_per_draw: in
 # ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class PowerResult:
+class PowerResult(ResultIO):
     """Power (and assurance) of one or more designs (immutable).
 
     Attributes
@@ -223,10 +224,26 @@ class PowerResult:
                          f"power: {s.get('n_required') or 'not reached'})")
         return "\n".join(lines)
 
-    def plot(self, ax=None, x: str = "n_per_arm", **kwargs):
-        """Power (and assurance) curve with Monte-Carlo intervals (see :func:`comboplan.plot.simulate.plot_power`)."""
+    def to_xarray(self):
+        """The designs as an :class:`xarray.Dataset` (dim ``design``; one variable per column of
+        :attr:`table`, a ``units`` attribute on each; probabilities are fractions)."""
+        import xarray as xr
+
+        t = self.table.reset_index(drop=True)
+        ds = xr.Dataset({c: (("design",), t[c].to_numpy() if t[c].dtype.kind in "iufb" else t[c].astype(str).to_numpy())
+                         for c in t.columns}, coords={"design": np.arange(len(t))})
+        conv = str(self.settings.get("convention", ""))
+        set_units(ds, {"duration": "day", "interval": "day", "mean_estimate": f"effect scale ({conv})"}, default="1")
+        ds.attrs.update({k: v for k, v in self.settings.items() if isinstance(v, (str, int, float))
+                         and not isinstance(v, bool)})
+        return ds
+
+    def plot(self, ax=None, x: str = "n_per_arm", *, kind: str = "power", **kwargs):
+        """Power (and assurance) curve with Monte-Carlo intervals (``kind="power"``, the only kind; see
+        :func:`comboplan.plot.simulate.plot_power`)."""
         from ..plot.simulate import plot_power
 
+        check_kind(kind, ("power",), type(self).__name__)
         return plot_power(self, ax=ax, x=x, **kwargs)
 
 

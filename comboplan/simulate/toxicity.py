@@ -512,9 +512,12 @@ class BodyWeightSimulation:
         return self.dataset
 
     def to_netcdf(self, path) -> None:
-        """Write the dataset to a netCDF file at ``path``."""
+        """Write the simulation to netCDF at ``path``: the dataset at the root, the model and settings in
+        the ``comboplan`` group; read it back with :func:`comboplan.load_result`."""
+        from ..results import write_result
+
         ds = self.dataset
-        ds.assign_coords(arm=ds["arm"].astype(str)).to_netcdf(path)
+        write_result(self, path, dataset=ds.assign_coords(arm=ds["arm"].astype(str)))
 
     def to_frame(self, draw: int | None = 0) -> pd.DataFrame:
         """Tidy table ``arm, draw, animal, subject, time, weight`` (observed), ``true_weight``.
@@ -564,10 +567,13 @@ class BodyWeightSimulation:
                          f"{np.quantile(nad, 0.95):+.1f} %)")
         return "\n".join(lines)
 
-    def plot(self, ax=None, level: float = 0.9):
-        """Median % change per arm with a central ``level`` band over draws x animals; returns the Axes."""
+    def plot(self, ax=None, level: float = 0.9, *, kind: str = "change"):
+        """Median % change per arm with a central ``level`` band over draws x animals (``kind="change"``,
+        the only kind); returns the Axes."""
         from ..plot._common import new_axes
+        from ..results import check_kind
 
+        check_kind(kind, ("change",), "BodyWeightSimulation")
         ax = new_axes(ax)
         ds = self.dataset
         t = ds["time"].values
@@ -813,10 +819,12 @@ class BodyWeightFit:
         return ds
 
     def to_netcdf(self, path) -> None:
-        """Write :meth:`to_xarray` to a netCDF file at ``path``."""
+        """Write the fit to netCDF at ``path``: :meth:`to_xarray` at the root, every table in the
+        ``comboplan`` group; read it back with :func:`comboplan.load_result`."""
+        from ..results import write_result
+
         ds = self.to_xarray()
-        ds = ds.assign_coords(unit=ds["unit"].astype(str), arm=ds["arm"].astype(str))
-        ds.to_netcdf(path)
+        write_result(self, path, dataset=ds.assign_coords(unit=ds["unit"].astype(str), arm=ds["arm"].astype(str)))
 
     def draws(self, n_draws: int, seed=None) -> ParameterDraws:
         """Parameter uncertainty for simulations: multivariate normal on the fitted (log/logit) scale.

@@ -99,8 +99,12 @@ class BayesResult:
         return ""
 
     def to_xarray(self):
-        """The posterior of the key parameters (xarray.Dataset)."""
-        return self.draws()
+        """The posterior of the key parameters (xarray.Dataset, dims chain, draw, ...); each variable's
+        unit in ``attrs["units"]`` (and, as before, ``attrs["unit"]``)."""
+        ds = self.draws()
+        for v in ds.data_vars:
+            ds[v].attrs["units"] = ds[v].attrs.get("unit", "") or "1"
+        return ds
 
     def _table(self, names: Sequence[str]) -> pd.DataFrame:
         level = float(self.meta.get("ci_level", 0.9))
@@ -149,8 +153,14 @@ class BayesResult:
 
     # -------------------------------------------------------------- io
     def to_netcdf(self, path) -> str:
-        """Save the result (posterior, data, metadata) to a netCDF file; returns the path."""
+        """Save the result (posterior, data, metadata) to a netCDF file; returns the path.
+
+        The file is the :class:`arviz.InferenceData` (its groups), with :meth:`to_xarray` added as the
+        root group; read it back with :func:`comboplan.load_result` (or :func:`load_result` here)."""
+        from ...results import append_root
+
         self.idata.to_netcdf(str(path))
+        append_root(self, path)
         return str(path)
 
     @classmethod

@@ -1119,5 +1119,17 @@ class TGIBayesFit(_PlanningInterface):
         return ds
 
     def to_netcdf(self, path) -> None:
-        """Write :meth:`to_xarray` to netCDF (h5netcdf). The full posterior: ``fit.idata.to_netcdf(path)``."""
-        self.to_xarray().to_netcdf(path, engine="h5netcdf")
+        """Write the fit to netCDF (h5netcdf): :meth:`to_xarray` at the root, the tables, settings and the
+        full posterior (``idata``) in the ``comboplan`` group; read it back with :func:`comboplan.load_result`."""
+        from ...results import write_result
+
+        write_result(self, path)
+
+    def plot(self, *, kind: str = "individual", ax=None, **kwargs):
+        """Observed sizes with the individual (posterior-median) and typical-animal predictions
+        (``kind="individual"``, the only kind); returns the matplotlib Axes."""
+        from ...plot.tgi import plot_tgi
+        from ...results import check_kind
+
+        check_kind(kind, ("individual",), type(self).__name__)
+        return plot_tgi(self, kind=kind, ax=ax, **kwargs)
