@@ -230,6 +230,8 @@ def test_result_contract_roundtrip_plot_summary(tmp_path, sim):
     path = tmp_path / "shared.nc"
     cd.to_netcdf(path)
     back = load_shared_fit(path)
+    assert isinstance(cp.load_result(path), type(cd))
+    assert back.summary() == cd.summary()
     pd.testing.assert_frame_equal(back.params, cd.params)
     pd.testing.assert_frame_equal(back.compare_ecx(50), cd.compare_ecx(50))
     pd.testing.assert_frame_equal(back.test_shared(), cd.test_shared())

@@ -51,6 +51,7 @@ from ..data.validate import (
 from ..exceptions import ConvergenceWarning, DataError, ExtrapolationWarning, FitError
 from ..models.dose_response import ecx_absolute, ecx_relative, get_model
 from ..models.spec import ModelSpec, numeric_jacobian, unit_of
+from ..results import ResultIO, check_kind, load_result, write_result
 from .batch import fit_curves
 from .packing import pack_groups
 
@@ -66,7 +67,7 @@ _REFERENCE = ("Ritz, Baty, Streibig & Gerhard (2015) PLoS ONE 10:e0146021 (drc: 
 
 # =========================================================================== result
 @dataclass(frozen=True)
-class SharedDoseResponseResult:
+class SharedDoseResponseResult(ResultIO):
     """Immutable result of :func:`fit_dose_response_shared`.
 
     Tables: :attr:`params` (one row per curve and parameter; ``shared`` marks the
@@ -75,7 +76,8 @@ class SharedDoseResponseResult:
     :meth:`compare_ecx` (drc ``EDcomp``), :meth:`relative_potency`,
     :meth:`compare_params` (drc ``compParm``), :meth:`test_shared` (F / LR test against
     separate curves).  Also :meth:`predict`, :meth:`summary`, :meth:`to_xarray`,
-    :meth:`to_netcdf`, :meth:`plot`.  Arrays are returned as copies.
+    :meth:`to_netcdf` (read back with :func:`comboplan.load_result`), :meth:`plot`.
+    Arrays are returned as copies.
     """
 
     spec: ModelSpec
@@ -409,7 +411,8 @@ class SharedDoseResponseResult:
             ``ECx(curve_1) / ECx(curve_2)`` (dimensionless; H0: 1) or
             ``ECx(curve_1) - ECx(curve_2)`` (dose unit; H0: 0).
         pairs : sequence of (curve, curve), optional
-            Curves by ``by`` value (or tuple of values, or index).  Default: all pairs.
+            Curves by ``by`` value (or tuple of values, or index; a ``by`` value wins
+            over an index that looks the same).  Default: all pairs.
         reference : curve, optional
             Compare every other curve with this one (``curve_2`` = reference).
         ecx_kind : {"relative", "absolute"}
@@ -683,8 +686,14 @@ class SharedDoseResponseResult:
         return ds
 
     def to_netcdf(self, path) -> None:
-        """Write :meth:`to_xarray` to a netCDF file (h5netcdf engine); read back with :func:`load_shared_fit`."""
-        self.to_xarray().to_netcdf(path, engine="h5netcdf")
+        """Write the result to netCDF-4 (h5netcdf): :meth:`to_xarray` at the root, every field in the
+        ``comboplan`` group; read it back with :func:`comboplan.load_result` (or :func:`load_shared_fit`).
+
+        Parameters
+        ----------
+        path : str or path-like
+        """
+        write_result(self, path)
 
     def plot(self, *, kind: str = "curves", ax=None, n_points: int = 200):
         """Observations and the jointly fitted curves on a log dose axis.
@@ -704,8 +713,7 @@ class SharedDoseResponseResult:
         """
         from ..plot._common import new_axes
 
-        if kind != "curves":
-            raise invalid("SharedDoseResponseResult.plot", "kind", "'curves'", kind)
+        check_kind(kind, ("curves",), "SharedDoseResponseResult")
         if ax is None:
             ax = new_axes(None, figsize=(5.5, 4))
         pos = self.x[self.mask & (self.x > 0)]
@@ -734,7 +742,7 @@ def _potency_param(spec: ModelSpec):
 
 
 def load_shared_fit(path) -> SharedDoseResponseResult:
-    """Read a :class:`SharedDoseResponseResult` written by ``to_netcdf``.
+    """Read a :class:`SharedDoseResponseResult` written by its ``to_netcdf`` (same as :func:`comboplan.load_result`).
 
     Parameters
     ----------
@@ -744,29 +752,19 @@ def load_shared_fit(path) -> SharedDoseResponseResult:
     Returns
     -------
     SharedDoseResponseResult
-        Equal to the saved result (tables, comparisons and tests recomputed from the
-        stored estimates, covariance and data).
-    """
-    import xarray as xr
+        Equal to the saved result (tables, comparisons and tests recomputed from the stored
+        estimates, covariance and data).
 
-    with xr.open_dataset(path, engine="h5netcdf") as ds:
-        ds = ds.load()
-    a = ds.attrs
-    if a.get("result") != "SharedDoseResponseResult":
-        raise DataError(f"{path} does not hold a SharedDoseResponseResult (result={a.get('result')!r})")
-    by = tuple(json.loads(a["by"]))
-    keys = pd.DataFrame({c: ds[c].values for c in by}) if by else pd.DataFrame(index=[0])
-    sep = json.loads(a["separate"])
-    return SharedDoseResponseResult(
-        spec=get_model(a["model"]), keys=keys, by=by, dose=a["dose"], response=a["response"],
-        dose_unit=a["dose_unit"] or None, response_unit=a["response_unit"] or None,
-        shared=tuple(json.loads(a["shared"])), fixed=json.loads(a["fixed"]), est=ds["estimate"].values,
-        joint_cov=ds["joint_cov"].values, index=ds["index"].values.astype(int),
-        labels=tuple(str(v) for v in ds["free_i"].values), rss=float(a["rss"]), nobs=int(a["nobs"]),
-        npar=int(a["npar"]), sum_log_w=float(a["sum_log_w"]), converged=bool(a["converged"]),
-        message=str(a["message"]), x=ds["dose_obs"].values, y=ds["response_obs"].values,
-        w=ds["weight_obs"].values, mask=ds["mask_obs"].values.astype(bool), separate=sep,
-        ci_level=float(a["ci_level"]), cov_method=str(a["cov_method"]))
+    Raises
+    ------
+    DataError
+        The file does not hold a :class:`SharedDoseResponseResult`.
+    """
+    res = load_result(path)
+    if not isinstance(res, SharedDoseResponseResult):
+        raise DataError(f"{path} holds a {type(res).__name__}, not a SharedDoseResponseResult; use "
+                        "comboplan.load_result")
+    return res
 
 
 # =========================================================================== fitting
