@@ -289,12 +289,19 @@ def _frame_to_dataset(df: pd.DataFrame, writer: _Writer):
         index_names = []
         columns = list(df.columns)
         parts = [df.iloc[:, j] for j in range(df.shape[1])]
+    # columns of one encoding and storage type share one 2-D variable (fewer HDF5 datasets: faster)
+    blocks: dict = {}
+    for j, col in enumerate(parts):
+        enc, values, meta = _column(col, writer)
+        blocks.setdefault((enc, values.dtype.str if values.dtype.kind != "O" else "O"), []).append((j, values, meta))
     data = {}
-    for j, s in enumerate(parts):
-        data[f"c{j}"] = _column(s, writer)
-    ds = xr.Dataset(data, coords={})
-    if not parts:
-        ds = ds.assign_coords({_ROW: np.arange(len(df))}).drop_vars(_ROW)
+    for k, ((enc, _), cols) in enumerate(blocks.items()):
+        arr = np.stack([v for _, v, _ in cols], axis=1) if len(df) else np.empty((0, len(cols)),
+                                                                                  dtype=cols[0][1].dtype)
+        data[f"b{k}"] = xr.Variable((_ROW, f"_cp_col{k}"), arr, {
+            "enc": enc, "columns": json.dumps([j for j, _, _ in cols]),
+            "meta": _JSON + json.dumps([m for _, _, m in cols])})
+    ds = xr.Dataset(data)
     ds.attrs["columns"] = _JSON + json.dumps([writer.enc(c, "column") for c in columns[index_cols:]])
     ds.attrs["n_rows"] = int(len(df))
     ds.attrs["n_index"] = int(index_cols)
@@ -305,44 +312,40 @@ def _frame_to_dataset(df: pd.DataFrame, writer: _Writer):
 
 
 def _column(s: pd.Series, writer: _Writer):
-    import xarray as xr
-
+    """(encoding, 1-D values to store, JSON-able description) of one column."""
     dtype = s.dtype
-    attrs = {"_cp_dtype": str(dtype)}
+    meta = {"dtype": str(dtype)}
     values = s.to_numpy()
     if isinstance(dtype, np.dtype) and dtype.kind in "iuf":
-        attrs["enc"] = "native"
-        return xr.Variable((_ROW,), values, attrs)
+        return "native", values, meta
     if isinstance(dtype, np.dtype) and dtype.kind == "b":
-        attrs["enc"] = "bool"
-        return xr.Variable((_ROW,), values.astype(np.int8), attrs)
+        return "bool", values.astype(np.int8), meta
     if isinstance(dtype, pd.CategoricalDtype):
-        attrs["enc"] = "category"
-        attrs["categories"] = _JSON + json.dumps([writer.enc(c, "category") for c in dtype.categories])
-        attrs["ordered"] = int(bool(dtype.ordered))
-        return xr.Variable((_ROW,), s.cat.codes.to_numpy(np.int64), attrs)
+        meta.update(categories=[writer.enc(c, "category") for c in dtype.categories], ordered=bool(dtype.ordered))
+        return "category", s.cat.codes.to_numpy(np.int64), meta
     if isinstance(dtype, np.dtype) and dtype.kind in "mM":
-        attrs["enc"] = "time"
-        return xr.Variable((_ROW,), values.view(np.int64), attrs)
+        return "time", values.view(np.int64), meta
     obj = s.astype(object).to_numpy()
     if len(obj) and all(isinstance(x, str) for x in obj):
-        attrs["enc"] = "str"
-        return xr.Variable((_ROW,), obj, attrs)
-    attrs["enc"] = "json"
+        return "str", obj, meta
     enc = [json.dumps(writer.enc(None if (x is pd.NA or x is pd.NaT) else x, "cell")) for x in obj]
-    return xr.Variable((_ROW,), np.array(enc, dtype=object) if enc else np.array([], dtype=object), attrs)
+    out = np.empty(len(enc), dtype=object)
+    out[:] = enc
+    return "json", out, meta
 
 
 def _dataset_to_frame(ds, reader) -> pd.DataFrame:
     n = int(ds.attrs["n_rows"])
     n_index = int(ds.attrs["n_index"])
     cols = reader.json_attr(ds.attrs["columns"])
-    series = []
-    j = 0
-    while f"c{j}" in ds:
-        var = ds[f"c{j}"]
-        series.append(_decode_column(var.values, dict(var.attrs), reader))
-        j += 1
+    found = {}
+    for name in ds.data_vars:
+        var = ds[name]
+        values = np.asarray(var.values)
+        meta = reader.json_attr(var.attrs["meta"])
+        for i, j in enumerate(json.loads(var.attrs["columns"])):
+            found[j] = _decode_column(values[:, i], var.attrs["enc"], meta[i], reader)
+    series = [found[j] for j in range(len(found))]
     out = pd.DataFrame({k: s for k, s in enumerate(series[n_index:])}, index=pd.RangeIndex(n))
     if not cols:
         out = pd.DataFrame(index=pd.RangeIndex(n))
@@ -363,16 +366,15 @@ def _dataset_to_frame(ds, reader) -> pd.DataFrame:
     return out
 
 
-def _decode_column(values, attrs, reader) -> pd.Series:
-    enc, dtype = attrs.get("enc"), attrs.get("_cp_dtype")
+def _decode_column(values, enc, meta, reader) -> pd.Series:
+    dtype = meta.get("dtype")
     if enc == "native":
         return pd.Series(values)
     if enc == "bool":
         return pd.Series(values.astype(bool))
     if enc == "category":
-        cats = reader.json_attr(attrs["categories"])
-        return pd.Series(pd.Categorical.from_codes(np.asarray(values, dtype=np.int64), categories=cats,
-                                                   ordered=bool(attrs.get("ordered", 0))))
+        return pd.Series(pd.Categorical.from_codes(np.asarray(values, dtype=np.int64), categories=meta["categories"],
+                                                   ordered=bool(meta.get("ordered", False))))
     if enc == "time":
         return pd.Series(np.asarray(values, dtype=np.int64).view(np.dtype(dtype)))
     if enc == "str":
@@ -500,10 +502,13 @@ def write_result(result, path, dataset=None) -> None:
     writer = _Writer()
     fields = {f.name: writer.enc(getattr(result, f.name), f.name) for f in dataclasses.fields(result)}
     path = Path(path)
-    _root(result, dataset, writer).to_netcdf(path, mode="w", engine="h5netcdf")
     import xarray as xr
 
+    root = _root(result, dataset, writer)
     top = xr.Dataset(attrs={"fields": json.dumps(fields), "unsaved": json.dumps(writer.unsaved)})
+    # group by group, not as one xarray.DataTree: a tree would drop a nested dataset's coordinates that
+    # equal the root's (inherited coordinates) and refuses a group named like a root variable
+    root.to_netcdf(path, mode="w", engine="h5netcdf")
     top.to_netcdf(path, mode="a", engine="h5netcdf", group=_GROUP)
     for name, ds in writer.groups.items():
         ds.to_netcdf(path, mode="a", engine="h5netcdf", group=name)
