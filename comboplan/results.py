@@ -50,6 +50,7 @@ _JSON = "__cpjson__:"         # prefix of an attribute value stored as JSON
 # result name (attrs["result"]) -> module defining it
 _RESULTS = {
     "DoseResponseResult": "comboplan.fitting.dose_response",
+    "SharedDoseResponseResult": "comboplan.fitting.shared",
     "GRResult": "comboplan.fitting.gr",
     "SynergyResult": "comboplan.combination.api",
     "ChouTalalayResult": "comboplan.combination.api",

@@ -167,6 +167,10 @@ CASES = {
                                           model="hill4", fixed={"e0": 100.0, "einf": 0.0}, dose_unit="ug/mL",
                                           response_unit="%"),
         _mtt, kinds=("curves",), tables=("params",)),
+    "fit_dose_response_shared": Case(
+        lambda d, s: cp.fit_dose_response_shared(d, dose="dose_ug_per_mL", response="viability_pct", by="time_h",
+                                                 shared=["e0", "einf", "h"], dose_unit="ug/mL", response_unit="%"),
+        _mtt, kinds=("curves",), tables=("params",)),
     "fit_gr": Case(lambda d, s: cp.fit_gr(d, dose="dose", gr="GR", by="line", dose_unit="uM"), _gr_data,
                    kinds=("curves",), tables=("metrics", "params", "values")),
     "synergy": Case(
@@ -531,7 +535,7 @@ def test_load_result_refuses_other_files(tmp_path):
 
 # the public result classes: each is produced by at least one case above
 RESULT_CLASSES = (
-    "DoseResponseResult", "GRResult", "SynergyResult", "ChouTalalayResult", "MuSyCResult", "MatrixScores",
+    "DoseResponseResult", "SharedDoseResponseResult", "GRResult", "SynergyResult", "ChouTalalayResult", "MuSyCResult", "MatrixScores",
     "BraidResult", "ZimmerResult", "GrowthFit", "MixedGrowthFit", "GrowthEndpoints", "ArmComparison",
     "InVivoSynergy", "SurvivalResult", "BodyWeightEndpoints", "TGIFit", "BayesGrowthResult",
     "BayesDoseResponseResult", "TGIBayesFit", "CohortResult", "PowerResult", "NIDesignResult", "NIAnalysis",
