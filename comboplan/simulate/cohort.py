@@ -642,7 +642,7 @@ MAX_STUDY_DAY = 3650.0
 def simulate_cohort(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int = 10, *,
                     variability: Variability | None = None, readout: Readout | None = None,
                     dropout: Dropout | None = None, draws: ParameterDraws | None = None, seed=None,
-                    common_animals: bool = True, max_step: float = 0.2) -> CohortResult:
+                    common_animals: bool = True, max_step: float = 0.2, client=None) -> CohortResult:
     """Simulate virtual animals in every arm.
 
     Parameters
@@ -669,6 +669,11 @@ def simulate_cohort(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int 
         Reuse the same virtual animals in every arm (default True).
     max_step : float
         Integration step, days.
+    client : dask.distributed.Client, optional
+        Simulate the arms (and blocks of draws) as tasks on Dask
+        (:func:`comboplan.distributed_plan.simulate_arms`; needs ``comboplan[dask]``), with
+        the same numbers as in memory.  Default: the active client if there is one, else in
+        memory.
 
     Returns
     -------
@@ -701,8 +706,16 @@ def simulate_cohort(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int 
     dropout = dropout or Dropout()
     ss = as_seed_sequence(seed)
     s_sim, s_noise = ss.spawn(2)
-    size = simulate_arms(model, arms, days, int(n_animals), variability=variability, draws=draws,
-                         seed=int(s_sim.generate_state(1)[0]), common_animals=common_animals, max_step=max_step)
+    sim_kw = dict(variability=variability, draws=draws, seed=int(s_sim.generate_state(1)[0]),
+                  common_animals=common_animals, max_step=max_step)
+    from ..distributed_plan import active_client
+
+    if active_client(client) is not None:
+        from ..distributed_plan import simulate_arms as on_dask
+
+        size = on_dask(model, arms, days, int(n_animals), client=client, **sim_kw)
+    else:
+        size = simulate_arms(model, arms, days, int(n_animals), **sim_kw)
     n_arms, n_draws = size.shape[:2]
     rng = np.random.default_rng(s_noise)
     if common_animals:

@@ -504,8 +504,12 @@ def _conditional(model, setup: _Setup, n_per_arm, n_studies, alpha, seed, variab
 
 
 def _per_draw_power(model, setup: _Setup, n_per_arm, draws: ParameterDraws, studies_per_draw, alpha, seed,
-                    variability, readout, dropout, max_step):
-    """Conditional power of every parameter draw (vectorised over draws): (powers, failed)."""
+                    variability, readout, dropout, max_step, draw_rows=None):
+    """Conditional power of every parameter draw (vectorised over draws): (powers, failed).
+
+    ``draw_rows`` (indices) restricts the work to those draws (powers in that order): each
+    draw's power depends on its own stream only, so any split of the draws gives the same
+    numbers (used by :mod:`comboplan.distributed_plan`)."""
     var = variability or Variability()
     readout = readout or Readout()
     dropout = dropout or Dropout()
@@ -514,11 +518,12 @@ def _per_draw_power(model, setup: _Setup, n_per_arm, draws: ParameterDraws, stud
     A, N, S, T = len(setup.arms), int(n_per_arm), int(studies_per_draw), setup.days.size
     D = draws.n_draws
     seeds = draw_seeds(seed, D)
+    sel = np.arange(D) if draw_rows is None else np.asarray(draw_rows, dtype=int)
     per_block = max(1, _BLOCK_ANIMALS // (A * N * S))
-    powers = np.empty(D)
+    powers = np.empty(sel.size)
     failed = 0
-    for lo in range(0, D, per_block):
-        rows = np.arange(lo, min(D, lo + per_block))
+    for lo in range(0, sel.size, per_block):
+        rows = sel[lo:lo + per_block]
         streams = [_study_streams(seeds[d]) for d in rows]
         parts = [_animal_normals(names, A, (1, N * S), st.sim, False) for st in streams]
         z = [{k: np.concatenate([pt[i][k] for pt in parts], axis=0) for k in names} for i in range(A)]
@@ -531,7 +536,7 @@ def _per_draw_power(model, setup: _Setup, n_per_arm, draws: ParameterDraws, stud
         _, p = setup.analyse(obs.reshape(A, rows.size * S, N, T))
         rej, f = _rejections(p, alpha)
         failed += f
-        powers[rows] = rej.reshape(rows.size, S).sum(axis=1) / S
+        powers[lo:lo + rows.size] = rej.reshape(rows.size, S).sum(axis=1) / S
     return powers, failed
 
 
@@ -556,11 +561,36 @@ def _power_result(rows, settings, estimates, per_draw):
     return PowerResult(table=pd.DataFrame(rows), settings=settings, estimates=estimates, per_draw=per_draw)
 
 
+def _settings(analysis, alpha, n_studies, seed, margin, setup: _Setup, readout) -> dict:
+    """``PowerResult.settings`` of one design (also built by :mod:`comboplan.distributed_plan`)."""
+    return {"analysis": analysis, "alpha": alpha, "n_studies": int(n_studies), "seed": seed,
+            "convention": _CONVENTIONS[analysis].replace("margin", f"{margin:g}"),
+            "roles": {k: setup.arms[v].name for k, v in setup.idx.items()}, "margin": margin,
+            "readout": (readout or Readout()).kind}
+
+
+def _studies_per_draw(draws, n_studies, studies_per_draw) -> int:
+    if not isinstance(draws, ParameterDraws):
+        raise DataError(f"draws must be ParameterDraws (e.g. from draws_from_covariance); got {type(draws).__name__}.")
+    spd = math.ceil(int(n_studies) / draws.n_draws) if studies_per_draw is None else int(studies_per_draw)
+    if spd < 1:
+        raise DataError(f"studies_per_draw must be >= 1; got {studies_per_draw!r}.")
+    return spd
+
+
+def _dask_client(client):
+    """The Dask client a planning function runs on: ``client``, else the active one (looked up only
+    when ``distributed`` is already imported), else ``None`` (the in-memory path)."""
+    from ..distributed_plan import active_client
+
+    return active_client(client)
+
+
 def study_power(model: PKPDModel, arms: Sequence[Arm], n_per_arm: int, days, *, analysis: str = "bliss",
                 roles: Mapping[str, str] | None = None, n_studies: int = 1000, alpha: float = 0.05,
                 margin: float = 0.2, endpoint_day: float | None = None, variability: Variability | None = None,
                 readout: Readout | None = None, dropout: Dropout | None = None, draws: ParameterDraws | None = None,
-                studies_per_draw: int | None = None, seed=None, max_step: float = 0.2) -> PowerResult:
+                studies_per_draw: int | None = None, seed=None, max_step: float = 0.2, client=None) -> PowerResult:
     """Power of a design by simulating ``n_studies`` studies and analysing each; with parameter
     draws, the assurance beside it.
 
@@ -593,12 +623,24 @@ def study_power(model: PKPDModel, arms: Sequence[Arm], n_per_arm: int, days, *, 
     studies_per_draw : int, optional
         Studies per parameter draw for the assurance; default ``ceil(n_studies / n_draws)``
         (as many studies as for the conditional power).
+    client : dask.distributed.Client, optional
+        Run on Dask (:func:`comboplan.distributed_plan.study_power`; needs
+        ``comboplan[dask]``): the conditional power and blocks of draws are separate tasks,
+        with the same numbers as here.  Default: the active client if there is one, else
+        in memory.
 
     Returns
     -------
     PowerResult
         ``table`` columns as documented in :class:`PowerResult` (probabilities 0-1).
     """
+    if _dask_client(client) is not None:
+        from ..distributed_plan import study_power as _on_dask
+
+        return _on_dask(model, arms, n_per_arm, days, analysis=analysis, roles=roles, n_studies=n_studies,
+                        alpha=alpha, margin=margin, endpoint_day=endpoint_day, variability=variability,
+                        readout=readout, dropout=dropout, draws=draws, studies_per_draw=studies_per_draw,
+                        seed=seed, max_step=max_step, client=client)
     from .cohort import resolve_model
     model, draws, variability, _source = resolve_model(model, draws, variability, seed=seed)
     root = as_seed_sequence(seed)
@@ -606,16 +648,9 @@ def study_power(model: PKPDModel, arms: Sequence[Arm], n_per_arm: int, days, *, 
     row, ep = _conditional(model, setup, n_per_arm, n_studies, alpha, root, variability, readout, dropout, max_step)
     key = (int(n_per_arm), float(setup.days[-1]))
     per_draw = {}
-    settings = {"analysis": analysis, "alpha": alpha, "n_studies": int(n_studies), "seed": seed,
-                "convention": _CONVENTIONS[analysis].replace("margin", f"{margin:g}"),
-                "roles": {k: setup.arms[v].name for k, v in setup.idx.items()}, "margin": margin,
-                "readout": (readout or Readout()).kind}
+    settings = _settings(analysis, alpha, n_studies, seed, margin, setup, readout)
     if draws is not None:
-        if not isinstance(draws, ParameterDraws):
-            raise DataError(f"draws must be ParameterDraws (e.g. from draws_from_covariance); got {type(draws).__name__}.")
-        spd = math.ceil(int(n_studies) / draws.n_draws) if studies_per_draw is None else int(studies_per_draw)
-        if spd < 1:
-            raise DataError(f"studies_per_draw must be >= 1; got {studies_per_draw!r}.")
+        spd = _studies_per_draw(draws, n_studies, studies_per_draw)
         powers, failed = _per_draw_power(model, setup, n_per_arm, draws, spd, alpha, root, variability, readout,
                                          dropout, max_step)
         row.update(_assurance_row(powers, spd, failed))
@@ -628,7 +663,7 @@ def assurance(model: PKPDModel, arms: Sequence[Arm], n_per_arm: int, days, *, dr
               analysis: str = "bliss", roles: Mapping[str, str] | None = None, studies_per_draw: int = 100,
               n_studies: int = 1000, alpha: float = 0.05, margin: float = 0.2, endpoint_day: float | None = None,
               variability: Variability | None = None, readout: Readout | None = None,
-              dropout: Dropout | None = None, seed=None, max_step: float = 0.2) -> PowerResult:
+              dropout: Dropout | None = None, seed=None, max_step: float = 0.2, client=None) -> PowerResult:
     """Assurance: the power of a design averaged over parameter uncertainty.
 
     For each of the ``D`` parameter draws, ``studies_per_draw`` studies are simulated with the
@@ -661,6 +696,8 @@ def assurance(model: PKPDModel, arms: Sequence[Arm], n_per_arm: int, days, *, dr
         Simulated studies at the typical values (conditional power).
     variability, readout, dropout, seed, max_step
         As in :func:`comboplan.simulate.simulate_cohort`.
+    client : dask.distributed.Client, optional
+        Run on Dask, as in :func:`study_power` (same numbers).
 
     Returns
     -------
@@ -679,7 +716,7 @@ def assurance(model: PKPDModel, arms: Sequence[Arm], n_per_arm: int, days, *, dr
     return study_power(model, arms, n_per_arm, days, analysis=analysis, roles=roles, n_studies=n_studies,
                        alpha=alpha, margin=margin, endpoint_day=endpoint_day, variability=variability,
                        readout=readout, dropout=dropout, draws=draws, studies_per_draw=int(studies_per_draw),
-                       seed=seed, max_step=max_step)
+                       seed=seed, max_step=max_step, client=client)
 
 
 def _merge(res: list[PowerResult], settings=None) -> PowerResult:
@@ -692,7 +729,8 @@ def _merge(res: list[PowerResult], settings=None) -> PowerResult:
 
 
 def sample_size(model: PKPDModel, arms: Sequence[Arm], days, *, target_power: float = 0.8,
-                n_values: Sequence[int] = (4, 5, 6, 7, 8, 10, 12, 15, 20), seed=None, **kwargs) -> PowerResult:
+                n_values: Sequence[int] = (4, 5, 6, 7, 8, 10, 12, 15, 20), seed=None, client=None,
+                **kwargs) -> PowerResult:
     """Power (and, with ``draws=``, assurance) at each n per arm.
 
     Parameters
@@ -706,6 +744,10 @@ def sample_size(model: PKPDModel, arms: Sequence[Arm], days, *, target_power: fl
     seed : None, int, SeedSequence or Generator
         The same seed for every n (common random numbers), so the curve is smooth and each
         design's result does not depend on which other designs are evaluated.
+    client : dask.distributed.Client, optional
+        Run every n (and blocks of draws) as tasks on Dask
+        (:func:`comboplan.distributed_plan.sample_size`; same numbers).  Default: the active
+        client if there is one, else in memory.
     **kwargs
         Passed to :func:`study_power` (``analysis``, ``n_studies``, ``draws``,
         ``studies_per_draw``, ...).
@@ -716,6 +758,11 @@ def sample_size(model: PKPDModel, arms: Sequence[Arm], days, *, target_power: fl
         ``settings["n_required"]``: smallest n whose conditional power reaches
         ``target_power``; with draws also ``settings["n_required_assurance"]``.
     """
+    if _dask_client(client) is not None:
+        from ..distributed_plan import sample_size as _on_dask
+
+        return _on_dask(model, arms, days, target_power=target_power, n_values=n_values, seed=seed, client=client,
+                        **kwargs)
     from .cohort import resolve_model
     model, _d, _v, _source = resolve_model(model, kwargs.pop("draws", None), kwargs.pop("variability", None), seed=seed)
     kwargs["draws"], kwargs["variability"] = _d, _v
@@ -725,7 +772,11 @@ def sample_size(model: PKPDModel, arms: Sequence[Arm], days, *, target_power: fl
         raise DataError("n_values must hold at least one group size (animals per arm).")
     root = as_seed_sequence(seed)
     res = [study_power(model, arms, int(n), days, seed=root, **kwargs) for n in sorted(n_values)]
-    out = _merge(res)
+    return _sample_size_result(_merge(res), target_power, seed)
+
+
+def _sample_size_result(out: PowerResult, target_power, seed) -> PowerResult:
+    """The merged designs of :func:`sample_size` with ``n_required`` (and ``n_required_assurance``)."""
     table = out.table
     hit = table.index[table["power"] >= target_power]
     settings = dict(out.settings)
