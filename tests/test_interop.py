@@ -152,3 +152,18 @@ def test_parameters_from_another_family_table():
     assert to_lmfit_parameters(res, curve={"subject": "m2"})["r"].value == 0.2
     with pytest.raises(InvalidParameterError, match="several sets"):
         to_lmfit_parameters(res)
+
+
+def test_docs_example_runs():
+    """The lmfit interop example of docs/models/dose_response.md runs as written and agrees."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "models" / "dose_response.md").read_text(encoding="utf-8")
+    section = text.split("### lmfit interop", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"^```python[ \t]*\n(.*?)^```[ \t]*$", section, re.S | re.M)
+    assert blocks
+    ns: dict = {}
+    exec(compile("\n".join(blocks), "docs/models/dose_response.md (lmfit interop)", "exec"), ns)
+    for p in ("e0", "ec50", "h"):
+        assert ns["out"].params[p].value == pytest.approx(ns["pars"][p].value, rel=1e-5)
