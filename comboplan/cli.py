@@ -8,6 +8,7 @@ checked before any computing (:func:`check_output_folder`, :func:`check_output_f
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import importlib
 import os
@@ -207,6 +208,157 @@ def _int_at_least(text: str, low: int) -> int:
     return v
 
 
+# ----------------------------------------------------------------------------- Dask
+_DASK_HELP = "pip install 'comboplan[dask]'"
+
+
+def add_dask_options(parser) -> None:
+    """Add ``--scheduler`` and ``--workers`` (run on Dask) to a sub-command's parser.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The sub-command's parser.
+    """
+    g = parser.add_argument_group(f"running on Dask (needs {_DASK_HELP})")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on the Dask scheduler at ADDRESS (e.g. tcp://host:8786), or 'local' for a "
+                        "LocalCluster on this machine")
+    g.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                   help="worker processes of the LocalCluster (implies --scheduler local; default: one per core)")
+
+
+def check_dask_options(args) -> None:
+    """Refuse ``--scheduler`` / ``--workers`` before any computing when they cannot work.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments.
+
+    Raises
+    ------
+    DataError
+        Dask is not installed (the message says ``pip install 'comboplan[dask]'``), or
+        ``--workers`` was given with a scheduler address (the cluster's size is set where
+        it was started).
+    """
+    scheduler, workers = getattr(args, "scheduler", None), getattr(args, "workers", None)
+    if scheduler is None and workers is None:
+        return
+    used = "--scheduler" if scheduler is not None else "--workers"
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        raise DataError(f"{used} runs on Dask, which is not installed: {_DASK_HELP}") from None
+    if scheduler not in (None, "local") and workers is not None:
+        raise DataError(f"--workers starts a LocalCluster; with --scheduler {scheduler} the cluster's workers are "
+                        "set where it was started (drop --workers, or use --scheduler local).")
+
+
+@contextlib.contextmanager
+def dask_client(args):
+    """The Dask client that ``--scheduler`` / ``--workers`` ask for, closed afterwards.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments (``scheduler``, ``workers``).
+
+    Yields
+    ------
+    dask.distributed.Client or None
+        ``None`` when neither option was given (run in memory).
+
+    Raises
+    ------
+    DataError
+        Dask not installed, or no scheduler answers at the address.
+    """
+    check_dask_options(args)
+    scheduler, workers = getattr(args, "scheduler", None), getattr(args, "workers", None)
+    if scheduler is None and workers is None:
+        yield None
+        return
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler in (None, "local"):
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise DataError(f"--scheduler {scheduler}: no Dask scheduler answered ({_one_line(exc)}); check the "
+                            "address (e.g. tcp://host:8786) or use --scheduler local.") from None
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# ----------------------------------------------------------------------------- tables
+def add_table_format(parser) -> None:
+    """Add ``--table-format {csv,parquet}`` (the tables a command writes to its output folder).
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The sub-command's parser.
+    """
+    parser.add_argument("--table-format", choices=("csv", "parquet"), default="csv",
+                        help="format of the tables written to the output folder (default csv; parquet keeps dtypes)")
+
+
+def table_file(folder, stem: str, args) -> Path:
+    """``folder/stem.csv`` or ``folder/stem.parquet`` as ``--table-format`` says.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        Output folder.
+    stem : str
+        File name without extension.
+    args : argparse.Namespace
+        Parsed arguments (``table_format``; CSV when absent).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    return Path(folder) / f"{stem}.{getattr(args, 'table_format', 'csv') or 'csv'}"
+
+
+def save_table(table, path) -> Path:
+    """Write a result table: Parquet when ``path`` ends in ``.parquet`` / ``.pq``, else CSV.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table.
+    path : str or pathlib.Path
+        Output file.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from .data.io import write_table
+
+    p = Path(path)
+    if p.suffix.lower() in (".parquet", ".pq"):
+        return write_table(table, p)
+    table.to_csv(p, index=False)
+    return p
+
+
 def _check_demo(args) -> None:
     """``comboplan demo --section WORD``: every word must select a section."""
     if not args.section:
@@ -223,6 +375,7 @@ _PRECHECKS = {"demo": _check_demo}
 
 
 def _check_outputs(args) -> None:
+    check_dask_options(args)
     if args.command in _PRECHECKS:
         _PRECHECKS[args.command](args)
     for dest in _OUTPUT_FOLDERS.get(args.command, ()):

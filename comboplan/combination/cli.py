@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..cli import nonnegative_int
+from ..cli import add_dask_options, add_table_format, dask_client, nonnegative_int, save_table, table_file
 
 __all__ = ["register"]
 
@@ -17,8 +17,11 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "synergy", help="Bliss/HSA/Loewe/ZIP synergy scores (and optional Chou-Talalay CI, MuSyC)",
         description="Score a tidy combination table (one row per well). Positive excess = synergy; "
-                    "CI < 1 = synergy. Writes cells.csv, blocks.csv, monotherapy.csv and heatmaps.")
-    p.add_argument("data", help="tidy CSV file, or a SynergyFinder long-format CSV with --synergyfinder")
+                    "CI < 1 = synergy. Writes cells.csv, blocks.csv, monotherapy.csv and heatmaps "
+                    "(.parquet with --table-format parquet). With --scheduler/--workers the blocks are scored "
+                    "on Dask (comboplan.distributed.synergy; --by required); --chou-talalay and --musyc run "
+                    "in memory.")
+    p.add_argument("data", help="tidy CSV or Parquet file, or a SynergyFinder long-format file with --synergyfinder")
     p.add_argument("--doses", nargs="+", help="dose column per agent (not needed with --synergyfinder)")
     p.add_argument("--response", help="response column")
     p.add_argument("--by", nargs="*", default=None, help="block columns")
@@ -47,6 +50,8 @@ def register(subparsers) -> None:
     p.add_argument("--synergyfinder", action="store_true", help="input is SynergyFinder long format")
     p.add_argument("-o", "--output", default="synergy_output", help="output directory")
     p.add_argument("--no-plots", action="store_true")
+    add_table_format(p)
+    add_dask_options(p)
     p.set_defaults(func=run)
 
 
@@ -107,25 +112,36 @@ def run(args) -> int:
         if not args.doses or not args.response:
             raise DataError("--doses and --response are required for a tidy CSV (or pass --synergyfinder).")
         doses, response, by, replicate = args.doses, args.response, args.by, args.replicate
-    res = synergy(df, doses=doses, response=response, by=by, seed=args.seed, replicate=replicate,
-                  **_given(args, synergy))
+    given = _given(args, synergy)
+    with dask_client(args) as client:
+        if client is None:
+            res = synergy(df, doses=doses, response=response, by=by, seed=args.seed, replicate=replicate, **given)
+        else:
+            if not by:
+                raise DataError("--scheduler/--workers need --by: the blocks are what is spread over the workers.")
+            from ..distributed import synergy as synergy_on_dask
+
+            defaults = {k: v.default for k, v in inspect.signature(synergy).parameters.items()
+                        if k in ("methods", "n_boot")}   # the in-memory defaults, not the Dask function's
+            res = synergy_on_dask(df, doses=doses, response=response, by=by, seed=args.seed, replicate=replicate,
+                                  client=client, **{**defaults, **given})
     out.mkdir(parents=True, exist_ok=True)
-    res.cells.to_csv(out / "cells.csv", index=False)
-    res.blocks.to_csv(out / "blocks.csv", index=False)
-    res.monotherapy.to_csv(out / "monotherapy.csv", index=False)
+    save_table(res.cells, table_file(out, "cells", args))
+    save_table(res.blocks, table_file(out, "blocks", args))
+    save_table(res.monotherapy, table_file(out, "monotherapy", args))
     (out / "settings.json").write_text(json.dumps(res.settings, default=str, indent=2))
     print(res.summary())
     if args.chou_talalay:
         ct = chou_talalay(df, doses=doses, response=response, by=by, replicate=replicate,
                           **_given(args, chou_talalay, ("response_kind", "scale", "ci", "errors"), synergy))
-        ct.params.to_csv(out / "chou_talalay_params.csv", index=False)
-        ct.points.to_csv(out / "chou_talalay_points.csv", index=False)
-        ct.levels.to_csv(out / "chou_talalay_levels.csv", index=False)
+        save_table(ct.params, table_file(out, "chou_talalay_params", args))
+        save_table(ct.points, table_file(out, "chou_talalay_points", args))
+        save_table(ct.levels, table_file(out, "chou_talalay_levels", args))
         print(ct.summary())
     if args.musyc:
         mu = fit_musyc(df, doses=doses, response=response, by=by, replicate=replicate, seed=args.seed,
                        **_given(args, fit_musyc, ("response_kind", "scale", "errors"), synergy))
-        mu.params.to_csv(out / "musyc_params.csv", index=False)
+        save_table(mu.params, table_file(out, "musyc_params", args))
         print(mu.summary())
     if not args.no_plots and len(doses) == 2:
         import matplotlib

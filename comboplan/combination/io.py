@@ -28,7 +28,8 @@ def read_synergyfinder(path_or_frame, replicate: bool = True) -> pd.DataFrame:
     Parameters
     ----------
     path_or_frame : str, pathlib.Path or pandas.DataFrame
-        CSV file (comma, semicolon or tab separated) or an already-read frame.
+        CSV file (comma, semicolon or tab separated), Parquet file (``.parquet`` / ``.pq``)
+        or an already-read frame.
     replicate : bool
         Add a ``replicate`` column numbering repeated wells of a cell (SynergyFinder
         allows repeated rows as replicates).
@@ -56,7 +57,12 @@ def read_synergyfinder(path_or_frame, replicate: bool = True) -> pd.DataFrame:
         p = Path(path_or_frame)
         if not p.exists():
             raise DataError(f"file {str(p)!r} not found.")
-        df = pd.read_csv(p, sep=None, engine="python")
+        if p.suffix.lower() in (".parquet", ".pq"):
+            from ..data.io import read_parquet
+
+            df = read_parquet(p)
+        else:
+            df = pd.read_csv(p, sep=None, engine="python")
     require_frame(df, "SynergyFinder table")
     if "BlockID" not in df.columns and "PairIndex" in df.columns:
         df = df.rename(columns={"PairIndex": "BlockID"})
@@ -118,7 +124,7 @@ def _unit_column(df: pd.DataFrame, name: str):
     src = name if name in df.columns else ("ConcUnit" if "ConcUnit" in df.columns else None)
     if src is None:
         return ""
-    return df[src].fillna("").astype(str).to_numpy()
+    return df[src].astype(object).fillna("").astype(str).to_numpy()  # an all-empty column reads as float NaN
 
 
 def write_synergyfinder(data, path, doses, response, drugs=None, block=None, units=None) -> pd.DataFrame:
@@ -164,10 +170,29 @@ def write_synergyfinder(data, path, doses, response, drugs=None, block=None, uni
 
 
 def read_combination_csv(path) -> pd.DataFrame:
-    """Read a plain tidy CSV (one row per observation; columns named by the caller)."""
+    """Read a plain tidy CSV or Parquet file (one row per observation; columns named by the caller).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        ``.csv`` file, or ``.parquet`` / ``.pq``.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    DataError
+        The file does not exist.
+    """
     p = Path(path)
     if not p.exists():
         raise DataError(f"file {str(p)!r} not found.")
+    if p.suffix.lower() in (".parquet", ".pq"):
+        from ..data.io import read_parquet
+
+        return read_parquet(p)
     return pd.read_csv(p)
 
 

@@ -1,4 +1,5 @@
-"""Readers for tidy tables (CSV, TSV, Excel) with validation and recorded units."""
+"""Readers for tidy tables (CSV, TSV, Excel, Parquet) with validation and recorded units, and
+:func:`write_table` for result tables (CSV, TSV or Parquet by extension)."""
 from __future__ import annotations
 
 import os
@@ -20,10 +21,98 @@ from .validate import (
     require_frame,
 )
 
-__all__ = ["read_table"]
+__all__ = ["read_table", "write_table", "read_parquet"]
 
 _SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 _EXCEL = {".xlsx", ".xlsm", ".xls"}
+_PARQUET = {".parquet", ".pq"}
+
+
+def _need_pyarrow(label: str):
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - pyarrow comes with nutpie and dask[dataframe]
+        raise ImportError(f"{label!r}: Parquet needs the package 'pyarrow' (pip install pyarrow).") from exc
+
+
+def read_parquet(path, columns=None) -> pd.DataFrame:
+    """Read a Parquet file (or a folder of Parquet files) into a pandas DataFrame.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        ``.parquet`` / ``.pq`` file, or a folder of them (a partitioned dataset as Dask
+        writes it).
+    columns : list of str, optional
+        Read only these columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    DataError
+        The file does not exist or is not a Parquet file.
+    """
+    p = Path(path)
+    label = str(p)
+    if not p.exists():
+        raise DataError(f"{label!r} does not exist.")
+    _need_pyarrow(label)
+    import pyarrow as pa
+
+    try:
+        return pd.read_parquet(p, columns=columns)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"{label!r} could not be read as Parquet: {exc}") from exc
+
+
+def write_table(table: pd.DataFrame, path, *, index: bool = False) -> Path:
+    """Write a table as CSV, TSV or Parquet, chosen by the file's extension.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A tidy table (e.g. ``DoseResponseResult.params``, ``SynergyResult.cells``,
+        ``PowerResult.table``).
+    path : str or os.PathLike
+        ``.csv``, ``.tsv`` / ``.tab`` or ``.parquet`` / ``.pq``.
+    index : bool
+        Write the index too (default: no, as the CLI does).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    DataError
+        Another extension, or a column Parquet cannot store (the message names it).
+
+    Notes
+    -----
+    Parquet keeps dtypes (categories, integers, booleans, strings) and ``table.attrs``
+    that are JSON-serialisable (e.g. ``attrs["units"]``); cells holding Python objects
+    such as dicts or lists of mixed types cannot be written and raise.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix in _PARQUET:
+        _need_pyarrow(str(p))
+        import pyarrow as pa
+
+        try:
+            table.to_parquet(p, index=index)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            raise DataError(f"{str(p)!r}: the table cannot be written as Parquet ({exc}); write it as .csv.") from exc
+    elif suffix in _SEPARATORS:
+        table.to_csv(p, sep=_SEPARATORS[suffix], index=index)
+    else:
+        raise DataError(f"{str(p)!r}: cannot tell the format from the extension {suffix!r}; use .csv, .tsv or "
+                        ".parquet.")
+    return p
 
 
 _MANGLED = re.compile(r"^(.*)\.(\d+)$")
@@ -57,8 +146,12 @@ def _read_raw(source, sep, sheet_name, encoding) -> tuple[pd.DataFrame, str]:
         path = Path(source)
         suffix = path.suffix.lower()
         label = str(path)
+        if suffix in _PARQUET:
+            df = read_parquet(path)
+            return df, label
         if path.is_dir():
-            raise DataError(f"{label!r} is a folder, not a table file; give the path of a .csv, .tsv or .xlsx file.")
+            raise DataError(f"{label!r} is a folder, not a table file; give the path of a .csv, .tsv, .xlsx or "
+                            ".parquet file.")
         if suffix in _EXCEL:
             try:
                 import openpyxl  # noqa: F401
@@ -124,14 +217,15 @@ def read_table(
     sheet_name=0,
     encoding: str | None = None,
 ) -> pd.DataFrame:
-    """Read a tidy (long) table from CSV, TSV or Excel and validate the named columns.
+    """Read a tidy (long) table from CSV, TSV, Excel or Parquet and validate the named columns.
 
     One row per observation; the caller names the columns, nothing is guessed.
 
     Parameters
     ----------
     source : str, os.PathLike or file-like
-        ``.csv`` (comma), ``.tsv``/``.tab`` (tab) or ``.xlsx``/``.xls`` (needs ``openpyxl``);
+        ``.csv`` (comma), ``.tsv``/``.tab`` (tab), ``.xlsx``/``.xls`` (needs ``openpyxl``)
+        or ``.parquet``/``.pq`` (a file, or a folder of Parquet files; dtypes are kept);
         any other extension needs ``sep=``.  A file-like object / buffer is read as CSV
         (``sep=","`` unless given).
     dose : str or list of str, optional
@@ -184,6 +278,9 @@ def read_table(
     require_columns(df, by, role="by")
     units = dict(units or {})
     require_columns(df, list(units), role="units")
+    saved = df.attrs.get("units")  # a Parquet file written by write_table keeps its units
+    if isinstance(saved, dict):
+        units = {**{k: v for k, v in saved.items() if k in df.columns}, **units}
     for c in doses:
         df[c] = check_dose_column(df, c)
     for c in resps:

@@ -3,13 +3,15 @@
 ``simulate`` writes the virtual cohort (``cohort.csv``, ``cohort.nc``, ``summary.txt``,
 ``trajectories.png``); ``plan`` runs the ``[explore]`` and ``[power]`` tables of the scenario
 (``dose_reduction.csv``, ``minimum_dose.csv``, ``dose_efficacy.png``, ``power.csv``,
-``power.png``, ``plan.txt``).
+``power.png``, ``plan.txt``).  ``--table-format parquet`` writes the tables as ``.parquet``;
+``--scheduler`` / ``--workers`` run the cohort's arms and the power / assurance grid on Dask
+(:mod:`comboplan.distributed_plan`; same numbers); the ``[explore]`` table runs in memory.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..cli import nonnegative_int, positive_int
+from ..cli import add_dask_options, add_table_format, dask_client, nonnegative_int, positive_int, save_table, table_file
 
 __all__ = ["register"]
 
@@ -36,9 +38,12 @@ def _simulate(args) -> int:
         kw["seed"] = args.seed
     if args.n is not None:
         kw["n_animals"] = args.n
-    res = sc.simulate(**kw)
+    with dask_client(args) as client:
+        if client is not None:
+            kw["client"] = client
+        res = sc.simulate(**kw)
     out = _out(args)
-    res.to_frame().to_csv(out / "cohort.csv", index=False)
+    cohort = save_table(res.to_frame(), table_file(out, "cohort", args))
     try:
         res.dataset.to_netcdf(out / "cohort.nc", engine="h5netcdf")
     except Exception:  # pragma: no cover - optional writer
@@ -47,7 +52,7 @@ def _simulate(args) -> int:
     (out / "summary.txt").write_text(text + "\n")
     _save(res.plot(), out / "trajectories.png")
     print(text)
-    print(f"wrote {out}/cohort.csv, cohort.nc, summary.txt, trajectories.png")
+    print(f"wrote {out}/{cohort.name}, cohort.nc, summary.txt, trajectories.png")
     return 0
 
 
@@ -66,16 +71,19 @@ def _plan(args) -> int:
     texts = []
     if do_explore:
         r = sc.dose_reduction(**({"seed": args.seed} if args.seed is not None else {}))
-        r.table.to_csv(out / "dose_reduction.csv", index=False)
-        r.minimum_dose.to_csv(out / "minimum_dose.csv", index=False)
+        save_table(r.table, table_file(out, "dose_reduction", args))
+        save_table(r.minimum_dose, table_file(out, "minimum_dose", args))
         _save(r.plot(), out / "dose_efficacy.png")
         texts.append(r.summary())
     if do_power:
         kw = {"seed": args.seed} if args.seed is not None else {}
         if args.n_studies is not None:
             kw["n_studies"] = args.n_studies
-        p = sc.power_analysis(**kw)
-        p.table.to_csv(out / "power.csv", index=False)
+        with dask_client(args) as client:
+            if client is not None:
+                kw["client"] = client
+            p = sc.power_analysis(**kw)
+        save_table(p.table, table_file(out, "power", args))
         _save(p.plot(), out / "power.png")
         texts.append(p.summary() + f"\nn per arm for {p.settings['target_power']:.0%} power: "
                      f"{p.settings['n_required'] if p.settings['n_required'] is not None else 'not reached'}")
@@ -94,6 +102,8 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", default="simulate_output", help="output directory")
     p.add_argument("--seed", type=nonnegative_int, default=None, help="override the scenario seed")
     p.add_argument("-n", type=positive_int, default=None, help="animals per arm (overrides [study] n_per_arm)")
+    add_table_format(p)
+    add_dask_options(p)
     p.set_defaults(func=_simulate)
 
     q = subparsers.add_parser("plan", help="dose-reduction explorer and power / sample size from a TOML scenario",
@@ -103,4 +113,6 @@ def register(subparsers) -> None:
     q.add_argument("--what", choices=("explore", "power", "all"), default="all")
     q.add_argument("--seed", type=nonnegative_int, default=None)
     q.add_argument("--n-studies", type=positive_int, default=None, help="simulated studies per design")
+    add_table_format(q)
+    add_dask_options(q)
     q.set_defaults(func=_plan)
