@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._params import Integral, Interval, Real, validate_params
+from .._params import Integral, Interval, Real, StrOptions, validate_params
 from ..exceptions import DataError
 from ..results import ResultIO, check_kind, set_units
 from .api import _dropout_cut, _lloq_text, _tq, padded_design
@@ -481,6 +481,8 @@ def _bootstrap(gd: GrowthData, combos, n_boot, rng, ci_level, day):
     "n_boot": [Interval(Integral, 0, None)],
     "seed": ["seed"],
     "ci_level": [Interval(Real, 0, 1, closed="neither")],
+    "definition": [StrOptions({"synergylmm", "invivosyn", "combpdx"})],
+    "tool_options": [dict, None],
 })
 def invivo_synergy(
     data,
@@ -501,6 +503,8 @@ def invivo_synergy(
     n_boot: int = 0,
     seed=None,
     ci_level: float = 0.95,
+    definition: str = "synergylmm",
+    tool_options: Mapping | None = None,
     **validate_kwargs,
 ) -> InVivoSynergy:
     """Synergy of a combination in vivo from tumour growth rates, over time.
@@ -544,13 +548,31 @@ def invivo_synergy(
         Seed of the bootstrap.
     ci_level : float
         Confidence level.
+    definition : {"synergylmm", "invivosyn", "combpdx"}
+        Whose synergy definition: growth rates of the mixed model (SynergyLMM; default, this
+        function), invivoSyn's normalised-AUC survival or CombPDX's log index of mean RTV with its
+        global index (:mod:`comboplan.growth.synergy_tools`; they return a ``ToolSynergy`` and use
+        ``references`` among bliss/hsa/ra, ``days``, ``dropout``, ``below_lloq``, ``n_boot``
+        (>= 1 for invivoSyn), ``seed``, ``ci_level``; ``method``, ``backend`` and ``adjust`` apply
+        to "synergylmm" only).
+    tool_options : dict, optional
+        Further options of :func:`~comboplan.growth.synergy_tools.invivosyn_synergy`
+        (``horizon``, ``log_offset``) for ``definition="invivosyn"``.
     **validate_kwargs
         Passed to :func:`validate_growth` (``kind``, ``lloq``, ``dropout_column``...).
 
     Returns
     -------
     InVivoSynergy
+        (``ToolSynergy`` for ``definition="invivosyn"`` or ``"combpdx"``).
     """
+    if definition != "synergylmm":
+        from .synergy_tools import hook_options, tool_synergy
+
+        opts = hook_options(definition, tool_options, method=method, backend=backend, adjust=adjust, n_boot=n_boot)
+        return tool_synergy(data, subject, arm, time, size, definition=definition, control=control, design=design,
+                            references=references, days=days, dropout=dropout, below_lloq=below_lloq, seed=seed,
+                            ci_level=ci_level, **opts, **validate_kwargs)
     gd = as_growth_data(data, subject, arm, time, size, **validate_kwargs)
     arms = list(gd.arms)
     dz = parse_design(arms, design, control)
