@@ -9,6 +9,9 @@
   response and mRECIST (:func:`growth_endpoints`).
 * :mod:`comboplan.growth.synergy` -- Bliss / HSA / response-additivity synergy on growth rates,
   over time, with bootstrap alternatives (:func:`invivo_synergy`).
+* :mod:`comboplan.growth.synergy_tools` -- the reference tools' synergy definitions: invivoSyn
+  (:func:`invivosyn_synergy`) and CombPDX (:func:`combpdx_synergy`), also as
+  ``invivo_synergy(..., definition=...)``.
 * :mod:`comboplan.growth.survival` -- time to a size threshold or humane endpoint, Kaplan-Meier,
   log-rank, Cox and survival-based Bliss synergy (:func:`time_to_event`, :func:`survival_analysis`).
 
@@ -34,6 +37,9 @@ _NAMES = {
     "ArmComparison": "comboplan.growth.endpoints",
     "invivo_synergy": "comboplan.growth.synergy",
     "InVivoSynergy": "comboplan.growth.synergy",
+    "invivosyn_synergy": "comboplan.growth.synergy_tools",
+    "combpdx_synergy": "comboplan.growth.synergy_tools",
+    "ToolSynergy": "comboplan.growth.synergy_tools",
     "bodyweight_endpoints": "comboplan.growth.bodyweight",
     "BodyWeightEndpoints": "comboplan.growth.bodyweight",
     "kaplan_meier": "comboplan.growth.bodyweight",
