@@ -17,19 +17,4 @@ def test_readme_has_the_two_setup_commands_and_ci_calls_make_test():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
-def test_readme_quick_start_runs(tmp_path, monkeypatch):
-    import re
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    block = re.search(r"## Quick start\n\n```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
-    monkeypatch.chdir(tmp_path)
-    ns: dict = {}
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        exec(compile(block, "README quick start", "exec"), ns)
-    assert (tmp_path / "fit.nc").exists()
-    assert ns["res"].params.query("param == 'ec50'").estimate.iloc[0] > 0
+# The README's code (quick start and every other block) is run by tests/test_readme.py.
