@@ -212,8 +212,12 @@ def test_hook_statements_and_round_trip(tmp_path):
         pd.testing.assert_frame_equal(back.scores, res.scores, check_dtype=False)
         assert res.plot().get_ylabel().startswith("synergy score")
     assert "global" in set(hooked.scores["window"])
-    # the default definition is unchanged (SynergyLMM-style rates)
-    assert type(invivo_synergy(df, *COLS, control="control", days=None)).__name__ == "InVivoSynergy"
+    # the default definition is unchanged (SynergyLMM-style rates) and states sidedness and seed too
+    lmm = invivo_synergy(df, *COLS, control="control", days=None, n_boot=50, seed=7)
+    assert type(lmm).__name__ == "InVivoSynergy" and lmm.seed == 7
+    assert "p_value two-sided" in lmm.summary() and "p_synergy one-sided" in lmm.summary()
+    assert "bootstrap seed 7" in lmm.summary() and lmm.to_xarray().attrs["seed"] == 7
+    assert invivo_synergy(df, *COLS, control="control", days=None).seed is None
 
 
 # --------------------------------------------------------------------------- bad input

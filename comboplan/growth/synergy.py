@@ -53,6 +53,8 @@ SIGN_CONVENTION = ("positive score = synergy (the combination slows tumour growt
                    "reference model predicts), negative = antagonism; combination index < 1 = synergy; "
                    "effects are reductions of the growth rate (inhibition), r_control - r_arm")
 REFERENCES = ("bliss", "hsa", "ra", "bliss_interaction")
+P_SIDEDNESS = ("p_value two-sided (t test of score = 0; bootstrap table: two-sided percentile), p_synergy "
+               "one-sided (H0 score <= 0 against synergy; HSA: intersection-union over the single agents)")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -352,6 +354,9 @@ class InVivoSynergy(ResultIO):
         The sign convention.
     dropout, below_lloq, adjust, backend, method : str
         How dropout, undetectable tumours and multiplicity were handled.
+    seed : int or None
+        Entropy of the bootstrap alternatives (``seed=result.seed`` reproduces them); None
+        without bootstrap.  Sidedness of the p-values: :data:`P_SIDEDNESS` (in ``summary()``).
     """
 
     scores: pd.DataFrame
@@ -369,6 +374,7 @@ class InVivoSynergy(ResultIO):
     units: dict
     ci_level: float = 0.95
     data: GrowthData | None = field(default=None, repr=False)
+    seed: int | None = None
 
     def summary(self) -> str:
         """Plain-text summary."""
@@ -380,6 +386,7 @@ class InVivoSynergy(ResultIO):
             f"Scores in {self.units['rate']}; response = growth-rate reduction (inhibition).",
             f"Dropout: {self.dropout}",
             f"Undetectable sizes: {self.below_lloq}",
+            f"p-values: {P_SIDEDNESS}" + (f"; bootstrap seed {self.seed}" if self.seed is not None else "") + ".",
             "",
             self.scores[cols].to_string(index=False),
             "",
@@ -403,7 +410,8 @@ class InVivoSynergy(ResultIO):
         ds = ot[["score", "stderr", "ci_low", "ci_high", "p_value", "p_adjusted", "ci_index"]].to_xarray()
         set_units(ds, {v: self.units["rate"] for v in ("score", "stderr", "ci_low", "ci_high")}, default="1")
         ds.attrs.update({"sign": self.sign, "units": str(self.units), "dropout": self.dropout,
-                         "adjust": self.adjust})
+                         "adjust": self.adjust, "sidedness": P_SIDEDNESS,
+                         "seed": "none" if self.seed is None else int(self.seed)})
         return ds
 
     def plot(self, ax=None, reference: str = "bliss", *, kind: str = "over_time", **kwargs):
@@ -545,7 +553,7 @@ def invivo_synergy(
         Bootstrap resamples (animals within arms) for the T/C-of-RTV and T/C-of-AUC
         alternatives at the last common day; 0 skips them.
     seed : int or numpy.random.Generator, optional
-        Seed of the bootstrap.
+        Seed of the bootstrap (the entropy used is recorded in ``result.seed``).
     ci_level : float
         Confidence level.
     definition : {"synergylmm", "invivosyn", "combpdx"}
@@ -649,7 +657,10 @@ def invivo_synergy(
         "n_animals": fit.n_animals.ravel().astype(int), "unit": gd.units["rate"],
     })
     if n_boot and n_boot > 0:
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        from .synergy_tools import _entropy
+
+        used_seed = _entropy(seed)   # the same stream as default_rng(seed) for an integer seed; recorded
+        rng = np.random.default_rng(used_seed)
         day_b = gd.last_common_time()
         boot = _bootstrap(gd.until(day_b), combos, int(n_boot), rng, ci_level, day_b)
     else:
@@ -659,6 +670,7 @@ def invivo_synergy(
         scores=scores, over_time=ot, rates=rates, bootstrap=boot, design={a: sorted(v) for a, v in dz.items()},
         control=ctrl, sign=SIGN_CONVENTION, dropout=drop_txt, below_lloq=_lloq_text(below_lloq, gd),
         adjust=adjust, backend=backend, method=method, units=gd.units, ci_level=ci_level, data=gd,
+        seed=used_seed if n_boot and n_boot > 0 else None,
     )
 
 
