@@ -9,7 +9,7 @@ import numpy as np
 
 from ..exceptions import DataError
 
-from ._common import new_axes
+from ._common import axis_label, new_axes
 
 __all__ = ["heatmap", "surface", "isobologram", "fa_ci", "ct_fa_ci", "ct_isobologram", "ct_median_effect",
            "musyc_plot", "matrix_heatmap"]
@@ -17,6 +17,13 @@ __all__ = ["heatmap", "surface", "isobologram", "fa_ci", "ct_fa_ci", "ct_isobolo
 
 def _ax(ax, projection=None):
     return new_axes(ax, figsize=(5.5, 4.5), projection=projection)
+
+
+def _dose_label(result, k: int) -> str:
+    """Axis label of agent ``k``'s dose column: its name in words and its unit."""
+    s = result.settings
+    col = s["doses"][k]
+    return axis_label(col, (s.get("dose_units") or {}).get(col))
 
 
 def _block_cells(result, method, block):
@@ -68,8 +75,8 @@ def heatmap(result, method="bliss", block=0, ax=None, annotate=True, cmap="RdBu_
     im = ax.imshow(g, cmap=cmap, vmin=-vmax, vmax=vmax, origin="lower", aspect="auto")
     ax.set_xticks(range(len(u2)), [f"{v:g}" for v in u2])
     ax.set_yticks(range(len(u1)), [f"{v:g}" for v in u1])
-    ax.set_xlabel(doses[1])
-    ax.set_ylabel(doses[0])
+    ax.set_xlabel(_dose_label(result, 1))
+    ax.set_ylabel(_dose_label(result, 0))
     if annotate:
         for (i, j), v in np.ndenumerate(g):
             if np.isfinite(v):
@@ -90,8 +97,8 @@ def surface(result, method="bliss", block=0, ax=None, cmap="RdBu_r"):
     ax.plot_surface(X, Y, np.nan_to_num(g), cmap=cmap, vmin=-vmax, vmax=vmax)
     ax.set_xticks(range(len(u2)), [f"{v:g}" for v in u2])
     ax.set_yticks(range(len(u1)), [f"{v:g}" for v in u1])
-    ax.set_xlabel(doses[1])
-    ax.set_ylabel(doses[0])
+    ax.set_xlabel(_dose_label(result, 1))
+    ax.set_ylabel(_dose_label(result, 0))
     ax.set_zlabel(f"{method} (positive = synergy)")
     return ax
 
@@ -199,7 +206,6 @@ def ct_median_effect(result, ax=None):
 
 def musyc_plot(result, kind="surface", block=0, ax=None):
     """Fitted MuSyC surface (heatmap over log-dose grid or 3-D surface)."""
-    d1n, d2n = result.settings["doses"]
     e = result.estimates(block)
     g1 = np.geomspace(e["C1"] / 100, e["C1"] * 100, 30)
     g2 = np.geomspace(e["C2"] / 100, e["C2"] * 100, 30)
@@ -208,13 +214,13 @@ def musyc_plot(result, kind="surface", block=0, ax=None):
     if kind == "surface":
         ax = _ax(ax, projection="3d") if ax is None else ax
         ax.plot_surface(np.log10(D2), np.log10(D1), Z, cmap="viridis")
-        ax.set_zlabel(result.settings["response"])
+        ax.set_zlabel(axis_label(result.settings["response"]))
     else:
         ax = _ax(ax)
         im = ax.pcolormesh(np.log10(g2), np.log10(g1), Z, shading="auto")
-        ax.figure.colorbar(im, ax=ax, label=result.settings["response"])
-    ax.set_xlabel(f"log10 {d2n}")
-    ax.set_ylabel(f"log10 {d1n}")
+        ax.figure.colorbar(im, ax=ax, label=axis_label(result.settings["response"]))
+    ax.set_xlabel(f"log10 {_dose_label(result, 1)}")
+    ax.set_ylabel(f"log10 {_dose_label(result, 0)}")
     return ax
 
 
