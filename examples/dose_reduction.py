@@ -23,18 +23,29 @@ A6  no paclitaxel-equivalent is carried by vesicles (EV paclitaxel was detected,
 A7  each day-14 value has a log-scale standard error of 0.4/sqrt(7) (IVIS CV 40 %, n = 7);
 A8  "full-dose efficacy" = relative size at day 14 within 20 % of 10 mg/kg alone, with 80 %
     posterior probability.
-Runs in a few seconds; writes CSV/PNG under $COMBOPLAN_EXAMPLE_OUT (default: a temp dir).
+Runs in a few seconds; writes CSV/PNG under ./comboplan_output/dose_reduction/
+(``--out DIR`` to change).
 """
+import argparse
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 import comboplan.simulate as cs
 
-OUT = Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="comboplan_dose_"))
-OUT.mkdir(parents=True, exist_ok=True)
+
+def output_folder() -> Path:
+    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
+    default = Path("comboplan_output", Path(__file__).stem)
+    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
+    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
+    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+OUT = output_folder()
 
 cal = cs.calibrate_eiro2024()                      # assumptions A1-A7 in cal.assumptions
 print("fitted:", {k: f"{v:.4g}" for k, v in cal.theta.items()})

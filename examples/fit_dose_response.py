@@ -4,10 +4,11 @@ A seeded, simulated 96-well experiment shaped like Eiro et al. (2024): paclitaxe
 0-10 uM and conditioned medium (secretome) at 0-100 % v/v, triplicate wells, blanks and
 untreated controls.  The script normalises the raw absorbances to % viability, fits
 Hill curves per agent, reports EC50 with three kinds of confidence interval, compares
-models, and saves tables, a netCDF file and a plot.
+models, and saves tables, a netCDF file and a plot in ./comboplan_output/fit_dose_response/
+(``--out DIR`` to change).
 """
+import argparse
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,18 @@ import pandas as pd
 import comboplan as cp
 from comboplan.models.dose_response import hill
 
-out = Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT", tempfile.mkdtemp()))
+
+def output_folder() -> Path:
+    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
+    default = Path("comboplan_output", Path(__file__).stem)
+    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
+    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
+    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+out = output_folder()
 rng = np.random.default_rng(42)
 
 # --- a simulated plate: true viability curves, converted to absorbance with background

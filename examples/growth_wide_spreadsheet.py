@@ -26,15 +26,15 @@ models (``cp.fit_growth``: exponential, exponential-linear, logistic, Gompertz, 
 the random-slope mixed model (``cp.fit_growth_mixed``), computes endpoints
 (``cp.growth_endpoints``: TGI, T/C, mRECIST), compares CM+PTX with PTX
 (``cp.compare_arms``) and scores in-vivo synergy over time (``cp.invivo_synergy``).
-Tables (CSV) and figures (PNG) go to ``$COMBOPLAN_EXAMPLE_OUT`` (default: a new
-temporary folder).
+Tables (CSV) and figures (PNG) go to ./comboplan_output/growth_wide_spreadsheet/
+(``--out DIR`` to change).
 
 Run:  MPLBACKEND=Agg python examples/growth_wide_spreadsheet.py
 """
 from __future__ import annotations
 
+import argparse
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -85,9 +85,18 @@ def write_sheet(path: Path, seed: int = SEED) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def output_folder() -> Path:
+    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
+    default = Path("comboplan_output", Path(__file__).stem)
+    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
+    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
+    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def main() -> Path:
-    out = Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="comboplan_wide_"))
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder()
     sheet = out / "caliper_wide.csv"
     write_sheet(sheet)
     print("first rows of the sheet:\n" + "\n".join(sheet.read_text().splitlines()[:4]) + "\n...")

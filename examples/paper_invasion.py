@@ -22,12 +22,12 @@ depletion: difference in inhibition between complete and TIMP-depleted CM, and t
 the CM effect that depends on TIMP-1/2, with a seeded field bootstrap.
 
 Run:  MPLBACKEND=Agg python examples/paper_invasion.py
-(outputs in $COMBOPLAN_EXAMPLE_OUT, default a temporary folder)
+(outputs in ./comboplan_output/paper_invasion/; ``--out DIR`` to change)
 """
 from __future__ import annotations
 
+import argparse
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -41,8 +41,18 @@ from scipy import stats  # noqa: E402
 import comboplan as cp  # noqa: E402
 from comboplan import datasets  # noqa: E402
 
-out = Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="comboplan_invasion_"))
-out.mkdir(parents=True, exist_ok=True)
+
+def output_folder() -> Path:
+    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
+    default = Path("comboplan_output", Path(__file__).stem)
+    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
+    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
+    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+out = output_folder()
 
 fields = datasets.load_eiro2024_invasion_synthetic()
 assert fields.attrs["synthetic"]  # simulated counts, never the paper's measurements

@@ -19,12 +19,12 @@ independent assay at 24 h (the wells of one assay are not independent replicates
 as a geometric mean IC20/IC50 with a t interval over the six assays.
 
 Run:  MPLBACKEND=Agg python examples/paper_secretome_dose_response.py
-(outputs in $COMBOPLAN_EXAMPLE_OUT, default a temporary folder)
+(outputs in ./comboplan_output/paper_secretome_dose_response/; ``--out DIR`` to change)
 """
 from __future__ import annotations
 
+import argparse
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -40,8 +40,18 @@ import comboplan as cp  # noqa: E402
 from comboplan import datasets  # noqa: E402
 from comboplan.exceptions import ExtrapolationWarning  # noqa: E402
 
-out = Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="comboplan_karimi_"))
-out.mkdir(parents=True, exist_ok=True)
+
+def output_folder() -> Path:
+    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
+    default = Path("comboplan_output", Path(__file__).stem)
+    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
+    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
+    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+out = output_folder()
 
 printed = datasets.load_karimi2025()
 printed = printed[printed.cell_line == "SKBR3"]

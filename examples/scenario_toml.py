@@ -20,18 +20,18 @@ Everything here is SIMULATED (seeded by the scenario's ``seed = 2024``):
    ``comboplan plan <toml> -o <dir> --n-studies 300``, run as subprocesses; the script
    checks that the CLI's tables equal the API's (same seed, same numbers).
 
-Outputs (CSV, netCDF, PNG, text) go to ``$COMBOPLAN_EXAMPLE_OUT`` (default: a new temporary
-folder): ``api/`` and ``cli_simulate/``, ``cli_plan/``.
+Outputs (CSV, netCDF, PNG, text) go to ./comboplan_output/scenario_toml/ (``--out DIR`` to
+change): ``api/`` and ``cli_simulate/``, ``cli_plan/``.
 
 Run:  MPLBACKEND=Agg python examples/scenario_toml.py
 """
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -55,8 +55,18 @@ def comboplan_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from comboplan.cli import main; sys.exit(main())"]
 
 
+def output_folder() -> Path:
+    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
+    default = Path("comboplan_output", Path(__file__).stem)
+    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
+    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
+    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def main() -> Path:
-    out = Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="comboplan_scenario_"))
+    out = output_folder()
     api = out / "api"
     api.mkdir(parents=True, exist_ok=True)
 

@@ -25,15 +25,15 @@ SynergyFinder), reads it back with ``cp.read_synergyfinder``, scores it with
 ``cp.synergy`` (Bliss, HSA, Loewe, ZIP; per-cell and per-block intervals, p-values and
 Benjamini-Hochberg q-values), shows what comboplan does with the incomplete block, runs
 ``cp.chou_talalay`` and ``cp.fit_musyc`` on block 1, saves CSV tables and PNG plots under
-``$COMBOPLAN_EXAMPLE_OUT`` (default: a new temporary folder) and checks that the block
+./comboplan_output/synergyfinder_screen/ (``--out DIR`` to change) and checks that the block
 built to be synergistic is found.
 
 Run:  MPLBACKEND=Agg python examples/synergyfinder_screen.py
 """
 from __future__ import annotations
 
+import argparse
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -76,9 +76,18 @@ def simulate_screen(seed: int = SEED) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def output_folder() -> Path:
+    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
+    default = Path("comboplan_output", Path(__file__).stem)
+    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
+    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
+    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def main() -> Path:
-    out = Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="comboplan_screen_"))
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder()
 
     # ---- 1. write the screen in SynergyFinder's long format (one call per drug pair) -------------
     tidy = simulate_screen()

@@ -15,12 +15,12 @@ says only that paclitaxel 5 mg/kg grew "similar" to control); between-mouse SD o
 the 3 largest tumours of each 7-mouse arm (2 of the 4 controls) are necrotic (no day-30 image,
 dropout reason ``necrosis``).  Nothing here is the paper's raw data.
 
-Run:  MPLBACKEND=Agg python examples/xenograft_study.py   (outputs in $COMBOPLAN_EXAMPLE_OUT)
+Run:  MPLBACKEND=Agg python examples/xenograft_study.py   (outputs in ./comboplan_output/xenograft_study/; --out DIR)
 """
 from __future__ import annotations
 
+import argparse
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -56,9 +56,18 @@ def check_against_printed(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"synthetic_geo_mean_pct": gm, "printed_pct": printed}).reindex(ARMS)
 
 
+def output_folder() -> Path:
+    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
+    default = Path("comboplan_output", Path(__file__).stem)
+    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
+    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
+    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def main() -> Path:
-    out = Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="comboplan_xenograft_"))
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_folder()
     df = load()
     df.to_csv(out / "xenograft_luminescence.csv", index=False)
     check = check_against_printed(df)

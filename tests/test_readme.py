@@ -193,3 +193,20 @@ def test_examples_named_in_the_readme_exist_and_all_are_named():
     named = set(re.findall(r"`([\w.]+\.py)`", section))
     have = {p.name for p in (README.parent / "examples").glob("*.py")}
     assert named == have, (sorted(named - have), sorted(have - named))
+
+
+def test_examples_document_their_output_folder():
+    """Every example takes --out and says in --help that it writes to ./comboplan_output/<script>/ otherwise."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "COMBOPLAN_EXAMPLE_OUT"}
+    env["MPLBACKEND"] = "Agg"
+    assert "comboplan_output/<script name>/" in README.read_text(encoding="utf-8")
+    for script in sorted((README.parent / "examples").glob("*.py")):
+        proc = subprocess.run([sys.executable, str(script), "--help"], env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, (script.name, proc.stderr[-2000:])
+        assert "--out" in proc.stdout and f"comboplan_output/{script.stem}/" in " ".join(proc.stdout.split()), \
+            (script.name, proc.stdout)
