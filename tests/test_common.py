@@ -380,10 +380,6 @@ PERMUTATION_XFAIL = {
     "invivo_synergy": "the T/C bootstrap resamples animals by their position in the data, so its CIs change "
                       "with the row order (as growth_endpoints)",
     "time_to_event": "the log-rank table's 'arms' label lists the arms in order of first appearance in the data",
-    "fit_tgi": "the NLME optimiser path depends on the order of the animals: estimates agree to ~1e-4 "
-               "(relative), not to rounding; the fix (a canonical animal order) belongs in growth/tgi.py",
-    "fit_tgi_bayes": "the random effects are laid out in order of first appearance, so with one seed the draws "
-                     "(Monte-Carlo noise) change with the row order",
 }
 
 

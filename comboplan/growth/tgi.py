@@ -580,6 +580,14 @@ def validated_design(data, *, subject, arm, time, size, treatments=None, dosing=
     if (treatments is None) == (dosing is None):
         raise DataError("give either treatments={arm: Arm(...)} (a regimen per arm) or dosing=<per-animal table>, "
                         "not both and not neither.")
+    if isinstance(data, pd.DataFrame) and subject in data.columns and time in data.columns:
+        # a canonical animal order (by label, then time): the fit (optimiser path, random-effect
+        # layout, Monte-Carlo draws) then does not depend on the order of the rows
+        try:
+            data = data.sort_values([subject, time], key=lambda c: c.astype(str) if c.name == subject else c,
+                                    kind="stable")
+        except (TypeError, ValueError):   # unsortable times: validate_growth names the bad cell
+            pass
     gd = validate_growth(data, subject, arm, time, size, kind=kind, size_unit=size_unit, lloq=lloq,
                          censored=censored, dropout=dropout)
     pk = dict(pk or {})
