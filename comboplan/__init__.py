@@ -67,6 +67,8 @@ _LAZY: dict[str, str] = {
     # tumour growth / in vivo
     "fit_growth": "comboplan.growth.api",
     "fit_growth_mixed": "comboplan.growth.api",
+    "fit_growth_nlme": "comboplan.growth.nlme_growth",
+    "compare_growth_nlme": "comboplan.growth.nlme_growth",
     "fit_tgi": "comboplan.growth.tgi",
     "TGIFit": "comboplan.growth.tgi",
     "load_tgi_fit": "comboplan.growth.tgi",

@@ -5,6 +5,8 @@
   log transforms with a declared rule for undetectable tumours.
 * :mod:`comboplan.growth.api` -- per-animal growth fits with model comparison
   (:func:`fit_growth`) and the exponential-growth linear mixed model (:func:`fit_growth_mixed`).
+* :mod:`comboplan.growth.nlme_growth` -- Gompertz / logistic / exponential nonlinear mixed-effects
+  models with per-arm growth parameters (:func:`fit_growth_nlme`, :func:`compare_growth_nlme`).
 * :mod:`comboplan.growth.endpoints` -- TGI, T/C, AUC, doubling time, growth delay, best
   response and mRECIST (:func:`growth_endpoints`).
 * :mod:`comboplan.growth.synergy` -- Bliss / HSA / response-additivity synergy on growth rates,
@@ -31,6 +33,9 @@ _NAMES = {
     "GrowthFit": "comboplan.growth.api",
     "MixedGrowthFit": "comboplan.growth.api",
     "compare_mixed": "comboplan.growth.api",
+    "fit_growth_nlme": "comboplan.growth.nlme_growth",
+    "GrowthNLMEFit": "comboplan.growth.nlme_growth",
+    "compare_growth_nlme": "comboplan.growth.nlme_growth",
     "growth_endpoints": "comboplan.growth.endpoints",
     "GrowthEndpoints": "comboplan.growth.endpoints",
     "compare_arms": "comboplan.growth.endpoints",
