@@ -242,7 +242,12 @@ class Scenario:
         return dose_reduction(self.fit if self.fit is not None else self.model, doses, **args)
 
     def power_analysis(self, **kw):
-        """Run the ``[power]`` table (:func:`comboplan.simulate.sample_size`)."""
+        """Run the ``[power]`` table (:func:`comboplan.simulate.sample_size`).
+
+        With parameter uncertainty (``[uncertainty]``, or the draws of a fit given by ``[model]
+        fit = ...``) the result carries the assurance (power averaged over the draws) beside the
+        conditional power at the point estimate, and ``settings["n_required_assurance"]``.
+        """
         from .power import sample_size
 
         pw = dict(self.power)
@@ -254,7 +259,10 @@ class Scenario:
         missing = [a for a in arm_names if a not in by_name]
         if missing:
             raise DataError(f"[power] arms {missing} are not defined in [[arms]] ({', '.join(by_name)}).")
-        args = dict(variability=self.variability, readout=self.readout, dropout=self.dropout, seed=self.seed)
+        # with parameter uncertainty ([uncertainty] or a fit), assurance is reported beside the
+        # conditional power (power averaged over the draws)
+        args = dict(variability=self.variability, readout=self.readout, dropout=self.dropout, seed=self.seed,
+                    draws=self.draws)
         for k in ("analysis", "roles", "n_studies", "alpha", "margin", "endpoint_day", "target_power"):
             if k in pw:
                 args[k] = pw.pop(k)
