@@ -380,3 +380,21 @@ def test_compare_refuses_incomparable_fits(fits):
         fits["gompertz_v0_common_ml"].compare_arms("rate")
     tab = compare_growth_nlme(fits["gompertz_v0_ml"], fits["gompertz_ml"])
     assert tab["note"].iloc[1].startswith("random effect tested on its boundary")
+
+
+def test_data_without_saturation_give_notes_not_crashes():
+    """The bundled luminescence xenograft (two arms barely grow, none saturates): the Gompertz fit reduces to
+    exponential growth and says so -- decay ~ 0 with no standard error, an infinite plateau with a note --
+    instead of overflowing or inventing a plateau."""
+    import comboplan as cp
+
+    d = cp.load_dataset("eiro2024_xenograft_synthetic")[["mouse", "arm", "day", "lum_ps"]]
+    f = fit_growth_nlme(d, subject="mouse", arm="arm", time="day", size="lum_ps", kind="luminescence", method="ml")
+    p = f.params.set_index(["parameter", "arm"])
+    assert "no detectable deceleration" in p.loc[("decay", "all"), "note"]
+    assert np.isnan(p.loc[("decay", "all"), "stderr"])
+    vmax = f.params[f.params["parameter"] == "vmax"]
+    assert np.isinf(vmax["estimate"]).all() and vmax["note"].str.contains("no detectable deceleration").all()
+    assert np.isfinite(f.params.loc[f.params["parameter"] == "rate", "stderr"]).all()
+    assert "no detectable deceleration" in f.summary()
+    assert f.settings["units"]["v0"] == "photons/s"

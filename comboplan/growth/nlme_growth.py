@@ -60,6 +60,7 @@ from scipy import optimize, stats
 
 from .._params import Interval, Real, StrOptions, validate_params
 from ..exceptions import DataError, InvalidParameterError
+from ..results import ResultIO
 
 __all__ = ["fit_growth_nlme", "GrowthNLMEFit", "compare_growth_nlme", "NLME_GROWTH_MODELS"]
 
@@ -77,6 +78,8 @@ _EQUATIONS = {
 }
 _ERRORS = ("log", "additive", "proportional", "combined")
 _TOL = 1e-10   # engine tolerance: estimates settle to ~1e-7 (nlme's printed digits are 7 significant)
+RATE_MIN, RATE_MAX = 1e-6, 1e3   # bounds of positive rates x study duration (no growth .. instant)
+VMAX_FOLD = math.log(1e6)        # vmax at most 1e6 x the largest size observed (beyond: no saturation seen)
 
 
 # ----------------------------------------------------------------------------- structural model
@@ -107,7 +110,7 @@ def _units(model, size_unit, time_unit):
 
 # ----------------------------------------------------------------------------- result
 @dataclass(frozen=True)
-class GrowthNLMEFit:
+class GrowthNLMEFit(ResultIO):
     """A nonlinear mixed-effects growth fit (immutable).
 
     Attributes
@@ -151,7 +154,10 @@ class GrowthNLMEFit:
         The estimation vector at the optimum.
     settings : dict
         ``model, equation, by_arm, random, error, se, time_origin, arms, units, size_unit,
-        time_unit, kind, estimator, data_key`` (a fingerprint of the data, for comparisons).
+        time_unit, kind, estimator, data_key`` (a fingerprint of the data, for comparisons),
+        ``notes``.
+
+    ``to_netcdf(path)`` writes the result; :func:`comboplan.load_result` reads it back.
     """
 
     params: pd.DataFrame
@@ -368,17 +374,6 @@ class GrowthNLMEFit:
                          "ci_level": float(self.ci_level)})
         return ds
 
-    def to_netcdf(self, path) -> None:
-        """Write the result to a netCDF-4 file; read it back with :func:`comboplan.load_result`.
-
-        Parameters
-        ----------
-        path : str or path-like
-        """
-        from ..results import write_result
-
-        write_result(self, path)
-
     def plot(self, *, kind: str = "curves", ax=None, **kwargs):
         """Plot the fit; returns the Axes (never shows).
 
@@ -407,6 +402,11 @@ _SE_TEXT = {"observed": "inverse observed information of the Laplace likelihood 
             "nlme": "nlme's: GLS covariance of the model linearised at the conditional modes"}
 _SIGMA_UNIT = {"log": lambda u: "SD of log size", "additive": lambda u: u, "proportional": lambda u: "1 (fraction)",
                "combined": lambda u: f"sigma.add: {u}; sigma.prop: 1 (fraction)"}
+
+
+def _exp(v: float) -> float:
+    """exp without OverflowError (inf beyond the float range; NaN stays NaN)."""
+    return math.exp(v) if v < 709.0 else (math.inf if v == v else math.nan)
 
 
 def _qf(cov, weights: dict) -> float:
@@ -558,7 +558,13 @@ def fit_growth_nlme(data, *, subject: str, arm: str, time: str, size: str, model
     st = _prepare(data, subject=subject, arm=arm, time=time, size=size, model=model, by_arm=by_arm, random=random,
                   error=error, kind=kind, size_unit=size_unit, time_unit=time_unit, lloq=lloq, censored=censored,
                   dropout=dropout, arm_order=arm_order, time_origin=time_origin, initial=initial)
-    fit = fit_nlme(st["prob"], st["theta0"], st["omega0"], st["sigma0"], fixed=st["fixed"], method=method, tol=_TOL)
+    th0, om0, sg0 = st["theta0"], st["omega0"], st["sigma0"]
+    if method == "reml":
+        # REML is started at the ML optimum: from a distant start the restricted objective's first
+        # quasi-Newton step can leave the region where it is finite and stop the search there
+        ml = fit_nlme(st["prob"], th0, om0, sg0, fixed=st["fixed"], method="ml", tol=_TOL, compute_se=False)
+        th0, om0, sg0 = list(ml.theta), list(ml.omega), list(ml.sigma)
+    fit = fit_nlme(st["prob"], th0, om0, sg0, fixed=st["fixed"], method=method, tol=_TOL)
     return _build(fit, st, method, se, ci_level)
 
 
@@ -653,6 +659,19 @@ def _prepare(data, *, subject, arm, time, size, model, by_arm, random, error, ki
         return f if log_scale else np.exp(f)
 
     cols_t = tuple(cols)
+    # bounds (estimation scale) for the pooled starting fit only (the population fit is unbounded: finite
+    # bounds make L-BFGS-B stop at its first step when that step reaches a point where the REML objective is
+    # not finite); estimates in these regions are reported with a note (an arm that does not grow: rate -> 0;
+    # no deceleration: decay -> 0 or vmax -> infinity)
+    span = float(np.ptp(tt[mask])) or 1.0
+    obs = np.log(yn[mask & ~cens]) if np.any(mask & ~cens) else np.log(yn[mask])
+    lo_hi = {"v0": (float(obs.min()) - 20.0, float(obs.max()) + 20.0),
+             "rate": ((math.log(RATE_MIN / span), math.log(RATE_MAX / span)) if scales[names.index("rate")] == "log"
+                      else (-RATE_MAX / span, RATE_MAX / span)),
+             "decay": (math.log(RATE_MIN / span), math.log(RATE_MAX / span)),
+             "vmax": (float(obs.min()) - 20.0, float(obs.max()) + VMAX_FOLD)}
+    lower = [lo_hi[c.split("[", 1)[0]][0] if not c.startswith("eta.") else -np.inf for c in cols_t]
+    upper = [lo_hi[c.split("[", 1)[0]][1] if not c.startswith("eta.") else np.inf for c in cols_t]
     prob = NLMEProblem(predict, y, mask, cols_t, ("identity",) * len(cols_t),
                        tuple(c.startswith("eta.") for c in cols_t), error="additive" if log_scale else error,
                        censored=cens)
@@ -660,7 +679,8 @@ def _prepare(data, *, subject, arm, time, size, model, by_arm, random, error, ki
 
     # starting values: naive pooled least squares on log size (uncensored observations)
     theta0 = _pooled_start(model, names, scales, col_of, n_typ, len(cols_t), logsize,
-                           np.log(np.where(mask, yn, 1.0)), mask & ~cens, tt, arm_of, initial, by_arm, n_arms)
+                           np.log(np.where(mask, yn, 1.0)), mask & ~cens, tt, arm_of, initial, by_arm, n_arms,
+                           (np.asarray(lower[:n_typ]), np.asarray(upper[:n_typ])))
     ly = np.log(np.where(mask & ~cens, yn, np.nan))
     resid0 = ly - logsize(np.tile(np.concatenate([theta0, np.zeros(len(cols_t) - n_typ)]), (n, 1)))
     s_log = float(np.sqrt(np.nanmean(resid0 ** 2))) if np.isfinite(np.nanmean(resid0 ** 2)) else 0.3
@@ -678,11 +698,16 @@ def _prepare(data, *, subject, arm, time, size, model, by_arm, random, error, ki
             "fixed": dummies, "gd": gd, "model": model, "names": names, "scales": scales, "by_arm": by_arm,
             "random": random, "error": error, "t0": t0, "arms": arms, "cols": cols_t, "n_typ": n_typ,
             "col_of": col_of, "re_col": re_col, "logsize": logsize, "tt": tt, "mask": mask, "cens": cens, "yn": yn,
-            "log_scale": log_scale, "arm_of": arm_of}
+            "log_scale": log_scale, "arm_of": arm_of, "span": span, "log_size_max": float(obs.max())}
 
 
-def _pooled_start(model, names, scales, col_of, n_typ, n_cols, logsize, ly, use, tt, arm_of, initial, by_arm, n_arms):
-    """Typical values (estimation scale) from a naive pooled least-squares fit of log size."""
+def _pooled_start(model, names, scales, col_of, n_typ, n_cols, logsize, ly, use, tt, arm_of, initial, by_arm, n_arms,
+                  bounds):
+    """Typical values (estimation scale) from a naive pooled least-squares fit of log size, inside ``bounds``
+    (a margin of 1 % of the range, or 0.01, away from them)."""
+    lo, hi = bounds
+    margin = np.minimum(0.01 * (hi - lo), 0.01)
+    lo_in, hi_in = lo + margin, hi - margin
     n = ly.shape[0]
     initial = dict(initial or {})
     span = float(np.ptp(tt[use])) if np.any(use) else 1.0
@@ -737,15 +762,16 @@ def _pooled_start(model, names, scales, col_of, n_typ, n_cols, logsize, ly, use,
 
     best, best_cost = None, np.inf
     for third in thirds:
-        th0 = start_vec(third)
+        th0 = np.clip(start_vec(third), lo_in, hi_in)
         try:
-            sol = optimize.least_squares(resid, th0, method="lm", max_nfev=400 * (n_typ + 1), x_scale="jac")
-            th, cost = sol.x, float(sol.cost)
+            sol = optimize.least_squares(resid, th0, method="trf", bounds=(lo, hi), max_nfev=400 * (n_typ + 1),
+                                         x_scale="jac")
+            th, cost = np.clip(sol.x, lo_in, hi_in), float(sol.cost)
         except (ValueError, np.linalg.LinAlgError):
             th, cost = th0, float(0.5 * np.sum(resid(th0) ** 2))
-        if np.all(np.isfinite(th)) and cost < best_cost and np.all(np.abs(th) < 50):
+        if np.all(np.isfinite(th)) and cost < best_cost:
             best, best_cost = th, cost
-    return best if best is not None else start_vec(thirds[0])
+    return best if best is not None else np.clip(start_vec(thirds[0]), lo_in, hi_in)
 
 
 def _lin_cov(prob, fit, n_typ, method, error):
@@ -828,30 +854,51 @@ def _build(fit, st: dict, method: str, se: str, ci_level: float) -> GrowthNLMEFi
 
     def add(parameter, arm, kind, xv, s, unit, scale, note=""):
         if scale == "log":
-            est = math.exp(xv)
-            row = (est, est * s, math.exp(xv - z * s), math.exp(xv + z * s))
+            est = _exp(xv)
+            row = (est, est * s, _exp(xv - z * s), _exp(xv + z * s))
         else:
             row = (xv, s, xv - z * s, xv + z * s)
         rows.append({"parameter": parameter, "arm": arm, "kind": kind, "estimate": row[0], "stderr": row[1],
                      "ci_low": row[2], "ci_high": row[3], "unit": unit, "scale": scale, "note": note})
 
+    not_estimable = set()
+    if "not estimable" in fit.message:
+        not_estimable = {lab.replace("omega.eta.", "omega.") for lab in
+                         fit.message.split("covariance step: ", 1)[1].split(" not estimable", 1)[0].split(", ")}
+    ne_note = "not estimable (flat objective direction); the other standard errors are conditional on it"
+    span, lmax = st["span"], st["log_size_max"]
     for j in range(n_typ):
         lab = labels[j]
         p, arm = (lab.split("[", 1)[0], lab.split("[", 1)[1][:-1]) if "[" in lab else (lab, "all")
-        note = f"{p} on its bound: no standard error" if cols[j] in fit.on_bound else ""
-        add(p, arm, "fixed", x[j], sd[j], units[p], scale_of[p], note)
+        where = f" in arm {arm!r}" if arm != "all" else ""
+        notes_j = []
+        if p == "rate" and scale_of[p] == "log" and _exp(x[j]) * span < 1e-4:
+            notes_j.append(f"rate ~ 0{where}: no detectable growth over the study (rate x duration < 1e-4)")
+        if p == "decay" and _exp(x[j]) * span < 1e-4:
+            notes_j.append("decay ~ 0: no detectable deceleration; the growth is exponential and the plateau vmax "
+                           "is not identifiable (consider model='exponential')")
+        if p == "vmax" and x[j] > lmax + math.log(1e4):
+            notes_j.append("vmax above 10^4 x the largest size observed: no detectable saturation (consider "
+                           "model='exponential' or 'gompertz')")
+        if lab in not_estimable:
+            notes_j.append(f"{lab}: {ne_note}")
+        add(p, arm, "fixed", x[j], sd[j], units[p], scale_of[p], "; ".join(notes_j))
     # derived: Gompertz plateau log vmax = log v0 + rate / decay (delta method on the estimation scale)
     if model == "gompertz":
         arm_list = arms if ({"v0", "rate", "decay"} & set(by_arm)) else ["all"]
         for a in arm_list:
             ia = [labels.index(p if p not in by_arm else f"{p}[{a}]") for p in names]
             lv0, lr, ld = x[ia]
-            val = lv0 + math.exp(lr - ld)
-            e = math.exp(lr - ld)
+            e = _exp(lr - ld)
             grad = {}
             for i, w in zip(ia, (1.0, e, -e)):
                 grad[i] = grad.get(i, 0.0) + w
-            add("vmax", a, "derived", val, _qf(cov, grad), gd.size_unit, "log")
+            if lv0 + e < 700.0:
+                add("vmax", a, "derived", lv0 + e, _qf(cov, grad), gd.size_unit, "log")
+            else:
+                rows.append({"parameter": "vmax", "arm": a, "kind": "derived", "estimate": math.inf,
+                             "stderr": np.nan, "ci_low": np.nan, "ci_high": np.nan, "unit": gd.size_unit,
+                             "scale": "log", "note": "plateau beyond the float range: no detectable deceleration"})
     if model == "exponential":
         for a in (arms if "rate" in by_arm else ["all"]):
             i = labels.index("rate" if "rate" not in by_arm else f"rate[{a}]")
@@ -868,15 +915,15 @@ def _build(fit, st: dict, method: str, se: str, ci_level: float) -> GrowthNLMEFi
         note = ""
         if f"omega.eta.{p}" in fit.on_bound:
             note = f"omega.{p} on its bound (no detectable between-animal variability)"
+        elif f"omega.{p}" in not_estimable:
+            note = f"omega.{p}: {ne_note}"
         add(f"omega.{p}", "all", "omega", x[i], sd[i],
             "SD of log " + p if scale_of[p] == "log" else units[p], "log", note)
     for k, lab in enumerate(labels[n_typ + len(random):]):
         i = n_typ + len(random) + k
         unit = ("SD of log size" if log_scale else (gd.size_unit if lab == "sigma.add" else "1 (fraction)"))
-        add(lab, "all", "sigma", x[i], sd[i], unit, "log")
+        add(lab, "all", "sigma", x[i], sd[i], unit, "log", f"{lab}: {ne_note}" if lab in not_estimable else "")
     params = pd.DataFrame(rows)
-    if "not estimable" in fit.message:
-        notes.append("covariance step: " + fit.message.split("covariance step: ", 1)[1])
     # individual parameters and predictions
     phi = prob.phi(fit.theta, fit.eta)
     subj_arm = np.array(arms, dtype=object)[arm_of]
