@@ -369,6 +369,14 @@ def test_bad_input_errors_and_input_not_modified(gomp):
     pd.testing.assert_frame_equal(d, before)
 
 
+def test_same_result_under_row_permutation(fits, gomp):
+    f = fits["gompertz_v0_ml"]
+    g = fit_growth_nlme(gomp.sample(frac=1.0, random_state=11), random=("v0",), method="ml", se="nlme", **KW)
+    np.testing.assert_array_equal(g.estimates, f.estimates)
+    pd.testing.assert_frame_equal(g.params, f.params)
+    pd.testing.assert_frame_equal(g.animals, f.animals)
+
+
 def test_compare_refuses_incomparable_fits(fits):
     with pytest.raises(DataError, match="REML and ML"):
         compare_growth_nlme(fits["gompertz_v0_ml"], fits["gompertz_v0_reml"])

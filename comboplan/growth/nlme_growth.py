@@ -523,7 +523,9 @@ def fit_growth_nlme(data, *, subject: str, arm: str, time: str, size: str, model
         As :func:`comboplan.validate_growth`: sizes of 0 or below ``lloq`` are left-censored and
         enter the likelihood as "below the limit" (Beal's M3); ``dropout`` records why animals
         left early (their remaining data are used as observed: missing at random given the
-        model); ``arm_order`` fixes the order of the arms (the first is the reference).
+        model); ``arm_order`` fixes the order of the arms (the first is the reference; default: the order
+        of first appearance in the table).  Animals are taken in a canonical order (by label, then
+        time), so the fit does not depend on the order of the rows.
     time_origin : float, optional
         Time at which the size equals ``v0`` (default: the earliest time in the data).
     initial : mapping, optional
@@ -589,6 +591,16 @@ def _prepare(data, *, subject, arm, time, size, model, by_arm, random, error, ki
             if not (isinstance(v, (int, float)) and np.isfinite(v)) or (scales[names.index(k)] == "log" and v <= 0):
                 raise InvalidParameterError(f"fit_growth_nlme(): initial[{k!r}] must be a finite number"
                                             f"{' > 0' if scales[names.index(k)] == 'log' else ''}; got {v!r}.")
+    if isinstance(data, pd.DataFrame) and {subject, arm, time} <= set(data.columns):
+        # arms in the order of first appearance in the table as given (the first is the reference), animals
+        # in a canonical order (by label, then time): the fit does not depend on the order of the rows
+        if arm_order is None:
+            arm_order = list(pd.unique(data[arm].dropna()))
+        try:
+            data = data.sort_values([subject, time], key=lambda c: c.astype(str) if c.name == subject else c,
+                                    kind="stable")
+        except (TypeError, ValueError):   # unsortable times: validate_growth names the bad cell
+            pass
     gd = validate_growth(data, subject, arm, time, size, kind=kind, size_unit=size_unit, time_unit=time_unit,
                          lloq=lloq, censored=censored, dropout=dropout, arm_order=arm_order)
     arms = [str(a) for a in gd.arms]
