@@ -427,3 +427,29 @@ def test_draws_carry_between_animal_variability(fitted, tmp_path):
         simulate_arms(m, [ARMS["vehicle"]], [0.0], 3, draws=ParameterDraws({"omega.interaction.gamma": [0.1]}))
     with pytest.raises(DataError, match="must be >= 0"):
         simulate_arms(m, [ARMS["vehicle"]], [0.0], 3, draws=ParameterDraws({"omega.w0": [-0.1]}))
+
+
+def test_nlme_search_next_to_a_region_where_the_model_fails_stays_finite():
+    """The objective is not finite beyond b = 0.25 (truth 0.3): L-BFGS-B must backtrack from that
+    region (large finite value, zero gradient) instead of carrying inf/NaN into its iterate, and
+    the estimates must move from the start to the edge of the region, never be NaN."""
+    import warnings
+
+    from comboplan.fitting.nlme import NLMEProblem, fit_nlme
+
+    rng = np.random.default_rng(0)
+    n, m = 12, 5
+    t = np.linspace(0, 4, m)
+    y = np.log(5.0) + 0.2 * rng.standard_normal(n)[:, None] + 0.3 * t[None] + 0.05 * rng.standard_normal((n, m))
+
+    def predict(phi):
+        f = np.log(phi[:, 0])[:, None] + phi[:, 1][:, None] * t[None]
+        return np.where((phi[:, 1] > 0.25)[:, None], np.nan, f)
+
+    prob = NLMEProblem(predict, y, np.ones_like(y, bool), ("a", "b"), ("log", "identity"), (True, False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_nlme(prob, [1.0, 0.1], [0.3], [0.3])
+    assert np.all(np.isfinite(fit.theta)) and np.isfinite(fit.ofv)
+    assert 0.24 < fit.theta[1] <= 0.25          # went as far as the model can be evaluated
+    assert "not estimable" in fit.message       # and does not pretend to have standard errors there

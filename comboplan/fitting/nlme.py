@@ -606,18 +606,34 @@ def fit_nlme(problem: NLMEProblem, theta0: Sequence[float], omega0: Sequence[flo
         raise DataError("the population model cannot be evaluated at the starting values (objective not finite); "
                         "check the starting values and the data scale.")
 
+    # a point where the objective cannot be evaluated (a mode search that fails, an exposure that
+    # overflows) gets a large finite value and a zero gradient, so that L-BFGS-B's line search
+    # backtracks instead of carrying inf/NaN into its iterate
+    big = 1e10 + abs(f_start)
+
     def fun_and_grad(xf):
         xf_c = np.clip(xf, lo[free] + hstep, hi[free] - hstep)
         val = obj(xf)
         eta_keep = obj.eta.copy()
         gr = _grad(obj, xf_c, hstep)
         obj.eta = eta_keep
-        return val, gr
+        if not np.isfinite(val):
+            return big, np.zeros_like(gr)
+        return val, np.where(np.isfinite(gr), gr, 0.0)
 
     res = optimize.minimize(fun_and_grad, xf0, jac=True, method="L-BFGS-B", bounds=bounds,
                             options={"maxiter": max_iter, "ftol": tol * 1e-2, "gtol": tol * 10, "maxcor": 20})
     xf = res.x
     ofv = obj(xf, keep=True)
+    message = str(res.message)
+    converged = bool(res.success)
+    left_region = not (np.all(np.isfinite(xf)) and np.isfinite(ofv))
+    if left_region:
+        # never hand back a non-finite estimate as converged: return the start, flagged
+        xf = xf0.copy()
+        ofv = obj(xf, keep=True)
+        converged = False
+        message += "; the search left the region where the objective is finite: estimates are the starting values"
     x = obj.full(xf)
     th, om, sg = obj.unpack(x)
     # which estimates sit on a bound
@@ -628,9 +644,7 @@ def fit_nlme(problem: NLMEProblem, theta0: Sequence[float], omega0: Sequence[flo
                  else ["sigma.add" if problem.error == "additive" else "sigma.prop"]))
     on_bound = tuple(labels[k] for k in np.flatnonzero((at_lo | at_hi) & free))
     cov = np.full((len(x), len(x)), np.nan)
-    message = str(res.message)
-    converged = bool(res.success)
-    if compute_se:
+    if compute_se and not left_region:
         est = free & ~(at_lo | at_hi)
         if est.any():
             xe = x[est]

@@ -783,6 +783,12 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         # (typical animal, no random effects); the population objective picks among them below
         ode_candidates = _pooled_candidates(predict, y, d["mask"], cens, names, lower, upper, theta0, fixed,
                                             log_scale)
+        # a pooled fit can run a positive parameter into 0 (e.g. k1 -> 0: killed cells never clear;
+        # 1e-300 once ended a calibration fit in NaN): such a point is no start for a log-scale search
+        ok = [c for c in ode_candidates
+              if all(np.isfinite(v) and (nm == "interaction.gamma" or v >= 1e-6 * max(abs(t0), 1e-300))
+                     for nm, v, t0 in zip(names, c, theta0))]
+        ode_candidates = ok or [list(theta0)]
         theta0 = ode_candidates[0]
     for nm, v in zip(names, theta0):
         if nm != "interaction.gamma" and not v > 0:
@@ -820,11 +826,11 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         jk = names.index("k1")
         first = fit_nlme(prob, theta0, om0, s0, fixed=fixed, compute_se=False, method=method)
         best = first
-        if first.theta[jk] < 1e-3:
+        if not first.theta[jk] >= 1e-3:   # the corner (or a search that failed: NaN)
             alt = [c for c in ode_candidates if c[jk] >= 1e-2]
             if alt:
                 second = fit_nlme(prob, min(alt, key=_ofv), om0, s0, fixed=fixed, compute_se=False, method=method)
-                if second.ofv < first.ofv:
+                if np.isfinite(second.ofv) and not second.ofv >= first.ofv:
                     best = second
                     restart_note = (f"; the search first ended at k1 = {first.theta[jk]:.2g} 1/day (OFV "
                                     f"{first.ofv:.2f}) and was restarted from a start with clearance (OFV "
