@@ -48,6 +48,7 @@ __all__ = [
     "check_param",
     "invalid",
     "validate_params",
+    "renamed_params",
     "FIXES",
     "Integral",
     "Real",
@@ -423,6 +424,56 @@ def validate_params(table: Mapping[str, list], *, fixes: Mapping[str, str] | Non
             return fn(*args, **kwargs)
 
         wrapper.__param_constraints__ = compiled
+        return wrapper
+
+    return deco
+
+
+def renamed_params(**old_to_new: str):
+    """Decorator: accept old option names as deprecated aliases of the package-wide names.
+
+    ``@renamed_params(ci="ci_level")`` lets ``f(..., ci=0.9)`` keep working: the value is
+    passed on as ``ci_level`` with a :class:`FutureWarning` that names the replacement.
+    Giving both names raises :class:`~comboplan.exceptions.InvalidParameterError`.  Apply it
+    outside :func:`validate_params`, so that the new name is what gets validated.
+
+    Parameters
+    ----------
+    **old_to_new : str
+        ``old name="new name"``; the new name must be a parameter of the decorated function.
+
+    Returns
+    -------
+    callable
+        The decorator; the wrapped function keeps its name, docstring and signature (which
+        lists the new names only) and exposes the aliases as ``__renamed_params__``.
+    """
+    def deco(fn):
+        params = inspect.signature(fn).parameters
+        missing = [n for n in old_to_new.values() if n not in params]
+        clash = [o for o in old_to_new if o in params]
+        if missing or clash:
+            raise TypeError(f"renamed_params on {fn.__qualname__}: no parameter(s) {missing}; still a "
+                            f"parameter: {clash}")
+        name = fn.__qualname__.rsplit("<locals>.", 1)[-1]
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            for old, new in old_to_new.items():
+                if old not in kwargs:
+                    continue
+                if new in kwargs:
+                    raise InvalidParameterError(f"{name}(): {old} is a deprecated alias of {new}; give {new} "
+                                                f"only; got both {old}={_short(kwargs[old])} and "
+                                                f"{new}={_short(kwargs[new])}.")
+                import warnings
+
+                warnings.warn(f"{name}(): the option {old}= is deprecated and will be removed; use {new}= "
+                              "(the name every comboplan function uses).", FutureWarning, stacklevel=2)
+                kwargs[new] = kwargs.pop(old)
+            return fn(*args, **kwargs)
+
+        wrapper.__renamed_params__ = dict(old_to_new)
         return wrapper
 
     return deco
