@@ -777,6 +777,7 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
     init.update(initial or {})
     fixed = dict(fixed or {})
     theta0 = [fixed.get(nm, init[nm]) for nm in names]
+    theta_init = list(theta0)
     ode_candidates = None
     if v["ode"] and not initial:
         # nonlinear growth laws have local optima: candidate starts from naive-pooled fits
@@ -816,8 +817,12 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
             return np.inf
         return val if np.isfinite(val) else np.inf
 
-    if ode_candidates and len(ode_candidates) > 1:
-        theta0 = min(ode_candidates, key=_ofv)   # the candidate with the best population objective
+    if ode_candidates:
+        scored = [(_ofv(c), c) for c in ode_candidates]
+        finite = [sc for sc in scored if np.isfinite(sc[0])]
+        # the candidate with the best population objective; the data-driven start when none can
+        # be evaluated (a pooled fit can end where the population model cannot)
+        theta0 = list(min(finite, key=lambda sc: sc[0])[1]) if finite else list(theta_init)
     restart_note = ""
     if ode_candidates and "k1" in names and "k1" not in fixed:
         # the corner k1 -> 0 (killed cells never clear: a growth-inhibition model in disguise) is
@@ -827,9 +832,11 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         first = fit_nlme(prob, theta0, om0, s0, fixed=fixed, compute_se=False, method=method)
         best = first
         if not first.theta[jk] >= 1e-3:   # the corner (or a search that failed: NaN)
-            alt = [c for c in ode_candidates if c[jk] >= 1e-2]
+            alt = [(_ofv(c), c) for c in ode_candidates if c[jk] >= 1e-2]
+            alt = [sc for sc in alt if np.isfinite(sc[0])]
             if alt:
-                second = fit_nlme(prob, min(alt, key=_ofv), om0, s0, fixed=fixed, compute_se=False, method=method)
+                second = fit_nlme(prob, min(alt, key=lambda sc: sc[0])[1], om0, s0, fixed=fixed, compute_se=False,
+                                  method=method)
                 if np.isfinite(second.ofv) and not second.ofv >= first.ofv:
                     best = second
                     restart_note = (f"; the search first ended at k1 = {first.theta[jk]:.2g} 1/day (OFV "
