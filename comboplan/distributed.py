@@ -568,7 +568,7 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
 
 
 # ----------------------------------------------------------------------------- score_matrix
-_SM_COLS = ["dose1", "dose2", "n", "observed", "reference", "score", "loewe_ci", "status", "message"]
+_SM_COLS = ["dose1", "dose2", "n", "observed", "reference", "score", "synergy_score", "loewe_ci", "status", "message"]
 
 
 def _sm_partition(frame: pd.DataFrame, by, d1, d2, response, kwargs):
@@ -582,8 +582,8 @@ def _sm_partition(frame: pd.DataFrame, by, d1, d2, response, kwargs):
                 warnings.simplefilter("ignore")
                 r = _sm(g[d1].to_numpy(), g[d2].to_numpy(), g[response].to_numpy(), **kwargs)
             t = pd.DataFrame({"dose1": r.dose1, "dose2": r.dose2, "n": r.n, "observed": r.observed,
-                              "reference": r.reference, "score": r.score, "loewe_ci": r.loewe_ci,
-                              "status": "ok", "message": ""})
+                              "reference": r.reference, "score": r.score, "synergy_score": r.synergy_score,
+                              "loewe_ci": r.loewe_ci, "status": "ok", "message": ""})
         except Exception as exc:  # noqa: BLE001
             t = pd.DataFrame({c: [np.nan] for c in _SM_COLS[:-2]})
             t["n"] = 0
@@ -620,8 +620,8 @@ def score_matrix(data, d1: str, d2: str, response: str, by, *, client=None, npar
     -------
     pandas.DataFrame
         One row per block and combination cell: the ``by`` columns, ``dose1``,
-        ``dose2``, ``n``, ``observed``, ``reference``, ``score``, ``loewe_ci``,
-        ``status`` (``"ok"`` or ``"not_scored"``) and ``message`` (the reason a block
+        ``dose2``, ``n``, ``observed``, ``reference``, ``score``, ``synergy_score`` (= ``score``,
+        > 0 means synergy), ``loewe_ci``, ``status`` (``"ok"`` or ``"not_scored"``) and ``message`` (the reason a block
         could not be scored: one NaN row per such block).  Blocks in sorted key order;
         every score is bit-for-bit :func:`comboplan.score_matrix` on the block's rows.
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sst
 
-from .._params import Integral, Interval, Real, StrOptions, invalid, validate_params
+from .._params import Integral, Interval, Real, StrOptions, invalid, renamed_params, validate_params
+from .._sign import sign_sentence
 from ..exceptions import ConvergenceWarning, DataError
 from ..results import ResultIO
 from .design import SIGN_CI, SIGN_EXCESS, Design, prepare
@@ -38,6 +39,13 @@ ZIP_VERSIONS = {
 }
 #: ``status`` values of the cells/blocks tables
 STATUSES = ("ok", "partial", "not_scored", "no_interval")
+#: what ``synergy_score`` is in each table (summary sentence, docs)
+SYNERGY_SCORE_DEFINITION = ("observed - reference effect on the inhibition scale (the cells' score; a block's "
+                            "mean over its combination cells)")
+CT_SCORE_DEFINITION = "-log10(CI)"
+MUSYC_SCORE_DEFINITION = ("log10(alpha12), log10(alpha21), log10(gamma12), log10(gamma21) and beta on their rows "
+                          "of params (NaN on the other parameters)")
+MUSYC_RAW_SIGN = "alpha, gamma > 1 and beta > 0 = synergy"
 
 
 def _reference(method, zip_version, loewe_method="classic"):
@@ -67,7 +75,8 @@ class SynergyResult(ResultIO):
         One row per combination cell and method: the ``by`` columns, the dose columns,
         ``method``, ``n`` (replicates), ``observed`` (mean effect, inhibition units),
         ``reference`` (expected effect), ``score`` (= observed - reference; positive =
-        synergy), ``ci_low``/``ci_high``, ``p_value`` (H0: score = 0), ``q_value``
+        synergy), ``synergy_score`` (= ``score``: > 0 means synergy, the package-wide
+        column), ``ci_low``/``ci_high``, ``p_value`` (H0: score = 0), ``q_value``
         (Benjamini-Hochberg across all cells of the method), ``inference``,
         ``sign_convention``; ``loewe_ci`` (Loewe interaction index at the observed
         effect, < 1 synergy) for Loewe rows; ``status`` (``"ok"``, ``"not_scored"``: NaN
@@ -75,8 +84,8 @@ class SynergyResult(ResultIO):
         (naming the block and the cause); ``reference_model`` (for ZIP, the SynergyFinder
         version reproduced).
     blocks : pandas.DataFrame
-        One row per block and method: ``mean`` score over combination cells with CI,
-        p-value and BH q-value across blocks, ``max``/``min`` cell scores and
+        One row per block and method: ``mean`` score over combination cells and
+        ``synergy_score`` (= ``mean``, > 0 means synergy) with CI, p-value and BH q-value across blocks, ``max``/``min`` cell scores and
         ``most_synergistic_area`` (largest mean over 3x3 windows of the combination
         grid, two-agent full grids only, as SynergyFinder reports it); ``n_scored``
         (cells the mean is over), ``status`` (``"ok"``, ``"partial"``, ``"not_scored"``,
@@ -101,8 +110,10 @@ class SynergyResult(ResultIO):
     def summary(self) -> str:
         """Plain-text summary of the block-level scores."""
         s = self.settings
+        raw = "loewe_ci < 1 = synergy" if "loewe" in s["methods"] else None
         lines = [f"Synergy scores ({', '.join(s['methods'])}); response: {s['response']} "
                  f"({s['response_kind']}, {s['scale']}); {SIGN_EXCESS}.",
+                 sign_sentence(SYNERGY_SCORE_DEFINITION, raw),
                  "Inference (per method, as in the cells table): " + "; ".join(
                      f"{m}: {v}" for m, v in self.cells.groupby("method", observed=True, sort=False)["inference"]
                      .first().items())]
@@ -111,7 +122,7 @@ class SynergyResult(ResultIO):
         if "loewe" in s["methods"] and s.get("loewe_method", "classic") != "classic":
             lines.append("Loewe: " + s["references"]["loewe"] + "; column beyond_single_max flags the cells above "
                          "an agent's maximal effect, where classic Loewe is undefined.")
-        cols = [*s["by"], "method", "n_cells", "mean", "ci_low", "ci_high", "p_value", "q_value",
+        cols = [*s["by"], "method", "n_cells", "synergy_score", "ci_low", "ci_high", "p_value", "q_value",
                 "most_synergistic_area", "status"]
         lines.append(self.blocks[[c for c in cols if c in self.blocks.columns]].to_string(index=False))
         if "status" in self.blocks.columns:
@@ -140,7 +151,8 @@ class SynergyResult(ResultIO):
         score_unit = f"{'percentage points' if s['scale'] == 'percent' else 'fraction'} of inhibition"
         for v in ds.data_vars:
             ds[v].attrs["units"] = "1" if v.endswith(("_p_value", "_q_value")) else score_unit
-        ds.attrs.update({"sign_convention": SIGN_EXCESS, "response": s["response"],
+        ds.attrs.update({"sign_convention": SIGN_EXCESS, "sign": sign_sentence(
+                             f"<method> = {SYNERGY_SCORE_DEFINITION}"), "response": s["response"],
                          "response_kind": s["response_kind"], "scale": s["scale"],
                          "units": f"{'percentage points' if s['scale'] == 'percent' else 'fraction'} of inhibition",
                          "dose_units": str(s.get("dose_units") or {}),
@@ -620,6 +632,8 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
     for k, v in parts.items():
         if k != "loewe_ci":
             cols[k] = np.concatenate(v)
+        if k == "score":
+            cols["synergy_score"] = cols["score"].copy()   # the package-wide column: > 0 means synergy
     uinf = list(dict.fromkeys(infs))
     cols["inference"] = _labels(uinf, np.repeat([uinf.index(i) for i in infs], nc))
     if "loewe" in methods:  # the historical column order: loewe_ci after inference
@@ -803,6 +817,8 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
     for k in ("n_cells", "n_scored", "mean", "max", "min", "most_synergistic_area", "ci_low", "ci_high", "p_value",
               "area_ci_low", "area_ci_high", "q_value"):
         cols[k] = np.concatenate([np.broadcast_to(r[k], (nb,)) for r in rows])
+        if k == "mean":
+            cols["synergy_score"] = cols["mean"].copy()    # the package-wide column: > 0 means synergy
     uinf = list(dict.fromkeys(r["inference"] for r in rows))
     cols["inference"] = _labels(uinf, np.repeat([uinf.index(r["inference"]) for r in rows], nb))
     cols["status"] = _labels(STATUSES, np.concatenate([r["status"] for r in rows]))
@@ -865,9 +881,12 @@ class ChouTalalayResult(ResultIO):
         (linear correlation of the median-effect plot), ``n`` points used.
     points : pandas.DataFrame
         CI and DRI at every observed combination cell (fa = mean fraction affected),
-        with delta-method CIs (Lee & Kong 2009).
+        with delta-method CIs (Lee & Kong 2009).  ``CI`` keeps Chou-Talalay's sign (< 1
+        synergy); ``synergy_score = -log10(CI)`` (> 0 means synergy, the package-wide
+        column) with ``synergy_score_ci_low``/``synergy_score_ci_high``.
     levels : pandas.DataFrame
-        CI and DRI per ray at the requested fa levels, with CIs.
+        CI and DRI per ray at the requested fa levels, with CIs; ``synergy_score`` as in
+        ``points``.
     isobologram : pandas.DataFrame
         Per ray and fa level: each agent's ``Dx`` (axis intercepts of the additive
         isobole) and the combination doses ``D`` producing that fa.
@@ -888,18 +907,23 @@ class ChouTalalayResult(ResultIO):
     def summary(self) -> str:
         """Plain-text summary."""
         lines = [f"Chou-Talalay median-effect analysis ({'mutually exclusive' if self.settings['mutually_exclusive'] else 'mutually non-exclusive'}); {SIGN_CI}.",
+                 sign_sentence(CT_SCORE_DEFINITION, "CI < 1 = synergy"),
                  self.params[[c for c in [*self.settings["by"], "entity", "m", "Dm", "Dm_ci_low", "Dm_ci_high", "r", "n",
                                           "status"] if c in self.params.columns]].to_string(index=False)]
         if len(self.levels):
-            lines.append(self.levels[["ray", "fa", "CI", "CI_ci_low", "CI_ci_high"]].to_string(index=False))
+            cols = ["ray", "fa", "CI", "CI_ci_low", "CI_ci_high", "synergy_score"]
+            lines.append(self.levels[[c for c in cols if c in self.levels.columns]].to_string(index=False))
         return "\n".join(lines)
 
     def to_xarray(self):
-        """CI at fa levels as an :class:`xarray.Dataset` (dims ray, fa)."""
-        ds = self.levels.set_index(["ray", "fa"])[["CI", "CI_ci_low", "CI_ci_high"]].to_xarray()
+        """CI (and ``synergy_score = -log10(CI)``) at fa levels as an :class:`xarray.Dataset` (dims ray, fa)."""
+        cols = [c for c in ("CI", "CI_ci_low", "CI_ci_high", "synergy_score", "synergy_score_ci_low",
+                            "synergy_score_ci_high") if c in self.levels.columns]
+        ds = self.levels.set_index(["ray", "fa"])[cols].to_xarray()
         for v in ds.data_vars:
             ds[v].attrs["units"] = "1"
         ds.attrs["sign_convention"] = SIGN_CI
+        ds.attrs["sign"] = sign_sentence(CT_SCORE_DEFINITION, "CI < 1 = synergy")
         return ds
 
     def plot(self, kind: str = "fa_ci", ax=None, **kwargs):
@@ -1058,6 +1082,7 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
                    "CI_ci_low": CI[r_] * np.exp(-tq_obs * seL[r_]) if okfa[r_] else np.nan,
                    "CI_ci_high": CI[r_] * np.exp(tq_obs * seL[r_]) if okfa[r_] else np.nan,
                    "note": "" if okfa[r_] else "fa outside (0, 1): CI undefined"}
+            _ct_score(row)
             for k, d in enumerate(doses):
                 if D[r_, k] > 0 and okfa[r_]:
                     dri = 10 ** L10[r_, k] / D[r_, k]
@@ -1088,8 +1113,9 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
             tq = sst.t.ppf(0.5 + ci / 2, df_ray) if df_ray > 0 else np.nan
             for q, fa in enumerate(fa_levels):
                 row = {**bname, "ray": _ray_name(doses, pr), "fa": fa, "CI": CIv[q],
-                       "CI_ci_low": CIv[q] * np.exp(-tq * seL[q]), "CI_ci_high": CIv[q] * np.exp(tq * seL[q]),
-                       "sign_convention": SIGN_CI}
+                       "CI_ci_low": CIv[q] * np.exp(-tq * seL[q]), "CI_ci_high": CIv[q] * np.exp(tq * seL[q])}
+                _ct_score(row)
+                row["sign_convention"] = SIGN_CI
                 for k, d in enumerate(doses):
                     if active[k]:
                         dri = 10 ** La[q, k] / Dcomb[q, k]
@@ -1114,6 +1140,14 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
                              "CIs: Lee & Kong (2009) Stat Biopharm Res 1:4"}
     return ChouTalalayResult(params=pd.DataFrame(P), points=pd.DataFrame(PT), levels=pd.DataFrame(LV),
                              isobologram=pd.DataFrame(ISO), settings=settings)
+
+
+def _ct_score(row):
+    """Add ``synergy_score = -log10(CI)`` (> 0 synergy) and its interval (from CI's) to a row."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        row["synergy_score"] = -np.log10(row["CI"])
+        row["synergy_score_ci_low"] = -np.log10(row["CI_ci_high"])
+        row["synergy_score_ci_high"] = -np.log10(row["CI_ci_low"])
 
 
 def _ct_skip(P, bname, doses, errors, message):
@@ -1142,7 +1176,10 @@ class MuSyCResult(ResultIO):
     params : pandas.DataFrame
         ``param``, ``estimate``, ``ci_low``, ``ci_high``, ``unit``, ``fixed`` for E0-E3,
         h1, h2, C1, C2, alpha12, alpha21, gamma12, gamma21 and the derived ``beta``
-        (per block).  alpha, gamma > 1 and beta > 0 mean synergy.
+        (per block).  alpha, gamma > 1 and beta > 0 mean synergy (``sign`` says so on
+        each row); ``synergy_score`` (> 0 means synergy, the package-wide column) is
+        ``log10(alpha)``, ``log10(gamma)`` and ``beta`` on those rows with
+        ``synergy_score_ci_low``/``synergy_score_ci_high``, NaN on the other parameters.
     fit : pandas.DataFrame
         Per block: ``converged``, ``rss``, ``nobs``, ``r2``, ``aic``, ``bic``, ``inference``.
     settings : dict
@@ -1176,18 +1213,23 @@ class MuSyCResult(ResultIO):
 
     def summary(self) -> str:
         """Plain-text table of parameters."""
-        return (f"MuSyC fit ({self.sign_convention}).\n"
-                + self.params.drop(columns=["fixed"]).to_string(index=False))
+        return (f"MuSyC fit ({self.sign_convention}).\n{sign_sentence(MUSYC_SCORE_DEFINITION, MUSYC_RAW_SIGN)}\n"
+                + self.params.drop(columns=[c for c in ("fixed", "sign") if c in self.params.columns])
+                .to_string(index=False))
 
     def to_xarray(self):
-        """Parameters as an :class:`xarray.Dataset` (dims block..., param)."""
+        """Parameters as an :class:`xarray.Dataset` (dims block..., param); ``synergy_score``
+        (log10 alpha / gamma, beta; > 0 synergy) with its interval."""
         from ..results import units_by
 
         idx = [*self.settings["by"], "param"]
-        ds = self.params.set_index(idx)[["estimate", "ci_low", "ci_high"]].to_xarray()
+        score = [c for c in ("synergy_score", "synergy_score_ci_low", "synergy_score_ci_high")
+                 if c in self.params.columns]
+        ds = self.params.set_index(idx)[["estimate", "ci_low", "ci_high", *score]].to_xarray()
         units = dict(zip(self.params["param"], self.params["unit"].astype(str)))
         for v in ds.data_vars:
-            ds[v].attrs["units"] = units_by(units, units.values())
+            ds[v].attrs["units"] = "1" if v in score else units_by(units, units.values())
+        ds.attrs["sign"] = sign_sentence(MUSYC_SCORE_DEFINITION, MUSYC_RAW_SIGN)
         return ds
 
     def plot(self, kind: str = "surface", block: int = 0, ax=None, **kwargs):
@@ -1296,8 +1338,8 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
             if errors == "raise":
                 raise DataError(why + ".")
             for nm in [*MUSYC_PARAMS, "beta"]:
-                PR.append({**bname, "param": nm, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                           "unit": "", "fixed": False})
+                PR.append(_musyc_score({**bname, "param": nm, "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                                        "unit": "", "fixed": False}))
             FT.append({**bname, "converged": False, "message": why, "tolerance": "", "rss": np.nan, "nobs": len(y),
                        "r2": np.nan, "aic": np.nan, "bic": np.nan, "inference": "none", "n_boot_failed": 0,
                        "status": "not_scored"})
@@ -1377,8 +1419,8 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
             lo = hi = np.nan
             if bvals is not None:
                 lo, hi = percentile_ci(bvals[:, k], z)
-            PR.append({**bname, "param": nm, "estimate": v, "ci_low": lo, "ci_high": hi,
-                       "unit": units.get(nm, "1"), "fixed": (not fit_gamma) and nm.startswith("gamma")})
+            PR.append(_musyc_score({**bname, "param": nm, "estimate": v, "ci_low": lo, "ci_high": hi,
+                                    "unit": units.get(nm, "1"), "fixed": (not fit_gamma) and nm.startswith("gamma")}))
         n = len(y)
         rss_b = float(np.sum(resid**2))
         kpar = int(ms.npar)
@@ -1403,6 +1445,29 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
                 "n_boot": n_boot, "ci": ci, "dose_units": dict(dose_units or {}), "response_kind": response_kind,
                 "reference": "Meyer et al. (2019) Cell Syst 8:97; Wooten et al. (2021) Nat Commun 12:4607"}
     return MuSyCResult(params=pd.DataFrame(PR), fit=pd.DataFrame(FT), settings=settings)
+
+
+_MUSYC_SIGNS = {"alpha12": "> 1 synergy (agent 1 raises agent 2's potency)",
+                "alpha21": "> 1 synergy (agent 2 raises agent 1's potency)",
+                "gamma12": "> 1 synergy (agent 1 raises agent 2's cooperativity)",
+                "gamma21": "> 1 synergy (agent 2 raises agent 1's cooperativity)",
+                "beta": "> 0 synergy (combination beyond the stronger agent's maximum)"}
+
+
+def _musyc_score(row):
+    """Add ``sign`` and ``synergy_score`` (log10 alpha / gamma, beta; NaN elsewhere) to a params row."""
+    nm = row["param"]
+    row["sign"] = _MUSYC_SIGNS.get(nm, "")
+    est, lo, hi = (float(row[k]) for k in ("estimate", "ci_low", "ci_high"))
+    if nm == "beta":
+        sc = (est, lo, hi)
+    elif nm in _MUSYC_SIGNS:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sc = tuple(float(np.log10(v)) if v > 0 else np.nan for v in (est, lo, hi))
+    else:
+        sc = (np.nan, np.nan, np.nan)
+    row["synergy_score"], row["synergy_score_ci_low"], row["synergy_score_ci_high"] = sc
+    return row
 
 
 # ====================================================================== equivalent dose

@@ -60,6 +60,9 @@ class _BraidModel:
     title = "BRAID"
     reference = _REFERENCE
     sign_convention = _SIGN
+    score_definition = ("mean over the tested combination cells of the fitted surface's excess effect over its "
+                        "kappa = 0, delta = 1 surface (response units; cells: excess)")
+    raw_sign = "kappa > 0 synergy, kappa = 0 BRAID-additive, -2 < kappa < 0 antagonism; delta > 1 synergy"
 
     def __init__(self, ef: str, fit_delta: bool):
         self.ef = ef

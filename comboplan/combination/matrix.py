@@ -18,6 +18,7 @@ import numpy as np
 from ..data.validate import SCALE_BOUNDS, _fmt_label
 from ..exceptions import ConvergenceWarning, DataError
 from ..models.combination import loewe_index, loewe_reference, zip_delta, zip_slice
+from .._sign import sign_sentence
 from ..results import ResultIO, check_kind
 from .design import SIGN_EXCESS
 from .fits import ZIP3_MIN_LEVELS, fit_hill, fit_zip3_slices, fit_zip_slices, hill_predict
@@ -57,7 +58,8 @@ class MatrixScores(ResultIO):
         Expected effect under the method's null model (inhibition units).
     score : numpy.ndarray
         Loewe: ``observed - reference``; ZIP: the delta score (mean of the two slice
-        fits minus the reference).  Positive = synergy.
+        fits minus the reference).  Positive = synergy.  Also available as
+        :attr:`synergy_score` (the package-wide name, > 0 means synergy).
     loewe_ci : numpy.ndarray
         Loewe interaction index at the observed effect (< 1 synergy; dimensionless);
         NaN for ZIP.
@@ -88,12 +90,21 @@ class MatrixScores(ResultIO):
         """How to read the scores."""
         return SIGN_EXCESS
 
+    @property
+    def synergy_score(self) -> np.ndarray:
+        """The scores under the package-wide name: > 0 means synergy (equal to :attr:`score`)."""
+        return self.score
+
+    def _sign(self) -> str:
+        return sign_sentence("score (observed - reference effect on the inhibition scale)",
+                             "loewe_ci < 1 = synergy" if self.method == "loewe" else None)
+
     def summary(self) -> str:
         """Plain-text summary: mean, min and max score."""
         s = self.settings
         return (f"{self.method} scores of {len(self.score)} combination cells ({s['response_kind']} input, "
-                f"{s['scale']}); {SIGN_EXCESS}.\nmean {np.mean(self.score):.4g}, min {np.min(self.score):.4g}, "
-                f"max {np.max(self.score):.4g} ({s['units']}).")
+                f"{s['scale']}); {SIGN_EXCESS}.\n{self._sign()}\n"
+                f"mean {np.mean(self.score):.4g}, min {np.min(self.score):.4g}, max {np.max(self.score):.4g} ({s['units']}).")
 
     def to_frame(self):
         """The cells as a :class:`pandas.DataFrame` (one row per combination cell)."""
@@ -101,12 +112,13 @@ class MatrixScores(ResultIO):
 
         return pd.DataFrame({"dose1": self.dose1, "dose2": self.dose2, "method": self.method, "n": self.n,
                              "observed": self.observed, "reference": self.reference, "score": self.score,
-                             "loewe_ci": self.loewe_ci, "sign_convention": SIGN_EXCESS})
+                             "synergy_score": self.synergy_score, "loewe_ci": self.loewe_ci, "sign_convention": SIGN_EXCESS})
 
     def to_xarray(self):
         """Scores on the (dose1, dose2) grid as an :class:`xarray.Dataset`.
 
-        Variables ``score``, ``observed``, ``reference``, ``loewe_ci``, ``n``; dose pairs
+        Variables ``score``, ``synergy_score`` (= ``score``), ``observed``, ``reference``,
+        ``loewe_ci``, ``n``; dose pairs
         without a combination cell are NaN.  ``attrs`` carry the sign convention, the
         response kind, scale and units.
         """
@@ -115,16 +127,16 @@ class MatrixScores(ResultIO):
         u1, i1 = np.unique(self.dose1, return_inverse=True)
         u2, i2 = np.unique(self.dose2, return_inverse=True)
         data = {}
-        for name in ("score", "observed", "reference", "loewe_ci", "n"):
+        for name in ("score", "synergy_score", "observed", "reference", "loewe_ci", "n"):
             g = np.full((len(u1), len(u2)), np.nan)
             g[i1, i2] = getattr(self, name)
             data[name] = (("dose1", "dose2"), g)
         s = self.settings
         ds = xr.Dataset(data, coords={"dose1": u1, "dose2": u2},
-                        attrs={"method": self.method, "sign_convention": SIGN_EXCESS,
+                        attrs={"method": self.method, "sign_convention": SIGN_EXCESS, "sign": self._sign(),
                                "response_kind": s["response_kind"], "scale": s["scale"], "units": s["units"],
                                "reference": s["reference"]})
-        for name in ("score", "observed", "reference"):
+        for name in ("score", "synergy_score", "observed", "reference"):
             ds[name].attrs["units"] = str(s["units"])
         ds["loewe_ci"].attrs["units"] = "1"
         ds["n"].attrs["units"] = "1"

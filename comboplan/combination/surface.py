@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ComboplanWarning, ConvergenceWarning, DataError
+from .._sign import sign_sentence
 from ..results import ResultIO
 from .design import prepare
 from .scoring import _block_name as _blk
@@ -48,7 +49,8 @@ class SurfaceFitResult(ResultIO):
     cells : pandas.DataFrame
         Per tested cell: dose columns, ``n``, ``observed`` (mean), ``fitted``,
         ``reference`` (no-interaction surface) and ``excess`` (> 0: stronger effect
-        than the reference), all in the response unit.
+        than the reference), all in the response unit; ``synergy_score`` (= ``excess``,
+        > 0 means synergy, the package-wide column).
     fit : pandas.DataFrame
         Per block: ``converged``, ``status``, ``message``, ``tolerance``, ``rss``,
         ``nobs``, ``npar``, ``r2``, ``aic``, ``bic``, ``inference``, ``n_boot_failed``.
@@ -103,7 +105,7 @@ class SurfaceFitResult(ResultIO):
     def summary(self) -> str:
         """Plain-text summary: synergy scores per block, then the parameters."""
         head = (f"{self.settings.get('title', self.model_name)} fit; {self.settings.get('reference', '')}\n"
-                f"Sign: {self.sign_convention}\n")
+                f"{self.settings.get('sign') or 'Sign: ' + self.sign_convention}\n")
         cols = [*self.settings["by"], "synergy_score", "ci_low", "ci_high", "p_value", "unit", "status"]
         par = self.params.drop(columns=["fixed", "sign"])
         return (head + "\nSynergy (per block):\n" + self.blocks[cols].to_string(index=False)
@@ -150,7 +152,8 @@ class SurfaceFitResult(ResultIO):
         )
         ds["param_unit"] = (("param",), units, {"units": ""})
         ds.attrs.update({"model": self.model_name, "reference": self.settings.get("reference", ""),
-                         "sign_convention": self.sign_convention, "ci_level": self.settings.get("ci_level", np.nan),
+                         "sign_convention": self.sign_convention, "sign": str(self.settings.get("sign", "")),
+                         "ci_level": self.settings.get("ci_level", np.nan),
                          "response": self.settings["response"]})
         return ds
 
@@ -370,7 +373,7 @@ def fit_blocks(model, data, doses, response, by, replicate, response_kind, scale
         exc = model.orient(est, response_kind) * (fit_c - ref_c)
         for k in range(len(ucell)):
             CE.append({**bname, a1: cd1[k], a2: cd2[k], "n": int(cn[k]), "observed": cobs[k],
-                       "fitted": fit_c[k], "reference": ref_c[k], "excess": exc[k]})
+                       "fitted": fit_c[k], "reference": ref_c[k], "excess": exc[k], "synergy_score": exc[k]})
         n = len(y)
         rss = float(np.sum(resid ** 2))
         kpar = int(bf.npar)
@@ -394,6 +397,7 @@ def fit_blocks(model, data, doses, response, by, replicate, response_kind, scale
     settings = {"doses": [a1, a2], "by": list(design.by), "response": response, "response_kind": response_kind,
                 "scale": scale, "n_boot": int(n_boot), "ci_level": ci_level, "dose_units": dict(dose_units or {}),
                 "param_names": list(names), "reference": model.reference, "title": model.title,
-                "sign_convention": model.sign_convention, "bootstrap": bootstrap}
+                "sign_convention": model.sign_convention, "bootstrap": bootstrap,
+                "sign": sign_sentence(model.score_definition, model.raw_sign)}
     return pd.DataFrame(PR), pd.DataFrame(BL), pd.DataFrame(CE), pd.DataFrame(FT), settings
 

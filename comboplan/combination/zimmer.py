@@ -60,6 +60,9 @@ class _ZimmerModel:
     title = "Zimmer effective-dose model"
     reference = _REFERENCE
     sign_convention = _SIGN
+    score_definition = ("mean over the tested combination cells of the Bliss surface (a12 = a21 = 0) minus the "
+                        "fitted surface, oriented so that a stronger effect is positive (cells: excess)")
+    raw_sign = "a12 < 0 synergy (drug 2 raises drug 1's effective dose), a12 > 0 antagonism; a21 likewise"
     param_names = ("h1", "h2", "C1", "C2", "a12", "a21")
 
     @staticmethod
