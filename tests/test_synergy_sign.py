@@ -129,3 +129,104 @@ def test_response_surfaces(fit, case):
     raw = est["kappa"] if fit == "fit_braid" else -(est["a12"] + est["a21"])   # Zimmer: a < 0 = synergy
     assert s * raw > 0
     assert "raw: " in _states(res)
+
+
+# ===================================================================================== in vivo
+DAYS = np.array([0.0, 4, 7, 11, 14, 18, 21])
+# growth rates (1/day) of control, A, B and A+B: Bliss expects 0.07 + 0.06 - 0.10 = 0.03 for A+B
+RATES = {SYN: [0.10, 0.07, 0.06, -0.01], ANT: [0.10, 0.07, 0.06, 0.07]}
+ARMS = ("control", "A", "B", "A+B")
+
+
+def _growth(case, n=8, seed=4):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for a, r in zip(ARMS, RATES[case]):
+        for i in range(n):
+            b, v0 = r + rng.normal(0, 0.01), 100 * np.exp(rng.normal(0, 0.2))
+            e = np.r_[0.0, rng.normal(0, 0.05, DAYS.size - 1)]
+            rows += [(f"{a}-{i}", a, d, v0 * np.exp(b * d + ee)) for d, ee in zip(DAYS, e)]
+    return pd.DataFrame(rows, columns=["mouse", "arm", "day", "vol"])
+
+
+@pytest.mark.parametrize("case", [SYN, ANT])
+def test_invivo_synergy_rates(case):
+    res = cp.invivo_synergy(_growth(case), "mouse", "arm", "day", "vol", control="control", n_boot=50, seed=1)
+    s = SIGN[case]
+    for tab in (res.scores, res.over_time, res.bootstrap):
+        np.testing.assert_array_equal(tab["synergy_score"], tab["score"])
+    bl = res.scores.set_index("reference")
+    assert s * bl.loc["bliss", "synergy_score"] > 0 and s * bl.loc["hsa", "synergy_score"] > 0
+    assert s * (1 - bl.loc["bliss", "ci_index"]) > 0                          # raw: index < 1 synergy
+    boot = res.bootstrap.set_index(["metric", "reference"])
+    assert s * boot.loc[("tc_rtv", "bliss"), "synergy_score"] > 0
+    ds = res.to_xarray()
+    assert "synergy_score" in ds and "time" in ds.dims and "day" not in ds.dims
+    assert "raw: ci_index < 1 = synergy" in _states(res)
+
+
+@pytest.mark.parametrize("definition", ["invivosyn", "combpdx"])
+@pytest.mark.parametrize("case", [SYN, ANT])
+def test_invivo_synergy_tools(definition, case):
+    res = cp.invivo_synergy(_growth(case), "mouse", "arm", "day", "vol", control="control", definition=definition,
+                            n_boot=50, seed=1, days=None)
+    s = SIGN[case]
+    sc = res.scores[res.scores["window"] == "day"].set_index("reference")
+    assert s * sc.loc["bliss", "synergy_score"] > 0 and s * sc.loc["hsa", "synergy_score"] > 0
+    if definition == "invivosyn":                                              # raw: index = S_obs/S_exp < 1
+        assert s * (1 - sc.loc["bliss", "index"]) > 0
+    assert "time" in res.to_xarray().dims
+    _states(res)
+
+
+def _events(case, n=40):
+    """Event times (tumour reaching a size) at exponential quantiles: hazards per arm."""
+    haz = {"v": 0.3, "a": 0.15, "b": 0.15, "a+b": 0.02 if case == SYN else 0.3}
+    q = -np.log(1 - (np.arange(n) + 0.5) / n)
+    rows = [(f"{a}{i}", a, min(t / h, 20.0), t / h < 20.0) for a, h in haz.items() for i, t in enumerate(q)]
+    return pd.DataFrame(rows, columns=["id", "arm", "t", "e"])
+
+
+@pytest.mark.parametrize("case", [SYN, ANT])
+def test_survival_bliss(case):
+    res = cp.growth.survival_analysis(_events(case), time="t", event="e", arm="arm", control="v",
+                                      synergy_times=[3.0, 6.0])
+    s = SIGN[case]
+    np.testing.assert_array_equal(res.synergy["synergy_score"], res.synergy["score"])
+    assert (s * res.synergy["synergy_score"] > 0).all()
+    assert s * res.synergy_cox["synergy_score"].iloc[0] > 0
+    assert "synergy_score" in res.to_xarray()
+    _states(res)
+
+
+@pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS:UserWarning")
+@pytest.mark.parametrize("case", [SYN, ANT])
+def test_bayes_growth_interaction(case):
+    from comboplan.fitting.bayes.growth import simulate_growth_study
+
+    pytest.importorskip("nutpie")
+    d = simulate_growth_study(3, interaction=-0.05 if case == SYN else 0.05, sigma=0.05)
+    res = cp.bayes.fit_growth(d, subject="mouse", arm="arm", time="day", size="volume_mm3",
+                              interaction={"control": "control", "A": "A", "B": "B", "AB": "A+B"}, draws=200,
+                              tune=200, chains=2, seed=1, check=False)
+    syn = res.synergy().iloc[0]
+    s = SIGN[case]
+    assert s * syn["synergy_score"] > 0 and s * syn["interaction_mean"] < 0    # raw: interaction < 0 = synergy
+    assert syn["synergy_score"] == pytest.approx(-syn["interaction_mean"])
+    ds = res.to_xarray()
+    np.testing.assert_array_equal(ds["synergy_score"].values, -ds["interaction"].values)
+    assert ds["synergy_score"].attrs["units"] == "1/day"
+    assert "raw: interaction = r_AB - r_A - r_B + r_0 < 0 = synergy" in _states(res)
+
+
+@pytest.mark.filterwarnings("ignore:PyTensor could not link to a BLAS:UserWarning")
+@pytest.mark.parametrize("case", [SYN, ANT])
+def test_bayes_dose_response_interaction(case):
+    pytest.importorskip("nutpie")
+    d = cp.bayes.simulate_dose_response_study(3, interaction=0.8 if case == SYN else -0.8, n_groups=2)
+    res = cp.bayes.fit_dose_response(d, dose=("dose_a", "dose_b"), response="viability", group="experiment",
+                                     draws=200, tune=200, chains=2, seed=1, check=False)
+    syn = res.synergy()
+    assert (SIGN[case] * syn["synergy_score"] > 0).all()
+    np.testing.assert_array_equal(syn["synergy_score"], syn["mean"])          # interaction already > 0 = synergy
+    assert "raw: interaction > 0 = synergy" in _states(res)

@@ -60,6 +60,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._sign import sign_sentence
 from ..exceptions import DataError
 from .data import as_growth_data
 
@@ -67,6 +68,8 @@ __all__ = ["time_to_event", "survival_analysis", "SurvivalResult", "INTERPOLATIO
 
 INTERPOLATIONS = ("log", "linear", "none")
 SYNERGY_SCALES = ("incidence", "survival")
+SCORE_DEFINITION = ("score = expected - observed probability of the outcome under Bliss independence (Cox "
+                    "table: sum of the single agents' log hazard ratios - the combination's)")
 SIGN = ("positive score = synergy: the combination leaves less of the outcome unaffected than Bliss "
         "independence predicts (scale 'incidence': fewer animals with the event than expected)")
 
@@ -194,10 +197,12 @@ class SurvivalResult:
     synergy : pandas.DataFrame
         Survival-based Bliss synergy (empty without a design): ``combination, time, scale,
         observed, expected`` (probability on ``scale``), ``score`` (expected - observed;
-        positive = synergy), ``stderr, ci_low, ci_high, z, p_value, p_synergy, reason``.
+        positive = synergy), ``synergy_score`` (= ``score``, > 0 means synergy: the
+        package-wide column), ``stderr, ci_low, ci_high, z, p_value, p_synergy, reason``.
     synergy_cox : pandas.DataFrame
         ``combination, score`` (``sum log HR_single - log HR_combination``; positive =
-        synergy), ``stderr, ci_low, ci_high, z, p_value, p_synergy, reason``.
+        synergy), ``synergy_score`` (= ``score``), ``stderr, ci_low, ci_high, z, p_value,
+        p_synergy, reason``.
     settings : dict
         Control arm, arms, design, units, ci level, event definition, interpolation, scale.
     """
@@ -228,7 +233,8 @@ class SurvivalResult:
                  self.logrank.to_string(index=False), "", "Cox proportional hazards (vs control, Efron ties):",
                  self.cox.to_string(index=False)]
         if len(self.synergy):
-            lines += ["", f"Survival Bliss synergy (Demidenko & Miller 2019), scale {s.get('scale')!r}; {SIGN}:",
+            lines += ["", sign_sentence(SCORE_DEFINITION),
+                      f"Survival Bliss synergy (Demidenko & Miller 2019), scale {s.get('scale')!r}; {SIGN}:",
                       self.synergy.drop(columns=["scale"]).to_string(index=False), "",
                       "Cox alternative (log HR_A + log HR_B - log HR_AB; positive = synergy):",
                       self.synergy_cox.to_string(index=False)]
@@ -290,7 +296,8 @@ class SurvivalResult:
                 ds[f"synergy_{k}"] = sub[k]
                 ds[f"synergy_{k}"].attrs["units"] = "1"
             ds["synergy_time"].attrs["units"] = tu
-            ds.attrs.update({"synergy_sign": SIGN, "synergy_scale": str(self.settings.get("scale"))})
+            ds.attrs.update({"synergy_sign": SIGN, "sign_convention": sign_sentence(SCORE_DEFINITION),
+                             "synergy_scale": str(self.settings.get("scale"))})
         return ds
 
     def to_netcdf(self, path) -> None:
@@ -521,10 +528,10 @@ def _bliss_synergy(kms, lasts, arm_idx_of, design, control, times, scale, level,
             "combination": g, "time": tt, "scale": scale, "observed": p[g],
             "expected": np.where(reason == "beyond the follow-up of an involved arm", np.nan,
                                  np.where(np.isfinite(expected) & (expected <= 1), expected, np.nan)),
-            "score": score, "stderr": se, "ci_low": score - z * se, "ci_high": score + z * se, "z": zz,
+            "score": score, "synergy_score": score, "stderr": se, "ci_low": score - z * se, "ci_high": score + z * se, "z": zz,
             "p_value": 2 * stats.norm.sf(np.abs(zz)), "p_synergy": stats.norm.sf(zz), "reason": reason}))
         # Cox alternative
-        row = {"combination": g, "score": np.nan, "stderr": np.nan, "ci_low": np.nan, "ci_high": np.nan,
+        row = {"combination": g, "score": np.nan, "synergy_score": np.nan, "stderr": np.nan, "ci_low": np.nan, "ci_high": np.nan,
                "z": np.nan, "p_value": np.nan, "p_synergy": np.nan, "reason": ""}
         if cox_fit is None:
             row["reason"] = "Cox model not estimable (see the cox table)"
@@ -542,14 +549,14 @@ def _bliss_synergy(kms, lasts, arm_idx_of, design, control, times, scale, level,
                 continue
             sc = float(c[used] @ b[used])
             sd = float(np.sqrt(c[used] @ cov[np.ix_(used, used)] @ c[used]))
-            row.update(score=sc, stderr=sd, ci_low=sc - z * sd, ci_high=sc + z * sd, z=sc / sd,
+            row.update(score=sc, synergy_score=sc, stderr=sd, ci_low=sc - z * sd, ci_high=sc + z * sd, z=sc / sd,
                        p_value=float(2 * stats.norm.sf(abs(sc / sd))), p_synergy=float(stats.norm.sf(sc / sd)))
         crow.append(row)
     syn = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=["combination", "time", "scale", "observed", "expected", "score", "stderr", "ci_low", "ci_high",
-                 "z", "p_value", "p_synergy", "reason"])
-    return syn, pd.DataFrame(crow, columns=["combination", "score", "stderr", "ci_low", "ci_high", "z", "p_value",
-                                            "p_synergy", "reason"])
+        columns=["combination", "time", "scale", "observed", "expected", "score", "synergy_score", "stderr", "ci_low",
+                 "ci_high", "z", "p_value", "p_synergy", "reason"])
+    return syn, pd.DataFrame(crow, columns=["combination", "score", "synergy_score", "stderr", "ci_low", "ci_high", "z",
+                                            "p_value", "p_synergy", "reason"])
 
 
 def survival_analysis(

@@ -41,6 +41,7 @@ from scipy import stats
 
 from .._params import Integral, Interval, Real, StrOptions, validate_params
 from ..exceptions import DataError
+from .._sign import sign_sentence
 from ..results import ResultIO, check_kind, set_units
 from .api import _dropout_cut, _lloq_text, _tq, padded_design
 from .data import GrowthData, as_growth_data, batch_arrays
@@ -53,6 +54,10 @@ SIGN_CONVENTION = ("positive score = synergy (the combination slows tumour growt
                    "reference model predicts), negative = antagonism; combination index < 1 = synergy; "
                    "effects are reductions of the growth rate (inhibition), r_control - r_arm")
 REFERENCES = ("bliss", "hsa", "ra", "bliss_interaction")
+#: what ``synergy_score`` is (summary sentence)
+SCORE_DEFINITION = ("score = expected - observed growth rate of the combination (growth-rate reduction beyond the "
+                    "reference model; bootstrap table: expected - observed T/C)")
+RAW_SIGN = "ci_index < 1 = synergy"
 P_SIDEDNESS = ("p_value two-sided (t test of score = 0; bootstrap table: two-sided percentile), p_synergy "
                "one-sided (H0 score <= 0 against synergy; HSA: intersection-union over the single agents)")
 
@@ -211,8 +216,9 @@ def rate_synergy_arrays(beta, se, df, combo: dict, horizon, ci_level: float = 0.
     Returns
     -------
     dict
-        ``{reference: {score, stderr, ci_low, ci_high, t, p_value, p_synergy, expected_rate,
-        ci_index, ci_index_low, ci_index_high}}`` arrays of shape (...).
+        ``{reference: {score, synergy_score, stderr, ci_low, ci_high, t, p_value, p_synergy,
+        expected_rate, ci_index, ci_index_low, ci_index_high}}`` arrays of shape (...);
+        ``synergy_score`` is ``score`` (> 0 means synergy) under the package-wide name.
     """
     beta = np.asarray(beta, float)
     var = np.asarray(se, float) ** 2
@@ -237,7 +243,7 @@ def rate_synergy_arrays(beta, se, df, combo: dict, horizon, ci_level: float = 0.
             with np.errstate(invalid="ignore", divide="ignore"):
                 g = np.sqrt(var_num / e_obs**2 + e_exp**2 * var_den / e_obs**4 - 2 * e_exp * cov_nd / e_obs**3)
             lo, hi = cidx - q * g, cidx + q * g
-        return {"score": score, "stderr": sd, "ci_low": score - q * sd, "ci_high": score + q * sd, "t": t,
+        return {"score": score, "synergy_score": score, "stderr": sd, "ci_low": score - q * sd, "ci_high": score + q * sd, "t": t,
                 "p_value": p, "p_synergy": p_syn, "expected_rate": exp_rate, "observed_rate": rg,
                 "ci_index": cidx, "ci_index_low": lo, "ci_index_high": hi}
 
@@ -303,8 +309,8 @@ def rate_synergy_arrays(beta, se, df, combo: dict, horizon, ci_level: float = 0.
                        (ge * go * var).sum(-1), linear=False)
     undefined = M <= floor
     if np.any(undefined):  # expected RTV <= 0: RA predicts complete regression; score undefined
-        for k in ("score", "stderr", "ci_low", "ci_high", "t", "p_value", "p_synergy", "expected_rate",
-                  "ci_index", "ci_index_low", "ci_index_high"):
+        for k in ("score", "synergy_score", "stderr", "ci_low", "ci_high", "t", "p_value", "p_synergy",
+                  "expected_rate", "ci_index", "ci_index_low", "ci_index_high"):
             out["ra"][k] = np.where(undefined, np.nan, out["ra"][k])
     out["ra"]["ra_floored"] = undefined
     # highest-order interaction (three or more agents with every sub-combination present)
@@ -331,7 +337,8 @@ class InVivoSynergy(ResultIO):
     ----------
     scores : pandas.DataFrame
         Final analysis (data up to ``day``): one row per combination arm and reference model:
-        ``combination, reference, day, score, stderr, ci_low, ci_high, df, t, p_value,
+        ``combination, reference, day, score, synergy_score`` (= ``score``, > 0 means synergy:
+        the package-wide column), ``stderr, ci_low, ci_high, df, t, p_value,
         p_synergy, expected_rate, observed_rate, ci_index, ci_index_low, ci_index_high,
         unit, sign, ra_floored, reason`` (``reason`` says why a score is NaN, e.g. response
         additivity predicting an expected relative volume <= 0 at late days).
@@ -343,8 +350,9 @@ class InVivoSynergy(ResultIO):
     bootstrap : pandas.DataFrame
         Bootstrap alternatives (empty unless ``n_boot > 0``): ``metric`` (``"tc_rtv"``: T/C of
         mean relative tumour volume; ``"tc_auc"``: T/C of the mean AUC of relative volume),
-        ``combination, reference, day, observed_tc, expected_tc, score, ci_low, ci_high, p_value,
-        n_boot, reason``; score = expected T/C - observed T/C (positive = synergy).  The
+        ``combination, reference, day, observed_tc, expected_tc, score, synergy_score, ci_low,
+        ci_high, p_value, n_boot, reason``; score = synergy_score = expected T/C - observed T/C
+        (positive = synergy).  The
         response-additivity expectation ``sum T/C_single - (n - 1)`` is bounded at 0: when the
         point estimate is <= 0 the score, interval and p-value are NaN with the reason; resamples
         below 0 are set to 0 and counted in ``reason``.
@@ -378,11 +386,13 @@ class InVivoSynergy(ResultIO):
 
     def summary(self) -> str:
         """Plain-text summary."""
-        cols = ["combination", "reference", "day", "score", "ci_low", "ci_high", "p_value", "ci_index"]
+        cols = ["combination", "reference", "day", "synergy_score", "ci_low", "ci_high", "p_value", "ci_index"]
+        cols = [c if c in self.scores.columns else "score" for c in cols]     # files written before synergy_score
         lines = [
             f"In-vivo synergy on growth rates (mixed model, {self.method.upper()}, backend={self.backend}); "
             f"control arm: {self.control!r}",
-            f"Sign: {self.sign}.",
+            sign_sentence(SCORE_DEFINITION, RAW_SIGN),
+            f"Reading: {self.sign}.",
             f"Scores in {self.units['rate']}; response = growth-rate reduction (inhibition).",
             f"Dropout: {self.dropout}",
             f"Undetectable sizes: {self.below_lloq}",
@@ -405,11 +415,17 @@ class InVivoSynergy(ResultIO):
         return "\n".join(lines)
 
     def to_xarray(self):
-        """Scores over time as an xarray Dataset with dims (combination, reference, day)."""
-        ot = self.over_time.set_index(["combination", "reference", "day"])
-        ds = ot[["score", "stderr", "ci_low", "ci_high", "p_value", "p_adjusted", "ci_index"]].to_xarray()
-        set_units(ds, {v: self.units["rate"] for v in ("score", "stderr", "ci_low", "ci_high")}, default="1")
-        ds.attrs.update({"sign": self.sign, "units": str(self.units), "dropout": self.dropout,
+        """Scores over time as an xarray Dataset with dims (combination, reference, time); ``time``
+        is the cut-off day (column ``day`` of the tables), ``synergy_score`` (> 0 synergy) = ``score``."""
+        ot = self.over_time.rename(columns={"day": "time"}).set_index(["combination", "reference", "time"])
+        num = [c for c in ("score", "synergy_score", "stderr", "ci_low", "ci_high", "p_value", "p_adjusted",
+                           "ci_index") if c in ot.columns]
+        ds = ot[num].to_xarray()
+        set_units(ds, {v: self.units["rate"] for v in ("score", "synergy_score", "stderr", "ci_low", "ci_high")
+                       if v in ds}, default="1")
+        ds["time"].attrs["units"] = str(self.units.get("time", ""))
+        ds.attrs.update({"sign": self.sign, "sign_convention": sign_sentence(SCORE_DEFINITION, RAW_SIGN),
+                         "units": str(self.units), "dropout": self.dropout,
                          "adjust": self.adjust, "sidedness": P_SIDEDNESS,
                          "seed": "none" if self.seed is None else int(self.seed)})
         return ds
@@ -424,6 +440,10 @@ class InVivoSynergy(ResultIO):
 
 
 # --------------------------------------------------------------------------- bootstrap
+BOOT_COLUMNS = ["metric", "combination", "reference", "day", "observed_tc", "expected_tc", "score", "synergy_score",
+                "ci_low", "ci_high", "p_value", "n_boot", "reason"]
+
+
 def _bootstrap(gd: GrowthData, combos, n_boot, rng, ci_level, day):
     rel = gd.relative_size()
     S = gd.n_subjects
@@ -466,7 +486,7 @@ def _bootstrap(gd: GrowthData, combos, n_boot, rng, ci_level, day):
                     reason = (f"response additivity predicts T/C = {float(e_obs):.3g} <= 0 (sum of single-agent T/C - "
                               f"{len(cb['singles']) - 1}): a tumour size cannot be negative; score undefined")
                     rows.append((name, cb["arm"], ref, float(day), float(tc_obs), max(float(e_obs), 0.0), np.nan,
-                                 np.nan, np.nan, np.nan, int(n_boot), reason))
+                                 np.nan, np.nan, np.nan, np.nan, int(n_boot), reason))
                     continue
                 if ref == "ra":
                     n_neg = int(np.sum(eb <= 0))
@@ -478,10 +498,9 @@ def _bootstrap(gd: GrowthData, combos, n_boot, rng, ci_level, day):
                 point = e_obs - tc_obs
                 lo, hi = np.nanquantile(sc, [alpha / 2, 1 - alpha / 2])
                 p = min(1.0, 2 * min(np.mean(sc <= 0), np.mean(sc >= 0)))
-                rows.append((name, cb["arm"], ref, float(day), float(tc_obs), float(e_obs), float(point), float(lo),
-                             float(hi), float(p), int(n_boot), reason))
-    return pd.DataFrame(rows, columns=["metric", "combination", "reference", "day", "observed_tc", "expected_tc",
-                                       "score", "ci_low", "ci_high", "p_value", "n_boot", "reason"])
+                rows.append((name, cb["arm"], ref, float(day), float(tc_obs), float(e_obs), float(point), float(point),
+                             float(lo), float(hi), float(p), int(n_boot), reason))
+    return pd.DataFrame(rows, columns=BOOT_COLUMNS)
 
 
 # --------------------------------------------------------------------------- main entry
@@ -664,8 +683,7 @@ def invivo_synergy(
         day_b = gd.last_common_time()
         boot = _bootstrap(gd.until(day_b), combos, int(n_boot), rng, ci_level, day_b)
     else:
-        boot = pd.DataFrame(columns=["metric", "combination", "reference", "day", "observed_tc", "expected_tc",
-                                     "score", "ci_low", "ci_high", "p_value", "n_boot", "reason"])
+        boot = pd.DataFrame(columns=BOOT_COLUMNS)
     return InVivoSynergy(
         scores=scores, over_time=ot, rates=rates, bootstrap=boot, design={a: sorted(v) for a, v in dz.items()},
         control=ctrl, sign=SIGN_CONVENTION, dropout=drop_txt, below_lloq=_lloq_text(below_lloq, gd),
@@ -717,8 +735,9 @@ def invivo_synergy_batch(
     dict
         ``days`` (n_days,), ``rates``/``rate_se`` (n_studies, n_days, n_arms), and for every
         combination arm ``scores[combination][reference]`` a dict of arrays
-        (n_studies, n_days): ``score, stderr, ci_low, ci_high, p_value, p_adjusted,
-        p_synergy, ci_index``.  Positive score = synergy.
+        (n_studies, n_days): ``score, synergy_score, stderr, ci_low, ci_high, p_value,
+        p_adjusted, p_synergy, ci_index``.  Positive score = synergy (``synergy_score`` is
+        ``score`` under the package-wide name).
     """
     sizes, time, obs = batch_arrays(sizes, time, observed)
     B, S, T = sizes.shape

@@ -47,6 +47,7 @@ from scipy import stats
 from .._params import ArrayLike, Integral, Interval, Real, StrOptions, invalid, validate_params
 from ..data.validate import _fmt_label
 from ..exceptions import DataError
+from .._sign import sign_sentence
 from ..results import ResultIO, check_kind, set_units
 from .api import _dropout_cut, _lloq_text
 from .data import GrowthData, as_growth_data
@@ -72,6 +73,12 @@ SIGN = {
                   "S_expected < 1 means synergy"),
     "combpdx": ("synergy_score = index = log-scale combination index > 0 means synergy (the combination's mean "
                 "relative tumour volume is smaller than the reference model predicts), < 0 antagonism"),
+}
+#: the one sign sentence of each definition: (what synergy_score is, the raw quantity's sign)
+SCORE_SENTENCE = {
+    "invivosyn": ("100 x (S_expected - S_observed), S = tumour-cell survival relative to control",
+                  "index = S_observed / S_expected < 1 = synergy"),
+    "combpdx": ("index = log-scale combination index of the mean relative tumour volumes", None),
 }
 SCALE = {
     "invivosyn": ("growth scale: S_X = exp((mean eGR_X - mean eGR_control) t) is the tumour-cell survival relative "
@@ -257,7 +264,8 @@ class ToolSynergy(ResultIO):
                 "p_synergy", "p_value"]
         lines = [
             f"In-vivo synergy, {self.definition} definition ({self.citation}); control arm {self.control!r}",
-            f"Sign: {self.sign}.",
+            sign_sentence(*SCORE_SENTENCE[self.definition]),
+            f"Reading: {self.sign}.",
             f"Scale: {self.scale}.",
             "p-values: " + "; ".join(f"{k}: {v}" for k, v in self.sidedness.items()) + ".",
             f"Bootstrap: {self.n_boot} resamples of animals within arms, seed {self.seed}; "
@@ -275,11 +283,13 @@ class ToolSynergy(ResultIO):
         return "\n".join(lines)
 
     def to_xarray(self):
-        """Daily scores as a Dataset with dims (combination, reference, day); the CombPDX global
-        index as ``global_*`` variables with dims (combination, reference)."""
+        """Daily scores as a Dataset with dims (combination, reference, time) (``time``: the day of the
+        ``day`` column); the CombPDX global index as ``global_*`` variables with dims
+        (combination, reference)."""
         num = ["observed", "expected", "synergy_score", "stderr", "ci_low", "ci_high", "index", "p_synergy",
                "p_antagonism", "p_value"]
-        daily = self.scores[self.scores["window"] == "day"].set_index(["combination", "reference", "day"])
+        daily = (self.scores[self.scores["window"] == "day"].rename(columns={"day": "time"})
+                 .set_index(["combination", "reference", "time"]))
         ds = daily[num].astype(float).to_xarray()
         glob = self.scores[self.scores["window"] == "global"]
         if len(glob):
@@ -289,8 +299,9 @@ class ToolSynergy(ResultIO):
         u = self.units["score"]
         set_units(ds, {v: u for v in ds.data_vars if v.replace("global_", "") in
                        ("synergy_score", "stderr", "ci_low", "ci_high")}, default="1")
-        ds["day"].attrs["units"] = self.units["time"]
-        ds.attrs.update({"definition": self.definition, "sign": self.sign, "scale": self.scale,
+        ds["time"].attrs["units"] = self.units["time"]
+        ds.attrs.update({"definition": self.definition, "sign": self.sign,
+                         "sign_convention": sign_sentence(*SCORE_SENTENCE[self.definition]), "scale": self.scale,
                          "sidedness": "; ".join(f"{k}: {v}" for k, v in self.sidedness.items()),
                          "seed": int(self.seed), "n_boot": int(self.n_boot), "citation": self.citation})
         return ds

@@ -19,10 +19,16 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..._sign import sign_sentence
 from ...exceptions import DataError
 from .sampling import Diagnostics, check_diagnostics
 
 __all__ = ["BayesResult", "BayesGrowthResult", "BayesDoseResponseResult", "load_result"]
+
+#: the one sign sentence of the Bayesian growth interaction and of the dose-response interactions
+GROWTH_SIGN = sign_sentence("-interaction = r_A + r_B - r_0 - r_AB (Bliss score on growth rates, as invivo_synergy)",
+                            "interaction = r_AB - r_A - r_B + r_0 < 0 = synergy")
+DOSE_RESPONSE_SIGN = sign_sentence("interaction (kappa or log alpha)", "interaction > 0 = synergy")
 
 
 def _units(meta) -> dict[str, str]:
@@ -202,7 +208,9 @@ class BayesGrowthResult(BayesResult):
     """Posterior of the hierarchical growth model (see :func:`~comboplan.bayes.fit_growth`).
 
     Sign convention: ``interaction`` = r_AB - r_A - r_B + r_0 (1/time unit),
-    **negative = synergy**; :meth:`p_synergy` = P(interaction < 0 | data).
+    **negative = synergy**; :meth:`p_synergy` = P(interaction < 0 | data).  The
+    package-wide ``synergy_score = -interaction`` (> 0 means synergy) is a column of
+    :meth:`synergy` and a variable of :meth:`to_xarray`.
 
     Attributes
     ----------
@@ -246,10 +254,11 @@ class BayesGrowthResult(BayesResult):
         """One-row table: interaction posterior, credible interval and P(synergy).
 
         Columns ``interaction_mean``, ``ci_low``, ``ci_high`` (1/time unit; interaction =
-        r_AB - r_A - r_B + r_0, < 0 = synergy), ``score_mean``, ``score_ci_low``,
-        ``score_ci_high`` (= -interaction: the Bliss score on growth rates with comboplan's
-        in-vivo convention, > 0 = synergy, as :func:`comboplan.invivo_synergy`),
-        ``p_synergy``, ``sign_convention``.
+        r_AB - r_A - r_B + r_0, < 0 = synergy), ``synergy_score`` (posterior mean of
+        -interaction: the package-wide column, > 0 = synergy), ``score_mean``,
+        ``score_ci_low``, ``score_ci_high`` (= -interaction: the Bliss score on growth rates
+        with comboplan's in-vivo convention, > 0 = synergy, as
+        :func:`comboplan.invivo_synergy`), ``p_synergy``, ``sign_convention``.
         """
         self._require_factorial()
         x = self.idata.posterior["interaction"].values.ravel()
@@ -258,6 +267,7 @@ class BayesGrowthResult(BayesResult):
         return pd.DataFrame([{
             "agent_A": self.meta["agents"][0], "agent_B": self.meta["agents"][1],
             "interaction_mean": x.mean(), "ci_low": lo, "ci_high": hi, "ci_level": level,
+            "synergy_score": -x.mean(),
             # the same quantity on comboplan's in-vivo synergy scale (comboplan.invivo_synergy):
             # score = expected - observed combination rate = -interaction, positive = synergy
             "score_mean": -x.mean(), "score_ci_low": -hi, "score_ci_high": -lo,
@@ -265,6 +275,17 @@ class BayesGrowthResult(BayesResult):
             "sign_convention": ("interaction = r_AB - r_A - r_B + r_0 (< 0 = synergy); "
                                 "score = -interaction (> 0 = synergy, as comboplan.invivo_synergy)"),
         }])
+
+    def to_xarray(self):
+        """The posterior of the key parameters (dims chain, draw, ...), plus ``synergy_score`` =
+        -interaction (> 0 means synergy) for a factorial fit; ``units`` attr on every variable."""
+        ds = super().to_xarray()
+        if self.factorial and "interaction" in ds:
+            ds["synergy_score"] = -ds["interaction"]
+            u = ds["interaction"].attrs.get("units", "1")
+            ds["synergy_score"].attrs = {"units": u, "unit": u, "long_name": "-interaction (> 0 = synergy)"}
+            ds.attrs["sign_convention"] = GROWTH_SIGN
+        return ds
 
     def rates(self) -> pd.DataFrame:
         """Arm growth rates with credible intervals and doubling times.
@@ -379,6 +400,8 @@ class BayesGrowthResult(BayesResult):
                 f"interaction r_AB - r_A - r_B + r_0 = {s['interaction_mean']:.4g} {s['unit']} "
                 f"[{s['ci_low']:.4g}, {s['ci_high']:.4g}]; P(synergy) = P(interaction < 0) = {s['p_synergy']:.3f}"
             )
+            lines.append(f"synergy_score = {s['synergy_score']:.4g} {s['unit']} [{s['score_ci_low']:.4g}, "
+                         f"{s['score_ci_high']:.4g}]. {GROWTH_SIGN}")
         return "\n".join(lines)
 
     def plot(self, kind: str = "fit", ax=None, **kwargs):
@@ -405,7 +428,9 @@ class BayesDoseResponseResult(BayesResult):
     """Posterior of the hierarchical Hill model (see :func:`~comboplan.bayes.fit_dose_response`).
 
     Sign convention for combinations: ``interaction`` > 0 = synergy (more inhibition
-    than Bliss independence); :meth:`p_synergy` = P(interaction > 0 | data).
+    than Bliss independence); :meth:`p_synergy` = P(interaction > 0 | data); the
+    package-wide ``synergy_score`` column of :meth:`synergy` is the interaction's posterior
+    mean (> 0 means synergy).
 
     Attributes
     ----------
@@ -444,18 +469,20 @@ class BayesDoseResponseResult(BayesResult):
         return p
 
     def synergy(self) -> pd.DataFrame:
-        """Per population: interaction posterior mean, credible interval, P(synergy), convention."""
+        """Per population: interaction posterior mean, credible interval, P(synergy), convention;
+        ``synergy_score`` (= ``mean``: the interaction already reads > 0 = synergy)."""
         if not self.combination:
             raise DataError("this fit has no combination interaction; pass dose=(dose_A, dose_B).")
         t = self._table(["interaction"]).rename(columns={"index": "population"})
         t["p_synergy"] = self.p_synergy().values
+        t["synergy_score"] = t["mean"]
         t["kind"] = self.meta["combination"]
         t["sign_convention"] = ("interaction > 0 = synergy; " + (
             "kappa: log survival excess over Bliss, log f_AB = log f_A + log f_B - kappa I_A I_B"
             if self.meta["combination"] == "bliss" else
             "log alpha: potency shift, EC50 of each agent divided by alpha^(H of the other)"))
-        return t[["population", "kind", "mean", "ci_low", "ci_high", "p_synergy", "r_hat", "ess_bulk",
-                  "sign_convention"]]
+        return t[["population", "kind", "mean", "synergy_score", "ci_low", "ci_high", "p_synergy", "r_hat",
+                  "ess_bulk", "sign_convention"]]
 
     def predict(self, dose, *, population=None, agent=None, dose_b=None, new_group: bool = True,
                 noise: bool = False, seed=None, thin: int = 1):
@@ -511,6 +538,7 @@ class BayesDoseResponseResult(BayesResult):
                 lines.append(f"{row['population']}: interaction {row['mean']:.3g} [{row['ci_low']:.3g}, "
                              f"{row['ci_high']:.3g}], P(synergy) = {row['p_synergy']:.3f}")
             lines.append("sign: " + s["sign_convention"].iloc[0])
+            lines.append(DOSE_RESPONSE_SIGN)
         return "\n".join(lines)
 
     def plot(self, kind: str = "curves", ax=None, **kwargs):
