@@ -418,16 +418,9 @@ def test_to_xarray_variables_carry_units(name, request):
 
 # dims named with the package's vocabulary (DESIGN.md section 8): subject, not animal or mouse; time, not day
 DIM_SYNONYMS = {"animal": "subject", "mouse": "subject", "day": "time"}
-DIMS_XFAIL = {
-    "simulate_cohort": "CohortResult keeps the dim 'animal' (used by the power and dose-reduction code); "
-                       "renaming belongs to the vocabulary change (issue 14 item 2)",
-    "simulate_body_weight": "BodyWeightSimulation keeps the dim 'animal' (as CohortResult); issue 14 item 2",
-    "invivo_synergy": "InVivoSynergy.to_xarray indexes cut-off days by 'day'; issue 14 item 2",
-    "dose_reduction": "DoseReductionResult.to_xarray has the dim 'day' (endpoint day); issue 14 item 2",
-}
 
 
-@pytest.mark.parametrize("name", [_xfail(n, DIMS_XFAIL) for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_to_xarray_dims_use_the_vocabulary(name, request):
     ds = result(name, request).to_xarray()
     bad = {d: DIM_SYNONYMS[d] for d in ds.dims if d in DIM_SYNONYMS}

@@ -27,7 +27,7 @@ def test_same_seed_identical_and_dims():
     a = cs.simulate_cohort(m, arms, [0, 7, 14, 21], 5, **kw)
     b = cs.simulate_cohort(m, arms, [0, 7, 14, 21], 5, **kw)
     assert a.dataset.identical(b.dataset)
-    assert a.dataset["size"].dims == ("scenario", "draw", "animal", "time")
+    assert a.dataset["size"].dims == ("scenario", "draw", "subject", "time")
     assert a.dataset["size"].shape == (2, 3, 5, 4)
     c = cs.simulate_cohort(m, arms, [0, 7, 14, 21], 5, **{**kw, "seed": 8})
     assert not np.allclose(a.dataset["observed"].fillna(0), c.dataset["observed"].fillna(0))

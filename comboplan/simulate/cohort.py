@@ -1,7 +1,8 @@
 """Virtual cohorts: arms, between-animal variability, readout noise, dropout, uncertainty.
 
 :func:`simulate_cohort` returns a :class:`CohortResult` whose ``dataset`` is an
-``xarray.Dataset`` with dims ``(scenario, draw, animal, time)``:
+``xarray.Dataset`` with dims ``(scenario, draw, subject, time)`` (the package's vocabulary:
+``subject`` indexes the virtual animals):
 
 * ``size``: true tumour size (``model.growth.size_unit``);
 * ``observed``: the readout (volume with proportional + additive noise, or luminescence
@@ -10,7 +11,7 @@
 
 ``draw`` indexes parameter-uncertainty draws (population values drawn from a
 least-squares covariance, :func:`draws_from_covariance`, or a Bayesian posterior,
-:func:`draws_from_posterior`); ``animal`` indexes virtual animals, whose individual
+:func:`draws_from_posterior`); ``subject`` indexes virtual animals, whose individual
 parameters are log-normal around the draw's population values.
 
 Reproducibility: every random number comes from ``numpy.random.default_rng(seed)``
@@ -423,8 +424,9 @@ class CohortResult(ResultIO):
     Attributes
     ----------
     dataset : xarray.Dataset
-        ``size``, ``observed`` (scenario, draw, animal, time) and ``dropout_day``
-        (scenario, draw, animal); attrs record units, readout, seed and model.
+        ``size``, ``observed`` (scenario, draw, subject, time) and ``dropout_day``
+        (scenario, draw, subject); ``subject`` numbers the virtual animals (column
+        ``animal`` of :meth:`to_frame`); attrs record units, readout, seed and model.
     arms : tuple of Arm
     """
 
@@ -438,7 +440,8 @@ class CohortResult(ResultIO):
     def to_frame(self, observed_only: bool = True) -> pd.DataFrame:
         """Tidy table: scenario, draw, animal, day, size, observed (dropped rows removed)."""
         ds = self.dataset
-        df = ds[["size", "observed"]].to_dataframe().reset_index().rename(columns={"time": "day"})
+        df = (ds[["size", "observed"]].to_dataframe().reset_index()
+              .rename(columns={"time": "day", "subject": "animal"}))
         if observed_only:
             df = df[np.isfinite(df["observed"].to_numpy())].reset_index(drop=True)
         return df
@@ -448,7 +451,7 @@ class CohortResult(ResultIO):
         ds = self.dataset
         last = ds["size"].isel(time=-1)
         lines = [f"Virtual cohort: {ds.sizes['scenario']} scenario(s) x {ds.sizes['draw']} draw(s) x "
-                 f"{ds.sizes['animal']} animal(s); days {', '.join(f'{d:g}' for d in ds['time'].values)}; "
+                 f"{ds.sizes['subject']} animal(s); days {', '.join(f'{d:g}' for d in ds['time'].values)}; "
                  f"size unit {ds.attrs.get('size_unit')}; readout {ds.attrs.get('readout')}; seed {ds.attrs.get('seed')}."]
         for s in ds["scenario"].values:
             v = last.sel(scenario=s).values.ravel()
@@ -736,10 +739,10 @@ def simulate_cohort(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int 
     obs = np.where(days[None, None, None, :] > drop_day[..., None], np.nan, obs)
     unit = readout.unit or (model.growth.size_unit if readout.scale == 1 else "readout units")
     ds = xr.Dataset(
-        {"size": (("scenario", "draw", "animal", "time"), size),
-         "observed": (("scenario", "draw", "animal", "time"), obs),
-         "dropout_day": (("scenario", "draw", "animal"), drop_day)},
-        coords={"scenario": names, "draw": np.arange(n_draws), "animal": np.arange(int(n_animals)), "time": days},
+        {"size": (("scenario", "draw", "subject", "time"), size),
+         "observed": (("scenario", "draw", "subject", "time"), obs),
+         "dropout_day": (("scenario", "draw", "subject"), drop_day)},
+        coords={"scenario": names, "draw": np.arange(n_draws), "subject": np.arange(int(n_animals)), "time": days},
         attrs={"size_unit": model.growth.size_unit, "observed_unit": unit, "time_unit": "day",
                "readout": readout.kind, "readout_cv": readout.cv, "seed": str(seed),
                "growth_model": model.growth.name, "interaction": model.interaction.describe(),

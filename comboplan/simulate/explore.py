@@ -172,17 +172,18 @@ class DoseReductionResult(ResultIO):
 
     def to_xarray(self):
         """Endpoint draws as an :class:`xarray.Dataset` with one variable named after the endpoint,
-        dims (companion, dose, day, draw); ``units`` "1" (fold of day 0, or TGI as a fraction);
-        ``dose`` in ``attrs["dose_unit"]``."""
+        dims (companion, dose, time, draw) (``time``: the endpoint day, column ``day`` of the
+        tables); ``units`` "1" (fold of day 0, or TGI as a fraction); ``dose`` in
+        ``attrs["dose_unit"]``."""
         import xarray as xr
 
         s = self.settings
-        da = xr.DataArray(self.draws, dims=("companion", "dose", "day", "draw"),
-                          coords={"companion": list(s["companions"]), "dose": s["doses"], "day": s["days"]},
+        da = xr.DataArray(self.draws, dims=("companion", "dose", "time", "draw"),
+                          coords={"companion": list(s["companions"]), "dose": s["doses"], "time": s["days"]},
                           name=s["endpoint"], attrs={"dose_unit": s["unit"], "units": "1"})
         ds = da.to_dataset()
         ds["dose"].attrs["units"] = str(s["unit"])
-        ds["day"].attrs["units"] = "day"
+        ds["time"].attrs["units"] = "day"
         ds.attrs["endpoint"] = str(s["endpoint"])
         return ds
 

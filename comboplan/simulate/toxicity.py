@@ -497,7 +497,8 @@ class BodyWeightSimulation:
     ----------
     dataset : xarray.Dataset
         ``weight`` (true), ``observed`` (with measurement noise) in the weight unit and
-        ``change_pct`` (true % change from baseline), dims ``(arm, draw, animal, time)``;
+        ``change_pct`` (true % change from baseline), dims ``(arm, draw, subject, time)``
+        (``subject`` numbers the virtual animals: column ``animal`` of :meth:`to_frame`);
         attrs record units, model, seed.
     model : BodyWeightModel
     settings : dict
@@ -530,7 +531,7 @@ class BodyWeightSimulation:
             :func:`comboplan.growth.bodyweight.bodyweight_endpoints` directly.
         """
         ds = self.dataset if draw is None else self.dataset.isel(draw=[int(draw)])
-        df = ds[["observed", "weight"]].to_dataframe().reset_index()
+        df = ds[["observed", "weight"]].to_dataframe().reset_index().rename(columns={"subject": "animal"})
         df = df.rename(columns={"weight": "true_weight"}).rename(columns={"observed": "weight"})
         df["subject"] = (df["arm"].astype(str) + "-d" + df["draw"].astype(str) + "-a" + df["animal"].astype(str))
         return df[["arm", "draw", "animal", "subject", "time", "weight", "true_weight"]]
@@ -559,7 +560,7 @@ class BodyWeightSimulation:
         """Mean and 5-95 % range of the nadir (true % change) per arm."""
         ds = self.dataset
         lines = [f"Simulated body weight: {ds.sizes['arm']} arm(s) x {ds.sizes['draw']} draw(s) x "
-                 f"{ds.sizes['animal']} animal(s); days {ds['time'].values.min():g}-{ds['time'].values.max():g}; "
+                 f"{ds.sizes['subject']} animal(s); days {ds['time'].values.min():g}-{ds['time'].values.max():g}; "
                  f"seed {ds.attrs.get('seed')}.", "  " + self.model.describe()]
         for a in ds["arm"].values:
             nad = ds["change_pct"].sel(arm=a).min("time").values.ravel()
@@ -638,7 +639,7 @@ def simulate_body_weight(regimens, pk: PKModel | None, times, params: BodyWeight
     Returns
     -------
     BodyWeightSimulation
-        ``weight``, ``observed``, ``change_pct`` with dims (arm, draw, animal, time).
+        ``weight``, ``observed``, ``change_pct`` with dims (arm, draw, subject, time).
     """
     import xarray as xr
 
@@ -672,10 +673,10 @@ def simulate_body_weight(regimens, pk: PKModel | None, times, params: BodyWeight
     obs = np.maximum(obs, 1e-9 * np.maximum(w, 1e-300))
     n_draws = rel.shape[1]
     ds = xr.Dataset(
-        {"weight": (("arm", "draw", "animal", "time"), w, {"units": model.weight_unit}),
-         "observed": (("arm", "draw", "animal", "time"), obs, {"units": model.weight_unit}),
-         "change_pct": (("arm", "draw", "animal", "time"), 100.0 * (rel - 1.0), {"units": "%"})},
-        coords={"arm": list(arms), "draw": np.arange(n_draws), "animal": np.arange(int(n_animals)),
+        {"weight": (("arm", "draw", "subject", "time"), w, {"units": model.weight_unit}),
+         "observed": (("arm", "draw", "subject", "time"), obs, {"units": model.weight_unit}),
+         "change_pct": (("arm", "draw", "subject", "time"), 100.0 * (rel - 1.0), {"units": "%"})},
+        coords={"arm": list(arms), "draw": np.arange(n_draws), "subject": np.arange(int(n_animals)),
                 "time": ("time", times, {"units": "day"})},
         attrs={"weight_unit": model.weight_unit, "time_unit": "day", "model": model.describe(),
                "source": model.source, "seed": str(seed), "residual_cv": residual_cv, "residual_sd": residual_sd,
