@@ -15,27 +15,16 @@ Outputs go to ./comboplan_output/bayes_xenograft/ (``--out DIR`` to change).
 """
 from __future__ import annotations
 
-import argparse
 import os
-from pathlib import Path
 
 import numpy as np
 
 import comboplan as cp
 from comboplan.fitting.bayes.growth import simulate_growth_study
+from _output import output_folder  # examples/_output.py, beside this script
 
 
-def output_folder() -> Path:
-    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
-    default = Path("comboplan_output", Path(__file__).stem)
-    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
-    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
-    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-out = output_folder()
+out = output_folder(__file__, __doc__)
 draws = int(os.environ.get("COMBOPLAN_BAYES_DRAWS", "1000"))
 
 # --- a simulated study with the published design --------------------------------------

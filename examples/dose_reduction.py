@@ -26,26 +26,14 @@ A8  "full-dose efficacy" = relative size at day 14 within 20 % of 10 mg/kg alone
 Runs in a few seconds; writes CSV/PNG under ./comboplan_output/dose_reduction/
 (``--out DIR`` to change).
 """
-import argparse
-import os
-from pathlib import Path
 
 import numpy as np
 
 import comboplan.simulate as cs
+from _output import output_folder  # examples/_output.py, beside this script
 
 
-def output_folder() -> Path:
-    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
-    default = Path("comboplan_output", Path(__file__).stem)
-    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
-    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
-    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-OUT = output_folder()
+OUT = output_folder(__file__, __doc__)
 
 cal = cs.calibrate_eiro2024()                      # assumptions A1-A7 in cal.assumptions
 print("fitted:", {k: f"{v:.4g}" for k, v in cal.theta.items()})

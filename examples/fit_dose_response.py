@@ -7,28 +7,16 @@ Hill curves per agent, reports EC50 with three kinds of confidence interval, com
 models, and saves tables, a netCDF file and a plot in ./comboplan_output/fit_dose_response/
 (``--out DIR`` to change).
 """
-import argparse
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 import comboplan as cp
 from comboplan.models.dose_response import hill
+from _output import output_folder  # examples/_output.py, beside this script
 
 
-def output_folder() -> Path:
-    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
-    default = Path("comboplan_output", Path(__file__).stem)
-    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
-    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
-    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-out = output_folder()
+out = output_folder(__file__, __doc__)
 rng = np.random.default_rng(42)
 
 # --- a simulated plate: true viability curves, converted to absorbance with background

@@ -33,11 +33,10 @@ Run:  MPLBACKEND=Agg python examples/growth_wide_spreadsheet.py
 """
 from __future__ import annotations
 
-import argparse
-import os
 from pathlib import Path
 
 import matplotlib
+from _output import output_folder  # examples/_output.py, beside this script
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -85,18 +84,8 @@ def write_sheet(path: Path, seed: int = SEED) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def output_folder() -> Path:
-    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
-    default = Path("comboplan_output", Path(__file__).stem)
-    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
-    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
-    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def main() -> Path:
-    out = output_folder()
+    out = output_folder(__file__, __doc__)
     sheet = out / "caliper_wide.csv"
     write_sheet(sheet)
     print("first rows of the sheet:\n" + "\n".join(sheet.read_text().splitlines()[:4]) + "\n...")

@@ -26,11 +26,9 @@ Run:  MPLBACKEND=Agg python examples/paper_invasion.py
 """
 from __future__ import annotations
 
-import argparse
-import os
-from pathlib import Path
 
 import matplotlib
+from _output import output_folder  # examples/_output.py, beside this script
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -42,17 +40,7 @@ import comboplan as cp  # noqa: E402
 from comboplan import datasets  # noqa: E402
 
 
-def output_folder() -> Path:
-    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
-    default = Path("comboplan_output", Path(__file__).stem)
-    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
-    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
-    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-out = output_folder()
+out = output_folder(__file__, __doc__)
 
 fields = datasets.load_eiro2024_invasion_synthetic()
 assert fields.attrs["synthetic"]  # simulated counts, never the paper's measurements

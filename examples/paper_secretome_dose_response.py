@@ -23,12 +23,10 @@ Run:  MPLBACKEND=Agg python examples/paper_secretome_dose_response.py
 """
 from __future__ import annotations
 
-import argparse
-import os
 import warnings
-from pathlib import Path
 
 import matplotlib
+from _output import output_folder  # examples/_output.py, beside this script
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -41,17 +39,7 @@ from comboplan import datasets  # noqa: E402
 from comboplan.exceptions import ExtrapolationWarning  # noqa: E402
 
 
-def output_folder() -> Path:
-    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
-    default = Path("comboplan_output", Path(__file__).stem)
-    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
-    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
-    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-out = output_folder()
+out = output_folder(__file__, __doc__)
 
 printed = datasets.load_karimi2025()
 printed = printed[printed.cell_line == "SKBR3"]

@@ -20,28 +20,16 @@ Sign convention: response = inhibition (%), positive excess = synergy.
 
 Outputs go to ./comboplan_output/paper_sparse_synergy/ (``--out DIR`` to change).
 """
-import argparse
-import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 import comboplan as cp
 from comboplan import datasets
+from _output import output_folder  # examples/_output.py, beside this script
 
 
-def output_folder() -> Path:
-    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
-    default = Path("comboplan_output", Path(__file__).stem)
-    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
-    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
-    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-out = output_folder()
+out = output_folder(__file__, __doc__)
 
 # ---- Part 1: printed means, assumed SDs
 inv = datasets.load_eiro2024_invitro()

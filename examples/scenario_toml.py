@@ -27,7 +27,6 @@ Run:  MPLBACKEND=Agg python examples/scenario_toml.py
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -35,6 +34,7 @@ import sys
 from pathlib import Path
 
 import matplotlib
+from _output import output_folder  # examples/_output.py, beside this script
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -55,18 +55,8 @@ def comboplan_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from comboplan.cli import main; sys.exit(main())"]
 
 
-def output_folder() -> Path:
-    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
-    default = Path("comboplan_output", Path(__file__).stem)
-    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
-    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
-    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def main() -> Path:
-    out = output_folder()
+    out = output_folder(__file__, __doc__)
     api = out / "api"
     api.mkdir(parents=True, exist_ok=True)
 

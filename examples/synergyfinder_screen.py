@@ -32,12 +32,11 @@ Run:  MPLBACKEND=Agg python examples/synergyfinder_screen.py
 """
 from __future__ import annotations
 
-import argparse
-import os
 import warnings
 from pathlib import Path
 
 import matplotlib
+from _output import output_folder  # examples/_output.py, beside this script
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -76,18 +75,8 @@ def simulate_screen(seed: int = SEED) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def output_folder() -> Path:
-    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
-    default = Path("comboplan_output", Path(__file__).stem)
-    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
-    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
-    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def main() -> Path:
-    out = output_folder()
+    out = output_folder(__file__, __doc__)
 
     # ---- 1. write the screen in SynergyFinder's long format (one call per drug pair) -------------
     tidy = simulate_screen()

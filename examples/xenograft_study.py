@@ -19,11 +19,10 @@ Run:  MPLBACKEND=Agg python examples/xenograft_study.py   (outputs in ./combopla
 """
 from __future__ import annotations
 
-import argparse
-import os
 from pathlib import Path
 
 import matplotlib
+from _output import output_folder  # examples/_output.py, beside this script
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -56,18 +55,8 @@ def check_against_printed(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"synthetic_geo_mean_pct": gm, "printed_pct": printed}).reindex(ARMS)
 
 
-def output_folder() -> Path:
-    """Where this script writes: ``--out DIR``, else ``$COMBOPLAN_EXAMPLE_OUT``, else ./comboplan_output/<script>/."""
-    default = Path("comboplan_output", Path(__file__).stem)
-    ap = argparse.ArgumentParser(description=(__doc__ or "").strip().splitlines()[0])
-    ap.add_argument("--out", type=Path, help=f"output folder (default: ./{default.as_posix()}/)")
-    folder = ap.parse_args().out or Path(os.environ.get("COMBOPLAN_EXAMPLE_OUT") or default)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def main() -> Path:
-    out = output_folder()
+    out = output_folder(__file__, __doc__)
     df = load()
     df.to_csv(out / "xenograft_luminescence.csv", index=False)
     check = check_against_printed(df)

@@ -191,7 +191,7 @@ def test_examples_named_in_the_readme_exist_and_all_are_named():
     text = README.read_text(encoding="utf-8")
     section = text.split("- `examples/`", 1)[1]
     named = set(re.findall(r"`([\w.]+\.py)`", section))
-    have = {p.name for p in (README.parent / "examples").glob("*.py")}
+    have = {p.name for p in (README.parent / "examples").glob("*.py") if not p.name.startswith("_")}
     assert named == have, (sorted(named - have), sorted(have - named))
 
 
@@ -204,7 +204,7 @@ def test_examples_document_their_output_folder():
     env = {k: v for k, v in os.environ.items() if k != "COMBOPLAN_EXAMPLE_OUT"}
     env["MPLBACKEND"] = "Agg"
     assert "comboplan_output/<script name>/" in README.read_text(encoding="utf-8")
-    for script in sorted((README.parent / "examples").glob("*.py")):
+    for script in sorted(p for p in (README.parent / "examples").glob("*.py") if not p.name.startswith("_")):
         proc = subprocess.run([sys.executable, str(script), "--help"], env=env, capture_output=True, text=True,
                               timeout=120)
         assert proc.returncode == 0, (script.name, proc.stderr[-2000:])
