@@ -58,9 +58,9 @@ def test_validate_params_message_names_function_parameter_fix_and_value():
 
 # ---------------------------------------------------------------- dose-response
 def test_ecx_level_outside_0_1_is_refused_not_nan_with_status_ok(dr_fit):
-    with pytest.raises(InvalidParameterError, match=r"ecx\(\): level must be a number in \(0, 1\).*got 1.5"):
-        dr_fit.ecx(50, level=1.5)
-    assert np.isfinite(dr_fit.ecx(50, level=0.9)["ci_low"]).all()
+    with pytest.raises(InvalidParameterError, match=r"ecx\(\): ci_level must be a number in \(0, 1\).*got 1.5"):
+        dr_fit.ecx(50, ci_level=1.5)
+    assert np.isfinite(dr_fit.ecx(50, ci_level=0.9)["ci_low"]).all()
 
 
 def test_ecx_empty_x_is_refused(dr_fit):
@@ -274,8 +274,8 @@ def test_synergy_negative_n_boot_and_percent_ci_are_refused():
     df = _combo_table()
     with pytest.raises(InvalidParameterError, match=r"synergy\(\): n_boot must be an integer >= 0.*got -3"):
         cp.synergy(df, ["A", "B"], "inh", replicate="rep", methods=("bliss",), n_boot=-3)
-    with pytest.raises(InvalidParameterError, match=r"synergy\(\): ci must be a number in \(0, 1\).*got 95"):
-        cp.synergy(df, ["A", "B"], "inh", replicate="rep", methods=("bliss",), ci=95)
+    with pytest.raises(InvalidParameterError, match=r"synergy\(\): ci_level must be a number in \(0, 1\).*got 95"):
+        cp.synergy(df, ["A", "B"], "inh", replicate="rep", methods=("bliss",), ci_level=95)
     with pytest.raises(InvalidParameterError, match=r"fit_musyc\(\): n_boot"):
         cp.fit_musyc(df, ["A", "B"], "inh", replicate="rep", n_boot=-1, response_kind="inhibition", scale="percent")
 

@@ -28,8 +28,9 @@ def _gompertz_study(seed=0, n=6):
     return pd.DataFrame(rows, columns=["mouse", "arm", "day", "vol"])
 
 
+@pytest.mark.filterwarnings("ignore::comboplan.exceptions.ConvergenceWarning")
 def test_fit_growth_recovers_gompertz_and_selects_it():
-    fit = cp.fit_growth(_gompertz_study(), "mouse", "arm", "day", "vol", errors="ignore")
+    fit = cp.fit_growth(_gompertz_study(), "mouse", "arm", "day", "vol", errors="warn")
     best = fit.best_model()
     assert (best["model"] == "gompertz").mean() >= 0.75
     g = fit.arm_summary.query("model == 'gompertz' and param == 'r'").set_index("arm")["mean"]
@@ -123,7 +124,7 @@ def test_unidentified_asymptotes_are_flagged_and_left_out_of_arm_summaries():
     df = pd.DataFrame(rows)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = cp.fit_growth(df, "m", "arm", "day", "v", models=("exponential", "logistic"), errors="ignore")
+        fit = cp.fit_growth(df, "m", "arm", "day", "v", models=("exponential", "logistic"), errors="warn")
     f = fit.fits
     lg = f[f.model == "logistic"]
     vmax = fit.params.query("model == 'logistic' and param == 'vmax'").estimate.to_numpy()

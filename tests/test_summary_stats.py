@@ -31,7 +31,7 @@ def test_anova_from_summary_equals_scipy_on_data_with_those_summaries():
 def test_tost_by_hand_and_against_welch():
     rng = np.random.default_rng(5)
     a, b = _exact_sample(100.0, 4.0, 6, rng), _exact_sample(97.0, 5.0, 8, rng)
-    eq = equivalence_from_summary((100.0, 4.0, 6), [97.0], [5.0], [8], margin=8.0, level=0.9)
+    eq = equivalence_from_summary((100.0, 4.0, 6), [97.0], [5.0], [8], margin=8.0, ci_level=0.9)
     w = stats.ttest_ind(b, a, equal_var=False)
     se = float(np.sqrt(25 / 8 + 16 / 6))
     assert float(eq["se"].iloc[0]) == pytest.approx(se, rel=1e-12)

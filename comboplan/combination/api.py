@@ -189,10 +189,11 @@ class SynergyResult(ResultIO):
         return fn[kind](self, method=method, block=block, ax=ax, **kwargs)
 
 
+@renamed_params(ci="ci_level")
 @validate_params({
     "monotherapy": [StrOptions({"observed", "fitted"})],
     "baseline_correction": ["boolean"],
-    "ci": [Interval(Real, 0, 1, closed="neither")],
+    "ci_level": [Interval(Real, 0, 1, closed="neither")],
     "n_boot": [Interval(Integral, 0, None)],
     "seed": ["seed"],
     "bootstrap": [StrOptions({"mean", "single"})],
@@ -200,7 +201,7 @@ class SynergyResult(ResultIO):
     "errors": [StrOptions({"warn", "raise"})],
 })
 def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "zip"),
-            response_kind="inhibition", monotherapy="observed", baseline_correction=False, ci=0.95,
+            response_kind="inhibition", monotherapy="observed", baseline_correction=False, ci_level=0.95,
             n_boot=1000, replicate=None, seed=None, scale="percent", bootstrap="mean",
             inference="auto", dose_units=None, zip_version="3", errors="warn",
             loewe_method="classic") -> SynergyResult:
@@ -231,8 +232,8 @@ def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "z
         SynergyFinder's baseline correction: ``y - (top - y)/top * baseline`` with
         ``baseline`` the smallest single-agent effect of the block (fitted when Hill
         fits are available, else observed).
-    ci : float
-        Confidence level of the intervals (0-1).
+    ci_level : float
+        Confidence level of the intervals (0-1).  (``ci=`` is a deprecated alias.)
     n_boot : int
         Bootstrap replicates (replicates resampled within cells; single-agent, Loewe
         and ZIP fits are refitted on every replicate, batched).  0 disables.
@@ -309,12 +310,13 @@ def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "z
     Raises
     ------
     InvalidParameterError
-        An option outside its allowed values (``ci=95``, ``n_boot=-1``, ``errors="ignore"``).
+        An option outside its allowed values (``ci_level=95``, ``n_boot=-1``, ``errors="ignore"``).
     DataError
         Malformed input, duplicated cells without ``replicate``, responses outside the
         declared scale; with ``errors="raise"``, any block or cell a method cannot score
         (the message names the block and what is missing).
     """
+    ci = ci_level
     methods = tuple(dict.fromkeys(m.lower() for m in ([methods] if isinstance(methods, str) else methods)))
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods:
@@ -363,7 +365,7 @@ def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "z
     _warn_unscored(blocks_tab, methods)
     settings = {"methods": methods, "doses": list(design.doses), "by": list(design.by), "response": response,
                 "response_kind": response_kind, "scale": scale, "top": top, "monotherapy": monotherapy,
-                "baseline_correction": baseline_correction, "ci": ci, "n_boot": n_boot, "bootstrap": bootstrap,
+                "baseline_correction": baseline_correction, "ci": ci, "ci_level": ci, "n_boot": n_boot, "bootstrap": bootstrap,
                 "inference": inference, "inference_note": note, "replicate": replicate, "seed": seed,
                 "sign_convention": SIGN_EXCESS, "dose_units": dict(dose_units or {}),
                 "zip_version": zip_version, "errors": errors, "loewe_method": loewe_method,
@@ -936,9 +938,10 @@ class ChouTalalayResult(ResultIO):
         return fn[kind](self, ax=ax, **kwargs)
 
 
-@validate_params({"ci": [Interval(Real, 0, 1, closed="neither")], "mutually_exclusive": ["boolean"]})
+@renamed_params(ci="ci_level")
+@validate_params({"ci_level": [Interval(Real, 0, 1, closed="neither")], "mutually_exclusive": ["boolean"]})
 def chou_talalay(data, doses, response, by=None, response_kind="inhibition", scale="percent",
-                 fa_levels=(0.5, 0.75, 0.9, 0.95), mutually_exclusive=True, ci=0.95, replicate=None,
+                 fa_levels=(0.5, 0.75, 0.9, 0.95), mutually_exclusive=True, ci_level=0.95, replicate=None,
                  dose_units=None, errors="warn") -> ChouTalalayResult:
     """Chou-Talalay median-effect analysis: Dm, m, r, CI at points and fa levels, DRI.
 
@@ -960,8 +963,8 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
         Effect levels for CI/DRI (default 0.5, 0.75, 0.9, 0.95 as in CompuSyn).
     mutually_exclusive : bool
         CI form; ``False`` adds the interaction terms (Chou & Talalay 1984).
-    ci : float
-        Confidence level for the delta-method intervals.
+    ci_level : float
+        Confidence level for the delta-method intervals.  (``ci=`` is a deprecated alias.)
     replicate : str, optional
         Replicate column (needed when cells repeat).  Replicates enter the
         median-effect regressions individually.
@@ -986,6 +989,7 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
     """
     from ..models.combination import chou_talalay as ct
 
+    ci = ci_level
     if errors not in ("warn", "raise"):
         raise DataError(f"errors must be 'warn' or 'raise'; got {errors!r}.")
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind=response_kind, scale=scale)
@@ -1135,7 +1139,7 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
                       "result.params[['status', 'message']].", ComboplanWarning, stacklevel=2)
     settings = {"doses": doses, "by": list(design.by), "response": response, "response_kind": response_kind,
                 "scale": scale, "fa_levels": fa_levels.tolist(), "mutually_exclusive": mutually_exclusive,
-                "ci": ci, "sign_convention": SIGN_CI, "dose_units": dict(dose_units or {}),
+                "ci": ci, "ci_level": ci, "sign_convention": SIGN_CI, "dose_units": dict(dose_units or {}),
                 "reference": "Chou & Talalay (1984) Adv Enzyme Regul 22:27; Chou (2006) Pharmacol Rev 58:621; "
                              "CIs: Lee & Kong (2009) Stat Biopharm Res 1:4"}
     return ChouTalalayResult(params=pd.DataFrame(P), points=pd.DataFrame(PT), levels=pd.DataFrame(LV),
@@ -1241,13 +1245,14 @@ class MuSyCResult(ResultIO):
         return ps.musyc_plot(self, kind=kind, block=block, ax=ax, **kwargs)
 
 
+@renamed_params(ci="ci_level")
 @validate_params({
     "fit_gamma": ["boolean"],
     "n_boot": [Interval(Integral, 0, None)],
-    "ci": [Interval(Real, 0, 1, closed="neither")],
+    "ci_level": [Interval(Real, 0, 1, closed="neither")],
     "seed": ["seed"],
 })
-def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n_boot=200, ci=0.95,
+def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n_boot=200, ci_level=0.95,
               seed=None, response_kind="viability", scale="fraction", bootstrap="auto",
               dose_units=None, errors="warn") -> MuSyCResult:
     """Fit the MuSyC model (Meyer et al. 2019) to a two-agent dose-response surface.
@@ -1269,8 +1274,8 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
         (otherwise fixed at 1).
     n_boot : int
         Bootstrap refits for the parameter CIs (batched through the engine).
-    ci : float
-        Confidence level.
+    ci_level : float
+        Confidence level.  (``ci=`` is a deprecated alias.)
     seed : int or Generator, optional
         Bootstrap seed.
     response_kind, scale : str
@@ -1306,6 +1311,7 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
     from ..models.combination.musyc import MUSYC_PARAMS, musyc_beta
     from .fits import FIT_GTOL, FIT_TOL, _engine, hill_start, musyc_spec
 
+    ci = ci_level
     if errors not in ("warn", "raise"):
         raise DataError(f"errors must be 'warn' or 'raise'; got {errors!r}.")
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind="inhibition", scale=scale)
@@ -1442,7 +1448,8 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
                       "other blocks are unaffected, see result.fit[['status', 'message']].", ComboplanWarning,
                       stacklevel=2)
     settings = {"doses": [a1, a2], "by": list(design.by), "response": response, "fit_gamma": fit_gamma,
-                "n_boot": n_boot, "ci": ci, "dose_units": dict(dose_units or {}), "response_kind": response_kind,
+                "n_boot": n_boot, "ci": ci, "ci_level": ci, "dose_units": dict(dose_units or {}),
+                "response_kind": response_kind,
                 "reference": "Meyer et al. (2019) Cell Syst 8:97; Wooten et al. (2021) Nat Commun 12:4607"}
     return MuSyCResult(params=pd.DataFrame(PR), fit=pd.DataFrame(FT), settings=settings)
 
@@ -1471,14 +1478,15 @@ def _musyc_score(row):
 
 
 # ====================================================================== equivalent dose
+@renamed_params(ci="ci_level")
 @validate_params({
     "combination": [dict],
     "n_boot": [Interval(Integral, 0, None)],
-    "ci": [Interval(Real, 0, 1, closed="neither")],
+    "ci_level": [Interval(Real, 0, 1, closed="neither")],
     "seed": ["seed"],
 }, fixes={"combination": "e.g. {'pac_uM': 1, 'sec': 1}"})
 def equivalent_dose(data, doses, response, agent, combination, by=None, replicate=None,
-                    response_kind="inhibition", scale="percent", fixed=None, n_boot=2000, ci=0.95,
+                    response_kind="inhibition", scale="percent", fixed=None, n_boot=2000, ci_level=0.95,
                     seed=None) -> pd.DataFrame:
     """Dose of one agent alone that gives the effect observed for a combination.
 
@@ -1508,8 +1516,8 @@ def equivalent_dose(data, doses, response, agent, combination, by=None, replicat
         reach the plateau; the four-parameter fit needs >= 4 dose levels incl. 0).
     n_boot : int
         Bootstrap refits.
-    ci : float
-        Confidence level.
+    ci_level : float
+        Confidence level.  (``ci=`` is a deprecated alias.)
     seed : int or Generator, optional
 
     Returns
@@ -1526,7 +1534,7 @@ def equivalent_dose(data, doses, response, agent, combination, by=None, replicat
     ------
     InvalidParameterError
         ``combination`` does not name every dose column (or names an unknown one),
-        ``n_boot < 0``, ``ci`` outside (0, 1).
+        ``n_boot < 0``, ``ci_level`` outside (0, 1).
     DataError
         Malformed data, or no cell with the combination's doses.
     """
@@ -1575,7 +1583,7 @@ def equivalent_dose(data, doses, response, agent, combination, by=None, replicat
         P = np.where(fit.converged[:, None], fit.estimates, np.nan)
         E = ysets[:, crow].mean(axis=1)
         eq = hill_dose_for_effect(E, P[:, 0], P[:, 1], P[:, 2], P[:, 3])
-        z = 0.5 + ci / 2
+        z = 0.5 + ci_level / 2
         fin = np.isfinite(P[1:, 0])
         bq = eq[1:][fin]
         # "not reached" replicates give an infinite equivalent dose: take order statistics (no

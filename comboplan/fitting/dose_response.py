@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._params import Integral, Interval, Real, StrOptions, invalid, validate_params
+from .._params import Integral, Interval, Real, StrOptions, invalid, renamed_params, validate_params
 from ..data.validate import _fmt_label
 from ..data.validate import (
     as_list,
@@ -223,11 +223,12 @@ class DoseResponseResult(ResultIO):
             return ecx_relative(self.spec, x, params)
         return ecx_absolute(self.spec, x, params)
 
+    @renamed_params(level="ci_level")
     @validate_params({
         "x": [Interval(Real), "nonempty array-like"],
         "ci": [StrOptions({"delta", "profile", "bootstrap"}), None],
         "kind": [StrOptions({"relative", "absolute"})],
-        "level": [Interval(Real, 0, 1, closed="neither"), None],
+        "ci_level": [Interval(Real, 0, 1, closed="neither"), None],
         "n_boot": [Interval(Integral, 1, None)],
         "seed": ["seed"],
         "extrapolate": ["boolean"],
@@ -237,7 +238,7 @@ class DoseResponseResult(ResultIO):
         x: float | Sequence[float] = 50,
         ci: str = "delta",
         kind: str = "relative",
-        level: float | None = None,
+        ci_level: float | None = None,
         n_boot: int = 1000,
         seed=None,
         extrapolate: bool = False,
@@ -255,8 +256,9 @@ class DoseResponseResult(ResultIO):
             Delta method on log ECx (fast); profile likelihood (refits with ECx held
             fixed; F-based); residual bootstrap (``n_boot`` refits, percentile).
         kind : {"relative", "absolute"}
-        level : float, optional
-            Confidence level; default the result's ``ci_level``.
+        ci_level : float, optional
+            Confidence level; default the result's ``ci_level``.  (``level=`` is a
+            deprecated alias.)
         n_boot : int
             Bootstrap replicates (``ci="bootstrap"``), >= 1.
         seed : int or numpy.random.Generator, optional
@@ -277,11 +279,11 @@ class DoseResponseResult(ResultIO):
         Raises
         ------
         InvalidParameterError
-            An option outside its allowed values (``level=1.5``, ``x=[]``, ``n_boot=-5``).
+            An option outside its allowed values (``ci_level=1.5``, ``x=[]``, ``n_boot=-5``).
         """
         if self.spec.inverse is None:
             raise DataError(f"model {self.spec.name!r} has no dose effect, so it has no ECx")
-        level = self.ci_level if level is None else float(level)
+        level = self.ci_level if ci_level is None else float(ci_level)
         xs = np.atleast_1d(np.asarray(x, dtype=float))
         if not np.all(np.isfinite(xs)):
             raise invalid("DoseResponseResult.ecx", "x", "finite", x, "e.g. 50")
@@ -498,7 +500,9 @@ class DoseResponseResult(ResultIO):
         return lo, hi
 
     # ------------------------------------------------------------------ prediction
-    def predict(self, dose, interval: str | None = None, level: float | None = None):
+    @renamed_params(level="ci_level")
+    @validate_params({"ci_level": [Interval(Real, 0, 1, closed="neither"), None]})
+    def predict(self, dose, interval: str | None = None, ci_level: float | None = None):
         """Predicted response at ``dose`` for every curve.
 
         Parameters
@@ -507,8 +511,9 @@ class DoseResponseResult(ResultIO):
             Doses (dose unit of the fit), 1-D.
         interval : {None, "confidence"}
             If ``"confidence"``, also return a delta-method confidence band.
-        level : float, optional
-            Confidence level (default: the result's ``ci_level``).
+        ci_level : float, optional
+            Confidence level (default: the result's ``ci_level``).  (``level=`` is a
+            deprecated alias.)
 
         Returns
         -------
@@ -534,7 +539,7 @@ class DoseResponseResult(ResultIO):
             return da
         if interval != "confidence":
             raise DataError(f"interval must be None or 'confidence', got {interval!r}")
-        level = self.ci_level if level is None else level
+        level = self.ci_level if ci_level is None else float(ci_level)
         J = self._param_gradient(lambda p: self.spec.func(d[None, :], *[p[:, k, None] for k in range(p.shape[1])]))
         # on-bound parameters as fixed; a missing covariance gives a NaN band, not a zero-width one
         J = np.where(self.fit.bound_flags[:, None, :], 0.0, J)

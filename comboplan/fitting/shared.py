@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
-from .._params import Integral, Interval, Real, StrOptions, invalid, validate_params
+from .._params import Integral, Interval, Real, StrOptions, invalid, renamed_params, validate_params
 from ..data.validate import (
     as_list,
     check_dose_column,
@@ -277,7 +277,7 @@ class SharedDoseResponseResult(ResultIO):
         except (TypeError, ValueError):
             lv = np.nan
         if not 0 < lv < 1:
-            raise invalid(func, "level", "a number in (0, 1)", level)
+            raise invalid(func, "ci_level", "a number in (0, 1)", level)
         return lv
 
     def _tested_range(self):
@@ -286,8 +286,9 @@ class SharedDoseResponseResult(ResultIO):
             warnings.simplefilter("ignore", RuntimeWarning)
             return np.nanmin(xp, axis=1), np.nanmax(xp, axis=1)
 
+    @renamed_params(level="ci_level")
     def ecx(self, x: float | Sequence[float] = 50, *, kind: str = "relative", ci_scale: str = "log",
-            level: float | None = None, extrapolate: bool = False) -> pd.DataFrame:
+            ci_level: float | None = None, extrapolate: bool = False) -> pd.DataFrame:
         """Effective doses of every curve with delta-method intervals from the joint covariance.
 
         Parameters
@@ -300,8 +301,8 @@ class SharedDoseResponseResult(ResultIO):
             ``"log"`` (default): interval ``ECx * exp(+-t se(log ECx))``, positive and
             unit-invariant; ``"natural"``: ``ECx +- t se(ECx)`` as drc's ``ED(...,
             interval="delta")``.
-        level : float, optional
-            Confidence level (default the result's ``ci_level``).
+        ci_level : float, optional
+            Confidence level (default the result's ``ci_level``; ``level=`` is a deprecated alias).
         extrapolate : bool
             If False (default), an ECx outside the tested dose range of its curve is NaN
             with ``status`` saying so (as :meth:`DoseResponseResult.ecx`); if True it is
@@ -315,7 +316,7 @@ class SharedDoseResponseResult(ResultIO):
             ``"response level never reached"``), extrapolated.
         """
         xs = self._check_ecx_args(x, kind, ci_scale)
-        level = self._level(level, "SharedDoseResponseResult.ecx")
+        level = self._level(ci_level, "SharedDoseResponseResult.ecx")
         tq = self._tq(level)
         lo_d, hi_d = self._tested_range()
         rows = []
@@ -398,8 +399,10 @@ class SharedDoseResponseResult(ResultIO):
                           "test": "two-sided t test on the pooled residual df (delta-method SE, natural scale)"})
         return out
 
+    @renamed_params(level="ci_level")
     def compare_ecx(self, x: float = 50, *, kind: str = "ratio", pairs=None, reference=None,
-                    ecx_kind: str = "relative", ci_scale: str = "natural", level: float | None = None) -> pd.DataFrame:
+                    ecx_kind: str = "relative", ci_scale: str = "natural",
+                    ci_level: float | None = None) -> pd.DataFrame:
         """Ratios or differences of ECx between curves with delta-method intervals (drc ``EDcomp``).
 
         Parameters
@@ -419,8 +422,8 @@ class SharedDoseResponseResult(ResultIO):
         ci_scale : {"natural", "log"}
             ``"natural"`` (default, as drc's ``EDcomp(..., interval = "delta")``):
             ``estimate +- t se``; ``"log"`` (ratios only): ``ratio * exp(+-t se/ratio)``.
-        level : float, optional
-            Confidence level (default the result's ``ci_level``).
+        ci_level : float, optional
+            Confidence level (default the result's ``ci_level``; ``level=`` is a deprecated alias).
 
         Returns
         -------
@@ -437,7 +440,7 @@ class SharedDoseResponseResult(ResultIO):
         if np.ndim(x) != 0:
             raise invalid(f, "x", "one number", x, "e.g. 50")
         self._check_ecx_args(x, ecx_kind, ci_scale, f)
-        level = self._level(level, f)
+        level = self._level(ci_level, f)
         pairs = self._pairs(pairs, reference)
         val, G = self._ecx_and_grad(float(x), ecx_kind)
         lo_d, hi_d = self._tested_range()
@@ -462,8 +465,9 @@ class SharedDoseResponseResult(ResultIO):
                           ExtrapolationWarning, stacklevel=2)
         return out
 
+    @renamed_params(level="ci_level")
     def relative_potency(self, reference, x: float = 50, *, ci_scale: str = "log",
-                         level: float | None = None) -> pd.DataFrame:
+                         ci_level: float | None = None) -> pd.DataFrame:
         """Potency of every curve relative to a reference curve: ``ECx(reference) / ECx(curve)``.
 
         > 1: the curve needs less dose than the reference for the same relative effect
@@ -478,8 +482,8 @@ class SharedDoseResponseResult(ResultIO):
             Percent of the full effect, in (0, 100).
         ci_scale : {"log", "natural"}
             Interval on the log scale (default; positive) or natural scale.
-        level : float, optional
-            Confidence level.
+        ci_level : float, optional
+            Confidence level (default the result's ``ci_level``; ``level=`` is a deprecated alias).
 
         Returns
         -------
@@ -490,15 +494,16 @@ class SharedDoseResponseResult(ResultIO):
         """
         r = self._curve_index(reference)
         pairs = [(r, i) for i in range(self.n_curves) if i != r]
-        out = self.compare_ecx(x, kind="ratio", pairs=pairs, ci_scale=ci_scale, level=level)
+        out = self.compare_ecx(x, kind="ratio", pairs=pairs, ci_scale=ci_scale, ci_level=ci_level)
         out["comparison"] = "relative potency"
         j = _potency_param(self.spec)
         others = [nm for k, nm in enumerate(self.spec.param_names) if k != j]
         out["parallel"] = all(nm in self.shared or nm in self.fixed for nm in others)
         return out
 
+    @renamed_params(level="ci_level")
     def compare_params(self, param: str, *, operator: str = "/", pairs=None, reference=None,
-                       level: float | None = None) -> pd.DataFrame:
+                       ci_level: float | None = None) -> pd.DataFrame:
         """Ratios or differences of one curve-specific parameter between curves (drc ``compParm``).
 
         Parameters
@@ -509,8 +514,8 @@ class SharedDoseResponseResult(ResultIO):
             Ratio (H0: 1) or difference (H0: 0).
         pairs, reference : optional
             As in :meth:`compare_ecx`.
-        level : float, optional
-            Confidence level.
+        ci_level : float, optional
+            Confidence level (default the result's ``ci_level``; ``level=`` is a deprecated alias).
 
         Returns
         -------
@@ -527,7 +532,7 @@ class SharedDoseResponseResult(ResultIO):
                           param)
         if operator not in ("/", "-"):
             raise invalid(f, "operator", "'/' or '-'", operator)
-        level = self._level(level, f)
+        level = self._level(ci_level, f)
         j = self.spec.param_names.index(param)
         v = self.est[:, j]
         P = self.joint_cov.shape[0]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._params import renamed_params
 from ..exceptions import DataError
 
 __all__ = ["anova_from_summary", "equivalence_from_summary"]
@@ -63,7 +64,8 @@ def anova_from_summary(means, sds, ns) -> dict:
             "pooled_sd": math.sqrt(ssw / dfw)}
 
 
-def equivalence_from_summary(ref, means, sds, ns, margin: float, *, level: float = 0.90,
+@renamed_params(level="ci_level")
+def equivalence_from_summary(ref, means, sds, ns, margin: float, *, ci_level: float = 0.90,
                              labels=None, pooled: tuple[float, int] | None = None) -> pd.DataFrame:
     """Equivalence of each group to a reference group within +-``margin`` (TOST, Welch).
 
@@ -75,8 +77,9 @@ def equivalence_from_summary(ref, means, sds, ns, margin: float, *, level: float
         The groups compared with it.
     margin : float
         Equivalence margin (response unit, > 0): differences within +-margin are negligible.
-    level : float
-        Confidence level of the interval shown (0.90 for a TOST at alpha = 0.05).
+    ci_level : float
+        Confidence level of the interval shown (0.90 for a TOST at alpha = 0.05; ``level=`` is
+        a deprecated alias).
     labels : sequence, optional
         Group labels.
     pooled : (sd, df), optional
@@ -88,14 +91,15 @@ def equivalence_from_summary(ref, means, sds, ns, margin: float, *, level: float
     -------
     pandas.DataFrame
         label, difference (group - reference), se, df (Welch-Satterthwaite), ci_low, ci_high
-        (``level`` interval), p_tost (the larger one-sided p), equivalent (ci inside
+        (``ci_level`` interval), p_tost (the larger one-sided p), equivalent (ci inside
         +-margin), margin.
     """
     m, s, n = _check(means, sds, ns, min_groups=1)
     if not (isinstance(margin, float | int) and margin > 0):
         raise DataError(f"margin must be a positive number in the response unit; got {margin!r}.")
+    level = ci_level
     if not 0 < level < 1:
-        raise DataError("level must lie strictly between 0 and 1.")
+        raise DataError("ci_level must lie strictly between 0 and 1.")
     m0, s0, n0 = (float(v) for v in ref)
     if pooled is not None:
         sp, dfp = float(pooled[0]), float(pooled[1])

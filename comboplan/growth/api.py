@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from .._params import Integral, Interval, Real, StrOptions, validate_params
-from ..exceptions import ConvergenceWarning, DataError
+from ..exceptions import ConvergenceWarning, DataError, FitError
 from ..models.growth import GROWTH_MODELS, get_growth_model
 from ..results import ResultIO, check_kind, set_units, units_by
 from .data import LLOQ_RULES, GrowthData, as_growth_data
@@ -961,7 +961,7 @@ def _unit(pname, unit_kind, gd):
     "scale": [StrOptions({"log", "size"})],
     "below_lloq": [StrOptions(set(LLOQ_RULES))],
     "ci_level": [Interval(Real, 0, 1, closed="neither")],
-    "errors": [StrOptions({"warn", "ignore"})],
+    "errors": [StrOptions({"warn", "raise", "ignore"})],
     "maxiter": [Interval(Integral, 1, None)],
 })
 def fit_growth(
@@ -996,9 +996,11 @@ def fit_growth(
         Treatment of undetectable sizes (stated in the result).
     ci_level : float
         Level of the per-animal Wald intervals (t quantiles, residual df) and arm intervals.
-    errors : {"warn", "ignore"}
-        Failed fits are NaN rows with ``converged=False``; ``"warn"`` issues one
-        :class:`ConvergenceWarning` counting them.
+    errors : {"warn", "raise"}
+        ``"warn"`` (default): failed fits are NaN rows with ``converged=False`` and one
+        :class:`ConvergenceWarning` counts them; ``"raise"``: a :class:`FitError` when any
+        fit failed (as :func:`comboplan.fit_dose_response`).  ``"ignore"`` (NaN rows, no
+        warning) is deprecated: use ``"warn"`` and filter the :class:`ConvergenceWarning`.
     maxiter : int
         Iteration limit of the engine.
     **validate_kwargs
@@ -1017,6 +1019,10 @@ def fit_growth(
     """
     from ..fitting.batch import fit_curves
 
+    if errors == "ignore":
+        warnings.warn("fit_growth(): errors='ignore' is deprecated and will be removed; use errors='warn' (the value "
+                      "every comboplan function takes) and filter comboplan.exceptions.ConvergenceWarning, or "
+                      "errors='raise'.", FutureWarning, stacklevel=2)
     gd = as_growth_data(data, subject, arm, time, size, **validate_kwargs)
     models = tuple(str(m).lower() for m in models)
     for m in models:
@@ -1124,6 +1130,10 @@ def fit_growth(
                               "geometric" if p.transform == "log" else "arithmetic", _unit(p.name, p.unit, gd)))
     arm_summary = pd.DataFrame(arows, columns=["arm", "model", "param", "n", "mean", "stderr_fit_scale",
                                                "ci_low", "ci_high", "mean_type", "unit"])
+    if n_fail and errors == "raise":
+        raise FitError(f"{n_fail} of {len(models) * gd.n_subjects} per-animal growth fits did not converge (see "
+                       "the messages with errors='warn': GrowthFit.fits['message']). Pass errors='warn' to get them "
+                       "as NaN rows instead.")
     if n_fail and errors == "warn":
         warnings.warn(f"{n_fail} of {len(models) * gd.n_subjects} per-animal growth fits did not converge; "
                       "they are NaN rows with converged=False (see GrowthFit.fits['message']).",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import warnings
 from pathlib import Path
 
 from ..cli import nonnegative_int
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     from ..data.io import read_table
-    from ..exceptions import DataError
+    from ..exceptions import ConvergenceWarning, DataError
     from ..plot import growth as gplot
     from .api import fit_growth, fit_growth_mixed
     from .data import read_growth_wide, validate_growth
@@ -75,7 +76,9 @@ def run(args: argparse.Namespace) -> int:
     design = _design(args, gd)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    fit = fit_growth(gd, models=models, errors="ignore")
+    with warnings.catch_warnings():        # failed per-animal fits are NaN rows of the tables written
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = fit_growth(gd, models=models)
     fit.params.to_csv(out / "growth_params.csv", index=False)
     fit.fits.to_csv(out / "growth_model_comparison.csv", index=False)
     mixed = fit_growth_mixed(gd, dropout=args.dropout_rule)
@@ -120,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _design(args, gd):
     """The arm design of ``--combination ARM=A+B`` options (checked before any fitting)."""
-    from ..exceptions import DataError
+    from ..exceptions import ConvergenceWarning, DataError
 
     arms = sorted({str(a) for a in gd.arms})
     if args.control is not None and str(args.control) not in arms:

@@ -40,6 +40,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .._params import Interval, Real, renamed_params, validate_params
 from ..exceptions import DataError
 from ..growth.endpoints import mean_rtv, tgi_delta
 from ..models.pk import Regimen, parse_schedule
@@ -245,13 +246,15 @@ def _endpoint(size, day_idx, control, kind):
     return tgi_delta(size[:, :, day_idx], size[:, :, 0], control[:, :, day_idx], control[:, :, 0], axis=1)
 
 
+@renamed_params(level="ci_level")
+@validate_params({"ci_level": [Interval(Real, 0, 1, closed="neither")]})
 def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "paclitaxel",
                    schedule="weekly from day 0 to 21", route: str = "ip", unit: str = "mg/kg",
                    companions: Mapping[str, ProductExposure | None] | None = None,
                    reference: tuple[float, str] = (10.0, "none"), days: Sequence[float] = (14.0, 21.0),
                    endpoint: str = "geometric_relative_size", margin: float = 0.2, target_probability: float = 0.8,
                    n_animals: int = 200, draws: ParameterDraws | None = None,
-                   variability: Variability | None = None, level: float = 0.9, seed=0,
+                   variability: Variability | None = None, ci_level: float = 0.9, seed=0,
                    in_vitro_dri: float | Mapping[str, float] | None = None, max_step: float = 0.2,
                    toxicity=None, require_tolerable: bool = True) -> DoseReductionResult:
     """Predict efficacy over doses x companions and find the minimum non-inferior dose.
@@ -285,8 +288,8 @@ def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "pa
         Parameter uncertainty; without it every probability is 0 or 1.
     variability : Variability, optional
         Between-animal variability.
-    level : float
-        Credible level of the bands.
+    ci_level : float
+        Credible level of the bands (``level=`` is a deprecated alias).
     seed : int or Generator
     in_vitro_dri : float or mapping companion -> float, optional
         In-vitro dose-reduction index (e.g. from :func:`comboplan.chou_talalay`) shown beside
@@ -348,6 +351,7 @@ def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "pa
         ok = {k: v <= ref * (1.0 + margin) for k, v in ep.items()}
     else:
         ok = {k: v >= ref - margin for k, v in ep.items()}
+    level = float(ci_level)
     qlo, qhi = (1 - level) / 2, 1 - (1 - level) / 2
     rows = []
     cube = np.full((len(companions), doses.size, days.size, n_draws), np.nan)
@@ -391,6 +395,7 @@ def dose_reduction(model: PKPDModel, doses: Sequence[float], *, agent: str = "pa
     settings = {"agent": agent, "unit": unit, "schedule": str(schedule), "route": route, "endpoint": endpoint,
                 "margin": margin, "target_probability": target_probability, "reference_dose": ref_dose,
                 "reference_companion": ref_comp, "n_draws": n_draws, "source": _source, "n_animals": int(n_animals), "level": level,
+                "ci_level": level,
                 "companions": tuple(companions), "doses": doses, "days": days,
                 "interaction": model.interaction.describe(), "seed": seed,
                 "companion_descriptions": {c: (p.describe() if p is not None else "none") for c, p in companions.items()}}

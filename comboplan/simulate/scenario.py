@@ -59,7 +59,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
     "uncertainty.covariance": {"params": "list[str]", "matrix": "matrix", "estimates": "table[num]"},
     "explore": {"doses": "list[num]", "companions": "list[str]", "reference": "table", "agent": "str",
                 "schedule": "schedule", "route": "str", "unit": "str", "days": "list[num]", "endpoint": "str",
-                "margin": "num", "target_probability": "num", "n_animals": "int>=1", "level": "num",
+                "margin": "num", "target_probability": "num", "n_animals": "int>=1", "ci_level": "num", "level": "num",
                 "in_vitro_dri": "num|table[num]"},
     "explore.reference": {"dose": "num>=0", "companion": "str"},
     "power": {"analysis": "str", "arms": "list[str]", "roles": "table[str]", "n_per_arm": "int>=1|list[int]",
@@ -228,7 +228,7 @@ class Scenario:
         args = dict(companions=comps, reference=(float(ref.get("dose", 10.0)), str(ref.get("companion", "none"))),
                     variability=self.variability, draws=self.draws, seed=self.seed)
         for k in ("doses", "agent", "schedule", "route", "unit", "days", "endpoint", "margin", "target_probability",
-                  "n_animals", "level", "in_vitro_dri"):
+                  "n_animals", "ci_level", "level", "in_vitro_dri"):
             if k in ex:
                 args[k] = ex.pop(k)
         if ex:
