@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._params import Integral, Interval, Real, StrOptions, validate_params
+from .._params import Check, Integral, Interval, Real, StrOptions, validate_params
 from ..exceptions import ConvergenceWarning, DataError, FitError
 from ..models.growth import GROWTH_MODELS, get_growth_model
 from ..results import ResultIO, check_kind, set_units, units_by
@@ -961,7 +961,7 @@ def _unit(pname, unit_kind, gd):
     "scale": [StrOptions({"log", "size"})],
     "below_lloq": [StrOptions(set(LLOQ_RULES))],
     "ci_level": [Interval(Real, 0, 1, closed="neither")],
-    "errors": [StrOptions({"warn", "raise", "ignore"})],
+    "errors": [StrOptions({"warn", "raise"}), Check(lambda v: v == "ignore", "'ignore' (deprecated)")],
     "maxiter": [Interval(Integral, 1, None)],
 })
 def fit_growth(
