@@ -453,3 +453,11 @@ def test_nlme_search_next_to_a_region_where_the_model_fails_stays_finite():
     assert np.all(np.isfinite(fit.theta)) and np.isfinite(fit.ofv)
     assert 0.24 < fit.theta[1] <= 0.25          # went as far as the model can be evaluated
     assert "not estimable" in fit.message       # and does not pretend to have standard errors there
+
+
+def test_summary_states_the_one_synergy_sign(fitted):
+    """The package's one sign sentence, with gamma named as the raw quantity (> 0 = synergy)."""
+    from comboplan._sign import SYNERGY_SCORE_SIGN
+
+    text = fitted[1].summary()
+    assert SYNERGY_SCORE_SIGN in text and "interaction.gamma > 0 = synergy" in text

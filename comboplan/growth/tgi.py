@@ -382,6 +382,11 @@ class TGIFit(_PlanningInterface):
         lines.append(tab.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
         notes = [r for r in self.population["note"] if r]
         lines += [f"note: {x}" for x in dict.fromkeys(notes)]
+        if s.get("pair") and s.get("interaction"):
+            from .._sign import sign_sentence
+
+            lines.append(sign_sentence("interaction.gamma (the excess kill hazard over Bliss independence, "
+                                       "scaled by sqrt(kA cA kB cB))", "interaction.gamma > 0 = synergy, 0 = Bliss"))
         return "\n".join(lines)
 
     def to_xarray(self):
