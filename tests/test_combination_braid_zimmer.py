@@ -175,7 +175,7 @@ def test_unfittable_block_is_reported_not_raised():
     assert "line='few'" in st.loc["few", "message"] and ">= 4 dose levels" in st.loc["few", "message"]
     with pytest.raises(DataError, match="line='few'"):
         cp.fit_braid(both, doses=["a", "b"], response="v", replicate="rep", by="line", n_boot=0, errors="raise")
-    with pytest.raises(DataError, match="ef must be"):
+    with pytest.raises(cp.InvalidParameterError, match="ef must be"):   # an option, not the data
         cp.fit_braid(df, doses=["a", "b"], response="v", replicate="rep", ef="kappa3")
 
 
@@ -193,3 +193,16 @@ def test_result_contract_braid():
         ax = res.plot(kind=kind)
         assert ax.get_xlabel() == "a"
     assert res.settings["sign_convention"].startswith("kappa > 0 synergy")
+
+
+@pytest.mark.parametrize("fit", ["fit_braid", "fit_zimmer"])
+@pytest.mark.parametrize("opt,msg", [({"errors": "ignore"}, "errors must be one of"),
+                                     ({"n_boot": -1}, "n_boot must be an integer >= 0"),
+                                     ({"ci_level": 95}, "ci_level must be"),
+                                     ({"bootstrap": "cases"}, "bootstrap must be one of")])
+def test_bad_options_are_invalid_parameter_errors_naming_the_function(fit, opt, msg):
+    """Options are refused before any fitting, as InvalidParameterError (not DataError) naming the call."""
+    df = _matrix(braid, BRAID_TRUE)
+    with pytest.raises(cp.InvalidParameterError, match=msg) as exc:
+        getattr(cp, fit)(df, doses=["a", "b"], response="v", replicate="rep", **opt)
+    assert not isinstance(exc.value, DataError) and str(exc.value).startswith(fit)

@@ -939,7 +939,8 @@ class ChouTalalayResult(ResultIO):
 
 
 @renamed_params(ci="ci_level")
-@validate_params({"ci_level": [Interval(Real, 0, 1, closed="neither")], "mutually_exclusive": ["boolean"]})
+@validate_params({"ci_level": [Interval(Real, 0, 1, closed="neither")], "mutually_exclusive": ["boolean"],
+                  "errors": [StrOptions({"warn", "raise"})]})
 def chou_talalay(data, doses, response, by=None, response_kind="inhibition", scale="percent",
                  fa_levels=(0.5, 0.75, 0.9, 0.95), mutually_exclusive=True, ci_level=0.95, replicate=None,
                  dose_units=None, errors="warn") -> ChouTalalayResult:
@@ -990,8 +991,6 @@ def chou_talalay(data, doses, response, by=None, response_kind="inhibition", sca
     from ..models.combination import chou_talalay as ct
 
     ci = ci_level
-    if errors not in ("warn", "raise"):
-        raise DataError(f"errors must be 'warn' or 'raise'; got {errors!r}.")
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind=response_kind, scale=scale)
     fa_levels = np.asarray(fa_levels, dtype=float)
     if np.any((fa_levels <= 0) | (fa_levels >= 1)):
@@ -1251,6 +1250,7 @@ class MuSyCResult(ResultIO):
     "n_boot": [Interval(Integral, 0, None)],
     "ci_level": [Interval(Real, 0, 1, closed="neither")],
     "seed": ["seed"],
+    "errors": [StrOptions({"warn", "raise"})],
 })
 def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n_boot=200, ci_level=0.95,
               seed=None, response_kind="viability", scale="fraction", bootstrap="auto",
@@ -1312,8 +1312,6 @@ def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n
     from .fits import FIT_GTOL, FIT_TOL, _engine, hill_start, musyc_spec
 
     ci = ci_level
-    if errors not in ("warn", "raise"):
-        raise DataError(f"errors must be 'warn' or 'raise'; got {errors!r}.")
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind="inhibition", scale=scale)
     if len(design.doses) != 2:
         raise DataError(f"fit_musyc needs exactly two dose columns; got {list(design.doses)!r}.")

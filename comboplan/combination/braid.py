@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..exceptions import DataError
 from ..models.combination.braid import braid, braid_ef
 from ..models.spec import ModelSpec, Param
 from .surface import SurfaceFitResult, fit_blocks
@@ -241,9 +240,10 @@ def fit_braid(data, *, doses, response, by=None, replicate=None, ef="max", fit_d
     Twarog NR, Stewart E, Hammill CV, Shelat AA. BRAID: a unifying paradigm for the
     analysis of combined drug action. Sci Rep 2016;6:25523.
     """
-    if ef not in ("max", "free"):
-        raise DataError(f"ef must be 'max' (standard BRAID: the stronger agent's maximum) or 'free' (estimate E3); "
-                        f"got {ef!r}.")
+    from .._params import StrOptions, check_param
+
+    check_param(ef, [StrOptions({"max", "free"})], name="ef", func="fit_braid",
+                fix="'max' (standard BRAID: the stronger agent's maximum) or 'free' (estimate E3)")
     model = _BraidModel(ef, bool(fit_delta))
     P, B, C, F, S = fit_blocks(model, data, doses, response, by, replicate, response_kind, scale, int(n_boot),
                                ci_level, seed, bootstrap, dose_units, errors, "fit_braid")

@@ -271,14 +271,13 @@ def fit_blocks(model, data, doses, response, by, replicate, response_kind, scale
     """Fit ``model`` (a :class:`_SurfaceModel`) block by block; return the four tables and settings."""
     from .fits import FIT_TOL, _engine
 
-    if errors not in ("warn", "raise"):
-        raise DataError(f"errors must be 'warn' or 'raise'; got {errors!r}.")
-    if bootstrap not in ("auto", "replicates", "residuals"):
-        raise DataError(f"bootstrap must be 'auto', 'replicates' or 'residuals'; got {bootstrap!r}.")
-    if not 0 < ci_level < 1:
-        raise DataError(f"ci_level must lie in (0, 1); got {ci_level!r}.")
-    if int(n_boot) < 0:
-        raise DataError(f"n_boot must be >= 0; got {n_boot!r}.")
+    from .._params import Integral, Interval, Real, StrOptions, check_param
+
+    # options, as the decorated entry points check theirs (InvalidParameterError naming the caller)
+    check_param(errors, [StrOptions({"warn", "raise"})], name="errors", func=caller)
+    check_param(bootstrap, [StrOptions({"auto", "replicates", "residuals"})], name="bootstrap", func=caller)
+    check_param(ci_level, [Interval(Real, 0, 1, closed="neither")], name="ci_level", func=caller)
+    check_param(n_boot, [Interval(Integral, 0, None)], name="n_boot", func=caller)
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind=response_kind, scale=scale)
     if len(design.doses) != 2:
         raise DataError(f"{caller} needs exactly two dose columns; got {list(design.doses)!r}.")
