@@ -200,7 +200,7 @@ class SynergyResult(ResultIO):
     "inference": [StrOptions({"auto", "bootstrap", "delta"})],
     "errors": [StrOptions({"warn", "raise"})],
 })
-def synergy(data, doses, response, by=None, methods=("bliss", "hsa", "loewe", "zip"),
+def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe", "zip"),
             response_kind="inhibition", monotherapy="observed", baseline_correction=False, ci_level=0.95,
             n_boot=1000, replicate=None, seed=None, scale="percent", bootstrap="mean",
             inference="auto", dose_units=None, zip_version="3", errors="warn",
@@ -941,7 +941,7 @@ class ChouTalalayResult(ResultIO):
 @renamed_params(ci="ci_level")
 @validate_params({"ci_level": [Interval(Real, 0, 1, closed="neither")], "mutually_exclusive": ["boolean"],
                   "errors": [StrOptions({"warn", "raise"})]})
-def chou_talalay(data, doses, response, by=None, response_kind="inhibition", scale="percent",
+def chou_talalay(data, doses, response, *, by=None, response_kind="inhibition", scale="percent",
                  fa_levels=(0.5, 0.75, 0.9, 0.95), mutually_exclusive=True, ci_level=0.95, replicate=None,
                  dose_units=None, errors="warn") -> ChouTalalayResult:
     """Chou-Talalay median-effect analysis: Dm, m, r, CI at points and fa levels, DRI.
@@ -1252,7 +1252,7 @@ class MuSyCResult(ResultIO):
     "seed": ["seed"],
     "errors": [StrOptions({"warn", "raise"})],
 })
-def fit_musyc(data, doses, response, by=None, replicate=None, fit_gamma=False, n_boot=200, ci_level=0.95,
+def fit_musyc(data, doses, response, *, by=None, replicate=None, fit_gamma=False, n_boot=200, ci_level=0.95,
               seed=None, response_kind="viability", scale="fraction", bootstrap="auto",
               dose_units=None, errors="warn") -> MuSyCResult:
     """Fit the MuSyC model (Meyer et al. 2019) to a two-agent dose-response surface.
@@ -1483,7 +1483,7 @@ def _musyc_score(row):
     "ci_level": [Interval(Real, 0, 1, closed="neither")],
     "seed": ["seed"],
 }, fixes={"combination": "e.g. {'pac_uM': 1, 'sec': 1}"})
-def equivalent_dose(data, doses, response, agent, combination, by=None, replicate=None,
+def equivalent_dose(data, doses, response, *, agent, combination, by=None, replicate=None,
                     response_kind="inhibition", scale="percent", fixed=None, n_boot=2000, ci_level=0.95,
                     seed=None) -> pd.DataFrame:
     """Dose of one agent alone that gives the effect observed for a combination.

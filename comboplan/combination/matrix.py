@@ -239,7 +239,7 @@ def _curves(a, b, eff):
     return x, y, np.isfinite(x)
 
 
-def score_matrix(d1, d2, response, method="loewe", response_kind="inhibition", scale="percent",
+def score_matrix(d1, d2, response, method="loewe", *, response_kind="inhibition", scale="percent",
                  zip_version="3", loewe_method="classic") -> MatrixScores:
     """Loewe or ZIP scores of one two-agent combination experiment, from arrays.
 

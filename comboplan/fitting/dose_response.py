@@ -795,6 +795,7 @@ def fit_dose_response(
     data: pd.DataFrame,
     dose: str,
     response: str,
+    *,
     by=None,
     model="hill4",
     weights: str | None = None,
