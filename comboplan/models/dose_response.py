@@ -30,6 +30,8 @@ __all__ = [
     "ll5",
     "w1",
     "w2",
+    "l4",
+    "l5",
     "no_effect",
     "HILL4",
     "HILL3",
@@ -39,6 +41,8 @@ __all__ = [
     "LL5",
     "W14",
     "W24",
+    "L4",
+    "L5",
     "NO_EFFECT",
     "DOSE_RESPONSE_MODELS",
     "get_model",
@@ -209,6 +213,71 @@ def w2(dose, b, c, d, e):
     return c + (d - c) * (-np.expm1(-np.exp(_z(dose, e, b))))
 
 
+def l4(dose, b, c, d, e):
+    r"""drc ``L.4`` (logistic in dose, not in log dose): :math:`c + (d - c) / (1 + \exp(b(x - e)))`.
+
+    Ritz, Baty, Streibig & Gerhard (2015), *Dose-response analysis using R*, PLoS ONE
+    10: e0146021 (the logistic model, their equation with ``x`` on the natural scale).
+
+    Parameters
+    ----------
+    dose : array_like
+        Dose ``x`` (unit of ``e``).  Dose 0 is an ordinary point of the curve: the
+        response there is ``c + (d - c) / (1 + exp(-b e))``, not ``d``.
+    b : array_like
+        Signed slope in 1/dose unit: ``b > 0`` means the response moves from ``d``
+        (x -> -inf) to ``c`` (x -> +inf); ``b < 0`` the reverse.
+    c, d : array_like
+        Lower and upper limits as drc names them (response unit).
+    e : array_like
+        Inflection point (dose unit): the dose of the response half-way between ``c``
+        and ``d``.
+
+    Returns
+    -------
+    numpy.ndarray
+        Response (response unit).
+    """
+    x = np.asarray(dose, dtype=float)
+    return c + (d - c) * expit(-np.asarray(b, dtype=float) * (x - e))
+
+
+def _l4_jac(dose, b, c, d, e):
+    x = np.asarray(dose, dtype=float)
+    s = expit(-np.asarray(b, dtype=float) * (x - e))
+    ds = s * (1.0 - s)
+    amp = d - c
+    cols = (-amp * ds * (x - e), 1.0 - s, s, amp * ds * b)
+    return np.stack(np.broadcast_arrays(*cols), axis=-1)
+
+
+def l5(dose, b, c, d, e, f):
+    r"""drc ``L.5`` (generalised logistic in dose): :math:`c + (d - c) / (1 + \exp(b(x - e)))^f`.
+
+    Ritz et al. (2015), PLoS ONE 10: e0146021.  ``f = 1`` gives :func:`l4`.
+
+    Parameters
+    ----------
+    dose : array_like
+        Dose ``x`` (unit of ``e``).
+    b : array_like
+        Signed slope (1/dose unit), as in :func:`l4`.
+    c, d : array_like
+        Lower and upper limits (response unit).
+    e : array_like
+        Location (dose unit); the half-way dose only when ``f = 1``.
+    f : array_like
+        Asymmetry, > 0 (dimensionless).
+
+    Returns
+    -------
+    numpy.ndarray
+        Response (response unit).
+    """
+    x = np.asarray(dose, dtype=float)
+    return c + (d - c) * np.exp(-f * np.logaddexp(0.0, np.asarray(b, dtype=float) * (x - e)))
+
+
 def no_effect(dose, e0):
     """Constant response (no dose effect), for lack-of-effect tests.
 
@@ -345,6 +414,18 @@ def _start_w2(x, y, mask):
     return np.stack([-h, b, a, e], axis=1)
 
 
+def _start_l4(x, y, mask):
+    # a logistic in dose with slope b = h / e has the log-logistic slope h at its inflection e:
+    # the LL grid (e across the tested range, h in _GRID_H) gives a scale-free grid for L.4
+    a, b, e, h = _grid_start(x, y, mask, lambda xx, ee, hh: expit(hh * (xx - ee) / ee))
+    return np.stack([h / e, b, a, e], axis=1)
+
+
+def _start_l5(x, y, mask):
+    s = _start_l4(x, y, mask)
+    return np.concatenate([s, np.ones((s.shape[0], 1))], axis=1)
+
+
 def _start_const(x, y, mask):
     m = np.asarray(mask, dtype=bool)
     return np.nanmean(np.where(m, y, np.nan), axis=1)[:, None]
@@ -407,6 +488,21 @@ def _inv_w2(x, b, c, d, e):
     # b < 0: f(0)=d, moved toward c: exp(-exp(z)) = p -> exp(z) = -log(p)
     t = np.where(np.asarray(b) > 0, -np.log1p(-p), -np.log(p))
     return e * np.exp(np.log(t) / b)
+
+
+def _inv_l4(x, b, c, d, e):
+    # fraction of the way from the asymptote at x -> -inf to the one at +inf:
+    # expit(|b| (x - e)) = p  ->  x = e + logit(p) / |b|
+    p = _check_pct(x) / 100.0
+    return e + logit(p) / np.abs(b)
+
+
+def _inv_l5(x, b, c, d, e, f):
+    p = _check_pct(x) / 100.0
+    # b > 0: moved from d toward c: 1 - (1 + exp(z))^-f = p;  b < 0: (1 + exp(z))^-f = p
+    q = np.where(np.asarray(b) > 0, 1.0 - p, p)
+    u = np.expm1(-np.log(q) / f)  # exp(b (x - e)) = u
+    return e + np.log(u) / b
 
 
 def _limits_hill(e0, einf, *rest):
@@ -490,20 +586,38 @@ W24 = ModelSpec(
     formula="c + (d - c) (1 - exp(-exp(b (log x - log e))))",
     reference="Ritz et al. (2015) drc: W2.4", direction="b > 0: from c (dose 0) to d",
 )
+_BL = Param("b", unit="1/dose", description="drc L slope (signed, per dose unit; b > 0: response falls from d to c)")
+_EL = Param("e", unit="dose", description="drc L inflection dose (logistic in dose; may lie outside the tested range)")
+L4 = ModelSpec(
+    alt_starts=_swap_ll,
+    name="L.4", func=l4, params=(_BL, _C, _D, _EL), jacobian=_l4_jac, selfstart=_start_l4, inverse=_inv_l4,
+    nested_in=("L.5",), formula="c + (d - c) / (1 + exp(b (x - e)))",
+    reference="Ritz et al. (2015) PLoS ONE 10:e0146021, drc: L.4 (logistic in dose)",
+    direction="b > 0: from d (x -> -inf) to c (x -> +inf); ECx relative to c and d",
+)
+L5 = ModelSpec(
+    alt_starts=_swap_ll,
+    name="L.5", func=l5, params=(_BL, _C, _D, _EL, _F), selfstart=_start_l5, inverse=_inv_l5,
+    formula="c + (d - c) / (1 + exp(b (x - e)))^f",
+    reference="Ritz et al. (2015) PLoS ONE 10:e0146021, drc: L.5 (generalised logistic in dose)",
+    direction="b > 0: from d (x -> -inf) to c (x -> +inf); ECx relative to c and d",
+)
 NO_EFFECT = ModelSpec(
     name="no_effect", func=no_effect, params=(_E0,), jacobian=_no_effect_jac,
-    selfstart=_start_const, nested_in=("hill3", "hill4", "hill5", "LL.3", "LL.4", "LL.5", "W1.4", "W2.4"),
+    selfstart=_start_const, nested_in=("hill3", "hill4", "hill5", "LL.3", "LL.4", "LL.5", "W1.4", "W2.4",
+                                                       "L.4", "L.5"),
     formula="e0", reference="lack-of-effect null model (drc noEffect)", direction="none",
 )
 
 DOSE_RESPONSE_MODELS: dict[str, ModelSpec] = {
-    s.name: s for s in (HILL4, HILL3, HILL5, LL4, LL3, LL5, W14, W24, NO_EFFECT)
+    s.name: s for s in (HILL4, HILL3, HILL5, LL4, LL3, LL5, W14, W24, L4, L5, NO_EFFECT)
 }
 _ALIASES = {"4pl": "hill4", "3pl": "hill3", "5pl": "hill5", "constant": "no_effect",
-            "ll4": "LL.4", "ll3": "LL.3", "ll5": "LL.5", "w14": "W1.4", "w24": "W2.4"}
+            "ll4": "LL.4", "ll3": "LL.3", "ll5": "LL.5", "w14": "W1.4", "w24": "W2.4",
+            "l4": "L.4", "l5": "L.5"}
 _LIMITS = {"hill4": _limits_hill, "hill3": _limits_hill, "hill5": _limits_hill,
            "LL.4": _limits_ll, "LL.3": _limits_ll, "LL.5": _limits_ll, "W1.4": _limits_ll,
-           "W2.4": _limits_w2}
+           "W2.4": _limits_w2, "L.4": _limits_ll, "L.5": _limits_ll}
 
 
 def get_model(model) -> ModelSpec:
@@ -513,7 +627,7 @@ def get_model(model) -> ModelSpec:
     ----------
     model : str or ModelSpec
         ``"hill4"``, ``"hill3"``, ``"hill5"``, ``"LL.4"``, ``"LL.3"``, ``"LL.5"``,
-        ``"W1.4"``, ``"W2.4"``, ``"no_effect"`` (aliases: ``"4pl"``, ``"ll4"``...).
+        ``"W1.4"``, ``"W2.4"``, ``"L.4"``, ``"L.5"``, ``"no_effect"`` (aliases: ``"4pl"``, ``"ll4"``...).
 
     Returns
     -------
@@ -536,7 +650,11 @@ def get_model(model) -> ModelSpec:
 
 
 def response_limits(spec: ModelSpec, params):
-    """Responses at dose 0 and at infinite dose for parameter array ``params`` (..., p)."""
+    """Responses at dose 0 and at infinite dose for parameter array ``params`` (..., p).
+
+    For the logistic-in-dose models (``L.4``, ``L.5``) these are the asymptotes ``d`` and ``c``
+    (x -> -inf and +inf, ordered by the sign of ``b``), the limits drc's relative ED uses.
+    """
     params = np.asarray(params, dtype=float)
     if spec.name not in _LIMITS:
         raise ValueError(f"model {spec.name!r} has no dose effect")
