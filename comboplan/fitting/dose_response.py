@@ -232,6 +232,7 @@ class DoseResponseResult(ResultIO):
         "n_boot": [Interval(Integral, 1, None)],
         "seed": ["seed"],
         "extrapolate": ["boolean"],
+        "ci_scale": [StrOptions({"log", "natural"})],
     }, fixes={"x": "e.g. 50 or [10, 50, 90]", "n_boot": "e.g. 1000"})
     def ecx(
         self,
@@ -242,6 +243,7 @@ class DoseResponseResult(ResultIO):
         n_boot: int = 1000,
         seed=None,
         extrapolate: bool = False,
+        ci_scale: str = "log",
     ) -> pd.DataFrame:
         """Effective doses with confidence intervals.
 
@@ -269,12 +271,20 @@ class DoseResponseResult(ResultIO):
             If False (default), ECx values outside the tested dose range are
             reported as NaN with ``status`` saying so; if True they are reported
             and flagged.  Either way an :class:`ExtrapolationWarning` is emitted.
+        ci_scale : {"log", "natural"}
+            Scale of the delta-method interval (``ci="delta"``), with the same meaning as
+            in :meth:`SharedDoseResponseResult.ecx`: ``"log"`` (default):
+            ``ECx * exp(+-t se(log ECx))``, positive and unit-invariant; ``"natural"``:
+            ``ECx +- t se(ECx)`` with ``se(ECx) = sqrt(g' V g)``, ``g`` the gradient of ECx
+            in the parameters and ``V`` their covariance (drc's ``ED(..., interval="delta")``).
+            Profile and bootstrap intervals do not depend on the scale.
 
         Returns
         -------
         pandas.DataFrame
-            by-columns, curve, x, kind, estimate, stderr, ci_low, ci_high, unit
-            (dose unit), ci_method, status, extrapolated.
+            by-columns, curve, x, kind, estimate, stderr (natural scale, dose unit),
+            ci_low, ci_high, unit (dose unit), ci_method, status, extrapolated; the
+            interval scale is in ``attrs["ci_scale"]``.
 
         Raises
         ------
@@ -299,14 +309,14 @@ class DoseResponseResult(ResultIO):
         n_extrap = 0
         for xv in xs:
             point = self._ecx_point(xv, kind, est)
-            se_log, clo, chi = self._ecx_ci(xv, kind, point, ci, level, tq, n_boot, seed)
+            se_nat, clo, chi = self._ecx_ci(xv, kind, point, ci, level, tq, n_boot, seed, ci_scale)
             status = np.full(self.n_curves, "ok", dtype=object)
             ob = self.fit.bound_flags
             names = np.asarray(self.spec.param_names)
             for i in np.flatnonzero(ob.any(axis=1)):
                 status[i] = f"ok (standard error conditional on {', '.join(names[ob[i]])} at its bound)"
             if ci is not None:
-                no_se = np.isfinite(point) & ~np.isfinite(se_log)
+                no_se = np.isfinite(point) & ~np.isfinite(se_nat)
                 reason = self._no_se_reason()
                 status[no_se] = np.where(reason[no_se] != "", reason[no_se], "no standard error: covariance not estimable")
             status[~self.fit.converged] = "fit did not converge"
@@ -328,7 +338,7 @@ class DoseResponseResult(ResultIO):
                 "x": xv,
                 "kind": kind,
                 "estimate": shown,
-                "stderr": shown * se_log,
+                "stderr": np.where(np.isfinite(shown), se_nat, np.nan),
                 "ci_low": clo,
                 "ci_high": chi,
                 "unit": self.dose_unit or "dose unit",
@@ -339,6 +349,7 @@ class DoseResponseResult(ResultIO):
         out = pd.concat(rows, ignore_index=True)
         if self.by:
             out = pd.concat([self.keys.iloc[out["curve"].to_numpy()].reset_index(drop=True), out], axis=1)
+        out.attrs["ci_scale"] = ci_scale
         if n_extrap:
             warnings.warn(
                 f"{n_extrap} ECx value(s) lie outside the tested dose range; "
@@ -367,27 +378,31 @@ class DoseResponseResult(ResultIO):
                 out[..., j] = (np.asarray(f(up), dtype=float) - np.asarray(f(dn), dtype=float)) / (2 * hb)
         return out
 
-    def _ecx_ci(self, xv, kind, point, ci, level, tq, n_boot, seed):
+    def _ecx_ci(self, xv, kind, point, ci, level, tq, n_boot, seed, ci_scale="log"):
         n = self.n_curves
         nan = np.full(n, np.nan)
-        # delta-method standard error of log ECx (always computed: reported as stderr)
-        grads = self._param_gradient(lambda p: np.log(self._ecx_point(xv, kind, p)))
+        # delta-method standard error of ECx (always computed: reported as stderr); that of log ECx
+        # is se(ECx) / ECx (ECx > 0)
+        grads = self._param_gradient(lambda p: self._ecx_point(xv, kind, p))
         # parameters on a bound enter as fixed there (zero gradient); a missing covariance
         # stays missing (NaN standard error and interval, never a zero-width one)
         grads = np.where(self.fit.bound_flags, 0.0, grads)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):
             var = np.einsum("ni,nij,nj->n", grads, self._conditional_cov(), grads)
-            se_log = np.sqrt(np.where(var >= 0, var, np.nan))
-        se_log = np.where(np.isfinite(point), se_log, np.nan)
+            se_nat = np.sqrt(np.where(var >= 0, var, np.nan))
+            se_nat = np.where(np.isfinite(point), se_nat, np.nan)
+            se_log = np.where(point > 0, se_nat / point, np.nan)
         if ci is None:
-            return se_log, nan, nan
+            return se_nat, nan, nan
         if ci == "delta":
-            return se_log, point * np.exp(-tq * se_log), point * np.exp(tq * se_log)
+            if ci_scale == "natural":
+                return se_nat, point - tq * se_nat, point + tq * se_nat
+            return se_nat, point * np.exp(-tq * se_log), point * np.exp(tq * se_log)
         if ci == "bootstrap":
             lo, hi = self._ecx_bootstrap(xv, kind, level, n_boot, seed)
-            return se_log, lo, hi
+            return se_nat, lo, hi
         lo, hi = self._ecx_profile(xv, kind, point, se_log, level)
-        return se_log, lo, hi
+        return se_nat, lo, hi
 
     def _ecx_bootstrap(self, xv, kind, level, n_boot, seed):
         rng = np.random.default_rng(seed)
