@@ -6,6 +6,7 @@ implementation (``engine="lmfit"``) and the two agree to optimiser precision.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -71,6 +72,20 @@ class DoseResponseResult(ResultIO):
     packed: Packed = field(repr=False)
     fixed: Mapping = field(default_factory=dict, repr=False)
     bounds: Mapping | None = field(default=None, repr=False)
+    boxcox: float | None = None
+    boxcox_info: Mapping = field(default_factory=dict, repr=False)
+
+    @property
+    def boxcox_profile(self) -> pd.DataFrame:
+        """The Box-Cox profile log-likelihood over the grid of lambda (``boxcox="estimate"``).
+
+        Columns ``lambda`` and ``loglik`` (summed over curves, on the scale of the original
+        responses: it includes the Jacobian term ``(lambda - 1) sum(log y)``).  Empty when
+        lambda was not estimated.
+        """
+        info = self.boxcox_info or {}
+        return pd.DataFrame({"lambda": np.asarray(info.get("grid", []), dtype=float),
+                             "loglik": np.asarray(info.get("profile_loglik", []), dtype=float)})
 
     # ------------------------------------------------------------------ basic tables
     @property
@@ -293,6 +308,9 @@ class DoseResponseResult(ResultIO):
         """
         if self.spec.inverse is None:
             raise DataError(f"model {self.spec.name!r} has no dose effect, so it has no ECx")
+        if self.boxcox is not None and ci in ("profile", "bootstrap"):
+            raise invalid("DoseResponseResult.ecx", "ci", "'delta' for a Box-Cox (boxcox=) fit", ci,
+                          "use ci='delta'; profile and bootstrap refits on the transformed scale are not implemented")
         level = self.ci_level if ci_level is None else float(ci_level)
         xs = np.atleast_1d(np.asarray(x, dtype=float))
         if not np.all(np.isfinite(xs)):
@@ -577,8 +595,16 @@ class DoseResponseResult(ResultIO):
             f"  {int(self.ci_level * 100)} % CIs: Wald, t({'n-p'}) quantile"
             + ("; log scale for positive parameters" if self.ci_scale == "log" else ""),
             f"  dose unit: {self.dose_unit or 'unspecified'}; response unit: {self.response_unit or 'unspecified'}",
-            "",
         ]
+        if self.boxcox is not None:
+            info = self.boxcox_info or {}
+            how = ("estimated by profile likelihood"
+                   + (f", {int(self.ci_level * 100)} % CI [{info['ci_low']:.3g}, {info['ci_high']:.3g}]"
+                      if "ci_low" in info else "")
+                   if info.get("method") == "estimate" else "fixed")
+            lines.append(f"  Box-Cox transform-both-sides: lambda = {self.boxcox:.4g} ({how}); rss and sigma on the "
+                         "transformed scale, loglik/AIC on the original responses")
+        lines.append("")
         p = self.params
         with pd.option_context("display.width", 160, "display.max_columns", 20, "display.max_rows", 200):
             lines.append(p.drop(columns=["fixed"]).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -651,6 +677,7 @@ class DoseResponseResult(ResultIO):
             "ci_level": self.ci_level,
             "ci_scale": self.ci_scale,
             "loss": self.fit.loss,
+            "boxcox_lambda": np.nan if self.boxcox is None else float(self.boxcox),
             "producer": "comboplan",
         })
         return ds
@@ -734,6 +761,10 @@ def compare(*results: DoseResponseResult) -> pd.DataFrame:
         if not same:
             raise DataError("compare: the fits were made on different data (rows, groups or responses differ); "
                             "refit every model on the same table with the same by= columns.")
+        if r.boxcox != base.boxcox:
+            raise DataError(f"compare: the fits use different Box-Cox transforms (boxcox={base.boxcox} and "
+                            f"{r.boxcox}); their residual sums of squares are on different scales. Refit with the "
+                            f"same boxcox= value.")
     frames = []
     for r in results:
         c = r.curves
@@ -790,6 +821,92 @@ def _flag_exact_fits(bf, packed) -> None:
     object.__setattr__(bf, "message", msg.astype(str))
 
 
+# ---------------------------------------------------------------------- Box-Cox
+#: grid of lambda profiled by ``boxcox="estimate"`` (then refined around the best grid point)
+BOXCOX_GRID = np.round(np.arange(-2.0, 2.0 + 1e-9, 0.1), 10)
+
+
+def _bc(v, lam: float):
+    """Box-Cox transform ``(v^lam - 1) / lam`` (``log v`` at ``lam = 0``); NaN for ``v <= 0``."""
+    v = np.asarray(v, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lv = np.log(np.where(v > 0, v, np.nan))
+        return lv if lam == 0 else np.expm1(lam * lv) / lam
+
+
+def _bc_inv(t, lam: float):
+    """Inverse of :func:`_bc`."""
+    t = np.asarray(t, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return np.exp(t) if lam == 0 else np.exp(np.log1p(lam * t) / lam)
+
+
+def _boxcox_spec(spec: ModelSpec, lam: float) -> ModelSpec:
+    """``spec`` with both sides transformed: the model ``bc(f(x; theta), lam)`` for responses ``bc(y, lam)``."""
+    def func(x, *p):
+        return _bc(spec.func(x, *p), lam)
+
+    jac = None
+    if spec.jacobian is not None:
+        def jac(x, *p):
+            f = np.asarray(spec.func(x, *p), dtype=float)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                scale = np.where(f > 0, np.exp((lam - 1.0) * np.log(np.where(f > 0, f, 1.0))), np.nan)
+            return spec.jacobian(x, *p) * scale[..., None]
+
+    def selfstart(x, y, mask):
+        return spec.selfstart(x, _bc_inv(y, lam), mask)
+
+    return dataclasses.replace(spec, name=f"{spec.name}|boxcox({lam:g})", func=func, jacobian=jac,
+                               selfstart=selfstart, inverse=None, inverse_abs=None)
+
+
+def _fit_boxcox(spec, packed, lam, start, engine_kw, engine):
+    """One transform-both-sides fit at ``lam``; the BatchFit carries the original spec and a
+    log-likelihood on the scale of the original responses (Jacobian term added)."""
+    yt = np.where(packed.mask, _bc(np.where(packed.mask, packed.y, 1.0), lam), np.nan)
+    bspec = _boxcox_spec(spec, lam)
+    if engine == "batch":
+        bf = fit_curves(bspec, packed.x, yt, packed.mask, packed.w, p0=start, multistart=True, min_dof=0,
+                        **engine_kw)
+    else:
+        from .lmfit_engine import fit_curves_lmfit
+
+        bf = fit_curves_lmfit(bspec, packed.x, yt, packed.mask, packed.w, p0=start, **engine_kw)
+    _flag_exact_fits(bf, dataclasses.replace(packed, y=yt))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sly = np.sum(np.where(packed.mask, np.log(np.where(packed.mask, packed.y, 1.0)), 0.0), axis=1)
+    slw = np.zeros(bf.n_curves) if bf.sum_log_w is None else np.asarray(bf.sum_log_w, dtype=float)
+    # loglik = -n/2 (log 2 pi + log(rss/n) + 1) + sum_log_w / 2: the Box-Cox Jacobian
+    # (lam - 1) sum(log y) enters as 2 (lam - 1) sum(log y) in sum_log_w
+    return dataclasses.replace(bf, spec=spec, sum_log_w=slw + 2.0 * (lam - 1.0) * sly)
+
+
+def _estimate_boxcox(spec, packed, start, engine_kw, engine, ci_level):
+    """Profile lambda: the grid BOXCOX_GRID, then a bounded scalar search around its best point."""
+    from scipy.optimize import minimize_scalar
+
+    def total(lam):
+        ll = _fit_boxcox(spec, packed, float(lam), start, engine_kw, engine).loglik
+        return float(np.sum(ll)) if np.all(np.isfinite(ll)) else -np.inf
+
+    prof = np.array([total(lam) for lam in BOXCOX_GRID])
+    if not np.any(np.isfinite(prof)):
+        raise FitError("boxcox='estimate': no value of lambda on the grid -2..2 gave a fit of every curve; "
+                       "fix lambda (e.g. boxcox=0) or check the data")
+    k = int(np.nanargmax(np.where(np.isfinite(prof), prof, -np.inf)))
+    lo_k, hi_k = BOXCOX_GRID[max(k - 1, 0)], BOXCOX_GRID[min(k + 1, BOXCOX_GRID.size - 1)]
+    opt = minimize_scalar(lambda v: -total(v), bounds=(lo_k, hi_k), method="bounded", options={"xatol": 1e-3})
+    lam = float(opt.x) if np.isfinite(opt.fun) and -opt.fun >= prof[k] else float(BOXCOX_GRID[k])
+    llmax = max(prof[k], -float(opt.fun) if np.isfinite(opt.fun) else -np.inf)
+    inside = BOXCOX_GRID[np.isfinite(prof) & (2.0 * (llmax - prof) <= stats.chi2.ppf(ci_level, 1))]
+    info = {"method": "estimate", "grid": BOXCOX_GRID.copy(), "profile_loglik": prof,
+            "ci_low": float(inside.min()) if inside.size else float("nan"),
+            "ci_high": float(inside.max()) if inside.size else float("nan"),
+            "on_grid_edge": bool(k in (0, BOXCOX_GRID.size - 1))}
+    return lam, info
+
+
 #: column names of the result tables; a ``by`` column of the same name would be duplicated
 _RESERVED = ("curve", "param", "estimate", "stderr", "ci_low", "ci_high", "unit", "fixed", "on_bound", "model",
              "converged", "message", "nobs", "npar", "rss", "sigma", "loglik", "aic", "bic", "niter", "x", "kind",
@@ -805,7 +922,8 @@ _RESERVED = ("curve", "param", "estimate", "stderr", "ci_low", "ci_high", "unit"
     "f_scale": [Interval(Real, 0, None, closed="neither"), None],
     "progress": ["boolean"],
     "engine": [StrOptions({"batch", "lmfit"})],
-})
+    "boxcox": [Interval(Real, -5, 5, closed="both"), StrOptions({"estimate"}), None],
+}, fixes={"boxcox": "e.g. None (no transform), 0 (log both sides), 0.5 or 'estimate'"})
 def fit_dose_response(
     data: pd.DataFrame,
     dose: str,
@@ -827,6 +945,7 @@ def fit_dose_response(
     p0: Mapping[str, float] | None = None,
     progress: bool = False,
     engine: str = "batch",
+    boxcox: float | str | None = None,
 ) -> DoseResponseResult:
     """Fit a dose-response model to one or many curves of a tidy table.
 
@@ -879,6 +998,18 @@ def fit_dose_response(
     engine : {"batch", "lmfit"}
         ``"batch"``: the vectorised engine; ``"lmfit"``: one lmfit minimisation per
         curve (reference implementation, slower; same optimum).
+    boxcox : None, float or "estimate"
+        Transform-both-sides Box-Cox (Carroll & Ruppert 1984; drc's ``boxcox``): fit
+        ``(y^lam - 1) / lam`` against ``(f(x)^lam - 1) / lam`` (``log y`` against
+        ``log f(x)`` at ``lam = 0``), which keeps the parameters' meaning on the response
+        scale while stabilising the variance.  ``None`` (default): no transform; a number
+        in [-5, 5]: that lambda; ``"estimate"``: lambda maximising the profile
+        log-likelihood ``sum over curves of [-n/2 log(RSS_lam / n) + (lam - 1) sum log y]``
+        over the grid -2, -1.9, ..., 2 (one lambda for all curves), refined around its best
+        point; the profile is :attr:`DoseResponseResult.boxcox_profile`.  Responses must be
+        > 0.  lambda is ``result.boxcox`` and in ``summary()``; ``rss`` and ``sigma`` are on
+        the transformed scale, ``loglik``/AIC on the original responses.  ECx intervals
+        with a Box-Cox fit: ``ci="delta"`` only.
 
     Returns
     -------
@@ -890,7 +1021,9 @@ def fit_dose_response(
         An option outside its allowed values (``ci_level=95``, ``loss="l1"``), or a ``by``
         column named like a column of the result tables (``"curve"``, ``"param"``, ...).
     DataError
-        Malformed data (missing columns, negative doses, ...).
+        Malformed data (missing columns, negative doses, responses <= 0 with ``boxcox``, ...).
+    FitError
+        ``boxcox="estimate"`` and no lambda on the grid fits every curve.
     """
     require_frame(data)
     spec = get_model(model)
@@ -929,6 +1062,13 @@ def fit_dose_response(
     x = check_dose_column(data, dose)
     y = check_response_column(data, response)
     w = check_weights_column(data, weights) if weights is not None else None
+    if boxcox is not None:
+        yv = np.asarray(y, dtype=float)
+        bad = np.flatnonzero(np.isfinite(yv) & (yv <= 0))
+        if bad.size:
+            raise DataError(f"boxcox needs responses > 0; column {response!r} has {bad.size} value(s) <= 0 "
+                            f"(first at row {int(bad[0])}). Use boxcox=None, or shift the responses by a stated "
+                            f"constant first.")
     packed = pack_groups(data, x, y, by_l, w)
     allfixed = {**spec.fixed_defaults, **(fixed or {})}
     n = packed.x.shape[0]
@@ -939,7 +1079,21 @@ def fit_dose_response(
                                    packed.mask)
         for k, v in p0.items():
             start[:, spec.param_names.index(k)] = v
-    if engine == "batch":
+    bc_lam, bc_info = None, {}
+    if boxcox is not None:
+        if start is None:
+            with np.errstate(all="ignore"):
+                start = spec.selfstart(np.where(packed.mask, packed.x, np.nan),
+                                       np.where(packed.mask, packed.y, np.nan), packed.mask)
+        kw = dict(fixed=fixed, bounds=bounds, loss=loss, f_scale=f_scale, cov=cov)
+        if engine == "batch":
+            kw["progress"] = progress
+        if boxcox == "estimate":
+            bc_lam, bc_info = _estimate_boxcox(spec, packed, start, kw, engine, ci_level)
+        else:
+            bc_lam, bc_info = float(boxcox), {"method": "fixed"}
+        bf = _fit_boxcox(spec, packed, bc_lam, start, kw, engine)
+    elif engine == "batch":
         bf = fit_curves(spec, packed.x, packed.y, packed.mask, packed.w, fixed=fixed, p0=start, bounds=bounds,
                         loss=loss, f_scale=f_scale, cov=cov, progress=progress, multistart=True,
                         min_dof=0)
@@ -948,10 +1102,11 @@ def fit_dose_response(
 
         bf = fit_curves_lmfit(spec, packed.x, packed.y, packed.mask, packed.w, fixed=fixed, p0=start,
                               bounds=bounds, loss=loss, f_scale=f_scale, cov=cov)
-    _flag_exact_fits(bf, packed)
+    if boxcox is None:
+        _flag_exact_fits(bf, packed)
     res = DoseResponseResult(spec=spec, fit=bf, keys=packed.keys, by=tuple(by_l), dose=dose, response=response,
                              dose_unit=dose_unit, response_unit=response_unit, ci_level=ci_level, ci_scale=ci_scale,
-                             packed=packed, fixed=dict(allfixed), bounds=bounds)
+                             packed=packed, fixed=dict(allfixed), bounds=bounds, boxcox=bc_lam, boxcox_info=bc_info)
     failed = ~bf.converged
     if np.any(failed):
         keys = res.curves.loc[failed, [*by_l, "curve", "message"]]
