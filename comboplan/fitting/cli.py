@@ -30,7 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("--response", required=True, help="response column")
     p.add_argument("--by", nargs="*", default=None, help="column(s) identifying separate curves")
     p.add_argument("--model", default="hill4",
-                   help="hill4 (default), hill3, hill5, LL.4, LL.3, LL.5, W1.4, W2.4, no_effect")
+                   help="hill4 (default), hill3, hill5, LL.4, LL.3, LL.5, W1.4, W2.4, L.4, L.5, no_effect")
     p.add_argument("--weights", default=None, help="column of observation weights (inverse variances)")
     p.add_argument("--loss", default="linear", choices=["linear", "soft_l1", "huber", "cauchy"])
     p.add_argument("--fix", nargs="*", default=[], metavar="PARAM=VALUE", help="hold parameters fixed, e.g. e0=100")

@@ -962,8 +962,9 @@ def fit_dose_response(
         Columns identifying separate curves (agent, cell line, plate...).
     model : str or ModelSpec
         ``"hill4"`` (default), ``"hill3"`` (einf fixed, default 0), ``"hill5"``,
-        drc's ``"LL.4"``, ``"LL.3"``, ``"LL.5"``, ``"W1.4"``, ``"W2.4"``, or
-        ``"no_effect"`` (constant, for lack-of-effect tests).
+        drc's ``"LL.4"``, ``"LL.3"``, ``"LL.5"``, ``"W1.4"``, ``"W2.4"``, the
+        logistic-in-dose ``"L.4"`` and ``"L.5"`` (``e`` in dose unit, ``b`` in 1/dose
+        unit), or ``"no_effect"`` (constant, for lack-of-effect tests).
     weights : str, optional
         Column of observation weights (inverse relative variances, > 0).
     loss : {"linear", "soft_l1", "huber", "cauchy"}
