@@ -71,7 +71,8 @@ def test_hill_equals_drc_ll4_mapping():
 @pytest.mark.parametrize("spec", [s for s in DOSE_RESPONSE_MODELS.values() if s.jacobian is not None])
 def test_analytic_jacobians_match_numeric(spec):
     d = np.array([0, 0.01, 0.3, 1, 7, 100.0])
-    p = {"hill4": (100, 5, 2, 1.3), "hill3": (100, 5, 2, 1.3), "hill5": (100, 5, 2, 1.3, 0.7), "no_effect": (3.0,)}[spec.name]
+    p = {"hill4": (100, 5, 2, 1.3), "hill3": (100, 5, 2, 1.3), "hill5": (100, 5, 2, 1.3, 0.7), "no_effect": (3.0,),
+         "L.4": (0.9, 5, 95, 4.0)}[spec.name]
     pa = [np.float64(v) for v in p]
     np.testing.assert_allclose(spec.jacobian(d, *pa), numeric_jacobian(spec.func, d, pa), rtol=1e-6, atol=1e-7)
 
