@@ -774,9 +774,10 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
     # objective direction) into an estimate on its bound with the other SEs conditional on it
     upper = [50.0 if nm == "interaction.gamma" else (K1_MAX if nm == "k1" else np.inf) for nm in names]
     rows = predict if getattr(predict, "rows", False) else None
+    pjac = getattr(predict, "jac", None)
     prob = NLMEProblem(predict, y, d["mask"], names, transform, [nm in random for nm in names],
                        error="additive" if log_scale else error, censored=cens, lower=lower, upper=upper,
-                       predict_rows=rows)
+                       predict_rows=rows, predict_jac=pjac)
     # starting values: per-animal log-linear slopes of untreated-like growth
     init = _initial(gd, d, names, agents, use_int, log_scale)
     init.update(initial or {})
@@ -806,7 +807,8 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         # start the combined model at the proportional optimum (nested: a -> 0), so that adding
         # the additive part can only improve the fit
         pprob = NLMEProblem(predict, y, d["mask"], names, transform, [nm in random for nm in names],
-                            error="proportional", censored=cens, lower=lower, upper=upper, predict_rows=rows)
+                            error="proportional", censored=cens, lower=lower, upper=upper, predict_rows=rows,
+                            predict_jac=pjac)
         pf = fit_nlme(pprob, theta0, [0.3] * q, [0.3], fixed=fixed, compute_se=False)
         theta0, om0, s0 = list(pf.theta), list(pf.omega), [0.02 * med, float(pf.sigma[0])]
     else:
@@ -898,7 +900,7 @@ def _predictor(d, names, agents, pair, use_int, n, log_scale, growth, n_transit,
             return lw if log_scale else np.exp(lw)
 
         return predict
-    from ..models.tgi_ode import solve_log_size
+    from ..models.tgi_ode import parameter_sensitivities, solve_log_size, solve_log_size_sens
 
     ode = d["ode"]
     one = np.ones(1)
@@ -917,7 +919,40 @@ def _predictor(d, names, agents, pair, use_int, n, log_scale, growth, n_transit,
                             law=growth, psi=psi, n_transit=n_transit)
         return lw if log_scale else np.exp(lw)
 
+    # solver sensitivity columns (w0, lambda0, lambda1, k1, hazard coefficients) behind each parameter
+    nag = len(agents)
+    solver_cols = {"w0": [0], "lambda0": [1], "lambda1": [2], "k1": [3], "interaction.gamma": [4 + nag]}
+    for c_, a in enumerate(agents):
+        solver_cols[f"potency.{a}"] = [4 + c_] + ([4 + nag] if use_int and a in pair else [])
+
+    def jac(phi, subj=None, columns=None):
+        """Predictions and their exact derivatives with respect to the columns ``columns`` of
+        ``phi`` (default all; the others are 0), from the solver's forward sensitivities; shapes
+        (r, n_obs) and (r, n_obs, p)."""
+        r = phi.shape[0]
+        need = None if columns is None else sorted({k for j in columns for k in solver_cols[names[j]]})
+        subj = np.arange(r) % n if subj is None else subj
+        pots = {a: phi[:, col[f"potency.{a}"]] for a in agents}
+        coef = list(pots.values())
+        if use_int:
+            coef.append(phi[:, jg] * np.sqrt(phi[:, ja] * phi[:, jb]))
+        coef = np.stack(coef, axis=1) if coef else np.zeros((r, 0))
+        lw, J = solve_log_size_sens(ode["dt"], ode["I1"], ode["I2"], ode["out_step"], subj, phi[:, col["w0"]],
+                                    phi[:, col["lambda0"]],
+                                    phi[:, col["lambda1"]] if "lambda1" in col else np.broadcast_to(one, (r,)),
+                                    phi[:, col["k1"]] if "k1" in col else np.broadcast_to(one, (r,)), coef,
+                                    law=growth, psi=psi, n_transit=n_transit, columns=need)
+        sens = parameter_sensitivities(J, pots, pair if use_int else None, phi[:, jg] if use_int else None)
+        D = np.zeros(lw.shape + (len(names),))
+        for nm, j in col.items():
+            D[..., j] = sens[nm]
+        if not log_scale:
+            lw = np.exp(lw)
+            D = D * lw[..., None]
+        return lw, D
+
     predict.rows = True
+    predict.jac = jac
     return predict
 
 

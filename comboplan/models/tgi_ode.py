@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-__all__ = ["LAWS", "solve_log_size", "solve_log_size_sens"]
+__all__ = ["LAWS", "solve_log_size", "solve_log_size_sens", "parameter_sensitivities"]
 
 #: growth-law codes of the compiled kernel
 LAWS = {"exponential": 0, "simeoni": 1, "koch": 2}
@@ -237,11 +237,13 @@ def _sens_kernel():
     _RATE_D = rate_d
 
     @numba.njit(cache=True)
-    def solve_sens(dt, I1, I2, out_step, subj, w0, l0, l1, k1, coef, law, psi, ntr):
+    def solve_sens(dt, I1, I2, out_step, subj, w0, l0, l1, k1, coef, law, psi, ntr, pidx):
         R = subj.shape[0]
         S = dt.shape[0]
         nc = coef.shape[1]
-        P = 4 + nc               # w0, lambda0, lambda1, k1, coef_0..coef_{nc-1}
+        # sensitivities computed: pidx lists which of w0, lambda0, lambda1, k1, coef_0..coef_{nc-1}
+        # (indices 0..3+nc); the p-th computed column is parameter pidx[p]
+        P = pidx.shape[0]
         m = out_step.shape[1]
         out = np.empty((R, m))
         jac = np.zeros((R, m, P))
@@ -261,8 +263,7 @@ def _sens_kernel():
             i = subj[r]
             x1 = w0[r]
             for p in range(P):
-                X[p] = 0.0
-            X[0] = 1.0
+                X[p] = 1.0 if pidx[p] == 0 else 0.0
             for j in range(ntr):
                 dam[j] = 0.0
                 for p in range(P):
@@ -281,8 +282,8 @@ def _sens_kernel():
                     x1n = x1 * f
                     for p in range(P):
                         xp = X[p] * f
-                        if p >= 4:
-                            xp -= x1n * I1[i, s, p - 4]
+                        if pidx[p] >= 4:
+                            xp -= x1n * I1[i, s, pidx[p] - 4]
                         if ntr > 0:
                             D[0, p] += X[p] - xp
                         X[p] = xp
@@ -307,7 +308,8 @@ def _sens_kernel():
                             e = math.exp(l0[r] * h)
                             for p in range(P):
                                 X[p] = e * X[p]
-                            X[1] += e * x1 * h
+                                if pidx[p] == 1:
+                                    X[p] += e * x1 * h
                             x1 *= e
                         else:
                             wa = x1 + dtot
@@ -319,9 +321,9 @@ def _sens_kernel():
                                 for j in range(ntr):
                                     dw += D[j, p]
                                 dg = gw * dw
-                                if p == 1:
+                                if pidx[p] == 1:
                                     dg += g_l0
-                                elif p == 2:
+                                elif pidx[p] == 2:
                                     dg += g_l1
                                 Xm[p] = em * (X[p] + x1 * 0.5 * h * dg)
                             wb = xm + dtot
@@ -332,9 +334,9 @@ def _sens_kernel():
                                 for j in range(ntr):
                                     dw += D[j, p]
                                 dg = gw2 * dw
-                                if p == 1:
+                                if pidx[p] == 1:
                                     dg += gm_l0
-                                elif p == 2:
+                                elif pidx[p] == 2:
                                     dg += gm_l1
                                 X[p] = e2 * (X[p] + x1 * h * dg)
                             x1 *= e2
@@ -350,7 +352,7 @@ def _sens_kernel():
                                 v = 0.0
                                 for q in range(j + 1):
                                     v += cf[j - q] * D[q, p]
-                                if p == 3:
+                                if pidx[p] == 3:
                                     v += dacc * 0.5 * h
                                 Dn[j, p] = v
                         for j in range(ntr):
@@ -366,8 +368,8 @@ def _sens_kernel():
                     x1n = x1 * f
                     for p in range(P):
                         xp = X[p] * f
-                        if p >= 4:
-                            xp -= x1n * I2[i, s, p - 4]
+                        if pidx[p] >= 4:
+                            xp -= x1n * I2[i, s, pidx[p] - 4]
                         if ntr > 0:
                             D[0, p] += X[p] - xp
                         X[p] = xp
@@ -398,10 +400,14 @@ def _sens_kernel():
 
 
 def solve_log_size_sens(dt, I1, I2, out_step, subj, w0, lambda0, lambda1, k1, coef, *, law: str = "simeoni",
-                        psi: float = 20.0, n_transit: int = 0):
+                        psi: float = 20.0, n_transit: int = 0, columns=None):
     """:func:`solve_log_size` with its exact derivatives (forward sensitivities of the scheme).
 
-    Parameters are those of :func:`solve_log_size`.
+    Parameters are those of :func:`solve_log_size`, and
+
+    columns : sequence of int, optional
+        Which derivatives to compute (indices into the last axis of ``jac`` below); the others
+        are returned as 0, at a lower cost.  Default all.
 
     Returns
     -------
@@ -414,6 +420,58 @@ def solve_log_size_sens(dt, I1, I2, out_step, subj, w0, lambda0, lambda1, k1, co
     """
     f = _sens_kernel()
     c = lambda a: np.ascontiguousarray(a, dtype=float)  # noqa: E731
-    return f(c(dt), c(I1), c(I2), np.ascontiguousarray(out_step, dtype=np.int64),
-             np.ascontiguousarray(subj, dtype=np.int64), c(w0), c(lambda0), c(lambda1), c(k1), c(coef),
-             int(LAWS[law]), float(psi), int(n_transit))
+    coef = c(coef)
+    n_par = 4 + coef.shape[1]
+    cols = np.arange(n_par) if columns is None else np.unique(np.asarray(columns, dtype=np.int64))
+    if cols.size and (cols[0] < 0 or cols[-1] >= n_par):
+        raise ValueError(f"columns must lie in 0..{n_par - 1}")
+    lw, jac = f(c(dt), c(I1), c(I2), np.ascontiguousarray(out_step, dtype=np.int64),
+                np.ascontiguousarray(subj, dtype=np.int64), c(w0), c(lambda0), c(lambda1), c(k1), coef,
+                int(LAWS[law]), float(psi), int(n_transit), np.ascontiguousarray(cols, dtype=np.int64))
+    if columns is None:
+        return lw, jac
+    full = np.zeros(lw.shape + (n_par,))
+    full[..., cols] = jac
+    return lw, full
+
+
+def parameter_sensitivities(jac, potency, pair=None, gamma=None):
+    """Chain the solver's sensitivities to the model parameters of a population fit.
+
+    The solver differentiates with respect to the hazard coefficients :math:`a_c` (one per
+    agent, then :math:`\\gamma\\sqrt{k_A k_B}` when there is an interaction); this maps them to
+    the potencies :math:`k_j` and :math:`\\gamma`.
+
+    Parameters
+    ----------
+    jac : ndarray (n_rows, n_obs, 4 + n_c)
+        Second output of :func:`solve_log_size_sens`.
+    potency : dict
+        ``{agent: ndarray (n_rows,)}`` in the order of the coefficient columns (1/(day x
+        exposure unit)).
+    pair : (str, str), optional
+        The two agents of the interaction term (its coefficient is the last column).
+    gamma : ndarray (n_rows,) or float, optional
+        Interaction parameter (dimensionless); required with ``pair``.
+
+    Returns
+    -------
+    dict
+        ``{"w0", "lambda0", "lambda1", "k1", "potency.<agent>", "interaction.gamma"}`` ->
+        derivative of the log size (n_rows, n_obs) with respect to that parameter (natural
+        scale; the interaction entry only with ``pair``).
+    """
+    out = {nm: jac[..., k] for k, nm in enumerate(("w0", "lambda0", "lambda1", "k1"))}
+    agents = list(potency)
+    for c, a in enumerate(agents):
+        out[f"potency.{a}"] = jac[..., 4 + c].copy()
+    if pair is not None:
+        jx = jac[..., 4 + len(agents)]
+        ka, kb = np.asarray(potency[pair[0]], float), np.asarray(potency[pair[1]], float)
+        g = np.broadcast_to(np.asarray(gamma, float), ka.shape)
+        r = np.sqrt(ka * kb)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[f"potency.{pair[0]}"] += jx * np.where(r > 0, g * kb / (2 * r), 0.0)[:, None]
+            out[f"potency.{pair[1]}"] += jx * np.where(r > 0, g * ka / (2 * r), 0.0)[:, None]
+        out["interaction.gamma"] = jx * r[:, None]
+    return out

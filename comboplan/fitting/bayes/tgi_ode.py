@@ -67,26 +67,16 @@ class _Structural:
 
     def value_and_jac(self, phi, gamma):
         """log size (n, m), d/dphi (n, m, P) and d/dgamma (n, m)."""
-        from ...models.tgi_ode import solve_log_size_sens
+        from ...models.tgi_ode import parameter_sensitivities, solve_log_size_sens
 
         lw, J = solve_log_size_sens(*self._args(phi, gamma), law=self.growth, psi=self.psi, n_transit=self.n_transit)
         col = self.col
+        pot = {a: phi[:, col[f"potency.{a}"]] for a in self.agents}
+        sens = parameter_sensitivities(J, pot, self.pair if self.use_int else None, gamma)
         Jp = np.zeros(lw.shape + (len(self.names),))
-        for k, nm in enumerate(("w0", "lambda0", "lambda1", "k1")):
-            if nm in col:
-                Jp[..., col[nm]] = J[..., k]
-        for c, a in enumerate(self.agents):
-            Jp[..., col[f"potency.{a}"]] += J[..., 4 + c]
-        Jg = np.zeros(lw.shape)
-        if self.use_int:
-            jx = J[..., 4 + len(self.agents)]
-            ia, ib = col[f"potency.{self.pair[0]}"], col[f"potency.{self.pair[1]}"]
-            ka, kb = phi[:, ia], phi[:, ib]
-            r = np.sqrt(ka * kb)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                Jp[..., ia] += jx * np.where(r > 0, gamma * kb / (2 * r), 0.0)[:, None]
-                Jp[..., ib] += jx * np.where(r > 0, gamma * ka / (2 * r), 0.0)[:, None]
-            Jg = jx * r[:, None]
+        for nm, j in col.items():
+            Jp[..., j] = sens[nm]
+        Jg = sens["interaction.gamma"] if self.use_int else np.zeros(lw.shape)
         return lw, Jp, Jg
 
 
