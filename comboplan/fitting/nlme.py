@@ -321,14 +321,16 @@ def _sub_predict(prob, theta, eta, idx, reps=1):
 
 
 def _modes(prob: NLMEProblem, theta, omega, sigma, eta0, max_iter=100, tol=1e-9, return_status=False,
-           return_d=False):
+           return_d=False, state=None):
     """Conditional modes of all subjects (damped Gauss-Newton with a secant correction), with
     J, f and H at the mode.
 
     With ``return_status`` a boolean array (n,) says which subjects' searches converged; with
     ``return_d`` the full df/dphi at the modes (from ``predict_jac``; None without it) follows.
     Subjects whose search has settled drop out of the iterations (only the moving ones are
-    evaluated when the problem has ``predict_rows``)."""
+    evaluated when the problem has ``predict_rows``).  ``state`` (a dict) carries the secant
+    corrections from one search to the next (a search at nearby parameters starts with a
+    nearly exact Hessian)."""
     eta = eta0.copy()
     n, q = eta.shape
     oinv = np.diag(1.0 / omega ** 2)
@@ -347,7 +349,8 @@ def _modes(prob: NLMEProblem, theta, omega, sigma, eta0, max_iter=100, tol=1e-9,
     # sum_o dg_o d2f_o/deta2), updated as in NL2SOL (Dennis, Gay & Welsch 1981): plain
     # Gauss-Newton converges only linearly (rate ~0.5 seen for animals with censored or few
     # informative observations); the secant term restores superlinear convergence.
-    S = np.zeros((n, q, q))
+    S0 = None if state is None else state.get("S")
+    S = S0.copy() if (S0 is not None and S0.shape == (n, q, q)) else np.zeros((n, q, q))
     J_prev = np.zeros((n, f.shape[1], q))
     s_prev = np.zeros((n, q))
     grad_prev = np.zeros((n, q))
@@ -427,6 +430,8 @@ def _modes(prob: NLMEProblem, theta, omega, sigma, eta0, max_iter=100, tol=1e-9,
         J = _jacobian(prob, theta, eta, f, central=True)
     _, _, w = _obs_terms(prob.y, f, prob.mask, prob.censored, sigma, prob.error)
     H = np.einsum("noi,no,noj->nij", J, w, J) + oinv
+    if state is not None and np.all(np.isfinite(S)):
+        state["S"] = S
     D = None
     if return_d and exact:
         D = prob.predict_jac(prob.phi(theta, eta), all_rows)[1]
@@ -455,12 +460,13 @@ def _secant_update(S, s, ysharp, y):
     return np.where(good[:, None, None], new, 0.0)
 
 
-def _robust_modes(prob, theta, omega, sigma, eta0, return_d=False):
+def _robust_modes(prob, theta, omega, sigma, eta0, return_d=False, state=None):
     """Modes from a warm start; subjects whose search did not settle are restarted from 0 and
     the lower of the two solutions is kept, so that the objective is a function of the
     parameters only (not of the optimiser's path).  ``return_d`` appends df/dphi at the modes
     (None without ``predict_jac``)."""
-    eta, f, g, J, H, ok, D = _modes(prob, theta, omega, sigma, eta0, return_status=True, return_d=True)
+    eta, f, g, J, H, ok, D = _modes(prob, theta, omega, sigma, eta0, return_status=True, return_d=True,
+                                    state=state)
     ok &= np.isfinite(g)
     if not (ok.all() or not np.any(eta0)):
         e2, f2, g2, J2, H2, ok2, D2 = _modes(prob, theta, omega, sigma, np.zeros_like(eta0), max_iter=300,
@@ -486,6 +492,8 @@ class _Objective:
         self.fixed_mask = fixed_mask
         self.x_fixed = x_fixed
         self.eta = np.zeros((prob.n_subjects, self.q))
+        self.eta_slope = None   # d eta / d x from the last central-difference gradient
+        self.state = {}         # secant corrections of the mode searches, carried between calls
         self.n_eval = 0
 
     def unpack(self, x):
@@ -507,7 +515,8 @@ class _Objective:
             return np.inf
         with np.errstate(all="ignore"):
             try:
-                eta, f, g, J, H, D = _robust_modes(self.prob, th, om, sg, self.eta, return_d=True)
+                eta, f, g, J, H, D = _robust_modes(self.prob, th, om, sg, self.eta, return_d=True,
+                                                   state=self.state)
             except np.linalg.LinAlgError:
                 return np.inf
             sign, logdet = np.linalg.slogdet(H)
@@ -601,12 +610,35 @@ def laplace_objective(problem: NLMEProblem, theta, omega, sigma, eta0=None):
     return float(np.sum(2.0 * g + logdet - q * _LOG2PI)), eta
 
 
-def _grad(fun, x, h):
+def _grad(fun, x, h, obj=None):
+    """Central-difference gradient.  With the objective ``obj`` (an :class:`_Objective`
+    evaluated at ``x`` last), every mode search starts from the modes at ``x`` (for ``x + h``)
+    or from their linear extrapolation ``2 eta(x) - eta(x + h)`` (for ``x - h``, a start
+    within O(h^2) of the answer), so that each needs one or two Gauss-Newton steps."""
     g = np.empty_like(x)
+    eta_c = None if obj is None else obj.eta.copy()
+    # d eta / d x_k from the previous gradient (it changes slowly from one outer iteration to
+    # the next): predicts the modes at x + h e_k to within O(h |dx|)
+    slope = None if obj is None else obj.eta_slope
+    if slope is not None and slope.shape != eta_c.shape + (len(x),):
+        slope = None
+    new_slope = None if obj is None else np.zeros(eta_c.shape + (len(x),))
     for k in range(len(x)):
         e = np.zeros_like(x)
         e[k] = h[k]
-        g[k] = (fun(x + e) - fun(x - e)) / (2.0 * h[k])
+        if obj is not None:
+            obj.eta = eta_c + (h[k] * slope[..., k] if slope is not None else 0.0)
+        fp = fun(x + e)
+        if obj is not None:
+            eta_p = obj.eta
+            obj.eta = 2.0 * eta_c - eta_p
+        fm = fun(x - e)
+        if obj is not None:
+            new_slope[..., k] = (eta_p - obj.eta) / (2.0 * h[k])
+        g[k] = (fp - fm) / (2.0 * h[k])
+    if obj is not None:
+        obj.eta = eta_c
+        obj.eta_slope = new_slope if np.all(np.isfinite(new_slope)) else None
     return g
 
 
@@ -714,7 +746,10 @@ def fit_nlme(problem: NLMEProblem, theta0: Sequence[float], omega0: Sequence[flo
         xf_c = np.clip(xf, lo[free] + hstep, hi[free] - hstep)
         val = obj(xf)
         eta_keep = obj.eta.copy()
-        gr = _grad(obj, xf_c, hstep)
+        if np.array_equal(xf_c, xf):
+            gr = _grad(obj, xf_c, hstep, obj)
+        else:
+            gr = _grad(obj, xf_c, hstep)
         obj.eta = eta_keep
         if not np.isfinite(val):
             return big, np.zeros_like(gr)
