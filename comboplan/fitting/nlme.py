@@ -51,6 +51,7 @@ from ..exceptions import ConvergenceWarning, DataError
 __all__ = ["NLMEProblem", "NLMEFit", "fit_nlme", "laplace_objective"]
 
 _LOG2PI = math.log(2.0 * math.pi)
+_REML_ROUNDS = 4   # fixed-point rounds of the restricted likelihood's design (see fit_nlme)
 _SETTLE = 1e-18   # Newton decrement (nats) below which a mode search has converged (eta within ~1e-10)
 ERROR_MODELS = ("additive", "proportional", "combined")
 
@@ -494,13 +495,17 @@ class _Objective:
         self.eta = np.zeros((prob.n_subjects, self.q))
         self.eta_slope = None   # d eta / d x from the last central-difference gradient
         self.state = {}         # secant corrections of the mode searches, carried between calls
+        self.X_ref = None       # fixed-effects design held fixed in the restricted likelihood
+        self.x_exclude = np.zeros(self.p, dtype=bool)   # typical values left out of that design
         self.n_eval = 0
 
     def unpack(self, x):
         """theta, omega, sigma from the full estimation vector."""
         p, q = self.p, self.q
-        th = np.array([math.exp(v) if tr == "log" else v for v, tr in zip(x[:p], self.prob.transform)])
-        return th, np.exp(x[p:p + q]), np.exp(x[p + q:])
+        log = np.array([tr == "log" for tr in self.prob.transform])
+        with np.errstate(over="ignore"):   # a trial point far out gives inf (rejected), not an exception
+            th = np.where(log, np.exp(np.where(log, x[:p], 0.0)), x[:p])
+            return th, np.exp(x[p:p + q]), np.exp(x[p + q:])
 
     def full(self, xf):
         """Full vector from the free components."""
@@ -515,8 +520,9 @@ class _Objective:
             return np.inf
         with np.errstate(all="ignore"):
             try:
-                eta, f, g, J, H, D = _robust_modes(self.prob, th, om, sg, self.eta, return_d=True,
-                                                   state=self.state)
+                need_d = self.reml and self.X_ref is None
+                eta, f, g, J, H, D = _robust_modes(self.prob, th, om, sg, self.eta, return_d=need_d,
+                                                   state=self.state) + (() if need_d else (None,))
             except np.linalg.LinAlgError:
                 return np.inf
             sign, logdet = np.linalg.slogdet(H)
@@ -533,14 +539,25 @@ class _Objective:
             self.eta = eta
         return val
 
-    def _reml_term(self, x, th, om, sg, eta, f, J, D=None):
-        """log|sum_i X_i' V_i^-1 X_i| - k log 2 pi: the restricted-likelihood correction of the
-        model linearised at the modes (X = df/d(free typical values, natural scale x start value),
-        V = J Omega J' + W^-1), as REML in a linear mixed model (Patterson & Thompson 1971)."""
+    def design_at(self, xf):
+        """The fixed-effects design X (df/d typical values at the modes) at the free vector
+        ``xf``, for holding it fixed in the restricted likelihood (``X_ref``); None where the
+        objective cannot be evaluated."""
+        th, om, sg = self.unpack(self.full(xf))
+        with np.errstate(all="ignore"):
+            try:
+                eta, f, g, J, H, D = _robust_modes(self.prob, th, om, sg, self.eta, return_d=True, state=self.state)
+                X = self._design(self.full(xf), th, eta, f, D)
+            except np.linalg.LinAlgError:
+                return None
+        return X if (X is not None and np.all(np.isfinite(X))) else None
+
+    def _design(self, x, th, eta, f, D=None):
+        """X = d f / d(free typical values) at the modes (n, n_obs, k); None when none is free."""
         prob = self.prob
-        free = np.flatnonzero(~self.fixed_mask[:self.p])
+        free = np.flatnonzero(~self.fixed_mask[:self.p] & ~self.x_exclude)
         if free.size == 0:
-            return 0.0
+            return None
         # derivatives with respect to the scale on which each typical value enters linearly: log
         # theta for parameters with a log-normal random effect, else theta itself (a flat prior
         # there), so that log|X'V^-1 X| has no Jacobian term pulling a log-scale potency towards 0
@@ -565,6 +582,21 @@ class _Objective:
                 step = h * (abs(th0[j]) if th0[j] != 0 else 1.0)
                 th2[j] += step
             X[..., c] = (prob.predict(prob.phi(th2, eta)) - f) / step
+        return X
+
+    def _reml_term(self, x, th, om, sg, eta, f, J, D=None):
+        """log|sum_i X_i' V_i^-1 X_i| - k log 2 pi: the restricted-likelihood correction of the
+        model linearised at the modes (X = df/d(free typical values), V = J Omega J' + W^-1), as
+        REML in a linear mixed model (Patterson & Thompson 1971).  With ``X_ref`` set, X is held
+        at that design (Lindstrom & Bates 1990: the restricted likelihood of the linearised model
+        with its design treated as known), so that the typical values cannot gain restricted
+        likelihood by making the design degenerate (e.g. a transit rate k1 -> 0 that removes the
+        effect of every potency: log|X'V^-1 X| -> -inf)."""
+        X = self.X_ref if self.X_ref is not None else self._design(x, th, eta, f, D)
+        if X is None:
+            return 0.0
+        prob = self.prob
+        k = X.shape[-1]
         _, _, w = _obs_terms(prob.y, f, prob.mask, prob.censored, sg, prob.error)
         w = np.where(prob.mask, w, 0.0)   # padding carries no information
         # V^-1 = W - W J H^-1 J' W with H = Omega^-1 + J' W J (Woodbury): no n_obs x n_obs inverse, and
@@ -579,7 +611,7 @@ class _Objective:
             return np.inf
         A = np.einsum("noa,nob->ab", X, WX) - np.einsum("nia,nib->ab", JWX, HiJWX)
         sign, ld = np.linalg.slogdet(A)
-        return float(ld - free.size * _LOG2PI) if (sign > 0 and np.isfinite(ld)) else np.inf
+        return float(ld - k * _LOG2PI) if (sign > 0 and np.isfinite(ld)) else np.inf
 
 
 def laplace_objective(problem: NLMEProblem, theta, omega, sigma, eta0=None):
@@ -610,7 +642,7 @@ def laplace_objective(problem: NLMEProblem, theta, omega, sigma, eta0=None):
     return float(np.sum(2.0 * g + logdet - q * _LOG2PI)), eta
 
 
-def _grad(fun, x, h, obj=None):
+def _grad(fun, x, h, obj=None, skip=None):
     """Central-difference gradient.  With the objective ``obj`` (an :class:`_Objective`
     evaluated at ``x`` last), every mode search starts from the modes at ``x`` (for ``x + h``)
     or from their linear extrapolation ``2 eta(x) - eta(x + h)`` (for ``x - h``, a start
@@ -624,6 +656,9 @@ def _grad(fun, x, h, obj=None):
         slope = None
     new_slope = None if obj is None else np.zeros(eta_c.shape + (len(x),))
     for k in range(len(x)):
+        if skip is not None and skip[k]:   # a coordinate held on its bound: no derivative needed
+            g[k] = 0.0
+            continue
         e = np.zeros_like(x)
         e[k] = h[k]
         if obj is not None:
@@ -742,21 +777,61 @@ def fit_nlme(problem: NLMEProblem, theta0: Sequence[float], omega0: Sequence[flo
     # backtracks instead of carrying inf/NaN into its iterate
     big = 1e10 + abs(f_start)
 
+    pinned = np.zeros(int(free.sum()), dtype=bool)   # free coordinates held on a bound (REML stage)
+
     def fun_and_grad(xf):
-        xf_c = np.clip(xf, lo[free] + hstep, hi[free] - hstep)
+        xf_c = np.where(pinned, xf, np.clip(xf, lo[free] + hstep, hi[free] - hstep))
         val = obj(xf)
         eta_keep = obj.eta.copy()
         if np.array_equal(xf_c, xf):
-            gr = _grad(obj, xf_c, hstep, obj)
+            gr = _grad(obj, xf_c, hstep, obj, skip=pinned)
         else:
-            gr = _grad(obj, xf_c, hstep)
+            gr = _grad(obj, xf_c, hstep, skip=pinned)
         obj.eta = eta_keep
         if not np.isfinite(val):
             return big, np.zeros_like(gr)
         return val, np.where(np.isfinite(gr), gr, 0.0)
 
-    res = optimize.minimize(fun_and_grad, xf0, jac=True, method="L-BFGS-B", bounds=bounds,
-                            options={"maxiter": max_iter, "ftol": tol * 1e-2, "gtol": tol * 10, "maxcor": 20})
+    def search(start):
+        obj.eta_slope = None
+        bnds = [(start[k], start[k]) if pinned[k] else b for k, b in enumerate(bounds)]
+        return optimize.minimize(fun_and_grad, start, jac=True, method="L-BFGS-B", bounds=bnds,
+                                 options={"maxiter": max_iter, "ftol": tol * 1e-2, "gtol": tol * 10, "maxcor": 20})
+
+    if method == "reml":
+        # Lindstrom & Bates (1990): the restricted likelihood of the model linearised with its
+        # fixed-effects design X held at the current estimates, iterated to a fixed point (X at
+        # the estimates it gives); the reported objective is then the restricted likelihood
+        # with X at the estimates
+        xf = xf0
+        res = None
+        # a typical value that starts on a bound (e.g. k1 on K1_MAX at the ML optimum) is not
+        # estimated by the restricted likelihood: its design column (~0 in a flat direction)
+        # would only add noise to log|X'V^-1 X|
+        xs = obj.full(xf0)[:p]
+        obj.x_exclude = ~fixed_mask[:p] & ((np.isfinite(lo[:p]) & (xs <= lo[:p] + 1e-6))
+                                           | (np.isfinite(hi[:p]) & (xs >= hi[:p] - 1e-6)))
+        # ... and it stays there (pinned), with its start moved exactly onto the bound
+        ex = np.concatenate([obj.x_exclude, np.zeros(len(x0) - p, dtype=bool)])[free]
+        pinned[:] = ex
+        xf0 = np.where(ex, np.where(xf0 - lo[free] < hi[free] - xf0, lo[free], hi[free]), xf0)
+        for _round in range(_REML_ROUNDS):
+            X = obj.design_at(xf)
+            if X is None:
+                break
+            obj.X_ref = X
+            obj(xf)          # the modes at the new design's start
+            res = search(xf)
+            step = np.max(np.abs(res.x - xf) / np.maximum(1.0, np.abs(xf)))
+            xf = res.x
+            if step < 1e-4:
+                break
+        obj.X_ref = obj.design_at(xf)
+        if res is None:
+            obj.X_ref = None
+            res = search(xf0)
+    else:
+        res = search(xf0)
     xf = res.x
     ofv = obj(xf, keep=True)
     message = str(res.message)

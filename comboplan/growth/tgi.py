@@ -836,18 +836,21 @@ def fit_tgi(data, *, subject: str, arm: str, time: str, size: str,
         # a local optimum the search can fall into; when it ends there, start again from the best
         # candidate with clearance and keep the better objective
         jk = names.index("k1")
-        first = fit_nlme(prob, theta0, om0, s0, fixed=fixed, compute_se=False, method=method)
+        # optima are compared by the likelihood (ML): restricted likelihoods of different designs X
+        # are not comparable (near k1 -> 0 the design degenerates and log|X'V^-1 X| -> -inf would
+        # make the corner look better by tens of units); the REML fit below starts at the ML optimum
+        first = fit_nlme(prob, theta0, om0, s0, fixed=fixed, compute_se=False, method="ml")
         best = first
         if not first.theta[jk] >= 1e-3:   # the corner (or a search that failed: NaN)
             alt = [(_ofv(c), c) for c in ode_candidates if c[jk] >= 1e-2]
             alt = [sc for sc in alt if np.isfinite(sc[0])]
             if alt:
                 second = fit_nlme(prob, min(alt, key=lambda sc: sc[0])[1], om0, s0, fixed=fixed, compute_se=False,
-                                  method=method)
+                                  method="ml")
                 if np.isfinite(second.ofv) and not second.ofv >= first.ofv:
                     best = second
-                    restart_note = (f"; the search first ended at k1 = {first.theta[jk]:.2g} 1/day (OFV "
-                                    f"{first.ofv:.2f}) and was restarted from a start with clearance (OFV "
+                    restart_note = (f"; the search first ended at k1 = {first.theta[jk]:.2g} 1/day (ML OFV "
+                                    f"{first.ofv:.2f}) and was restarted from a start with clearance (ML OFV "
                                     f"{second.ofv:.2f})")
         theta0, om0, s0 = list(best.theta), list(best.omega), list(best.sigma)
     fit = fit_nlme(prob, theta0, om0, s0, fixed=fixed, compute_se=compute_se, method=method)
