@@ -31,10 +31,19 @@ variance evaluated at the individual prediction this is NONMEM's FOCE with inter
 (Beal & Sheiner; Wang 2007 J Pharmacokinet Pharmacodyn 34:575); for a model linear in
 :math:`\eta` with additive error it is the exact marginal likelihood.
 
-The modes are found for all subjects at once by damped Gauss-Newton (finite-difference
-Jacobian, one structural evaluation per random effect), the population parameters by
-L-BFGS-B on central-difference gradients, the standard errors from the inverse of the
-numerical Hessian of the objective (observed information; NONMEM's ``$COV MATRIX=R``).
+**REML.**  ``method="reml"`` adds :math:`\log|\sum_i X_i^\top V_i^{-1} X_i|` (the model
+linearised at the modes: :math:`X_i = \partial f_i/\partial\theta`, :math:`V_i = J_i\Omega
+J_i^\top + W_i^{-1}`), with the design :math:`X` held at the current estimates and iterated to a
+fixed point, as in Lindstrom & Bates (1990) and R's ``nlme``: exact REML for a linear mixed
+model, and no reward for typical values that make :math:`X` degenerate.
+
+The modes are found for all subjects at once by damped Gauss-Newton with a structured secant
+correction of its Hessian (Dennis, Gay & Welsch 1981; superlinear where plain Gauss-Newton is
+linear), on exact Jacobians when the problem supplies ``predict_jac`` (e.g. forward
+sensitivities of an ODE) and forward differences otherwise; the population parameters by
+L-BFGS-B on central-difference gradients (each perturbed mode search warm-started from a
+first-order prediction of its modes), the standard errors from the inverse of the numerical
+Hessian of the objective (observed information; NONMEM's ``$COV MATRIX=R``).
 """
 from __future__ import annotations
 
