@@ -29,7 +29,7 @@ from ..exceptions import ConvergenceWarning, DataError, FitError
 from ..models.growth import GROWTH_MODELS, get_growth_model
 from ..results import ResultIO, check_kind, set_units, units_by
 from .data import LLOQ_RULES, GrowthData, as_growth_data
-from .mixed import VARIANCE_FUNCTIONS, LMEDesign, cr2_vcov, lme_fit, random_slope_fit, slope_stats
+from .mixed import VARIANCE_FUNCTIONS, LMEDesign, cr2_vcov, lme_fit, lme_leave_one_out, random_slope_fit, slope_stats
 
 __all__ = ["fit_growth", "fit_growth_mixed", "compare_mixed", "GrowthFit", "MixedGrowthFit", "padded_design"]
 
@@ -726,24 +726,11 @@ def _fit_mixed_general(gd, *, method, dropout, below_lloq, baseline, ci_level, v
     if influence:
         S = gd.n_subjects
         bl = np.full((S, K), np.nan)
-        for i in range(S):
-            if not des.mask[i].any():
-                continue
-            mk = des.mask.copy()
-            mk[i] = False
-            di = LMEDesign(y=des.y, X=des.X, Z=des.Z, mask=mk, arm=des.arm, t=des.t)
-            if not all(mk[armi == k].any() for k in range(K)):
-                continue
-            start = f.theta
-            if "animal" in vf:
-                start = None
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    fi = lme_fit(di, variance=vf, correlated=correlated, method=method, start=start)
+        loo = lme_leave_one_out(des, f, variance=vf, correlated=correlated, method=method,
+                                keep=lambda mk: all(mk[armi == k].any() for k in range(K)))
+        for i, fi in enumerate(loo):
+            if fi is not None:
                 bl[i] = fi.beta[rate_idx]
-            except (np.linalg.LinAlgError, ValueError):
-                pass
         infl = _influence_table(gd, armi, beta, cov_model, bl)
     rel = f.G[j_rate, j_rate] * np.mean(des.t[des.mask] ** 2) / max(s2, 1e-300)
     diagnostics = _diagnostics(residuals, bool(rel < 1e-6), infl)

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import warnings
+
 import numpy as np
 
 __all__ = ["SlopeStats", "slope_stats", "random_slope_fit", "RandomSlopeFit"]
@@ -411,6 +413,8 @@ class _LMEProblem:
         self.n_par = k
         self.pcov = np.where(m, np.abs(design.t), 1.0)  # power covariate (time or fitted)
         self.S = S
+        self._mm = m[:, :, None] & m[:, None, :]
+        self._eye = np.eye(m.shape[1])
 
     def gamma(self, th):
         g = th[self.slices["G"]]
@@ -427,37 +431,53 @@ class _LMEProblem:
         w = np.ones(self.m.shape)
         out = {"arm": None, "animal": None, "power": None}
         if "arm" in self.slices:
-            r = np.exp(np.r_[0.0, th[self.slices["arm"]]])
+            r = np.exp(np.concatenate(([0.0], th[self.slices["arm"]])))
             out["arm"] = r
             w = w * r[self.arm_pos][:, None]
         if "animal" in self.slices:
-            r = np.exp(np.r_[0.0, th[self.slices["animal"]]])
+            r = np.exp(np.concatenate(([0.0], th[self.slices["animal"]])))
             out["animal"] = r
             w = w * r[np.clip(self.animal_pos, 0, len(r) - 1)][:, None]
         if "power" in self.slices:
             dl = float(th[self.slices["power"]][0])
             out["power"] = dl
-            v = np.maximum(self.pcov, 1e-12)
-            w = w * v**dl
+            w = w * np.exp(dl * self._logp)
         return np.where(self.m, w, 1.0), out
 
-    def parts(self, th):
+    @property
+    def pcov(self):
+        """Covariate of the power variance function (time, or the fitted values)."""
+        return self._pcov
+
+    @pcov.setter
+    def pcov(self, v):
+        self._pcov = v
+        self._logp = np.log(np.maximum(v, 1e-12))
+
+    def parts(self, th, full=False):
+        """V (S, T, T), A = X'V^-1 X, the GLS coefficients, rss and log|V|; with ``full`` also
+        V^-1, the weights and the GLS residuals (for the gradient)."""
         G = self.gamma(th)
         w, _ = self.weights(th)
-        V = np.einsum("stq,qr,sur->stu", self.Z, G, self.Z)
-        T = w.shape[1]
-        eye = np.eye(T)
-        V = V + eye * (w**2)[:, :, None]
-        mm = self.m[:, :, None] & self.m[:, None, :]
-        V = np.where(mm, V, eye)
+        ZG = self.Z @ G
+        V = ZG @ np.swapaxes(self.Z, 1, 2)
+        idx = np.arange(w.shape[1])
+        V[:, idx, idx] += w ** 2
+        V = np.where(self._mm, V, self._eye)
         L = np.linalg.cholesky(V)
-        Xt = np.linalg.solve(L, self.X)
-        yt = np.linalg.solve(L, self.y[..., None])[..., 0]
-        A = np.einsum("stp,stq->pq", Xt, Xt)
-        c = np.einsum("stp,st->p", Xt, yt)
-        beta = np.linalg.solve(A, c)
-        rss = float((yt**2).sum() - c @ beta)
         ldV = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum()
+        Li = np.linalg.inv(L)
+        Vi = np.swapaxes(Li, 1, 2) @ Li
+        M = Vi @ self.X
+        A = np.einsum("stp,stq->pq", self.X, M)
+        c = np.einsum("stp,st->p", M, self.y)
+        beta = np.linalg.solve(A, c)
+        r = self.y - self.X @ beta
+        r = np.where(self.m, r, 0.0)
+        u = (Vi @ r[..., None])[..., 0]
+        rss = float(np.sum(r * u))     # r'V^-1 r directly (no cancellation)
+        if full:
+            return V, A, beta, rss, ldV, Vi, M, r, u, w
         return V, A, beta, rss, ldV
 
     def objective(self, th):
@@ -473,6 +493,71 @@ class _LMEProblem:
             return dof * (_LOG2PI + np.log(rss / dof) + 1.0) + ldV + ldA
         return self.N * (_LOG2PI + np.log(rss / self.N) + 1.0) + ldV
 
+    def objective_and_grad(self, th):
+        r"""The objective and its exact gradient (unconstrained scale).
+
+        With :math:`V_s` the scaled covariance of animal :math:`s`, :math:`r` the GLS residuals
+        and :math:`M_s = V_s^{-1} X_s`, each parameter's :math:`\partial V_s` enters through
+        :math:`\partial \log|V| = \sum_s \mathrm{tr}(V_s^{-1}\partial V_s)`,
+        :math:`\partial\,\mathrm{rss} = -\sum_s r_s^\top V_s^{-1}\partial V_s V_s^{-1} r_s`
+        (the GLS coefficients are profiled: no term from them) and
+        :math:`\partial \log|A| = -\mathrm{tr}(A^{-1}\sum_s M_s^\top \partial V_s M_s)`
+        (REML only).  Variance-function parameters change only the diagonal of :math:`V_s`, the
+        random-effect parameters only :math:`Z_s\,\partial G\,Z_s^\top`."""
+        try:
+            V, A, beta, rss, ldV, Vi, M, r, u, w = self.parts(th, full=True)
+        except np.linalg.LinAlgError:
+            return np.inf, np.zeros_like(th)
+        if not (rss > 0):
+            return np.inf, np.zeros_like(th)
+        reml = self.method == "reml"
+        dof = self.N - self.p if reml else self.N
+        ldA = np.linalg.slogdet(A)[1] if reml else 0.0
+        val = dof * (_LOG2PI + np.log(rss / dof) + 1.0) + ldV + ldA
+        Ai = np.linalg.inv(A) if reml else None
+        k_r = dof / rss
+        # per-observation weights of a diagonal change dV = diag(d)
+        diag = np.diagonal(Vi, axis1=1, axis2=2) - k_r * u * u
+        if reml:
+            diag = diag - np.einsum("stp,pq,stq->st", M, Ai, M)
+        diag = np.where(self.m, diag, 0.0)
+        g = np.zeros_like(th)
+        # random-effect covariance: dV = Z dG Z'
+        K = np.einsum("stq,stu,sur->qr", self.Z, Vi, self.Z)
+        Zu = np.einsum("stq,st->sq", self.Z, u)
+        Kq = K - k_r * Zu.T @ Zu
+        if reml:
+            ZM = np.einsum("stq,stp->sqp", self.Z, M)
+            Kq = Kq - np.einsum("sqp,pk,srk->qr", ZM, Ai, ZM)
+        q = self.q
+        gs = th[self.slices["G"]]
+        L = np.zeros((q, q))
+        if self.correlated:
+            L[np.tril_indices(q)] = gs
+            L[np.diag_indices(q)] = np.exp(np.diag(L))
+            for k, (a, b) in enumerate(zip(*np.tril_indices(q))):
+                dL = np.zeros((q, q))
+                dL[a, b] = L[a, b] if a == b else 1.0
+                dG = dL @ L.T + L @ dL.T
+                g[self.slices["G"].start + k] = float(np.sum(dG * Kq))
+        else:
+            for j in range(q):
+                g[self.slices["G"].start + j] = 2.0 * np.exp(2.0 * gs[j]) * Kq[j, j]
+        # variance functions: dV = diag(2 w^2 dlog w)
+        w2d = 2.0 * w * w * diag
+        if "arm" in self.slices:
+            per = np.bincount(self.arm_pos, weights=w2d.sum(axis=1), minlength=len(self.arm_levels))
+            g[self.slices["arm"]] = per[1:]
+        if "animal" in self.slices:
+            n_an = len(self.animals_used)
+            pos = np.clip(self.animal_pos, 0, n_an - 1)
+            has = self.m.any(axis=1)
+            per = np.bincount(pos[has], weights=w2d.sum(axis=1)[has], minlength=n_an)
+            g[self.slices["animal"]] = per[1:]
+        if "power" in self.slices:
+            g[self.slices["power"]] = float(np.sum(w2d * self._logp))
+        return float(val), g
+
     def grad(self, th, h=1e-5):
         g = np.zeros_like(th)
         for k in range(th.size):
@@ -482,21 +567,118 @@ class _LMEProblem:
         return g
 
 
-def _minimise(prob, th0):
+_GRAD_FLOOR = 1e-5   # |gradient| of -2 log L treated as converged (see _minimise)
+
+
+def _minimise(prob, th0, hess_inv=None):
+    """BFGS on the exact gradient; with ``hess_inv`` (an inverse Hessian at a nearby optimum,
+    e.g. the full data's for a leave-one-out refit) started from it.
+
+    The objective is accurate to ~1e-12 (-2 log L of order 1e2-1e3), so a gradient below ~1e-5
+    is as close to the optimum as a line search can tell (parameters within ~1e-7); a search
+    that reports precision loss there has converged."""
     from scipy import optimize
 
-    f = prob.objective
-    best = optimize.minimize(f, th0, jac=prob.grad, method="BFGS", options={"gtol": 1e-7, "maxiter": 500})
+    f = prob.objective_and_grad   # exact gradient (one Cholesky pass per evaluation)
+    opts = {"gtol": 1e-6, "maxiter": 500}
+    if hess_inv is not None:
+        opts["hess_inv0"] = hess_inv
+    best = optimize.minimize(f, th0, jac=True, method="BFGS", options=opts)
     th = best.x
-    # polish: a second BFGS from the optimum (fresh Hessian approximation)
-    again = optimize.minimize(f, th, jac=prob.grad, method="BFGS", options={"gtol": 1e-8, "maxiter": 200})
+    if best.success or np.max(np.abs(best.jac)) < _GRAD_FLOOR:
+        return th
+    # polish: a second BFGS from where the first stopped (fresh Hessian approximation)
+    again = optimize.minimize(f, th, jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": 200})
     if again.fun <= best.fun:
         th = again.x
     return th
 
 
+def _hessian_inverse(prob, th):
+    """Inverse of the central-difference Hessian of the objective from its exact gradient;
+    None when not positive definite."""
+    k = th.size
+    H = np.empty((k, k))
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = 1e-5
+        H[:, j] = (prob.objective_and_grad(th + e)[1] - prob.objective_and_grad(th - e)[1]) / 2e-5
+    H = 0.5 * (H + H.T)
+    try:
+        ev = np.linalg.eigvalsh(H)
+        if not (np.all(np.isfinite(ev)) and ev.min() > 1e-10 * max(1.0, ev.max())):
+            return None
+        Hi = np.linalg.inv(H)
+        return 0.5 * (Hi + Hi.T)
+    except np.linalg.LinAlgError:
+        return None
+
+
+def lme_leave_one_out(design: LMEDesign, fit: "LMEFit", *, variance=(), correlated: bool = False,
+                      method: str = "reml", keep=None) -> list:
+    """Refit with each animal left out, exactly (full (RE)ML refits), started at the full fit.
+
+    Each refit starts from the full-data estimates (for ``variance="animal"`` the left-out
+    animal's ratio is dropped and the others re-referenced) with the full-data inverse Hessian
+    as BFGS's initial one, and, for ``"power"``, with the full fit's fitted values as the
+    covariate: a few iterations instead of a fit from scratch, to the same optimum.
+
+    Parameters
+    ----------
+    design : LMEDesign
+    fit : LMEFit
+        The full-data fit of the same model.
+    variance, correlated, method
+        As for :func:`lme_fit`.
+    keep : callable, optional
+        ``keep(mask) -> bool``: whether a left-out design is fitted (e.g. every arm still has data).
+
+    Returns
+    -------
+    list
+        One entry per animal: its :class:`LMEFit`, or None (no data, refused by ``keep``, or failed).
+    """
+    variance = tuple(variance)
+    full = _LMEProblem(design, variance, correlated, method)
+    if "power" in variance:
+        full.pcov = np.where(full.m, np.abs(fit.fitted_conditional), 1.0)
+    hinv = _hessian_inverse(full, fit.theta)
+    out = []
+    for i in range(design.mask.shape[0]):
+        if not design.mask[i].any():
+            out.append(None)
+            continue
+        mk = design.mask.copy()
+        mk[i] = False
+        if keep is not None and not keep(mk):
+            out.append(None)
+            continue
+        di = LMEDesign(y=design.y, X=design.X, Z=design.Z, mask=mk, arm=design.arm, t=design.t)
+        start = fit.theta.copy()
+        hi = hinv
+        if "animal" in full.slices:
+            sl = full.slices["animal"]
+            lr = np.r_[0.0, start[sl]]                      # log ratios of animals_used (first = 0)
+            k = int(np.searchsorted(full.animals_used, i))
+            rest = np.delete(lr, k)
+            start = np.concatenate([start[:sl.start], rest[1:] - rest[0], start[sl.stop:]])
+            hi = None
+            if hinv is not None and k > 0:
+                drop = sl.start + k - 1
+                hi = np.delete(np.delete(hinv, drop, axis=0), drop, axis=1)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                out.append(lme_fit(di, variance=variance, correlated=correlated, method=method, start=start,
+                                   hess_inv=hi, pcov0=fit.fitted_conditional if "power" in variance else None))
+        except (np.linalg.LinAlgError, ValueError):
+            out.append(None)
+    return out
+
+
 def lme_fit(design: LMEDesign, *, variance=(), correlated: bool = False, method: str = "reml",
-            start: np.ndarray | None = None, max_outer: int = 50, tol: float = 1e-9) -> LMEFit:
+            start: np.ndarray | None = None, max_outer: int = 50, tol: float = 1e-9, hess_inv=None,
+            pcov0=None) -> LMEFit:
     """Fit a linear mixed model with variance functions by iterative (RE)ML.
 
     Parameters
@@ -516,6 +698,10 @@ def lme_fit(design: LMEDesign, *, variance=(), correlated: bool = False, method:
     max_outer, tol : int, float
         Outer iterations updating the fitted-value covariate of ``"power"``, and the
         tolerance on the parameter change that stops them.
+    hess_inv : ndarray, optional
+        Initial inverse Hessian for BFGS (with ``start`` near the optimum).
+    pcov0 : ndarray (S, T), optional
+        Starting fitted values for ``"power"`` (with ``start``; default: a fit without it).
 
     Returns
     -------
@@ -529,7 +715,9 @@ def lme_fit(design: LMEDesign, *, variance=(), correlated: bool = False, method:
     if start is None:
         th[prob.slices["G"]] = 0.0
     fitted_cov = "power" in variance
-    if fitted_cov:
+    if fitted_cov and start is not None and pcov0 is not None:
+        prob.pcov = np.where(prob.m, np.abs(np.asarray(pcov0, float)), 1.0)
+    elif fitted_cov:
         # start the covariate at the fit without the power function
         base_var = tuple(v for v in variance if v != "power")
         pre = lme_fit(design, variance=base_var, correlated=correlated, method=method, start=None)
@@ -537,7 +725,7 @@ def lme_fit(design: LMEDesign, *, variance=(), correlated: bool = False, method:
         th[:-1] = pre.theta
     n_outer = max_outer if fitted_cov else 1
     for it in range(n_outer):
-        th_new = _minimise(prob, th)
+        th_new = _minimise(prob, th, hess_inv if it == 0 else None)
         change = float(np.max(np.abs(th_new - th))) if th.size else 0.0
         th = th_new
         if not fitted_cov:
