@@ -728,9 +728,9 @@ def _fit_mixed_general(gd, *, method, dropout, below_lloq, baseline, ci_level, v
         bl = np.full((S, K), np.nan)
         loo = lme_leave_one_out(des, f, variance=vf, correlated=correlated, method=method,
                                 keep=lambda mk: all(mk[armi == k].any() for k in range(K)))
-        for i, fi in enumerate(loo):
-            if fi is not None:
-                bl[i] = fi.beta[rate_idx]
+        for i, b in enumerate(loo):
+            if b is not None:
+                bl[i] = b[rate_idx]
         infl = _influence_table(gd, armi, beta, cov_model, bl)
     rel = f.G[j_rate, j_rate] * np.mean(des.t[des.mask] ** 2) / max(s2, 1e-300)
     diagnostics = _diagnostics(residuals, bool(rel < 1e-6), infl)

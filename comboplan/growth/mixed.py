@@ -454,31 +454,38 @@ class _LMEProblem:
         self._pcov = v
         self._logp = np.log(np.maximum(v, 1e-12))
 
-    def parts(self, th, full=False):
-        """V (S, T, T), A = X'V^-1 X, the GLS coefficients, rss and log|V|; with ``full`` also
-        V^-1, the weights and the GLS residuals (for the gradient)."""
-        G = self.gamma(th)
-        w, _ = self.weights(th)
-        ZG = self.Z @ G
-        V = ZG @ np.swapaxes(self.Z, 1, 2)
-        idx = np.arange(w.shape[1])
-        V[:, idx, idx] += w ** 2
-        V = np.where(self._mm, V, self._eye)
+    def batch_parts(self, TH, mask):
+        """The GLS quantities for a batch of parameter vectors ``TH`` (B, k), each with its own
+        observation mask (B, S, T) (a subset of the design's: e.g. one animal left out).
+
+        Returns V, A = X'V^-1 X, the GLS coefficients, rss = r'V^-1 r, log|V|, V^-1, V^-1 X,
+        the residuals r, V^-1 r, the weights and the masked Z, each with the leading batch axis."""
+        X = np.where(mask[..., None], self.X, 0.0)
+        y = np.where(mask, self.y, 0.0)
+        Z = np.where(mask[..., None], self.Z, 0.0)
+        G = np.stack([self.gamma(th) for th in TH])
+        W = np.stack([self.weights(th)[0] for th in TH])
+        V = (Z @ G[:, None]) @ np.swapaxes(Z, -1, -2)
+        idx = np.arange(W.shape[-1])
+        V[..., idx, idx] += W ** 2
+        V = np.where(mask[..., :, None] & mask[..., None, :], V, self._eye)
         L = np.linalg.cholesky(V)
-        ldV = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum()
+        ldV = 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(axis=(1, 2))
         Li = np.linalg.inv(L)
-        Vi = np.swapaxes(Li, 1, 2) @ Li
-        M = Vi @ self.X
-        A = np.einsum("stp,stq->pq", self.X, M)
-        c = np.einsum("stp,st->p", M, self.y)
-        beta = np.linalg.solve(A, c)
-        r = self.y - self.X @ beta
-        r = np.where(self.m, r, 0.0)
+        Vi = np.swapaxes(Li, -1, -2) @ Li
+        M = Vi @ X
+        A = np.einsum("bstp,bstq->bpq", X, M)
+        c = np.einsum("bstp,bst->bp", M, y)
+        beta = np.linalg.solve(A, c[..., None])[..., 0]
+        r = np.where(mask, y - np.einsum("bstp,bp->bst", X, beta), 0.0)
         u = (Vi @ r[..., None])[..., 0]
-        rss = float(np.sum(r * u))     # r'V^-1 r directly (no cancellation)
-        if full:
-            return V, A, beta, rss, ldV, Vi, M, r, u, w
-        return V, A, beta, rss, ldV
+        rss = np.sum(r * u, axis=(1, 2))     # r'V^-1 r directly (no cancellation)
+        return V, A, beta, rss, ldV, Vi, M, r, u, W, Z
+
+    def parts(self, th):
+        """V (S, T, T), A = X'V^-1 X, the GLS coefficients, rss and log|V| at ``th``."""
+        V, A, beta, rss, ldV = self.batch_parts(np.asarray(th, float)[None], self.m[None])[:5]
+        return V[0], A[0], beta[0], float(rss[0]), float(ldV[0])
 
     def objective(self, th):
         try:
@@ -504,59 +511,72 @@ class _LMEProblem:
         :math:`\partial \log|A| = -\mathrm{tr}(A^{-1}\sum_s M_s^\top \partial V_s M_s)`
         (REML only).  Variance-function parameters change only the diagonal of :math:`V_s`, the
         random-effect parameters only :math:`Z_s\,\partial G\,Z_s^\top`."""
+        with np.errstate(all="ignore"):
+            val, g = self.batch_objective_and_grad(np.asarray(th, float)[None], self.m[None])
+        if not np.isfinite(val[0]):
+            return np.inf, np.zeros_like(th)
+        return float(val[0]), g[0]
+
+    def batch_objective_and_grad(self, TH, mask):
+        """:meth:`objective_and_grad` for a batch of parameter vectors (B, k), each with its own
+        observation mask (B, S, T); a point where V is not positive definite gets inf."""
+        TH = np.asarray(TH, float)
+        B = TH.shape[0]
         try:
-            V, A, beta, rss, ldV, Vi, M, r, u, w = self.parts(th, full=True)
+            V, A, beta, rss, ldV, Vi, M, r, u, w, Z = self.batch_parts(TH, mask)
         except np.linalg.LinAlgError:
-            return np.inf, np.zeros_like(th)
-        if not (rss > 0):
-            return np.inf, np.zeros_like(th)
+            if B == 1:
+                return np.full(1, np.inf), np.zeros_like(TH)
+            out = [self.batch_objective_and_grad(TH[b:b + 1], mask[b:b + 1]) for b in range(B)]
+            return np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
         reml = self.method == "reml"
-        dof = self.N - self.p if reml else self.N
+        N = mask.sum(axis=(1, 2))
+        dof = N - self.p if reml else N
         ldA = np.linalg.slogdet(A)[1] if reml else 0.0
-        val = dof * (_LOG2PI + np.log(rss / dof) + 1.0) + ldV + ldA
+        with np.errstate(all="ignore"):
+            val = dof * (_LOG2PI + np.log(rss / dof) + 1.0) + ldV + ldA
+        val = np.where(rss > 0, val, np.inf)
         Ai = np.linalg.inv(A) if reml else None
-        k_r = dof / rss
+        k_r = (dof / np.where(rss > 0, rss, 1.0))[:, None, None]
         # per-observation weights of a diagonal change dV = diag(d)
-        diag = np.diagonal(Vi, axis1=1, axis2=2) - k_r * u * u
+        diag = np.diagonal(Vi, axis1=-2, axis2=-1) - k_r * u * u
         if reml:
-            diag = diag - np.einsum("stp,pq,stq->st", M, Ai, M)
-        diag = np.where(self.m, diag, 0.0)
-        g = np.zeros_like(th)
+            diag = diag - np.einsum("bstp,bpq,bstq->bst", M, Ai, M)
+        diag = np.where(mask, diag, 0.0)
+        g = np.zeros_like(TH)
         # random-effect covariance: dV = Z dG Z'
-        K = np.einsum("stq,stu,sur->qr", self.Z, Vi, self.Z)
-        Zu = np.einsum("stq,st->sq", self.Z, u)
-        Kq = K - k_r * Zu.T @ Zu
+        Kq = np.einsum("bstq,bstu,bsur->bqr", Z, Vi, Z)
+        Zu = np.einsum("bstq,bst->bsq", Z, u)
+        Kq = Kq - k_r * np.einsum("bsq,bsr->bqr", Zu, Zu)
         if reml:
-            ZM = np.einsum("stq,stp->sqp", self.Z, M)
-            Kq = Kq - np.einsum("sqp,pk,srk->qr", ZM, Ai, ZM)
+            ZM = np.einsum("bstq,bstp->bsqp", Z, M)
+            Kq = Kq - np.einsum("bsqp,bpk,bsrk->bqr", ZM, Ai, ZM)
         q = self.q
-        gs = th[self.slices["G"]]
-        L = np.zeros((q, q))
+        sl = self.slices["G"]
         if self.correlated:
-            L[np.tril_indices(q)] = gs
-            L[np.diag_indices(q)] = np.exp(np.diag(L))
-            for k, (a, b) in enumerate(zip(*np.tril_indices(q))):
-                dL = np.zeros((q, q))
-                dL[a, b] = L[a, b] if a == b else 1.0
-                dG = dL @ L.T + L @ dL.T
-                g[self.slices["G"].start + k] = float(np.sum(dG * Kq))
+            for bi in range(B):
+                L = np.zeros((q, q))
+                L[np.tril_indices(q)] = TH[bi, sl]
+                L[np.diag_indices(q)] = np.exp(np.diag(L))
+                for k, (a, c) in enumerate(zip(*np.tril_indices(q))):
+                    dL = np.zeros((q, q))
+                    dL[a, c] = L[a, c] if a == c else 1.0
+                    g[bi, sl.start + k] = float(np.sum((dL @ L.T + L @ dL.T) * Kq[bi]))
         else:
-            for j in range(q):
-                g[self.slices["G"].start + j] = 2.0 * np.exp(2.0 * gs[j]) * Kq[j, j]
+            g[:, sl] = 2.0 * np.exp(2.0 * TH[:, sl]) * np.diagonal(Kq, axis1=1, axis2=2)
         # variance functions: dV = diag(2 w^2 dlog w)
-        w2d = 2.0 * w * w * diag
+        w2d = (2.0 * w * w * diag).sum(axis=2)          # (B, S)
         if "arm" in self.slices:
-            per = np.bincount(self.arm_pos, weights=w2d.sum(axis=1), minlength=len(self.arm_levels))
-            g[self.slices["arm"]] = per[1:]
+            onehot = self.arm_pos[:, None] == np.arange(len(self.arm_levels))[None]
+            g[:, self.slices["arm"]] = (w2d @ onehot)[:, 1:]
         if "animal" in self.slices:
             n_an = len(self.animals_used)
-            pos = np.clip(self.animal_pos, 0, n_an - 1)
             has = self.m.any(axis=1)
-            per = np.bincount(pos[has], weights=w2d.sum(axis=1)[has], minlength=n_an)
-            g[self.slices["animal"]] = per[1:]
+            onehot = (np.clip(self.animal_pos, 0, n_an - 1)[:, None] == np.arange(n_an)[None]) & has[:, None]
+            g[:, self.slices["animal"]] = (w2d @ onehot)[:, 1:]
         if "power" in self.slices:
-            g[self.slices["power"]] = float(np.sum(w2d * self._logp))
-        return float(val), g
+            g[:, self.slices["power"].start] = np.sum(2.0 * w * w * diag * self._logp, axis=(1, 2))
+        return val, g
 
     def grad(self, th, h=1e-5):
         g = np.zeros_like(th)
@@ -614,14 +634,65 @@ def _hessian_inverse(prob, th):
         return None
 
 
+def _batch_bfgs(prob, TH, mask, hinv, max_iter=100):
+    """Minimise the objective for a batch of problems (parameters TH (B, k), masks (B, S, T)) at
+    once: BFGS on the exact gradients, started with the inverse Hessian ``hinv`` (k, k), with a
+    backtracking (Armijo) line search.  Returns the optima and a convergence flag per problem."""
+    TH = TH.copy()
+    B, k = TH.shape
+    H0 = np.eye(k) if hinv is None else hinv
+    Hk = np.repeat(H0[None], B, axis=0)
+    f, g = prob.batch_objective_and_grad(TH, mask)
+    done = np.isfinite(f) & (np.max(np.abs(g), axis=1) < _GRAD_FLOOR)
+    ok = np.isfinite(f)
+    for _ in range(max_iter):
+        act = np.flatnonzero(ok & ~done)
+        if act.size == 0:
+            break
+        d = -np.einsum("bij,bj->bi", Hk[act], g[act])
+        slope = np.einsum("bi,bi->b", g[act], d)
+        bad = ~(slope < 0)
+        if bad.any():   # not a descent direction: back to the start's inverse Hessian
+            Hk[act[bad]] = H0
+            d[bad] = -g[act[bad]] @ H0.T
+            slope[bad] = np.einsum("bi,bi->b", g[act[bad]], d[bad])
+        t = np.ones(act.size)
+        fn, gn = prob.batch_objective_and_grad(TH[act] + d, mask[act])
+        for _h in range(30):
+            fail = ~(fn <= f[act] + 1e-4 * t * slope)
+            if not fail.any():
+                break
+            t[fail] *= 0.5
+            sub = act[fail]
+            fn[fail], gn[fail] = prob.batch_objective_and_grad(TH[sub] + t[fail, None] * d[fail], mask[sub])
+        moved = fn <= f[act] + 1e-4 * t * slope
+        step = t[:, None] * d
+        yv = gn - g[act]
+        sy = np.einsum("bi,bi->b", step, yv)
+        upd = moved & (sy > 1e-12)
+        for j in np.flatnonzero(upd):
+            bi = act[j]
+            rho = 1.0 / sy[j]
+            Vm = np.eye(k) - rho * np.outer(step[j], yv[j])
+            Hk[bi] = Vm @ Hk[bi] @ Vm.T + rho * np.outer(step[j], step[j])
+        keep = act[moved]
+        TH[keep], f[keep], g[keep] = TH[keep] + step[moved], fn[moved], gn[moved]
+        ok[act[~moved]] = False   # a line search that cannot decrease: left to the fallback
+        done[keep] = np.max(np.abs(gn[moved]), axis=1) < _GRAD_FLOOR
+    return TH, done & ok
+
+
 def lme_leave_one_out(design: LMEDesign, fit: "LMEFit", *, variance=(), correlated: bool = False,
                       method: str = "reml", keep=None) -> list:
     """Refit with each animal left out, exactly (full (RE)ML refits), started at the full fit.
 
-    Each refit starts from the full-data estimates (for ``variance="animal"`` the left-out
-    animal's ratio is dropped and the others re-referenced) with the full-data inverse Hessian
-    as BFGS's initial one, and, for ``"power"``, with the full fit's fitted values as the
-    covariate: a few iterations instead of a fit from scratch, to the same optimum.
+    All refits start from the full-data estimates with the full-data inverse Hessian as BFGS's
+    initial one: a few iterations instead of a fit from scratch, to the same optimum.  When the
+    parameter layout does not depend on which animal is out (no ``"animal"`` or ``"power"``
+    variance function) the refits run together, vectorised (:func:`_batch_bfgs`); otherwise
+    one by one (varIdent by animal: the left-out animal's ratio is dropped and the others
+    re-referenced; varPower: the full fit's fitted values start the covariate).  A refit that
+    does not converge in the batch is redone alone.
 
     Parameters
     ----------
@@ -636,23 +707,39 @@ def lme_leave_one_out(design: LMEDesign, fit: "LMEFit", *, variance=(), correlat
     Returns
     -------
     list
-        One entry per animal: its :class:`LMEFit`, or None (no data, refused by ``keep``, or failed).
+        One entry per animal: the fixed-effect coefficients of its refit (ndarray (p,)), or None
+        (no data, refused by ``keep``, or failed).
     """
     variance = tuple(variance)
     full = _LMEProblem(design, variance, correlated, method)
     if "power" in variance:
         full.pcov = np.where(full.m, np.abs(fit.fitted_conditional), 1.0)
     hinv = _hessian_inverse(full, fit.theta)
-    out = []
-    for i in range(design.mask.shape[0]):
+    S = design.mask.shape[0]
+    out: list = [None] * S
+    todo = []
+    for i in range(S):
         if not design.mask[i].any():
-            out.append(None)
             continue
         mk = design.mask.copy()
         mk[i] = False
         if keep is not None and not keep(mk):
-            out.append(None)
             continue
+        todo.append(i)
+    alone = list(todo)
+    if todo and "animal" not in variance and "power" not in variance:
+        masks = np.repeat(design.mask[None], len(todo), axis=0)
+        masks[np.arange(len(todo)), todo] = False
+        with np.errstate(all="ignore"):
+            TH, conv = _batch_bfgs(full, np.repeat(fit.theta[None], len(todo), axis=0), masks, hinv)
+            if conv.any():
+                beta = full.batch_parts(TH[conv], masks[conv])[2]
+                for j, b in zip(np.flatnonzero(conv), beta):
+                    out[todo[j]] = b
+        alone = [i for i, c in zip(todo, conv) if not c]
+    for i in alone:
+        mk = design.mask.copy()
+        mk[i] = False
         di = LMEDesign(y=design.y, X=design.X, Z=design.Z, mask=mk, arm=design.arm, t=design.t)
         start = fit.theta.copy()
         hi = hinv
@@ -669,10 +756,10 @@ def lme_leave_one_out(design: LMEDesign, fit: "LMEFit", *, variance=(), correlat
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                out.append(lme_fit(di, variance=variance, correlated=correlated, method=method, start=start,
-                                   hess_inv=hi, pcov0=fit.fitted_conditional if "power" in variance else None))
+                out[i] = lme_fit(di, variance=variance, correlated=correlated, method=method, start=start,
+                                 hess_inv=hi, pcov0=fit.fitted_conditional if "power" in variance else None).beta
         except (np.linalg.LinAlgError, ValueError):
-            out.append(None)
+            out[i] = None
     return out
 
 
