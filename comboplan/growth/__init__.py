@@ -5,6 +5,8 @@
   log transforms with a declared rule for undetectable tumours.
 * :mod:`comboplan.growth.api` -- per-animal growth fits with model comparison
   (:func:`fit_growth`) and the exponential-growth linear mixed model (:func:`fit_growth_mixed`).
+* :mod:`comboplan.growth.mixed_batch` -- that mixed model with a variance function for many
+  simulated studies at once (:func:`fit_growth_mixed_batch`, the power-analysis path).
 * :mod:`comboplan.growth.nlme_growth` -- Gompertz / logistic / exponential nonlinear mixed-effects
   models with per-arm growth parameters (:func:`fit_growth_nlme`, :func:`compare_growth_nlme`).
 * :mod:`comboplan.growth.endpoints` -- TGI, T/C, AUC, doubling time, growth delay, best
@@ -33,6 +35,7 @@ _NAMES = {
     "GrowthFit": "comboplan.growth.api",
     "MixedGrowthFit": "comboplan.growth.api",
     "compare_mixed": "comboplan.growth.api",
+    "fit_growth_mixed_batch": "comboplan.growth.mixed_batch",
     "fit_growth_nlme": "comboplan.growth.nlme_growth",
     "GrowthNLMEFit": "comboplan.growth.nlme_growth",
     "compare_growth_nlme": "comboplan.growth.nlme_growth",

@@ -454,17 +454,39 @@ class _LMEProblem:
         self._pcov = v
         self._logp = np.log(np.maximum(v, 1e-12))
 
-    def batch_parts(self, TH, mask):
+    def _batch_gamma(self, TH):
+        """:meth:`gamma` for every row of TH (B, q, q)."""
+        if self.correlated:
+            return np.stack([self.gamma(th) for th in TH])
+        e = np.exp(2.0 * TH[:, self.slices["G"]])
+        return e[:, :, None] * np.eye(self.q)[None]
+
+    def _batch_weights(self, TH):
+        """The weights of :meth:`weights` for every row of TH (B, S, T)."""
+        B = TH.shape[0]
+        w = np.ones((B,) + self.m.shape)
+        if "arm" in self.slices:
+            r = np.exp(np.concatenate([np.zeros((B, 1)), TH[:, self.slices["arm"]]], axis=1))
+            w = w * r[:, self.arm_pos][:, :, None]
+        if "animal" in self.slices:
+            r = np.exp(np.concatenate([np.zeros((B, 1)), TH[:, self.slices["animal"]]], axis=1))
+            w = w * r[:, np.clip(self.animal_pos, 0, r.shape[1] - 1)][:, :, None]
+        if "power" in self.slices:
+            w = w * np.exp(TH[:, self.slices["power"].start][:, None, None] * self._logp[None])
+        return np.where(self.m[None], w, 1.0)
+
+    def batch_parts(self, TH, mask, Y=None):
         """The GLS quantities for a batch of parameter vectors ``TH`` (B, k), each with its own
         observation mask (B, S, T) (a subset of the design's: e.g. one animal left out).
 
         Returns V, A = X'V^-1 X, the GLS coefficients, rss = r'V^-1 r, log|V|, V^-1, V^-1 X,
-        the residuals r, V^-1 r, the weights and the masked Z, each with the leading batch axis."""
+        the residuals r, V^-1 r, the weights and the masked Z, each with the leading batch axis.
+        ``Y`` (B, S, T) gives each problem its own response (default the design's)."""
         X = np.where(mask[..., None], self.X, 0.0)
-        y = np.where(mask, self.y, 0.0)
+        y = np.where(mask, self.y if Y is None else Y, 0.0)
         Z = np.where(mask[..., None], self.Z, 0.0)
-        G = np.stack([self.gamma(th) for th in TH])
-        W = np.stack([self.weights(th)[0] for th in TH])
+        G = self._batch_gamma(TH)
+        W = self._batch_weights(TH)
         V = (Z @ G[:, None]) @ np.swapaxes(Z, -1, -2)
         idx = np.arange(W.shape[-1])
         V[..., idx, idx] += W ** 2
@@ -517,18 +539,30 @@ class _LMEProblem:
             return np.inf, np.zeros_like(th)
         return float(val[0]), g[0]
 
-    def batch_objective_and_grad(self, TH, mask):
+    def batch_objective_and_grad(self, TH, mask, Y=None):
         """:meth:`objective_and_grad` for a batch of parameter vectors (B, k), each with its own
         observation mask (B, S, T); a point where V is not positive definite gets inf."""
         TH = np.asarray(TH, float)
         B = TH.shape[0]
+        # a trial point far out (exp(2 x 15) variance ratios) is no optimum: inf without evaluating
+        # (it would overflow or make V numerically singular and fail the whole batch's Cholesky)
+        sane = np.all(np.isfinite(TH) & (np.abs(TH) < 15.0), axis=1)
+        if not sane.all():
+            val = np.full(B, np.inf)
+            g = np.zeros_like(TH)
+            if sane.any():
+                i = np.flatnonzero(sane)
+                val[i], g[i] = self.batch_objective_and_grad(TH[i], mask[i], None if Y is None else Y[i])
+            return val, g
         try:
-            V, A, beta, rss, ldV, Vi, M, r, u, w, Z = self.batch_parts(TH, mask)
+            V, A, beta, rss, ldV, Vi, M, r, u, w, Z = self.batch_parts(TH, mask, Y)
         except np.linalg.LinAlgError:
             if B == 1:
                 return np.full(1, np.inf), np.zeros_like(TH)
-            out = [self.batch_objective_and_grad(TH[b:b + 1], mask[b:b + 1]) for b in range(B)]
-            return np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
+            h = B // 2   # find the failing problems by halving
+            parts = [self.batch_objective_and_grad(TH[sl], mask[sl], None if Y is None else Y[sl])
+                     for sl in (slice(0, h), slice(h, B))]
+            return np.concatenate([o[0] for o in parts]), np.concatenate([o[1] for o in parts])
         reml = self.method == "reml"
         N = mask.sum(axis=(1, 2))
         dof = N - self.p if reml else N
@@ -634,15 +668,21 @@ def _hessian_inverse(prob, th):
         return None
 
 
-def _batch_bfgs(prob, TH, mask, hinv, max_iter=100):
+def _batch_bfgs(prob, TH, mask, hinv, max_iter=100, Y=None):
     """Minimise the objective for a batch of problems (parameters TH (B, k), masks (B, S, T)) at
     once: BFGS on the exact gradients, started with the inverse Hessian ``hinv`` (k, k), with a
     backtracking (Armijo) line search.  Returns the optima and a convergence flag per problem."""
     TH = TH.copy()
     B, k = TH.shape
-    H0 = np.eye(k) if hinv is None else hinv
-    Hk = np.repeat(H0[None], B, axis=0)
-    f, g = prob.batch_objective_and_grad(TH, mask)
+    sub_y = (lambda idx: None) if Y is None else (lambda idx: Y[idx])
+    f, g = prob.batch_objective_and_grad(TH, mask, Y)
+    if hinv is None:
+        # no curvature known: a first step of at most 1 on the log scale (BFGS then learns it)
+        H0 = np.eye(k)
+        Hk = np.eye(k)[None] / np.maximum(1.0, np.max(np.abs(g), axis=1))[:, None, None]
+    else:
+        H0 = hinv
+        Hk = np.repeat(H0[None], B, axis=0)
     done = np.isfinite(f) & (np.max(np.abs(g), axis=1) < _GRAD_FLOOR)
     ok = np.isfinite(f)
     for _ in range(max_iter):
@@ -657,14 +697,15 @@ def _batch_bfgs(prob, TH, mask, hinv, max_iter=100):
             d[bad] = -g[act[bad]] @ H0.T
             slope[bad] = np.einsum("bi,bi->b", g[act[bad]], d[bad])
         t = np.ones(act.size)
-        fn, gn = prob.batch_objective_and_grad(TH[act] + d, mask[act])
+        fn, gn = prob.batch_objective_and_grad(TH[act] + d, mask[act], sub_y(act))
         for _h in range(30):
             fail = ~(fn <= f[act] + 1e-4 * t * slope)
             if not fail.any():
                 break
             t[fail] *= 0.5
             sub = act[fail]
-            fn[fail], gn[fail] = prob.batch_objective_and_grad(TH[sub] + t[fail, None] * d[fail], mask[sub])
+            fn[fail], gn[fail] = prob.batch_objective_and_grad(TH[sub] + t[fail, None] * d[fail], mask[sub],
+                                                               sub_y(sub))
         moved = fn <= f[act] + 1e-4 * t * slope
         step = t[:, None] * d
         yv = gn - g[act]
@@ -840,7 +881,7 @@ def _finish(prob: _LMEProblem, th) -> LMEFit:
     Dinv = np.diag(1.0 / prob.zscale)
     G = s2 * Dinv @ Gam @ Dinv
     b = b_int / prob.zscale
-    g = prob.grad(th) if th.size else np.zeros(0)
+    g = prob.objective_and_grad(th)[1] if th.size else np.zeros(0)
     n_theta = th.size + 1
     return LMEFit(
         beta=beta, cov_beta=s2 * np.linalg.inv(A), sigma2=float(s2), G=G, weights=w,
