@@ -25,7 +25,9 @@ Analyses (:func:`survival_analysis`, also run by :func:`time_to_event`), all fro
 * Kaplan-Meier per arm (``statsmodels.duration.survfunc.SurvfuncRight``): survival ``S(t)``
   (probability of being event-free), Greenwood standard errors, pointwise log(-log)
   confidence intervals :math:`S^{\exp(\pm z\,se/(S|\log S|))}` (as lifelines and R's
-  ``conf.type="log-log"``), median with the Brookmeyer-Crowley (cloglog) interval.
+  ``conf.type="log-log"``), median (the first event time with S(t) <= 1/2, or the midpoint to the
+  next event time where S is exactly 1/2 on a flat stretch, as R's ``print.survfit``) with the
+  Brookmeyer-Crowley (cloglog) interval.
 * log-rank test (``survdiff``) of all arms (k - 1 df) and of every arm against the control (1 df).
 * Cox proportional hazards (``PHReg``, Efron ties as R's ``coxph``): log hazard ratio of every
   arm against the control, plus optional numeric covariates.
@@ -153,6 +155,23 @@ def _km_table(sf, n, level):
     return tab
 
 
+def _km_median(sf):
+    """KM median as R's ``print.survfit`` (survival 3.5.3): the first event time with S(t) <= 1/2, S
+    compared with a tolerance of sqrt(machine eps) (3/4 * 2/3 is 0.5000000000000001 in floating
+    point); where S equals 1/2 there and the curve drops again later, the midpoint between that time
+    and the next event time.  NaN when S stays above 1/2."""
+    s = np.asarray(sf.surv_prob, float)
+    tt = np.asarray(sf.surv_times, float)
+    tol = np.sqrt(np.finfo(float).eps)
+    hit = np.flatnonzero(s < 0.5 + tol)
+    if not hit.size:
+        return np.nan
+    i = int(hit[0])
+    if abs(s[i] - 0.5) < tol and i + 1 < s.size:
+        return float((tt[i] + tt[i + 1]) / 2)
+    return float(tt[i])
+
+
 def _km_eval(tab, last_time, t):
     """S(t) and its Greenwood variance from a KM table (right-continuous); NaN beyond follow-up."""
     t = np.asarray(t, float)
@@ -185,8 +204,10 @@ class SurvivalResult:
         row at time 0 and one per event time.
     medians : pandas.DataFrame
         ``arm, n, n_events, median, ci_low, ci_high, last_time, reason``: KM median time to the
-        event (time unit; ``inf`` when S(t) never falls to 0.5, with the reason) and its
-        Brookmeyer-Crowley interval (``inf`` upper bound when not reached).
+        event (time unit; ``inf`` when S(t) never falls to 0.5, with the reason; the midpoint to
+        the next event time where S(t) is exactly 0.5 on a flat stretch, as R) and its
+        Brookmeyer-Crowley interval (``inf`` upper bound when not reached; a curve that falls to 0
+        closes the interval at that time, where R's ``survfit`` reports NA).
     logrank : pandas.DataFrame
         ``comparison, arms, chi2, df, p_value, n_events, reason``: all arms together and every
         arm against the control.
@@ -651,7 +672,7 @@ def survival_analysis(
             tab = _km_table(sf, int(m.sum()), ci_level)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                med = float(sf.quantile(0.5))
+                med = _km_median(sf)
                 lo, hi = sf.quantile_ci(0.5, alpha=1 - ci_level, method="cloglog")
         else:
             tab = _km_table(type("E", (), {"surv_prob": [], "surv_prob_se": [], "surv_times": [], "n_risk": [],
