@@ -375,10 +375,6 @@ def test_same_seed_same_result(name, request):
 
 
 PERMUTATION_XFAIL = {
-    "growth_endpoints": "the growth-delay bootstrap resamples animals by their position in the data, so its CI "
-                        "changes with the row order (issue 14: seeded results independent of row order)",
-    "invivo_synergy": "the T/C bootstrap resamples animals by their position in the data, so its CIs change "
-                      "with the row order (as growth_endpoints)",
     "time_to_event": "the log-rank table's 'arms' label lists the arms in order of first appearance in the data",
 }
 

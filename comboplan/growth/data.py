@@ -132,6 +132,18 @@ class GrowthData:
         """Number of animals."""
         return int(self.subjects.size)
 
+    def arms_by_label(self) -> np.ndarray:
+        """Arm indices ordered by arm label (as text): the canonical order in which random draws
+        are made per arm, whatever the order the arms appear in the input."""
+        return np.argsort(np.asarray(self.arms).astype(str), kind="stable")
+
+    def by_label(self, idx) -> np.ndarray:
+        """Animal indices ``idx`` ordered by animal label (as text): a canonical order, so that
+        what is drawn for a position (bootstrap resamples) does not depend on the row order of
+        the input table."""
+        idx = np.asarray(idx)
+        return idx[np.argsort(np.asarray(self.subjects[idx]).astype(str), kind="stable")]
+
     @property
     def n_arms(self) -> int:
         """Number of arms."""

@@ -500,8 +500,8 @@ def growth_endpoints(
     boot_med = None
     if n_boot and n_boot > 0:
         boot_med = np.empty((n_boot, len(arms)))
-        for k in range(len(arms)):
-            idx = np.flatnonzero(gd.subject_arm == k)
+        for k in gd.arms_by_label():     # draws in a canonical order of arms and animals
+            idx = gd.by_label(np.flatnonzero(gd.subject_arm == k))
             draws = rng.integers(0, idx.size, size=(n_boot, idx.size))
             tk, ek = ttt[idx][draws], reached[idx][draws]
             boot_med[:, k] = [km_median(a, b) for a, b in zip(tk, ek)]

@@ -460,8 +460,11 @@ def _bootstrap(gd: GrowthData, combos, n_boot, rng, ci_level, day):
     metrics = {"tc_rtv": at_day, "tc_auc": auc}
     alpha = 1 - ci_level
     rows = []
-    arm_members = [np.flatnonzero((gd.subject_arm == k) & np.isfinite(at_day)) for k in range(gd.n_arms)]
-    boot_idx = [rng.integers(0, len(mm), size=(n_boot, len(mm))) if len(mm) else None for mm in arm_members]
+    arm_members = [gd.by_label(np.flatnonzero((gd.subject_arm == k) & np.isfinite(at_day))) for k in range(gd.n_arms)]
+    boot_idx = [None] * gd.n_arms
+    for k in gd.arms_by_label():   # draws in a canonical order of arms and animals
+        mm = arm_members[k]
+        boot_idx[k] = rng.integers(0, len(mm), size=(n_boot, len(mm))) if len(mm) else None
     for name, v in metrics.items():
         means = np.array([v[mm].mean() if len(mm) else np.nan for mm in arm_members])
         bmeans = np.stack([v[mm][bi].mean(axis=1) if len(mm) else np.full(n_boot, np.nan)
