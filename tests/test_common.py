@@ -375,7 +375,6 @@ def test_same_seed_same_result(name, request):
 
 
 PERMUTATION_XFAIL = {
-    "time_to_event": "the log-rank table's 'arms' label lists the arms in order of first appearance in the data",
 }
 
 

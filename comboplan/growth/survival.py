@@ -429,7 +429,9 @@ def _logrank_rows(t, e, codes, arms, control):
     def one(sel_arms, label):
         m = np.isin(codes, [arms.index(a) for a in sel_arms])
         n_ev = int(e[m].sum())
-        row = {"comparison": label, "arms": ", ".join(map(str, sel_arms)), "chi2": np.nan,
+        # listed control first, then by label: the same text whatever the order of the input rows
+        listed = sorted(sel_arms, key=lambda a: (a != control, str(a)))
+        row = {"comparison": label, "arms": ", ".join(map(str, listed)), "chi2": np.nan,
                "df": len(sel_arms) - 1, "p_value": np.nan, "n_events": n_ev, "reason": ""}
         if n_ev == 0:
             row["reason"] = "no events in these arms: nothing to compare"
