@@ -51,9 +51,9 @@ _LAZY: dict[str, str] = {
     "gr_values": "comboplan.data.normalize",
     # in-vitro synergy
     "synergy": "comboplan.combination.api",
-    "chou_talalay": "comboplan.combination.api",
-    "fit_musyc": "comboplan.combination.api",
-    "equivalent_dose": "comboplan.combination.api",
+    "chou_talalay": "comboplan.combination.chou_talalay",
+    "fit_musyc": "comboplan.combination.musyc_fit",
+    "equivalent_dose": "comboplan.combination.equivalence",
     "score_matrix": "comboplan.combination.matrix",
     "MatrixScores": "comboplan.combination.matrix",
     "fit_braid": "comboplan.combination.braid",
