@@ -206,3 +206,26 @@ def test_instant_clearance_puts_k1_on_its_bound_with_conditional_standard_errors
     for nm in ("w0", "lambda0", "lambda1", "potency.paclitaxel", "potency.secretome"):
         assert abs(pop.loc[nm, "estimate"] - TH[nm]) < 3.5 * pop.loc[nm, "stderr"], nm
 
+
+
+def test_degenerate_parameters_give_numbers_or_nan_not_an_exception():
+    """A trial point of the optimiser far out on the log scale underflows lambda1 to 0 (the
+    Simeoni switch divides by it; calibration seed 3181 raised ZeroDivisionError from the compiled
+    kernel there): the kernels give numbers (no growth in the linear phase) or NaN derivatives the
+    search rejects, not an exception."""
+    from comboplan.models.tgi_ode import solve_log_size, solve_log_size_sens
+
+    df = study("simeoni", 3, 1, n=2, cv=0.0, omega={})
+    v = validated_design(df, subject="mouse", arm="scenario", time="day", size="size", treatments=ARMS, pk=PK,
+                         growth="simeoni", n_transit=3, max_step=0.5)
+    ode = v["design"]["ode"]
+    r = 2
+    one = np.ones(r)
+    args = (ode["dt"], ode["I1"], ode["I2"], ode["out_step"], np.arange(r), 80 * one, 0.25 * one, 0.0 * one, one,
+            np.zeros((r, 3)))
+    lw = solve_log_size(*args, law="simeoni", n_transit=3)
+    lw2, jac = solve_log_size_sens(*args, law="simeoni", n_transit=3)
+    np.testing.assert_allclose(lw2, lw, rtol=1e-12)
+    assert lw.shape == jac.shape[:2]
+    # a zero linear growth rate: no growth at all, every size stays 80 (untreated: zero potencies)
+    np.testing.assert_allclose(lw[ode["out_step"][:r] >= 0], np.log(80), atol=1e-9)

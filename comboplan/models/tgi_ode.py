@@ -46,7 +46,7 @@ def _kernel():
         return _KERNEL
     import numba
 
-    @numba.njit(cache=True, inline="always")
+    @numba.njit(cache=True, inline="always", error_model="numpy")
     def rate(law, w, l0, l1, psi, ipsi):
         if law == 0:
             return l0
@@ -80,7 +80,7 @@ def _kernel():
     # so a closure made every process write a new cache file (tests/test_numba_cache.py).
     _RATE = rate
 
-    @numba.njit(cache=True)
+    @numba.njit(cache=True, error_model="numpy")
     def solve(dt, I1, I2, out_step, subj, w0, l0, l1, k1, coef, law, psi, ntr):
         ipsi = int(psi) if (psi == math.floor(psi) and psi <= 64.0) else 0
         R = subj.shape[0]
@@ -211,7 +211,7 @@ def _sens_kernel():
         return _SENS
     import numba
 
-    @numba.njit(cache=True, inline="always")
+    @numba.njit(cache=True, inline="always", error_model="numpy")
     def rate_d(law, w, l0, l1, psi):
         """g(w) and its partial derivatives (dg/dw, dg/dl0, dg/dl1)."""
         if law == 1:
@@ -236,7 +236,7 @@ def _sens_kernel():
     # key does not change from process to process (see _kernel)
     _RATE_D = rate_d
 
-    @numba.njit(cache=True)
+    @numba.njit(cache=True, error_model="numpy")
     def solve_sens(dt, I1, I2, out_step, subj, w0, l0, l1, k1, coef, law, psi, ntr, pidx):
         R = subj.shape[0]
         S = dt.shape[0]
