@@ -40,8 +40,9 @@ TRUE = {"w0": 80.0, "lambda0": 0.25, "lambda1": 60.0, "k1": 1.0, "potency.paclit
         "sigma.add": 0.15}
 
 
-def one(seed):
-    import comboplan as cp
+def simulate_study(seed):
+    """One simulated study: (tidy table with 'mouse', 'scenario', 'day', 'volume' (0 = below LLOQ),
+    arms, pk)."""
     import comboplan.simulate as cs
     from comboplan.models.pk import Regimen, paclitaxel_mouse
     from comboplan.simulate.exposure import secretome
@@ -64,6 +65,13 @@ def one(seed):
     df = res.to_frame()
     df["mouse"] = df["scenario"] + "-" + df["animal"].astype(str)
     df["volume"] = np.where(df["observed"] < LLOQ, 0.0, df["observed"])
+    return df, arms, pk
+
+
+def one(seed):
+    import comboplan as cp
+
+    df, arms, pk = simulate_study(seed)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
