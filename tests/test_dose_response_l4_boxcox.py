@@ -205,6 +205,10 @@ def test_boxcox_estimate_recovers_log_for_lognormal_errors():
     # the reported fit is the fit at the estimated lambda
     again = cp.fit_dose_response(df, dose="x", response="y", model="LL.4", boxcox=res.boxcox)
     np.testing.assert_allclose(again.estimates, res.estimates, rtol=1e-6)
+    # an estimated lambda is a parameter of the AIC / BIC; the same lambda given fixed is not
+    n = float(res.curves["nobs"].iloc[0])
+    assert res.curves["aic"].iloc[0] - again.curves["aic"].iloc[0] == pytest.approx(2.0, abs=1e-6)
+    assert res.curves["bic"].iloc[0] - again.curves["bic"].iloc[0] == pytest.approx(np.log(n), abs=1e-6)
     assert "estimated by profile likelihood" in res.summary()
     # additive normal errors: lambda near 1 instead
     rng = np.random.default_rng(15)

@@ -201,10 +201,14 @@ class DoseResponseResult(ResultIO):
     def curves(self) -> pd.DataFrame:
         """One row per curve: convergence, message, nobs, RSS, residual SE, logLik, AIC, BIC, on_bound.
 
-        ``on_bound`` names the parameters whose estimate lies on a bound (``""`` if none).
+        ``on_bound`` names the parameters whose estimate lies on a bound (``""`` if none).  AIC and
+        BIC count the model parameters, the residual variance and, with ``boxcox="estimate"``, the
+        estimated lambda (one lambda shared by all curves of the fit is counted in each curve's).
         """
         f = self.fit
         k = f.npar + 1  # + residual variance, as R's logLik/AIC count it
+        if (self.boxcox_info or {}).get("method") == "estimate":
+            k = k + 1   # the Box-Cox lambda estimated from the data is a parameter too (shared by the curves)
         ll = f.loglik
         n = f.nobs.astype(float)
         df = pd.DataFrame({
