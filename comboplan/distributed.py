@@ -194,6 +194,18 @@ def _shuffle(data, by, client, npartitions):
     """Group-complete pandas partitions (as Dask delayed objects), their max group sizes and the row offsets."""
     import dask
 
+    if client is not None and isinstance(data, pd.DataFrame):
+        # an in-memory table: hash it into its buckets here (one pass of pandas) and send each
+        # bucket once, instead of a from_pandas -> split -> bucket graph with three round trips;
+        # the buckets hold the same rows in the same order as that graph would give them
+        missing = [c for c in by if c not in data.columns]
+        if missing:
+            raise DataError(f"by column(s) {missing} not in the data; columns are {list(data.columns)}")
+        k = int(npartitions or max(1, len(client.scheduler_info().get("workers", {}))))
+        _, pieces = _split(data, 0, by, k)
+        pieces = [p.reset_index(drop=True) for p in pieces]
+        width = max((_max_group(p, by) for p in pieces), default=0)
+        return client.scatter(pieces), int(width), np.zeros(1, dtype=np.int64)
     ddf = _to_dask(data, client, npartitions)
     missing = [c for c in by if c not in ddf.columns]
     if missing:
@@ -461,12 +473,31 @@ def _concat_like(frames: list[pd.DataFrame]) -> pd.DataFrame:
             if isinstance(f[c].dtype, pd.CategoricalDtype):
                 cats.setdefault(c, [])
                 cats[c].extend(f[c].cat.categories.tolist())
-    plain = [f.astype({c: object for c in f.columns if c in cats}) for f in frames]
-    out = pd.concat([p for p in plain if len(p.columns)], ignore_index=True)
-    for c, vals in cats.items():
-        extra = [v for v in pd.unique(out[c].dropna()) if v not in set(vals)]
-        out[c] = pd.Categorical(out[c], categories=list(dict.fromkeys([*vals, *extra])))
-    return out
+    if not cats:
+        return pd.concat([f for f in frames if len(f.columns)], ignore_index=True)
+    # one category list per column (first seen first), set on every piece: pd.concat then keeps the
+    # categorical columns as they are (recoding codes, no round trip through Python objects)
+    union = {c: list(dict.fromkeys(vals)) for c, vals in cats.items()}
+    plain = []
+    for f in frames:
+        if not len(f.columns):
+            continue
+        f = f.copy(deep=False)
+        for c, vals in union.items():
+            if c not in f.columns:
+                continue
+            if isinstance(f[c].dtype, pd.CategoricalDtype):
+                f[c] = f[c].cat.set_categories(vals)
+            else:   # a piece where the column is not categorical (e.g. all missing): as categories
+                extra = [v for v in pd.unique(f[c].dropna()) if v not in set(vals)]
+                if extra:
+                    vals.extend(extra)
+                    for g in plain:
+                        if c in g.columns:
+                            g[c] = g[c].cat.set_categories(vals)
+                f[c] = pd.Categorical(f[c], categories=vals)
+        plain.append(f)
+    return pd.concat(plain, ignore_index=True)
 
 
 def _block_order(tab: pd.DataFrame, by, methods) -> pd.DataFrame:
