@@ -428,21 +428,16 @@ class _LMEProblem:
         return L @ L.T
 
     def weights(self, th):
-        w = np.ones(self.m.shape)
+        """Residual SD multipliers (S, T) at ``th`` and the variance-function parameters
+        (``arm`` / ``animal`` ratios, ``power`` exponent; None where not in the model)."""
+        th = np.asarray(th, float)
         out = {"arm": None, "animal": None, "power": None}
-        if "arm" in self.slices:
-            r = np.exp(np.concatenate(([0.0], th[self.slices["arm"]])))
-            out["arm"] = r
-            w = w * r[self.arm_pos][:, None]
-        if "animal" in self.slices:
-            r = np.exp(np.concatenate(([0.0], th[self.slices["animal"]])))
-            out["animal"] = r
-            w = w * r[np.clip(self.animal_pos, 0, len(r) - 1)][:, None]
+        for key in ("arm", "animal"):
+            if key in self.slices:
+                out[key] = np.exp(np.concatenate(([0.0], th[self.slices[key]])))
         if "power" in self.slices:
-            dl = float(th[self.slices["power"]][0])
-            out["power"] = dl
-            w = w * np.exp(dl * self._logp)
-        return np.where(self.m, w, 1.0), out
+            out["power"] = float(th[self.slices["power"]][0])
+        return self._batch_weights(th[None])[0], out
 
     @property
     def pcov(self):
@@ -509,18 +504,21 @@ class _LMEProblem:
         V, A, beta, rss, ldV = self.batch_parts(np.asarray(th, float)[None], self.m[None])[:5]
         return V[0], A[0], beta[0], float(rss[0]), float(ldV[0])
 
+    def _value(self, A, rss, ldV, N):
+        """-2 log-likelihood (profiled; restricted for REML) from the GLS quantities, batched."""
+        reml = self.method == "reml"
+        dof = N - self.p if reml else N
+        ldA = np.linalg.slogdet(A)[1] if reml else 0.0
+        with np.errstate(all="ignore"):
+            val = dof * (_LOG2PI + np.log(rss / dof) + 1.0) + ldV + ldA
+        return np.where(rss > 0, val, np.inf), dof
+
     def objective(self, th):
         try:
-            _, A, beta, rss, ldV = self.parts(th)
+            _, A, _, rss, ldV = self.batch_parts(np.asarray(th, float)[None], self.m[None])[:5]
         except np.linalg.LinAlgError:
             return np.inf
-        if not (rss > 0):
-            return np.inf
-        if self.method == "reml":
-            dof = self.N - self.p
-            ldA = np.linalg.slogdet(A)[1]
-            return dof * (_LOG2PI + np.log(rss / dof) + 1.0) + ldV + ldA
-        return self.N * (_LOG2PI + np.log(rss / self.N) + 1.0) + ldV
+        return float(self._value(A, rss, ldV, np.array([self.N]))[0][0])
 
     def objective_and_grad(self, th):
         r"""The objective and its exact gradient (unconstrained scale).
@@ -564,12 +562,7 @@ class _LMEProblem:
                      for sl in (slice(0, h), slice(h, B))]
             return np.concatenate([o[0] for o in parts]), np.concatenate([o[1] for o in parts])
         reml = self.method == "reml"
-        N = mask.sum(axis=(1, 2))
-        dof = N - self.p if reml else N
-        ldA = np.linalg.slogdet(A)[1] if reml else 0.0
-        with np.errstate(all="ignore"):
-            val = dof * (_LOG2PI + np.log(rss / dof) + 1.0) + ldV + ldA
-        val = np.where(rss > 0, val, np.inf)
+        val, dof = self._value(A, rss, ldV, mask.sum(axis=(1, 2)))
         Ai = np.linalg.inv(A) if reml else None
         k_r = (dof / np.where(rss > 0, rss, 1.0))[:, None, None]
         # per-observation weights of a diagonal change dV = diag(d)
@@ -612,13 +605,6 @@ class _LMEProblem:
             g[:, self.slices["power"].start] = np.sum(2.0 * w * w * diag * self._logp, axis=(1, 2))
         return val, g
 
-    def grad(self, th, h=1e-5):
-        g = np.zeros_like(th)
-        for k in range(th.size):
-            e = np.zeros_like(th)
-            e[k] = h
-            g[k] = (self.objective(th + e) - self.objective(th - e)) / (2 * h)
-        return g
 
 
 _GRAD_FLOOR = 1e-5   # |gradient| of -2 log L treated as converged (see _minimise)

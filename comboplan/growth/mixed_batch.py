@@ -112,9 +112,7 @@ def fit_growth_mixed_batch(sizes, time, subject_arm, arms, *, variance="arm", me
     THs = np.where(ok[:, None], TH, 0.0)
     with np.errstate(all="ignore"):
         _, A, beta, rss, ldV = prob.batch_parts(THs, masks, Y)[:5]
-        val, _ = prob.batch_objective_and_grad(THs, masks, Y)
-    N = masks.sum(axis=(1, 2))
-    dof = N - K if method == "reml" else N
+        val, dof = prob._value(A, rss, ldV, masks.sum(axis=(1, 2)))
     s2 = rss / dof
     cov = s2[:, None, None] * np.linalg.inv(A)
     se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
