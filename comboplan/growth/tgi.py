@@ -908,18 +908,20 @@ def _predictor(d, names, agents, pair, use_int, n, log_scale, growth, n_transit,
     ode = d["ode"]
     one = np.ones(1)
 
-    def predict(phi, subj=None):
+    def solver_args(phi, subj):
+        """The compiled solver's positional arguments for rows ``phi`` (animals ``subj``)."""
         r = phi.shape[0]
         subj = np.arange(r) % n if subj is None else subj
         coef = [phi[:, j] for j in pot]
         if use_int:
             coef.append(phi[:, jg] * np.sqrt(phi[:, ja] * phi[:, jb]))
         coef = np.stack(coef, axis=1) if coef else np.zeros((r, 0))
-        lw = solve_log_size(ode["dt"], ode["I1"], ode["I2"], ode["out_step"], subj, phi[:, col["w0"]],
-                            phi[:, col["lambda0"]],
-                            phi[:, col["lambda1"]] if "lambda1" in col else np.broadcast_to(one, (r,)),
-                            phi[:, col["k1"]] if "k1" in col else np.broadcast_to(one, (r,)), coef,
-                            law=growth, psi=psi, n_transit=n_transit)
+        return (ode["dt"], ode["I1"], ode["I2"], ode["out_step"], subj, phi[:, col["w0"]], phi[:, col["lambda0"]],
+                phi[:, col["lambda1"]] if "lambda1" in col else np.broadcast_to(one, (r,)),
+                phi[:, col["k1"]] if "k1" in col else np.broadcast_to(one, (r,)), coef)
+
+    def predict(phi, subj=None):
+        lw = solve_log_size(*solver_args(phi, subj), law=growth, psi=psi, n_transit=n_transit)
         return lw if log_scale else np.exp(lw)
 
     # solver sensitivity columns (w0, lambda0, lambda1, k1, hazard coefficients) behind each parameter
@@ -932,19 +934,10 @@ def _predictor(d, names, agents, pair, use_int, n, log_scale, growth, n_transit,
         """Predictions and their exact derivatives with respect to the columns ``columns`` of
         ``phi`` (default all; the others are 0), from the solver's forward sensitivities; shapes
         (r, n_obs) and (r, n_obs, p)."""
-        r = phi.shape[0]
         need = None if columns is None else sorted({k for j in columns for k in solver_cols[names[j]]})
-        subj = np.arange(r) % n if subj is None else subj
         pots = {a: phi[:, col[f"potency.{a}"]] for a in agents}
-        coef = list(pots.values())
-        if use_int:
-            coef.append(phi[:, jg] * np.sqrt(phi[:, ja] * phi[:, jb]))
-        coef = np.stack(coef, axis=1) if coef else np.zeros((r, 0))
-        lw, J = solve_log_size_sens(ode["dt"], ode["I1"], ode["I2"], ode["out_step"], subj, phi[:, col["w0"]],
-                                    phi[:, col["lambda0"]],
-                                    phi[:, col["lambda1"]] if "lambda1" in col else np.broadcast_to(one, (r,)),
-                                    phi[:, col["k1"]] if "k1" in col else np.broadcast_to(one, (r,)), coef,
-                                    law=growth, psi=psi, n_transit=n_transit, columns=need)
+        lw, J = solve_log_size_sens(*solver_args(phi, subj), law=growth, psi=psi, n_transit=n_transit,
+                                    columns=need)
         sens = parameter_sensitivities(J, pots, pair if use_int else None, phi[:, jg] if use_int else None)
         D = np.zeros(lw.shape + (len(names),))
         for nm, j in col.items():
@@ -1210,7 +1203,6 @@ class LoadedTGIFit(_PlanningInterface):
     def draws(self, n: int = 200, seed=None, *, shrink_interaction: float | None = None,
               between_animal: bool = True):
         """Draws from the stored asymptotic covariance (see :meth:`TGIFit.draws`)."""
-        p = len(self._names)
         rand = [j for j, nm in enumerate(self._names) if f"omega.{nm}" in self._labels] if between_animal else []
         names, tr = _draw_names(self._names, self._transform, rand, between_animal)
         # the stored vector is [typical (p)] [log omega (q, in the order of the random names)] [log sigma]
