@@ -41,6 +41,7 @@ from scipy import stats
 
 from ..data.validate import _fmt_label, numeric_column, require_columns, require_frame
 from ..exceptions import DataError
+from .survival import _km_median
 
 __all__ = ["bodyweight_endpoints", "BodyWeightEndpoints", "kaplan_meier", "HUMANE_LOSS"]
 
@@ -117,12 +118,6 @@ def kaplan_meier(time, event, *, ci_level: float = 0.95) -> pd.DataFrame:
         rows.append({"time": float(u), "n_at_risk": n, "n_events": d, "n_censored": c, "survival": s,
                      "se": float(se), "ci_low": float(lo), "ci_high": float(hi)})
     return pd.DataFrame(rows)
-
-
-def _km_median(km: pd.DataFrame) -> float:
-    """Smallest time at which S(t) <= 0.5 (NaN if never)."""
-    hit = km.loc[km["survival"] <= 0.5 + 1e-12, "time"]
-    return float(hit.iloc[0]) if len(hit) else np.nan
 
 
 def _km_at(km: pd.DataFrame, t) -> np.ndarray:
@@ -513,7 +508,7 @@ def bodyweight_endpoints(data: pd.DataFrame, *, subject: str, arm: str, time: st
                       "ci_high": float(ci.high), "mean_nadir_pct": float(g["nadir_change_pct"].mean()),
                       "sd_nadir_pct": float(g["nadir_change_pct"].std(ddof=1)) if n > 1 else np.nan,
                       "km_incidence": float(1.0 - km["survival"].iloc[-1]),
-                      "median_time_to_endpoint": _km_median(km),
+                      "median_time_to_endpoint": _km_median(km["time"], km["survival"]),
                       "n_left_early": int(np.sum(~g["event"].to_numpy() & (g["last_time"].to_numpy() < last_arm))),
                       "humane_loss_pct": 100.0 * hl})
         ga = df[df["arm"] == a]

@@ -35,6 +35,7 @@ from .._params import Integral, Interval, Real, validate_params
 from ..exceptions import DataError
 from ..results import ResultIO, check_kind, set_units
 from .data import as_growth_data, batch_arrays
+from .survival import _km_median
 from .synergy import fieller_ratio
 
 __all__ = ["growth_endpoints", "GrowthEndpoints", "mrecist_call", "best_response", "km_median", "mean_rtv",
@@ -216,21 +217,32 @@ def log_rtv_test(candidate, reference, *, test="ttest", margin=0.2, ci_level=0.9
 
 
 def km_median(time, event):
-    """Kaplan-Meier median of right-censored times (inf if the curve never drops to 0.5)."""
+    """Kaplan-Meier median of right-censored times (inf if the curve never drops to 0.5).
+
+    Parameters
+    ----------
+    time : array_like, shape (n,)
+        Event or censoring times (time unit of the data, e.g. days).
+    event : array_like of bool, shape (n,)
+        True where the event was observed at ``time``.
+
+    Returns
+    -------
+    float
+        The median (time unit of ``time``) by R survival's ``print.survfit`` rule (see
+        :func:`comboplan.growth.survival._km_median`: where S(t) is exactly 1/2 on an interval, its
+        midpoint); ``inf`` when not reached, NaN for no animal.
+    """
     time = np.asarray(time, float)
     event = np.asarray(event, bool)
     if time.size == 0:
         return np.nan
-    order = np.lexsort((~event, time))
-    t, e = time[order], event[order]
-    s = 1.0
-    n = t.size
-    for i in range(n):
-        if e[i]:
-            s *= 1.0 - 1.0 / (n - i)
-            if s <= 0.5 + 1e-12:
-                return float(t[i])
-    return np.inf
+    ut, inv = np.unique(time, return_inverse=True)
+    d = np.bincount(inv, weights=event, minlength=ut.size)
+    n_risk = time.size - np.r_[0, np.cumsum(np.bincount(inv, minlength=ut.size))[:-1]]
+    keep = d > 0
+    med = _km_median(ut[keep], np.cumprod(1.0 - d[keep] / n_risk[keep]))
+    return np.inf if np.isnan(med) else med
 
 
 def _growth_delay(med_t, med_c, boot, alpha, fold, unit, is_control):

@@ -155,20 +155,39 @@ def _km_table(sf, n, level):
     return tab
 
 
-def _km_median(sf):
-    """KM median as R's ``print.survfit`` (survival 3.5.3): the first event time with S(t) <= 1/2, S
-    compared with a tolerance of sqrt(machine eps) (3/4 * 2/3 is 0.5000000000000001 in floating
-    point); where S equals 1/2 there and the curve drops again later, the midpoint between that time
-    and the next event time.  NaN when S stays above 1/2."""
-    s = np.asarray(sf.surv_prob, float)
-    tt = np.asarray(sf.surv_times, float)
+def _km_median(times, survival):
+    """Kaplan-Meier median from a KM curve, by the rule of R's ``print.survfit`` (survival 3.5-3).
+
+    The one KM median of the package (:func:`comboplan.growth.endpoints.km_median`, the body-weight
+    and the time-to-event analyses all use it); checked against frozen R outputs in
+    ``tests/reference/r_survival``.
+
+    Parameters
+    ----------
+    times : array_like, shape (k,)
+        The distinct event times of the curve, increasing (time unit of the data, e.g. days);
+        times with censorings only may be left out or kept (the curve does not drop there).
+    survival : array_like, shape (k,)
+        S(t) just after each of ``times`` (fraction event-free, 0-1).
+
+    Returns
+    -------
+    float
+        The first time with S(t) <= 1/2 (time unit of ``times``), S compared with a tolerance of
+        sqrt(machine eps) (3/4 * 2/3 is 0.5000000000000001 in floating point); where S equals 1/2
+        there and the curve drops again at a later listed time, the midpoint between the two
+        times (R: the curve is 1/2 on a whole interval).  NaN when S stays above 1/2.
+    """
+    s = np.asarray(survival, float)
+    tt = np.asarray(times, float)
     tol = np.sqrt(np.finfo(float).eps)
     hit = np.flatnonzero(s < 0.5 + tol)
     if not hit.size:
         return np.nan
     i = int(hit[0])
-    if abs(s[i] - 0.5) < tol and i + 1 < s.size:
-        return float((tt[i] + tt[i + 1]) / 2)
+    drop = np.flatnonzero(s[i + 1:] < s[i] - tol) if abs(s[i] - 0.5) < tol else np.empty(0, int)
+    if drop.size:
+        return float((tt[i] + tt[i + 1 + int(drop[0])]) / 2)
     return float(tt[i])
 
 
@@ -674,7 +693,7 @@ def survival_analysis(
             tab = _km_table(sf, int(m.sum()), ci_level)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                med = _km_median(sf)
+                med = _km_median(sf.surv_times, sf.surv_prob)
                 lo, hi = sf.quantile_ci(0.5, alpha=1 - ci_level, method="cloglog")
         else:
             tab = _km_table(type("E", (), {"surv_prob": [], "surv_prob_se": [], "surv_times": [], "n_risk": [],
@@ -799,7 +818,6 @@ def time_to_event(
     if threshold is not None and not float(threshold) > 0:
         raise DataError(f"threshold must be a size > 0; got {threshold!r}.")
     covariates = [covariates] if isinstance(covariates, str) else list(covariates)
-    extra = [c for c in covariates if c != "log_baseline"]
     raw = data if isinstance(data, pd.DataFrame) else None
     gd = as_growth_data(data, subject, arm, time, size, **validate_kwargs)
     if humane_reasons and not (gd.dropout_reason != "").any():
