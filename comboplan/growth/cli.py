@@ -48,7 +48,6 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from ..data.io import read_table
     from ..exceptions import ConvergenceWarning, DataError
@@ -75,32 +74,20 @@ def run(args: argparse.Namespace) -> int:
         raise DataError("--models is empty; give e.g. --models exponential,gompertz.")
     design = _design(args, gd)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
     with warnings.catch_warnings():        # failed per-animal fits are NaN rows of the tables written
         warnings.simplefilter("ignore", ConvergenceWarning)
         fit = fit_growth(gd, models=models)
-    fit.params.to_csv(out / "growth_params.csv", index=False)
-    fit.fits.to_csv(out / "growth_model_comparison.csv", index=False)
+    _save(out, {"growth_params.csv": fit.params, "growth_model_comparison.csv": fit.fits})
     mixed = fit_growth_mixed(gd, dropout=args.dropout_rule)
-    mixed.rates.to_csv(out / "growth_rates_mixed.csv", index=False)
-    mixed.variance.to_csv(out / "growth_variance_components.csv", index=False)
-    mixed.diagnostics.to_csv(out / "growth_residual_diagnostics.csv", index=False)
-    written += ["growth_params.csv", "growth_model_comparison.csv", "growth_rates_mixed.csv"]
-    ax = gplot.plot_spaghetti(gd)
-    ax.figure.savefig(out / "spaghetti.png", dpi=120, bbox_inches="tight")
-    plt.close(ax.figure)
-    ax = fit.plot()
-    ax.figure.savefig(out / "fitted_curves.png", dpi=120, bbox_inches="tight")
-    plt.close(ax.figure)
+    _save(out, {"growth_rates_mixed.csv": mixed.rates, "growth_variance_components.csv": mixed.variance,
+                "growth_residual_diagnostics.csv": mixed.diagnostics})
+    _save(out, {}, {"spaghetti.png": lambda: gplot.plot_spaghetti(gd)})
+    _save(out, {}, {"fitted_curves.png": fit.plot})
     text = [mixed.summary()]
     if args.control is not None:
         ep = growth_endpoints(gd, control=args.control, n_boot=args.n_boot, seed=args.seed)
-        ep.animals.to_csv(out / "endpoints_animals.csv", index=False)
-        ep.arms.to_csv(out / "endpoints_arms.csv", index=False)
-        ep.mrecist.to_csv(out / "mrecist.csv", index=False)
-        ax = ep.plot()
-        ax.figure.savefig(out / "waterfall.png", dpi=120, bbox_inches="tight")
-        plt.close(ax.figure)
+        _save(out, {"endpoints_animals.csv": ep.animals, "endpoints_arms.csv": ep.arms, "mrecist.csv": ep.mrecist},
+              {"waterfall.png": ep.plot})
         text.append(ep.summary())
         try:
             syn = invivo_synergy(gd, control=args.control, design=design, dropout=args.dropout_rule,
@@ -108,12 +95,8 @@ def run(args: argparse.Namespace) -> int:
         except DataError as exc:
             text.append(f"(no in-vivo synergy: {exc})")
         else:
-            syn.over_time.to_csv(out / "synergy_over_time.csv", index=False)
-            syn.scores.to_csv(out / "synergy.csv", index=False)
-            syn.bootstrap.to_csv(out / "synergy_bootstrap.csv", index=False)
-            ax = syn.plot()
-            ax.figure.savefig(out / "synergy_over_time.png", dpi=120, bbox_inches="tight")
-            plt.close(ax.figure)
+            _save(out, {"synergy_over_time.csv": syn.over_time, "synergy.csv": syn.scores,
+                        "synergy_bootstrap.csv": syn.bootstrap}, {"synergy_over_time.png": syn.plot})
             text.append(syn.summary())
     (out / "growth_summary.txt").write_text("\n\n".join(text) + "\n")
     print("\n\n".join(text))
@@ -121,9 +104,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _save(out: Path, tables: dict, figures: dict | None = None) -> None:
+    """Write result tables and figures into the output folder.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        Output folder (exists).
+    tables : dict
+        File name (``.csv``) -> pandas.DataFrame, written without the index.
+    figures : dict, optional
+        File name (``.png``) -> function of no argument that draws the plot and returns its
+        matplotlib Axes (called after the tables are written); the figure is saved at 120 dpi
+        (tight bounding box) and closed.
+    """
+    import matplotlib.pyplot as plt
+
+    for name, tab in tables.items():
+        tab.to_csv(out / name, index=False)
+    for name, draw in (figures or {}).items():
+        ax = draw()
+        ax.figure.savefig(out / name, dpi=120, bbox_inches="tight")
+        plt.close(ax.figure)
+
+
 def _design(args, gd):
     """The arm design of ``--combination ARM=A+B`` options (checked before any fitting)."""
-    from ..exceptions import ConvergenceWarning, DataError
+    from ..exceptions import DataError
 
     arms = sorted({str(a) for a in gd.arms})
     if args.control is not None and str(args.control) not in arms:
