@@ -29,19 +29,38 @@ def _save(ax, path: Path) -> None:
     plt.close(ax.figure)
 
 
+def _given(**options) -> dict:
+    """The options given on the command line: those that are not None (the rest keep the scenario's values)."""
+    return {k: v for k, v in options.items() if v is not None}
+
+
+def _on_dask(args, func, options: dict):
+    """``func(**options)``, with ``client=`` the Dask client of ``--scheduler`` / ``--workers`` when one is asked for.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed arguments (the Dask options of :func:`comboplan.cli.add_dask_options`).
+    func : callable
+        A scenario method that takes ``client=`` (``simulate``, ``power_analysis``).
+    options : dict
+        Its other keyword arguments (not modified).
+
+    Returns
+    -------
+    What ``func`` returns; the client is closed after the call.
+    """
+    with dask_client(args) as client:
+        if client is not None:
+            options = {**options, "client": client}
+        return func(**options)
+
+
 def _simulate(args) -> int:
     from .scenario import load_scenario
 
     sc = load_scenario(args.scenario)
-    kw = {}
-    if args.seed is not None:
-        kw["seed"] = args.seed
-    if args.n is not None:
-        kw["n_animals"] = args.n
-    with dask_client(args) as client:
-        if client is not None:
-            kw["client"] = client
-        res = sc.simulate(**kw)
+    res = _on_dask(args, sc.simulate, _given(seed=args.seed, n_animals=args.n))
     out = _out(args)
     cohort = save_table(res.to_frame(), table_file(out, "cohort", args))
     try:
@@ -70,19 +89,13 @@ def _plan(args) -> int:
     out = _out(args)
     texts = []
     if do_explore:
-        r = sc.dose_reduction(**({"seed": args.seed} if args.seed is not None else {}))
+        r = sc.dose_reduction(**_given(seed=args.seed))
         save_table(r.table, table_file(out, "dose_reduction", args))
         save_table(r.minimum_dose, table_file(out, "minimum_dose", args))
         _save(r.plot(), out / "dose_efficacy.png")
         texts.append(r.summary())
     if do_power:
-        kw = {"seed": args.seed} if args.seed is not None else {}
-        if args.n_studies is not None:
-            kw["n_studies"] = args.n_studies
-        with dask_client(args) as client:
-            if client is not None:
-                kw["client"] = client
-            p = sc.power_analysis(**kw)
+        p = _on_dask(args, sc.power_analysis, _given(seed=args.seed, n_studies=args.n_studies))
         save_table(p.table, table_file(out, "power", args))
         _save(p.plot(), out / "power.png")
         texts.append(p.summary() + f"\nn per arm for {p.settings['target_power']:.0%} power: "
