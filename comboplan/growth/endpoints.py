@@ -631,23 +631,17 @@ class ArmComparison(ResultIO):
         **kwargs
             Passed to ``Axes.errorbar``.
         """
-        from ..plot._common import new_axes
+        from ..plot.simulate import plot_ratio_intervals
 
         check_kind(kind, ("interval",), "ArmComparison")
-        ax = new_axes(ax, figsize=(5.5, 2.5))
         t = self.table.reset_index(drop=True)
-        r, lo, hi = (t[c].to_numpy(float) for c in ("ratio", "ratio_ci_low", "ratio_ci_high"))
-        y = np.arange(len(t))
-        ax.errorbar(r, y, xerr=[r - lo, hi - r], fmt="o", capsize=4, label="RTV ratio (CI)", **kwargs)
-        ax.axvline(1.0, color="grey", lw=0.8, ls="--", label="no difference")
-        if "test" in t and (t["test"] == "noninferiority").any():
-            ax.axvline(1.0 + float(t["margin"].iloc[0]), color="C3", lw=0.8, ls=":", label="non-inferiority margin")
-        ax.set_yticks(y, [f"{c} vs {r_}" for c, r_ in zip(t["candidate"], t["reference"])])
-        ax.set_xscale("log")
-        ax.set_xlabel(f"RTV ratio, candidate / reference (at {float(t['at'].iloc[0]):g} "
-                      f"{self.units.get('time', 'day')})")
-        ax.legend(fontsize=8)
-        return ax
+        ni = "test" in t and (t["test"] == "noninferiority").any()
+        return plot_ratio_intervals(
+            t["ratio"], t["ratio_ci_low"], t["ratio_ci_high"],
+            [f"{c} vs {r_}" for c, r_ in zip(t["candidate"], t["reference"])], label="RTV ratio (CI)",
+            xlabel=(f"RTV ratio, candidate / reference (at {float(t['at'].iloc[0]):g} "
+                    f"{self.units.get('time', 'day')})"),
+            margin=1.0 + float(t["margin"].iloc[0]) if ni else None, ax=ax, **kwargs)
 
 
 def _comparison_definition(test, margin, reference, candidate, at, time_unit):

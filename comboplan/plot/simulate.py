@@ -8,7 +8,7 @@ import numpy as np
 
 from ._common import new_axes as _ax
 
-__all__ = ["plot_trajectories", "plot_dose_efficacy", "plot_power"]
+__all__ = ["plot_trajectories", "plot_dose_efficacy", "plot_power", "plot_ratio_intervals"]
 
 
 def plot_trajectories(result, ax=None, variable: str = "size", level: float = 0.9, log: bool = True):
@@ -126,4 +126,46 @@ def plot_power(result, ax=None, x: str = "n_per_arm", target: float | None = Non
     ax.set_title(f"{result.settings['analysis']} (alpha {result.settings['alpha']:g})")
     if others or show_a:
         ax.legend(fontsize=8)
+    return ax
+
+
+def plot_ratio_intervals(ratio, lower, upper, labels, *, label: str, xlabel: str, margin: float | None = None,
+                         margin_label: str = "non-inferiority margin", ax=None, **kwargs):
+    """Ratios (candidate / reference) with their intervals on a log axis, against no difference and a margin.
+
+    One row per comparison; the plot of ``ArmComparison`` and of ``NIAnalysis``.
+
+    Parameters
+    ----------
+    ratio, lower, upper : array_like, shape (k,)
+        Ratios and the bounds of their intervals (dimensionless, > 0; e.g. geometric-mean RTV ratios).
+    labels : sequence of str, length k
+        Y tick label of each row.
+    label : str
+        Legend entry of the intervals.
+    xlabel : str
+        X-axis label (what the ratio is, with its evaluation time).
+    margin : float, optional
+        Non-inferiority margin as a ratio (dimensionless); drawn as a dotted line when given.
+    margin_label : str
+        Legend entry of the margin.
+    ax : matplotlib.axes.Axes, optional
+    **kwargs
+        Passed to ``Axes.errorbar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _ax(ax, figsize=(5.5, 2.5))
+    r, lo, hi = (np.asarray(v, dtype=float) for v in (ratio, lower, upper))
+    y = np.arange(r.size)
+    ax.errorbar(r, y, xerr=[r - lo, hi - r], fmt="o", capsize=4, label=label, **kwargs)
+    ax.axvline(1.0, color="grey", lw=0.8, ls="--", label="no difference")
+    if margin is not None:
+        ax.axvline(float(margin), color="C3", lw=0.8, ls=":", label=margin_label)
+    ax.set_yticks(y, list(labels))
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.legend(fontsize=8)
     return ax

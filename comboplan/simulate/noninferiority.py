@@ -505,22 +505,16 @@ class NIAnalysis(ResultIO):
         **kwargs
             Passed to ``Axes.errorbar``.
         """
-        from ..plot._common import new_axes
+        from ..plot.simulate import plot_ratio_intervals
 
         check_kind(kind, ("interval",), "NIAnalysis")
-        ax = new_axes(ax, figsize=(5.5, 2.5))
         r = self.table.iloc[0]
         ratio, upper = float(r["ratio"]), float(np.exp(r["upper"]))
-        ax.errorbar([ratio], [0], xerr=[[0.0], [max(upper - ratio, 0.0)]], fmt="o", capsize=4,
-                    label="RTV ratio and upper bound", **kwargs)
-        ax.axvline(1.0, color="grey", lw=0.8, ls="--", label="no difference")
-        if np.isfinite(r.get("margin_ratio", np.nan)):
-            ax.axvline(float(r["margin_ratio"]), color="C3", lw=0.8, ls=":", label="margin (exp M2)")
-        ax.set_yticks([0], [f"day {float(r['day']):g}"])
-        ax.set_xscale("log")
-        ax.set_xlabel("geometric-mean RTV ratio, candidate / reference")
-        ax.legend(fontsize=8)
-        return ax
+        margin = float(r["margin_ratio"]) if np.isfinite(r.get("margin_ratio", np.nan)) else None
+        return plot_ratio_intervals([ratio], [ratio], [ratio + max(upper - ratio, 0.0)], [f"day {float(r['day']):g}"],
+                                    label="RTV ratio and upper bound",
+                                    xlabel="geometric-mean RTV ratio, candidate / reference", margin=margin,
+                                    margin_label="margin (exp M2)", ax=ax, **kwargs)
 
 
 def noninferiority_analysis(data, *, subject: str | None = None, arm: str | None = None, time: str | None = None,
