@@ -456,6 +456,35 @@ def _scenario_from_fit(cfg, mod, study, days, end, n_per_arm, seed, readout, dro
                     power=_check_table(cfg.get("power", {}), "power"), source=source, fit=fit)
 
 
+def _read_toml(p: Path, what: str) -> dict:
+    """The tables of a TOML file.
+
+    Parameters
+    ----------
+    p : pathlib.Path
+        The file.
+    what : str
+        What the file is (``"scenario"``, ``"design"``), for messages.
+
+    Returns
+    -------
+    dict
+        The parsed TOML.
+
+    Raises
+    ------
+    DataError
+        The file does not exist or is not valid TOML.
+    """
+    if not p.exists():
+        raise DataError(f"{what} file {str(p)!r} not found.")
+    try:
+        with open(p, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"{what} file {str(p)!r} is not valid TOML: {exc}") from None
+
+
 def load_scenario(path) -> Scenario:
     """Read a TOML scenario file.
 
@@ -473,13 +502,7 @@ def load_scenario(path) -> Scenario:
         Unreadable TOML or an invalid scenario (the message names the table and key).
     """
     p = Path(path)
-    if not p.exists():
-        raise DataError(f"scenario file {str(p)!r} not found.")
-    try:
-        with open(p, "rb") as fh:
-            cfg = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"scenario file {str(p)!r} is not valid TOML: {exc}") from None
+    cfg = _read_toml(p, "scenario")
     return parse_scenario(cfg, source=str(p))
 
 
@@ -503,13 +526,7 @@ def load_design(path, end: float) -> tuple[dict, dict]:
         ``{arm name: Arm}`` and ``{drug: PKModel}``, as :func:`comboplan.fit_tgi` takes them.
     """
     p = Path(path)
-    if not p.exists():
-        raise DataError(f"design file {str(p)!r} not found.")
-    try:
-        with open(p, "rb") as fh:
-            cfg = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"design file {str(p)!r} is not valid TOML: {exc}") from None
+    cfg = _read_toml(p, "design")
     extra = sorted(set(cfg) - {"pk", "products", "arms"})
     if extra:
         raise DataError(f"design file {str(p)!r}: unknown table(s) {extra}; a design holds [pk.<drug>], "
