@@ -589,6 +589,44 @@ def _simulate_from_normals(model: PKPDModel, arms: Sequence[Arm], days, var: Var
     return out
 
 
+def _cohort_inputs(model: PKPDModel, n_arms: int, n_animals: int, variability: Variability | None,
+                   draws: ParameterDraws | None, seed, common_animals: bool):
+    """The random inputs of a cohort: checked variability, population values and animal normals.
+
+    What :func:`simulate_arms` (and its Dask twin in :mod:`comboplan.distributed_plan`) feed to
+    :func:`_simulate_from_normals`, so that both draw the same numbers from the same seed.
+
+    Parameters
+    ----------
+    model : PKPDModel
+    n_arms : int
+        Number of arms.
+    n_animals : int
+        Virtual animals per arm and draw.
+    variability : Variability, optional
+        Between-animal CVs (fractions); None = no variability.
+    draws : ParameterDraws, optional
+        Population-parameter draws.
+    seed : None, int, SeedSequence or Generator
+        See :func:`comboplan.simulate.seeds.as_seed_sequence`.
+    common_animals : bool
+        Same virtual animals (normals) in every arm.
+
+    Returns
+    -------
+    (var, pop, z)
+        The :class:`Variability` used; population values ``{name: (n_draws, n_animals)}`` (units of
+        each parameter); per arm, standard normals ``{name: (n_draws, n_animals)}`` (dimensionless).
+    """
+    var = variability or Variability()
+    typ, names = _check_names(model, var, draws)
+    names = _varying(names, var, draws)
+    n_draws = draws.n_draws if draws is not None else 1
+    pop = _population(typ, draws, int(n_animals))
+    z = _animal_normals(names, n_arms, (n_draws, int(n_animals)), as_seed_sequence(seed), common_animals)
+    return var, pop, z
+
+
 def simulate_arms(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int, *, variability: Variability | None = None,
                   draws: ParameterDraws | None = None, seed=None, common_animals: bool = True,
                   max_step: float = 0.2) -> np.ndarray:
@@ -621,12 +659,7 @@ def simulate_arms(model: PKPDModel, arms: Sequence[Arm], days, n_animals: int, *
         Sizes in ``model.growth.size_unit``.
     """
     days = np.asarray(days, dtype=float)
-    var = variability or Variability()
-    typ, names = _check_names(model, var, draws)
-    names = _varying(names, var, draws)
-    n_draws = draws.n_draws if draws is not None else 1
-    pop = _population(typ, draws, int(n_animals))
-    z = _animal_normals(names, len(arms), (n_draws, int(n_animals)), as_seed_sequence(seed), common_animals)
+    var, pop, z = _cohort_inputs(model, len(arms), n_animals, variability, draws, seed, common_animals)
     return _simulate_from_normals(model, arms, days, var, pop, z, max_step)
 
 

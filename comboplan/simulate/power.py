@@ -706,17 +706,48 @@ def assurance(model: PKPDModel, arms: Sequence[Arm], n_per_arm: int, days, *, dr
         with its MC SE, 0-1), ``per_draw[(n_per_arm, duration)]`` the per-draw conditional
         powers.
     """
+    model, draws, variability = _assurance_inputs(model, draws, variability, seed, studies_per_draw)
+    return study_power(model, arms, n_per_arm, days, analysis=analysis, roles=roles, n_studies=n_studies,
+                       alpha=alpha, margin=margin, endpoint_day=endpoint_day, variability=variability,
+                       readout=readout, dropout=dropout, draws=draws, studies_per_draw=int(studies_per_draw),
+                       seed=seed, max_step=max_step, client=client)
+
+
+def _assurance_inputs(model, draws, variability, seed, studies_per_draw):
+    """Resolve and check the inputs of an assurance run (in memory or on Dask).
+
+    Parameters
+    ----------
+    model : PKPDModel or a fit result
+        Resolved as in :func:`comboplan.simulate.cohort.resolve_model` (a fit's draws use ``seed`` first).
+    draws : ParameterDraws
+        Parameter uncertainty; required.
+    variability : Variability, optional
+        Between-animal CVs (fractions).
+    seed : None, int, SeedSequence or Generator
+        The run's seed.
+    studies_per_draw : int
+        Simulated studies per draw (>= 1).
+
+    Returns
+    -------
+    (model, draws, variability)
+        The resolved model, draws and variability.
+
+    Raises
+    ------
+    DataError
+        No draws, or ``studies_per_draw < 1``.
+    """
     from .cohort import resolve_model
+
     model, draws, variability, _source = resolve_model(model, draws, variability, seed=seed)
     if draws is None or not isinstance(draws, ParameterDraws):
         raise DataError("assurance needs draws=ParameterDraws (e.g. draws_from_covariance(...) or "
                         "draws_from_posterior(...)); for the power at fixed values use study_power.")
     if int(studies_per_draw) < 1:
         raise DataError(f"studies_per_draw must be >= 1; got {studies_per_draw!r}.")
-    return study_power(model, arms, n_per_arm, days, analysis=analysis, roles=roles, n_studies=n_studies,
-                       alpha=alpha, margin=margin, endpoint_day=endpoint_day, variability=variability,
-                       readout=readout, dropout=dropout, draws=draws, studies_per_draw=int(studies_per_draw),
-                       seed=seed, max_step=max_step, client=client)
+    return model, draws, variability
 
 
 def _merge(res: list[PowerResult], settings=None) -> PowerResult:
