@@ -4,9 +4,7 @@ Every function takes ``ax=None`` (a new figure) and returns the Axes; none fits.
 """
 from __future__ import annotations
 
-import numpy as np
-
-from ..exceptions import InvalidParameterError
+from ..results import check_kind
 from ._common import colors, new_axes
 
 __all__ = ["plot_growth_nlme"]
@@ -33,8 +31,7 @@ def plot_growth_nlme(result, *, kind: str = "curves", ax=None, max_animals: int 
     -------
     matplotlib.axes.Axes
     """
-    if kind not in KINDS:
-        raise InvalidParameterError(f"GrowthNLMEFit.plot(): kind must be one of {KINDS}; got {kind!r}.")
+    check_kind(kind, KINDS, "GrowthNLMEFit")
     ax = new_axes(ax)
     pr = result.predictions
     s = result.settings
