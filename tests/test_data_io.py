@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import comboplan as cp
-from comboplan.exceptions import DataError
+from conftest import raises_with
 from comboplan.data.io import read_table
 
 CSV = """agent,conc,unit,plate,rep,viability
@@ -19,23 +19,6 @@ pac,1,uM,1,2,60.1
 cm,0,ug/mL,1,1,99.0
 cm,25,ug/mL,1,1,75.1
 """
-
-
-def raises_with(*parts):
-    class _Ctx:
-        def __enter__(self):
-            self.cm = pytest.raises(DataError)
-            self.info = self.cm.__enter__()
-            return self.info
-
-        def __exit__(self, *exc):
-            out = self.cm.__exit__(*exc)
-            msg = str(self.info.value)
-            for p in parts:
-                assert p in msg, f"{p!r} not in message: {msg}"
-            return out
-
-    return _Ctx()
 
 
 def test_read_csv_path_with_units(tmp_path):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import comboplan as cp
-from comboplan.exceptions import DataError
+from conftest import raises_with
 from comboplan.data.normalize import (
     gr_values,
     normalize,
@@ -21,23 +21,6 @@ from comboplan.data.normalize import (
     to_percent,
     to_viability,
 )
-
-
-def raises_with(*parts):
-    class _Ctx:
-        def __enter__(self):
-            self.cm = pytest.raises(DataError)
-            self.info = self.cm.__enter__()
-            return self.info
-
-        def __exit__(self, *exc):
-            out = self.cm.__exit__(*exc)
-            msg = str(self.info.value)
-            for p in parts:
-                assert p in msg, f"{p!r} not in message: {msg}"
-            return out
-
-    return _Ctx()
 
 
 def _plate():

@@ -8,26 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comboplan.exceptions import DataError
+from conftest import raises_with
 from comboplan.data import validate as v
-
-
-def raises_with(*parts):
-    """Context manager: DataError whose message contains every part."""
-
-    class _Ctx:
-        def __enter__(self):
-            self.cm = pytest.raises(DataError)
-            self.info = self.cm.__enter__()
-            return self.info
-
-        def __exit__(self, *exc):
-            out = self.cm.__exit__(*exc)
-            msg = str(self.info.value)
-            for p in parts:
-                assert p in msg, f"{p!r} not in message: {msg}"
-            return out
-
-    return _Ctx()
 
 
 @pytest.fixture
