@@ -71,18 +71,52 @@ def heatmap(result, method="bliss", block=0, ax=None, annotate=True, cmap="RdBu_
     doses = result.settings["doses"]
     t = _block_cells(result, method, block)
     u1, u2, g = _grid(t, doses)
-    vmax = np.nanmax(np.abs(g)) or 1.0
+    return _score_grid(ax, g, u1, u2, xlabel=_dose_label(result, 1), ylabel=_dose_label(result, 0),
+                       vmax=np.nanmax(np.abs(g)) or 1.0, cmap=cmap, annotate=annotate,
+                       label=f"{method} excess (positive = synergy)",
+                       title=f"{method} ({result.settings['response_kind']} scale)")
+
+
+def _score_grid(ax, g, rows, cols, *, xlabel: str, ylabel: str, vmax: float, cmap: str, annotate: bool, label: str,
+                title: str):
+    """Draw a grid of synergy scores as a heatmap centred at 0; the drawing of :func:`heatmap` and
+    :func:`matrix_heatmap`.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    g : ndarray, shape (n_rows, n_cols)
+        Scores (unit of the score; NaN = no cell), rows: first agent's doses, columns: second's.
+    rows, cols : sequence of float
+        Dose of each row / column (dose unit of each agent), written as tick labels.
+    xlabel, ylabel : str
+        Axis labels (the agents and their dose units).
+    vmax : float
+        Colour range ``[-vmax, vmax]`` (unit of the score).
+    cmap : str
+        Diverging colormap.
+    annotate : bool
+        Write each finite score in its cell (1 decimal).
+    label : str
+        Colour-bar label.
+    title : str
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
     im = ax.imshow(g, cmap=cmap, vmin=-vmax, vmax=vmax, origin="lower", aspect="auto")
-    ax.set_xticks(range(len(u2)), [f"{v:g}" for v in u2])
-    ax.set_yticks(range(len(u1)), [f"{v:g}" for v in u1])
-    ax.set_xlabel(_dose_label(result, 1))
-    ax.set_ylabel(_dose_label(result, 0))
+    ax.set_xticks(range(len(cols)), [f"{v:g}" for v in cols])
+    ax.set_yticks(range(len(rows)), [f"{v:g}" for v in rows])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     if annotate:
         for (i, j), v in np.ndenumerate(g):
             if np.isfinite(v):
                 ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=8)
-    ax.figure.colorbar(im, ax=ax, label=f"{method} excess (positive = synergy)")
-    ax.set_title(f"{method} ({result.settings['response_kind']} scale)")
+    ax.figure.colorbar(im, ax=ax, label=label)
+    ax.set_title(title)
     return ax
 
 
@@ -237,15 +271,7 @@ def matrix_heatmap(result, ax=None, annotate=True, cmap="RdBu_r"):
     ds = result.to_xarray()
     g = ds["score"].values
     vmax = np.nanmax(np.abs(g)) if np.isfinite(g).any() else 1.0
-    im = ax.imshow(g, cmap=cmap, vmin=-(vmax or 1.0), vmax=vmax or 1.0, origin="lower", aspect="auto")
-    ax.set_xticks(range(ds.sizes["dose2"]), [f"{v:g}" for v in ds["dose2"].values])
-    ax.set_yticks(range(ds.sizes["dose1"]), [f"{v:g}" for v in ds["dose1"].values])
-    ax.set_xlabel("agent 2 dose")
-    ax.set_ylabel("agent 1 dose")
-    if annotate:
-        for (i, j), v in np.ndenumerate(g):
-            if np.isfinite(v):
-                ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=8)
-    ax.figure.colorbar(im, ax=ax, label=f"{result.method} excess ({result.settings['units']}; positive = synergy)")
-    ax.set_title(f"{result.method} ({result.settings['response_kind']} scale)")
-    return ax
+    return _score_grid(ax, g, ds["dose1"].values, ds["dose2"].values, xlabel="agent 2 dose", ylabel="agent 1 dose",
+                       vmax=vmax or 1.0, cmap=cmap, annotate=annotate,
+                       label=f"{result.method} excess ({result.settings['units']}; positive = synergy)",
+                       title=f"{result.method} ({result.settings['response_kind']} scale)")
