@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from comboplan.growth.api import fit_growth_mixed
 from comboplan.growth.mixed import random_slope_fit, slope_stats
 from comboplan.growth.synergy import invivo_synergy_batch
+from conftest import dense_gls_loglik
 
 DAYS = np.array([0.0, 7.0, 14.0, 21.0, 28.0])
 RATES = {"control": 0.10, "A": 0.07, "B": 0.06, "A+B": 0.03}
@@ -54,14 +55,7 @@ def test_gls_equals_statsmodels_mixedlm(method):
 
     def dense(log_tau2, log_s2):
         V = np.exp(log_s2) * np.eye(len(y)) + np.exp(log_tau2) * Z @ Z.T
-        Vi = np.linalg.inv(V)
-        A = X.T @ Vi @ X
-        beta = np.linalg.solve(A, X.T @ Vi @ y)
-        r = y - X @ beta
-        n, p = X.shape
-        ll = -0.5 * (np.linalg.slogdet(V)[1] + r @ Vi @ r)
-        ll -= 0.5 * ((n - p) * np.log(2 * np.pi) + np.linalg.slogdet(A)[1]) if reml else 0.5 * n * np.log(2 * np.pi)
-        return ll, beta, np.linalg.inv(A)
+        return dense_gls_loglik(X, y, V, reml)
 
     th = np.log(b.variance["variance"].to_numpy()[:2])
     ll, beta, cov = dense(*th)

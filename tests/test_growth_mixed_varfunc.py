@@ -14,6 +14,7 @@ import pytest
 
 from comboplan.exceptions import DataError
 from comboplan.growth.api import compare_mixed, fit_growth_mixed, padded_design
+from conftest import dense_gls_loglik
 
 REF = Path(__file__).parent / "reference" / "nlme_varfunc"
 R = json.loads((REF / "results.json").read_text())
@@ -110,14 +111,7 @@ def _dense(f, theta, reml):
     ratio = np.exp(np.r_[0.0, log_ratio])
     w = ratio[arm] * t**power
     V = np.exp(log_s2) * np.diag(w**2) + np.exp(log_tau2) * Z @ Z.T
-    Vi = np.linalg.inv(V)
-    A = X.T @ Vi @ X
-    beta = np.linalg.solve(A, X.T @ Vi @ y)
-    r = y - X @ beta
-    n, p = X.shape
-    ll = -0.5 * (np.linalg.slogdet(V)[1] + r @ Vi @ r)
-    ll -= 0.5 * ((n - p) * np.log(2 * np.pi) + np.linalg.slogdet(A)[1]) if reml else 0.5 * n * np.log(2 * np.pi)
-    return ll, beta, np.linalg.inv(A)
+    return dense_gls_loglik(X, y, V, reml)
 
 
 @pytest.mark.parametrize("method", ["reml", "ml"])
