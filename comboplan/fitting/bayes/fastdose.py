@@ -17,9 +17,11 @@ Parameter vector (same order as PyMC's value variables)::
 """
 from __future__ import annotations
 
-import time
+import functools
 
 import numpy as np
+
+from .sampling import KernelModel, build_once, kernel_callbacks, pack_buffer
 
 __all__ = ["supported", "FastDoseModel"]
 
@@ -36,15 +38,13 @@ def supported(priors, combination, likelihood: str) -> bool:
             and priors["sigma"].dist == "halfnormal")
 
 
-_KERNEL = None
-_CFUNCS = None
+_KERNEL = _EVALUATE = None  # set by _kernel()
 _HDR = 16
 
 
+@build_once
 def _kernel():
-    global _KERNEL
-    if _KERNEL is not None:
-        return _KERNEL
+    """The log density kernel and its buffer reader, compiled (or loaded from numba's on-disk cache)."""
     import math
 
     import numba
@@ -159,35 +159,10 @@ def _kernel():
         out[k] += g_us
         return lp
 
-    _KERNEL = logp_grad
-    return _KERNEL
-
-
-def _cfuncs():
-    global _CFUNCS
-    if _CFUNCS is not None:
-        return _CFUNCS
-    import numba
-    from numba import types
-
-    # The callbacks call the kernel through the module global _KERNEL, not a closure
-    # variable: numba keys its on-disk cache on the pickled closure, and a pickled
-    # dispatcher carries a per-process uuid, so a closure made every process write a
-    # new cache file (tests/test_numba_cache.py).
-    _kernel()
-    sig_logp = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
-                           types.CPointer(types.double), types.voidptr)
-    sig_expand = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
-                             types.CPointer(types.double), types.voidptr)
-
-    @numba.cfunc(sig_logp, cache=True)
-    def logp_c(dim, x_, out_, logp_, ud_):
-        hdr = numba.carray(ud_, (_HDR,), np.float64)
-        buf = numba.carray(ud_, (int(hdr[0]),), np.float64)
-        P, K, C, n = int(hdr[1]), int(hdr[2]), int(hdr[3]), int(hdr[4])
-        if dim != int(hdr[5]):
-            return -1
-        comb, hier = hdr[6] > 0.5, hdr[7] > 0.5
+    # the reader calls the kernel through the module global _KERNEL (see sampling.kernel_callbacks)
+    @numba.njit(cache=True)
+    def evaluate(x, out, buf):
+        P, K, C, n = int(buf[1]), int(buf[2]), int(buf[3]), int(buf[4])
         k = _HDR
         pri = buf[k:k + 16]
         k += 16
@@ -197,30 +172,16 @@ def _cfuncs():
         v = buf[k:k + n]
         oc = buf[k + n:k + 2 * n].astype(np.int64)
         cp = buf[k + 2 * n:k + 2 * n + C].astype(np.int64)
-        x = numba.carray(x_, (dim,))
-        out = numba.carray(out_, (dim,))
-        lp = _KERNEL(x, out, P, K, C, n, comb, hier, pri, ld, pos, v, oc, cp)
-        logp_[0] = lp
-        for i in range(dim):
-            if not np.isfinite(out[i]):
-                return 3
-        if not np.isfinite(lp):
-            return 4
-        return 0
+        return _KERNEL(x, out, P, K, C, n, buf[6] > 0.5, buf[7] > 0.5, pri, ld, pos, v, oc, cp)
 
-    @numba.cfunc(sig_expand, cache=True)
-    def expand_c(dim, expanded, x_, out_, ud_):
-        if dim != expanded:
-            return -1
-        for i in range(dim):
-            out_[i] = x_[i]
-        return 0
-
-    _CFUNCS = (logp_c, expand_c)
-    return _CFUNCS
+    return logp_grad, evaluate
 
 
-class FastDoseModel:
+# numba C callbacks for nutpie (no Python in the sampling loop); cached on disk
+_cfuncs = functools.partial(kernel_callbacks, __name__)
+
+
+class FastDoseModel(KernelModel):
     """The hierarchical Hill model's density as numba functions for nutpie."""
 
     def __init__(self, arrays, priors, combination=None, hierarchical=True):
@@ -288,65 +249,16 @@ class FastDoseModel:
 
     def _buffer(self):
         ld, pos, v, oc, cp = self.data
-        n = len(v)
-        hdr = np.zeros(_HDR)
-        parts = [self.pri, ld, pos, v, oc.astype(float), cp.astype(float)]
-        hdr[:8] = (_HDR + sum(len(p) for p in parts), self.P, self.K, self.C, n, self.ndim,
-                   float(self.comb is not None), float(self.hier))
-        return np.ascontiguousarray(np.concatenate([hdr, *parts]))
-
-    def compile(self):
-        """nutpie model with the numba C callbacks (nutpie's numba interface)."""
-        from nutpie.compile_pymc import CompiledPyMCModel
-
-        logp_c, expand_c = _cfuncs()
-        buf = self._buffer()
-        buf.flags.writeable = False
-        n = self.ndim
-        return CompiledPyMCModel(
-            _n_dim=n, dims={"x": ("unconstrained",)}, _coords={"unconstrained": np.arange(n)},
-            _shapes={"x": (n,)}, compiled_logp_func=logp_c, compiled_expand_func=expand_c,
-            initial_point_func=self.initial_point, shared_data={"buffer": buf}, user_data=buf, n_expanded=n,
-            shape_info=(["x"], [slice(0, n)], [(n,)]), logp_func=None, expand_func=None,
-        )
-
-    def compile_pyfunc(self):
-        """nutpie model through the public ``from_pyfunc`` interface (slower: Python per gradient)."""
-        from nutpie.compiled_pyfunc import from_pyfunc
-
-        ndim = self.ndim
-
-        def make_logp_fn():
-            def logp(x, **unused):
-                return self.logp_and_grad(x)
-
-            return logp
-
-        def make_expand_fn(*unused):
-            def expand(x, **unused):
-                return {"x": np.array(x, copy=True)}
-
-            return expand
-
-        return from_pyfunc(ndim, make_logp_fn, make_expand_fn, [np.dtype("float64")], [(ndim,)], ["x"],
-                           coords={"unconstrained": np.arange(ndim)}, dims={"x": ("unconstrained",)},
-                           make_initial_point_fn=self.initial_point)
+        return pack_buffer(_HDR, (self.P, self.K, self.C, len(v), self.ndim, float(self.comb is not None),
+                                  float(self.hier)), [self.pri, ld, pos, v, oc, cp])
 
     def sample(self, *, draws, tune, chains, seed, target_accept=0.9, progress=False):
         """Sample with nutpie; InferenceData with the same posterior variables as the PyMC path."""
-        import arviz as az
-        import nutpie
         import xarray as xr
 
-        t0 = time.perf_counter()
-        try:
-            compiled = self.compile()
-        except Exception:  # pragma: no cover - nutpie internals changed: public pyfunc interface
-            compiled = self.compile_pyfunc()
-        t1 = time.perf_counter()
-        raw = nutpie.sample(compiled, draws=int(draws), tune=int(tune), chains=int(chains), seed=int(seed),
-                            progress_bar=progress, save_warmup=False, target_accept=target_accept)
-        t2 = time.perf_counter()
+        run = self.run_nutpie(draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
+                              progress=progress)
+        raw = run["raw"]
         p = self.split(raw.posterior["x"].values)
         a = self.arrays
         dref = a.dose_ref
@@ -374,7 +286,4 @@ class FastDoseModel:
         coords = {"chain": np.arange(C), "draw": np.arange(D), "population": list(a.population_labels),
                   "agent": list(a.agent_labels), "curve": list(a.curve_labels)}
         post = xr.Dataset({k: (("chain", "draw") + dims.get(k, ()), val) for k, val in vals.items()}, coords=coords)
-        idata = az.InferenceData(posterior=post, sample_stats=raw.sample_stats)
-        idata.attrs = {"sampler": "nutpie", "compile_seconds": t1 - t0, "sampling_seconds": t2 - t1,
-                       "requested_sampler": "nutpie", "backend": "numba-kernel"}
-        return idata
+        return self.inference_data(post, run)

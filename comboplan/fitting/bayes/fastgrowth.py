@@ -16,12 +16,13 @@ for scales); otherwise the PyMC model is compiled as usual.
 """
 from __future__ import annotations
 
+import functools
 import math
-import time
 
 import numpy as np
 
 from .priors import Prior
+from .sampling import KernelModel, build_once, kernel_callbacks, pack_buffer
 
 __all__ = ["supported", "FastGrowthModel"]
 
@@ -42,14 +43,13 @@ def supported(design, priors, model: str, likelihood: str) -> bool:
             and all(priors[n].dist == "halfnormal" for n in need_half))
 
 
-_KERNEL = None
+_KERNEL = _EVALUATE = None  # set by _kernel()
+_HDR = 16
 
 
+@build_once
 def _kernel():
-    """Compile (or load from numba's on-disk cache) the log density kernel."""
-    global _KERNEL
-    if _KERNEL is not None:
-        return _KERNEL
+    """The log density kernel and its buffer reader, compiled (or loaded from numba's on-disk cache)."""
     import numba
 
     @numba.njit(cache=True, fastmath=False)
@@ -160,40 +160,10 @@ def _kernel():
             out[k + 4 + 2 * n_an] = g_beta * beta + 1.0
         return lp
 
-    _KERNEL = logp_grad
-    return _KERNEL
-
-
-_CFUNCS = None
-_HDR = 16
-
-
-def _cfuncs():
-    """numba C callbacks for nutpie (no Python in the sampling loop); cached on disk."""
-    global _CFUNCS
-    if _CFUNCS is not None:
-        return _CFUNCS
-    import numba
-    from numba import types
-
-    # The callbacks call the kernel through the module global _KERNEL, not a closure
-    # variable: numba keys its on-disk cache on the pickled closure, and a pickled
-    # dispatcher carries a per-process uuid, so a closure made every process write a
-    # new cache file (tests/test_numba_cache.py).
-    _kernel()
-    sig_logp = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
-                           types.CPointer(types.double), types.voidptr)
-    sig_expand = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
-                             types.CPointer(types.double), types.voidptr)
-
-    @numba.cfunc(sig_logp, cache=True)
-    def logp_c(dim, x_, out_, logp_, ud_):
-        hdr = numba.carray(ud_, (_HDR,), np.float64)
-        buf = numba.carray(ud_, (int(hdr[0]),), np.float64)
-        n_rate, n_arm, n_an, n_obs = int(hdr[1]), int(hdr[2]), int(hdr[3]), int(hdr[4])
-        if dim != int(hdr[5]):
-            return -1
-        gomp = hdr[6] > 0.5
+    # the reader calls the kernel through the module global _KERNEL (see sampling.kernel_callbacks)
+    @numba.njit(cache=True)
+    def evaluate(x, out, buf):
+        n_rate, n_arm, n_an, n_obs = int(buf[1]), int(buf[2]), int(buf[3]), int(buf[4])
         k = _HDR
         A = buf[k:k + n_arm * n_rate].reshape((n_arm, n_rate))
         k += n_arm * n_rate
@@ -207,31 +177,17 @@ def _cfuncs():
         y = buf[k + n_obs:k + 2 * n_obs]
         cens = buf[k + 2 * n_obs:k + 3 * n_obs]
         obs_animal = buf[k + 3 * n_obs:k + 4 * n_obs]
-        x = numba.carray(x_, (dim,))
-        out = numba.carray(out_, (dim,))
-        lp = _KERNEL(x, n_rate, A, mu_r, prec, hdr[7], hdr[8], hdr[9:13], gomp, animal_arm, t, y, cens,
-                  obs_animal, out)
-        logp_[0] = lp
-        for i in range(dim):
-            if not np.isfinite(out[i]):
-                return 3
-        if not np.isfinite(lp):
-            return 4
-        return 0
+        return _KERNEL(x, n_rate, A, mu_r, prec, buf[7], buf[8], buf[9:13], buf[6] > 0.5, animal_arm, t, y,
+                       cens, obs_animal, out)
 
-    @numba.cfunc(sig_expand, cache=True)
-    def expand_c(dim, expanded, x_, out_, ud_):
-        if dim != expanded:
-            return -1
-        for i in range(dim):
-            out_[i] = x_[i]
-        return 0
-
-    _CFUNCS = (logp_c, expand_c)
-    return _CFUNCS
+    return logp_grad, evaluate
 
 
-class FastGrowthModel:
+# numba C callbacks for nutpie (no Python in the sampling loop); cached on disk
+_cfuncs = functools.partial(kernel_callbacks, __name__)
+
+
+class FastGrowthModel(KernelModel):
     """The growth model's density as numba functions, for nutpie's ``from_pyfunc``.
 
     Parameters
@@ -319,80 +275,18 @@ class FastGrowthModel:
 
     # ------------------------------------------------------------------ nutpie
     def _buffer(self) -> np.ndarray:
-        hdr = np.zeros(_HDR)
-        parts = [self.A.ravel(), self.mu_r, self.prec_r.ravel(), *self.data]
-        total = _HDR + sum(len(p) for p in parts)
-        hdr[:9] = (total, self.n_rate, self.A.shape[0], self.n_an, len(self.data[1]), self.ndim,
-                   float(self.model == "gompertz"), self.lbm[0], self.lbm[1])
-        hdr[9:9 + len(self.hs)] = self.hs
-        return np.ascontiguousarray(np.concatenate([hdr, *parts]))
-
-    def compile_cfunc(self):
-        """nutpie model calling numba C callbacks directly (nutpie's numba interface).
-
-        Uses nutpie's ``CompiledPyMCModel`` container with our own callbacks; raises if
-        that internal interface is not available (the caller falls back to
-        :meth:`compile`).
-        """
-        from nutpie.compile_pymc import CompiledPyMCModel
-
-        logp_c, expand_c = _cfuncs()
-        buf = self._buffer()
-        buf.flags.writeable = False
-        n = self.ndim
-        return CompiledPyMCModel(
-            _n_dim=n, dims={"x": ("unconstrained",)}, _coords={"unconstrained": np.arange(n)},
-            _shapes={"x": (n,)}, compiled_logp_func=logp_c, compiled_expand_func=expand_c,
-            initial_point_func=self.initial_point, shared_data={"buffer": buf}, user_data=buf, n_expanded=n,
-            shape_info=(["x"], [slice(0, n)], [(n,)]), logp_func=None, expand_func=None,
-        )
-
-    def compile(self):
-        """A nutpie model (``from_pyfunc``); the numba kernel is loaded or compiled here."""
-        from nutpie.compiled_pyfunc import from_pyfunc
-
-        self.logp_and_grad(self.initial_point(0))  # compile / load the kernel now
-        kern = _kernel()
-        args = (self.n_rate, self.A, self.mu_r, self.prec_r, self.lbm[0], self.lbm[1], self.hs,
-                self.model == "gompertz", *self.data)
-        ndim = self.ndim
-
-        def make_logp_fn():
-            def logp(x, **unused):
-                out = np.empty(ndim)
-                return kern(x, *args, out), out
-
-            return logp
-
-        def make_expand_fn(*unused):
-            def expand(x, **unused):
-                return {"x": np.array(x, copy=True)}
-
-            return expand
-
-        return from_pyfunc(ndim, make_logp_fn, make_expand_fn, [np.dtype("float64")], [(ndim,)], ["x"],
-                           coords={"unconstrained": np.arange(ndim)}, dims={"x": ("unconstrained",)},
-                           make_initial_point_fn=self.initial_point)
+        return pack_buffer(_HDR, (self.n_rate, self.A.shape[0], self.n_an, len(self.data[1]), self.ndim,
+                                  float(self.model == "gompertz"), self.lbm[0], self.lbm[1], *self.hs),
+                           [self.A, self.mu_r, self.prec_r, *self.data])
 
     def sample(self, *, draws, tune, chains, seed, target_accept=0.9, progress=False, cores=None):
         """Sample with nutpie; returns InferenceData shaped like the PyMC path's posterior."""
-        import arviz as az
-        import nutpie
         import xarray as xr
 
-        t0 = time.perf_counter()
-        try:
-            compiled = self.compile_cfunc()
-            self.interface = "cfunc"
-        except Exception:  # pragma: no cover - nutpie internals changed: public pyfunc interface
-            compiled = self.compile()
-            self.interface = "pyfunc"
-        t1 = time.perf_counter()
-        kw = {} if cores is None else {"cores": int(cores)}
-        raw = nutpie.sample(compiled, draws=int(draws), tune=int(tune), chains=int(chains), seed=int(seed),
-                            progress_bar=progress, save_warmup=False, target_accept=target_accept, **kw)
-        t2 = time.perf_counter()
-        x = raw.posterior["x"].values  # (chain, draw, ndim)
+        run = self.run_nutpie(draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
+                              progress=progress, cores=cores)
+        self.interface = run["interface"]
+        x = run["raw"].posterior["x"].values  # (chain, draw, ndim)
         p = self.split(x)
         a = self.arrays
         lb = p["log_baseline_mean"][..., None] + p["sigma_baseline"][..., None] * p["z_baseline"]
@@ -416,7 +310,4 @@ class FastGrowthModel:
                 coords["other_arm"] = [str(a.arm_labels[i]) for i in self.design.other_arms]
         values.update({"r_arm": r_arm, "log_baseline": lb, "r_animal": r_an})
         post = xr.Dataset({k: (("chain", "draw") + dims.get(k, ()), v) for k, v in values.items()}, coords=coords)
-        idata = az.InferenceData(posterior=post, sample_stats=raw.sample_stats)
-        idata.attrs = {"sampler": "nutpie", "compile_seconds": t1 - t0, "sampling_seconds": t2 - t1,
-                       "requested_sampler": "nutpie", "backend": "numba-kernel"}
-        return idata
+        return self.inference_data(post, run)

@@ -12,6 +12,7 @@ PyMC, pytensor, nutpie and arviz are imported inside functions only.
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import warnings
@@ -151,6 +152,266 @@ def compile_nutpie(model, fast: bool = True):
             return nutpie.compile_pymc_model(model)
         finally:
             ncp._make_c_logp_func, ncp._make_c_expand_func = old
+
+
+# ---------------------------------------------------------------- hand-written numba kernels
+# fastgrowth, fastdose and tgi each evaluate their log density and gradient with a numba
+# kernel that takes the data as arguments.  nutpie calls it through two C callbacks that
+# read the data from one flat float64 buffer (nutpie's ``user_data``).  The callbacks are
+# written once here; each kernel module supplies ``_kernel()``, which compiles (or loads)
+# its kernel and sets the module global ``_EVALUATE(x, out, buf) -> logp``: the kernel
+# evaluated on the data unpacked from the buffer, writing the gradient into ``out``.
+
+_CALLBACKS: dict = {}
+_EXPAND = None
+
+
+def _callback_signatures():
+    from numba import types
+
+    ptr = types.CPointer(types.double)
+    return (types.int64(types.uint64, ptr, ptr, ptr, types.voidptr),
+            types.int64(types.uint64, types.uint64, ptr, ptr, types.voidptr))
+
+
+def _expand_callback():
+    """The identity expand callback shared by every kernel model (the draws are ``x`` itself)."""
+    global _EXPAND
+    if _EXPAND is None:
+        import numba
+
+        @numba.cfunc(_callback_signatures()[1], cache=True)
+        def expand_c(dim, expanded, x_, out_, ud_):
+            if dim != expanded:
+                return -1
+            for i in range(dim):
+                out_[i] = x_[i]
+            return 0
+
+        _EXPAND = expand_c
+    return _EXPAND
+
+
+def build_once(build):
+    """Decorator for a kernel module's ``_kernel()``: compile (or load) its functions once per process.
+
+    Parameters
+    ----------
+    build : callable
+        ``build() -> (kernel, evaluate)``, two numba functions (see :func:`kernel_callbacks`).
+        They are stored as the module globals ``_KERNEL`` and ``_EVALUATE``: the functions
+        that call them refer to them as globals, never through a closure (a pickled
+        dispatcher in a closure would defeat numba's on-disk cache).
+
+    Returns
+    -------
+    callable
+        ``_kernel() -> kernel``, building on the first call only.
+    """
+    namespace = build.__globals__
+
+    @functools.wraps(build)
+    def kernel():
+        if namespace["_KERNEL"] is None:
+            namespace["_KERNEL"], namespace["_EVALUATE"] = build()
+        return namespace["_KERNEL"]
+
+    return kernel
+
+
+def kernel_callbacks(module_name: str):
+    """numba C callbacks (log density, expand) for nutpie over a kernel module's density.
+
+    Parameters
+    ----------
+    module_name : str
+        A kernel module (:mod:`.fastgrowth`, :mod:`.fastdose`, :mod:`.tgi`): its ``_kernel()``
+        (see :func:`build_once`) compiles the kernel and ``_EVALUATE(x, out, buf) -> logp``,
+        which unpacks the data from the flat buffer built by :func:`pack_buffer` (``buf[0]``
+        its length, ``buf[5]`` the dimension of ``x``) and writes the gradient into ``out``.
+
+    Returns
+    -------
+    tuple of numba.core.ccallback.CFunc
+        ``(logp_c, expand_c)`` with nutpie's C signatures; no Python runs in the sampling loop.
+
+    Notes
+    -----
+    Compiled once per machine and loaded from numba's on-disk cache afterwards.  numba keys
+    that cache on the function's bytecode and its pickled closure: the closure holds modules
+    only (pickled by name), never a dispatcher, whose pickle carries a per-process uuid and
+    would write a new cache file in every process (``tests/test_numba_cache.py``).  The log
+    density callback is filed under the kernel module's source file, so that editing that
+    module (its kernel) invalidates the cached callback, which links the kernel's code in;
+    an edit of the callback's own body changes its bytecode and is detected as well.
+    """
+    if module_name not in _CALLBACKS:
+        import importlib
+        import types
+
+        import numba
+
+        module = importlib.import_module(module_name)
+        module._kernel()
+
+        def logp_c(dim, x_, out_, logp_, ud_):
+            buf = numba.carray(ud_, (int(numba.carray(ud_, (1,), np.float64)[0]),), np.float64)
+            if dim != int(buf[5]):
+                return -1
+            x = numba.carray(x_, (dim,))
+            out = numba.carray(out_, (dim,))
+            lp = module._EVALUATE(x, out, buf)
+            logp_[0] = lp
+            for i in range(dim):
+                if not np.isfinite(out[i]):
+                    return 3
+            if not np.isfinite(lp):
+                return 4
+            return 0
+
+        code = logp_c.__code__.replace(co_filename=module.__file__)
+        filed = types.FunctionType(code, logp_c.__globals__, logp_c.__name__, None, logp_c.__closure__)
+        filed.__qualname__ = "kernel_callbacks.<locals>.logp_c"
+        _CALLBACKS[module_name] = (numba.cfunc(_callback_signatures()[0], cache=True)(filed),
+                                   _expand_callback())
+    return _CALLBACKS[module_name]
+
+
+def pack_buffer(n_header: int, header, parts) -> np.ndarray:
+    """The flat float64 buffer the kernel callbacks read (nutpie's ``user_data``).
+
+    Parameters
+    ----------
+    n_header : int
+        Length of the header block.
+    header : sequence of float
+        Header values from position 1 on; position 0 is set to the buffer's total length
+        and position 5 must hold the dimension of the parameter vector.
+    parts : sequence of array_like
+        Data blocks, flattened and appended after the header in this order.
+
+    Returns
+    -------
+    numpy.ndarray
+        Contiguous and read-only.
+    """
+    parts = [np.asarray(p, float).ravel() for p in parts]
+    hdr = np.zeros(n_header)
+    hdr[0] = n_header + sum(len(p) for p in parts)
+    hdr[1:1 + len(header)] = header
+    buf = np.ascontiguousarray(np.concatenate([hdr, *parts]))
+    buf.flags.writeable = False
+    return buf
+
+
+class KernelModel:
+    """nutpie compilation and sampling of a hand-written numba density (a mixin).
+
+    The subclass lives in its kernel module (see :func:`kernel_callbacks`) and provides
+    ``ndim``, ``initial_point(seed)``, ``logp_and_grad(x)`` and ``_buffer()`` (from
+    :func:`pack_buffer`).
+    """
+
+    def compile_cfunc(self):
+        """nutpie model calling the numba C callbacks directly (nutpie's numba interface).
+
+        Uses nutpie's ``CompiledPyMCModel`` container with our own callbacks; raises if that
+        internal interface is not available (:meth:`run_nutpie` then uses :meth:`compile_pyfunc`).
+        """
+        from nutpie.compile_pymc import CompiledPyMCModel
+
+        logp_c, expand_c = kernel_callbacks(type(self).__module__)
+        buf = self._buffer()
+        n = self.ndim
+        return CompiledPyMCModel(
+            _n_dim=n, dims={"x": ("unconstrained",)}, _coords={"unconstrained": np.arange(n)},
+            _shapes={"x": (n,)}, compiled_logp_func=logp_c, compiled_expand_func=expand_c,
+            initial_point_func=self.initial_point, shared_data={"buffer": buf}, user_data=buf, n_expanded=n,
+            shape_info=(["x"], [slice(0, n)], [(n,)]), logp_func=None, expand_func=None,
+        )
+
+    def compile_pyfunc(self):
+        """nutpie model through the public ``from_pyfunc`` interface (slower: Python per gradient)."""
+        from nutpie.compiled_pyfunc import from_pyfunc
+
+        ndim = self.ndim
+        self.logp_and_grad(self.initial_point(0))  # compile / load the kernel now
+
+        def make_logp_fn():
+            def logp(x, **unused):
+                return self.logp_and_grad(x)
+
+            return logp
+
+        def make_expand_fn(*unused):
+            def expand(x, **unused):
+                return {"x": np.array(x, copy=True)}
+
+            return expand
+
+        return from_pyfunc(ndim, make_logp_fn, make_expand_fn, [np.dtype("float64")], [(ndim,)], ["x"],
+                           coords={"unconstrained": np.arange(ndim)}, dims={"x": ("unconstrained",)},
+                           make_initial_point_fn=self.initial_point)
+
+    def run_nutpie(self, *, draws, tune, chains, seed, target_accept=0.9, progress=False, cores=None) -> dict:
+        """Compile (C callbacks, else the public pyfunc interface) and sample with nutpie.
+
+        Parameters
+        ----------
+        draws, tune, chains, seed : int
+            As :func:`nutpie.sample`.
+        target_accept : float
+            Target acceptance rate of the step-size adaptation.
+        progress : bool
+            Show nutpie's progress bar.
+        cores : int, optional
+            Chains run in parallel (nutpie's default when None).
+
+        Returns
+        -------
+        dict
+            ``raw`` (nutpie's InferenceData, draws of ``x``), ``compile_seconds``,
+            ``sampling_seconds`` and ``interface`` (``"cfunc"`` or ``"pyfunc"``).
+        """
+        import nutpie
+
+        t0 = time.perf_counter()
+        try:
+            compiled = self.compile_cfunc()
+            interface = "cfunc"
+        except Exception:  # pragma: no cover - nutpie internals changed: public pyfunc interface
+            compiled = self.compile_pyfunc()
+            interface = "pyfunc"
+        t1 = time.perf_counter()
+        kw = {} if cores is None else {"cores": int(cores)}
+        raw = nutpie.sample(compiled, draws=int(draws), tune=int(tune), chains=int(chains), seed=int(seed),
+                            progress_bar=progress, save_warmup=False, target_accept=target_accept, **kw)
+        t2 = time.perf_counter()
+        return {"raw": raw, "compile_seconds": t1 - t0, "sampling_seconds": t2 - t1, "interface": interface}
+
+    @staticmethod
+    def inference_data(posterior, run: dict):
+        """``arviz.InferenceData`` of a posterior built from :meth:`run_nutpie`'s draws.
+
+        Parameters
+        ----------
+        posterior : xarray.Dataset
+            The model's variables with leading (chain, draw).
+        run : dict
+            From :meth:`run_nutpie` (its sample statistics and timings are kept).
+
+        Returns
+        -------
+        arviz.InferenceData
+            With ``attrs`` naming the sampler, the kernel backend and the timings.
+        """
+        import arviz as az
+
+        idata = az.InferenceData(posterior=posterior, sample_stats=run["raw"].sample_stats)
+        idata.attrs = {"sampler": "nutpie", "compile_seconds": run["compile_seconds"],
+                       "sampling_seconds": run["sampling_seconds"], "requested_sampler": "nutpie",
+                       "backend": "numba-kernel"}
+        return idata
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,8 @@ PyMC's NUTS.
 """
 from __future__ import annotations
 
+import functools
 import math
-import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -47,6 +47,7 @@ import pandas as pd
 
 from ...exceptions import DataError
 from ...growth.tgi import _PlanningInterface
+from .sampling import KernelModel, build_once, kernel_callbacks, pack_buffer
 
 __all__ = ["fit_tgi_bayes", "TGIBayesFit", "build_tgi_model", "FastTGIModel", "prepare_tgi"]
 
@@ -197,14 +198,13 @@ def _prior_rows(a: TGIArrays, units: Mapping[str, str]) -> list[dict]:
 # Unconstrained vector x: [log typical (P)] [log(gamma + 2) if use_int] [log omega (q)]
 #                         [log sigma] [z (n_subjects x q, row-major)]
 
-_KERNEL = None
+_KERNEL = _EVALUATE = None  # set by _kernel()
+_HDR = 12
 
 
+@build_once
 def _kernel():
-    """Compile (or load from numba's on-disk cache) the log density + gradient kernel."""
-    global _KERNEL
-    if _KERNEL is not None:
-        return _KERNEL
+    """The log density kernel and its buffer reader, compiled (or loaded from numba's on-disk cache)."""
     import numba
 
     @numba.njit(cache=True, fastmath=False)
@@ -310,40 +310,10 @@ def _kernel():
         out[isg] = (-sig / (hs_sig * hs_sig) + g_sig) * sig + 1.0
         return lp
 
-    _KERNEL = logp_grad
-    return _KERNEL
-
-
-_CFUNCS = None
-_HDR = 12
-
-
-def _cfuncs():
-    """numba C callbacks for nutpie (no Python in the sampling loop); cached on disk."""
-    global _CFUNCS
-    if _CFUNCS is not None:
-        return _CFUNCS
-    import numba
-    from numba import types
-
-    # The callbacks call the kernel through the module global _KERNEL, not a closure
-    # variable: numba keys its on-disk cache on the pickled closure, and a pickled
-    # dispatcher carries a per-process uuid, so a closure made every process write a
-    # new cache file (tests/test_numba_cache.py).
-    _kernel()
-    sig_logp = types.int64(types.uint64, types.CPointer(types.double), types.CPointer(types.double),
-                           types.CPointer(types.double), types.voidptr)
-    sig_expand = types.int64(types.uint64, types.uint64, types.CPointer(types.double),
-                             types.CPointer(types.double), types.voidptr)
-
-    @numba.cfunc(sig_logp, cache=True)
-    def logp_c(dim, x_, out_, logp_, ud_):
-        hdr = numba.carray(ud_, (_HDR,), np.float64)
-        buf = numba.carray(ud_, (int(hdr[0]),), np.float64)
-        P, q, n, n_obs = int(hdr[1]), int(hdr[2]), int(hdr[3]), int(hdr[4])
-        if dim != int(hdr[5]):
-            return -1
-        use_int = hdr[6] > 0.5
+    # the reader calls the kernel through the module global _KERNEL (see sampling.kernel_callbacks)
+    @numba.njit(cache=True)
+    def evaluate(x, out, buf):
+        P, q, n, n_obs = int(buf[1]), int(buf[2]), int(buf[3]), int(buf[4])
         k = _HDR
         mu0 = buf[k:k + P]
         sd0 = buf[k + P:k + 2 * P]
@@ -356,30 +326,17 @@ def _cfuncs():
         S = buf[k + 4 * n_obs:k + 5 * n_obs]
         k += 5 * n_obs
         A = buf[k:k + n_obs * (P - 2)].reshape((n_obs, P - 2))
-        x = numba.carray(x_, (dim,))
-        out = numba.carray(out_, (dim,))
-        lp = _KERNEL(x, P, q, n, use_int, mu0, sd0, rcol, hdr[7], hdr[8], hdr[9], subj, t, y, cens, A, S, out)
-        logp_[0] = lp
-        for i in range(dim):
-            if not np.isfinite(out[i]):
-                return 3
-        if not np.isfinite(lp):
-            return 4
-        return 0
+        return _KERNEL(x, P, q, n, buf[6] > 0.5, mu0, sd0, rcol, buf[7], buf[8], buf[9], subj, t, y, cens, A, S,
+                       out)
 
-    @numba.cfunc(sig_expand, cache=True)
-    def expand_c(dim, expanded, x_, out_, ud_):
-        if dim != expanded:
-            return -1
-        for i in range(dim):
-            out_[i] = x_[i]
-        return 0
-
-    _CFUNCS = (logp_c, expand_c)
-    return _CFUNCS
+    return logp_grad, evaluate
 
 
-class FastTGIModel:
+# numba C callbacks for nutpie (no Python in the sampling loop); cached on disk
+_cfuncs = functools.partial(kernel_callbacks, __name__)
+
+
+class FastTGIModel(KernelModel):
     """The TGI posterior density as numba functions for nutpie.
 
     Parameters
@@ -470,53 +427,9 @@ class FastTGIModel:
 
     def _buffer(self) -> np.ndarray:
         a = self.arrays
-        n_obs = len(a.t)
-        hdr = np.zeros(_HDR)
-        parts = [a.prior_mu, a.prior_sd, a.rcol.astype(float), a.subj.astype(float), a.t, a.y,
-                 a.cens.astype(float), a.cross, a.auc.ravel()]
-        total = _HDR + sum(len(p) for p in parts)
-        hdr[:10] = (total, self.P, self.q, self.n, n_obs, self.ndim, float(a.use_int), a.hs_omega, a.hs_sigma,
-                    a.gamma_sd)
-        return np.ascontiguousarray(np.concatenate([hdr, *[np.asarray(p, float) for p in parts]]))
-
-    def compile_cfunc(self):
-        """nutpie model calling the numba C callbacks directly (nutpie's numba interface)."""
-        from nutpie.compile_pymc import CompiledPyMCModel
-
-        logp_c, expand_c = _cfuncs()
-        buf = self._buffer()
-        buf.flags.writeable = False
-        n = self.ndim
-        return CompiledPyMCModel(
-            _n_dim=n, dims={"x": ("unconstrained",)}, _coords={"unconstrained": np.arange(n)},
-            _shapes={"x": (n,)}, compiled_logp_func=logp_c, compiled_expand_func=expand_c,
-            initial_point_func=self.initial_point, shared_data={"buffer": buf}, user_data=buf, n_expanded=n,
-            shape_info=(["x"], [slice(0, n)], [(n,)]), logp_func=None, expand_func=None,
-        )
-
-    def compile_pyfunc(self):
-        """nutpie model through the public ``from_pyfunc`` interface (Python calls the kernel)."""
-        from nutpie.compiled_pyfunc import from_pyfunc
-
-        kern = _kernel()
-        args, ndim = self.args, self.ndim
-
-        def make_logp_fn():
-            def logp(x, **unused):
-                out = np.empty(ndim)
-                return kern(x, *args, out), out
-
-            return logp
-
-        def make_expand_fn(*unused):
-            def expand(x, **unused):
-                return {"x": np.array(x, copy=True)}
-
-            return expand
-
-        return from_pyfunc(ndim, make_logp_fn, make_expand_fn, [np.dtype("float64")], [(ndim,)], ["x"],
-                           coords={"unconstrained": np.arange(ndim)}, dims={"x": ("unconstrained",)},
-                           make_initial_point_fn=self.initial_point)
+        return pack_buffer(_HDR, (self.P, self.q, self.n, len(a.t), self.ndim, float(a.use_int), a.hs_omega,
+                                  a.hs_sigma, a.gamma_sd),
+                           [a.prior_mu, a.prior_sd, a.rcol, a.subj, a.t, a.y, a.cens, a.cross, a.auc])
 
     def sample(self, *, draws, tune, chains, seed, target_accept=0.9, progress=False, cores=None):
         """Sample with nutpie.
@@ -527,22 +440,10 @@ class FastTGIModel:
             ``values`` (the model variables, arrays with leading (chain, draw)), ``sample_stats``
             (xarray.Dataset), ``compile_seconds``, ``sampling_seconds``, ``interface``.
         """
-        import nutpie
-
-        t0 = time.perf_counter()
-        try:
-            compiled = self.compile_cfunc()
-            interface = "cfunc"
-        except Exception:  # pragma: no cover - nutpie internals changed: public pyfunc interface
-            compiled = self.compile_pyfunc()
-            interface = "pyfunc"
-        t1 = time.perf_counter()
-        kw = {} if cores is None else {"cores": int(cores)}
-        raw = nutpie.sample(compiled, draws=int(draws), tune=int(tune), chains=int(chains), seed=int(seed),
-                            progress_bar=progress, save_warmup=False, target_accept=target_accept, **kw)
-        t2 = time.perf_counter()
-        return {"values": self.split(raw.posterior["x"].values), "sample_stats": raw.sample_stats,
-                "compile_seconds": t1 - t0, "sampling_seconds": t2 - t1, "interface": interface}
+        run = self.run_nutpie(draws=draws, tune=tune, chains=chains, seed=seed, target_accept=target_accept,
+                              progress=progress, cores=cores)
+        raw = run.pop("raw")
+        return {"values": self.split(raw.posterior["x"].values), "sample_stats": raw.sample_stats, **run}
 
 
 def build_tgi_model(arrays: TGIArrays):
