@@ -14,9 +14,9 @@ Quick start::
 """
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from ._lazy import lazy_loader
 from .exceptions import (
     ComboplanError,
     ComboplanWarning,
@@ -108,20 +108,7 @@ __all__ = sorted(
 )
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        mod = importlib.import_module(_SUBMODULES[name])
-        globals()[name] = mod
-        return mod
-    raise AttributeError(f"module 'comboplan' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_loader(globals(), _LAZY, _SUBMODULES)
 
 
 if TYPE_CHECKING:  # pragma: no cover

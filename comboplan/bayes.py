@@ -6,15 +6,6 @@ sampler stack is loaded when a model is fitted.
 """
 from __future__ import annotations
 
-import importlib
+from ._lazy import alias
 
-_impl = importlib.import_module("comboplan.fitting.bayes")
-__all__ = list(getattr(_impl, "__all__", []))
-
-
-def __getattr__(name: str):
-    return getattr(_impl, name)
-
-
-def __dir__():
-    return sorted(set(__all__) | set(dir(_impl)))
+__all__, __getattr__, __dir__ = alias("comboplan.fitting.bayes")

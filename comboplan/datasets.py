@@ -6,15 +6,6 @@ An alias of :mod:`comboplan.data.datasets` so that both ``import comboplan.datas
 """
 from __future__ import annotations
 
-import importlib
+from ._lazy import alias
 
-_impl = importlib.import_module("comboplan.data.datasets")
-__all__ = list(getattr(_impl, "__all__", []))
-
-
-def __getattr__(name: str):
-    return getattr(_impl, name)
-
-
-def __dir__():
-    return sorted(set(__all__) | set(dir(_impl)))
+__all__, __getattr__, __dir__ = alias("comboplan.data.datasets")

@@ -9,7 +9,7 @@ See ``docs/simulate.md`` for the user guide and the TOML scenario format.
 """
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_loader
 
 _NAMES = {
     # exposures
@@ -88,13 +88,4 @@ _NAMES = {
 __all__ = sorted(_NAMES)
 
 
-def __getattr__(name: str):
-    if name in _NAMES:
-        value = getattr(importlib.import_module(_NAMES[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'comboplan.simulate' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_loader(globals(), _NAMES)

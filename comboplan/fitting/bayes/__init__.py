@@ -25,7 +25,7 @@ simulate_growth_study, simulate_dose_response_study
 """
 from __future__ import annotations
 
-import importlib
+from ..._lazy import lazy_loader
 
 _LAZY = {
     "fit_growth": "comboplan.fitting.bayes.growth",
@@ -57,13 +57,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'comboplan.bayes' has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__ = lazy_loader(globals(), _LAZY, label="comboplan.bayes")

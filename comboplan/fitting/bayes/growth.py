@@ -31,6 +31,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from ..._lazy import lazy_loader
 from ...exceptions import DataError
 from .growth_data import GrowthArrays, GrowthDesign, growth_design, prepare_growth  # noqa: F401 (public)
 from .priors import Prior, growth_priors, resolve_priors
@@ -630,12 +631,7 @@ def _arrays_from_idata(idata, meta) -> GrowthArrays:
 _MOVED = {"PriorPredictive", "prior_predictive_growth", "simulate_growth_study"}
 
 
-def __getattr__(name):
-    """The prior predictive check and the simulator live in :mod:`.growth_prior` (imported on
-    first use: it imports this module, so a top-level import here would be circular)."""
-    if name in _MOVED:
-        from . import growth_prior
-
-        return getattr(growth_prior, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The prior predictive check and the simulator live in :mod:`.growth_prior` (imported on
+# first use: it imports this module, so a top-level import here would be circular).
+__getattr__ = lazy_loader(globals(), dict.fromkeys(_MOVED, "comboplan.fitting.bayes.growth_prior"))[0]
 
