@@ -43,6 +43,45 @@ COV_DESCRIPTIONS = {
 }
 
 
+def check_fit_columns(func: str, data: pd.DataFrame, dose: str, response: str, by, weights: str | None,
+                      reserved: Sequence[str]) -> None:
+    """Check the columns a dose-response fit reads.
+
+    Parameters
+    ----------
+    func : str
+        The fit function's name (for the error message).
+    data : pandas.DataFrame
+        The data.
+    dose, response : str
+        Column names.
+    by : str or sequence of str or None
+        Grouping column(s).
+    weights : str or None
+        Weights column.
+    reserved : sequence of str
+        Column names of the fit's result tables, which a ``by`` column must not take.
+
+    Raises
+    ------
+    InvalidParameterError
+        A ``by`` column named like a result column.
+    DataError
+        A column missing from ``data``.
+    """
+    by_l = as_list(by)
+    clash = [c for c in by_l if c in reserved]
+    if clash:
+        raise invalid(func, "by", f"free of the names the result tables use themselves "
+                      f"({clash[0]!r} is one)", by,
+                      f"rename the column first, e.g. data.rename(columns={{{clash[0]!r}: {clash[0] + '_id'!r}}})")
+    require_columns(data, [dose], "dose")
+    require_columns(data, [response], "response")
+    require_columns(data, by_l, "by")
+    if weights is not None:
+        require_columns(data, [weights], "weights")
+
+
 def _potency_index(spec: ModelSpec) -> int | None:
     for j, p in enumerate(spec.params):
         if p.unit == "dose" and p.transform == "log":
@@ -1033,16 +1072,7 @@ def fit_dose_response(
     require_frame(data)
     spec = get_model(model)
     by_l = as_list(by)
-    clash = [c for c in by_l if c in _RESERVED]
-    if clash:
-        raise invalid("fit_dose_response", "by", f"free of the names the result tables use themselves "
-                      f"({clash[0]!r} is one)", by,
-                      f"rename the column first, e.g. data.rename(columns={{{clash[0]!r}: {clash[0] + '_id'!r}}})")
-    require_columns(data, [dose], "dose")
-    require_columns(data, [response], "response")
-    require_columns(data, by_l, "by")
-    if weights is not None:
-        require_columns(data, [weights], "weights")
+    check_fit_columns("fit_dose_response", data, dose, response, by, weights, _RESERVED)
     for name in list((fixed or {})) + list((bounds or {})) + list((p0 or {})):
         if name not in spec.param_names:
             raise DataError(f"model {spec.name!r} has no parameter {name!r}; its parameters are {spec.param_names}")

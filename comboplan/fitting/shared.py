@@ -45,7 +45,6 @@ from ..data.validate import (
     check_groups_nonempty,
     check_response_column,
     check_weights_column,
-    require_columns,
     require_frame,
 )
 from ..exceptions import ConvergenceWarning, DataError, ExtrapolationWarning, FitError
@@ -53,6 +52,7 @@ from ..models.dose_response import ecx_absolute, ecx_relative, get_model
 from ..models.spec import ModelSpec, numeric_jacobian, unit_of
 from ..results import ResultIO, check_kind, load_result, write_result
 from .batch import fit_curves
+from .dose_response import check_fit_columns
 from .packing import pack_groups
 
 __all__ = ["fit_dose_response_shared", "SharedDoseResponseResult", "SHARED_COV_METHODS"]
@@ -1060,16 +1060,7 @@ def fit_dose_response_shared(
     if not by_l:
         raise invalid("fit_dose_response_shared", "by", "the column(s) that identify the curves", by,
                       "e.g. by='agent'")
-    clash = [c for c in by_l if c in _RESERVED]
-    if clash:
-        raise invalid("fit_dose_response_shared", "by", f"free of the names the result tables use themselves "
-                      f"({clash[0]!r} is one)", by,
-                      f"rename the column first, e.g. data.rename(columns={{{clash[0]!r}: {clash[0] + '_id'!r}}})")
-    require_columns(data, [dose], "dose")
-    require_columns(data, [response], "response")
-    require_columns(data, by_l, "by")
-    if weights is not None:
-        require_columns(data, [weights], "weights")
+    check_fit_columns("fit_dose_response_shared", data, dose, response, by, weights, _RESERVED)
     shared = tuple(dict.fromkeys([shared] if isinstance(shared, str) else list(shared)))
     names = spec.param_names
     allfixed = {**spec.fixed_defaults, **(fixed or {})}

@@ -334,46 +334,56 @@ _REF_SIM = "Simeoni et al., Cancer Res 2004;64:1094-1101 (unperturbed growth, ps
 _REF_GOMP = "Gompertz (1825); Laird, Br J Cancer 1964;18:490; Benzekry et al., PLoS Comput Biol 2014;10:e1003800"
 _REF_LOG = "Verhulst (1838); Benzekry et al., PLoS Comput Biol 2014;10:e1003800"
 
+def _log_scale(spec: ModelSpec, func, formula: str, jacobian=None) -> ModelSpec:
+    """The log-size version of a size-scale growth model spec.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The size-scale model.
+    func : callable
+        Its logarithm, ``log(spec.func(...))`` with the same parameters.
+    formula : str
+        The formula shown for the log-scale model.
+    jacobian : callable, optional
+        Analytical jacobian of ``func``.
+
+    Returns
+    -------
+    ModelSpec
+        Named ``"log_" + spec.name``; parameters, reference and direction of ``spec``;
+        self-start: ``spec``'s applied to the exponentiated data.
+    """
+    return ModelSpec(name=f"log_{spec.name}", func=func, params=spec.params, jacobian=jacobian,
+                     selfstart=_from_log(spec.selfstart), formula=formula, reference=spec.reference,
+                     direction=spec.direction)
+
+
 EXPONENTIAL = ModelSpec(
     name="exponential", func=exponential, params=(_V0, _R), jacobian=_exponential_jac,
     selfstart=_start_exponential, formula="V = v0 exp(r t)", nested_in=("exp_linear",),
     reference="Malthusian growth; Hather et al., Cancer Inform 2014;13(S4):65", direction="r > 0 grows",
 )
-LOG_EXPONENTIAL = ModelSpec(
-    name="log_exponential", func=log_exponential, params=(_V0, _R), jacobian=_log_exponential_jac,
-    selfstart=_from_log(_start_exponential), formula="log V = log v0 + r t",
-    reference=EXPONENTIAL.reference, direction="r > 0 grows",
-)
+LOG_EXPONENTIAL = _log_scale(EXPONENTIAL, log_exponential, "log V = log v0 + r t", _log_exponential_jac)
 EXP_LINEAR = ModelSpec(
     name="exp_linear", func=exponential_linear, params=(_V0, _L0, _L1), selfstart=_start_exp_linear,
     formula="V = v0 exp(lambda0 t) until V = lambda1/lambda0, then + lambda1 per time unit",
     reference=_REF_SIM, direction="always grows",
 )
-LOG_EXP_LINEAR = ModelSpec(
-    name="log_exp_linear", func=log_exponential_linear, params=(_V0, _L0, _L1),
-    selfstart=_from_log(_start_exp_linear), formula="log of exp_linear", reference=_REF_SIM,
-    direction="always grows",
-)
+LOG_EXP_LINEAR = _log_scale(EXP_LINEAR, log_exponential_linear, "log of exp_linear")
 LOGISTIC = ModelSpec(
     name="logistic", func=logistic, params=(_V0, _RP, _VMAX), selfstart=_start_sigmoid,
     formula="V = vmax / (1 + (vmax/v0 - 1) exp(-r t))", reference=_REF_LOG,
     direction="moves from v0 towards vmax",
 )
-LOG_LOGISTIC_GROWTH = ModelSpec(
-    name="log_logistic", func=log_logistic_growth, params=(_V0, _RP, _VMAX),
-    selfstart=_from_log(_start_sigmoid), formula="log of logistic", reference=_REF_LOG,
-    direction="moves from v0 towards vmax",
-)
+LOG_LOGISTIC_GROWTH = _log_scale(LOGISTIC, log_logistic_growth, "log of logistic")
 GOMPERTZ = ModelSpec(
     name="gompertz", func=gompertz, params=(_V0, _RP, _VMAX), selfstart=_start_gompertz,
     formula="V = vmax exp(log(v0/vmax) exp(-r t))", reference=_REF_GOMP,
     direction="moves from v0 towards vmax",
 )
-LOG_GOMPERTZ = ModelSpec(
-    name="log_gompertz", func=log_gompertz, params=(_V0, _RP, _VMAX), jacobian=_log_gompertz_jac,
-    selfstart=_from_log(_start_gompertz), formula="log V = log vmax + log(v0/vmax) exp(-r t)",
-    reference=_REF_GOMP, direction="moves from v0 towards vmax",
-)
+LOG_GOMPERTZ = _log_scale(GOMPERTZ, log_gompertz, "log V = log vmax + log(v0/vmax) exp(-r t)",
+                          _log_gompertz_jac)
 
 #: name -> (size-scale spec, log-scale spec)
 GROWTH_MODELS: dict[str, tuple[ModelSpec, ModelSpec]] = {
