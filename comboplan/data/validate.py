@@ -20,6 +20,7 @@ __all__ = [
     "numeric_column",
     "check_dose_column",
     "check_response_column",
+    "check_finite_column",
     "check_weights_column",
     "check_groups_nonempty",
 ]
@@ -142,13 +143,40 @@ def check_response_column(data: pd.DataFrame, col: str, role: str = "response") 
     numpy.ndarray
         The responses as floats (a copy).
     """
+    return check_finite_column(data, col, role, f"Drop wells that were not read (data.dropna(subset=[{col!r}])) "
+                               "before fitting; comboplan does not drop them silently.")
+
+
+def check_finite_column(data: pd.DataFrame, col: str, role: str, fix: str) -> np.ndarray:
+    """Validate a numeric column whose every value must be finite (NaN is refused, not dropped).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The caller's table (not modified).
+    col : str
+        Column name.
+    role : str
+        What the column is for (``"response"``, ``"time"``, ``"size"``...), used in messages.
+    fix : str
+        The advice that ends the message of a missing or infinite value.
+
+    Returns
+    -------
+    numpy.ndarray
+        The column as floats (a copy; unit of the column).
+
+    Raises
+    ------
+    DataError
+        A value that is not numeric, missing or infinite (the message names the first row).
+    """
     y = numeric_column(data, col, role)
     bad = ~np.isfinite(y)
     if bad.any():
         raise DataError(
             f"column {col!r} ({role}) has {int(bad.sum())} missing or infinite value(s) (first at row "
-            f"{_first_row(data, bad)}). Drop wells that were not read (data.dropna(subset=[{col!r}])) "
-            "before fitting; comboplan does not drop them silently."
+            f"{_first_row(data, bad)}). {fix}"
         )
     return y
 

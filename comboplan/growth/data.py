@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..data.validate import (
     _fmt_label,
+    check_finite_column,
     check_groups_nonempty,
     numeric_column,
     require_columns,
@@ -53,41 +54,6 @@ SIZE_KINDS = ("volume", "luminescence")
 DEFAULT_UNITS = {"volume": "mm^3", "luminescence": "photons/s"}
 #: how a left-censored (undetectable) size enters log-scale analyses
 LLOQ_RULES = ("lloq", "half-lloq", "drop")
-
-
-def _finite_column(df: pd.DataFrame, col: str, role: str, fix: str) -> np.ndarray:
-    """A numeric column as floats, refused when a value is missing or infinite.
-
-    Parameters
-    ----------
-    df : pandas.DataFrame
-        The caller's table (not modified).
-    col : str
-        Column name.
-    role : str
-        What the column is (``"time"``, ``"size"``), for the message.
-    fix : str
-        The advice that ends the message.
-
-    Returns
-    -------
-    numpy.ndarray
-        The column as floats (a copy; unit of the column).
-
-    Raises
-    ------
-    DataError
-        A value that is not numeric, missing or infinite (the message names the first row).
-    """
-    x = numeric_column(df, col, role)
-    bad = ~np.isfinite(x)
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"column {col!r} ({role}) has {int(bad.sum())} missing or infinite value(s) (first at row "
-            f"{_row(df, pos)}). {fix}"
-        )
-    return x
 
 
 def _row(data: pd.DataFrame, pos: int) -> str:
@@ -531,10 +497,10 @@ def validate_growth(
             f"column {time!r} (time) holds dates; growth models need numbers. Convert to days since "
             f"the start, e.g. df['day'] = (df[{time!r}] - df[{time!r}].min()).dt.days, and pass time='day'."
         )
-    t = _finite_column(df, time, "time", "Every measurement needs its time; drop rows that were not measured.")
-    y = _finite_column(df, size, "size", "Drop rows of animals that were not measured (e.g. after they left the "
-                       "study, and record why with dropout=<column>); record an undetectable tumour as 0 with "
-                       "lloq=<detection limit>.")
+    t = check_finite_column(df, time, "time", "Every measurement needs its time; drop rows that were not measured.")
+    y = check_finite_column(df, size, "size", "Drop rows of animals that were not measured (e.g. after they left "
+                            "the study, and record why with dropout=<column>); record an undetectable tumour as 0 "
+                            "with lloq=<detection limit>.")
     neg = y < 0
     if neg.any():
         pos = int(np.flatnonzero(neg)[0])
