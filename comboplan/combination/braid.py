@@ -7,7 +7,7 @@ import numpy as np
 
 from ..models.combination.braid import braid, braid_ef
 from ..models.spec import ModelSpec, Param
-from .surface import SurfaceFitResult, fit_blocks
+from .surface import SurfaceFitResult, check_design, fit_blocks
 
 __all__ = ["fit_braid", "BraidResult"]
 
@@ -80,17 +80,8 @@ class _BraidModel:
         return v
 
     def check(self, d1, d2, blk, caller):
-        for nm, e, d in (("agent 1", d2 == 0, d1), ("agent 2", d1 == 0, d2)):
-            nlev = len(np.unique(d[e]))
-            if nlev < 4:
-                return (f"{caller} needs >= 4 dose levels of {nm} alone (including 0) to fit its Hill curve{blk}; "
-                        f"found {nlev}")
-        nc = int(((d1 > 0) & (d2 > 0)).sum())
-        if nc < 2:
-            return f"{caller} needs >= 2 combination observations (both doses > 0){blk}; found {nc}"
-        if len(d1) <= len(self.param_names) - (0 if self.fit_delta else 1):
-            return f"{caller}: {len(d1)} observations{blk} cannot determine {len(self.param_names)} parameters"
-        return None
+        n = len(self.param_names)
+        return check_design(d1, d2, blk, caller, 4, n - (0 if self.fit_delta else 1), n)
 
     def _split(self, p):
         i = self._i

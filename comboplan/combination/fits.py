@@ -347,13 +347,18 @@ def _zip_slice_jac(dose, bottom, top, ec50, b):
     return np.stack(np.broadcast_arrays(1.0 - s, s, dec, ds * lr), axis=-1)
 
 
+#: the fixed asymptotes of a ZIP slice (both parametrisations)
+_ZIP_BOUNDS = (
+    Param("bottom", unit="response", description="response at dose 0 (fixed: other agent's fitted effect)"),
+    Param("top", unit="response", description="response at infinite dose (fixed: 100 % inhibition)"),
+)
+
 ZIP_SLICE = ModelSpec(
     name="zip_slice",
     func=zip_slice,
     jacobian=_zip_slice_jac,
     params=(
-        Param("bottom", unit="response", description="response at dose 0 (fixed: other agent's fitted effect)"),
-        Param("top", unit="response", description="response at infinite dose (fixed: 100 % inhibition)"),
+        *_ZIP_BOUNDS,
         Param("ec50", unit="dose", bounds=(0.0, np.inf), transform="log", description="slice potency"),
         Param("b", unit="1", bounds=(-50.0, 50.0), description="signed slope as in drc"),
     ),
@@ -386,8 +391,7 @@ ZIP_SLICE_CENTRED = ModelSpec(
     func=_zip_centered,
     jacobian=_zip_centered_jac,
     params=(
-        Param("bottom", unit="response", description="response at dose 0 (fixed: other agent's fitted effect)"),
-        Param("top", unit="response", description="response at infinite dose (fixed: 100 % inhibition)"),
+        *_ZIP_BOUNDS,
         Param("c", unit="1", description="logit of the slice's relative effect at its mean log dose"),
         Param("b", unit="1", bounds=(-50.0, 50.0), description="signed slope as in drc"),
     ),

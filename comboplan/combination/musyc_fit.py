@@ -16,6 +16,7 @@ from .design import prepare
 from .scoring import _block_name as _blk
 from .scoring import resample_obs
 from .stats import as_rng, percentile_ci
+from .surface import fit_statistics, warn_not_scored
 
 __all__ = ["fit_musyc", "MuSyCResult", "MUSYC_SCORE_DEFINITION", "MUSYC_RAW_SIGN"]
 
@@ -287,21 +288,12 @@ def fit_musyc(data, doses, response, *, by=None, replicate=None, fit_gamma=False
         kpar = int(ms.npar)
         FT.append({**bname, "converged": bool(ms.converged[best]), "message": str(ms.message[best]),
                    "tolerance": tol_note, "rss": rss_b, "nobs": n,
-                   "r2": 1 - rss_b / np.sum((y - y.mean()) ** 2),
-                   "aic": n * np.log(rss_b / n) + 2 * kpar, "bic": n * np.log(rss_b / n) + kpar * np.log(n),
-                   "inference": (f"bootstrap ({mode}), {n_boot} refits, percentile {ci:.0%}" if n_boot else "none"),
-                   "n_boot_failed": 0 if boot is None else int(np.isnan(boot[:, 0]).sum()),
+                   **fit_statistics(y, rss_b, kpar, n_boot, mode, ci, boot),
                    "status": "ok" if ms.converged[best] else "not_converged"})
         if not ms.converged[best]:
             warnings.warn(f"MuSyC fit{_blk(design, b)} did not converge: {ms.message[best]}", ConvergenceWarning,
                           stacklevel=2)
-    skipped = [r for r in FT if r["status"] == "not_scored"]
-    if skipped:
-        from ..exceptions import ComboplanWarning
-
-        warnings.warn(f"fit_musyc: {len(skipped)} block(s) could not be fitted (e.g. {skipped[0]['message']}); the "
-                      "other blocks are unaffected, see result.fit[['status', 'message']].", ComboplanWarning,
-                      stacklevel=2)
+    warn_not_scored("fit_musyc", FT, stacklevel=2)
     settings = {"doses": [a1, a2], "by": list(design.by), "response": response, "fit_gamma": fit_gamma,
                 "n_boot": n_boot, "ci": ci, "ci_level": ci, "dose_units": dict(dose_units or {}),
                 "response_kind": response_kind,

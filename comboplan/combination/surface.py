@@ -206,6 +206,97 @@ class SurfaceFitResult(ResultIO):
 
 
 # ---------------------------------------------------------------------- engine
+def fit_statistics(y, rss: float, kpar: int, n_boot: int, mode: str, ci_level: float, boot) -> dict:
+    """Goodness of fit and inference of one surface fit, as columns of a ``fit`` table row.
+
+    Parameters
+    ----------
+    y : ndarray
+        The block's responses.
+    rss : float
+        Residual sum of squares of the fit.
+    kpar : int
+        Free parameters.
+    n_boot : int
+        Bootstrap refits (0: none).
+    mode : str
+        Bootstrap scheme, for the description.
+    ci_level : float
+        Confidence level of the percentile intervals.
+    boot : ndarray or None
+        Bootstrap estimates (refits x parameters; a failed refit is a NaN row).
+
+    Returns
+    -------
+    dict
+        ``r2``, ``aic``, ``bic`` (Gaussian, up to a constant), ``inference`` (a description)
+        and ``n_boot_failed``.
+    """
+    n = len(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {"r2": 1 - rss / np.sum((y - y.mean()) ** 2),
+                "aic": n * np.log(rss / n) + 2 * kpar, "bic": n * np.log(rss / n) + kpar * np.log(n),
+                "inference": (f"bootstrap ({mode}), {n_boot} refits, percentile {ci_level:.0%}" if n_boot
+                              else "none"),
+                "n_boot_failed": 0 if boot is None else int(np.isnan(boot[:, 0]).sum())}
+
+
+def warn_not_scored(caller: str, rows: list, stacklevel: int) -> None:
+    """One ComboplanWarning naming the blocks that could not be fitted, if any.
+
+    Parameters
+    ----------
+    caller : str
+        The fitting function's name.
+    rows : list of dict
+        The ``fit`` table rows (``status`` ``"not_scored"`` with a ``message`` for a skipped block).
+    stacklevel : int
+        Passed to :func:`warnings.warn`, counted from the caller of this function.
+    """
+    skipped = [r for r in rows if r["status"] == "not_scored"]
+    if skipped:
+        warnings.warn(f"{caller}: {len(skipped)} block(s) could not be fitted (e.g. {skipped[0]['message']}); the "
+                      "other blocks are unaffected, see result.fit[['status', 'message']].", ComboplanWarning,
+                      stacklevel=stacklevel + 1)
+
+
+def check_design(d1, d2, blk: str, caller: str, min_levels: int, n_params: int,
+                 n_named: int | None = None) -> str | None:
+    """Why a two-agent block cannot be fitted by a response-surface model, or None.
+
+    Parameters
+    ----------
+    d1, d2 : ndarray
+        Doses of the two agents, one per observation.
+    blk : str
+        The block's label for the message (``""`` or ``" in block ..."``).
+    caller : str
+        The fitting function's name for the message.
+    min_levels : int
+        Dose levels (including 0) each agent needs alone to fit its Hill curve.
+    n_params : int
+        Free parameters of the surface; the block needs more observations than that.
+    n_named : int, optional
+        The parameter count the message names (default ``n_params``).
+
+    Returns
+    -------
+    str or None
+        The reason (the block is then reported as not scored), or None when it can be fitted.
+    """
+    for nm, e, d in (("agent 1", d2 == 0, d1), ("agent 2", d1 == 0, d2)):
+        nlev = len(np.unique(d[e]))
+        if nlev < min_levels:
+            return (f"{caller} needs >= {min_levels} dose levels of {nm} alone (including 0) to fit its Hill "
+                    f"curve{blk}; found {nlev}")
+    nc = int(((d1 > 0) & (d2 > 0)).sum())
+    if nc < 2:
+        return f"{caller} needs >= 2 combination observations (both doses > 0){blk}; found {nc}"
+    if len(d1) <= n_params:
+        return f"{caller}: {len(d1)} observations{blk} cannot determine {n_named or n_params} parameters"
+    return None
+
+
 def edge_starts(d1, d2, y):
     """Hill self-start of both single-agent edges (control included): (2, 4) ``e0, einf, ec50, h``."""
     from .fits import hill_start
@@ -377,22 +468,13 @@ def fit_blocks(model, data, doses, response, by, replicate, response_kind, scale
         rss = float(np.sum(resid ** 2))
         kpar = int(bf.npar)
         conv = bool(bf.converged[best])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            FT.append({**bname, "converged": conv, "status": "ok" if conv else "not_converged",
-                       "message": str(bf.message[best]), "tolerance": note, "rss": rss, "nobs": n, "npar": kpar,
-                       "r2": 1 - rss / np.sum((y - y.mean()) ** 2),
-                       "aic": n * np.log(rss / n) + 2 * kpar, "bic": n * np.log(rss / n) + kpar * np.log(n),
-                       "inference": (f"bootstrap ({mode}), {n_boot} refits, percentile {ci_level:.0%}" if n_boot
-                                     else "none"),
-                       "n_boot_failed": 0 if boot is None else int(np.isnan(boot[:, 0]).sum())})
+        FT.append({**bname, "converged": conv, "status": "ok" if conv else "not_converged",
+                   "message": str(bf.message[best]), "tolerance": note, "rss": rss, "nobs": n, "npar": kpar,
+                   **fit_statistics(y, rss, kpar, n_boot, mode, ci_level, boot)})
         if not conv:
             warnings.warn(f"{caller}: fit{_blk(design, b)} did not converge: {bf.message[best]}", ConvergenceWarning,
                           stacklevel=3)
-    skipped = [r for r in FT if r["status"] == "not_scored"]
-    if skipped:
-        warnings.warn(f"{caller}: {len(skipped)} block(s) could not be fitted (e.g. {skipped[0]['message']}); the "
-                      "other blocks are unaffected, see result.fit[['status', 'message']].", ComboplanWarning,
-                      stacklevel=3)
+    warn_not_scored(caller, FT, stacklevel=3)
     settings = {"doses": [a1, a2], "by": list(design.by), "response": response, "response_kind": response_kind,
                 "scale": scale, "n_boot": int(n_boot), "ci_level": ci_level, "dose_units": dict(dose_units or {}),
                 "param_names": list(names), "reference": model.reference, "title": model.title,

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..models.combination.zimmer import zimmer
 from ..models.spec import ModelSpec, Param
-from .surface import SurfaceFitResult, fit_blocks
+from .surface import SurfaceFitResult, check_design, fit_blocks
 
 __all__ = ["fit_zimmer", "ZimmerResult"]
 
@@ -75,17 +75,7 @@ class _ZimmerModel:
         return top * v if response_kind == "viability" else top * (1.0 - v)
 
     def check(self, d1, d2, blk, caller):
-        for nm, e, d in (("agent 1", d2 == 0, d1), ("agent 2", d1 == 0, d2)):
-            nlev = len(np.unique(d[e]))
-            if nlev < 3:
-                return (f"{caller} needs >= 3 dose levels of {nm} alone (including 0) to fit its Hill curve{blk}; "
-                        f"found {nlev}")
-        nc = int(((d1 > 0) & (d2 > 0)).sum())
-        if nc < 2:
-            return f"{caller} needs >= 2 combination observations (both doses > 0){blk}; found {nc}"
-        if len(d1) <= 6:
-            return f"{caller}: {len(d1)} observations{blk} cannot determine 6 parameters"
-        return None
+        return check_design(d1, d2, blk, caller, 3, 6)
 
     def spec(self, d1, d2) -> ModelSpec:
         d1 = np.asarray(d1, dtype=float)
