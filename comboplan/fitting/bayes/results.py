@@ -185,12 +185,15 @@ class BayesResult:
             return az.loo(self.idata)
 
     def _header(self) -> list[str]:
+        """Summary lines every Bayesian result shares: sampler, diagnostics and the posterior table."""
         m = self.meta
         return [
             f"sampler: {m.get('sampler')}{' (numba kernel)' if m.get('backend') == 'numba-kernel' else ''} ({m.get('chains')} chains x {m.get('draws')} draws, "
             f"{m.get('tune')} tune, seed {m.get('seed')}); compile {m.get('compile_seconds', float('nan')):.1f} s, "
             f"sampling {m.get('sampling_seconds', float('nan')):.1f} s",
             f"diagnostics: {self.diagnostics}",
+            f"posterior (mean, sd, {int(self.params.attrs.get('ci_level', 0.9) * 100)} % central credible interval):",
+            self.params.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
         ]
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebooks
@@ -390,10 +393,6 @@ class BayesGrowthResult(BayesResult):
             lines.append(f"dropout: {a.n_dropouts} animal(s) left early{why}; their measurements up to dropout "
                          "are used (valid if dropout depends on the observed sizes, i.e. missing at random)")
         lines += self._header()
-        p = self.params
-        level = p.attrs.get("ci_level", 0.9)
-        lines.append(f"posterior (mean, sd, {int(level * 100)} % central credible interval):")
-        lines.append(p.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         if self.factorial:
             s = self.synergy().iloc[0]
             lines.append(
@@ -528,10 +527,6 @@ class BayesDoseResponseResult(BayesResult):
             f"(pooled over {m.get('group') or 'no grouping'})",
         ]
         lines += self._header()
-        p = self.params
-        level = p.attrs.get("ci_level", 0.9)
-        lines.append(f"posterior (mean, sd, {int(level * 100)} % central credible interval):")
-        lines.append(p.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         if self.combination:
             s = self.synergy()
             for _, row in s.iterrows():

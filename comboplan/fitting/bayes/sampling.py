@@ -59,13 +59,7 @@ def _fast_wrappers(ncp):
         import numba
 
         extract = ncp.make_extraction_fn(logp_fn, shared_data, shared_logp, user_data.dtype)
-        c_sig = numba.types.int64(
-            numba.types.uint64,
-            numba.types.CPointer(numba.types.double),
-            numba.types.CPointer(numba.types.double),
-            numba.types.CPointer(numba.types.double),
-            numba.types.voidptr,
-        )
+        c_sig = _callback_signatures()[0]
 
         def logp_numba(dim, x_, out_, logp_, user_data_):
             if dim != n_dim:
@@ -94,13 +88,7 @@ def _fast_wrappers(ncp):
         import numba
 
         extract = ncp.make_extraction_fn(expand_fn, shared_data, shared_vars, user_data.dtype)
-        c_sig = numba.types.int64(
-            numba.types.uint64,
-            numba.types.uint64,
-            numba.types.CPointer(numba.types.double),
-            numba.types.CPointer(numba.types.double),
-            numba.types.voidptr,
-        )
+        c_sig = _callback_signatures()[1]
 
         def expand_numba(dim, expanded, x_, out_, user_data_):
             if dim != n_dim:
@@ -167,6 +155,14 @@ _EXPAND = None
 
 
 def _callback_signatures():
+    """nutpie's C signatures of the log density and expand callbacks (numba types).
+
+    Returns
+    -------
+    tuple
+        ``(logp, expand)``: ``int64(uint64 dim, double* x, double* grad, double* logp, void* data)``
+        and ``int64(uint64 dim, uint64 n_expanded, double* x, double* out, void* data)``.
+    """
     from numba import types
 
     ptr = types.CPointer(types.double)
