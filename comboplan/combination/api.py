@@ -15,7 +15,7 @@ from .._params import Integral, Interval, Real, StrOptions, renamed_params, vali
 from .._sign import sign_sentence
 from ..exceptions import ConvergenceWarning, DataError
 from ..results import ResultIO
-from .design import SIGN_EXCESS, Design, prepare
+from .design import SIGN_EXCESS, prepare
 from .scoring import Layout, resample_obs, score_sets
 from .scoring import _block_name as _blk
 from .stats import as_rng, bh_fdr, boot_pvalue, dense_rank_within, percentile_ci
@@ -332,18 +332,18 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind=response_kind, scale=scale)
     top = design.top
     layout = Layout(design, methods, monotherapy, zip_version=zip_version, loewe_method=loewe_method)
-    y0 = design.obs["_effect"].to_numpy()[None, :]
+    y0 = design.obs_data["_effect"][None, :]
     if baseline_correction:
         y0 = _baseline_correct(design, layout, y0, top)
-        design = _with_effect(design, y0[0])
+        design = design.with_effect(y0[0])
     point = score_sets(layout, y0, methods, monotherapy, top)
-    has_reps = bool((design.cells["n"].to_numpy() > 1).any())
+    has_reps = bool((design.cell_data["n"] > 1).any())
     # (seeding from OS entropy costs ~30 us: only when a bootstrap will run or a seed is given)
     rng = as_rng(seed) if (n_boot > 0 and has_reps) or seed is not None else None
     boot = None
     if n_boot > 0 and has_reps:
         parts = []
-        per = max(1, int(4e6 // max(len(design.obs), 1)))
+        per = max(1, int(4e6 // max(len(y0[0]), 1)))
         for s in range(0, n_boot, per):
             ys = resample_obs(design, min(per, n_boot - s), rng, mode=bootstrap)
             parts.append(score_sets(layout, ys, methods, monotherapy, top))
@@ -358,7 +358,7 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
         if nconv:
             warnings.warn(f"{nconv} single-agent Hill fit(s) did not converge; see result.monotherapy['converged'].",
                           ConvergenceWarning, stacklevel=2)
-    _warn_unscored(blocks_tab, methods)
+    _warn_unscored(layout, methods)
     settings = {"methods": methods, "doses": list(design.doses), "by": list(design.by), "response": response,
                 "response_kind": response_kind, "scale": scale, "top": top, "monotherapy": monotherapy,
                 "baseline_correction": baseline_correction, "ci": ci, "ci_level": ci, "n_boot": n_boot, "bootstrap": bootstrap,
@@ -369,20 +369,8 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
     return SynergyResult(cells=cells_tab, blocks=blocks_tab, monotherapy=mono_tab, settings=settings)
 
 
-def _with_effect(design: Design, eff) -> Design:
-    from dataclasses import replace
-
-    obs = design.obs.copy()
-    obs["_effect"] = eff
-    cells = design.cells.copy()
-    g = obs.groupby("_cell", sort=True)["_effect"]
-    cells["mean"] = g.mean().to_numpy()
-    cells["sd"] = g.std(ddof=1).to_numpy()
-    return replace(design, obs=obs, cells=cells)
-
-
 def _baseline_correct(design, layout, y0, top):
-    blocks = design.obs["_block"].to_numpy()
+    blocks = design.obs_data["_block"]
     if layout.curves is not None:
         from .scoring import _fit_mono
         from .fits import hill_predict
@@ -396,7 +384,7 @@ def _baseline_correct(design, layout, y0, top):
     else:
         c = design.cells
         mono = c[c["role"] == "mono"]
-        base = mono.groupby("_block")["mean"].min().reindex(range(len(design.blocks))).fillna(0.0).to_numpy()
+        base = mono.groupby("_block")["mean"].min().reindex(range(design.n_blocks)).fillna(0.0).to_numpy()
     b = base[blocks]
     return y0 - (top - y0) / top * b[None, :]
 
@@ -409,10 +397,10 @@ def _delta_gradients(design, layout, method, top):
     agents present, and ``g`` = dE/d(mono mean) (the score is obs - E, so its
     gradient with respect to a monotherapy mean is -g).
     """
-    c = design.cells
-    mean = c["mean"].to_numpy()
-    var = (c["sd"].to_numpy() ** 2) / c["n"].to_numpy()
-    n = c["n"].to_numpy().astype(float)
+    c = design.cell_data
+    mean = c["mean"]
+    var = (c["sd"] ** 2) / c["n"]
+    n = c["n"].astype(float)
     idx = layout.mono_idx
     present = layout.combo_doses > 0
     e = np.where(present, mean[np.maximum(idx, 0)], 0.0)
@@ -437,7 +425,7 @@ def _delta_block(design, layout, method, top, scored):
     variance.  Cells are independent, so var = sum_j grad_j^2 var_j.
     """
     var, n, idx, present, g = _delta_gradients(design, layout, method, top)
-    nb = len(design.blocks)
+    nb = design.n_blocks
     blk = layout.combo_block
     K = np.bincount(blk, weights=scored.astype(float), minlength=nb)
     grad = np.zeros(len(var))
@@ -446,7 +434,7 @@ def _delta_block(design, layout, method, top, scored):
     np.add.at(grad, layout.combo[scored], w[scored])
     rows, ks = np.nonzero(present & scored[:, None] & (idx >= 0))
     np.add.at(grad, idx[rows, ks], -w[rows] * g[rows, ks])
-    cell_block = design.cells["_block"].to_numpy()
+    cell_block = design.cell_data["_block"]
     comp = grad**2 * var
     vb = np.bincount(cell_block, weights=comp, minlength=nb)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -523,15 +511,19 @@ def _check_errors(design, layout, methods, errors):
                             "get these as rows with status 'not_scored'.)")
 
 
-def _warn_unscored(blocks_tab, methods):
-    bad = blocks_tab[blocks_tab["status"].isin(["not_scored", "partial"])]
-    if not len(bad):
+def _warn_unscored(layout, methods):
+    """One ComboplanWarning naming, per method, the blocks not or partly scored (from the block
+    statuses :func:`_block_table` recorded on ``layout``)."""
+    parts = []
+    for m, status, code in layout.block_status:
+        bad = (status == 1) | (status == 2)          # "partial", "not_scored"
+        if bad.any():
+            first = layout.reasons[abs(int(code[np.flatnonzero(bad)[0]]))]
+            parts.append(f"{m}: {int(bad.sum())} block(s) not or partly scored (e.g. {first})")
+    if not parts:
         return
     from ..exceptions import ComboplanWarning
 
-    parts = []
-    for m, g in bad.groupby("method", observed=True, sort=False):
-        parts.append(f"{m}: {len(g)} block(s) not or partly scored (e.g. {g['message'].iloc[0]})")
     warnings.warn("synergy: " + "; ".join(parts) + ". The other blocks are unaffected; see result.blocks[['status', "
                   "'message']] and result.cells.", ComboplanWarning, stacklevel=3)
 
@@ -543,12 +535,70 @@ def _cat_dtype(values: tuple) -> pd.CategoricalDtype:
 
 def _const(value, n):
     """A constant text column of length ``n`` (categorical: no per-row string objects)."""
-    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), dtype=_cat_dtype((value,)))
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), dtype=_cat_dtype((value,)), validate=False)
 
 
 def _labels(values, codes):
-    """A text column from category ``values`` and integer ``codes``."""
-    return pd.Categorical.from_codes(np.asarray(codes), dtype=_cat_dtype(tuple(values)))
+    """A text column from category ``values`` and integer ``codes`` (valid by construction)."""
+    return pd.Categorical.from_codes(np.asarray(codes), dtype=_cat_dtype(tuple(values)), validate=False)
+
+
+@lru_cache(maxsize=64)
+def _column_index(names: tuple) -> pd.Index:
+    return pd.Index(list(names))
+
+
+def _tile(x, m):
+    """``np.tile(x, m)`` of a 1-D array (without its fixed cost)."""
+    return np.concatenate([x] * m)
+
+
+def _empty_frame(names: tuple) -> pd.DataFrame:
+    """``pandas.DataFrame(columns=names)``: no rows, object columns (the constructor costs ~0.1 ms)."""
+    try:
+        from pandas.api.internals import create_dataframe_from_blocks
+    except ImportError:  # pragma: no cover - pandas < 3
+        return pd.DataFrame(columns=list(names))
+    return create_dataframe_from_blocks([(np.empty((len(names), 0), dtype=object), np.arange(len(names)))],
+                                        pd.RangeIndex(0), _column_index(names).view())
+
+
+_BLOCK_DTYPES = frozenset(np.dtype(t) for t in (np.float64, np.int64, np.int32, np.intp, np.bool_))
+
+
+def _frame(cols: dict) -> pd.DataFrame:
+    """``pandas.DataFrame(cols, copy=False)``, built block by block when it can be.
+
+    When every column is a 1-D float64/int/bool numpy array or a :class:`pandas.Categorical`
+    of one length, the frame is assembled from one 2-D block per dtype and one block per
+    categorical (:func:`pandas.api.internals.create_dataframe_from_blocks`): the same
+    columns, dtypes, values and index as the constructor gives, without its per-column
+    inference (~10 us a column, most of a small call).  Anything else (object or string
+    columns, e.g. ``by`` labels; older pandas) goes through the constructor.
+    """
+    try:
+        from pandas.api.internals import create_dataframe_from_blocks
+    except ImportError:  # pragma: no cover - pandas < 3
+        return pd.DataFrame(cols, copy=False)
+    n = None
+    groups = {}
+    blocks = []
+    for i, v in enumerate(cols.values()):
+        if isinstance(v, pd.Categorical):
+            blocks.append((v, np.array([i], dtype=np.intp)))
+        elif isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype in _BLOCK_DTYPES:
+            groups.setdefault(v.dtype, []).append(i)
+        else:
+            return pd.DataFrame(cols, copy=False)
+        if n is None:
+            n = len(v)
+        elif len(v) != n:
+            return pd.DataFrame(cols, copy=False)
+    vals = list(cols.values())
+    for dt, idx in groups.items():
+        blocks.append((np.stack([vals[i] for i in idx]) if len(idx) > 1 else vals[idx[0]][None, :],
+                       np.array(idx, dtype=np.intp)))
+    return create_dataframe_from_blocks(blocks, pd.RangeIndex(n or 0), _column_index(tuple(cols)).view())
 
 
 def _flat_interval(lo, hi, se, score):
@@ -564,7 +614,7 @@ def _no_interval_message(design, method, b):
 
 
 def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has_reps, mode):
-    c = design.cells
+    c = design.cell_data
     combo = layout.combo
     nc = len(combo)
     M = len(methods)
@@ -576,67 +626,60 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
                 f"({'one replicate per cell per draw, as SynergyFinder' if mode == 'single' else 'cell means'}), "
                 f"percentile {ci:.0%} intervals; fits refitted per resample")
     cols = {"method": _labels(methods, np.repeat(np.arange(M), nc))}
-    blk = c["_block"].to_numpy()[combo]
+    blk = c["_block"][combo]
     for col in design.by:
-        cols[col] = np.tile(design.blocks[col].to_numpy()[blk], M)
+        cols[col] = _tile(design.block_column(col)[blk], M)
     for d in design.doses:
-        cols[d] = np.tile(c[d].to_numpy()[combo], M)
-    cols["n"] = np.tile(c["n"].to_numpy()[combo], M)
-    parts = {k: [] for k in ("observed", "reference", "score", "se", "ci_low", "ci_high", "p_value", "q_value",
-                              "loewe_ci")}
-    infs = []
-    codes = []
-    nan = np.full(nc, np.nan)
-    for m in methods:
-        code = layout.code[m]
-        scored = code == 0
-        score = np.where(scored, point[m][0], np.nan)
-        se = lo = hi = pv = nan
-        inf = note
+        cols[d] = _tile(c[d][combo], M)
+    cols["n"] = _tile(c["n"][combo], M)
+    # every column is computed for all methods at once, as (method, cell) arrays; only the
+    # intervals (delta method or bootstrap) are per method
+    code = np.stack([layout.code[m] for m in methods])
+    scored = code == 0
+    score = np.where(scored, np.stack([point[m][0] for m in methods]), np.nan)
+    se, lo, hi, pv = (np.full((M, nc), np.nan) for _ in range(4))
+    infs = [note] * M
+    for i, m in enumerate(methods):
         if inference == "delta" and m in ("bliss", "hsa") and "reference_bliss" in point and has_reps:
-            se, dfree = _delta_bliss_hsa(design, layout, m, design.top, ci)
+            se_i, dfree = _delta_bliss_hsa(design, layout, m, design.top, ci)
             tq = sst.t.ppf(0.5 + ci / 2, dfree)
-            lo, hi = score - tq * se, score + tq * se
+            se[i], lo[i], hi[i] = se_i, score[i] - tq * se_i, score[i] + tq * se_i
             with np.errstate(divide="ignore", invalid="ignore"):
-                pv = 2 * sst.t.sf(np.abs(score / se), dfree)
-            inf = f"delta method (Welch-Satterthwaite t, {ci:.0%}) on cell means and SDs"
+                pv[i] = 2 * sst.t.sf(np.abs(score[i] / se_i), dfree)
+            infs[i] = f"delta method (Welch-Satterthwaite t, {ci:.0%}) on cell means and SDs"
         elif boot is not None:
             b = boot[m]
-            lo, hi = percentile_ci(b, ci)
+            lo[i], hi[i] = percentile_ci(b, ci)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)      # all-NaN columns: unscored cells
-                se = np.nanstd(b, axis=0, ddof=1)
-            pv = boot_pvalue(b)
-        lo, hi, se, pv = (np.broadcast_to(v, (nc,)).astype(float) for v in (lo, hi, se, pv))
-        code = code.copy()
-        if boot is not None or inf != note:
-            flat = _flat_interval(lo, hi, se, score) & scored
-            if flat.any():
-                for b in np.unique(blk[flat]):
-                    code[flat & (blk == b)] = -layout.reason(_no_interval_message(design, m, b))
-                lo, hi, se, pv = (np.where(flat, np.nan, v) for v in (lo, hi, se, pv))
-        lo, hi, se, pv = (np.where(scored, v, np.nan) for v in (lo, hi, se, pv))
-        parts["observed"].append(point["observed"][0])
-        parts["reference"].append(np.where(scored, point[f"reference_{m}"][0], np.nan))
-        parts["score"].append(score)
-        parts["se"].append(se)
-        parts["ci_low"].append(lo)
-        parts["ci_high"].append(hi)
-        parts["p_value"].append(pv)
-        parts["q_value"].append(bh_fdr(pv))
-        parts["loewe_ci"].append(np.where(scored, point["loewe_ci"][0], np.nan) if m == "loewe" else nan)
-        infs.append(inf)
-        codes.append(code)
-    for k, v in parts.items():
-        if k != "loewe_ci":
-            cols[k] = np.concatenate(v)
-        if k == "score":
-            cols["synergy_score"] = cols["score"].copy()   # the package-wide column: > 0 means synergy
+                se[i] = np.nanstd(b, axis=0, ddof=1)
+            pv[i] = boot_pvalue(b)
+        else:
+            continue
+        flat = _flat_interval(lo[i], hi[i], se[i], score[i]) & scored[i]
+        if flat.any():
+            for b in np.unique(blk[flat]):
+                code[i, flat & (blk == b)] = -layout.reason(_no_interval_message(design, m, b))
+            for v in (lo, hi, se, pv):
+                v[i] = np.where(flat, np.nan, v[i])
+    lo, hi, se, pv = (np.where(scored, v, np.nan) for v in (lo, hi, se, pv))
+    cols["observed"] = _tile(point["observed"][0], M)
+    cols["reference"] = np.where(scored, np.stack([point[f"reference_{m}"][0] for m in methods]), np.nan).ravel()
+    cols["score"] = score.ravel()
+    cols["synergy_score"] = score.ravel().copy()   # the package-wide column: > 0 means synergy
+    cols["se"] = se.ravel()
+    cols["ci_low"] = lo.ravel()
+    cols["ci_high"] = hi.ravel()
+    cols["p_value"] = pv.ravel()
+    cols["q_value"] = np.concatenate([bh_fdr(p) for p in pv])
     uinf = list(dict.fromkeys(infs))
     cols["inference"] = _labels(uinf, np.repeat([uinf.index(i) for i in infs], nc))
     if "loewe" in methods:  # the historical column order: loewe_ci after inference
-        cols["loewe_ci"] = np.concatenate(parts["loewe_ci"])
-    code = np.concatenate(codes)
+        lci = np.full((M, nc), np.nan)
+        k = methods.index("loewe")
+        lci[k] = np.where(scored[k], point["loewe_ci"][0], np.nan)
+        cols["loewe_ci"] = lci.ravel()
+    code = code.ravel()
     cols["status"] = _labels(STATUSES, np.where(code > 0, 2, np.where(code < 0, 3, 0)))
     cols["message"] = _message_column(layout.reasons, np.abs(code))
     zv = getattr(layout, "zip_version", "3")
@@ -646,9 +689,7 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
         _equivalence_columns(cols, design, methods, point, nc)
     cols["sign_convention"] = _const(SIGN_EXCESS, nc * M)
     cols["response_kind"] = _const(design.response_kind, nc * M)
-    out = pd.DataFrame(cols, copy=False)
-    layout.cell_codes = dict(zip(methods, codes))
-    return out, note
+    return _frame(cols), note
 
 
 def _equivalence_columns(cols, design, methods, point, nc):
@@ -694,18 +735,29 @@ def _windows_max(grid):
     return np.where(np.isfinite(w), w, np.nan)
 
 
+def _area_grid(layout, nb):
+    """Position of every combination cell in its block's grid of combination doses (the same
+    for every method: computed once per call)."""
+    g = getattr(layout, "_area_grid", None)
+    if g is None:
+        blk = layout.combo_block
+        d = layout.combo_doses
+        i1 = dense_rank_within(blk, d[:, 0], nb)
+        i2 = dense_rank_within(blk, d[:, 1], nb)
+        n1 = np.zeros(nb, int)
+        n2 = np.zeros(nb, int)
+        np.maximum.at(n1, blk, i1 + 1)
+        np.maximum.at(n2, blk, i2 + 1)
+        full = np.bincount(blk, minlength=nb) == n1 * n2
+        g = layout._area_grid = (i1, i2, n1, n2, full)
+    return g
+
+
 def _areas(layout, sets, nb):
     """Most synergistic 3x3 area of every block and set, vectorised over blocks."""
     S = sets.shape[0]
     blk = layout.combo_block
-    d = layout.combo_doses
-    i1 = dense_rank_within(blk, d[:, 0], nb)
-    i2 = dense_rank_within(blk, d[:, 1], nb)
-    n1 = np.zeros(nb, int)
-    n2 = np.zeros(nb, int)
-    np.maximum.at(n1, blk, i1 + 1)
-    np.maximum.at(n2, blk, i2 + 1)
-    full = np.bincount(blk, minlength=nb) == n1 * n2
+    i1, i2, n1, n2, full = _area_grid(layout, nb)
     R, C = max(n1.max(), 1), max(n2.max(), 1)
     if R < 3 or C < 3:
         return np.full((S, nb), np.nan)
@@ -730,108 +782,114 @@ def _first_code_per_block(code, blk, nb):
 
 
 def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap", has_reps=False):
-    rows = []
-    nb = len(design.blocks)
+    """The blocks table: every statistic is computed for all methods at once, as (method, set,
+    block) arrays; only the intervals (bootstrap or delta method) are per method."""
+    nb = design.n_blocks
+    M = len(methods)
     blk = layout.combo_block
+    nc = len(blk)
     counts = np.bincount(blk, minlength=nb)
     two = len(design.doses) == 2
     empty_code = np.zeros(nb, dtype=np.int64)
     for b in np.flatnonzero(counts == 0):
         empty_code[b] = layout.reason(f"no combination cells (two or more agents with dose > 0){_blk(design, int(b))}: "
                                       "nothing to score in this block")
-    cell_codes = getattr(layout, "cell_codes", None) or {m: layout.code[m] for m in methods}
-    for m in methods:
-        scored = layout.code[m] == 0
-        n_sc = np.bincount(blk, weights=scored.astype(float), minlength=nb).astype(int)
-        sets = point[m] if boot is None else np.concatenate([point[m], boot[m]])
-        allsc = bool(scored.all())
-        if not allsc:
-            sets = np.where(scored[None, :], sets, np.nan)
-        S = sets.shape[0]
-        sums = np.zeros((S, nb))
-        if allsc:
-            np.add.at(sums.T, blk, sets.T)
-        else:
-            np.add.at(sums.T, blk[scored], sets[:, scored].T)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = np.where(n_sc > 0, sums / np.maximum(n_sc, 1), np.nan)
-        area = np.full((S, nb), np.nan)
-        if two:
-            area = _areas(layout, sets, nb)
-        mx = np.full(nb, -np.inf)
-        mn = np.full(nb, np.inf)
-        p0 = point[m][0] if allsc else point[m][0][scored]
-        np.maximum.at(mx, blk if allsc else blk[scored], p0)
-        np.minimum.at(mn, blk if allsc else blk[scored], p0)
-        mx = np.where(n_sc > 0, mx, np.nan)
-        mn = np.where(n_sc > 0, mn, np.nan)
-        nan = np.full(nb, np.nan)
-        r = {"_block": np.arange(nb), "n_cells": counts, "n_scored": n_sc, "mean": means[0], "max": mx, "min": mn,
-             "most_synergistic_area": area[0], "ci_low": nan, "ci_high": nan, "p_value": nan,
-             "area_ci_low": nan, "area_ci_high": nan}
-        r["inference"] = "none"
-        has_interval = False
-        if boot is not None:
-            lo, hi = percentile_ci(means[1:], ci)
-            alo, ahi = percentile_ci(area[1:], ci)
-            r.update(ci_low=lo, ci_high=hi, p_value=boot_pvalue(means[1:]),
-                     area_ci_low=np.where(np.isfinite(area[0]), alo, np.nan),
-                     area_ci_high=np.where(np.isfinite(area[0]), ahi, np.nan), inference="bootstrap percentile")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                se_b = np.nanstd(means[1:], axis=0)
-            has_interval = True
+    code_c = np.stack([layout.code[m] for m in methods])                   # (M, n_combo)
+    scored = code_c == 0
+    # (method, block) group of every (method, combination cell)
+    grp = (np.arange(M)[:, None] * nb + blk[None, :]).ravel()
+    n_sc = np.bincount(grp, weights=scored.ravel(), minlength=M * nb).reshape(M, nb).astype(int)
+    sets = np.stack([point[m] if boot is None else np.concatenate([point[m], boot[m]]) for m in methods])
+    S = sets.shape[1]
+    allsc = bool(scored.all())
+    if not allsc:
+        sets = np.where(scored[:, None, :], sets, np.nan)
+    # per-block sums in cell order (unscored cells add 0.0: the sums of the scored cells)
+    w = sets if allsc else np.where(scored[:, None, :], sets, 0.0)
+    gs = (np.arange(M * S)[:, None] * nb + blk[None, :]).ravel()
+    sums = np.bincount(gs, weights=w.ravel(), minlength=M * S * nb).reshape(M, S, nb)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(n_sc[:, None, :] > 0, sums / np.maximum(n_sc, 1)[:, None, :], np.nan)
+    area = _areas(layout, sets.reshape(M * S, nc), nb).reshape(M, S, nb) if two else np.full((M, S, nb), np.nan)
+    mx = np.full(M * nb, -np.inf)
+    mn = np.full(M * nb, np.inf)
+    sel = scored.ravel()
+    p0 = sets[:, 0, :].ravel()
+    np.maximum.at(mx, grp[sel], p0[sel])
+    np.minimum.at(mn, grp[sel], p0[sel])
+    mx = np.where(n_sc > 0, mx.reshape(M, nb), np.nan)
+    mn = np.where(n_sc > 0, mn.reshape(M, nb), np.nan)
+    nan = np.full((M, nb), np.nan)
+    ci_lo, ci_hi, pval, a_lo, a_hi = nan, nan.copy(), nan.copy(), nan.copy(), nan.copy()
+    infs = ["none"] * M
+    se_all = [None] * M
+    if boot is not None:
+        ci_lo, ci_hi = percentile_ci(means[:, 1:], ci, axis=1)
+        alo, ahi = percentile_ci(area[:, 1:], ci, axis=1)
+        pval = boot_pvalue(means[:, 1:], axis=1)
+        fin = np.isfinite(area[:, 0])
+        a_lo, a_hi = np.where(fin, alo, np.nan), np.where(fin, ahi, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            se_b = np.nanstd(means[:, 1:], axis=1)
+        se_all = list(se_b)
+        infs = ["bootstrap percentile"] * M
+    # status and message of every (method, block)
+    code = _first_code_per_block(code_c.ravel(), grp, M * nb).reshape(M, nb)
+    status = np.where(n_sc == counts, 0, np.where(n_sc > 0, 1, 2))
+    status = np.where(counts == 0, 2, status)
+    code = np.where(counts == 0, empty_code, code)
+    for i, m in enumerate(methods):
         if inference == "delta" and m in ("bliss", "hsa") and "reference_bliss" in point and has_reps:
-            se_b, dfree = _delta_block(design, layout, m, design.top, scored)
+            se_b, dfree = _delta_block(design, layout, m, design.top, scored[i])
             tq = sst.t.ppf(0.5 + ci / 2, dfree)
+            mean0 = means[i, 0]
             with np.errstate(divide="ignore", invalid="ignore"):
-                pv = 2 * sst.t.sf(np.abs(means[0] / se_b), dfree)
-            r.update(ci_low=means[0] - tq * se_b, ci_high=means[0] + tq * se_b, p_value=pv,
-                     inference=f"delta method (Welch-Satterthwaite t, {ci:.0%}), shared monotherapy cells included")
-            has_interval = True
-        # status and message of every block
-        code = _first_code_per_block(layout.code[m], blk, nb)
-        status = np.where(n_sc == counts, 0, np.where(n_sc > 0, 1, 2))
-        status = np.where(counts == 0, 2, status)
-        code = np.where(counts == 0, empty_code, code)
-        if has_interval:
-            flat = _flat_interval(np.asarray(r["ci_low"], float), np.asarray(r["ci_high"], float),
-                                  np.broadcast_to(se_b, (nb,)), means[0]) & (n_sc > 0)
+                pval[i] = 2 * sst.t.sf(np.abs(mean0 / se_b), dfree)
+            ci_lo[i], ci_hi[i] = mean0 - tq * se_b, mean0 + tq * se_b
+            infs[i] = f"delta method (Welch-Satterthwaite t, {ci:.0%}), shared monotherapy cells included"
+            se_all[i] = se_b
+        if se_all[i] is not None:           # an interval: flag those that do not vary
+            flat = _flat_interval(ci_lo[i], ci_hi[i], np.broadcast_to(se_all[i], (nb,)), means[i, 0]) & (n_sc[i] > 0)
             if flat.any():
-                for b in np.flatnonzero(flat & (code == 0)):
-                    code[b] = layout.reason(_no_interval_message(design, m, b))
-                r.update({k: np.where(flat, np.nan, r[k]) for k in ("ci_low", "ci_high", "p_value")})
-                status = np.where(flat & (status == 0), 3, status)
-        r["status"], r["code"] = status, code
-        r["q_value"] = bh_fdr(r["p_value"])
-        rows.append(r)
-    M = len(methods)
+                for b in np.flatnonzero(flat & (code[i] == 0)):
+                    code[i, b] = layout.reason(_no_interval_message(design, m, b))
+                for v in (ci_lo, ci_hi, pval):
+                    v[i] = np.where(flat, np.nan, v[i])
+                status[i] = np.where(flat & (status[i] == 0), 3, status[i])
+    qval = np.stack([bh_fdr(pval[i]) for i in range(M)])
     cols = {}
     if design.by:
-        bi = np.tile(np.arange(nb), M)
+        bi = _tile(np.arange(nb), M)
         for col in design.by:
-            cols[col] = design.blocks[col].to_numpy()[bi]
+            cols[col] = design.block_column(col)[bi]
     cols["method"] = _labels(methods, np.repeat(np.arange(M), nb))
-    for k in ("n_cells", "n_scored", "mean", "max", "min", "most_synergistic_area", "ci_low", "ci_high", "p_value",
-              "area_ci_low", "area_ci_high", "q_value"):
-        cols[k] = np.concatenate([np.broadcast_to(r[k], (nb,)) for r in rows])
-        if k == "mean":
-            cols["synergy_score"] = cols["mean"].copy()    # the package-wide column: > 0 means synergy
-    uinf = list(dict.fromkeys(r["inference"] for r in rows))
-    cols["inference"] = _labels(uinf, np.repeat([uinf.index(r["inference"]) for r in rows], nb))
-    cols["status"] = _labels(STATUSES, np.concatenate([r["status"] for r in rows]))
-    cols["message"] = _message_column(layout.reasons, np.abs(np.concatenate([r["code"] for r in rows])))
+    cols["n_cells"] = _tile(counts, M)
+    cols["n_scored"] = n_sc.ravel()
+    cols["mean"] = means[:, 0].ravel()
+    cols["synergy_score"] = cols["mean"].copy()    # the package-wide column: > 0 means synergy
+    cols["max"] = mx.ravel()
+    cols["min"] = mn.ravel()
+    cols["most_synergistic_area"] = area[:, 0].ravel()
+    for k, v in (("ci_low", ci_lo), ("ci_high", ci_hi), ("p_value", pval), ("area_ci_low", a_lo),
+                 ("area_ci_high", a_hi), ("q_value", qval)):
+        cols[k] = np.asarray(v, dtype=float).ravel()
+    uinf = list(dict.fromkeys(infs))
+    cols["inference"] = _labels(uinf, np.repeat([uinf.index(i) for i in infs], nb))
+    cols["status"] = _labels(STATUSES, status.ravel())
+    cols["message"] = _message_column(layout.reasons, np.abs(code.ravel()))
     zv = getattr(layout, "zip_version", "3")
     lm = getattr(layout, "loewe_method", "classic")
     cols["reference_model"] = _labels([_reference_model(m, zv, lm) for m in methods], np.repeat(np.arange(M), nb))
     cols["sign_convention"] = _const(SIGN_EXCESS, nb * M)
     cols["response_kind"] = _const(design.response_kind, nb * M)
-    return pd.DataFrame(cols, copy=False)
+    layout.block_status = [(m, status[i], code[i]) for i, m in enumerate(methods)]
+    return _frame(cols)
 
 
 def _mono_table(design, layout, point, boot, ci):
     if "mono_params" not in point:
-        return pd.DataFrame(columns=["agent", "param", "estimate", "ci_low", "ci_high", "converged", "status"])
+        return _empty_frame(("agent", "param", "estimate", "ci_low", "ci_high", "converged", "status"))
     P = point["mono_params"][0]                       # (n_curves, 4)
     conv = point["mono_converged"][0]
     ident = point["mono_identifiable"][0]
@@ -858,11 +916,11 @@ def _mono_table(design, layout, point, boot, ci):
     ucode = np.where(par == 2, agent, np.where(par == 3, N, N + 1))
     cols = {}
     for c in design.by:
-        cols[c] = design.blocks[c].to_numpy()[blk]
+        cols[c] = design.block_column(c)[blk]
     cols.update({"agent": _labels(design.doses, agent), "param": _labels(names, par), "estimate": est,
                  "converged": np.repeat(conv, 4), "ci_low": lo, "ci_high": hi, "unit": _labels(units, ucode),
                  "status": _labels(("ok", "not_converged", "not_identifiable", "too_few_dose_levels"), st)})
-    return pd.DataFrame(cols)
+    return _frame(cols)
 
 
 # the other entry points, re-exported (they live in their own modules)

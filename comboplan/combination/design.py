@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ from ..data.validate import (
     require_frame,
 )
 from ..exceptions import DataError
+from .stats import factorize, pad_groups
 
 __all__ = ["Design", "prepare", "SIGN_EXCESS", "SIGN_CI"]
 
@@ -39,7 +40,8 @@ def _agent_dtype(doses: tuple):
 
 
 def _cell_codes(bcodes, dmat):
-    """Cell code of every observation (cells sorted by block, then doses) and each cell's first row.
+    """Cell code of every observation (cells sorted by block, then doses), each cell's first row,
+    and the dose levels: ``(codes, first, levels, level codes (n_obs, N))``.
 
     Each dose column is factorised on its own (exact float equality, sorted), and the
     codes are combined in mixed radix into one int64 key, so a single 1-D sort orders
@@ -48,42 +50,57 @@ def _cell_codes(bcodes, dmat):
     n = dmat.shape[0]
     key = np.asarray(bcodes, dtype=np.int64).copy()
     span = float(key.max() + 1 if n else 1)
-    cols = []
+    levels = []
+    lcodes = np.empty(dmat.shape, dtype=np.int64)
     for k in range(dmat.shape[1]):
-        lv, inv = np.unique(dmat[:, k], return_inverse=True)
-        cols.append((len(lv), np.asarray(inv).ravel()))
+        lv, _, inv = factorize(dmat[:, k], stable=False)
+        levels.append(lv)
+        lcodes[:, k] = inv
         span *= max(len(lv), 1)
     if span < 2.0**62:
-        for L, inv in cols:
-            key = key * L + inv
-        _, first, ccodes = np.unique(key, return_index=True, return_inverse=True)
+        for k, lv in enumerate(levels):
+            key = key * len(lv) + lcodes[:, k]
+        _, first, ccodes = factorize(key)
     else:  # pragma: no cover - astronomically many distinct dose levels
         _, first, ccodes = np.unique(np.column_stack([key.astype(float), dmat]), axis=0, return_index=True,
                                      return_inverse=True)
-    return np.asarray(ccodes).ravel().astype(np.int64), np.asarray(first)
+    return np.asarray(ccodes).ravel().astype(np.int64), np.asarray(first), levels, lcodes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Design:
     """Validated combination data laid out by block and cell.
+
+    The layout is held as numpy arrays (``obs_data``, ``cell_data``), which is what the
+    scoring code reads; the tables below are built from them on first access (other
+    analyses read them; one ``synergy()`` call on a small matrix never needs them).
 
     Attributes
     ----------
     obs : pandas.DataFrame
-        One row per observation: ``_block`` (int), ``_cell`` (int), dose columns,
-        ``_effect`` (inhibition in the caller's unit: ``top - viability`` for viability
-        input), ``_row`` (the caller's index label).
+        One row per observation: dose columns, ``by`` columns, ``_rep`` (with a replicate
+        column), ``_effect`` (inhibition in the caller's unit: ``top - viability`` for
+        viability input), ``_row`` (the caller's index label), ``_block`` (int), ``_cell``
+        (int); rows in a canonical order (by cell, then value).
     cells : pandas.DataFrame
         One row per cell: ``_block``, ``_cell``, dose columns, ``n`` (replicates),
         ``mean``, ``sd``, ``n_agents`` (agents with dose > 0), ``role``
-        (``"control"``, ``"mono"``, ``"combo"``), ``agent`` (for monotherapy cells).
+        (``"control"``, ``"mono"``, ``"combo"``), ``agent`` (for monotherapy cells),
+        ``agent_k`` (its position in ``doses``, -1 for other cells).
     blocks : pandas.DataFrame
         One row per block: ``_block`` and the ``by`` columns.
+    obs_data, cell_data : dict of numpy.ndarray
+        The columns of ``obs`` and of ``cells`` (without ``role``/``agent``) as arrays.
+    n_blocks : int
+        Number of blocks.
+    dose_levels : tuple of numpy.ndarray
+        The sorted distinct doses of each agent; ``cell_data["_levels"]`` (n_cells, N)
+        holds each cell's level codes.
     """
 
-    obs: pd.DataFrame
-    cells: pd.DataFrame
-    blocks: pd.DataFrame
+    obs_data: dict
+    cell_data: dict
+    n_blocks: int
     doses: tuple
     by: tuple
     response: str
@@ -91,26 +108,82 @@ class Design:
     scale: str
     top: float
     replicate: str | None
+    dose_levels: tuple = ()
+    block_frame: pd.DataFrame | None = None
+
+    @cached_property
+    def obs(self) -> pd.DataFrame:
+        return pd.DataFrame(self.obs_data, copy=False)
+
+    @cached_property
+    def cells(self) -> pd.DataFrame:
+        c = self.cell_data
+        agent_k = c["agent_k"]
+        cols = {k: c[k] for k in ("_block", "_cell", *self.doses, "n", "mean", "sd", "n_agents")}
+        cols["role"] = pd.Categorical.from_codes(np.minimum(c["n_agents"], 2), dtype=_role_dtype())
+        cols["agent"] = pd.Categorical.from_codes(agent_k, dtype=_agent_dtype(tuple(self.doses)))
+        cols["agent_k"] = agent_k
+        return pd.DataFrame(cols, copy=False)
+
+    @cached_property
+    def blocks(self) -> pd.DataFrame:
+        if self.block_frame is not None:
+            return self.block_frame
+        return pd.DataFrame({"_block": np.arange(self.n_blocks, dtype=np.int64)})
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.cell_data["n"])
+
+    def block_column(self, col) -> np.ndarray:
+        """The values of ``by`` column ``col`` of every block (array, block order)."""
+        return self.blocks[col].to_numpy()
 
     def cell_values(self):
         """(n_cells, max_rep) padded replicate values and counts per cell."""
-        from .stats import pad_groups
+        return pad_groups(self.obs_data["_cell"], self.obs_data["_effect"], self.n_cells)
 
-        return pad_groups(self.obs["_cell"].to_numpy(), self.obs["_effect"].to_numpy(), len(self.cells))
+    def with_effect(self, eff) -> Design:
+        """The same design with new effects (canonical observation order): cell means and SDs
+        recomputed (pandas' grouped mean/SD, as the tables report them)."""
+        from dataclasses import replace
+
+        obs = dict(self.obs_data)
+        obs["_effect"] = eff
+        g = pd.DataFrame({"_cell": obs["_cell"], "_effect": eff}).groupby("_cell", sort=True)["_effect"]
+        cells = dict(self.cell_data)
+        cells["mean"] = g.mean().to_numpy()
+        cells["sd"] = g.std(ddof=1).to_numpy()
+        return replace(self, obs_data=obs, cell_data=cells)
 
 
-def _plain_numeric(df, col, role):
+def _column(df, col):
+    """The values of column ``col`` (numpy array or extension array), cheaply.
+
+    ``DataFrame.__getitem__`` builds a Series (~10 us under pandas 3); the block manager's
+    column array is the same data.  Falls back to the public path for anything unusual
+    (duplicate names, another pandas).
+    """
+    try:
+        loc = df.columns.get_loc(col)
+        if isinstance(loc, int):
+            return df._get_column_array(loc)
+    except (AttributeError, TypeError, KeyError):  # pragma: no cover - other pandas versions
+        pass
+    return df[col].array  # pragma: no cover
+
+
+def _plain_numeric(df, col):
     """Fast path of the column checks: a float copy of a plain numpy int/float column.
 
-    Returns ``None`` (or an object array) for anything else -- bool, object, nullable or
-    extension dtypes -- so that the caller runs the full checks of
-    :mod:`comboplan.data.validate`, which also produce the error messages.
+    Returns ``None`` for anything else -- bool, object, nullable or extension dtypes -- so
+    that the caller runs the full checks of :mod:`comboplan.data.validate`, which also
+    produce the error messages.
     """
-    s = df[col]
-    dt = s.dtype
-    if isinstance(dt, np.dtype) and dt.kind in "fiu":
-        return np.array(s.to_numpy(), dtype=float)
-    return None if role == "response" else np.full(len(df), None, dtype=object)
+    a = _column(df, col)
+    if isinstance(a, np.ndarray) and a.dtype.kind in "fiu":
+        return np.array(a, dtype=float)
+    return None
 
 
 def prepare(data, doses, response, by=None, replicate=None, response_kind="inhibition",
@@ -137,13 +210,15 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
     cols = [*doses, response, *by] + ([replicate] if replicate else [])
     require_columns(df, cols)
     top = _SCALES[scale]
-    dmat = np.column_stack([_plain_numeric(df, c, "dose") for c in doses])
-    if dmat.dtype != float or not (np.isfinite(dmat).all() and (dmat >= 0).all()):
+    dl = [_plain_numeric(df, c) for c in doses]
+    dmat = None if any(d is None for d in dl) else np.column_stack(dl)
+    if dmat is None or not (np.isfinite(dmat).all() and (dmat >= 0).all()):
         dmat = np.column_stack([check_dose_column(df, c, role=f"dose of agent {c!r}") for c in doses])
-    y = _plain_numeric(df, response, "response")
+    y = _plain_numeric(df, response)
     if y is None or not np.isfinite(y).all():
         y = check_response_column(df, response)
-    check_groups_nonempty(df, by + ([replicate] if replicate else []))
+    if by or replicate:
+        check_groups_nonempty(df, by + ([replicate] if replicate else []))
     # the package-wide plausible range of normalised responses (SynergyFinder accepts any value;
     # real viability readouts reach 187 %): -1.5..3 x top; beyond it the data are raw signal or
     # on another scale
@@ -157,7 +232,7 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
             f"column {response!r} ({response_kind}, scale={scale!r}) must lie within [{lo_ok:g}, {hi_ok:g}]; "
             f"{int(bad.sum())} value(s) do not (first at row {_fmt_label(df.index[i])}: {_fmt_label(y[i])}){hint}. "
             "Normalise to the untreated control first (comboplan.normalize) or declare the right scale.")
-    if scale == "percent" and np.nanmax(np.abs(y)) <= 1.5 and len(y) > 3:
+    if scale == "percent" and len(y) > 3 and np.abs(y).max() <= 1.5:      # y is finite here
         raise DataError(
             f"column {response!r}: every value is within [-1.5, 1.5] but scale='percent' was declared; "
             "these look like fractions. Pass scale='fraction' (or multiply by 100).")
@@ -178,13 +253,14 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
         _, first_of = np.unique(bcodes, return_index=True)
         blocks = bkeys.iloc[first_of].reset_index(drop=True)
         blocks.insert(0, "_block", np.arange(len(blocks)))
+        n_blocks = len(blocks)
     else:
         bcodes = np.zeros(len(eff), dtype=np.int64)
-        blocks = pd.DataFrame({"_block": np.zeros(1, dtype=np.int64)})
+        blocks = None
+        n_blocks = 1
     cols["_block"] = bcodes
-    ccodes, first_row = _cell_codes(bcodes, dmat)
+    ccodes, first_row, levels, lcodes = _cell_codes(bcodes, dmat)
     cols["_cell"] = ccodes
-    obs = pd.DataFrame(cols, copy=False)
     # duplicated cells need a replicate column; with one, (cell, replicate) must be unique
     counts = np.bincount(ccodes)
     if replicate is None and (counts > 1).any():
@@ -192,16 +268,16 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
         raise DataError(
             f"{int((counts > 1).sum())} cell(s) (same block and doses) appear more than once without a replicate "
             f"column (first at row {_fmt_label(df.index[first])}: " +
-            ", ".join(f"{c}={_fmt_label(obs[c].iloc[first])}" for c in doses) +
+            ", ".join(f"{c}={_fmt_label(dmat[first, k])}" for k, c in enumerate(doses)) +
             "). Name the column that identifies replicates (replicate='rep'); comboplan never averages "
             "duplicates silently.")
     if replicate is not None:
-        dup = pd.MultiIndex.from_arrays([ccodes, obs["_rep"].to_numpy()]).duplicated()
+        dup = pd.MultiIndex.from_arrays([ccodes, cols["_rep"]]).duplicated()
         if dup.any():
             i = int(np.flatnonzero(dup)[0])
             raise DataError(
-                f"replicate {_fmt_label(obs['_rep'].iloc[i])} appears twice in the same cell (row {_fmt_label(df.index[i])}); "
-                f"column {replicate!r} must identify each replicate of a cell once.")
+                f"replicate {_fmt_label(pd.Series(cols['_rep']).iloc[i])} appears twice in the same cell (row "
+                f"{_fmt_label(df.index[i])}); column {replicate!r} must identify each replicate of a cell once.")
     n_cells = len(counts)
     ccols = {"_block": bcodes[first_row].astype(np.int64), "_cell": np.arange(n_cells)}
     for k, c in enumerate(doses):
@@ -214,15 +290,13 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
     nz = dmat[first_row] > 0
     n_agents = nz.sum(axis=1)
     agent_k = np.where(n_agents == 1, np.argmax(nz, axis=1), -1)
-    ccols.update({"n": counts, "mean": mean, "sd": sd, "n_agents": n_agents,
-                  "role": pd.Categorical.from_codes(np.minimum(n_agents, 2), dtype=_role_dtype()),
-                  "agent": pd.Categorical.from_codes(agent_k, dtype=_agent_dtype(tuple(doses))),
-                  "agent_k": agent_k})
-    cells = pd.DataFrame(ccols, copy=False)
+    ccols.update({"n": counts, "mean": mean, "sd": sd, "n_agents": n_agents, "agent_k": agent_k,
+                  "_levels": lcodes[first_row]})
     # observations in a canonical order (by cell, then value), so that whatever is drawn per
     # observation (bootstrap resamples) does not depend on the caller's row order
     perm = np.lexsort((eff, ccodes))
     if np.any(perm != np.arange(len(perm))):
-        obs = obs.iloc[perm].reset_index(drop=True)
-    return Design(obs=obs, cells=cells, blocks=blocks, doses=tuple(doses), by=tuple(by), response=response,
-                  response_kind=response_kind, scale=scale, top=top, replicate=replicate)
+        cols = {k: v[perm] for k, v in cols.items()}
+    return Design(obs_data=cols, cell_data=ccols, n_blocks=n_blocks, doses=tuple(doses), by=tuple(by),
+                  response=response, response_kind=response_kind, scale=scale, top=top, replicate=replicate,
+                  dose_levels=tuple(levels), block_frame=blocks)

@@ -18,12 +18,12 @@ MIN_HILL_LEVELS = 4
 
 def set_cell_means(design: Design, y_sets: np.ndarray) -> np.ndarray:
     """Cell means of every set: (S, n_obs) -> (S, n_cells)."""
-    codes = design.obs["_cell"].to_numpy()
-    n_cells = len(design.cells)
+    codes = design.obs_data["_cell"]
+    n_cells = design.n_cells
     S = y_sets.shape[0]
     flat = (codes[None, :] + n_cells * np.arange(S)[:, None]).ravel()
     sums = np.bincount(flat, weights=y_sets.ravel(), minlength=S * n_cells).reshape(S, n_cells)
-    return sums / design.cells["n"].to_numpy()[None, :]
+    return sums / design.cell_data["n"][None, :]
 
 
 def resample_obs(design: Design, n_boot: int, rng, mode: str = "mean") -> np.ndarray:
@@ -39,7 +39,7 @@ def resample_obs(design: Design, n_boot: int, rng, mode: str = "mean") -> np.nda
     cell (SynergyFinder's one-replicate-per-cell resampling, kept as the peer defines it).
     """
     padded, counts = design.cell_values()
-    codes = design.obs["_cell"].to_numpy()
+    codes = design.obs_data["_cell"]
     cnt = counts[codes]
     if mode == "single":
         pick = (rng.random((n_boot, len(counts))) * counts[None, :]).astype(np.int64)
@@ -68,15 +68,15 @@ class Layout:
         self.design = design
         self.zip_version = zip_version
         self.loewe_method = loewe_method   # "classic" or "dose_equivalence" (Grabovsky & Tallarida 2004)
-        cells = design.cells
+        cells = design.cell_data
         doses = list(design.doses)
-        self.combo = np.flatnonzero(cells["n_agents"].to_numpy() >= 2)
+        self.combo = np.flatnonzero(cells["n_agents"] >= 2)
         if len(self.combo) == 0:
             raise DataError("no combination cells found (cells where at least two agents have dose > 0)"
                             f"{'' if not design.by else ' in any block'}; check the dose columns {doses!r}.")
-        dmat = np.column_stack([cells[d].to_numpy() for d in doses])
+        dmat = np.column_stack([cells[d] for d in doses])
         self.combo_doses = dmat[self.combo]
-        self.combo_block = cells["_block"].to_numpy()[self.combo]
+        self.combo_block = cells["_block"][self.combo]
         self.reasons = [""]
         self.code = {m: np.zeros(len(self.combo), dtype=np.int64) for m in methods}
         N = len(doses)
@@ -87,7 +87,7 @@ class Layout:
         # (block, dose level of each agent); the monotherapy partner of agent k in a
         # combination cell has the same block, agent k's level and level "0" elsewhere.
         if {"bliss", "hsa"} & set(methods):
-            self.mono_idx, miss_r, miss_k = _mono_lookup(cells, dmat, self.combo, N)
+            self.mono_idx, miss_r, miss_k = _mono_lookup(design, dmat, self.combo, N)
         else:  # Loewe/ZIP use the fitted curves only: no observed monotherapy lookup needed
             self.mono_idx = np.full((len(self.combo), N), -1, dtype=np.int64)
             miss_r = miss_k = np.zeros(0, dtype=np.int64)
@@ -96,7 +96,7 @@ class Layout:
         # single-agent curves (block, agent): rows of the agent's mono cells + the block's controls
         self.curves = None
         self.bad_curve = np.zeros(0, dtype=bool)
-        self.block_fit_ok = np.ones(len(design.blocks), dtype=bool)
+        self.block_fit_ok = np.ones(design.n_blocks, dtype=bool)
         if need_fit:
             self._build_curves()
         self.zip = _zip_layout(self) if "zip" in methods else None
@@ -144,16 +144,16 @@ class Layout:
 
     def _build_curves(self):
         design = self.design
-        cells = design.cells
-        obs = design.obs
+        cells = design.cell_data
+        obs = design.obs_data
         doses = list(design.doses)
         N = len(doses)
-        nb = len(design.blocks)
-        oc = obs["_cell"].to_numpy()
-        role = np.minimum(cells["n_agents"].to_numpy(), 2)[oc]
-        agent = cells["agent_k"].to_numpy()[oc]
-        blocks = obs["_block"].to_numpy().astype(np.int64)
-        dmat = np.column_stack([obs[d].to_numpy() for d in doses])
+        nb = design.n_blocks
+        oc = obs["_cell"]
+        role = np.minimum(cells["n_agents"], 2)[oc]
+        agent = cells["agent_k"][oc]
+        blocks = obs["_block"].astype(np.int64)
+        dmat = np.column_stack([obs[d] for d in doses])
         # (curve, observation) pairs: controls belong to every agent's curve of their block
         ctrl = np.flatnonzero(role == 0)
         mono = np.flatnonzero(role == 1)
@@ -195,18 +195,18 @@ class Layout:
         self.curves = [(b, k) for b in range(nb) for k in range(N)]  # curve i = (block, agent); i = b * N + k
 
 
-def _mono_lookup(cells, dmat, combo, N):
+def _mono_lookup(design, dmat, combo, N):
     """Index of the monotherapy cell matching each (combination cell, agent), -1 if absent.
 
+    Uses the dose levels of :func:`~comboplan.combination.design.prepare` (each agent's
+    sorted distinct doses and every cell's level codes).
     Returns ``(mono_idx (n_combo, N), missing rows, missing agents)``.
     """
-    blk = cells["_block"].to_numpy().astype(np.int64)
-    codes = np.empty(dmat.shape, dtype=np.int64)
+    blk = design.cell_data["_block"].astype(np.int64)
+    codes = design.cell_data["_levels"]
     zero = np.full(N, -1, dtype=np.int64)
     radix = np.empty(N, dtype=np.int64)
-    for k in range(N):
-        lv, inv = np.unique(dmat[:, k], return_inverse=True)
-        codes[:, k] = np.asarray(inv).ravel()
+    for k, lv in enumerate(design.dose_levels):
         radix[k] = len(lv)
         if lv[0] == 0.0:
             zero[k] = 0
@@ -284,13 +284,13 @@ def _zip_layout(L: Layout):
     if len(doses) != 2:
         raise DataError(f"ZIP is defined for two agents; got {len(doses)} dose columns {doses!r}. "
                         "Drop 'zip' from methods for higher-order combinations.")
-    cells = design.cells
-    obs = design.obs
+    cells = design.cell_data
+    obs = design.obs_data
     a1, a2 = doses
-    nb = len(design.blocks)
-    cb = cells["_block"].to_numpy().astype(np.int64)
-    c1 = cells[a1].to_numpy()
-    c2 = cells[a2].to_numpy()
+    nb = design.n_blocks
+    cb = cells["_block"].astype(np.int64)
+    c1 = cells[a1]
+    c2 = cells[a2]
     r1 = dense_rank_within(cb, c1, nb)
     r2 = dense_rank_within(cb, c2, nb)
     n1 = np.zeros(nb, np.int64)
@@ -319,10 +319,10 @@ def _zip_layout(L: Layout):
     okb = okb & L.block_fit_ok
     # every combination observation lies on two slices: agent 1 varied at the held dose of
     # agent 2 (k = 0) and agent 2 varied at the held dose of agent 1 (k = 1)
-    o1 = obs[a1].to_numpy()
-    o2 = obs[a2].to_numpy()
-    ob = obs["_block"].to_numpy().astype(np.int64)
-    comb = np.flatnonzero((o1 > 0) & (o2 > 0) & okb[obs["_block"].to_numpy()])
+    o1 = obs[a1]
+    o2 = obs[a2]
+    ob = obs["_block"].astype(np.int64)
+    comb = np.flatnonzero((o1 > 0) & (o2 > 0) & okb[obs["_block"]])
     lv1, i1 = np.unique(np.concatenate([o1, c1]), return_inverse=True)
     lv2, i2 = np.unique(np.concatenate([o2, c2]), return_inverse=True)
     i1 = np.asarray(i1).ravel()

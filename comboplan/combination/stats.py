@@ -3,7 +3,30 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_rng", "bh_fdr", "boot_pvalue", "percentile_ci", "resample_cell_means", "pad_groups", "dense_rank_within"]
+__all__ = ["as_rng", "bh_fdr", "boot_pvalue", "percentile_ci", "resample_cell_means", "pad_groups", "dense_rank_within",
+           "factorize"]
+
+
+def factorize(x, stable: bool = True):
+    """``np.unique(x, return_index=True, return_inverse=True)`` of a 1-D array without NaN,
+    lean for small arrays: ``(levels, first index of each level, code of every element)``.
+
+    The same levels and codes as :func:`numpy.unique` (and, with ``stable=True``, the same
+    first indices: the stable sort that ``np.unique`` uses with ``return_index``), without its
+    fixed cost (~8 us a call), which dominated one small matrix.  ``stable=False`` sorts with
+    quicksort (as ``np.unique`` does without ``return_index``); its first indices are then
+    some index of each level.
+    """
+    n = len(x)
+    order = np.argsort(x, kind="stable" if stable else "quicksort")
+    xs = x[order]
+    new = np.empty(n, dtype=bool)
+    if n:
+        new[0] = True
+        np.not_equal(xs[1:], xs[:-1], out=new[1:])
+    inv = np.empty(n, dtype=np.intp)
+    inv[order] = np.cumsum(new) - 1
+    return xs[new], order[new], inv
 
 
 def as_rng(seed) -> np.random.Generator:
@@ -145,12 +168,11 @@ def dense_rank_within(group, values, n_groups):
     Returns
     -------
     ndarray of int
-        Rank of each value among the distinct values of its group.
+        Rank of each value among the distinct values of its group (``values`` hold no NaN).
     """
-    lv, code = np.unique(values, return_inverse=True)
-    key = group.astype(np.int64) * len(lv) + np.asarray(code).ravel()
-    _, inv = np.unique(key, return_inverse=True)
-    inv = np.asarray(inv).ravel()
+    lv, _, code = factorize(values, stable=False)
+    key = group.astype(np.int64) * len(lv) + code
+    _, _, inv = factorize(key, stable=False)
     first = np.full(n_groups, np.iinfo(np.int64).max)
     np.minimum.at(first, group, inv)
     return inv - first[group]
