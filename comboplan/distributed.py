@@ -45,7 +45,8 @@ import numpy as np
 import pandas as pd
 
 from .data.validate import as_list
-from .exceptions import ConvergenceWarning, DataError, FitError
+from .distributed_plan import _reason, active_client
+from .exceptions import ConvergenceWarning, DataError
 
 __all__ = [
     "is_dask_frame",
@@ -98,16 +99,7 @@ def get_client(client=None):
     dask.distributed.Client or None
         ``None`` means Dask's default local scheduler.
     """
-    if client is not None:
-        return client
-    try:
-        from distributed import default_client
-    except ImportError:  # pragma: no cover
-        return None
-    try:
-        return default_client()
-    except ValueError:
-        return None
+    return active_client(client)
 
 
 def _stable_key_hash(key: tuple) -> int:
@@ -234,10 +226,6 @@ def _key_tuple(key):
     return key if isinstance(key, tuple) else (key,)
 
 
-def _reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
-
-
 def _sorted_order(keys: pd.DataFrame, by: list[str]) -> np.ndarray:
     """Positions that put unique ``keys`` rows in the in-memory (groupby sort=True) order."""
     if not by or len(keys) == 0:
@@ -345,7 +333,7 @@ def fit_dose_response(data, dose: str, response: str, by, *, client=None, nparti
         With ``errors="raise"``, when any curve failed.
     """
     from .fitting.batch import BatchFit
-    from .fitting.dose_response import DoseResponseResult
+    from .fitting.dose_response import DoseResponseResult, report_failed_curves
     from .fitting.packing import Packed
     from .models.dose_response import get_model
 
@@ -413,14 +401,8 @@ def fit_dose_response(data, dose: str, response: str, by, *, client=None, nparti
                              packed=packed, fixed=dict(ref["fixed"]), bounds=kwargs.get("bounds"))
     failed = ~bf.converged
     if failed.any():
-        tab = res.curves.loc[failed, [*by_l, "message"]]
-        desc = "; ".join(", ".join(f"{c}={row[c]!r}" for c in by_l) + f": {row['message']}"
-                         for _, row in tab.head(5).iterrows())
-        more = f" (and {int(failed.sum()) - 5} more)" if failed.sum() > 5 else ""
-        text = f"{int(failed.sum())} of {bf.n_curves} curve(s) did not converge or could not be fitted: {desc}{more}"
-        if errors == "raise":
-            raise FitError(text + ". Pass errors='warn' to get them as NaN rows instead.")
-        warnings.warn(text + ". They are NaN rows with converged=False.", ConvergenceWarning, stacklevel=2)
+        report_failed_curves(res.curves.loc[failed], by_l, bf.n_curves, errors, fmt=repr,
+                             what="did not converge or could not be fitted")
     return res
 
 

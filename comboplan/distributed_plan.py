@@ -419,15 +419,10 @@ def assurance(model, arms: Sequence, n_per_arm: int, days, *, draws, studies_per
     DataError
         No draws, ``studies_per_draw < 1``, Dask missing, or an option error.
     """
-    from .simulate.cohort import ParameterDraws, resolve_model
+    from .simulate.power import _assurance_inputs
 
     # as in memory: resolve a fit (its draws use the seed first), check, then run study_power
-    model, draws, variability, _source = resolve_model(model, draws, variability, seed=seed)
-    if draws is None or not isinstance(draws, ParameterDraws):
-        raise DataError("assurance needs draws=ParameterDraws (e.g. draws_from_covariance(...) or "
-                        "draws_from_posterior(...)); for the power at fixed values use study_power.")
-    if int(studies_per_draw) < 1:
-        raise DataError(f"studies_per_draw must be >= 1; got {studies_per_draw!r}.")
+    model, draws, variability = _assurance_inputs(model, draws, variability, seed, studies_per_draw)
     return study_power(model, arms, n_per_arm, days, draws=draws, variability=variability,
                        studies_per_draw=int(studies_per_draw), seed=seed, client=client,
                        draws_per_task=draws_per_task, **kwargs)
@@ -598,19 +593,14 @@ def simulate_arms(model, arms: Sequence, days, n_animals: int, *, variability=No
     DataError
         Dask missing, ``draws_per_task < 1``, or the in-memory function's errors.
     """
-    from .simulate.cohort import Variability, _animal_normals, _check_names, _population, _varying
-    from .simulate.seeds import as_seed_sequence
+    from .simulate.cohort import _cohort_inputs
 
     dask = _require_dask()
     client = active_client(client)
     days = np.asarray(days, dtype=float)
     arms = list(arms)
-    var = variability or Variability()
-    typ, names = _check_names(model, var, draws)
-    names = _varying(names, var, draws)
+    var, pop, z = _cohort_inputs(model, len(arms), n_animals, variability, draws, seed, common_animals)
     n_draws = draws.n_draws if draws is not None else 1
-    pop = _population(typ, draws, int(n_animals))
-    z = _animal_normals(names, len(arms), (n_draws, int(n_animals)), as_seed_sequence(seed), common_animals)
     if draws_per_task is None:
         draws_per_task = max(1, math.ceil(len(arms) * n_draws / (4 * _n_workers(client))))
     elif int(draws_per_task) < 1:

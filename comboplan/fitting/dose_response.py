@@ -1144,13 +1144,43 @@ def fit_dose_response(
                              packed=packed, fixed=dict(allfixed), bounds=bounds, boxcox=bc_lam, boxcox_info=bc_info)
     failed = ~bf.converged
     if np.any(failed):
-        keys = res.curves.loc[failed, [*by_l, "curve", "message"]]
-        desc = "; ".join(
-            ", ".join(f"{c}={_fmt_label(row[c])}" for c in [*by_l, "curve"]) + f": {row['message']}"
-            for _, row in keys.head(5).iterrows())
-        more = f" (and {int(failed.sum()) - 5} more)" if failed.sum() > 5 else ""
-        text = f"{int(failed.sum())} of {n} curve(s) did not converge: {desc}{more}"
-        if errors == "raise":
-            raise FitError(text + ". Pass errors='warn' to get them as NaN rows instead.")
-        warnings.warn(text + ". They are NaN rows with converged=False.", ConvergenceWarning, stacklevel=2)
+        report_failed_curves(res.curves.loc[failed], [*by_l, "curve"], n, errors)
     return res
+
+
+def report_failed_curves(failed: pd.DataFrame, cols: Sequence[str], n_curves: int, errors: str, *,
+                         fmt=_fmt_label, what: str = "did not converge") -> None:
+    """Raise or warn once about the curves of a batch fit that failed.
+
+    The message names the first five failed curves by ``cols`` with their reason, and how
+    many more there are.
+
+    Parameters
+    ----------
+    failed : pandas.DataFrame
+        One row per failed curve: the columns ``cols`` and ``message``.
+    cols : sequence of str
+        Columns naming a curve in the message.
+    n_curves : int
+        Number of curves in the fit.
+    errors : {"raise", "warn"}
+        Raise a :class:`~comboplan.exceptions.FitError`, or warn with a
+        :class:`~comboplan.exceptions.ConvergenceWarning` (at the caller of the fit function).
+    fmt : callable, optional
+        Formats a label value (default: as in the fit's tables).
+    what : str, optional
+        What happened to the curves, after "curve(s)".
+
+    Raises
+    ------
+    FitError
+        ``errors="raise"``.
+    """
+    n_failed = len(failed)
+    desc = "; ".join(", ".join(f"{c}={fmt(row[c])}" for c in cols) + f": {row['message']}"
+                     for _, row in failed.head(5).iterrows())
+    more = f" (and {n_failed - 5} more)" if n_failed > 5 else ""
+    text = f"{n_failed} of {n_curves} curve(s) {what}: {desc}{more}"
+    if errors == "raise":
+        raise FitError(text + ". Pass errors='warn' to get them as NaN rows instead.")
+    warnings.warn(text + ". They are NaN rows with converged=False.", ConvergenceWarning, stacklevel=3)
