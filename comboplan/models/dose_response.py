@@ -16,6 +16,7 @@ Equations, references and the correspondence with drc are in ``docs/models.md``.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -380,14 +381,30 @@ def _hill_shape(x, ec50, h):
     return expit(_z(x, ec50, h))
 
 
+def _with_symmetric(start4, x, y, mask):
+    """The self-start of a five-parameter model from its four-parameter one.
+
+    Used as ``functools.partial(_with_symmetric, start4)`` (picklable, as every spec is).
+
+    Parameters
+    ----------
+    start4 : callable
+        ``start4(x, y, mask) -> (n, 4)`` starting values of the four-parameter model.
+    x, y, mask : numpy.ndarray
+        The curves, as for any self-start.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, 5)
+        The four-parameter start and the asymmetry (``s`` or ``f``) at 1, its symmetric value.
+    """
+    s = start4(x, y, mask)
+    return np.concatenate([s, np.ones((s.shape[0], 1))], axis=1)
+
+
 def _start_hill4(x, y, mask):
     a, b, ec50, h = _grid_start(x, y, mask, _hill_shape)
     return np.stack([a, b, ec50, h], axis=1)
-
-
-def _start_hill5(x, y, mask):
-    a, b, ec50, h = _grid_start(x, y, mask, _hill_shape)
-    return np.stack([a, b, ec50, h, np.ones_like(a)], axis=1)
 
 
 def _start_ll4(x, y, mask):
@@ -396,9 +413,8 @@ def _start_ll4(x, y, mask):
     return np.stack([h, b, a, ec50], axis=1)
 
 
-def _start_ll5(x, y, mask):
-    a, b, ec50, h = _grid_start(x, y, mask, _hill_shape)
-    return np.stack([h, b, a, ec50, np.ones_like(a)], axis=1)
+_start_hill5 = functools.partial(_with_symmetric, _start_hill4)
+_start_ll5 = functools.partial(_with_symmetric, _start_ll4)
 
 
 def _start_w1(x, y, mask):
@@ -421,9 +437,7 @@ def _start_l4(x, y, mask):
     return np.stack([h / e, b, a, e], axis=1)
 
 
-def _start_l5(x, y, mask):
-    s = _start_l4(x, y, mask)
-    return np.concatenate([s, np.ones((s.shape[0], 1))], axis=1)
+_start_l5 = functools.partial(_with_symmetric, _start_l4)
 
 
 def _start_const(x, y, mask):
@@ -465,13 +479,32 @@ def _inv_ll4(x, b, c, d, e):
     return e * np.exp(logit(p) / np.abs(b))
 
 
-def _inv_ll5(x, b, c, d, e, f):
+def _exp_z5(x, b, f):
+    """``exp(z)`` at which a five-parameter logistic (LL.5, L.5) has moved ``x`` % of its effect.
+
+    Parameters
+    ----------
+    x : array_like
+        Percent of the effect, strictly between 0 and 100.
+    b : array_like
+        drc slope (signed).
+    f : array_like
+        drc asymmetry.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``exp(z)``, with ``z = b (log dose - log e)`` for LL.5 and ``b (dose - e)`` for L.5.
+    """
     p = _check_pct(x) / 100.0
     # b > 0: moved from d toward c: 1 - (1+exp(z))^-f = p
     # b < 0: moved from c toward d: (1+exp(z))^-f = p  (z -> +inf at dose 0)
     q = np.where(np.asarray(b) > 0, 1.0 - p, p)
-    u = np.expm1(-np.log(q) / f)  # exp(z) = u
-    return e * np.exp(np.log(u) / b)
+    return np.expm1(-np.log(q) / f)
+
+
+def _inv_ll5(x, b, c, d, e, f):
+    return e * np.exp(np.log(_exp_z5(x, b, f)) / b)
 
 
 def _inv_w1(x, b, c, d, e):
@@ -482,12 +515,9 @@ def _inv_w1(x, b, c, d, e):
     return e * np.exp(np.log(t) / b)
 
 
-def _inv_w2(x, b, c, d, e):
-    p = _check_pct(x) / 100.0
-    # b > 0: f(0)=c, moved toward d: 1-exp(-exp(z)) = p -> exp(z) = -log(1-p)
-    # b < 0: f(0)=d, moved toward c: exp(-exp(z)) = p -> exp(z) = -log(p)
-    t = np.where(np.asarray(b) > 0, -np.log1p(-p), -np.log(p))
-    return e * np.exp(np.log(t) / b)
+# W2: b > 0: f(0)=c, moved toward d: 1-exp(-exp(z)) = p -> exp(z) = -log(1-p);
+# b < 0: f(0)=d, moved toward c: exp(-exp(z)) = p -> exp(z) = -log(p): the same inverse as W1
+_inv_w2 = _inv_w1
 
 
 def _inv_l4(x, b, c, d, e):
@@ -498,11 +528,7 @@ def _inv_l4(x, b, c, d, e):
 
 
 def _inv_l5(x, b, c, d, e, f):
-    p = _check_pct(x) / 100.0
-    # b > 0: moved from d toward c: 1 - (1 + exp(z))^-f = p;  b < 0: (1 + exp(z))^-f = p
-    q = np.where(np.asarray(b) > 0, 1.0 - p, p)
-    u = np.expm1(-np.log(q) / f)  # exp(b (x - e)) = u
-    return e + np.log(u) / b
+    return e + np.log(_exp_z5(x, b, f)) / b
 
 
 def _limits_hill(e0, einf, *rest):
