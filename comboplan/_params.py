@@ -79,6 +79,10 @@ def _is_bool(v) -> bool:
     return isinstance(v, (bool, np.bool_))
 
 
+def _is_none(v) -> bool:
+    return v is None
+
+
 class Interval(Constraint):
     """Numbers of one kind within bounds.
 
@@ -233,22 +237,6 @@ class Check(Constraint):
         return self.description
 
 
-class _IsNone(Constraint):
-    def is_satisfied_by(self, value) -> bool:
-        return value is None
-
-    def describe(self) -> str:
-        return "None"
-
-
-class _Boolean(Constraint):
-    def is_satisfied_by(self, value) -> bool:
-        return _is_bool(value)
-
-    def describe(self) -> str:
-        return "True or False"
-
-
 class _Seed(Constraint):
     def is_satisfied_by(self, value) -> bool:
         if value is None or isinstance(value, (np.random.Generator, np.random.SeedSequence)):
@@ -259,14 +247,6 @@ class _Seed(Constraint):
 
     def describe(self) -> str:
         return "None, an integer >= 0, a numpy SeedSequence or a numpy Generator"
-
-
-class _Callable(Constraint):
-    def is_satisfied_by(self, value) -> bool:
-        return callable(value)
-
-    def describe(self) -> str:
-        return "a callable"
 
 
 class _InstanceOf(Constraint):
@@ -283,11 +263,11 @@ class _InstanceOf(Constraint):
 
 
 _NAMED = {
-    "boolean": _Boolean,
+    "boolean": lambda: Check(_is_bool, "True or False"),
     "array-like": ArrayLike,
     "nonempty array-like": lambda: ArrayLike(nonempty=True),
     "seed": _Seed,
-    "callable": _Callable,
+    "callable": lambda: Check(callable, "a callable"),
 }
 
 
@@ -295,7 +275,7 @@ def _make(c) -> Constraint:
     if isinstance(c, Constraint):
         return c
     if c is None:
-        return _IsNone()
+        return Check(_is_none, "None")
     if isinstance(c, str):
         if c not in _NAMED:
             raise TypeError(f"unknown constraint name {c!r}; use one of {sorted(_NAMED)}")
