@@ -295,6 +295,82 @@ class _PlanningInterface:
 
         return Variability({k: math.sqrt(math.expm1(v * v)) for k, v in self.omega.items()})
 
+    # -- shared by the fits' summary() and to_xarray() ----------------------
+    def _summary_head(self, random_note: str = "") -> list[str]:
+        """The first lines of ``summary()``: the model, and the data with the error and random effects.
+
+        Parameters
+        ----------
+        random_note : str, optional
+            Said after the random effects (e.g. how they are parametrised).
+
+        Returns
+        -------
+        list of str
+        """
+        s = self.settings
+        return [
+            f"Population TGI fit ({s['estimator']}): {s['growth']} growth, linear kill by "
+            f"{', '.join(s['agents']) or 'no agent'}"
+            + (f", interaction gamma between {s['pair'][0]} and {s['pair'][1]} (0 = Bliss independence, "
+               "> 0 = synergy)" if s.get("pair") and s.get("interaction") else ""),
+            f"{s['n_subjects']} animals, {s['n_obs']} observations ({s['n_censored']} censored below LLOQ); "
+            f"residual error {s['error']}; random effects on {', '.join(s['random']) or 'none'}{random_note}.",
+        ]
+
+    def _population_text(self, cols: Sequence[str]) -> str:
+        """The population table's columns ``cols`` as text (4 significant digits).
+
+        Parameters
+        ----------
+        cols : sequence of str
+            Columns of ``population``.
+
+        Returns
+        -------
+        str
+        """
+        return self.population[list(cols)].to_string(index=False, float_format=lambda x: f"{x:.4g}")
+
+    def _note_lines(self) -> list[str]:
+        """``note: ...`` lines of the population table's notes, each once, in order.
+
+        Returns
+        -------
+        list of str
+        """
+        notes = [r for r in self.population["note"] if r]
+        return [f"note: {x}" for x in dict.fromkeys(notes)]
+
+    def _tables_dataset(self, cols: Sequence[str]):
+        """The population table (dim ``parameter``) and individual parameters (``subject, iparameter``).
+
+        Parameters
+        ----------
+        cols : sequence of str
+            Numeric columns of ``population`` to store, one variable each; ``kind`` and ``unit``
+            become coordinates.
+
+        Returns
+        -------
+        xarray.Dataset
+            With the individual parameters' units in ``individual.attrs["units"]``.
+        """
+        import xarray as xr
+
+        pop = self.population.set_index("parameter")
+        ds = xr.Dataset({c: ("parameter", pop[c].to_numpy(dtype=float)) for c in cols},
+                        coords={"parameter": pop.index.to_numpy(dtype=str),
+                                "kind": ("parameter", pop["kind"].to_numpy(dtype=str)),
+                                "unit": ("parameter", pop["unit"].to_numpy(dtype=str))})
+        ind = self.individual.set_index("subject")
+        pcols = [c for c in ind.columns if c != "arm"]
+        ds["individual"] = (("subject", "iparameter"), ind[pcols].to_numpy(dtype=float))
+        ds = ds.assign_coords(subject=ind.index.to_numpy(dtype=str), iparameter=np.array(pcols, dtype=str),
+                              arm=("subject", ind["arm"].to_numpy(dtype=str)))
+        ds["individual"].attrs["units"] = "; ".join(f"{k}: {u}" for k, u in self.settings["units"].items())
+        return ds
+
 
 @dataclass(frozen=True)
 class TGIFit(_PlanningInterface):
@@ -365,23 +441,15 @@ class TGIFit(_PlanningInterface):
     def summary(self) -> str:
         """Population table, objective, convergence and shrinkage, as text."""
         s = self.settings
-        lines = [
-            f"Population TGI fit ({s['estimator']}): {s['growth']} growth, linear kill by "
-            f"{', '.join(s['agents']) or 'no agent'}"
-            + (f", interaction gamma between {s['pair'][0]} and {s['pair'][1]} (0 = Bliss independence, "
-               "> 0 = synergy)" if s.get("pair") and s.get("interaction") else ""),
-            f"{s['n_subjects']} animals, {s['n_obs']} observations ({s['n_censored']} censored below LLOQ); "
-            f"residual error {s['error']}; random effects on {', '.join(s['random']) or 'none'}.",
+        lines = self._summary_head() + [
             f"OFV (-2 log L{', restricted' if 'REML' in s['estimator'] else ''}, Laplace) {self.ofv:.3f}; "
             f"AIC {self.aic:.2f}; BIC {self.bic:.2f}; "
             + ("converged" if self.converged else f"NOT converged: {self.message}")
             + ("; some parameters not estimable (see notes)" if "not estimable" in self.message else ""),
         ]
-        tab = self.population[["parameter", "estimate", "stderr", "rse_pct", "ci_low", "ci_high", "unit",
-                               "shrinkage_pct"]]
-        lines.append(tab.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-        notes = [r for r in self.population["note"] if r]
-        lines += [f"note: {x}" for x in dict.fromkeys(notes)]
+        lines.append(self._population_text(["parameter", "estimate", "stderr", "rse_pct", "ci_low", "ci_high",
+                                            "unit", "shrinkage_pct"]))
+        lines += self._note_lines()
         if s.get("pair") and s.get("interaction"):
             from .._sign import sign_sentence
 
@@ -391,24 +459,11 @@ class TGIFit(_PlanningInterface):
 
     def to_xarray(self):
         """Dataset: ``population`` (parameter), individual parameters (subject, parameter) with units."""
-        import xarray as xr
-
-        pop = self.population.set_index("parameter")
-        ds = xr.Dataset({c: ("parameter", pop[c].to_numpy(dtype=float)) for c in
-                         ("estimate", "stderr", "rse_pct", "ci_low", "ci_high", "shrinkage_pct")},
-                        coords={"parameter": pop.index.to_numpy(dtype=str),
-                                "kind": ("parameter", pop["kind"].to_numpy(dtype=str)),
-                                "unit": ("parameter", pop["unit"].to_numpy(dtype=str))})
-        ind = self.individual.set_index("subject")
-        pcols = [c for c in ind.columns if c != "arm"]
-        ds["individual"] = (("subject", "iparameter"), ind[pcols].to_numpy(dtype=float))
-        ds = ds.assign_coords(subject=ind.index.to_numpy(dtype=str), iparameter=np.array(pcols, dtype=str),
-                              arm=("subject", ind["arm"].to_numpy(dtype=str)))
+        ds = self._tables_dataset(("estimate", "stderr", "rse_pct", "ci_low", "ci_high", "shrinkage_pct"))
         for v in ("estimate", "stderr", "ci_low", "ci_high"):
             ds[v].attrs["units"] = "see the unit coordinate"
         ds["rse_pct"].attrs["units"] = "%"
         ds["shrinkage_pct"].attrs["units"] = "%"
-        ds["individual"].attrs["units"] = "; ".join(f"{k}: {u}" for k, u in self.settings["units"].items())
         fit = self._fit
         ds["cov"] = (("estimated", "estimated2"), np.asarray(fit.cov, dtype=float))
         ds["x"] = ("estimated", np.asarray(fit.x, dtype=float))

@@ -32,14 +32,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ...data.validate import (
-    as_list,
-    check_dose_column,
-    check_groups_nonempty,
-    check_response_column,
-    require_columns,
-    require_frame,
-)
+from ...data.validate import as_list, check_dose_column, check_groups_nonempty, check_response_column
+from ...data.validate import require_columns, require_frame
 from ...exceptions import DataError
 from .priors import Prior, dose_response_priors, resolve_priors
 

@@ -931,14 +931,7 @@ class TGIBayesFit(_PlanningInterface):
         s = self.settings
         dg = self.diagnostics
         t = dg.table
-        lines = [
-            f"Population TGI fit ({s['estimator']}): {s['growth']} growth, linear kill by "
-            f"{', '.join(s['agents']) or 'no agent'}"
-            + (f", interaction gamma between {s['pair'][0]} and {s['pair'][1]} (0 = Bliss independence, "
-               "> 0 = synergy)" if s.get("pair") and s.get("interaction") else ""),
-            f"{s['n_subjects']} animals, {s['n_obs']} observations ({s['n_censored']} censored below LLOQ); "
-            f"residual error {s['error']}; random effects on {', '.join(s['random']) or 'none'} (log-normal, "
-            "non-centred).",
+        lines = self._summary_head(" (log-normal, non-centred)") + [
             f"sampler {s['sampler']} [{s['backend']}]: {s['chains']} chains x {s['draws']} draws ({s['tune']} tune), "
             f"seed {s['seed']}, target_accept {s['target_accept']}; compile {s['compile_seconds']:.1f} s, "
             f"sampling {s['sampling_seconds']:.1f} s" + (f"; {s['fallback']}" if s.get("fallback") else ""),
@@ -948,15 +941,13 @@ class TGIBayesFit(_PlanningInterface):
             f"estimate = posterior median, stderr = posterior SD, {100 * s['ci_level']:g} % equal-tailed "
             "credible interval:",
         ]
-        tab = self.population[["parameter", "estimate", "stderr", "rse_pct", "ci_low", "ci_high", "unit",
-                               "shrinkage_pct", "r_hat", "ess_bulk"]]
-        lines.append(tab.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        lines.append(self._population_text(["parameter", "estimate", "stderr", "rse_pct", "ci_low", "ci_high",
+                                            "unit", "shrinkage_pct", "r_hat", "ess_bulk"]))
         lines.append("priors:")
         lines += [f"  {r['prior']}" + (f"  (centre {r['centre']}: {r['why']})" if r["centre"]
                                         and r["parameter"] != "interaction.gamma" else f"  ({r['why']})")
                   for r in s["priors"]]
-        notes = [r for r in self.population["note"] if r]
-        lines += [f"note: {x}" for x in dict.fromkeys(notes)]
+        lines += self._note_lines()
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebooks
@@ -970,19 +961,9 @@ class TGIBayesFit(_PlanningInterface):
         -------
         xarray.Dataset
         """
-        import xarray as xr
-
+        ds = self._tables_dataset(("estimate", "stderr", "rse_pct", "ci_low", "ci_high", "shrinkage_pct", "r_hat",
+                                   "ess_bulk", "ess_tail"))
         pop = self.population.set_index("parameter")
-        cols = ("estimate", "stderr", "rse_pct", "ci_low", "ci_high", "shrinkage_pct", "r_hat", "ess_bulk", "ess_tail")
-        ds = xr.Dataset({c: ("parameter", pop[c].to_numpy(dtype=float)) for c in cols},
-                        coords={"parameter": pop.index.to_numpy(dtype=str),
-                                "kind": ("parameter", pop["kind"].to_numpy(dtype=str)),
-                                "unit": ("parameter", pop["unit"].to_numpy(dtype=str))})
-        ind = self.individual.set_index("subject")
-        pcols = [c for c in ind.columns if c != "arm"]
-        ds["individual"] = (("subject", "iparameter"), ind[pcols].to_numpy(dtype=float))
-        ds = ds.assign_coords(subject=ind.index.to_numpy(dtype=str), iparameter=np.array(pcols, dtype=str),
-                              arm=("subject", ind["arm"].to_numpy(dtype=str)))
         post = self.idata.posterior
         C, D = post.sizes["chain"], post.sizes["draw"]
         stack = []
@@ -1007,7 +988,6 @@ class TGIBayesFit(_PlanningInterface):
         ds["r_hat"].attrs["units"] = "1"
         ds["ess_bulk"].attrs["units"] = "draws"
         ds["ess_tail"].attrs["units"] = "draws"
-        ds["individual"].attrs["units"] = "; ".join(f"{k}: {u}" for k, u in self.settings["units"].items())
         s = self.settings
         ds.attrs.update({"estimator": s["estimator"], "error": s["error"], "size_unit": s["size_unit"],
                          "time_unit": s["time_unit"], "result": "TGIBayesFit", "ci_level": s["ci_level"],
