@@ -18,14 +18,12 @@ Public functions (re-exported lazily as ``comboplan.synergy`` etc.):
 Do not name a module ``comboplan.synergy``: it would shadow the function.
 """
 
+from .._lazy import lazy_loader
+
 _LAZY = {"score_matrix": "comboplan.combination.matrix", "MatrixScores": "comboplan.combination.matrix",
          "fit_braid": "comboplan.combination.braid", "BraidResult": "comboplan.combination.braid",
          "fit_zimmer": "comboplan.combination.zimmer", "ZimmerResult": "comboplan.combination.zimmer"}
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# no __all__ (and so no __dir__): dir() of the package is Python's, as before
+__getattr__ = lazy_loader(globals(), _LAZY)[0]
