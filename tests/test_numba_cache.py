@@ -34,6 +34,9 @@ _COMPILE_ALL = textwrap.dedent("""
     tgi_ode.solve_log_size_sens(np.ones(3), np.zeros((1, 3, 1)), np.zeros((1, 3, 1)), np.array([[1, 3]]),
                                 np.array([0]), np.array([100.0]), np.array([0.1]), np.array([50.0]),
                                 np.array([0.5]), np.zeros((1, 1)))
+    tgi_ode.solve_log_size_vjp(np.ones(3), np.zeros((1, 3, 1)), np.zeros((1, 3, 1)), np.array([[1, 3]]),
+                               np.array([0]), np.array([100.0]), np.array([0.1]), np.array([50.0]),
+                               np.array([0.5]), np.zeros((1, 1)), np.ones((1, 2)))
 """)
 
 
@@ -50,7 +53,7 @@ def test_compiled_callbacks_are_cached_once_per_machine(tmp_path):
         runs.append(_cache_files(tmp_path))
     first, second = runs
     data = [f for f in first if f.endswith(".nbc")]
-    # fastgrowth, fastdose, tgi: kernel + two callbacks each; tgi_ode: the solver and its sensitivities
+    # fastgrowth, fastdose, tgi: kernel + two callbacks each; tgi_ode: the solver, its sensitivities, its adjoint
     assert len(data) >= 10, first
     assert second == first, f"new numba cache files in a second process: {sorted(set(second) - set(first))}"
     # one compiled version per function (a file numbered .2.nbc means a second, unused version)

@@ -562,6 +562,7 @@ def sample_model(
     target_accept: float = 0.8,
     progress: bool = False,
     cores: int | None = None,
+    low_rank_mass_matrix: bool = False,
 ):
     """Compile and sample a PyMC model.
 
@@ -582,6 +583,10 @@ def sample_model(
         Show a progress bar.
     cores : int, optional
         Chains run in parallel (default: all available, at most ``chains``).
+    low_rank_mass_matrix : bool
+        nutpie only: adapt a diagonal mass matrix plus a low-rank correction estimated from the
+        draws and gradients (nutpie's ``low_rank_modified_mass_matrix``), for posteriors with
+        strongly correlated parameters.  Ignored by PyMC's NUTS.
 
     Returns
     -------
@@ -607,6 +612,8 @@ def sample_model(
         compiled = compile_nutpie(model)
         t1 = time.perf_counter()
         kw = {} if cores is None else {"cores": int(cores)}
+        if low_rank_mass_matrix:
+            kw["low_rank_modified_mass_matrix"] = True
         idata = nutpie.sample(compiled, draws=int(draws), tune=int(tune), chains=int(chains), seed=s,
                               progress_bar=progress, save_warmup=False, target_accept=target_accept, **kw)
         t2 = time.perf_counter()

@@ -15,8 +15,6 @@ in :func:`~comboplan.fitting.bayes.tgi.fit_tgi_bayes`: the naive-pooled least-sq
 from __future__ import annotations
 
 import math
-import time as _time
-import warnings
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -65,19 +63,31 @@ class _Structural:
 
         return solve_log_size(*self._args(phi, gamma), law=self.growth, psi=self.psi, n_transit=self.n_transit)
 
-    def value_and_jac(self, phi, gamma):
-        """log size (n, m), d/dphi (n, m, P) and d/dgamma (n, m)."""
-        from ...models.tgi_ode import parameter_sensitivities, solve_log_size_sens
+    def value_and_grad(self, phi, gamma, weights):
+        """log size (n, m) and the gradient of ``sum(weights * log size)`` with respect to phi
+        (n, P; natural scale) and gamma (reverse mode through the solver)."""
+        from ...models.tgi_ode import solve_log_size_vjp
 
-        lw, J = solve_log_size_sens(*self._args(phi, gamma), law=self.growth, psi=self.psi, n_transit=self.n_transit)
+        lw, g = solve_log_size_vjp(*self._args(phi, gamma), weights, law=self.growth, psi=self.psi,
+                                   n_transit=self.n_transit)
         col = self.col
-        pot = {a: phi[:, col[f"potency.{a}"]] for a in self.agents}
-        sens = parameter_sensitivities(J, pot, self.pair if self.use_int else None, gamma)
-        Jp = np.zeros(lw.shape + (len(self.names),))
-        for nm, j in col.items():
-            Jp[..., j] = sens[nm]
-        Jg = sens["interaction.gamma"] if self.use_int else np.zeros(lw.shape)
-        return lw, Jp, Jg
+        gp = np.zeros((phi.shape[0], len(self.names)))
+        for k, nm in enumerate(("w0", "lambda0", "lambda1", "k1")):
+            if nm in col:
+                gp[:, col[nm]] = g[:, k]
+        for c, a in enumerate(self.agents):
+            gp[:, col[f"potency.{a}"]] += g[:, 4 + c]
+        gg = 0.0
+        if self.use_int:
+            gx = g[:, 4 + len(self.agents)]
+            ia, ib = col[f"potency.{self.pair[0]}"], col[f"potency.{self.pair[1]}"]
+            ka, kb = phi[:, ia], phi[:, ib]
+            r = np.sqrt(ka * kb)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gp[:, ia] += gx * np.where(r > 0, gamma * kb / (2 * r), 0.0)
+                gp[:, ib] += gx * np.where(r > 0, gamma * ka / (2 * r), 0.0)
+            gg = float(np.sum(gx * r))
+        return lw, gp, gg
 
 
 def _ops(st: _Structural):
@@ -86,20 +96,20 @@ def _ops(st: _Structural):
     from pytensor.graph.op import Op
     from pytensor.graph.basic import Apply
 
-    class Jac(Op):
+    class VJP(Op):
         __props__ = ()
 
-        def make_node(self, phi, gamma):
-            phi, gamma = pt.as_tensor_variable(phi), pt.as_tensor_variable(gamma)
-            return Apply(self, [phi, gamma], [pt.tensor3(dtype="float64"), pt.matrix(dtype="float64")])
+        def make_node(self, phi, gamma, g):
+            phi, gamma, g = pt.as_tensor_variable(phi), pt.as_tensor_variable(gamma), pt.as_tensor_variable(g)
+            return Apply(self, [phi, gamma, g], [pt.matrix(dtype="float64"), pt.scalar(dtype="float64")])
 
         def perform(self, node, inputs, outputs):
-            phi, gamma = inputs
-            _, Jp, Jg = st.value_and_jac(np.asarray(phi, float), float(gamma))
-            outputs[0][0] = Jp
-            outputs[1][0] = Jg
+            phi, gamma, g = inputs
+            _, gp, gg = st.value_and_grad(np.asarray(phi, float), float(gamma), np.asarray(g, float))
+            outputs[0][0] = gp
+            outputs[1][0] = np.asarray(gg, dtype="float64")
 
-    jac = Jac()
+    vjp = VJP()
 
     class LogSize(Op):
         __props__ = ()
@@ -114,9 +124,8 @@ def _ops(st: _Structural):
 
         def grad(self, inputs, output_grads):
             phi, gamma = inputs
-            g = output_grads[0]
-            Jp, Jg = jac(phi, gamma)
-            return [pt.sum(g[:, :, None] * Jp, axis=1), pt.sum(g * Jg)]
+            gp, gg = vjp(phi, gamma, output_grads[0])
+            return [gp, gg]
 
     return LogSize()
 
@@ -137,7 +146,8 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
                       random: Sequence[str] = ("w0", "lambda0"), growth: str = "simeoni", n_transit: int = 0,
                       psi: float = 20.0, max_step: float = 0.1, interaction_prior_sd: float = 1.0,
                       draws: int = 500, tune: int = 500, chains: int = 2, seed: int = 0, ci_level: float = 0.9,
-                      target_accept: float = 0.9, check: bool = True, progress: bool = False) -> TGIBayesODEFit:
+                      target_accept: float = 0.9, check: bool = True, progress: bool = False,
+                      sampler: str = "nutpie", parametrization: str = "centred") -> TGIBayesODEFit:
     """Bayesian (NUTS) fit of :func:`comboplan.fit_tgi`'s model with an ODE growth law.
 
     Parameters
@@ -166,7 +176,20 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
     check : bool
         Warn (DiagnosticsWarning) when R-hat, ESS or divergences fail their checks.
     progress : bool
-        Show PyMC's progress bar.
+        Show the sampler's progress bar.
+    sampler : {"nutpie", "pymc"}
+        ``"nutpie"`` (default; PyMC's NUTS when nutpie is not installed): nutpie's NUTS with its
+        low-rank-modified mass matrix, which adapts to the correlations between typical values
+        (e.g. ``k1`` and the paclitaxel potency); ``"pymc"``: PyMC's NUTS with a diagonal mass
+        matrix.  On calibration study 3000 (28 animals, Simeoni with 3 transit compartments,
+        150 + 150 iterations) nutpie needed 12.7 gradient evaluations per draw against PyMC's 63
+        (same parametrisation), see docs/tgi.md.
+    parametrization : {"centred", "non-centred"}
+        How the random effects are sampled: ``"centred"`` (default) samples the individual log
+        parameters ``log phi_i ~ Normal(log theta, omega)``; ``"non-centred"`` samples
+        ``z_i ~ Normal(0, 1)`` with ``log phi_i = log theta + omega z_i``.  With 9 or so
+        observations per animal the data pin each animal's parameters, which favours the centred
+        form (fewer gradient evaluations per draw: 63 against 97 on the same study with PyMC).
 
     Returns
     -------
@@ -179,7 +202,7 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
     import pytensor.tensor as pt
 
     from ...growth.tgi import _initial, _pooled_start, _predictor, _units, validated_design
-    from .sampling import check_diagnostics
+    from .sampling import check_diagnostics, sample_model
 
     if growth == "exponential" and not n_transit:
         raise DataError("exponential growth without transit compartments needs no ODE: use "
@@ -191,6 +214,10 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
             raise DataError(f"{nm} must be a positive integer; got {v!r}.")
     if not (isinstance(interaction_prior_sd, float | int) and interaction_prior_sd > 0):
         raise DataError(f"interaction_prior_sd must be > 0; got {interaction_prior_sd!r}.")
+    if sampler not in ("nutpie", "pymc"):
+        raise DataError(f"sampler must be 'nutpie' or 'pymc'; got {sampler!r}.")
+    if parametrization not in ("centred", "non-centred"):
+        raise DataError(f"parametrization must be 'centred' or 'non-centred'; got {parametrization!r}.")
     v = validated_design(data, subject=subject, arm=arm, time=time, size=size, treatments=treatments,
                          dosing=dosing, dosing_columns=dosing_columns, pk=pk, body_weight=body_weight, kind=kind,
                          size_unit=size_unit, lloq=lloq, censored=censored, dropout=dropout, interaction=interaction,
@@ -226,26 +253,35 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
         lphi = pt.broadcast_to(lt[None, :], (n, len(tnames)))
         if random:
             omega = pm.HalfNormal("omega", sigma=_HS_OMEGA, dims="random")
-            z = pm.Normal("z", 0.0, 1.0, dims=("subject", "random"))
-            lphi = lphi + pt.dot(z * omega[None, :], pt.as_tensor(R))
+            if parametrization == "centred":
+                ridx = [tnames.index(r) for r in random]
+                lr = pm.Normal("log_phi", mu=lt[ridx][None, :], sigma=omega[None, :], dims=("subject", "random"))
+                lphi = lphi + pt.dot(lr - lt[ridx][None, :], pt.as_tensor(R))
+            else:
+                z = pm.Normal("z", 0.0, 1.0, dims=("subject", "random"))
+                lphi = lphi + pt.dot(z * omega[None, :], pt.as_tensor(R))
         lw = op(pt.exp(lphi), gamma)
         if si.size:
             pm.Normal("log_size", mu=lw[si, ji], sigma=sigma, observed=y[si, ji])
         if ci_.size:
             pm.Potential("censored", pm.logcdf(pm.Normal.dist(lw[ci_, cj], sigma), y[ci_, cj]).sum())
-        t0 = _time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            idata = pm.sample(draws=int(draws), tune=int(tune), chains=int(chains), cores=1,
-                              random_seed=int(seed), target_accept=float(target_accept), progressbar=progress,
-                              compute_convergence_checks=False)
-        sampling_s = _time.perf_counter() - t0
+        model = pm.modelcontext(None)
+    idata = sample_model(model, draws=int(draws), tune=int(tune), chains=int(chains), seed=int(seed),
+                         sampler=sampler, target_accept=float(target_accept), progress=progress, cores=1,
+                         low_rank_mass_matrix=True)
+    sampling_s = float(idata.attrs.get("sampling_seconds", float("nan")))
+    compile_s = float(idata.attrs.get("compile_seconds", float("nan")))
+    used = str(idata.attrs.get("sampler", sampler))
     post = idata.posterior
     C, D = post.sizes["chain"], post.sizes["draw"]
     ltv = post["log_theta"].values                      # (C, D, P)
     gam = post["gamma"].values if use_int else np.zeros((C, D))
     omv = post["omega"].values if random else np.zeros((C, D, 0))
-    zv = post["z"].values if random else np.zeros((C, D, n, 0))
+    if random and parametrization == "centred":
+        ridx = [tnames.index(r) for r in random]
+        zv = (post["log_phi"].values - post["log_theta"].values[:, :, None, ridx]) / post["omega"].values[:, :, None, :]
+    else:
+        zv = post["z"].values if random else np.zeros((C, D, n, 0))
     sig = post["sigma"].values
     lpar = ltv[:, :, None, :] + np.einsum("cdsr,rp->cdsp", zv * omv[:, :, None, :], R)
     # posterior predictions (thinned to at most 400 draws for speed)
@@ -325,9 +361,10 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
                 "time_unit": gd.time_unit, "units": units, "n_subjects": int(n), "n_obs": int(mask.sum()),
                 "n_censored": int(cens.sum()), "subject_arm": list(subj_arm), "pk": dict(pkd),
                 "treatments": dict(v["treatments"]), "ci_level": ci_level, "conc_unit": "ug/mL", "kind": gd.kind,
-                "priors": prior_rows, "interaction_prior_sd": float(interaction_prior_sd), "sampler": "pymc",
-                "backend": "pytensor graph + compiled ODE sensitivities", "requested_sampler": "pymc",
-                "fallback": "", "seed": int(seed), "draws": int(draws), "tune": int(tune), "chains": int(chains),
-                "target_accept": float(target_accept), "compile_seconds": 0.0, "sampling_seconds": sampling_s}
+                "priors": prior_rows, "interaction_prior_sd": float(interaction_prior_sd), "sampler": used,
+                "backend": "pytensor graph + compiled ODE solver (reverse-mode gradient)",
+                "requested_sampler": sampler, "parametrization": parametrization,
+                "fallback": "" if used == sampler else f"{sampler} not installed; sampled with {used}", "seed": int(seed), "draws": int(draws), "tune": int(tune), "chains": int(chains),
+                "target_accept": float(target_accept), "compile_seconds": compile_s, "sampling_seconds": sampling_s}
     return TGIBayesODEFit(population=pop, individual=ind, predictions=predictions, idata=idata, diagnostics=diag,
                           settings=settings, _arrays=None)
