@@ -53,7 +53,10 @@ def one(seed, draws, tune, chains):
     import arviz as az
 
     rhat = float(np.nanmax(az.rhat(b.idata.posterior).to_array().values))
+    steps = float(np.asarray(ss["n_steps"]).mean()) if "n_steps" in ss else float("nan")
     return {"seed": seed, "seconds": time.perf_counter() - t0, "divergences": div, "rhat_max": rhat,
+            "sampler": b.settings["sampler"], "draws": draws, "tune": tune, "chains": chains,
+            "steps_per_draw": steps, "compile_seconds": b.settings["compile_seconds"],
             "est": {k: [float(pop.loc[k, "estimate"]), float(pop.loc[k, "stderr"]), float(pop.loc[k, "ci_low"]),
                         float(pop.loc[k, "ci_high"])] for k in TRUE if k in pop.index}}
 
