@@ -4,8 +4,7 @@ Every function takes ``ax=None`` (a new figure) and returns the Axes; none fits.
 """
 from __future__ import annotations
 
-
-from ..exceptions import DataError
+from ..results import check_kind
 from ._common import new_axes as _ax
 
 __all__ = ["plot_tgi"]
@@ -35,9 +34,13 @@ def plot_tgi(result, *, kind: str = "individual", ax=None, n_sim: int = 200, see
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    InvalidParameterError
+        An unknown ``kind``.
     """
-    if kind not in KINDS:
-        raise DataError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}.")
+    check_kind(kind, KINDS, type(result).__name__)
     ax = _ax(ax)
     s = result.settings
     unit = s["size_unit"]
