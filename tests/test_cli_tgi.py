@@ -12,37 +12,13 @@ import comboplan as cp
 from comboplan.cli import main
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_tgi import ARMS, PK, study  # noqa: E402
+from _tgi_study import ARMS, PK, PK_TOML, arm_toml, primed_toml  # noqa: E402
+from test_tgi import study  # noqa: E402
 
-DESIGN = """
-[pk.paclitaxel]
-preset = "simeoni2004"
-bioavailability = { ip = 1.0 }
+DESIGN = (PK_TOML + primed_toml(1.0) + arm_toml("vehicle") + arm_toml("PTX", 10) + arm_toml("CM", products=["primed"])
+          + arm_toml("PTX+CM", 10, ["primed"]))
 
-[products.primed]
-kind = "primed"
-schedule = "3x/week from day 0 to 21"
-half_life = 1.0
-potency = 1.0
-
-[[arms]]
-name = "vehicle"
-
-[[arms]]
-name = "PTX"
-drugs = [{ agent = "paclitaxel", amount = 10, unit = "mg/kg", route = "ip", schedule = "weekly from day 0 to 21" }]
-
-[[arms]]
-name = "CM"
-products = ["primed"]
-
-[[arms]]
-name = "PTX+CM"
-drugs = [{ agent = "paclitaxel", amount = 10, unit = "mg/kg", route = "ip", schedule = "weekly from day 0 to 21" }]
-products = ["primed"]
-"""
-
-PLAN = """
+PLAN = ("""
 [study]
 days = [0, 7, 14, 21]
 n_per_arm = 6
@@ -50,21 +26,7 @@ seed = 7
 
 [model]
 fit = "out/tgi.nc"
-
-[pk.paclitaxel]
-preset = "simeoni2004"
-bioavailability = { ip = 1.0 }
-
-[products.primed]
-kind = "primed"
-schedule = "3x/week from day 0 to 21"
-half_life = 1.0
-potency = 1.0
-
-[[arms]]
-name = "PTX10"
-drugs = [{ agent = "paclitaxel", amount = 10, unit = "mg/kg", route = "ip", schedule = "weekly from day 0 to 21" }]
-
+""" + PK_TOML + primed_toml(1.0) + arm_toml("PTX10", 10) + """
 [uncertainty]
 n_draws = 20
 
@@ -77,7 +39,7 @@ endpoint = "geometric_relative_size"
 margin = 0.2
 target_probability = 0.8
 n_animals = 30
-"""
+""")
 
 
 @pytest.fixture(scope="module")

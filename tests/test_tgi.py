@@ -8,18 +8,13 @@ from scipy import optimize, special, stats
 
 import comboplan as cp
 import comboplan.simulate as cs
-from comboplan.exceptions import DataError
+from comboplan.exceptions import DataError, InvalidParameterError
 from comboplan.fitting.nlme import NLMEProblem, fit_nlme, laplace_objective
-from comboplan.models.pk import Regimen, paclitaxel_mouse
-from comboplan.simulate.exposure import secretome
+from comboplan.models.pk import paclitaxel_mouse
 from comboplan.simulate.pd import Effect, GrowthModel, Interaction, simulate_growth
 
-DAYS = (0, 3, 7, 10, 14, 17, 21, 24, 28)
-PTX = Regimen.from_schedule(10, "mg/kg", "weekly from day 0 to 21", route="ip", agent="paclitaxel")
-SEC = secretome("primed", "3x/week from day 0 to 21", half_life=1.0, potency=1.0)
-ARMS = {"vehicle": cs.Arm("vehicle"), "PTX": cs.Arm("PTX", [PTX]), "CM": cs.Arm("CM", [], [SEC]),
-        "PTX+CM": cs.Arm("PTX+CM", [PTX], [SEC])}
-PK = {"paclitaxel": paclitaxel_mouse(bioavailability={"ip": 1.0})}
+from _tgi_study import ARMS, DAYS, PK, PK_TOML, PTX, SEC, arm_toml, primed_toml
+
 TRUTH = {"w0": 100.0, "lambda0": 0.12, "potency.paclitaxel": 0.4, "potency.secretome": 0.08, "interaction.gamma": 0.5}
 
 
@@ -281,7 +276,7 @@ def test_netcdf_round_trip_and_plots(fitted, tmp_path):
     v = fit.vpc(n_sim=100, seed=3)
     inside = ((v["observed"] >= v["sim_low"]) & (v["observed"] <= v["sim_high"]))[v["observed"].notna()]
     assert inside.mean() > 0.8          # a correctly specified model: observed percentiles inside the bands
-    with pytest.raises(DataError):
+    with pytest.raises(InvalidParameterError):
         fit.plot(kind="qq")
 
 
@@ -330,30 +325,17 @@ def test_toml_scenario_runs_from_a_fit_file(fitted, tmp_path):
     from comboplan.simulate.scenario import load_scenario
     _, fit = fitted
     fit.to_netcdf(tmp_path / "tgi.nc")
-    (tmp_path / "s.toml").write_text('''
+    (tmp_path / "s.toml").write_text("""
 [study]
 days = [0, 7, 14, 21]
 n_per_arm = 5
 seed = 3
 [model]
 fit = "tgi.nc"
-[pk.paclitaxel]
-preset = "simeoni2004"
-bioavailability = {ip = 1.0}
-[products.primed]
-kind = "primed"
-schedule = "3x/week from day 0 to 21"
-half_life = 1.0
-[[arms]]
-name = "ptx10"
-drugs = [{agent = "paclitaxel", amount = 10, unit = "mg/kg", schedule = "weekly from day 0 to 21", route = "ip"}]
-[[arms]]
-name = "ptx5+primed"
-drugs = [{agent = "paclitaxel", amount = 5, unit = "mg/kg", schedule = "weekly from day 0 to 21", route = "ip"}]
-products = ["primed"]
+""" + PK_TOML + primed_toml() + arm_toml("ptx10", 10) + arm_toml("ptx5+primed", 5, ["primed"]) + """
 [uncertainty]
 n_draws = 50
-''')
+""")
     sc = load_scenario(tmp_path / "s.toml")
     assert sc.model.typical()["lambda0"] == pytest.approx(fit.typical["lambda0"])
     assert sc.draws.n_draws == 50 and sc.variability.cv == pytest.approx(fit.variability().cv)
