@@ -13,7 +13,7 @@ R-hat > 1.01; exits non-zero when a judged coverage lies outside 85-95 %.  One J
 finished study goes to ``--out``; ``--summarise FILE [FILE ...]`` prints the table of dumps.
 
     .venv/bin/python benchmarks/calibration_tgi_bayes_ode.py N_STUDIES [--workers 2] [--first-seed 3000]
-        [--draws 500] [--tune 500] [--chains 2] [--out FILE]
+        [--draws 500] [--tune 500] [--chains 2] [--out FILE] [--resume FILE [FILE ...]]
     .venv/bin/python benchmarks/calibration_tgi_bayes_ode.py --summarise FILE [FILE ...]
 """
 from __future__ import annotations
@@ -104,12 +104,16 @@ def main() -> int:
     ap.add_argument("--chains", type=int, default=2)
     ap.add_argument("--out", default=None)
     ap.add_argument("--summarise", nargs="+", default=None)
+    ap.add_argument("--resume", nargs="+", default=None,
+                    help="record files of an interrupted run: their seeds are not fitted again (their rows count "
+                         "in the summary printed at the end)")
     a = ap.parse_args()
     if a.summarise:
         rows = [json.loads(line) for f in a.summarise for line in open(f) if line.strip()]
         return summarise(rows)
-    rows = []
-    jobs = [(s, a.draws, a.tune, a.chains) for s in range(a.first_seed, a.first_seed + a.n)]
+    rows = [json.loads(line) for f in (a.resume or []) for line in open(f) if line.strip()]
+    done = {r["seed"] for r in rows}
+    jobs = [(s, a.draws, a.tune, a.chains) for s in range(a.first_seed, a.first_seed + a.n) if s not in done]
     with ProcessPoolExecutor(a.workers) as ex:
         for k, fu in enumerate(as_completed([ex.submit(_safe, j) for j in jobs]), 1):
             r = fu.result()
@@ -117,7 +121,7 @@ def main() -> int:
             if a.out:
                 with open(a.out, "a") as fh:
                     fh.write(json.dumps(r) + "\n")
-            print(f"  {k}/{a.n} studies done", file=sys.stderr, flush=True)
+            print(f"  {k + len(done)}/{a.n} studies done", file=sys.stderr, flush=True)
     return summarise(rows)
 
 
