@@ -8,10 +8,10 @@ Run:  MPLBACKEND=Agg .venv/bin/python benchmarks/bench_growth.py
 """
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
+from _studies import timings
 import pandas as pd
 
 from comboplan.growth.api import fit_growth_mixed
@@ -36,12 +36,7 @@ def frame(sizes, arm):
 
 
 def best_of(f, n=5):
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return min(ts)
+    return min(timings(f, n))
 
 
 def main():

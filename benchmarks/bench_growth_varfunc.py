@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 
 import numpy as np
+from _studies import timings
 import pandas as pd
 from scipy import optimize
 
@@ -94,11 +94,7 @@ def baseline_fit(df):
 
 
 def best_of(f, n=5):
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
+    ts = timings(f, n)
     return min(ts), ts
 
 

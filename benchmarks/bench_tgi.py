@@ -24,32 +24,19 @@ import time
 import warnings
 
 import numpy as np
+from _studies import simulate_tgi_study
 from scipy import optimize
 from scipy.integrate import solve_ivp
 
 import comboplan as cp
-import comboplan.simulate as cs
-from comboplan.models.pk import Regimen, paclitaxel_mouse
-from comboplan.simulate.exposure import secretome
-from comboplan.simulate.pd import Effect, GrowthModel, Interaction
+from comboplan.simulate.pd import GrowthModel
 
 
 
 def setup():
-    pk = {"paclitaxel": paclitaxel_mouse(bioavailability={"ip": 1.0})}
-    ptx = Regimen.from_schedule(10, "mg/kg", "weekly from day 0 to 21", route="ip", agent="paclitaxel")
-    sec = secretome("primed", "3x/week from day 0 to 21", half_life=1.0, potency=1.0)
-    arms = {"vehicle": cs.Arm("vehicle"), "PTX": cs.Arm("PTX", [ptx]), "CM": cs.Arm("CM", [], [sec]),
-            "PTX+CM": cs.Arm("PTX+CM", [ptx], [sec])}
-    model = cs.PKPDModel(growth=GrowthModel("exponential", {"lambda0": 0.12, "w0": 100.0}),
-                         effects={"paclitaxel": Effect("paclitaxel", 0.4), "secretome": Effect("secretome", 0.08)},
-                         interaction=Interaction(gamma=0.5), pk=pk)
-    res = cs.simulate_cohort(model, list(arms.values()), (0, 3, 7, 10, 14, 17, 21, 24, 28), n_animals=7,
-                             variability=cs.Variability({"w0": 0.3, "lambda0": 0.2}),
-                             readout=cs.Readout("volume", cv=0.15), seed=11, common_animals=False)
-    df = res.to_frame()
-    df["mouse"] = df["scenario"] + "-" + df["animal"].astype(str)
-    return df, arms, pk
+    return simulate_tgi_study(GrowthModel("exponential", {"lambda0": 0.12, "w0": 100.0}),
+                              {"potency.paclitaxel": 0.4, "potency.secretome": 0.08, "interaction.gamma": 0.5},
+                              variability={"w0": 0.3, "lambda0": 0.2}, cv=0.15, seed=11)
 
 
 def baseline_objective_factory(df, arms, pk):

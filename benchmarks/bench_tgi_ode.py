@@ -31,14 +31,12 @@ import time
 import warnings
 
 import numpy as np
+from _studies import simulate_tgi_study
 from scipy.integrate import solve_ivp
 
 import comboplan as cp
-import comboplan.simulate as cs
 from comboplan.growth.tgi import _predictor, validated_design
-from comboplan.models.pk import Regimen, paclitaxel_mouse
-from comboplan.simulate.exposure import secretome
-from comboplan.simulate.pd import Effect, GrowthModel, Interaction
+from comboplan.simulate.pd import GrowthModel
 
 DAYS = (0, 3, 7, 10, 14, 17, 21, 24, 28)
 TH = {"w0": 80.0, "lambda0": 0.25, "lambda1": 60.0, "k1": 1.0, "potency.paclitaxel": 0.5,
@@ -47,22 +45,8 @@ PSI = 20.0
 
 
 def setup():
-    pk = {"paclitaxel": paclitaxel_mouse(bioavailability={"ip": 1.0})}
-    ptx = Regimen.from_schedule(10, "mg/kg", "weekly from day 0 to 21", route="ip", agent="paclitaxel")
-    sec = secretome("primed", "3x/week from day 0 to 21", half_life=1.0, potency=1.0)
-    arms = {"vehicle": cs.Arm("vehicle"), "PTX": cs.Arm("PTX", [ptx]), "CM": cs.Arm("CM", [], [sec]),
-            "PTX+CM": cs.Arm("PTX+CM", [ptx], [sec])}
     growth = GrowthModel("simeoni", {k: TH[k] for k in ("lambda0", "lambda1", "k1", "w0")}, n_transit=3, psi=PSI)
-    model = cs.PKPDModel(growth=growth,
-                         effects={"paclitaxel": Effect("paclitaxel", TH["potency.paclitaxel"]),
-                                  "secretome": Effect("secretome", TH["potency.secretome"])},
-                         interaction=Interaction(gamma=TH["interaction.gamma"]), pk=pk)
-    res = cs.simulate_cohort(model, list(arms.values()), DAYS, n_animals=7,
-                             variability=cs.Variability({"w0": 0.3, "lambda0": 0.2}),
-                             readout=cs.Readout("volume", cv=0.15), seed=11, common_animals=False)
-    df = res.to_frame()
-    df["mouse"] = df["scenario"] + "-" + df["animal"].astype(str)
-    return df, arms, pk
+    return simulate_tgi_study(growth, TH, variability={"w0": 0.3, "lambda0": 0.2}, cv=0.15, seed=11)
 
 
 def rhs_factory(ca, cb, p):

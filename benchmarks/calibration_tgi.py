@@ -17,6 +17,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+from _studies import coverage_row, omega_cvs, simulate_tgi_study
 
 N_STUDIES = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 WORKERS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
@@ -28,28 +29,11 @@ TRUE = {"w0": 100.0, "lambda0": 0.12, "potency.paclitaxel": 0.4, "potency.secret
 
 def one(seed):
     import comboplan as cp
-    import comboplan.simulate as cs
-    from comboplan.models.pk import Regimen, paclitaxel_mouse
-    from comboplan.simulate.exposure import secretome
-    from comboplan.simulate.pd import Effect, GrowthModel, Interaction
+    from comboplan.simulate.pd import GrowthModel
 
-    pk = {"paclitaxel": paclitaxel_mouse(bioavailability={"ip": 1.0})}
-    ptx = Regimen.from_schedule(10, "mg/kg", "weekly from day 0 to 21", route="ip", agent="paclitaxel")
-    sec = secretome("primed", "3x/week from day 0 to 21", half_life=1.0, potency=1.0)
-    arms = {"vehicle": cs.Arm("vehicle"), "PTX": cs.Arm("PTX", [ptx]), "CM": cs.Arm("CM", [], [sec]),
-            "PTX+CM": cs.Arm("PTX+CM", [ptx], [sec])}
-    model = cs.PKPDModel(growth=GrowthModel("exponential", {"lambda0": TRUE["lambda0"], "w0": TRUE["w0"]}),
-                         effects={"paclitaxel": Effect("paclitaxel", TRUE["potency.paclitaxel"]),
-                                  "secretome": Effect("secretome", TRUE["potency.secretome"])},
-                         interaction=Interaction(gamma=TRUE["interaction.gamma"]), pk=pk)
     # readout: log-normal noise with the CV whose log-SD is sigma (cv = sqrt(exp(s^2) - 1))
-    cv_w0, cv_l = (float(np.sqrt(np.expm1(TRUE[k] ** 2))) for k in ("omega.w0", "omega.lambda0"))
-    res = cs.simulate_cohort(model, list(arms.values()), (0, 3, 7, 10, 14, 17, 21, 24, 28), n_animals=7,
-                             variability=cs.Variability({"w0": cv_w0, "lambda0": cv_l}),
-                             readout=cs.Readout("volume", cv=TRUE["sigma.add"]), seed=seed, common_animals=False)
-    df = res.to_frame()
-    df["mouse"] = df["scenario"] + "-" + df["animal"].astype(str)
-    df["volume"] = np.where(df["observed"] < LLOQ, 0.0, df["observed"])
+    df, arms, pk = simulate_tgi_study(GrowthModel("exponential", {"lambda0": TRUE["lambda0"], "w0": TRUE["w0"]}),
+                                      TRUE, variability=omega_cvs(TRUE), cv=TRUE["sigma.add"], seed=seed, lloq=LLOQ)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = cp.fit_tgi(df, subject="mouse", arm="scenario", time="day", size="volume", treatments=arms, pk=pk,
@@ -71,15 +55,7 @@ def main() -> int:
     print(f"{'parameter':<20} {'true':>7} {'cover90':>8} {'MC SE':>6} {'bias/SE':>8} {'mean SE':>8}")
     ok = True
     for k, v in TRUE.items():
-        est = np.array([r[k][0] for r, _, _ in out])
-        se = np.array([r[k][1] for r, _, _ in out])
-        lo = np.array([r[k][2] for r, _, _ in out])
-        hi = np.array([r[k][3] for r, _, _ in out])
-        good = np.isfinite(lo) & np.isfinite(hi)
-        cover = np.mean((lo[good] <= v) & (v <= hi[good]))
-        mcse = np.sqrt(cover * (1 - cover) / good.sum())
-        bias = np.mean(((est - v) / se)[good])
-        flag = "" if (0.85 <= cover <= 0.95 and abs(bias) <= 0.3) else "  <-- MISS"
+        est, se, lo, hi, good, cover, mcse, bias, flag = coverage_row([r for r, _, _ in out], k, v)
         ok &= not flag
         print(f"{k:<20} {v:>7.3g} {cover:>8.3f} {mcse:>6.3f} {bias:>8.3f} {np.mean(se[good]):>8.3g}{flag}")
     print("PASS" if ok else "FAIL: a coverage is outside 85-95 % or |bias| > 0.3 SE")

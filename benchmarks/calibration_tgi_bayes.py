@@ -36,6 +36,7 @@ import time
 import warnings
 
 import numpy as np
+from _studies import omega_cvs, simulate_tgi_study
 
 LLOQ = 70.0
 TRUE = {"w0": 100.0, "lambda0": 0.12, "potency.paclitaxel": 0.4, "potency.secretome": 0.08,
@@ -52,31 +53,14 @@ def _gamma_from_prior(seed: int, sd: float = 1.0) -> float:
 
 def one(seed: int, gamma_mode: str, draws: int, tune: int) -> dict:
     """Simulate study ``seed`` and fit it; returns the truth and the posterior summaries."""
-    import comboplan.simulate as cs
     from comboplan.fitting.bayes.tgi import fit_tgi_bayes
-    from comboplan.models.pk import Regimen, paclitaxel_mouse
-    from comboplan.simulate.exposure import secretome
-    from comboplan.simulate.pd import Effect, GrowthModel, Interaction
+    from comboplan.simulate.pd import GrowthModel
 
     truth = dict(TRUE)
     if gamma_mode == "prior":
         truth["interaction.gamma"] = _gamma_from_prior(seed)
-    pk = {"paclitaxel": paclitaxel_mouse(bioavailability={"ip": 1.0})}
-    ptx = Regimen.from_schedule(10, "mg/kg", "weekly from day 0 to 21", route="ip", agent="paclitaxel")
-    sec = secretome("primed", "3x/week from day 0 to 21", half_life=1.0, potency=1.0)
-    arms = {"vehicle": cs.Arm("vehicle"), "PTX": cs.Arm("PTX", [ptx]), "CM": cs.Arm("CM", [], [sec]),
-            "PTX+CM": cs.Arm("PTX+CM", [ptx], [sec])}
-    model = cs.PKPDModel(growth=GrowthModel("exponential", {"lambda0": truth["lambda0"], "w0": truth["w0"]}),
-                         effects={"paclitaxel": Effect("paclitaxel", truth["potency.paclitaxel"]),
-                                  "secretome": Effect("secretome", truth["potency.secretome"])},
-                         interaction=Interaction(gamma=truth["interaction.gamma"]), pk=pk)
-    cv_w0, cv_l = (float(np.sqrt(np.expm1(truth[k] ** 2))) for k in ("omega.w0", "omega.lambda0"))
-    res = cs.simulate_cohort(model, list(arms.values()), (0, 3, 7, 10, 14, 17, 21, 24, 28), n_animals=7,
-                             variability=cs.Variability({"w0": cv_w0, "lambda0": cv_l}),
-                             readout=cs.Readout("volume", cv=truth["sigma.add"]), seed=seed, common_animals=False)
-    df = res.to_frame()
-    df["mouse"] = df["scenario"] + "-" + df["animal"].astype(str)
-    df["volume"] = np.where(df["observed"] < LLOQ, 0.0, df["observed"])
+    df, arms, pk = simulate_tgi_study(GrowthModel("exponential", {"lambda0": truth["lambda0"], "w0": truth["w0"]}),
+                                      truth, variability=omega_cvs(truth), cv=truth["sigma.add"], seed=seed, lloq=LLOQ)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -27,6 +27,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+from _studies import coverage_row, omega_cvs, simulate_tgi_study
 
 _ARGS = [] if (len(sys.argv) > 1 and sys.argv[1] == "--summary") else sys.argv[1:]
 N_STUDIES = int(_ARGS[0]) if len(_ARGS) > 0 else 200
@@ -43,29 +44,10 @@ TRUE = {"w0": 80.0, "lambda0": 0.25, "lambda1": 60.0, "k1": 1.0, "potency.paclit
 def simulate_study(seed):
     """One simulated study: (tidy table with 'mouse', 'scenario', 'day', 'volume' (0 = below LLOQ),
     arms, pk)."""
-    import comboplan.simulate as cs
-    from comboplan.models.pk import Regimen, paclitaxel_mouse
-    from comboplan.simulate.exposure import secretome
-    from comboplan.simulate.pd import Effect, GrowthModel, Interaction
+    from comboplan.simulate.pd import GrowthModel
 
-    pk = {"paclitaxel": paclitaxel_mouse(bioavailability={"ip": 1.0})}
-    ptx = Regimen.from_schedule(10, "mg/kg", "weekly from day 0 to 21", route="ip", agent="paclitaxel")
-    sec = secretome("primed", "3x/week from day 0 to 21", half_life=1.0, potency=1.0)
-    arms = {"vehicle": cs.Arm("vehicle"), "PTX": cs.Arm("PTX", [ptx]), "CM": cs.Arm("CM", [], [sec]),
-            "PTX+CM": cs.Arm("PTX+CM", [ptx], [sec])}
     growth = GrowthModel("simeoni", {k: TRUE[k] for k in ("lambda0", "lambda1", "k1", "w0")}, n_transit=3)
-    model = cs.PKPDModel(growth=growth,
-                         effects={"paclitaxel": Effect("paclitaxel", TRUE["potency.paclitaxel"]),
-                                  "secretome": Effect("secretome", TRUE["potency.secretome"])},
-                         interaction=Interaction(gamma=TRUE["interaction.gamma"]), pk=pk)
-    cv_w0, cv_l = (float(np.sqrt(np.expm1(TRUE[k] ** 2))) for k in ("omega.w0", "omega.lambda0"))
-    res = cs.simulate_cohort(model, list(arms.values()), (0, 3, 7, 10, 14, 17, 21, 24, 28), n_animals=7,
-                             variability=cs.Variability({"w0": cv_w0, "lambda0": cv_l}),
-                             readout=cs.Readout("volume", cv=TRUE["sigma.add"]), seed=seed, common_animals=False)
-    df = res.to_frame()
-    df["mouse"] = df["scenario"] + "-" + df["animal"].astype(str)
-    df["volume"] = np.where(df["observed"] < LLOQ, 0.0, df["observed"])
-    return df, arms, pk
+    return simulate_tgi_study(growth, TRUE, variability=omega_cvs(TRUE), cv=TRUE["sigma.add"], seed=seed, lloq=LLOQ)
 
 
 def one(seed):
@@ -109,15 +91,7 @@ def _table(out, errors, n_total) -> int:
     print(f"{'parameter':<20} {'true':>7} {'cover90':>8} {'MC SE':>6} {'bias/SE':>8} {'mean SE':>8}")
     ok = True
     for k, v in TRUE.items():
-        est = np.array([o[0][k][0] for o in out])
-        se = np.array([o[0][k][1] for o in out])
-        lo = np.array([o[0][k][2] for o in out])
-        hi = np.array([o[0][k][3] for o in out])
-        good = np.isfinite(lo) & np.isfinite(hi)
-        cover = np.mean((lo[good] <= v) & (v <= hi[good]))
-        mcse = np.sqrt(cover * (1 - cover) / good.sum())
-        bias = np.mean(((est - v) / se)[good])
-        flag = "" if (0.85 <= cover <= 0.95 and abs(bias) <= 0.3) else "  <-- MISS"
+        est, se, lo, hi, good, cover, mcse, bias, flag = coverage_row([o[0] for o in out], k, v)
         ok &= not flag
         print(f"{k:<20} {v:>7.3g} {cover:>8.3f} {mcse:>6.3f} {bias:>8.3f} {np.mean(se[good]):>8.3g}"
               f"  (SE available in {good.sum()}/{len(good)}){flag}")
