@@ -17,15 +17,16 @@ What is equal to the in-memory path, and why
   whatever the partitioning (``tests/test_distributed.py``).
 * :func:`synergy`: Bliss and HSA scores, their delta-method intervals and p-values are
   bit-for-bit equal; q-values are recomputed across all blocks after the merge.  Loewe and
-  ZIP depend on single-agent Hill fits whose engine the in-memory path chooses by the
-  number of curves in the call (``comboplan.combination.fits.fit_hill``: MINPACK for at
-  most 8 curves, the batch engine above).  With the same engine the scores agree to
-  optimiser round-off (up to ~1e-6 relative measured), not bit for bit (the engine's
-  result depends on the batch's padded width); a partition holding at most 4 two-agent
-  blocks uses MINPACK and can reach a *different optimum* (measured: a Loewe cell score
-  -14.88 vs -13.26 percentage points) -- as does the in-memory path called on those
-  blocks alone.  Keep partitions of more than 4 blocks until fit_hill uses one engine
-  (``tests/test_distributed.py`` holds a strict xfail for it).
+  ZIP depend on single-agent Hill fits and ZIP-slice fits whose engine the in-memory path
+  chooses by the size of the call (MINPACK curve by curve for at most 8 Hill curves or 32
+  slices, the batch engine above, whose result for a curve also depends on the padded width
+  of the batch).  Without bootstrap, a first pass sizes the whole screen's call
+  (:func:`comboplan.combination.api.synergy_fit_sizes` per partition: counts add up, widths
+  are maxima) and every partition fits under that plan
+  (:func:`comboplan.combination.fits.batch_plan`), and the Loewe solver takes the same
+  number of Newton steps for every cell; so Loewe and ZIP scores, their monotherapy fits
+  and every other column are bit-for-bit the in-memory ones whatever the partitioning
+  (``tests/test_distributed.py``, partitions of one to three blocks).
 * Randomness: with ``n_boot > 0`` :func:`synergy` runs each block on its own with a seed
   derived from ``(seed, stable hash of the block key)`` (:func:`group_seed`), so the
   bootstrap does not depend on partitioning or row order.  It is *not* the stream of the
@@ -417,13 +418,40 @@ def _not_scored_blocks(by, key, methods, reason):
     return pd.DataFrame(rows)
 
 
-def _syn_partition(frame: pd.DataFrame, by, kwargs, base_seed, per_block):
+def _syn_sizes(frame: pd.DataFrame, by, kwargs) -> dict:
+    """Sizes of the batched fits of one :func:`comboplan.synergy` call on this partition
+    (``{}`` when the partition is empty or its table is rejected: it is then scored block by
+    block)."""
+    from .combination.api import synergy_fit_sizes
+
+    if len(frame) == 0:
+        return {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return synergy_fit_sizes(_strip(frame), by=by, **kwargs)
+    except Exception:  # noqa: BLE001 - the scoring pass reports it, block by block
+        return {}
+
+
+def _whole_call_sizes(parts) -> dict:
+    """The whole screen's fit sizes from its partitions': counts add up, widths are maxima."""
+    out: dict = {}
+    for sizes in parts:
+        for kind, (n, w) in sizes.items():
+            n0, w0 = out.get(kind, (0, 0))
+            out[kind] = (n0 + int(n), max(w0, int(w)))
+    return out
+
+
+def _syn_partition(frame: pd.DataFrame, by, kwargs, base_seed, per_block, plan=None):
     from .combination.api import synergy as _syn
+    from .combination.fits import batch_plan
 
     methods = kwargs["methods"]
 
     def call(sub, seed):
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), batch_plan(**(plan or {})):
             warnings.simplefilter("ignore")
             r = _syn(_strip(sub), by=by, errors="warn", seed=seed, **kwargs)
         return r.cells, r.blocks, r.monotherapy, r.settings
@@ -529,8 +557,8 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
     -------
     SynergyResult
         Tables in the in-memory order; q-values recomputed across all blocks.  Bliss and
-        HSA scores with delta-method intervals are bit-for-bit the in-memory ones; Loewe
-        and ZIP agree to optimiser round-off (see the module notes).
+        HSA scores with delta-method intervals are bit-for-bit the in-memory ones, and so
+        (without bootstrap) are Loewe and ZIP (see the module notes).
 
     Raises
     ------
@@ -551,7 +579,14 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
     client = get_client(client)
     buckets, _, _ = _shuffle(data, by_l, client, npartitions)
     kw = dict(kwargs, doses=list(doses), response=response, methods=methods, n_boot=int(n_boot))
-    outs = _compute(client, *[dask.delayed(_syn_partition)(b, by_l, kw, base, int(n_boot) > 0) for b in buckets])
+    plan = None
+    if int(n_boot) == 0:
+        # the engine and padded width of the single-agent Hill and ZIP-slice fits depend on the
+        # size of the call: a first pass sizes the whole screen's call, and every partition then
+        # fits as that call does (comboplan.combination.fits.batch_plan)
+        plan = _whole_call_sizes(_compute(client, *[dask.delayed(_syn_sizes)(b, by_l, kw) for b in buckets]))
+    outs = _compute(client, *[dask.delayed(_syn_partition)(b, by_l, kw, base, int(n_boot) > 0, plan)
+                              for b in buckets])
     pieces = [p for out in outs for p in out]
     good = [p for p in pieces if p[3] is not None]
     if not good:

@@ -113,18 +113,54 @@ def test_synergy_equals_in_memory(client, screen, npartitions):
     assert len(res.monotherapy) == len(mem.monotherapy)
 
 
-@pytest.mark.xfail(strict=True, reason="known: comboplan.combination.fits.fit_hill fits <= 8 curves with MINPACK "
-                   "and more with the batch engine, which can reach a different optimum; a partition with few "
-                   "blocks then gives other Loewe/ZIP scores than the whole screen (so does the in-memory path "
-                   "called on a subset).  Fix belongs in fit_hill (one engine whatever the batch size).")
-def test_synergy_loewe_zip_equal_under_small_partitions(client, screen):
+@pytest.mark.parametrize("npartitions", [3, 8])
+def test_synergy_loewe_zip_equal_under_small_partitions(client, screen, npartitions):
+    """Partitions of 1-3 blocks fit their single-agent curves and ZIP slices with the engine and
+    padded width of the whole screen's call (fits.batch_plan), so Loewe and ZIP equal the
+    in-memory scores bit for bit.  (Before: a partition of <= 4 blocks used MINPACK where the
+    whole screen used the batch engine, and could reach another optimum.)"""
     kw = dict(doses=["a", "b"], response="inh", by="block", replicate="rep", n_boot=0, methods=("loewe", "zip"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ComboplanWarning)
         mem = cp.synergy(screen, **kw)
-    res = cd.synergy(dd.from_pandas(screen, npartitions=3), client=client, **kw)
-    np.testing.assert_allclose(res.cells.score.to_numpy(float), mem.cells.score.to_numpy(float),
-                               rtol=1e-6, atol=1e-4)
+    res = cd.synergy(dd.from_pandas(screen, npartitions=npartitions), client=client, **kw)
+    pd.testing.assert_frame_equal(res.cells.reset_index(drop=True), mem.cells.reset_index(drop=True),
+                                  check_categorical=False, check_exact=True)
+    pd.testing.assert_frame_equal(res.monotherapy.reset_index(drop=True), mem.monotherapy.reset_index(drop=True),
+                                  check_categorical=False, check_exact=True)
+
+
+def test_batch_plan_makes_a_subset_fit_as_the_whole_call():
+    """In memory: a block scored alone under the whole screen's plan equals its rows of the whole
+    screen's call; without the plan it is fitted by MINPACK (a different engine) and may not."""
+    from comboplan.combination.api import synergy_fit_sizes
+    from comboplan.combination.fits import batch_plan
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for b in range(6):
+        for a in [0, 0.1, 0.3, 1, 3, 10]:
+            for bb in [0, 0.1, 0.3, 1, 3, 10][: 6 if b % 2 == 0 else 5]:
+                e = 100 * (1 - 1 / (1 + (a / 1.0) ** 1.2) / (1 + (bb / 2.0) ** 1.5))
+                rows.append(dict(block=f"b{b}", a=a, b=bb, inh=e + rng.normal(0, 4)))
+    df = pd.DataFrame(rows)
+    kw = dict(doses=["a", "b"], response="inh", by="block", n_boot=0, methods=("loewe", "zip"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ComboplanWarning)
+        whole = cp.synergy(df, **kw)
+        sizes = synergy_fit_sizes(df, **kw)
+        assert sizes["hill"][0] == 12 and sizes["zip"][0] > 32
+        one = df[df.block == "b1"]
+        with batch_plan(**sizes):
+            alone = cp.synergy(one, **kw)
+    mine = whole.cells[whole.cells.block.astype(str) == "b1"].reset_index(drop=True)
+    got = alone.cells.reset_index(drop=True)
+    assert list(got.columns) == list(mine.columns) and len(got) == len(mine)
+    for c in got.columns:   # numbers bit for bit; labels as text (categories list the call's own labels)
+        if got[c].dtype.kind in "fiub":
+            np.testing.assert_array_equal(got[c].to_numpy(), mine[c].to_numpy(), err_msg=c)
+        else:
+            assert got[c].astype(str).tolist() == mine[c].astype(str).tolist(), c
 
 
 def test_synergy_bootstrap_does_not_depend_on_partitioning(client, screen):

@@ -329,9 +329,9 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
     if loewe_method not in LOEWE_METHODS:
         raise DataError(f"loewe_method must be one of {tuple(LOEWE_METHODS)}; got {loewe_method!r}.")
     n_boot = int(n_boot)
-    design = prepare(data, doses, response, by=by, replicate=replicate, response_kind=response_kind, scale=scale)
+    design, layout = _design_layout(data, doses, response, by, methods, monotherapy, replicate, response_kind, scale,
+                                    zip_version, loewe_method)
     top = design.top
-    layout = Layout(design, methods, monotherapy, zip_version=zip_version, loewe_method=loewe_method)
     y0 = design.obs_data["_effect"][None, :]
     if baseline_correction:
         y0 = _baseline_correct(design, layout, y0, top)
@@ -367,6 +367,36 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
                 "zip_version": zip_version, "errors": errors, "loewe_method": loewe_method,
                 "references": {m: _reference(m, zip_version, loewe_method) for m in methods}}
     return SynergyResult(cells=cells_tab, blocks=blocks_tab, monotherapy=mono_tab, settings=settings)
+
+
+def _design_layout(data, doses, response, by, methods, monotherapy, replicate, response_kind, scale, zip_version,
+                   loewe_method):
+    """The validated design and the scoring layout of a :func:`synergy` call."""
+    design = prepare(data, doses, response, by=by, replicate=replicate, response_kind=response_kind, scale=scale)
+    return design, Layout(design, methods, monotherapy, zip_version=zip_version, loewe_method=loewe_method)
+
+
+def synergy_fit_sizes(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe", "zip"),
+                      monotherapy="observed", replicate=None, response_kind="inhibition", scale="percent",
+                      zip_version="3", loewe_method="classic", **_other) -> dict:
+    """Sizes of the batched fits one :func:`synergy` call without bootstrap makes on ``data``.
+
+    Same arguments as :func:`synergy` (options that do not change the fits are ignored).
+    ``comboplan.distributed`` sums these over partitions to fit every curve of a partition
+    as the call on the whole screen does (:func:`comboplan.combination.fits.batch_plan`).
+
+    Returns
+    -------
+    dict
+        ``{"hill": (n_curves, width), "zip": (n_slices, width)}``, see
+        :func:`comboplan.combination.scoring.fit_sizes`.
+    """
+    from .scoring import fit_sizes
+
+    methods = tuple(dict.fromkeys(m.lower() for m in ([methods] if isinstance(methods, str) else methods)))
+    _, layout = _design_layout(data, doses, response, by, methods, monotherapy, replicate, response_kind, scale,
+                               str(zip_version), loewe_method)
+    return fit_sizes(layout)
 
 
 def _baseline_correct(design, layout, y0, top):

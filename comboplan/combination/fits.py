@@ -6,6 +6,9 @@ stacked as curves of one call, never looped over.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 import numpy as np
 from scipy.special import expit
 
@@ -14,7 +17,7 @@ from ..models.combination.zip import zip_slice
 from ..models.dose_response import HILL4, hill
 from ..models.spec import ModelSpec, Param
 
-__all__ = ["fit_hill", "hill_start", "fit_zip_slices", "fit_zip3_slices", "ZIP3_SLICE_CENTRED", "musyc_spec", "musyc_surface_jacobian", "ZIP_SLICE",
+__all__ = ["fit_hill", "hill_start", "batch_plan", "fit_zip_slices", "fit_zip3_slices", "ZIP3_SLICE_CENTRED", "musyc_spec", "musyc_surface_jacobian", "ZIP_SLICE",
            "ZIP_SLICE_CENTRED"]
 
 
@@ -114,6 +117,53 @@ def _hill_start_block(x, y, m):
     return out
 
 
+_PLAN = contextvars.ContextVar("comboplan_batch_plan", default=None)
+
+
+@contextlib.contextmanager
+def batch_plan(**plan):
+    """Fit, inside the ``with`` block, every curve as one call on a whole screen would.
+
+    The engine of a batched fit depends on the size of the call (curve by curve with MINPACK
+    for a few curves, the batch engine above :data:`SMALL_BATCH` / :data:`SMALL_BATCH_ZIP`),
+    and the batch engine's result for a curve depends on the padded width of the batch (its
+    widest curve) as well as on the curve's own data.  A part of a screen fitted on its own
+    (a Dask partition) would therefore fit some curves differently from the in-memory call on
+    the whole screen.  Inside this block the fits use the whole call's engine and width, so each
+    curve's fit is exactly the in-memory one (``comboplan.distributed`` uses it).
+
+    Parameters
+    ----------
+    **plan : tuple of (int, int)
+        Per kind of fit, ``hill`` (single-agent Hill curves) and/or ``zip`` (ZIP slices): the
+        number of curves the whole call fits (what decides the engine) and the widest curve of
+        the whole call (observations per curve).  Kinds not given keep their own decision.
+    """
+    token = _PLAN.set(dict(plan))
+    try:
+        yield
+    finally:
+        _PLAN.reset(token)
+
+
+def _plan(kind, n, small, arrays):
+    """(use the batch engine?, arrays padded to the planned width) for ``n`` curves of a call."""
+    plan = (_PLAN.get() or {}).get(kind)
+    if plan is None:
+        return n > small, arrays
+    total, width = int(plan[0]), int(plan[1])
+    if total <= small:
+        return False, arrays
+    pad = width - arrays[0].shape[1]
+    if pad <= 0:
+        return True, arrays
+    out = []
+    for a in arrays:
+        fill = False if a.dtype == bool else np.nan
+        out.append(np.concatenate([a, np.full((a.shape[0], pad), fill, dtype=a.dtype)], axis=1))
+    return True, tuple(out)
+
+
 def fit_hill(x, y, mask=None, p0=None, fixed=None, tol=None):
     """Fit four-parameter Hill curves (``e0, einf, ec50, h``) to many curves at once.
 
@@ -140,10 +190,11 @@ def fit_hill(x, y, mask=None, p0=None, fixed=None, tol=None):
     y = np.asarray(y, dtype=float)
     if mask is None:
         mask = np.isfinite(x) & np.isfinite(y)
+    batched, (x, y, mask) = _plan("hill", x.shape[0], SMALL_BATCH, (x, y, np.asarray(mask, dtype=bool)))
     if p0 is None:
         p0 = hill_start(x, y, mask)
     xtol, gtol = (FIT_TOL, FIT_GTOL) if tol is None else (float(tol), float(tol))
-    if x.shape[0] <= SMALL_BATCH:
+    if not batched:
         return _fit_hill_minpack(x, y, mask, p0, fixed, maxiter=200, xtol=xtol, gtol=gtol)
     return _engine()(HILL4, x, y, mask=mask, p0=p0, fixed=fixed, maxiter=200, xtol=xtol, gtol=gtol)
 
@@ -401,7 +452,7 @@ ZIP_SLICE_CENTRED = ModelSpec(
 )
 
 
-def fit_zip_slices(x, y, mask, bottom, top):
+def fit_zip_slices(x, y, mask, bottom, top, n_call=None):
     """Fit ZIP slices (potency and signed slope, fixed bottom/top), batched.
 
     Parameters
@@ -414,6 +465,11 @@ def fit_zip_slices(x, y, mask, bottom, top):
         Fixed response at dose 0.
     top : float
         Fixed response at infinite dose.
+    n_call : int, optional
+        Number of slices of the whole call, which decides the engine (curve by curve with
+        MINPACK up to :data:`SMALL_BATCH_ZIP`, else the batch engine); default the slices
+        given.  Callers that drop some slices (no finite dose-0 value) pass the count before
+        dropping, so the engine does not depend on which slices happened to drop.
 
     Returns
     -------
@@ -423,6 +479,8 @@ def fit_zip_slices(x, y, mask, bottom, top):
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n = x.shape[0]
+    batched, (x, y, mask) = _plan("zip", n if n_call is None else int(n_call), SMALL_BATCH_ZIP,
+                                  (x, y, np.asarray(mask, dtype=bool)))
     bottom = np.asarray(bottom, dtype=float)
     # grid start over (ec50, b) with the fixed bottom/top, one broadcast over slices x grid
     xs = np.where(mask, x, np.nan)
@@ -461,7 +519,7 @@ def fit_zip_slices(x, y, mask, bottom, top):
     r2 = np.where(np.isfinite(r2), r2, np.inf)
     k2 = np.argmin(r2, axis=1)
     start = np.column_stack([bottom, np.full(n, float(top)), cg[i, k2], bgl[i, k2]])
-    if n <= SMALL_BATCH_ZIP:
+    if not batched:
         fest, fconv = _fit_zip_minpack(u, y, mask, start, float(top))
     else:
         fit = _engine()(ZIP_SLICE_CENTRED, u, y, mask=mask, p0=start,
@@ -701,7 +759,7 @@ ZIP3_SLICE_CENTRED = ModelSpec(
 ZIP3_MIN_LEVELS = 3
 
 
-def fit_zip3_slices(x, y, mask, bottom):
+def fit_zip3_slices(x, y, mask, bottom, n_call=None):
     """Fit SynergyFinder-3 ZIP slices (fixed value at dose 0, free top, potency, slope), batched.
 
     Each slice is ``bottom + (top - bottom) / (1 + (ec50/d)^b)`` with ``bottom`` fixed
@@ -718,6 +776,11 @@ def fit_zip3_slices(x, y, mask, bottom):
         Observations to use.
     bottom : ndarray, shape (n_slices,)
         Fixed response at dose 0 (response unit).
+    n_call : int, optional
+        Number of slices of the whole call, which decides the engine (curve by curve with
+        MINPACK up to :data:`SMALL_BATCH_ZIP`, else the batch engine); default the slices
+        given.  Callers that drop some slices (no finite dose-0 value) pass the count before
+        dropping, so the engine does not depend on which slices happened to drop.
 
     Returns
     -------
@@ -727,8 +790,10 @@ def fit_zip3_slices(x, y, mask, bottom):
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    mask = np.asarray(mask, dtype=bool) & np.isfinite(x) & np.isfinite(y)
     n = x.shape[0]
+    batched, (x, y, mask) = _plan("zip", n if n_call is None else int(n_call), SMALL_BATCH_ZIP,
+                                  (x, y, np.asarray(mask, dtype=bool)))
+    mask = mask & np.isfinite(x) & np.isfinite(y)
     bottom = np.asarray(bottom, dtype=float)
     with np.errstate(all="ignore"):
         lx = np.log(np.where(mask, x, 1.0))
@@ -751,7 +816,7 @@ def fit_zip3_slices(x, y, mask, bottom):
     ok = np.isfinite(start).all(axis=1) & (mask.sum(axis=1) >= ZIP3_MIN_LEVELS)
     if ok.any():
         idx = np.flatnonzero(ok)
-        if len(idx) <= SMALL_BATCH_ZIP:
+        if not batched:
             e, c = _fit_zip3_minpack(u[idx], y[idx], mask[idx], start[idx], mlog[idx])
         else:
             fit = _engine()(ZIP3_SLICE_CENTRED, u[idx], y[idx], mask=mask[idx], p0=start[idx],

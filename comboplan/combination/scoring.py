@@ -465,6 +465,36 @@ def score_sets(L: Layout, y_sets: np.ndarray, methods, monotherapy: str, top: fl
     return out
 
 
+def _zip_fitted(L: Layout) -> np.ndarray:
+    """Which ZIP slices are fitted: enough non-zero dose levels for the version's slice model
+    (version 3: :data:`ZIP3_MIN_LEVELS`, version 2: 2); shorter slices keep their observed values."""
+    return L.zip["nlev"] >= (ZIP3_MIN_LEVELS if L.zip_version == "3" else 2)
+
+
+def fit_sizes(L: Layout) -> dict:
+    """Size of each batched fit that scoring this layout once (no bootstrap) makes.
+
+    Parameters
+    ----------
+    L : Layout
+
+    Returns
+    -------
+    dict
+        ``{"hill": (n_curves, width), "zip": (n_slices, width)}`` for the kinds this layout
+        fits: the number of curves handed to the fit (which decides its engine) and the
+        widest curve (observations; the batch engine's padded width).  Sums of the counts
+        and maxima of the widths over parts of a screen are the sizes of the whole screen's
+        call, for :func:`comboplan.combination.fits.batch_plan`.
+    """
+    out = {}
+    if L.curves is not None:
+        out["hill"] = (int((~L.bad_curve).sum()), int(L.curve_x.shape[1]))
+    if L.zip is not None:
+        out["zip"] = (int(_zip_fitted(L).sum()), int(L.zip["x"].shape[1]))
+    return out
+
+
 def _zip_sets(L: Layout, y_sets, means, params, top):
     Z = L.zip
     S = y_sets.shape[0]
@@ -478,17 +508,16 @@ def _zip_sets(L: Layout, y_sets, means, params, top):
     xx = np.broadcast_to(x, y.shape)
     est = np.full((S, max(n_sl, 1), 4), np.nan)
     conv = np.zeros((S, max(n_sl, 1)), dtype=bool)
+    fit_it = _zip_fitted(L)
     if L.zip_version == "3":
         # SynergyFinder >= 3: the value at dose 0 is the observed response of the held agent
         # alone at the held dose; top, potency and slope free (>= 3 non-zero dose levels)
         zc = Z["zero_cell"]
         bottom = np.where(zc[None, :] >= 0, means[:, np.maximum(zc, 0)], np.nan)
-        fit_it = Z["nlev"] >= ZIP3_MIN_LEVELS
     else:
         # SynergyFinder 1/2: held agent's fitted single-agent effect at the held dose, top fixed
         Pb = params[:, blk * N + held_agent, :]                     # (S, n_sl, 4)
         bottom = hill_predict(Pb, held[None, :])                   # (S, n_sl)
-        fit_it = Z["nlev"] >= 2
     if fit_it.any():
         sel = np.flatnonzero(fit_it)
         args = (xx[:, sel].reshape(S * len(sel), -1), y[:, sel].reshape(S * len(sel), -1),
@@ -499,10 +528,13 @@ def _zip_sets(L: Layout, y_sets, means, params, top):
         c = np.zeros(len(good), dtype=bool)
         if good.any():
             gi = np.flatnonzero(good)
+            # the engine is chosen by the slices of the call (len(good)), not by those left
             if L.zip_version == "3":
-                e[gi], c[gi] = fit_zip3_slices(args[0][gi], args[1][gi], args[2][gi], args[3][gi])
+                e[gi], c[gi] = fit_zip3_slices(args[0][gi], args[1][gi], args[2][gi], args[3][gi],
+                                               n_call=len(good))
             else:
-                e[gi], c[gi] = fit_zip_slices(args[0][gi], args[1][gi], args[2][gi], args[3][gi], top)
+                e[gi], c[gi] = fit_zip_slices(args[0][gi], args[1][gi], args[2][gi], args[3][gi], top,
+                                              n_call=len(good))
         est[:, sel] = e.reshape(S, len(sel), 4)
         conv[:, sel] = c.reshape(S, len(sel))
     cd = L.combo_doses

@@ -199,20 +199,21 @@ def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 100,
        ``[lo, hi]`` with a common slope; ``h`` averaged with weights :math:`d_i/C_i`) and
        at every agent's maximum inside ``(lo, hi)`` (where its term vanishes and ``G``
        bends); the two points that bracket the root give a regula-falsi start.
-    2. Fast phase: plain Newton steps for all cells at once, kept inside that bracket, in
+    2. Fast phase: six plain Newton steps for all cells at once, kept inside that bracket, in
        the logit :math:`u = \log\frac{E - e_{0,j}}{e_{\infty,j} - E}` of the agent ``j``
        whose term dominates at the start (its term is exactly log-linear in ``u``; used
        when its range covers the bracket), with the analytic derivative
        :math:`\frac{dG}{dE} = -\sum_i w_i\,\frac{1}{h_i}\bigl(\frac{1}{E - e_{0,i}} +
        \frac{1}{e_{\infty,i} - E}\bigr)` (``w_i`` the normalised terms).  A cell is done
-       when its step is below the tolerance, or when the iteration contracts
+       when its last step is below the tolerance, or when the iteration contracts
        quadratically and the error left, ~ step^3 / previous step^2, is below a hundredth
-       of it.
+       of it.  Every cell takes the same number of steps, so a cell's result does not depend
+       on the other cells solved with it.
     3. Cells not settled after 6 fast steps: safeguarded Newton (rtsafe, Press et al.,
        Numerical Recipes sec. 9.4) with a bracket on ``E`` that bisects when a step
        leaves the bracket or does not halve the previous step.
 
-    Typically 3-5 vectorised iterations in all.
+    Six vectorised iterations, plus safeguarded ones for the few cells that need them.
 
     Agents are looped over in Python (their number is small) so that every array
     operation is element-wise on the cells.
@@ -322,6 +323,10 @@ def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 100,
         t = np.where(inner & np.isfinite(ta) & np.isfinite(tb), ta + ga / (ga - gb) * (tb - ta),
                      np.log(E1 - Lj) - np.log(Lj + Rj - E1))
         prev = np.full(work.size, np.nan)
+        # always _FAST_STEPS steps, with no early exit when every cell has settled: a cell's
+        # iterates then depend on that cell only, not on how many steps the other cells of the
+        # call need, so a cell gets the same result whether it is solved alone, with its screen
+        # or in a Dask partition (tests/test_distributed.py); settled cells move by round-off
         for _ in range(_FAST_STEPS):
             p = 1.0 / (1.0 + np.exp(-t))
             dEdt = Rj * p * (1.0 - p)
@@ -332,12 +337,7 @@ def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 100,
             # done: the step was below tol, or the iteration contracts quadratically and the
             # error left after this step, ~ step^3 / prev^2, is below tol/100 (prev: the
             # previous step; NaN at first, and a step beyond the effect range gives no rate)
-            done = step <= tol
-            if done.all():
-                break
-            done |= (step <= 1e-3 * prev) & (100.0 * step ** 3 <= tol * prev ** 2) & (prev <= Rj)
-            if done.all():
-                break
+            done = (step <= tol) | ((step <= 1e-3 * prev) & (100.0 * step ** 3 <= tol * prev ** 2) & (prev <= Rj))
             prev = step
         res = Lj + Rj / (1.0 + np.exp(-t))
         # certificate: G changes sign within +-tol of the result (a tiny Newton step can also
