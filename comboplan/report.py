@@ -27,7 +27,7 @@ _SECTIONS = (
     ("Dose-response of the WJ-MSC secretome (Karimi 2025)", "comboplan.report:dose_response_section"),
     ("In-vitro synergy: paclitaxel + secretome (Eiro 2024)", "comboplan.report:synergy_section"),
     ("Xenograft growth and in-vivo synergy", "comboplan.report:growth_section"),
-    ("Bayesian hierarchical growth model", "comboplan.fitting.bayes.report:demo_section"),
+    ("Bayesian hierarchical growth model", "comboplan.report_bayes:demo_section"),
     ("Dose-reduction planning and power", "comboplan.report:planning_section"),
 )
 

@@ -424,7 +424,7 @@ def test_numba_kernel_equals_pymc_density(study, model_name, design_kind):
 
 def test_demo_section_runs(tmp_path):
     """The report section (real nutpie fit on the numba kernel, a few seconds) writes its figure and posterior."""
-    from comboplan.fitting.bayes.report import demo_section
+    from comboplan.report_bayes import demo_section
     from comboplan.reportkit import ReportContext
 
     ctx = ReportContext(outdir=tmp_path, seed=3)

@@ -27,9 +27,6 @@ def _engine():
     return fit_curves
 
 
-_GRID_T = np.linspace(0.0, 1.0, 9)
-_GRID_H = np.array([0.6, 1.2, 2.5, 5.0])
-_GRID_HH = np.tile(_GRID_H, len(_GRID_T))      # slope of each (potency, slope) grid point
 #: Relative-step tolerance of the single-agent, ZIP-slice and MuSyC fits: MINPACK's
 #: default ``xtol = 1.49e-8`` (what scipy's ``curve_fit`` -- and so the peer tools -- use).
 FIT_TOL = 1.49e-8
@@ -43,14 +40,14 @@ FIT_TOL = 1.49e-8
 FIT_GTOL = 1e-6
 
 
-def hill_start(x, y, mask, chunk: int = 20000):
-    """Self-starting values for four-parameter Hill fits, vectorised over curves *and* grid.
+def hill_start(x, y, mask):
+    """Self-starting values for four-parameter Hill fits: the engine's Hill self-start.
 
     For every curve, a grid of 9 potencies (log-spaced across the tested non-zero doses)
     x 4 slopes is evaluated in one broadcast; for each grid point the two linear
     parameters ``e0, einf`` are solved by weighted least squares and the best point is
-    kept (the same rule as the engine's Hill self-start, without a Python loop over
-    the grid).
+    kept.  This is ``HILL4.selfstart`` of :mod:`comboplan.models.dose_response` (the one
+    implementation), with non-finite observations left out.
 
     Parameters
     ----------
@@ -58,8 +55,6 @@ def hill_start(x, y, mask, chunk: int = 20000):
         Doses (>= 0) and responses.
     mask : ndarray of bool
         Observations to use.
-    chunk : int
-        Curves per block of work (bounds memory).
 
     Returns
     -------
@@ -69,52 +64,7 @@ def hill_start(x, y, mask, chunk: int = 20000):
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     m = np.asarray(mask, dtype=bool) & np.isfinite(x) & np.isfinite(y)
-    out = np.empty((x.shape[0], 4))
-    for s0 in range(0, x.shape[0], chunk):
-        sl = slice(s0, s0 + chunk)
-        out[sl] = _hill_start_block(x[sl], y[sl], m[sl])
-    return out
-
-
-def _hill_start_block(x, y, m):
-    n = x.shape[0]
-    pos = m & (x > 0)
-    lo = np.min(np.where(pos, x, np.inf), axis=1)
-    hi = np.max(np.where(pos, x, -np.inf), axis=1)
-    lo = np.where(np.isfinite(lo), lo, 1.0)
-    hi = np.where(np.isfinite(hi) & (hi > lo), hi, lo * 10.0)
-    l50 = np.log(lo)[:, None] + _GRID_T[None, :] * (np.log(hi) - np.log(lo))[:, None]      # (n, T)
-    l50 = np.repeat(l50, len(_GRID_H), axis=1)                                          # (n, G)
-    hh = _GRID_HH                                                                       # (G,)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        lx = np.log(np.where(m, x, 1.0))
-        z = hh[None, :, None] * (lx[:, None, :] - l50[:, :, None])
-        z = np.where(np.isnan(z), 0.0, z)
-        g = np.where(m[:, None, :], expit(z), 0.0)                                     # (n, G, m)
-        w = m[:, None, :].astype(float)
-        y0 = np.where(m, y, 0.0)[:, None, :]
-        u = w - g
-        a11 = np.sum(u * (1.0 - g), axis=2)
-        a12 = np.sum(u * g, axis=2)
-        a22 = np.sum(g * g, axis=2)
-        r1 = np.sum(u * y0, axis=2)
-        r2 = np.sum(g * y0, axis=2)
-        det = a11 * a22 - a12 * a12
-        ok = np.abs(det) > 1e-12 * (a11 * a22 + 1e-300)
-        det = np.where(ok, det, 1.0)
-        a = np.where(ok, (a22 * r1 - a12 * r2) / det, np.nan)
-        b = np.where(ok, (a11 * r2 - a12 * r1) / det, np.nan)
-        rss = np.sum(w * (y0 - (a[..., None] + (b - a)[..., None] * g)) ** 2, axis=2)
-    rss = np.where(np.isfinite(rss), rss, np.inf)
-    k = np.argmin(rss, axis=1)
-    i = np.arange(n)
-    out = np.column_stack([a[i, k], b[i, k], np.exp(l50[i, k]), hh[k]])
-    bad = ~np.isfinite(rss[i, k])
-    if bad.any():  # e.g. a single dose level: flat start
-        with np.errstate(all="ignore"):
-            ym = np.nanmean(np.where(m, y, np.nan), axis=1)
-        out[bad] = np.column_stack([ym, ym, np.sqrt(lo * hi), np.ones(n)])[bad]
-    return out
+    return HILL4.selfstart(x, y, m)
 
 
 _PLAN = contextvars.ContextVar("comboplan_batch_plan", default=None)

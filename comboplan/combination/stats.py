@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._multitest import adjust_pvalues
+from .._random import as_generator
+
 __all__ = ["as_rng", "bh_fdr", "boot_pvalue", "percentile_ci", "resample_cell_means", "pad_groups", "dense_rank_within",
            "factorize"]
 
@@ -29,15 +32,12 @@ def factorize(x, stable: bool = True):
     return xs[new], order[new], inv
 
 
-def as_rng(seed) -> np.random.Generator:
-    """Return a Generator from an int seed, None, or a Generator."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
+#: a Generator from ``seed`` (None, int, SeedSequence or Generator): the package's one helper
+as_rng = as_generator
 
 
 def bh_fdr(p) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values); NaN entries stay NaN.
+    """Benjamini-Hochberg adjusted p-values (q-values) over all entries; NaN entries stay NaN.
 
     Parameters
     ----------
@@ -47,24 +47,11 @@ def bh_fdr(p) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        Adjusted p-values, same shape.
+        Adjusted p-values, same shape (:func:`comboplan._multitest.adjust_pvalues` with
+        ``method="fdr_bh"`` on the flattened array).
     """
     p = np.asarray(p, dtype=float)
-    out = np.full(p.shape, np.nan)
-    flat = p.ravel()
-    ok = np.isfinite(flat)
-    m = int(ok.sum())
-    if m == 0:
-        return out
-    pv = flat[ok]
-    order = np.argsort(pv)
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    res = np.empty(m)
-    res[order] = np.minimum(q, 1.0)
-    o = out.ravel()
-    o[ok] = res
-    return o.reshape(p.shape)
+    return adjust_pvalues(p.ravel(), "fdr_bh").reshape(p.shape)
 
 
 def boot_pvalue(samples, axis: int = 0) -> np.ndarray:

@@ -32,6 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from .._params import Integral, Interval, Real, validate_params
+from .._random import as_generator
 from ..exceptions import DataError
 from ..results import ResultIO, check_kind, set_units
 from .data import as_growth_data, batch_arrays
@@ -507,7 +508,7 @@ def growth_endpoints(
         x = v[gd.subject_arm == k]
         return x.mean(), (x.var(ddof=1) / x.size if x.size > 1 else np.nan), x.size
 
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = as_generator(seed)
     med = np.array([km_median(ttt[gd.subject_arm == k], reached[gd.subject_arm == k]) for k in range(len(arms))])
     boot_med = None
     if n_boot and n_boot > 0:

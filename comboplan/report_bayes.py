@@ -1,4 +1,5 @@
-"""Report section of ``comboplan demo``: the Bayesian hierarchical growth model.
+"""Report section of ``comboplan demo``: the Bayesian hierarchical growth model (application
+layer, beside :mod:`comboplan.report`; the estimator itself lives in :mod:`comboplan.fitting.bayes`).
 
 ``demo_section(ctx)`` fits the Bayesian model to the same seeded, paper-shaped
 xenograft study as the growth section (``comboplan.report.paper_xenograft``: the bundled
@@ -28,9 +29,9 @@ def demo_section(ctx) -> str:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from ...exceptions import DiagnosticsWarning
-    from ...report import paper_xenograft
-    from .growth import fit_growth, prior_predictive_growth
+    from .exceptions import DiagnosticsWarning
+    from .fitting.bayes.growth import fit_growth, prior_predictive_growth
+    from .report import paper_xenograft
 
     seed = ctx.seed
     rtv, _, gd = paper_xenograft(ctx)
