@@ -81,7 +81,11 @@ def _kernel():
     _RATE = rate
 
     @numba.njit(cache=True, error_model="numpy")
-    def solve(dt, I1, I2, out_step, subj, w0, l0, l1, k1, coef, law, psi, ntr):
+    def solve(dt, I1, I2, out_step, subj, w0, l0, l1, k1, coef, law, psi, ntr, tape):
+        # tape: None, or (rows, steps, 6 + 3 n_transit) to record every step's states for the
+        # adjoint (solve_vjp): x1 at the start, after kill 1 (xa), at the growth midpoint (xm),
+        # after growth (xc), the two hazard integrals, and the damaged compartments after kill 1,
+        # transit 1 and transit 2 (numba compiles the None case without the recording)
         ipsi = int(psi) if (psi == math.floor(psi) and psi <= 64.0) else 0
         R = subj.shape[0]
         S = dt.shape[0]
@@ -101,58 +105,59 @@ def _kernel():
             last_h = -1.0
             for s in range(S):
                 h = dt[s]
-                # kill, first half
-                H = 0.0
-                for c in range(nc):
-                    H += coef[r, c] * I1[i, s, c]
-                if H > 0.0:
-                    killed = -x1 * math.expm1(-H)
-                    x1 -= killed
-                    if ntr > 0:
-                        dam[0] += killed
-                # transit, half step (exact: x_j <- sum_{i<=j} e^-a a^(j-i)/(j-i)! x_i)
-                dtot = 0.0
-                if ntr > 0:
-                    if h != last_h:   # coefficients of this step length (uniform steps reuse them)
-                        a = k1[r] * 0.5 * h
-                        cf[0] = math.exp(-a)
-                        for j in range(1, ntr):
-                            cf[j] = cf[j - 1] * a / j
-                        last_h = h
-                    for j in range(ntr):
-                        acc = 0.0
-                        for q in range(j + 1):
-                            acc += cf[j - q] * dam[q]
-                        new[j] = acc
-                    for j in range(ntr):
-                        dam[j] = new[j]
-                        dtot += new[j]
-                # growth, full step (exponential midpoint)
-                if law == 0:
-                    x1 *= math.exp(l0[r] * h)
-                else:
-                    g0 = _RATE(law, x1 + dtot, l0[r], l1[r], psi, ipsi)
-                    xm = x1 * math.exp(0.5 * h * g0)
-                    gm = _RATE(law, xm + dtot, l0[r], l1[r], psi, ipsi)
-                    x1 *= math.exp(h * gm)
-                dtot = 0.0
-                if ntr > 0:
-                    for j in range(ntr):
-                        acc = 0.0
-                        for q in range(j + 1):
-                            acc += cf[j - q] * dam[q]
-                        new[j] = acc
-                    for j in range(ntr):
-                        dam[j] = new[j]
-                # kill, second half
-                H = 0.0
-                for c in range(nc):
-                    H += coef[r, c] * I2[i, s, c]
-                if H > 0.0:
-                    killed = -x1 * math.expm1(-H)
-                    x1 -= killed
-                    if ntr > 0:
-                        dam[0] += killed
+                if tape is not None:
+                    tape[r, s, 0] = x1
+                if ntr > 0 and h != last_h:   # transit coefficients of this step length (reused)
+                    a = k1[r] * 0.5 * h
+                    cf[0] = math.exp(-a)
+                    for j in range(1, ntr):
+                        cf[j] = cf[j - 1] * a / j
+                    last_h = h
+                for half in range(2):
+                    if half == 1:
+                        # transit (half step, exact: x_j <- sum_{i<=j} e^-a a^(j-i)/(j-i)! x_i) -
+                        # growth (full step, exponential midpoint) - transit (half step)
+                        for rep in range(2):
+                            dtot = 0.0
+                            for j in range(ntr):
+                                acc = 0.0
+                                for q in range(j + 1):
+                                    acc += cf[j - q] * dam[q]
+                                new[j] = acc
+                            for j in range(ntr):
+                                dam[j] = new[j]
+                                dtot += new[j]
+                                if tape is not None:
+                                    tape[r, s, 6 + (1 + rep) * ntr + j] = new[j]
+                            if rep == 1:
+                                break
+                            if law == 0:
+                                xm = x1
+                                x1 *= math.exp(l0[r] * h)
+                            else:
+                                g0 = _RATE(law, x1 + dtot, l0[r], l1[r], psi, ipsi)
+                                xm = x1 * math.exp(0.5 * h * g0)
+                                gm = _RATE(law, xm + dtot, l0[r], l1[r], psi, ipsi)
+                                x1 *= math.exp(h * gm)
+                            if tape is not None:
+                                tape[r, s, 2] = xm
+                                tape[r, s, 3] = x1
+                    # kill, first (I1) or second (I2) half step
+                    Ih = I1 if half == 0 else I2
+                    H = 0.0
+                    for c in range(nc):
+                        H += coef[r, c] * Ih[i, s, c]
+                    if tape is not None:
+                        tape[r, s, 4 + half] = H
+                    if H > 0.0:
+                        killed = -x1 * math.expm1(-H)
+                        x1 -= killed
+                        if ntr > 0:
+                            dam[0] += killed
+                    if half == 0 and tape is not None:
+                        tape[r, s, 1] = x1
+                        for j in range(ntr):
+                            tape[r, s, 6 + j] = dam[j]
                 tot = x1
                 for j in range(ntr):
                     tot += dam[j]
@@ -201,7 +206,7 @@ def solve_log_size(dt, I1, I2, out_step, subj, w0, lambda0, lambda1, k1, coef, *
     c = lambda a: np.ascontiguousarray(a, dtype=float)  # noqa: E731
     return f(c(dt), c(I1), c(I2), np.ascontiguousarray(out_step, dtype=np.int64),
              np.ascontiguousarray(subj, dtype=np.int64), c(w0), c(lambda0), c(lambda1), c(k1), c(coef),
-             int(LAWS[law]), float(psi), int(n_transit))
+             int(LAWS[law]), float(psi), int(n_transit), None)
 
 
 def _sens_kernel():
@@ -272,23 +277,6 @@ def _sens_kernel():
                 Wg[0, p] = X[p]
             for s in range(S):
                 h = dt[s]
-                # kill, first half (exact given the integrated hazard)
-                H = 0.0
-                for c in range(nc):
-                    H += coef[r, c] * I1[i, s, c]
-                if H > 0.0:
-                    f = math.exp(-H)
-                    x1n = x1 * f
-                    for p in range(P):
-                        xp = X[p] * f
-                        if pidx[p] >= 4:
-                            xp -= x1n * I1[i, s, pidx[p] - 4]
-                        if ntr > 0:
-                            D[0, p] += X[p] - xp
-                        X[p] = xp
-                    if ntr > 0:
-                        dam[0] += x1 - x1n
-                    x1 = x1n
                 # transit coefficients for this step
                 if ntr > 0:
                     a = k1[r] * 0.5 * h
@@ -297,84 +285,80 @@ def _sens_kernel():
                     for j in range(1, ntr):
                         cf[j] = cf[j - 1] * a / j
                         dcf[j] = cf[j - 1] - cf[j]
-                for rep in range(2):   # transit (half) - growth (full) - transit (half)
-                    if rep == 1:
-                        # growth, full step (exponential midpoint rule)
-                        dtot = 0.0
-                        for j in range(ntr):
-                            dtot += dam[j]
-                        if law == 0:
-                            e = math.exp(l0[r] * h)
-                            for p in range(P):
-                                X[p] = e * X[p]
-                                if pidx[p] == 1:
-                                    X[p] += e * x1 * h
-                            x1 *= e
-                        else:
-                            wa = x1 + dtot
-                            g0, gw, g_l0, g_l1 = _RATE_D(law, wa, l0[r], l1[r], psi)
-                            em = math.exp(0.5 * h * g0)
-                            xm = x1 * em
-                            for p in range(P):
-                                dw = X[p]
+                for half in range(2):
+                    if half == 1:
+                        for rep in range(2):   # transit (half) - growth (full) - transit (half)
+                            if rep == 1:
+                                # growth, full step (exponential midpoint rule)
+                                dtot = 0.0
                                 for j in range(ntr):
-                                    dw += D[j, p]
-                                dg = gw * dw
-                                if pidx[p] == 1:
-                                    dg += g_l0
-                                elif pidx[p] == 2:
-                                    dg += g_l1
-                                Xm[p] = em * (X[p] + x1 * 0.5 * h * dg)
-                            wb = xm + dtot
-                            gm, gw2, gm_l0, gm_l1 = _RATE_D(law, wb, l0[r], l1[r], psi)
-                            e2 = math.exp(h * gm)
-                            for p in range(P):
-                                dw = Xm[p]
+                                    dtot += dam[j]
+                                if law == 0:
+                                    e = math.exp(l0[r] * h)
+                                    for p in range(P):
+                                        X[p] = e * X[p]
+                                        if pidx[p] == 1:
+                                            X[p] += e * x1 * h
+                                    x1 *= e
+                                else:
+                                    # two substeps x <- x e^(hh g(w)): to the midpoint (hh = h/2, g at
+                                    # the start, into Xm), then the full step (hh = h, g at the midpoint)
+                                    xm = x1
+                                    for sub in range(2):
+                                        src = X if sub == 0 else Xm
+                                        dst = Xm if sub == 0 else X
+                                        hh = 0.5 * h if sub == 0 else h
+                                        g, gw, g_l0, g_l1 = _RATE_D(law, xm + dtot, l0[r], l1[r], psi)
+                                        e = math.exp(hh * g)
+                                        for p in range(P):
+                                            dw = src[p]
+                                            for j in range(ntr):
+                                                dw += D[j, p]
+                                            dg = gw * dw
+                                            if pidx[p] == 1:
+                                                dg += g_l0
+                                            elif pidx[p] == 2:
+                                                dg += g_l1
+                                            dst[p] = e * (X[p] + x1 * hh * dg)
+                                        xm = x1 * e
+                                    x1 = xm
+                            if ntr > 0:
                                 for j in range(ntr):
-                                    dw += D[j, p]
-                                dg = gw2 * dw
-                                if pidx[p] == 1:
-                                    dg += gm_l0
-                                elif pidx[p] == 2:
-                                    dg += gm_l1
-                                X[p] = e2 * (X[p] + x1 * h * dg)
-                            x1 *= e2
-                    if ntr > 0:
-                        for j in range(ntr):
-                            acc = 0.0
-                            dacc = 0.0
-                            for q in range(j + 1):
-                                acc += cf[j - q] * dam[q]
-                                dacc += dcf[j - q] * dam[q]
-                            new[j] = acc
-                            for p in range(P):
-                                v = 0.0
-                                for q in range(j + 1):
-                                    v += cf[j - q] * D[q, p]
-                                if pidx[p] == 3:
-                                    v += dacc * 0.5 * h
-                                Dn[j, p] = v
-                        for j in range(ntr):
-                            dam[j] = new[j]
-                            for p in range(P):
-                                D[j, p] = Dn[j, p]
-                # kill, second half
-                H = 0.0
-                for c in range(nc):
-                    H += coef[r, c] * I2[i, s, c]
-                if H > 0.0:
-                    f = math.exp(-H)
-                    x1n = x1 * f
-                    for p in range(P):
-                        xp = X[p] * f
-                        if pidx[p] >= 4:
-                            xp -= x1n * I2[i, s, pidx[p] - 4]
+                                    acc = 0.0
+                                    dacc = 0.0
+                                    for q in range(j + 1):
+                                        acc += cf[j - q] * dam[q]
+                                        dacc += dcf[j - q] * dam[q]
+                                    new[j] = acc
+                                    for p in range(P):
+                                        v = 0.0
+                                        for q in range(j + 1):
+                                            v += cf[j - q] * D[q, p]
+                                        if pidx[p] == 3:
+                                            v += dacc * 0.5 * h
+                                        Dn[j, p] = v
+                                for j in range(ntr):
+                                    dam[j] = new[j]
+                                    for p in range(P):
+                                        D[j, p] = Dn[j, p]
+                    # kill, first (I1) or second (I2) half step (exact given the integrated hazard)
+                    Ih = I1 if half == 0 else I2
+                    H = 0.0
+                    for c in range(nc):
+                        H += coef[r, c] * Ih[i, s, c]
+                    if H > 0.0:
+                        f = math.exp(-H)
+                        x1n = x1 * f
+                        for p in range(P):
+                            xp = X[p] * f
+                            if pidx[p] >= 4:
+                                xp -= x1n * Ih[i, s, pidx[p] - 4]
+                            if ntr > 0:
+                                D[0, p] += X[p] - xp
+                            X[p] = xp
                         if ntr > 0:
-                            D[0, p] += X[p] - xp
-                        X[p] = xp
-                    if ntr > 0:
-                        dam[0] += x1 - x1n
-                    x1 = x1n
+                            dam[0] += x1 - x1n
+                        x1 = x1n
                 tot = x1
                 for j in range(ntr):
                     tot += dam[j]
@@ -444,6 +428,7 @@ def _vjp_kernel():
         return _VJP
     import numba
 
+    _kernel()        # defines _KERNEL
     _sens_kernel()   # defines _RATE_D
 
     @numba.njit(cache=True, error_model="numpy")
@@ -453,234 +438,99 @@ def _vjp_kernel():
         nc = coef.shape[1]
         m = out_step.shape[1]
         nt = max(ntr, 1)
-        out = np.empty((R, m))
+        # forward: the solver itself, recording every step's states
+        tape = np.empty((R, S, 6 + 3 * ntr))
+        out = _KERNEL(dt, I1, I2, out_step, subj, w0, l0, l1, k1, coef, law, psi, ntr, tape)
         grad = np.zeros((R, 4 + nc))
-        xs = np.empty(S + 1)             # x1 at the start of every step
-        ds = np.zeros((S + 1, nt))       # damaged compartments at the start of every step
         wbar = np.zeros(S + 1)           # d(objective)/d(total size) at every grid point
-        dam = np.zeros(nt)
-        new = np.zeros(nt)
         cf = np.zeros(nt)
         dcf = np.zeros(nt)
-        da = np.zeros(nt)                # intermediate states of one step (recomputed backwards)
-        db = np.zeros(nt)
-        dd = np.zeros(nt)
         bd = np.zeros(nt)                # adjoints of the damaged compartments
         bn = np.zeros(nt)
         for r in range(R):
             i = subj[r]
-            # ---- forward pass, storing the state at the start of every step
-            x1 = w0[r]
-            for j in range(nt):
-                dam[j] = 0.0
-            xs[0] = x1
-            for j in range(nt):
-                ds[0, j] = 0.0
-            for s in range(S):
-                h = dt[s]
-                H = 0.0
-                for c in range(nc):
-                    H += coef[r, c] * I1[i, s, c]
-                if H > 0.0:
-                    killed = -x1 * math.expm1(-H)
-                    x1 -= killed
-                    if ntr > 0:
-                        dam[0] += killed
-                if ntr > 0:
-                    a = k1[r] * 0.5 * h
-                    cf[0] = math.exp(-a)
-                    for j in range(1, ntr):
-                        cf[j] = cf[j - 1] * a / j
-                    for j in range(ntr):
-                        acc = 0.0
-                        for q in range(j + 1):
-                            acc += cf[j - q] * dam[q]
-                        new[j] = acc
-                    for j in range(ntr):
-                        dam[j] = new[j]
-                dtot = 0.0
-                for j in range(ntr):
-                    dtot += dam[j]
-                if law == 0:
-                    x1 *= math.exp(l0[r] * h)
-                else:
-                    g0 = _RATE_D(law, x1 + dtot, l0[r], l1[r], psi)[0]
-                    xm = x1 * math.exp(0.5 * h * g0)
-                    gm = _RATE_D(law, xm + dtot, l0[r], l1[r], psi)[0]
-                    x1 *= math.exp(h * gm)
-                if ntr > 0:
-                    for j in range(ntr):
-                        acc = 0.0
-                        for q in range(j + 1):
-                            acc += cf[j - q] * dam[q]
-                        new[j] = acc
-                    for j in range(ntr):
-                        dam[j] = new[j]
-                H = 0.0
-                for c in range(nc):
-                    H += coef[r, c] * I2[i, s, c]
-                if H > 0.0:
-                    killed = -x1 * math.expm1(-H)
-                    x1 -= killed
-                    if ntr > 0:
-                        dam[0] += killed
-                xs[s + 1] = x1
-                for j in range(nt):
-                    ds[s + 1, j] = dam[j]
-            # ---- outputs and their adjoints d(sum gbar * log w)/d w
             for k in range(S + 1):
                 wbar[k] = 0.0
             for o in range(m):
                 k = out_step[i, o]
-                if k < 0:
-                    out[r, o] = 0.0
-                    continue
-                tot = xs[k]
-                for j in range(ntr):
-                    tot += ds[k, j]
-                if tot > 0.0:
-                    out[r, o] = math.log(tot)
-                    wbar[k] += gbar[r, o] / tot
-                else:
-                    out[r, o] = -745.0
-            # ---- backward pass, recomputing each step's intermediate states from its start
-            bx = wbar[S]
+                if k >= 0 and out[r, o] > -745.0:
+                    wbar[k] += gbar[r, o] * math.exp(-out[r, o])   # d log w / d w = 1 / w
+            # backward through the recorded steps: bx, bd adjoints of x1 and the damaged
+            # compartments at the end of step s
+            bx = 0.0
             for j in range(nt):
-                bd[j] = wbar[S] if j < ntr else 0.0
-            gw0 = 0.0
+                bd[j] = 0.0
             gl0 = 0.0
             gl1 = 0.0
             gk1 = 0.0
+            last_h = -1.0
             for s in range(S - 1, -1, -1):
-                h = dt[s]
-                # recompute: a (after kill 1), b (after transit), c (after growth), d (after transit)
-                x1 = xs[s]
+                bx += wbar[s + 1]        # the total at the end of step s is an output
                 for j in range(ntr):
-                    da[j] = ds[s, j]
-                H1 = 0.0
-                for c in range(nc):
-                    H1 += coef[r, c] * I1[i, s, c]
-                f1 = 1.0
-                x0 = x1
-                if H1 > 0.0:
-                    f1 = math.exp(-H1)
-                    if ntr > 0:
-                        da[0] += x1 * (-math.expm1(-H1))
-                    x1 = x1 * f1
-                xa = x1
-                a = 0.0
-                if ntr > 0:
+                    bd[j] += wbar[s + 1]
+                h = dt[s]
+                if ntr > 0 and h != last_h:
                     a = k1[r] * 0.5 * h
                     cf[0] = math.exp(-a)
                     dcf[0] = -cf[0]
                     for j in range(1, ntr):
                         cf[j] = cf[j - 1] * a / j
                         dcf[j] = cf[j - 1] - cf[j]
-                    for j in range(ntr):
-                        acc = 0.0
-                        for q in range(j + 1):
-                            acc += cf[j - q] * da[q]
-                        db[j] = acc
-                dtot = 0.0
-                for j in range(ntr):
-                    dtot += db[j]
-                g0 = 0.0
-                gw = 0.0
-                g_l0 = 0.0
-                g_l1 = 0.0
-                em = 1.0
-                xm = xa
-                gm = 0.0
-                gw2 = 0.0
-                gm_l0 = 0.0
-                gm_l1 = 0.0
-                if law == 0:
-                    e2 = math.exp(l0[r] * h)
-                else:
-                    g0, gw, g_l0, g_l1 = _RATE_D(law, xa + dtot, l0[r], l1[r], psi)
-                    em = math.exp(0.5 * h * g0)
-                    xm = xa * em
-                    gm, gw2, gm_l0, gm_l1 = _RATE_D(law, xm + dtot, l0[r], l1[r], psi)
-                    e2 = math.exp(h * gm)
-                xc = xa * e2
-                if ntr > 0:
-                    for j in range(ntr):
-                        acc = 0.0
-                        for q in range(j + 1):
-                            acc += cf[j - q] * db[q]
-                        dd[j] = acc
-                H2 = 0.0
-                for c in range(nc):
-                    H2 += coef[r, c] * I2[i, s, c]
-                # kill 2: xe = xc f2, dam0_e = dd0 + xc (1 - f2)
-                if H2 > 0.0:
-                    f2 = math.exp(-H2)
-                    b0 = bd[0] if ntr > 0 else 0.0
-                    hb = xc * f2 * (b0 - bx)
-                    for c in range(nc):
-                        grad[r, 4 + c] += hb * I2[i, s, c]
-                    bx = bx * f2 + b0 * (1.0 - f2)
-                # transit 2: dd = C db
-                if ntr > 0:
-                    for j in range(ntr):
-                        acc = 0.0
-                        for q in range(j + 1):
-                            acc += dcf[j - q] * db[q]
-                        gk1 += bd[j] * acc * 0.5 * h
-                    for q in range(ntr):
-                        acc = 0.0
-                        for j in range(q, ntr):
-                            acc += cf[j - q] * bd[j]
-                        bn[q] = acc
-                    for q in range(ntr):
-                        bd[q] = bn[q]
-                # growth
-                if law == 0:
-                    gl0 += bx * xc * h
-                    bx = bx * e2
-                else:
-                    bgm = bx * xc * h
-                    bxa = bx * e2
-                    bwb = bgm * gw2
-                    gl0 += bgm * gm_l0
-                    gl1 += bgm * gm_l1
-                    bxa += bwb * em
-                    bg0 = bwb * xa * em * 0.5 * h
-                    bwa = bg0 * gw
-                    gl0 += bg0 * g_l0
-                    gl1 += bg0 * g_l1
-                    bxa += bwa
-                    bt = bwb + bwa
-                    for j in range(ntr):
-                        bd[j] += bt
-                    bx = bxa
-                # transit 1: db = C da
-                if ntr > 0:
-                    for j in range(ntr):
-                        acc = 0.0
-                        for q in range(j + 1):
-                            acc += dcf[j - q] * da[q]
-                        gk1 += bd[j] * acc * 0.5 * h
-                    for q in range(ntr):
-                        acc = 0.0
-                        for j in range(q, ntr):
-                            acc += cf[j - q] * bd[j]
-                        bn[q] = acc
-                    for q in range(ntr):
-                        bd[q] = bn[q]
-                # kill 1: xa = x0 f1, da0 = ds0 + x0 (1 - f1)
-                if H1 > 0.0:
-                    b0 = bd[0] if ntr > 0 else 0.0
-                    hb = x0 * f1 * (b0 - bx)
-                    for c in range(nc):
-                        grad[r, 4 + c] += hb * I1[i, s, c]
-                    bx = bx * f1 + b0 * (1.0 - f1)
-                # the total at the start of this step is an output too
-                bx += wbar[s]
-                for j in range(ntr):
-                    bd[j] += wbar[s]
-            gw0 += bx
-            grad[r, 0] = gw0
+                    last_h = h
+                x0, xa, xm, xc = tape[r, s, 0], tape[r, s, 1], tape[r, s, 2], tape[r, s, 3]
+                for half in range(1, -1, -1):
+                    # kill half step: x <- x f, dam0 <- dam0 + x (1 - f), f = exp(-H)
+                    H = tape[r, s, 4 + half]
+                    if H > 0.0:
+                        xin = xc if half == 1 else x0
+                        Ih = I1 if half == 0 else I2
+                        f = math.exp(-H)
+                        b0 = bd[0] if ntr > 0 else 0.0
+                        hb = xin * f * (b0 - bx)
+                        for c in range(nc):
+                            grad[r, 4 + c] += hb * Ih[i, s, c]
+                        bx = bx * f + b0 * (1.0 - f)
+                    if half == 0:
+                        break
+                    for rep in range(1, -1, -1):
+                        # transit rep (input: db for transit 2, da for transit 1): dam <- C(k1) dam
+                        if ntr > 0:
+                            off = 6 + rep * ntr
+                            for j in range(ntr):
+                                acc = 0.0
+                                for q in range(j + 1):
+                                    acc += dcf[j - q] * tape[r, s, off + q]
+                                gk1 += bd[j] * acc * 0.5 * h
+                            for q in range(ntr):
+                                acc = 0.0
+                                for j in range(q, ntr):
+                                    acc += cf[j - q] * bd[j]
+                                bn[q] = acc
+                            for q in range(ntr):
+                                bd[q] = bn[q]
+                        if rep == 0:
+                            break
+                        # growth: xc = xa e^(h gm), gm = g(xm + dtot), xm = xa e^(h g0 / 2), g0 = g(xa + dtot)
+                        if law == 0:
+                            gl0 += bx * xc * h
+                            bx = bx * math.exp(l0[r] * h)
+                        else:
+                            dtot = 0.0
+                            for j in range(ntr):
+                                dtot += tape[r, s, 6 + ntr + j]
+                            g0, gw, g_l0, g_l1 = _RATE_D(law, xa + dtot, l0[r], l1[r], psi)
+                            gm, gw2, gm_l0, gm_l1 = _RATE_D(law, xm + dtot, l0[r], l1[r], psi)
+                            em = math.exp(0.5 * h * g0)
+                            bgm = bx * xc * h
+                            bwb = bgm * gw2
+                            bg0 = bwb * xa * em * 0.5 * h
+                            bwa = bg0 * gw
+                            gl0 += bgm * gm_l0 + bg0 * g_l0
+                            gl1 += bgm * gm_l1 + bg0 * g_l1
+                            for j in range(ntr):
+                                bd[j] += bwb + bwa
+                            bx = bx * math.exp(h * gm) + bwb * em + bwa
+            grad[r, 0] = bx + wbar[0]
             grad[r, 1] = gl0
             grad[r, 2] = gl1
             grad[r, 3] = gk1
