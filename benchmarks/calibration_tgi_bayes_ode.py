@@ -73,7 +73,8 @@ def summarise(rows) -> int:
     bad = [r for r in rows if "error" in r]
     print(f"{len(rows)} studies (Simeoni TGI, 3 transit compartments, Bayesian NUTS fit); fits that raised: "
           f"{len(bad)}{' (' + bad[0]['error'][:80] + ')' if bad else ''}; with divergences: "
-          f"{sum(r['divergences'] > 0 for r in ok)}; R-hat > 1.01: {sum(r['rhat_max'] > 1.01 for r in ok)}; "
+          f"{sum(r['divergences'] > 0 for r in ok)}; R-hat > 1.01: {sum(r['rhat_max'] > 1.01 for r in ok)} "
+          f"(not computed for {sum(not np.isfinite(r['rhat_max']) for r in ok)} one-chain fits); "
           f"median {np.median([r['seconds'] for r in ok]) if ok else float('nan'):.0f} s per fit")
     print(f"{'parameter':<22}{'true':>6}{'cover90':>9}{'MC SE':>7}{'z-bias':>8}  (z-bias = mean (median - truth) / posterior SD)")
     fail = False

@@ -162,6 +162,38 @@ def test_bayesian_ode_fit_recovery():
                                fit.posterior_draws()["lambda1"])
 
 
+def test_bayesian_ode_prior_is_not_centred_at_a_pooled_estimate_on_its_bound(monkeypatch):
+    """Regression (calibration seeds 3011, 3031, 3043): when the naive-pooled least-squares fit that
+    centres the priors puts k1 on its bound 0, the log-normal prior used to be centred at log(1e-8)
+    and the posterior followed (k1 = 0.0000 +- 0.0001 for a truth of 1).  Such a parameter is now
+    centred at fit_tgi's default start (k1 = 1/day), the prior table says why, and the posterior
+    of k1 stays away from 0."""
+    import warnings
+
+    import comboplan.growth.tgi as gt
+    from comboplan.fitting.bayes.tgi_ode import fit_tgi_bayes_ode
+
+    pooled = gt._pooled_start
+
+    def k1_on_bound(pred, y, mask, cens, names, *args, **kw):
+        out = np.array(pooled(pred, y, mask, cens, names, *args, **kw), dtype=float)
+        out[list(names).index("k1")] = 0.0
+        return out
+
+    monkeypatch.setattr(gt, "_pooled_start", k1_on_bound)
+    df = study("exponential", 1, 4, n=3, cv=0.08)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_tgi_bayes_ode(df, subject="mouse", arm="scenario", time="day", size="observed", treatments=ARMS,
+                                pk=PK, growth="exponential", n_transit=1, random=("w0",), draws=60, tune=100,
+                                chains=1, seed=2)
+    k1 = fit.population.set_index("parameter").loc["k1"]
+    assert k1["ci_low"] > 0.05, k1   # before the fix: the whole posterior below 1e-3
+    prior = {r["parameter"]: r for r in fit.settings["priors"]}
+    assert "default start" in prior["k1"]["why"] and prior["k1"]["centre"].startswith("1 ")
+    assert "pooled" in prior["lambda0"]["why"] and "default" not in prior["lambda0"]["why"]
+
+
 def test_instant_clearance_puts_k1_on_its_bound_with_conditional_standard_errors():
     """Data where killed cells vanish at once (no transit compartments; caliper CV 0.5 %), fitted
     with three on a fine step: the likelihood keeps rising as k1 -> infinity; the transit rate stops

@@ -4,13 +4,13 @@ The model is :func:`comboplan.fit_tgi`'s with ``growth="simeoni" | "koch"`` and/
 ``n_transit > 0`` (same design, equations, parameter names and units): log-normal priors on the
 typical values, ``gamma ~ Normal(0, interaction_prior_sd)`` truncated to ``gamma >= -2``
 (0 = Bliss independence, > 0 synergy), ``omega ~ HalfNormal(0.5)``, ``sigma ~ HalfNormal(0.5)``,
-non-centred log-normal random effects, additive error on log size with M3 censoring.
+log-normal random effects (centred by default), additive error on log size with M3 censoring.
 
 The log sizes come from the compiled solver of :mod:`comboplan.models.tgi_ode` (the
-simulator's splitting scheme) wrapped as a PyTensor ``Op`` whose gradient uses the solver's
-exact forward sensitivities, so PyMC's NUTS samples it.  The prior centres are data-driven, as
-in :func:`~comboplan.fitting.bayes.tgi.fit_tgi_bayes`: the naive-pooled least-squares fit of
-:func:`comboplan.fit_tgi` (one typical animal, no random effects), with wide log-scale SDs.
+simulator's splitting scheme) wrapped as a PyTensor ``Op`` whose gradient is the solver's adjoint
+(exact for the discrete scheme), so NUTS (nutpie by default) samples it.  The prior centres are data-driven: the naive-pooled
+least-squares fit of :func:`comboplan.fit_tgi` (one typical animal, no random effects), with wide
+log-scale SDs; a parameter that fit puts on its bound (0) is centred at ``fit_tgi``'s default start.
 """
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ __all__ = ["fit_tgi_bayes_ode", "TGIBayesODEFit"]
 #: prior SD of the log typical values (log scale) around the pooled-fit centre
 _PRIOR_SD = {"w0": 1.0, "lambda0": 1.0, "lambda1": 1.5, "k1": 1.0}
 _PRIOR_SD_POTENCY = 2.0
+#: a pooled estimate below this fraction of fit_tgi's default start counts as on its bound (0)
+_ON_BOUND = 1e-3
 _HS_OMEGA = 0.5
 _HS_SIGMA = 0.5
 
@@ -236,6 +238,13 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
                                            {}, True)))
     st = _Structural(d, names, agents, pair, use_int, n, growth, int(n_transit), float(psi))
     tnames = st.names
+    # a pooled estimate on its lower bound (0) is no centre for a log-normal prior: log(0) would
+    # pin the parameter at 0 whatever the data say (calibration seeds 3011, 3031, 3043: the
+    # pooled fit put k1 at 0 and the posterior followed, k1 = 0.0000 +- 0.0001 for a truth of 1);
+    # such parameters are centred at fit_tgi's default start instead
+    on_bound = {nm for nm in tnames if not centre[nm] > _ON_BOUND * init[nm]}
+    for nm in on_bound:
+        centre[nm] = float(init[nm])
     mu = np.array([math.log(max(centre[nm], 1e-8)) for nm in tnames])
     sd = np.array([_PRIOR_SD.get(nm, _PRIOR_SD_POTENCY) for nm in tnames])
     R = np.zeros((len(random), len(tnames)))
@@ -345,7 +354,9 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
         "ipred": np.exp(fi[a_i, a_j]),
         "iwres": np.where(cens[a_i, a_j], np.nan, (y[a_i, a_j] - fi[a_i, a_j]) / s_med)})
     prior_rows = [{"parameter": nm, "prior": f"log {nm} ~ Normal({m:.4g}, {s_:g})",
-                   "centre": f"{math.exp(m):.4g} {units[nm]}", "why": "naive-pooled least-squares fit"}
+                   "centre": f"{math.exp(m):.4g} {units[nm]}",
+                   "why": ("fit_tgi's default start (the naive-pooled least-squares fit put it on its bound, 0)"
+                           if nm in on_bound else "naive-pooled least-squares fit")}
                   for nm, m, s_ in zip(tnames, mu, sd)]
     if use_int:
         prior_rows.append({"parameter": "interaction.gamma", "prior": f"interaction.gamma ~ Normal(0, "
