@@ -56,6 +56,8 @@ __all__ = [
     "fit_dose_response",
     "synergy",
     "score_matrix",
+    "read_combinations",
+    "DRUGCOMB_COLUMNS",
 ]
 
 _PART, _POS, _PAD = "__cp_part", "__cp_pos", "__cp_pad"
@@ -689,3 +691,340 @@ def score_matrix(data, d1: str, d2: str, response: str, by, *, client=None, npar
     tab = pd.concat([o for o in outs if o is not None], ignore_index=True)
     ordinal = tab.groupby(by_l, sort=True, dropna=False, observed=True).ngroup().to_numpy()
     return tab.iloc[np.argsort(ordinal, kind="stable")].reset_index(drop=True)
+
+
+
+# ----------------------------------------------------------------------------- lazy readers
+#: DrugComb's response table (the TidyComb template that DrugComb ingests, and the rows of
+#: ``api.drugcomb.org/response``) -> comboplan's tidy columns; ``response`` is accepted for
+#: ``inhibition`` (TidyComb's manual names it so), both in percent inhibition.
+DRUGCOMB_COLUMNS = {"block": "block_id", "drug_row": "drug_row", "drug_col": "drug_col", "conc_row": "conc_r",
+                    "conc_col": "conc_c", "response": "inhibition", "conc_row_unit": "conc_r_unit",
+                    "conc_col_unit": "conc_c_unit"}
+_DRUGCOMB_KEEP = {"cell_line": "cell_line_name"}
+_PARQUET_EXT = (".parquet", ".pq", ".parq")
+_TABLE_EXT = _PARQUET_EXT + (".csv", ".tsv", ".tab", ".txt", ".csv.gz", ".tsv.gz", ".csv.bz2", ".csv.xz")
+_HEAD_ROWS = 50
+
+
+class _Failed:
+    """A partition whose rows were refused (the finishing step re-raises with file row numbers)."""
+
+    def __init__(self, n):
+        self.n = n
+
+
+def _spec_for(fmt: str, columns) -> dict:
+    from .combination.io import SF_COLUMNS
+
+    if fmt == "synergyfinder":
+        return {"cols": dict(SF_COLUMNS), "fallback": "ConcUnit", "role": "SynergyFinder long format", "keep": {},
+                "aliases": True}
+    cols = dict(DRUGCOMB_COLUMNS)
+    if "inhibition" not in columns and "response" in columns:
+        cols["response"] = "response"
+    return {"cols": cols, "fallback": None, "role": "DrugComb response table", "keep": dict(_DRUGCOMB_KEEP),
+            "aliases": False}
+
+
+def _expand_paths(path) -> list[str]:
+    import glob
+    from pathlib import Path
+
+    paths = path if isinstance(path, (list, tuple)) else [path]
+    files: list[str] = []
+    for one in paths:
+        s = str(one)
+        p = Path(s)
+        if p.is_dir():
+            found = sorted(str(f) for f in p.iterdir() if f.is_file() and not f.name.startswith((".", "_"))
+                           and f.name.lower().endswith(_TABLE_EXT))
+            if not found:
+                raise DataError(f"folder {s!r} holds no .csv/.tsv/.parquet file.")
+            files += found
+        elif any(ch in s for ch in "*?["):
+            found = sorted(f for f in glob.glob(s) if Path(f).is_file())
+            if not found:
+                raise DataError(f"no file matches {s!r}.")
+            files += found
+        elif p.exists():
+            files.append(s)
+        else:
+            raise DataError(f"file {s!r} not found.")
+    return files
+
+
+def _is_parquet(f: str) -> bool:
+    return f.lower().endswith(_PARQUET_EXT)
+
+
+def _sniff_sep(f: str) -> str:
+    import csv
+
+    import fsspec
+
+    with fsspec.open(f, "rt", compression="infer") as fh:
+        line = fh.readline()
+    try:
+        return csv.Sniffer().sniff(line, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _head(f: str, sep) -> pd.DataFrame:
+    """The first rows of one file (the only data read when the reader is called)."""
+    try:
+        if _is_parquet(f):
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(f)
+            batch = next(pf.iter_batches(batch_size=_HEAD_ROWS), None)
+            return batch.to_pandas() if batch is not None else pf.schema_arrow.empty_table().to_pandas()
+        return pd.read_csv(f, sep=sep, nrows=_HEAD_ROWS)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - not a table at all
+        raise DataError(f"file {f!r} could not be read as {'Parquet' if _is_parquet(f) else 'CSV'}: {exc}") from exc
+
+
+def _block_kind(dtype) -> str:
+    if pd.api.types.is_bool_dtype(dtype):
+        return "text"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    return "text"
+
+
+def _prepare(raw: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """A raw partition with SynergyFinder's aliases renamed and the block ids in the head's type."""
+    from .combination.io import synergyfinder_aliases
+
+    if spec["aliases"]:
+        raw = synergyfinder_aliases(raw)
+    col = spec["cols"]["block"]
+    kind = spec["block_kind"]
+    if kind != "text" and col in raw.columns and not pd.api.types.is_numeric_dtype(raw[col].dtype):
+        num = pd.to_numeric(raw[col], errors="coerce")
+        bad = num.isna().to_numpy() & raw[col].notna().to_numpy()
+        if kind == "int":
+            bad |= num.notna().to_numpy() & (num.fillna(0) % 1 != 0).to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            from .data.validate import _fmt_label
+
+            raise DataError(f"column {col!r} holds {'integers' if kind == 'int' else 'numbers'} in the first rows "
+                            f"of the file but row {_fmt_label(raw.index[i])} has {_fmt_label(raw[col].iloc[i])}; "
+                            "block ids must be of one type (all numbers or all text).")
+        raw = raw.copy()
+        raw[col] = num.astype("int64") if kind == "int" and not num.isna().any() else num
+    return raw
+
+
+def _tidy(raw: pd.DataFrame, spec: dict, index=None) -> pd.DataFrame:
+    from .combination.io import tidy_long_table
+
+    if index is not None:
+        raw = raw.set_axis(index, axis=0)
+    out = tidy_long_table(_prepare(raw, spec), spec["cols"], unit_fallback=spec["fallback"], role=spec["role"],
+                          keep=spec["keep"], check_units=False)  # checked with the earlier partitions' units
+    for c in ("conc_row", "conc_col", "response"):
+        out[c] = out[c].astype("float64")
+    return out
+
+
+def _tidy_part(raw: pd.DataFrame, spec: dict):
+    try:
+        return _tidy(raw.reset_index(drop=True), spec)
+    except DataError:
+        return _Failed(len(raw))
+
+
+def _part_summary(tidy, spec: dict) -> dict:
+    """What the partitions after this one need to know of it: its length, its blocks, the
+    replicate counts of its cells and the first row of each (block, drug, unit)."""
+    from .combination.io import REPLICATE_KEYS, unit_table
+
+    if isinstance(tidy, _Failed):
+        return {"n": tidy.n, "failed": True}
+    counts = tidy.groupby(REPLICATE_KEYS, sort=False, dropna=False).size().rename("n").reset_index()
+    unit_cols = (spec["cols"]["conc_row_unit"], spec["cols"]["conc_col_unit"])
+    units = unit_table(tidy, np.arange(len(tidy)), unit_cols).drop_duplicates(["block", "drug", "unit"])
+    return {"n": len(tidy), "failed": False, "blocks": set(pd.unique(tidy["block"]).tolist()), "counts": counts,
+            "units": units}
+
+
+def _carry_start() -> dict:
+    return {"file": None, "offset": 0, "blocks": set(), "seen": set(), "counts": None, "units": None,
+            "failed": None}
+
+
+def _advance(carry: dict, summ: dict, file: str) -> dict:
+    """The state after one more partition (of ``file``) has been read."""
+    from .combination.io import REPLICATE_KEYS
+
+    offset = carry["offset"] if carry["file"] == file else 0
+    if carry["failed"] or summ["failed"]:
+        return {**_carry_start(), "file": file, "offset": offset + summ["n"],
+                "failed": carry["failed"] or (file, offset, summ["n"])}
+    blocks = summ["blocks"]
+    counts, units = summ["counts"], summ["units"].copy()
+    units["row"] = units["row"] + offset
+    if carry["counts"] is not None:
+        keep = carry["counts"]["block"].isin(blocks)
+        counts = (pd.concat([carry["counts"][keep], counts], ignore_index=True)
+                  .groupby(REPLICATE_KEYS, sort=False, dropna=False)["n"].sum().reset_index())
+        units = pd.concat([carry["units"][carry["units"]["block"].isin(blocks)], units], ignore_index=True)
+        units = units.drop_duplicates(["block", "drug", "unit"])
+    return {"file": file, "offset": offset + summ["n"], "blocks": set(blocks),
+            "seen": carry["seen"] | carry["blocks"], "counts": counts, "units": units, "failed": None}
+
+
+def _finish(raw: pd.DataFrame, tidy, carry: dict, file: str, spec: dict) -> pd.DataFrame:
+    """The tidy partition with file row labels, replicate numbers continued from the partitions
+    before it, and units checked across the boundary; DataError naming the file otherwise."""
+    from .combination.io import REPLICATE_KEYS, check_unit_table, replicate_numbers, unit_table
+
+    offset = carry["offset"] if carry["file"] == file else 0
+    try:
+        if carry["failed"]:
+            f0, off0, n0 = carry["failed"]
+            raise DataError(f"rows {off0}-{off0 + n0 - 1} of file {f0!r} were refused (computing that partition "
+                            "names the row and column); the partitions after it cannot be numbered.")
+        index = pd.RangeIndex(offset, offset + len(raw))
+        if isinstance(tidy, _Failed):
+            _tidy(raw, spec, index=index)  # raises the message with this file's row labels
+            raise DataError("rows refused")  # pragma: no cover - _tidy raised above
+        tidy = tidy.set_axis(index, axis=0)
+        blocks = set(pd.unique(tidy["block"]).tolist())
+        back = blocks & (carry["seen"] - carry["blocks"])
+        if back:
+            b = sorted(back, key=repr)[0]
+            row = int(np.flatnonzero((tidy["block"] == b).to_numpy())[0]) + offset
+            raise DataError(f"block {b!r} appears again at row {row} after other blocks' rows, past a partition "
+                            "boundary: the lazy reader numbers replicates and checks units block by block in file "
+                            "order, so each block's rows must be contiguous (block ids unique across files). Sort "
+                            "the file by block, or read it with comboplan.read_synergyfinder.")
+        rep = replicate_numbers(tidy).to_numpy()
+        unit_cols = (spec["cols"]["conc_row_unit"], spec["cols"]["conc_col_unit"])
+        long = unit_table(tidy, index, unit_cols)
+        if carry["counts"] is not None and len(carry["counts"]):
+            prior = tidy[REPLICATE_KEYS].merge(carry["counts"], how="left", on=REPLICATE_KEYS)["n"]
+            rep = rep + prior.fillna(0).to_numpy(dtype=np.int64)
+            pu = carry["units"]
+            pu = pu[pu["block"].isin(blocks)]
+            if len(pu):
+                long = pd.concat([pu, long], ignore_index=True)
+        check_unit_table(long)
+        tidy["replicate"] = rep.astype(np.int64)
+        return tidy
+    except DataError as exc:
+        raise DataError(f"file {file!r}: {exc}") from None
+
+
+def read_combinations(path, *, format: str = "synergyfinder", blocksize="64MB", sep: str | None = None):
+    """Read a large combination screen's long table lazily, as a Dask DataFrame in comboplan's tidy form.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or list of them
+        A file, a glob pattern (``"screens/*.csv"``) or a folder (every ``.csv``, ``.tsv`` and
+        ``.parquet`` / ``.pq`` file in it, as ``dask.dataframe.to_csv`` / ``to_parquet`` write
+        them), read in sorted name order.  Each file is read as Parquet or as CSV by its
+        extension (CSV may be comma, semicolon, tab or pipe separated, optionally compressed).
+    format : {"synergyfinder", "drugcomb"}
+        ``"synergyfinder"``: SynergyFinder's long format, the columns
+        :func:`comboplan.read_synergyfinder` accepts (``BlockID``/``PairIndex``, ``DrugRow``,
+        ``DrugCol``, ``ConcRow``, ``ConcCol``, ``Response``, ``ConcRowUnit``/``ConcColUnit`` or
+        ``ConcUnit``; or ``Drug1``/``Conc1``...).  ``"drugcomb"``: DrugComb's response table,
+        ``block_id``, ``drug_row``, ``drug_col``, ``conc_r``, ``conc_c``, ``inhibition`` (or
+        ``response``), optional ``conc_r_unit``, ``conc_c_unit`` and ``cell_line_name``
+        (:data:`DRUGCOMB_COLUMNS`).
+    blocksize : str or int or None
+        Bytes per partition (``"64MB"``), passed to ``dask.dataframe.read_csv`` and
+        ``read_parquet`` (Parquet files are split at row groups).  ``None``: one partition per
+        file.
+    sep : str, optional
+        CSV separator (default: sniffed from each file's header line).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        One row per well, in file order, the columns of :func:`comboplan.read_synergyfinder`:
+        ``block``, ``drug_row``, ``drug_col``, ``conc_row``, ``conc_col`` (concentrations in the
+        file's units, float64), ``response`` (float64; percent inhibition in both databases),
+        ``conc_row_unit``, ``conc_col_unit`` (the stated units, ``""`` when the file has none),
+        ``cell_line`` (DrugComb files with ``cell_line_name``) and ``replicate`` (1, 2, ... over the
+        repeated rows of a cell of a block, numbered across partitions).  The index is the row
+        number within each file (0 = first data row), the label error messages use.  Score it with
+        ``comboplan.distributed.synergy(ddf, doses=["conc_row", "conc_col"], response="response",
+        by=["block", "drug_row", "drug_col"], replicate="replicate")``.
+
+    Raises
+    ------
+    DataError
+        At call time: no such file, a file that is not a table, a missing column, a bad format
+        name, or bad values in the first rows.  At compute time (the rest of the file is read only
+        then): non-numeric concentrations or responses, missing, infinite or negative
+        concentrations, a drug in more than one unit within one block (never converted), block
+        ids of two types, or a block whose rows are not contiguous across a partition boundary;
+        the message names the file, the column and the row.
+
+    Notes
+    -----
+    Nothing but the first rows of each file (and Dask's sample of the first file) is read at
+    call time.  Replicate numbers and the one-unit-per-drug check span partitions: each
+    partition's state (its blocks' cell counts and units) is handed to the next one, so the
+    result equals the pandas reader's whatever the blocksize.  A block's rows must be
+    contiguous (both databases write them so); a block that reappears after other blocks'
+    rows in a later partition is refused rather than numbered wrongly.
+    """
+    import dask
+    import dask.dataframe as dd
+
+    _require_dask()
+    fmt = str(format).lower()
+    if fmt not in ("synergyfinder", "drugcomb"):
+        raise DataError(f"format must be 'synergyfinder' or 'drugcomb'; got {format!r}")
+    files = _expand_paths(path)
+    parts, metas = [], []
+    spec0 = None
+    for f in files:
+        fsep = None if _is_parquet(f) else (sep or _sniff_sep(f))
+        head = _head(f, fsep)
+        if fmt == "synergyfinder":
+            from .combination.io import synergyfinder_aliases
+
+            cols_seen = synergyfinder_aliases(head).columns
+        else:
+            cols_seen = head.columns
+        spec = _spec_for(fmt, cols_seen)
+        bcol = spec["cols"]["block"]
+        spec["block_kind"] = _block_kind(head[bcol].dtype) if bcol in cols_seen else "text"
+        try:
+            metas.append(_tidy(head, spec).iloc[:0])
+        except DataError as exc:
+            raise DataError(f"file {f!r}: {exc}") from None
+        if spec0 is None:
+            spec0 = spec
+        if _is_parquet(f):
+            ddf = dd.read_parquet(f, index=False, blocksize=blocksize, split_row_groups="infer" if blocksize else False)
+        else:
+            with dask.config.set({"dataframe.convert-string": False}):
+                ddf = dd.read_csv(f, sep=fsep, blocksize=blocksize, dtype=object, sample_rows=10)
+        parts += [(f, spec, p) for p in ddf.to_delayed()]
+    for f, m in zip(files, metas):
+        if list(m.columns) != list(metas[0].columns) or not m.dtypes.equals(metas[0].dtypes):
+            raise DataError(f"file {f!r} does not read into the same columns and types as {files[0]!r} "
+                            f"({dict(m.dtypes.astype(str))} vs {dict(metas[0].dtypes.astype(str))}); read the "
+                            "files separately.")
+    meta = metas[0].assign(replicate=np.array([], dtype=np.int64))
+    carry = dask.delayed(_carry_start)()
+    outs = []
+    for f, spec, raw in parts:
+        tidy = dask.delayed(_tidy_part)(raw, spec)
+        outs.append(dask.delayed(_finish)(raw, tidy, carry, f, spec))
+        carry = dask.delayed(_advance)(carry, dask.delayed(_part_summary)(tidy, spec), f)
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_delayed(outs, meta=meta, verify_meta=False)

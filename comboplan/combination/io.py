@@ -64,47 +64,118 @@ def read_synergyfinder(path_or_frame, replicate: bool = True) -> pd.DataFrame:
         else:
             df = pd.read_csv(p, sep=None, engine="python")
     require_frame(df, "SynergyFinder table")
+    out = tidy_long_table(synergyfinder_aliases(df))
+    if replicate:
+        out["replicate"] = replicate_numbers(out)
+    return out
+
+
+#: the tidy columns of a two-agent long table -> SynergyFinder's names for them
+SF_COLUMNS = {"block": "BlockID", "drug_row": "DrugRow", "drug_col": "DrugCol", "conc_row": "ConcRow",
+              "conc_col": "ConcCol", "response": "Response", "conc_row_unit": "ConcRowUnit",
+              "conc_col_unit": "ConcColUnit"}
+#: the cells of a block whose repeated rows are replicates
+REPLICATE_KEYS = ["block", "drug_row", "drug_col", "conc_row", "conc_col"]
+
+
+def synergyfinder_aliases(df: pd.DataFrame) -> pd.DataFrame:
+    """SynergyFinder+'s other names (``PairIndex``, ``Drug1``/``Conc1``...) renamed to the long format's."""
     if "BlockID" not in df.columns and "PairIndex" in df.columns:
         df = df.rename(columns={"PairIndex": "BlockID"})
     if "DrugRow" not in df.columns and {"Drug1", "Drug2", "Conc1", "Conc2"} <= set(df.columns):
         df = df.rename(columns={"Drug1": "DrugRow", "Drug2": "DrugCol", "Conc1": "ConcRow", "Conc2": "ConcCol",
                                 "ConcUnit1": "ConcRowUnit", "ConcUnit2": "ConcColUnit"})
-    require_columns(df, _SF_REQUIRED, role="SynergyFinder long format")
+    return df
+
+
+def tidy_long_table(df: pd.DataFrame, columns: dict | None = None, *, unit_fallback: str | None = "ConcUnit",
+                    role: str = "SynergyFinder long format", keep: dict | None = None,
+                    check_units: bool = True) -> pd.DataFrame:
+    """One two-agent long table (one row per well) -> comboplan's tidy columns, validated row by row.
+
+    The one implementation behind :func:`read_synergyfinder` and the lazy readers of
+    :func:`comboplan.distributed.read_combinations` (called there on every partition).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table as read; its index labels are the row labels named in error messages.
+    columns : dict, optional
+        Tidy name -> the table's column (default :data:`SF_COLUMNS`).  The two unit columns are
+        optional: missing, they fall back to ``unit_fallback`` (one unit column for both drugs)
+        or read as empty.
+    unit_fallback : str or None
+        Column giving the unit of both drugs when a per-drug unit column is absent.
+    role : str
+        What the table is, for the missing-column message.
+    keep : dict, optional
+        Tidy name -> table column of further text columns copied when present (e.g. the cell line).
+    check_units : bool
+        Refuse a drug whose concentrations in one block come in more than one unit.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``block``, ``drug_row``, ``drug_col``, ``conc_row``, ``conc_col``, ``response`` (the
+        table's numbers, as read), ``conc_row_unit``, ``conc_col_unit`` and the ``keep`` columns,
+        with the index of ``df``.
+
+    Raises
+    ------
+    DataError
+        Missing columns, non-numeric concentrations or responses, missing/infinite/negative
+        concentrations, a drug in two units within one block.
+    """
+    cols = dict(SF_COLUMNS if columns is None else columns)
+    require_columns(df, [cols[k] for k in ("block", "drug_row", "drug_col", "conc_row", "conc_col", "response")],
+                    role=role)
     out = pd.DataFrame({
-        "block": df["BlockID"].to_numpy(),
-        "drug_row": df["DrugRow"].astype(str).to_numpy(),
-        "drug_col": df["DrugCol"].astype(str).to_numpy(),
-        "conc_row": pd.to_numeric(df["ConcRow"], errors="coerce").to_numpy(),
-        "conc_col": pd.to_numeric(df["ConcCol"], errors="coerce").to_numpy(),
-        "response": pd.to_numeric(df["Response"], errors="coerce").to_numpy(),
+        "block": df[cols["block"]].to_numpy(),
+        "drug_row": df[cols["drug_row"]].astype(str).to_numpy(),
+        "drug_col": df[cols["drug_col"]].astype(str).to_numpy(),
+        "conc_row": pd.to_numeric(df[cols["conc_row"]], errors="coerce").to_numpy(),
+        "conc_col": pd.to_numeric(df[cols["conc_col"]], errors="coerce").to_numpy(),
+        "response": pd.to_numeric(df[cols["response"]], errors="coerce").to_numpy(),
         # SynergyFinder 2/3 files carry one ConcUnit column for both drugs; older ones one per drug
-        "conc_row_unit": _unit_column(df, "ConcRowUnit"),
-        "conc_col_unit": _unit_column(df, "ConcColUnit"),
+        "conc_row_unit": _unit_column(df, cols["conc_row_unit"], unit_fallback),
+        "conc_col_unit": _unit_column(df, cols["conc_col_unit"], unit_fallback),
     }, index=df.index)
-    for c, src in (("conc_row", "ConcRow"), ("conc_col", "ConcCol"), ("response", "Response")):
+    for c in ("conc_row", "conc_col", "response"):
+        src = cols[c]
         bad = out[c].isna().to_numpy() & df[src].notna().to_numpy()
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise DataError(f"column {src!r} must be numeric; row {_fmt_label(df.index[i])} has {_fmt_label(df[src].iloc[i])}.")
-    for c, src, who in (("conc_row", "ConcRow", "DrugRow"), ("conc_col", "ConcCol", "DrugCol")):
-        check_dose_column(pd.DataFrame({src: out[c]}, index=df.index), src, role=f"concentration of {who}")
-    _check_one_unit_per_drug(out, df.index)
-    if replicate:
-        out["replicate"] = out.groupby(["block", "drug_row", "drug_col", "conc_row", "conc_col"]).cumcount() + 1
+    for c, who in (("conc_row", "drug_row"), ("conc_col", "drug_col")):
+        src = cols[c]
+        check_dose_column(pd.DataFrame({src: out[c]}, index=df.index), src, role=f"concentration of {cols[who]}")
+    for name, src in (keep or {}).items():
+        if src in df.columns:
+            out[name] = df[src].astype(object).fillna("").astype(str).to_numpy()
+    if check_units:
+        _check_one_unit_per_drug(out, df.index, (cols["conc_row_unit"], cols["conc_col_unit"]))
     return out
 
 
-def _check_one_unit_per_drug(out: pd.DataFrame, index) -> None:
-    """Within a block, each drug's concentrations in one unit (in either position); blocks from
-    different screens may use different units, since each block is scored on its own."""
+def replicate_numbers(out: pd.DataFrame) -> pd.Series:
+    """1, 2, ... over the repeated rows of each cell (:data:`REPLICATE_KEYS`), in row order."""
+    return out.groupby(REPLICATE_KEYS).cumcount() + 1
+
+
+def unit_table(out: pd.DataFrame, index, unit_cols=("ConcRowUnit", "ConcColUnit")) -> pd.DataFrame:
+    """Each drug's stated unit per row, long (``block, drug, unit, col, row``), blank units dropped."""
     long = pd.DataFrame({
         "block": np.concatenate([out["block"].to_numpy(), out["block"].to_numpy()]),
         "drug": np.concatenate([out["drug_row"].to_numpy(), out["drug_col"].to_numpy()]),
         "unit": np.concatenate([out["conc_row_unit"].astype(str).to_numpy(), out["conc_col_unit"].astype(str).to_numpy()]),
-        "col": np.repeat(["ConcRowUnit", "ConcColUnit"], len(out)),
+        "col": np.repeat(list(unit_cols), len(out)),
         "row": np.concatenate([np.asarray(index), np.asarray(index)]),
     })
-    long = long[long["unit"].astype(str).str.strip() != ""]
+    return long[long["unit"].astype(str).str.strip() != ""]
+
+
+def check_unit_table(long: pd.DataFrame) -> None:
+    """Raise if a drug has more than one unit within a block of a :func:`unit_table`."""
     n_units = long.groupby(["block", "drug"], sort=True, dropna=False)["unit"].nunique()
     mixed = n_units[n_units > 1]
     if mixed.empty:
@@ -120,8 +191,14 @@ def _check_one_unit_per_drug(out: pd.DataFrame, index) -> None:
                       "(1 uM = 1000 nM) before reading.")
 
 
-def _unit_column(df: pd.DataFrame, name: str):
-    src = name if name in df.columns else ("ConcUnit" if "ConcUnit" in df.columns else None)
+def _check_one_unit_per_drug(out: pd.DataFrame, index, unit_cols=("ConcRowUnit", "ConcColUnit")) -> None:
+    """Within a block, each drug's concentrations in one unit (in either position); blocks from
+    different screens may use different units, since each block is scored on its own."""
+    check_unit_table(unit_table(out, index, unit_cols))
+
+
+def _unit_column(df: pd.DataFrame, name: str, fallback: str | None = "ConcUnit"):
+    src = name if name in df.columns else (fallback if fallback is not None and fallback in df.columns else None)
     if src is None:
         return ""
     return df[src].astype(object).fillna("").astype(str).to_numpy()  # an all-empty column reads as float NaN
