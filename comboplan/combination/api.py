@@ -18,10 +18,10 @@ from ..results import ResultIO
 from .design import SIGN_EXCESS, prepare
 from .scoring import Layout, resample_obs, score_sets
 from .scoring import _block_name as _blk
-from .stats import as_rng, bh_fdr, boot_pvalue, dense_rank_within, percentile_ci
+from .stats import as_rng, bh_fdr, boot_pvalue, factorize, percentile_ci
 
 __all__ = ["synergy", "SynergyResult", "chou_talalay", "ChouTalalayResult", "fit_musyc", "MuSyCResult",
-           "equivalent_dose"]
+           "equivalent_dose", "CT_SCORE_DEFINITION", "MUSYC_RAW_SIGN", "MUSYC_SCORE_DEFINITION"]
 
 METHODS = ("bliss", "hsa", "loewe", "zip")
 _REFERENCES = {
@@ -666,9 +666,13 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
     # intervals (delta method or bootstrap) are per method
     code = np.stack([layout.code[m] for m in methods])
     scored = code == 0
-    score = np.where(scored, np.stack([point[m][0] for m in methods]), np.nan)
-    se, lo, hi, pv = (np.full((M, nc), np.nan) for _ in range(4))
+    allsc = bool(scored.all())
+    score = np.stack([point[m][0] for m in methods])
+    if not allsc:
+        score = np.where(scored, score, np.nan)
+    se, lo, hi, pv = np.full((4, M, nc), np.nan)
     infs = [note] * M
+    any_interval = False
     for i, m in enumerate(methods):
         if inference == "delta" and m in ("bliss", "hsa") and "reference_bliss" in point and has_reps:
             se_i, dfree = _delta_bliss_hsa(design, layout, m, design.top, ci)
@@ -686,22 +690,25 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
             pv[i] = boot_pvalue(b)
         else:
             continue
+        any_interval = True
         flat = _flat_interval(lo[i], hi[i], se[i], score[i]) & scored[i]
         if flat.any():
             for b in np.unique(blk[flat]):
                 code[i, flat & (blk == b)] = -layout.reason(_no_interval_message(design, m, b))
             for v in (lo, hi, se, pv):
                 v[i] = np.where(flat, np.nan, v[i])
-    lo, hi, se, pv = (np.where(scored, v, np.nan) for v in (lo, hi, se, pv))
+    if any_interval:                         # (otherwise all NaN already)
+        lo, hi, se, pv = (np.where(scored, v, np.nan) for v in (lo, hi, se, pv))
     cols["observed"] = _tile(point["observed"][0], M)
-    cols["reference"] = np.where(scored, np.stack([point[f"reference_{m}"][0] for m in methods]), np.nan).ravel()
+    ref = np.stack([point[f"reference_{m}"][0] for m in methods])
+    cols["reference"] = (ref if allsc else np.where(scored, ref, np.nan)).ravel()
     cols["score"] = score.ravel()
     cols["synergy_score"] = score.ravel().copy()   # the package-wide column: > 0 means synergy
     cols["se"] = se.ravel()
     cols["ci_low"] = lo.ravel()
     cols["ci_high"] = hi.ravel()
     cols["p_value"] = pv.ravel()
-    cols["q_value"] = np.concatenate([bh_fdr(p) for p in pv])
+    cols["q_value"] = bh_fdr(pv, axis=1).ravel()      # one family per method
     uinf = list(dict.fromkeys(infs))
     cols["inference"] = _labels(uinf, np.repeat([uinf.index(i) for i in infs], nc))
     if "loewe" in methods:  # the historical column order: loewe_ci after inference
@@ -710,7 +717,8 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
         lci[k] = np.where(scored[k], point["loewe_ci"][0], np.nan)
         cols["loewe_ci"] = lci.ravel()
     code = code.ravel()
-    cols["status"] = _labels(STATUSES, np.where(code > 0, 2, np.where(code < 0, 3, 0)))
+    cols["status"] = _labels(STATUSES, np.where(code > 0, 2, np.where(code < 0, 3, 0)) if code.any()
+                             else np.zeros(len(code), dtype=np.int8))
     cols["message"] = _message_column(layout.reasons, np.abs(code))
     zv = getattr(layout, "zip_version", "3")
     lm = getattr(layout, "loewe_method", "classic")
@@ -737,70 +745,89 @@ def _equivalence_columns(cols, design, methods, point, nc):
 
 def _message_column(reasons, codes):
     """Categorical message column; ``reasons`` may hold duplicates of nothing but ''."""
-    used = np.unique(codes)
-    if len(used) == 1 and used[0] == 0:
+    if not codes.any():                      # every row fine: one empty message
         return _const("", len(codes))
+    used = np.unique(codes)
     vals = [reasons[int(k)] for k in used]
     remap = np.zeros(int(used.max()) + 1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     return pd.Categorical.from_codes(remap[codes], categories=vals)
 
 
-def _windows_max(grid):
-    """Max mean over complete 3x3 windows of the last two axes (NaN if none)."""
-    S, R, C = grid.shape
-    if R < 3 or C < 3:
-        return np.full(S, np.nan)
-    ok = np.isfinite(grid)
-
-    def wsum(a):
-        cs = np.zeros((S, R + 1, C + 1))
-        np.cumsum(a, axis=1, out=cs[:, 1:, 1:])
-        np.cumsum(cs, axis=2, out=cs)
-        return cs[:, 3:, 3:] - cs[:, :-3, 3:] - cs[:, 3:, :-3] + cs[:, :-3, :-3]
-
-    w = wsum(np.where(ok, grid, 0.0))
-    n = wsum(ok.astype(float))
-    w = np.where(n > 8.5, w / 9.0, -np.inf).reshape(S, -1).max(axis=1)
-    return np.where(np.isfinite(w), w, np.nan)
+def _rank_within_blocks(blk, lcode, n_levels, nb):
+    """Dense rank of level codes ``lcode`` (0 .. n_levels-1) within each block, and the number
+    of distinct levels of every block: one sort of the (block, level) keys."""
+    key = blk.astype(np.int64) * n_levels + lcode
+    ukey, _, inv = factorize(key, stable=False)
+    # distinct keys are sorted by block: a key's rank is its index minus that of its block's first
+    return inv - np.searchsorted(ukey, key - lcode), np.bincount(ukey // n_levels, minlength=nb)
 
 
-def _area_grid(layout, nb):
-    """Position of every combination cell in its block's grid of combination doses (the same
-    for every method: computed once per call)."""
+def _area_grid(design, layout, nb):
+    """Position of every combination cell in its block's grid of combination doses and the
+    3x3 windows inside each block's grid (the same for every method and set: computed once
+    per call).  Ranks come from the dose levels of :func:`~.design.prepare` (each agent's
+    sorted distinct doses), so they are the dense ranks of the doses within the block."""
     g = getattr(layout, "_area_grid", None)
     if g is None:
         blk = layout.combo_block
-        d = layout.combo_doses
-        i1 = dense_rank_within(blk, d[:, 0], nb)
-        i2 = dense_rank_within(blk, d[:, 1], nb)
-        n1 = np.zeros(nb, int)
-        n2 = np.zeros(nb, int)
-        np.maximum.at(n1, blk, i1 + 1)
-        np.maximum.at(n2, blk, i2 + 1)
+        lc = design.cell_data["_levels"][layout.combo]
+        i1, n1 = _rank_within_blocks(blk, lc[:, 0], len(design.dose_levels[0]), nb)
+        i2, n2 = _rank_within_blocks(blk, lc[:, 1], len(design.dose_levels[1]), nb)
         full = np.bincount(blk, minlength=nb) == n1 * n2
-        g = layout._area_grid = (i1, i2, n1, n2, full)
+        R, C = max(int(n1.max()), 1), max(int(n2.max()), 1)
+        # window (r, c) of block b lies inside the block's own n1 x n2 grid (None: every window of
+        # every block does, all grids being R x C)
+        inside = None
+        if (n1 != R).any() or (n2 != C).any():
+            inside = ((np.arange(max(R - 2, 0))[None, :, None] < (n1 - 2)[:, None, None])
+                      & (np.arange(max(C - 2, 0))[None, None, :] < (n2 - 2)[:, None, None])).reshape(nb, -1)
+        g = layout._area_grid = (i1, i2, R, C, full & (n1 >= 3) & (n2 >= 3), inside)
     return g
 
 
-def _areas(layout, sets, nb):
-    """Most synergistic 3x3 area of every block and set, vectorised over blocks."""
+def _areas(design, layout, sets, nb):
+    """Most synergistic 3x3 area of every set and block: the largest mean over complete 3x3
+    windows (all nine cells finite) of the block's grid of combination cells; NaN unless the
+    block's grid is full and at least 3x3 (two agents).
+
+    Vectorised over sets and blocks: the cells are scattered into one zero-padded grid per
+    (set, block), whose 2-D cumulative sums give every window sum by four corners.
+    """
     S = sets.shape[0]
-    blk = layout.combo_block
-    i1, i2, n1, n2, full = _area_grid(layout, nb)
-    R, C = max(n1.max(), 1), max(n2.max(), 1)
+    i1, i2, R, C, ok, inside = _area_grid(design, layout, nb)
     if R < 3 or C < 3:
         return np.full((S, nb), np.nan)
-    out = np.full((S, nb), np.nan)
+    blk = layout.combo_block
+    fin = np.isfinite(sets)
+    allfin = bool(fin.all())
+    vals = sets if allfin else np.where(fin, sets, 0.0)
+    out = np.empty((S, nb))
     chunk = max(1, int(2e7 // (nb * R * C)))
     for s0 in range(0, S, chunk):
         s1 = min(S, s0 + chunk)
-        g = np.full((s1 - s0, nb, R, C), np.nan)
-        g[:, blk, i1, i2] = sets[s0:s1]
-        w = _windows_max(g.reshape(-1, R, C)).reshape(s1 - s0, nb)
-        out[s0:s1] = w
-    ok = full & (n1 >= 3) & (n2 >= 3)
-    return np.where(ok[None], out, np.nan)
+        w = _window_sums(vals[s0:s1], blk, i1, i2, nb, R, C)
+        valid = inside
+        if not allfin:            # windows with a non-finite cell are not complete
+            complete = _window_sums(fin[s0:s1].astype(float), blk, i1, i2, nb, R, C) > 8.5
+            valid = complete if inside is None else inside & complete
+        # the largest window sum / 9 (division is monotone: the same as the largest mean)
+        w = (w if valid is None else np.where(valid, w, -np.inf)).max(axis=2) / 9.0
+        out[s0:s1] = np.where(np.isfinite(w), w, np.nan)
+    return np.where(ok, out, np.nan)
+
+
+def _window_sums(vals, blk, i1, i2, nb, R, C):
+    """Sums over the 3x3 windows of every (set, block) grid: (S, nb, (R-2)(C-2)).  Cells not in
+    the grid count 0."""
+    S = vals.shape[0]
+    a = np.zeros((S * nb, R, C))
+    a.reshape(S, nb, R, C)[:, blk, i1, i2] = vals
+    cs = np.zeros((S * nb, R + 1, C + 1))
+    np.cumsum(a, axis=1, out=cs[:, 1:, 1:])
+    np.cumsum(cs, axis=2, out=cs)
+    w = cs[:, 3:, 3:] - cs[:, :-3, 3:] - cs[:, 3:, :-3] + cs[:, :-3, :-3]
+    return w.reshape(S, nb, -1)
 
 
 def _first_code_per_block(code, blk, nb):
@@ -826,31 +853,37 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
                                       "nothing to score in this block")
     code_c = np.stack([layout.code[m] for m in methods])                   # (M, n_combo)
     scored = code_c == 0
+    allsc = bool(scored.all())
     # (method, block) group of every (method, combination cell)
     grp = (np.arange(M)[:, None] * nb + blk[None, :]).ravel()
-    n_sc = np.bincount(grp, weights=scored.ravel(), minlength=M * nb).reshape(M, nb).astype(int)
+    if allsc:
+        n_sc = np.tile(counts, (M, 1))
+    else:
+        n_sc = np.bincount(grp, weights=scored.ravel(), minlength=M * nb).reshape(M, nb).astype(int)
     sets = np.stack([point[m] if boot is None else np.concatenate([point[m], boot[m]]) for m in methods])
     S = sets.shape[1]
-    allsc = bool(scored.all())
     if not allsc:
         sets = np.where(scored[:, None, :], sets, np.nan)
     # per-block sums in cell order (unscored cells add 0.0: the sums of the scored cells)
     w = sets if allsc else np.where(scored[:, None, :], sets, 0.0)
-    gs = (np.arange(M * S)[:, None] * nb + blk[None, :]).ravel()
+    gs = grp if S == 1 else (np.arange(M * S)[:, None] * nb + blk[None, :]).ravel()
     sums = np.bincount(gs, weights=w.ravel(), minlength=M * S * nb).reshape(M, S, nb)
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(n_sc[:, None, :] > 0, sums / np.maximum(n_sc, 1)[:, None, :], np.nan)
-    area = _areas(layout, sets.reshape(M * S, nc), nb).reshape(M, S, nb) if two else np.full((M, S, nb), np.nan)
+    area = _areas(design, layout, sets.reshape(M * S, nc), nb).reshape(M, S, nb) if two else np.full((M, S, nb), np.nan)
     mx = np.full(M * nb, -np.inf)
     mn = np.full(M * nb, np.inf)
-    sel = scored.ravel()
     p0 = sets[:, 0, :].ravel()
-    np.maximum.at(mx, grp[sel], p0[sel])
-    np.minimum.at(mn, grp[sel], p0[sel])
+    if allsc:
+        np.maximum.at(mx, grp, p0)
+        np.minimum.at(mn, grp, p0)
+    else:
+        sel = scored.ravel()
+        np.maximum.at(mx, grp[sel], p0[sel])
+        np.minimum.at(mn, grp[sel], p0[sel])
     mx = np.where(n_sc > 0, mx.reshape(M, nb), np.nan)
     mn = np.where(n_sc > 0, mn.reshape(M, nb), np.nan)
-    nan = np.full((M, nb), np.nan)
-    ci_lo, ci_hi, pval, a_lo, a_hi = nan, nan.copy(), nan.copy(), nan.copy(), nan.copy()
+    ci_lo, ci_hi, pval, a_lo, a_hi = np.full((5, M, nb), np.nan)
     infs = ["none"] * M
     se_all = [None] * M
     if boot is not None:
@@ -865,7 +898,8 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
         se_all = list(se_b)
         infs = ["bootstrap percentile"] * M
     # status and message of every (method, block)
-    code = _first_code_per_block(code_c.ravel(), grp, M * nb).reshape(M, nb)
+    code = (np.zeros((M, nb), dtype=np.int64) if allsc
+            else _first_code_per_block(code_c.ravel(), grp, M * nb).reshape(M, nb))
     status = np.where(n_sc == counts, 0, np.where(n_sc > 0, 1, 2))
     status = np.where(counts == 0, 2, status)
     code = np.where(counts == 0, empty_code, code)
@@ -887,7 +921,7 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
                 for v in (ci_lo, ci_hi, pval):
                     v[i] = np.where(flat, np.nan, v[i])
                 status[i] = np.where(flat & (status[i] == 0), 3, status[i])
-    qval = np.stack([bh_fdr(pval[i]) for i in range(M)])
+    qval = bh_fdr(pval, axis=1)                      # one family per method
     cols = {}
     if design.by:
         bi = _tile(np.arange(nb), M)

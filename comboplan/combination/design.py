@@ -64,7 +64,7 @@ def _cell_codes(bcodes, dmat):
     else:  # pragma: no cover - astronomically many distinct dose levels
         _, first, ccodes = np.unique(np.column_stack([key.astype(float), dmat]), axis=0, return_index=True,
                                      return_inverse=True)
-    return np.asarray(ccodes).ravel().astype(np.int64), np.asarray(first), levels, lcodes
+    return np.asarray(ccodes).ravel().astype(np.int64, copy=False), np.asarray(first), levels, lcodes
 
 
 @dataclass(frozen=True, eq=False)
@@ -263,7 +263,8 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
     cols["_cell"] = ccodes
     # duplicated cells need a replicate column; with one, (cell, replicate) must be unique
     counts = np.bincount(ccodes)
-    if replicate is None and (counts > 1).any():
+    has_reps = bool(counts.max() > 1)
+    if replicate is None and has_reps:
         first = int(np.flatnonzero(counts[ccodes] > 1)[0])
         raise DataError(
             f"{int((counts > 1).sum())} cell(s) (same block and doses) appear more than once without a replicate "
@@ -284,9 +285,12 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
         ccols[c] = dmat[first_row, k]
     sums = np.bincount(ccodes, weights=eff, minlength=n_cells)
     mean = sums / counts
-    ss = np.bincount(ccodes, weights=(eff - mean[ccodes]) ** 2, minlength=n_cells)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sd = np.where(counts > 1, np.sqrt(ss / np.maximum(counts - 1, 1)), np.nan)
+    if has_reps:
+        ss = np.bincount(ccodes, weights=(eff - mean[ccodes]) ** 2, minlength=n_cells)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            sd = np.where(counts > 1, np.sqrt(ss / np.maximum(counts - 1, 1)), np.nan)
+    else:                   # one observation per cell: no SD anywhere
+        sd = np.full(n_cells, np.nan)
     nz = dmat[first_row] > 0
     n_agents = nz.sum(axis=1)
     agent_k = np.where(n_agents == 1, np.argmax(nz, axis=1), -1)

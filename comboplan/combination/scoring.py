@@ -217,8 +217,7 @@ def _mono_lookup(design, dmat, combo, N):
             out = out * radix[k] + c[:, k]
         return out
 
-    role = np.minimum((dmat > 0).sum(axis=1), 2)
-    mono = np.flatnonzero(role == 1)
+    mono = np.flatnonzero(design.cell_data["n_agents"] == 1)      # cells with one agent given
     mkey = key(blk[mono], codes[mono])
     order = np.argsort(mkey, kind="stable")
     mkey = mkey[order]
@@ -228,7 +227,7 @@ def _mono_lookup(design, dmat, combo, N):
     want[np.arange(len(rr)), kk] = codes[combo[rr], kk]
     ok = np.all(want >= 0, axis=1)
     wkey = key(blk[combo[rr]], np.maximum(want, 0))
-    pos = np.clip(np.searchsorted(mkey, wkey), 0, max(len(mkey) - 1, 0))
+    pos = np.minimum(np.searchsorted(mkey, wkey), max(len(mkey) - 1, 0))
     found = ok & (len(mkey) > 0) & (mkey[pos] == wkey) if len(mkey) else np.zeros(len(rr), dtype=bool)
     mono_idx = np.full((len(combo), N), -1, dtype=np.int64)
     mono_idx[rr[found], kk[found]] = mono[order[pos[found]]]

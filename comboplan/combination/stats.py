@@ -36,22 +36,30 @@ def factorize(x, stable: bool = True):
 as_rng = as_generator
 
 
-def bh_fdr(p) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values) over all entries; NaN entries stay NaN.
+def bh_fdr(p, axis=None) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values); NaN entries stay NaN.
 
     Parameters
     ----------
     p : array_like
         p-values.
+    axis : int, optional
+        Adjust each 1-D slice along ``axis`` separately (one family per slice, e.g. one per
+        method: the same values as a call per slice).  ``None`` (default): one family of all
+        entries.
 
     Returns
     -------
     numpy.ndarray
         Adjusted p-values, same shape (:func:`comboplan._multitest.adjust_pvalues` with
-        ``method="fdr_bh"`` on the flattened array).
+        ``method="fdr_bh"``).  Without any finite p-value there is nothing to adjust: all NaN.
     """
     p = np.asarray(p, dtype=float)
-    return adjust_pvalues(p.ravel(), "fdr_bh").reshape(p.shape)
+    if not np.isfinite(p).any():
+        return np.full(p.shape, np.nan)
+    if axis is None:
+        return adjust_pvalues(p.ravel(), "fdr_bh").reshape(p.shape)
+    return adjust_pvalues(p, "fdr_bh", axis=axis)
 
 
 def boot_pvalue(samples, axis: int = 0) -> np.ndarray:
