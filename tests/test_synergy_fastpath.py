@@ -212,3 +212,148 @@ def test_prepare_cells_equal_a_groupby(seed):
     assert np.array_equal(des.blocks["blk"].to_numpy()[c["_block"].to_numpy()], keys["blk"].to_numpy())
     assert list(c.columns) == ["_block", "_cell", "a", "b", "n", "mean", "sd", "n_agents", "role", "agent", "agent_k"]
     assert len(des.obs) == n and des.n_blocks == len(des.blocks)
+
+
+# ------------------------------------------------------------------ second round (issue 12)
+def _old_areas(sets, blk, d1, d2, nb):
+    """The most synergistic 3x3 area as computed before the second round (dense ranks by
+    sorting the doses, a NaN grid, window sums and window counts): the exact reference."""
+    from comboplan.combination.stats import dense_rank_within
+
+    S = sets.shape[0]
+    i1 = dense_rank_within(blk, d1, nb)
+    i2 = dense_rank_within(blk, d2, nb)
+    n1 = np.zeros(nb, int)
+    n2 = np.zeros(nb, int)
+    np.maximum.at(n1, blk, i1 + 1)
+    np.maximum.at(n2, blk, i2 + 1)
+    full = np.bincount(blk, minlength=nb) == n1 * n2
+    R, C = max(n1.max(), 1), max(n2.max(), 1)
+    if R < 3 or C < 3:
+        return np.full((S, nb), np.nan)
+    g = np.full((S, nb, R, C), np.nan)
+    g[:, blk, i1, i2] = sets
+    grid = g.reshape(-1, R, C)
+    ok = np.isfinite(grid)
+
+    def wsum(a):
+        cs = np.zeros((grid.shape[0], R + 1, C + 1))
+        np.cumsum(a, axis=1, out=cs[:, 1:, 1:])
+        np.cumsum(cs, axis=2, out=cs)
+        return cs[:, 3:, 3:] - cs[:, :-3, 3:] - cs[:, 3:, :-3] + cs[:, :-3, :-3]
+
+    w = wsum(np.where(ok, grid, 0.0))
+    n = wsum(ok.astype(float))
+    w = np.where(n > 8.5, w / 9.0, -np.inf).reshape(S * nb, -1).max(axis=1)
+    out = np.where(np.isfinite(w), w, np.nan).reshape(S, nb)
+    return np.where((full & (n1 >= 3) & (n2 >= 3))[None], out, np.nan)
+
+
+def _area_design(seed):
+    """Blocks of random grid sizes (2x2 .. 7x6, some with missing cells) with random scores."""
+    rng = np.random.default_rng(seed)
+    parts = []
+    nb = int(rng.integers(1, 6))
+    for b in range(nb):
+        l1 = np.r_[0, np.sort(rng.choice(np.geomspace(0.01, 100, 12), int(rng.integers(2, 8)), replace=False))]
+        l2 = np.r_[0, np.sort(rng.choice(np.geomspace(0.01, 100, 12), int(rng.integers(2, 7)), replace=False))]
+        A, B = np.meshgrid(l1, l2, indexing="ij")
+        keep = rng.random(A.size) > (0.1 if rng.random() < 0.3 else 0.0)
+        keep |= (A.ravel() == 0) | (B.ravel() == 0)
+        parts.append(pd.DataFrame({"blk": b, "a": A.ravel()[keep], "b": B.ravel()[keep]}))
+    df = pd.concat(parts, ignore_index=True)
+    df["v"] = rng.uniform(0, 100, len(df))
+    return df, rng
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_areas_equal_the_previous_computation(seed):
+    from comboplan.combination.api import _areas
+    from comboplan.combination.scoring import Layout
+
+    df, rng = _area_design(seed)
+    des = prepare(df, ["a", "b"], "v", by="blk")
+    lay = Layout(des, ("bliss",), "observed")
+    nc = len(lay.combo)
+    sets = rng.normal(0, 10, (int(rng.integers(1, 5)), nc))
+    if seed % 3 == 1:                       # unscored cells and non-finite scores
+        sets[rng.random(sets.shape) < 0.1] = np.nan
+        sets[rng.random(sets.shape) < 0.03] = np.inf
+    if seed % 5 == 2:                       # exact zeros and negative zeros
+        sets[:, ::2] = -0.0
+    new = _areas(des, lay, sets, des.n_blocks)
+    old = _old_areas(sets, lay.combo_block, lay.combo_doses[:, 0], lay.combo_doses[:, 1], des.n_blocks)
+    assert new.shape == old.shape
+    assert np.array_equal(new, old, equal_nan=True)
+    assert np.array_equal(np.signbit(new), np.signbit(old))
+    # and against a direct loop over the windows of every full block
+    for b in range(des.n_blocks):
+        sel = lay.combo_block == b
+        u1, u2 = np.unique(lay.combo_doses[sel, 0]), np.unique(lay.combo_doses[sel, 1])
+        if sel.sum() != len(u1) * len(u2) or len(u1) < 3 or len(u2) < 3:
+            assert np.isnan(new[:, b]).all()
+            continue
+        i1 = np.searchsorted(u1, lay.combo_doses[sel, 0])
+        i2 = np.searchsorted(u2, lay.combo_doses[sel, 1])
+        for s in range(sets.shape[0]):
+            g = np.empty((len(u1), len(u2)))
+            g[i1, i2] = sets[s, sel]
+            ms = [g[r:r + 3, c:c + 3].mean() for r in range(len(u1) - 2) for c in range(len(u2) - 2)
+                  if np.isfinite(g[r:r + 3, c:c + 3]).all()]
+            if ms:
+                assert np.isclose(new[s, b], max(ms), rtol=1e-12, atol=1e-9)
+            else:
+                assert np.isnan(new[s, b])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([np.nan, 0.0, 0.01, 0.04, 0.04, 0.3, 0.9, 1.0]), min_size=0, max_size=12),
+                min_size=1, max_size=4).filter(lambda rows: len({len(r) for r in rows}) == 1))
+def test_bh_fdr_per_row_equals_one_call_per_row(rows):
+    from comboplan.combination.stats import bh_fdr
+
+    p = np.array(rows, dtype=float).reshape(len(rows), -1)
+    q = bh_fdr(p, axis=1)
+    assert q.shape == p.shape
+    for i in range(len(p)):
+        assert np.array_equal(q[i], bh_fdr(p[i]), equal_nan=True)
+    assert np.array_equal(bh_fdr(p), bh_fdr(p.ravel()).reshape(p.shape), equal_nan=True)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_monotherapy_lookup_equals_a_direct_search(seed):
+    """Every (combination cell, agent) finds the cell of the same block with that agent alone at
+    the same dose, or is reported missing (in row order)."""
+    from comboplan.combination.scoring import _mono_lookup
+
+    rng = np.random.default_rng(seed)
+    N = 2 + seed % 2
+    levels = [np.r_[0 if (seed % 7 or k) else 0.5, rng.choice([0.1, 1.0, 3.0, 10.0], 3, replace=False)]
+              for k in range(N)]
+    base = np.column_stack([g.ravel() for g in np.meshgrid(*levels, indexing="ij")])
+    rows = [np.column_stack([np.full(len(base), b), base]) for b in range(1 + seed % 3)]
+    A = np.vstack(rows)
+    A = A[rng.random(len(A)) > 0.2]
+    df = pd.DataFrame({f"d{k}": A[:, 1 + k] for k in range(N)} | {"blk": A[:, 0].astype(int),
+                                                                   "v": rng.uniform(0, 100, len(A))})
+    des = prepare(df, [f"d{k}" for k in range(N)], "v", by="blk")
+    c = des.cells
+    D = c[[f"d{k}" for k in range(N)]].to_numpy()
+    combo = np.flatnonzero(c["n_agents"].to_numpy() >= 2)
+    if not len(combo):
+        return
+    idx, rr, kk = _mono_lookup(des, D, combo, N)
+    where = {(int(b), tuple(d)): i for i, (b, d) in enumerate(zip(c["_block"], D))}
+    miss = []
+    for r, i in enumerate(combo):
+        for k in range(N):
+            if D[i, k] <= 0:
+                assert idx[r, k] == -1
+                continue
+            want = np.zeros(N)
+            want[k] = D[i, k]
+            j = where.get((int(c["_block"].iloc[i]), tuple(want)), -1)
+            assert idx[r, k] == j
+            if j < 0:
+                miss.append((r, k))
+    assert miss == list(zip(rr.tolist(), kk.tolist()))

@@ -199,39 +199,38 @@ def _mono_lookup(design, dmat, combo, N):
     """Index of the monotherapy cell matching each (combination cell, agent), -1 if absent.
 
     Uses the dose levels of :func:`~comboplan.combination.design.prepare` (each agent's
-    sorted distinct doses and every cell's level codes).
+    sorted distinct doses and every cell's level codes): every cell has the mixed-radix key
+    ``(block, level of agent 1, ..., level of agent N)`` and the partner of agent ``k`` in a
+    combination cell has the same block, agent ``k``'s level and level "dose 0" (code 0)
+    elsewhere, so all partners are looked up by one sorted search.
     Returns ``(mono_idx (n_combo, N), missing rows, missing agents)``.
     """
-    blk = design.cell_data["_block"].astype(np.int64)
-    codes = design.cell_data["_levels"]
-    zero = np.full(N, -1, dtype=np.int64)
-    radix = np.empty(N, dtype=np.int64)
-    for k, lv in enumerate(design.dose_levels):
-        radix[k] = len(lv)
-        if lv[0] == 0.0:
-            zero[k] = 0
-
-    def key(b, c):
-        out = b.copy()
-        for k in range(N):
-            out = out * radix[k] + c[:, k]
-        return out
-
-    mono = np.flatnonzero(design.cell_data["n_agents"] == 1)      # cells with one agent given
-    mkey = key(blk[mono], codes[mono])
+    cells = design.cell_data
+    blk = cells["_block"].astype(np.int64)
+    codes = cells["_levels"]
+    radix = np.array([len(lv) for lv in design.dose_levels], dtype=np.int64)
+    no_zero = np.array([lv[0] != 0.0 for lv in design.dose_levels])      # agent never given at dose 0
+    # key = ((block * r_1 + c_1) * r_2 + c_2) ... = block * prod(r) + sum_k c_k * stride_k
+    stride = np.ones(N, dtype=np.int64)
+    stride[:-1] = np.cumprod(radix[:0:-1])[::-1]
+    span = (stride[:1] * radix[:1])[0]
+    mono = np.flatnonzero(cells["n_agents"] == 1)                         # cells with one agent given
+    mkey = blk[mono] * span + codes[mono] @ stride
     order = np.argsort(mkey, kind="stable")
     mkey = mkey[order]
-    cd = dmat[combo]
-    rr, kk = np.nonzero(cd > 0)
-    want = np.broadcast_to(zero, (len(rr), N)).copy()
-    want[np.arange(len(rr)), kk] = codes[combo[rr], kk]
-    ok = np.all(want >= 0, axis=1)
-    wkey = key(blk[combo[rr]], np.maximum(want, 0))
-    pos = np.minimum(np.searchsorted(mkey, wkey), max(len(mkey) - 1, 0))
-    found = ok & (len(mkey) > 0) & (mkey[pos] == wkey) if len(mkey) else np.zeros(len(rr), dtype=bool)
-    mono_idx = np.full((len(combo), N), -1, dtype=np.int64)
-    mono_idx[rr[found], kk[found]] = mono[order[pos[found]]]
-    return mono_idx, rr[~found], kk[~found]
+    present = dmat[combo] > 0
+    # agent k's partner exists only if every other agent has a dose-0 level
+    ok = (no_zero.sum() - no_zero) == 0
+    want = (blk[combo] * span)[:, None] + codes[combo] * stride[None, :]   # (n_combo, N)
+    if len(mkey):
+        pos = np.minimum(np.searchsorted(mkey, want), len(mkey) - 1)
+        found = present & ok[None, :] & (mkey[pos] == want)
+        mono_idx = np.where(found, mono[order][pos], -1)
+    else:
+        found = np.zeros(present.shape, dtype=bool)
+        mono_idx = np.full(present.shape, -1, dtype=np.int64)
+    rr, kk = np.nonzero(present & ~found)
+    return mono_idx, rr, kk
 
 
 def group_slices(keys, rows, x):
