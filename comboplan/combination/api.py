@@ -578,6 +578,12 @@ def _column_index(names: tuple) -> pd.Index:
     return pd.Index(list(names))
 
 
+def _method_codes(m, n):
+    """Category codes 0..m-1, each repeated ``n`` times (int8: the codes' dtype for up to 127
+    categories, so the categorical keeps them without a copy)."""
+    return np.repeat(np.arange(m, dtype=np.int8), n)
+
+
 def _tile(x, m):
     """``np.tile(x, m)`` of a 1-D array (without its fixed cost)."""
     return np.concatenate([x] * m)
@@ -661,7 +667,7 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
         note = (f"bootstrap, {n_boot} resamples of replicates within cells "
                 f"({'one replicate per cell per draw, as SynergyFinder' if mode == 'single' else 'cell means'}), "
                 f"percentile {ci:.0%} intervals; fits refitted per resample")
-    cols = {"method": _labels(methods, np.repeat(np.arange(M), nc))}
+    cols = {"method": _labels(methods, _method_codes(M, nc))}
     blk = c["_block"][combo]
     for col in design.by:
         cols[col] = _tile(design.block_column(col)[blk], M)
@@ -728,7 +734,7 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
     cols["message"] = _message_column(layout.reasons, np.abs(code))
     zv = getattr(layout, "zip_version", "3")
     lm = getattr(layout, "loewe_method", "classic")
-    cols["reference_model"] = _labels([_reference_model(m, zv, lm) for m in methods], np.repeat(np.arange(M), nc))
+    cols["reference_model"] = _labels([_reference_model(m, zv, lm) for m in methods], _method_codes(M, nc))
     if "loewe" in methods and lm != "classic":
         _equivalence_columns(cols, design, methods, point, nc)
     cols["sign_convention"] = _const(SIGN_EXCESS, nc * M)
@@ -933,7 +939,7 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
         bi = _tile(np.arange(nb), M)
         for col in design.by:
             cols[col] = design.block_column(col)[bi]
-    cols["method"] = _labels(methods, np.repeat(np.arange(M), nb))
+    cols["method"] = _labels(methods, _method_codes(M, nb))
     cols["n_cells"] = _tile(counts, M)
     cols["n_scored"] = n_sc.ravel()
     cols["mean"] = means[:, 0].ravel()
@@ -950,7 +956,7 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
     cols["message"] = _message_column(layout.reasons, np.abs(code.ravel()))
     zv = getattr(layout, "zip_version", "3")
     lm = getattr(layout, "loewe_method", "classic")
-    cols["reference_model"] = _labels([_reference_model(m, zv, lm) for m in methods], np.repeat(np.arange(M), nb))
+    cols["reference_model"] = _labels([_reference_model(m, zv, lm) for m in methods], _method_codes(M, nb))
     cols["sign_convention"] = _const(SIGN_EXCESS, nb * M)
     cols["response_kind"] = _const(design.response_kind, nb * M)
     layout.block_status = [(m, status[i], code[i]) for i, m in enumerate(methods)]

@@ -211,7 +211,7 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
     require_columns(df, cols)
     top = _SCALES[scale]
     dl = [_plain_numeric(df, c) for c in doses]
-    dmat = None if any(d is None for d in dl) else np.column_stack(dl)
+    dmat = None if any(d is None for d in dl) else np.array(dl).T        # (n_obs, N); columns contiguous
     if dmat is None or not (np.isfinite(dmat).all() and (dmat >= 0).all()):
         dmat = np.column_stack([check_dose_column(df, c, role=f"dose of agent {c!r}") for c in doses])
     y = _plain_numeric(df, response)

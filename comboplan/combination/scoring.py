@@ -74,7 +74,7 @@ class Layout:
         if len(self.combo) == 0:
             raise DataError("no combination cells found (cells where at least two agents have dose > 0)"
                             f"{'' if not design.by else ' in any block'}; check the dose columns {doses!r}.")
-        dmat = np.column_stack([cells[d] for d in doses])
+        dmat = np.array([cells[d] for d in doses]).T          # (n_cells, N)
         self.combo_doses = dmat[self.combo]
         self.combo_block = cells["_block"][self.combo]
         self.reasons = [""]
