@@ -337,7 +337,7 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
         y0 = _baseline_correct(design, layout, y0, top)
         design = design.with_effect(y0[0])
     point = score_sets(layout, y0, methods, monotherapy, top)
-    has_reps = bool((design.cell_data["n"] > 1).any())
+    has_reps = bool(design.cell_data["n"].max() > 1)
     # (seeding from OS entropy costs ~30 us: only when a bootstrap will run or a seed is given)
     rng = as_rng(seed) if (n_boot > 0 and has_reps) or seed is not None else None
     boot = None
@@ -499,7 +499,10 @@ def _explain_unscored(design, layout, methods, point):
     doses = list(design.doses)
     N = len(doses)
     for m in methods:
-        bad = (~np.isfinite(point[m][0])) & (layout.code[m] == 0)
+        fin = np.isfinite(point[m][0])
+        if fin.all():
+            continue
+        bad = ~fin & (layout.code[m] == 0)
         if not bad.any():
             continue
         for b in np.unique(layout.combo_block[bad]):
@@ -546,6 +549,8 @@ def _warn_unscored(layout, methods):
     statuses :func:`_block_table` recorded on ``layout``)."""
     parts = []
     for m, status, code in layout.block_status:
+        if not status.any():                         # every block "ok"
+            continue
         bad = (status == 1) | (status == 2)          # "partial", "not_scored"
         if bad.any():
             first = layout.reasons[abs(int(code[np.flatnonzero(bad)[0]]))]
