@@ -865,7 +865,7 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
     counts = np.bincount(blk, minlength=nb)
     two = len(design.doses) == 2
     empty_code = np.zeros(nb, dtype=np.int64)
-    for b in np.flatnonzero(counts == 0):
+    for b in ([] if counts.all() else np.flatnonzero(counts == 0)):
         empty_code[b] = layout.reason(f"no combination cells (two or more agents with dose > 0){_blk(design, int(b))}: "
                                       "nothing to score in this block")
     code_c = _rows([layout.code[m] for m in methods])                     # (M, n_combo)
@@ -874,7 +874,7 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
     # (method, block) group of every (method, combination cell)
     grp = (np.arange(M)[:, None] * nb + blk[None, :]).ravel()
     if allsc:
-        n_sc = np.tile(counts, (M, 1))
+        n_sc = _rows([counts] * M)
     else:
         n_sc = np.bincount(grp, weights=scored.ravel(), minlength=M * nb).reshape(M, nb).astype(int)
     sets = _rows([point[m] if boot is None else np.concatenate([point[m], boot[m]]) for m in methods])

@@ -299,7 +299,7 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
     # observations in a canonical order (by cell, then value), so that whatever is drawn per
     # observation (bootstrap resamples) does not depend on the caller's row order
     perm = np.lexsort((eff, ccodes))
-    if np.any(perm != np.arange(len(perm))):
+    if (perm != np.arange(len(perm))).any():
         cols = {k: v[perm] for k, v in cols.items()}
     return Design(obs_data=cols, cell_data=ccols, n_blocks=n_blocks, doses=tuple(doses), by=tuple(by),
                   response=response, response_kind=response_kind, scale=scale, top=top, replicate=replicate,
