@@ -329,11 +329,9 @@ def _grid_start(x, y, mask, shape):
 
 
 def _grid_start_block(x, y, m, shape):
-    xpos = np.where(m & (x > 0), x, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        lo = np.nanmin(xpos, axis=1)
-        hi = np.nanmax(xpos, axis=1)
+    pos = m & (x > 0)
+    lo = np.min(np.where(pos, x, np.inf), axis=1)      # +-inf where a curve has no positive dose
+    hi = np.max(np.where(pos, x, -np.inf), axis=1)
     lo = np.where(np.isfinite(lo), lo, 1.0)
     hi = np.where(np.isfinite(hi), hi, lo * 10.0)
     hi = np.where(hi > lo, hi, lo * 10.0)
@@ -346,19 +344,21 @@ def _grid_start_block(x, y, m, shape):
     y0 = np.where(m, y, 0.0)[:, None, :]
     with np.errstate(all="ignore"):
         g = np.where(m[:, None, :], shape(x[:, None, :], ec50, hh), 0.0)  # (n, G, m)
-        u = 1.0 - g
-        a11 = np.sum(w * u * u, axis=2)
-        a12 = np.sum(w * u * g, axis=2)
-        a22 = np.sum(w * g * g, axis=2)
-        r1 = np.sum(w * u * y0, axis=2)
-        r2 = np.sum(w * g * y0, axis=2)
+        # u = w (1 - g), exactly: g and y0 are 0 where the weight w is 0, so the weighted
+        # normal equations need no further multiplication by w
+        u = w - g
+        a11 = np.sum(u * u, axis=2)
+        a12 = np.sum(u * g, axis=2)
+        a22 = np.sum(g * g, axis=2)
+        r1 = np.sum(u * y0, axis=2)
+        r2 = np.sum(g * y0, axis=2)
         det = a11 * a22 - a12 * a12
         ok = np.abs(det) > 1e-12 * (a11 * a22 + 1e-300)
         det = np.where(ok, det, 1.0)
         a = np.where(ok, (a22 * r1 - a12 * r2) / det, np.nan)
         b = np.where(ok, (a11 * r2 - a12 * r1) / det, np.nan)
         fit = a[:, :, None] * u + b[:, :, None] * g
-        rss = np.sum(w * (y0 - fit) ** 2, axis=2)
+        rss = np.sum((y0 - fit) ** 2, axis=2)
     rss = np.where(np.isfinite(rss), rss, np.inf)
     k = np.argmin(rss, axis=1)
     rows = np.arange(x.shape[0])
