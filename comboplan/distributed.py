@@ -569,14 +569,14 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
     """
     import dask
 
-    from .combination.api import SynergyResult
+    from .combination.api import SynergyResult, normalise_methods
     from .combination.stats import bh_fdr
 
     by_l = as_list(by)
     if not by_l:
         raise DataError("by= is required: the blocks are the unit of distribution")
     kwargs.pop("errors", None)
-    methods = tuple(dict.fromkeys(m.lower() for m in ([methods] if isinstance(methods, str) else methods)))
+    methods = normalise_methods(methods)
     base = _base_entropy(seed)
     client = get_client(client)
     buckets, _, _ = _shuffle(data, by_l, client, npartitions)

@@ -24,6 +24,32 @@ __all__ = ["synergy", "SynergyResult", "chou_talalay", "ChouTalalayResult", "fit
            "equivalent_dose", "CT_SCORE_DEFINITION", "MUSYC_RAW_SIGN", "MUSYC_SCORE_DEFINITION"]
 
 METHODS = ("bliss", "hsa", "loewe", "zip")
+
+
+def normalise_methods(methods) -> tuple[str, ...]:
+    """``methods=`` of the synergy calls as a tuple of known lower-case names, duplicates dropped.
+
+    Parameters
+    ----------
+    methods : str or iterable of str
+        One method name or several, any case (``"Bliss"``, ``("zip", "loewe")``).
+
+    Returns
+    -------
+    tuple of str
+        The names in the order given, each once.
+
+    Raises
+    ------
+    DataError
+        An unknown name, or none at all.
+    """
+    out = tuple(dict.fromkeys(str(m).lower() for m in ([methods] if isinstance(methods, str) else methods)))
+    bad = [m for m in out if m not in METHODS]
+    if bad or not out:
+        raise DataError(f"unknown synergy method(s) {bad!r}; choose from {METHODS}. "
+                        "(Chou-Talalay CI and MuSyC have their own functions: chou_talalay, fit_musyc.)")
+    return out
 _REFERENCES = {
     "bliss": "Bliss (1939) Ann Appl Biol 26:585",
     "hsa": "Berenbaum (1989) Pharmacol Rev 41:93",
@@ -313,11 +339,7 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
         (the message names the block and what is missing).
     """
     ci = ci_level
-    methods = tuple(dict.fromkeys(m.lower() for m in ([methods] if isinstance(methods, str) else methods)))
-    bad = [m for m in methods if m not in METHODS]
-    if bad or not methods:
-        raise DataError(f"unknown synergy method(s) {bad!r}; choose from {METHODS}. "
-                        "(Chou-Talalay CI and MuSyC have their own functions: chou_talalay, fit_musyc.)")
+    methods = normalise_methods(methods)
     if inference == "auto":
         inference = "delta"
     zip_version = str(zip_version)
@@ -393,7 +415,7 @@ def synergy_fit_sizes(data, doses, response, *, by=None, methods=("bliss", "hsa"
     """
     from .scoring import fit_sizes
 
-    methods = tuple(dict.fromkeys(m.lower() for m in ([methods] if isinstance(methods, str) else methods)))
+    methods = normalise_methods(methods)
     _, layout = _design_layout(data, doses, response, by, methods, monotherapy, replicate, response_kind, scale,
                                str(zip_version), loewe_method)
     return fit_sizes(layout)
