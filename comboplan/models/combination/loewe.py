@@ -174,7 +174,10 @@ def _loewe_rtsafe(cols, t, a, b, L, R, tol, n_iter):
         Enew = np.where(root, E, np.where(good, En, Em))
         t = np.where(good, tn, np.log(Em - L) - np.log(L + R - Em))
         dxold = np.where(good, dx, b - a)
-        done = live & (root | (b - a <= tol) | (good & (dx <= tol)) | ~np.isfinite(t))
+        # a tiny Newton step is no proof of a root where G is very steep (next to an agent's
+        # maximum, G falls by many units within 1e-6 of the effect): it counts only with |G|
+        # small as well; otherwise the bracket is bisected down to tol
+        done = live & (root | (b - a <= tol) | (good & (dx <= tol) & (np.abs(G) <= 1e-6)) | ~np.isfinite(t))
         res[pos[done]] = Enew[done]
         live &= ~done
     if live.any():
@@ -207,13 +210,13 @@ def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 100,
        \frac{1}{e_{\infty,i} - E}\bigr)` (``w_i`` the normalised terms).  A cell is done
        when its last step is below the tolerance, or when the iteration contracts
        quadratically and the error left, ~ step^3 / previous step^2, is below a hundredth
-       of it.  Every cell takes the same number of steps, so a cell's result does not depend
-       on the other cells solved with it.
+       of it; a settled cell keeps its iterate and the phase ends when every cell has
+       settled, so a cell's result does not depend on the other cells solved with it.
     3. Cells not settled after 6 fast steps: safeguarded Newton (rtsafe, Press et al.,
        Numerical Recipes sec. 9.4) with a bracket on ``E`` that bisects when a step
        leaves the bracket or does not halve the previous step.
 
-    Six vectorised iterations, plus safeguarded ones for the few cells that need them.
+    At most six vectorised iterations, plus safeguarded ones for the few cells that need them.
 
     Agents are looped over in Python (their number is small) so that every array
     operation is element-wise on the cells.
@@ -323,22 +326,27 @@ def loewe_reference(doses, e0, einf, ec50, h, axis: int = -1, n_iter: int = 100,
         t = np.where(inner & np.isfinite(ta) & np.isfinite(tb), ta + ga / (ga - gb) * (tb - ta),
                      np.log(E1 - Lj) - np.log(Lj + Rj - E1))
         prev = np.full(work.size, np.nan)
-        # always _FAST_STEPS steps, with no early exit when every cell has settled: a cell's
-        # iterates then depend on that cell only, not on how many steps the other cells of the
-        # call need, so a cell gets the same result whether it is solved alone, with its screen
-        # or in a Dask partition (tests/test_distributed.py); settled cells move by round-off
+        done = np.zeros(work.size, dtype=bool)
+        # a cell that has settled keeps its iterate (frozen) and the loop ends when every cell
+        # has settled: a cell's iterates and its stopping step then depend on that cell only,
+        # not on the other cells of the call, so a cell gets the same result, bit for bit,
+        # whether it is solved alone, with its screen or in a Dask partition
+        # (tests/test_distributed.py, tests/test_loewe_partition.py)
         for _ in range(_FAST_STEPS):
             p = 1.0 / (1.0 + np.exp(-t))
             dEdt = Rj * p * (1.0 - p)
             S, dS = _loewe_sum(Lj + Rj * p, cols)
             tr = t - np.log(S) * S / (dS * dEdt)          # Newton: t - G / (dG/dt)
             step = np.abs(tr - t) * dEdt                  # |dE| of the full step, to first order
-            t = np.minimum(np.maximum(tr, ta), tb)        # kept inside the bracket
             # done: the step was below tol, or the iteration contracts quadratically and the
             # error left after this step, ~ step^3 / prev^2, is below tol/100 (prev: the
             # previous step; NaN at first, and a step beyond the effect range gives no rate)
-            done = (step <= tol) | ((step <= 1e-3 * prev) & (100.0 * step ** 3 <= tol * prev ** 2) & (prev <= Rj))
-            prev = step
+            now = (step <= tol) | ((step <= 1e-3 * prev) & (100.0 * step ** 3 <= tol * prev ** 2) & (prev <= Rj))
+            t = np.where(done, t, np.minimum(np.maximum(tr, ta), tb))   # kept inside the bracket
+            prev = np.where(done, prev, step)
+            done |= now
+            if done.all():
+                break
         res = Lj + Rj / (1.0 + np.exp(-t))
         # certificate: G changes sign within +-tol of the result (a tiny Newton step can also
         # come from a very steep G, next to the maximum of an agent with h > 1)
