@@ -305,6 +305,8 @@ def _no_effect_jac(dose, e0):
 
 # --------------------------------------------------------------------------- self-start
 _GRID_H = np.array([0.6, 1.2, 2.5, 5.0])
+_GRID_T = np.linspace(0.0, 1.0, 9)                   # potency grid across the tested log-dose range
+_GRID_HH = np.tile(_GRID_H, _GRID_T.size)            # slope of each (potency, slope) grid point
 
 
 def _grid_start(x, y, mask, shape):
@@ -320,8 +322,10 @@ def _grid_start(x, y, mask, shape):
     y = np.asarray(y, dtype=float)
     m = np.asarray(mask, dtype=bool)
     n = x.shape[0]
-    out = np.zeros((4, n))
     block = max(1, int(2_000_000 // max(1, x.shape[1] * 9 * _GRID_H.size)))
+    if n <= block:
+        return _grid_start_block(x, y, m, shape)
+    out = np.zeros((4, n))
     for s in range(0, n, block):
         sl = slice(s, s + block)
         out[:, sl] = _grid_start_block(x[sl], y[sl], m[sl], shape)
@@ -335,15 +339,20 @@ def _grid_start_block(x, y, m, shape):
     lo = np.where(np.isfinite(lo), lo, 1.0)
     hi = np.where(np.isfinite(hi), hi, lo * 10.0)
     hi = np.where(hi > lo, hi, lo * 10.0)
-    t = np.linspace(0.0, 1.0, 9)
-    l50 = np.log(lo)[:, None] + t[None, :] * (np.log(hi) - np.log(lo))[:, None]  # (n, 9)
-    G = t.size * _GRID_H.size
-    ec50 = np.repeat(np.exp(l50), _GRID_H.size, axis=1)[:, :, None]  # (n, G, 1)
-    hh = np.tile(_GRID_H, t.size)[None, :, None]  # (1, G, 1)
+    l50 = np.log(lo)[:, None] + _GRID_T[None, :] * (np.log(hi) - np.log(lo))[:, None]  # (n, 9)
+    l50 = np.repeat(l50, _GRID_H.size, axis=1)                         # (n, G)
+    ec50 = np.exp(l50)
+    hh = _GRID_HH[None, :, None]                                       # (1, G, 1)
     w = m.astype(float)[:, None, :]
     y0 = np.where(m, y, 0.0)[:, None, :]
     with np.errstate(all="ignore"):
-        g = np.where(m[:, None, :], shape(x[:, None, :], ec50, hh), 0.0)  # (n, G, m)
+        if shape is _hill_shape:
+            # the Hill shape straight from the log doses and log EC50s of the grid (no
+            # exp/log round trip; dose 0 gives log 0 = -inf and a shape of 0, every grid slope > 0)
+            z = hh * (np.log(np.where(m, x, 1.0))[:, None, :] - l50[:, :, None])
+            g = np.where(m[:, None, :], expit(z), 0.0)                 # (n, G, m)
+        else:
+            g = np.where(m[:, None, :], shape(x[:, None, :], ec50[:, :, None], hh), 0.0)
         # u = w (1 - g), exactly: g and y0 are 0 where the weight w is 0, so the weighted
         # normal equations need no further multiplication by w
         u = w - g
@@ -363,7 +372,7 @@ def _grid_start_block(x, y, m, shape):
     k = np.argmin(rss, axis=1)
     rows = np.arange(x.shape[0])
     best = rss[rows, k]
-    out = np.vstack([a[rows, k], b[rows, k], ec50[rows, k, 0], np.broadcast_to(hh[0, :, 0], (x.shape[0], G))[rows, k]])
+    out = np.vstack([a[rows, k], b[rows, k], ec50[rows, k], _GRID_HH[k]])
     # curves where nothing worked (e.g. one dose level): flat start
     bad = ~np.isfinite(best)
     if bad.any():
@@ -403,8 +412,7 @@ def _with_symmetric(start4, x, y, mask):
 
 
 def _start_hill4(x, y, mask):
-    a, b, ec50, h = _grid_start(x, y, mask, _hill_shape)
-    return np.stack([a, b, ec50, h], axis=1)
+    return np.ascontiguousarray(_grid_start(x, y, mask, _hill_shape).T)
 
 
 def _start_ll4(x, y, mask):
