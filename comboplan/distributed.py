@@ -177,12 +177,30 @@ def _max_group(frame, by):
     return int(frame.groupby(by, sort=False, dropna=False, observed=True).size().max()) if len(frame) else 0
 
 
-def _compute(client, *objs):
+def _compute(client, *objs, progress: bool = False):
+    """Compute Dask objects on ``client`` (or the local scheduler), with a progress bar if asked."""
     import dask
 
     if client is not None:
-        return tuple(client.compute(list(objs), sync=True))
-    return dask.compute(*objs)
+        if not progress:
+            return tuple(client.compute(list(objs), sync=True))
+        from distributed import progress as show_progress
+
+        futures = client.compute(list(objs))
+        show_progress(futures)      # a text bar in a terminal (blocks until done), a widget in Jupyter
+        return tuple(client.gather(futures))
+    if not progress:
+        return dask.compute(*objs)
+    from dask.diagnostics import ProgressBar
+
+    with ProgressBar():
+        return dask.compute(*objs)
+
+
+def _check_progress(progress) -> bool:
+    if not isinstance(progress, (bool, np.bool_)):
+        raise DataError(f"progress must be True or False; got {progress!r}.")
+    return bool(progress)
 
 
 def _shuffle(data, by, client, npartitions):
@@ -295,7 +313,7 @@ def _dr_partition(frame: pd.DataFrame, by, width, kwargs):
 
 
 def fit_dose_response(data, dose: str, response: str, by, *, client=None, npartitions: int | None = None,
-                      errors: str = "warn", **kwargs):
+                      errors: str = "warn", progress: bool = False, **kwargs):
     """:func:`comboplan.fit_dose_response` partition by partition on Dask, by curve.
 
     Parameters
@@ -317,6 +335,9 @@ def fit_dose_response(data, dose: str, response: str, by, *, client=None, nparti
         curves whose data raised, e.g. a negative dose) are NaN rows with
         ``converged=False`` and the reason in ``curves.message``; ``"raise"`` raises
         :class:`~comboplan.exceptions.FitError` listing them.
+    progress : bool
+        Show the progress of the partitions (Dask's progress bar: text in a terminal, a
+        widget in Jupyter; ``dask.diagnostics.ProgressBar`` without a client).
     **kwargs
         Every other keyword of :func:`comboplan.fit_dose_response` (``model``,
         ``fixed``, ``bounds``, ``weights``, ``cov``, ...).
@@ -347,13 +368,12 @@ def fit_dose_response(data, dose: str, response: str, by, *, client=None, nparti
         raise DataError("by= is required: the curves are the unit of distribution")
     if errors not in ("warn", "raise"):
         raise DataError(f"errors must be 'warn' or 'raise', got {errors!r}")
-    for k in ("progress",):
-        kwargs.pop(k, None)
+    progress = _check_progress(progress)
     spec = get_model(kwargs.get("model", "hill4"))
     client = get_client(client)
     buckets, width, offsets = _shuffle(data, by_l, client, npartitions)
     kw = dict(kwargs, dose=dose, response=response)
-    outs = _compute(client, *[dask.delayed(_dr_partition)(b, by_l, width, kw) for b in buckets])
+    outs = _compute(client, *[dask.delayed(_dr_partition)(b, by_l, width, kw) for b in buckets], progress=progress)
     pieces = [p for out in outs for p in out if p is not None]
     if not pieces:
         raise DataError("the input has no rows")
@@ -524,7 +544,8 @@ def _block_order(tab: pd.DataFrame, by, methods) -> pd.DataFrame:
 
 
 def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npartitions: int | None = None,
-            methods=("bliss", "hsa", "loewe", "zip"), n_boot: int = 1000, seed=None, **kwargs):
+            methods=("bliss", "hsa", "loewe", "zip"), n_boot: int = 1000, seed=None, progress: bool = False,
+            **kwargs):
     """:func:`comboplan.synergy` partition by partition on Dask, by block.
 
     Parameters
@@ -550,6 +571,8 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
         vectorised call.
     seed : int, optional
         Base seed (``None``: drawn once here, on the client).
+    progress : bool
+        Show the progress of the partitions (as in :func:`fit_dose_response`).
     **kwargs
         Every other keyword of :func:`comboplan.synergy` except ``errors`` (blocks that
         cannot be scored, or whose data raise, are always rows with
@@ -576,6 +599,7 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
     if not by_l:
         raise DataError("by= is required: the blocks are the unit of distribution")
     kwargs.pop("errors", None)
+    progress = _check_progress(progress)
     methods = normalise_methods(methods)
     base = _base_entropy(seed)
     client = get_client(client)
@@ -588,7 +612,7 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
         # fits as that call does (comboplan.combination.fits.batch_plan)
         plan = _whole_call_sizes(_compute(client, *[dask.delayed(_syn_sizes)(b, by_l, kw) for b in buckets]))
     outs = _compute(client, *[dask.delayed(_syn_partition)(b, by_l, kw, base, int(n_boot) > 0, plan)
-                              for b in buckets])
+                              for b in buckets], progress=progress)
     pieces = [p for out in outs for p in out]
     good = [p for p in pieces if p[3] is not None]
     if not good:
@@ -645,7 +669,7 @@ def _sm_partition(frame: pd.DataFrame, by, d1, d2, response, kwargs):
 
 
 def score_matrix(data, d1: str, d2: str, response: str, by, *, client=None, npartitions: int | None = None,
-                 **kwargs) -> pd.DataFrame:
+                 progress: bool = False, **kwargs) -> pd.DataFrame:
     """:func:`comboplan.score_matrix` (Loewe or ZIP) for every block of a table, on Dask.
 
     Parameters
@@ -662,6 +686,8 @@ def score_matrix(data, d1: str, d2: str, response: str, by, *, client=None, npar
         Where to run; default the active client, else Dask's local scheduler.
     npartitions : int, optional
         Number of block-complete partitions (default: the input's).
+    progress : bool
+        Show the progress of the partitions (as in :func:`fit_dose_response`).
     **kwargs
         ``method``, ``response_kind``, ``scale``, ``zip_version`` of
         :func:`comboplan.score_matrix`.
@@ -687,7 +713,8 @@ def score_matrix(data, d1: str, d2: str, response: str, by, *, client=None, npar
         raise DataError("by= is required: the blocks are the unit of distribution")
     client = get_client(client)
     buckets, _, _ = _shuffle(data, by_l, client, npartitions)
-    outs = _compute(client, *[dask.delayed(_sm_partition)(b, by_l, d1, d2, response, kwargs) for b in buckets])
+    outs = _compute(client, *[dask.delayed(_sm_partition)(b, by_l, d1, d2, response, kwargs) for b in buckets],
+                    progress=_check_progress(progress))
     tab = pd.concat([o for o in outs if o is not None], ignore_index=True)
     ordinal = tab.groupby(by_l, sort=True, dropna=False, observed=True).ngroup().to_numpy()
     return tab.iloc[np.argsort(ordinal, kind="stable")].reset_index(drop=True)

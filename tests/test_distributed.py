@@ -210,3 +210,24 @@ def test_missing_by_is_a_data_error(client, curves):
         cd.fit_dose_response(curves, dose="dose", response="resp", by=None)
     with pytest.raises(cp.DataError, match="not in the data"):
         cd.fit_dose_response(curves, dose="dose", response="resp", by="nope")
+
+
+def test_progress_bar_is_shown_and_changes_nothing(client, curves, screen, capsys):
+    """progress=True shows Dask's progress (distributed's text bar with a client, the local
+    scheduler's ProgressBar without one) and returns the same numbers; a non-bool is refused."""
+    import dask
+
+    plain = cd.fit_dose_response(curves, dose="dose", response="resp", by="cid", client=client)
+    capsys.readouterr()
+    shown = cd.fit_dose_response(curves, dose="dose", response="resp", by="cid", client=client, progress=True)
+    out = capsys.readouterr()
+    assert "100%" in out.out + out.err
+    assert np.array_equal(shown.params.estimate.to_numpy(), plain.params.estimate.to_numpy(), equal_nan=True)
+    # without a client (here the module's client is the default: route around it): the local
+    # scheduler's ProgressBar
+    with dask.config.set(scheduler="threads"):
+        got = cd._compute(None, dask.delayed(sum)([1, 2, 3]), progress=True)
+    out = capsys.readouterr()
+    assert got == (6,) and "Completed" in out.out + out.err
+    with pytest.raises(cp.DataError, match="progress must be True or False"):
+        cd.synergy(screen, ["a", "b"], "inh", by="block", client=client, n_boot=0, progress="yes")
