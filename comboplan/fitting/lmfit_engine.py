@@ -102,9 +102,15 @@ def fit_curves_lmfit(spec: ModelSpec, x, y, mask=None, w=None, fixed: Mapping | 
     # engine (active-set bounds) and the lower RSS is kept; the message says so.
     lo_b = np.array([float((bounds or {}).get(p.name, p.bounds)[0]) for p in spec.params])
     hi_b = np.array([float((bounds or {}).get(p.name, p.bounds)[1]) for p in spec.params])
+    # "near": within 1e-4 (relative) of a bound (was 1e-6).  leastsq reaches a bound only
+    # asymptotically on its transformed scale, so how close its end point lies is a matter of
+    # its last steps; test_lmfit_engine_stalled_on_bound_is_polished_and_reported failed once
+    # in three identical runs of its file (not reproduced since), and this window is the only
+    # borderline step on its path.  A polish that does not lower the RSS is discarded, so a
+    # wider window costs one short fit and changes no optimum
     with np.errstate(invalid="ignore"):
-        near = ((np.isfinite(lo_b) & (lo_b != 0) & np.isclose(end, lo_b, rtol=1e-6, atol=0))
-                | (np.isfinite(hi_b) & np.isclose(end, hi_b, rtol=1e-6, atol=0)))
+        near = ((np.isfinite(lo_b) & (lo_b != 0) & np.isclose(end, lo_b, rtol=1e-4, atol=0))
+                | (np.isfinite(hi_b) & np.isclose(end, hi_b, rtol=1e-4, atol=0)))
     free_v = np.array([p.name not in allfixed for p in spec.params])
     stalled = np.flatnonzero(np.any(near & free_v, axis=1) & np.all(np.isfinite(end), axis=1))
     polish = {}
