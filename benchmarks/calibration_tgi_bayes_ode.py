@@ -58,6 +58,7 @@ def one(seed, draws, tune, chains):
             "sampler": b.settings["sampler"], "draws": draws, "tune": tune, "chains": chains,
             "steps_per_draw": steps, "compile_seconds": b.settings["compile_seconds"],
             "prior_centre_k1": {r["parameter"]: r for r in b.settings["priors"]}.get("k1", {}).get("why", ""),
+            "ess_tail": {k: float(pop.loc[k, "ess_tail"]) for k in TRUE if k in pop.index and "ess_tail" in pop},
             "est": {k: [float(pop.loc[k, "estimate"]), float(pop.loc[k, "stderr"]), float(pop.loc[k, "ci_low"]),
                         float(pop.loc[k, "ci_high"])] for k in TRUE if k in pop.index}}
 
