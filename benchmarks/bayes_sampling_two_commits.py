@@ -16,13 +16,13 @@ Exits 1 when the new tree's median is more than ``--tolerance`` (default 10 %) a
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import subprocess
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _two_trees import interleaved  # noqa: E402
 
 CHILD = r"""
 import json, warnings
@@ -43,27 +43,12 @@ print(json.dumps(out))
 """
 
 
-def run(tree: str) -> list[dict]:
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(tree), MPLBACKEND="Agg")
-    p = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, check=False)
-    if p.returncode != 0:
-        raise SystemExit(f"{tree}: {p.stderr[-2000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
-
-
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("old")
-    ap.add_argument("new")
-    ap.add_argument("--rounds", type=int, default=6)
-    ap.add_argument("--tolerance", type=float, default=0.10)
-    a = ap.parse_args(argv)
-    res = {a.old: [], a.new: []}
-    for r in range(a.rounds):
-        for t in (a.old, a.new):
-            res[t].append(run(t))
-        print(f"round {r + 1}: old {sum(x['sampling_s'] for x in res[a.old][-1]):.3f} s, "
-              f"new {sum(x['sampling_s'] for x in res[a.new][-1]):.3f} s", flush=True)
+    def show(r, old, new):
+        print(f"round {r + 1}: old {sum(x['sampling_s'] for x in old):.3f} s, "
+              f"new {sum(x['sampling_s'] for x in new):.3f} s", flush=True)
+
+    a, res = interleaved(__doc__, CHILD, 0.10, argv, show)
     tot = {t: np.array([sum(x["sampling_s"] for x in rr) for rr in v]) for t, v in res.items()}
     same = all((x["steps"], x["interaction"]) == (y["steps"], y["interaction"])
                for x, y in zip(res[a.old][0], res[a.new][0]))

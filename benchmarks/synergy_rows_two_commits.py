@@ -13,13 +13,13 @@ Exits 1 when a row's median is more than ``--tolerance`` (default 5 %) slower in
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import subprocess
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _two_trees import interleaved  # noqa: E402
 
 CHILD = r"""
 import json, time, warnings
@@ -56,25 +56,8 @@ print(json.dumps({"2 single-agent Hill fits": 1e3 * best_of(fits, 200),
 """
 
 
-def run(tree: str) -> dict:
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(tree))
-    p = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, check=False)
-    if p.returncode != 0:
-        raise SystemExit(f"{tree}: {p.stderr[-2000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
-
-
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("old")
-    ap.add_argument("new")
-    ap.add_argument("--rounds", type=int, default=6)
-    ap.add_argument("--tolerance", type=float, default=0.05)
-    a = ap.parse_args(argv)
-    res = {a.old: [], a.new: []}
-    for _ in range(a.rounds):
-        for t in (a.old, a.new):
-            res[t].append(run(t))
+    a, res = interleaved(__doc__, CHILD, 0.05, argv)
     print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; {a.rounds} rounds")
     worst = 0.0
     for row in res[a.old][0]:
