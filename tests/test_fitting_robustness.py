@@ -70,12 +70,47 @@ def test_flat_valley_converges_where_lmfit_does():
     assert not first.converged[0]
     bf = fit_curves(spec, x, y, multistart=True)
     assert bf.converged[0]
-    # lmfit from the same start: RSS 0.0032084 (drc-like optimum); the engine is as good to 1e-4
-    assert bf.rss[0] <= 0.0032084417 * (1 + 1e-4)
+    # plain lmfit.minimize from the same start (benchmarks/robustness_dose_response.py) ends at
+    # RSS 0.0032084417 after 7,869 evaluations; the engine follows the valley further
+    assert bf.rss[0] <= 0.0032084417
+    m = str(bf.message[0])
+    assert "flat valley" in m and "c, e moved along it" in m and "limits, not point estimates" in m
+    # the EC50 runs off far beyond the tested doses: no finite optimum
+    assert bf.estimates[0, 3] > 1e6 * 4.0
     from comboplan.fitting.lmfit_engine import fit_curves_lmfit
 
     lm = fit_curves_lmfit(spec, x, y)
-    assert bf.rss[0] <= lm.rss[0] * (1 + 1e-4)
+    assert bf.rss[0] <= lm.rss[0]
+
+
+def test_step_stopped_on_a_small_step_with_a_gradient_is_re_examined():
+    """Corpus curve "flat 11" (W2.4 through flat data): the first solve stopped on a tiny,
+    heavily damped step while the gradient cosine was 0.29 (not a stationary point) at RSS
+    79.68899; the engine re-examines it (multi-start, valley walk) and ends below plain
+    lmfit's 79.6752771 (benchmarks/robustness_dose_response.py), with a steeper slope."""
+    bench = _load_bench()
+    c = next(c for c in bench.build_corpus() if c.name == "flat 11")
+    spec = get_model(c.model)
+    p0 = bench._start(spec, c)[None]
+    first = fit_curves(spec, c.x[None], c.y[None], p0=p0, multistart=False)
+    assert first.converged[0] and "relative step below xtol" in first.message[0]
+    assert first.rss[0] > 79.6889
+    bf = fit_curves(spec, c.x[None], c.y[None], p0=p0, multistart=True)
+    assert bf.converged[0] and "the first solve from the self-start ended at a higher RSS" in bf.message[0]
+    assert bf.rss[0] <= 79.6752771
+
+
+def test_exact_fit_approached_while_the_slope_diverges_is_convergence():
+    """Karimi 2025 MCF10A early apoptosis (four printed means): hill4 interpolates them only
+    as the slope runs to infinity; the engine stops with residuals below 1e-6 of the data's
+    RMS and says so (it used to report "maximum number of iterations reached")."""
+    x = np.array([[0, 10, 25, 50.0]])
+    y = np.array([[1.01, 1.01, 1.04, 1.11]])
+    bf = fit_curves(get_model("hill4"), x, y, multistart=True, min_dof=0)
+    assert bf.converged[0]
+    assert "residuals negligible (exact fit approached" in bf.message[0]
+    assert bf.rss[0] <= 1e-12 * np.sum(y ** 2)
+    assert bf.estimates[0, 3] > 5  # the slope has run steep
 
 
 def test_started_at_the_optimum_stays_converged():
@@ -184,7 +219,7 @@ def test_corpus_has_every_hard_category_and_at_least_200_fits():
 
 def test_engine_converges_wherever_curve_fit_does_on_the_corpus_subset():
     """Every 4th corpus curve (61 fits): the engine converges on each one curve_fit or lmfit
-    converges on, at an RSS no worse than curve_fit's (1e-6 relative)."""
+    converges on, at an RSS no worse than curve_fit's or lmfit's (1e-6 relative)."""
     bench = _load_bench()
     corpus = bench.build_corpus()[::4]
     starts = [bench._start(get_model(c.model), c) for c in corpus]
@@ -193,4 +228,4 @@ def test_engine_converges_wherever_curve_fit_does_on_the_corpus_subset():
     lm = bench.fit_lmfit(corpus, starts)
     assert conv.all(), [m for m, ok in zip(msgs, conv) if not ok]
     assert conv.sum() >= max(cf[0].sum(), lm[0].sum())
-    assert not bench.compare(corpus, (conv, rss, msgs), {"curve_fit": cf}, 1e-6)
+    assert not bench.compare(corpus, (conv, rss, msgs), {"curve_fit": cf, "lmfit": lm}, 1e-6)

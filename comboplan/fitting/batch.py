@@ -348,8 +348,9 @@ def _lm(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gt
     errs.__exit__(None, None, None)
     # at the iteration limit with residuals negligible against the data (an exact fit
     # approached while a parameter diverges, e.g. a step through as many points as
-    # parameters): the RSS is at its infimum to rounding
-    tiny = active & (rss <= 1e-14 * ysc)
+    # parameters): residuals below 1e-6 of the data's root mean square (RSS <= 1e-12 sum(y^2)),
+    # far below any assay's resolution, so the RSS is at its infimum for every practical purpose
+    tiny = active & (rss <= 1e-12 * ysc)
     conv[tiny] = True
     msg[tiny] = "converged: residuals negligible (exact fit approached at the iteration limit)"
     active &= ~tiny
@@ -582,6 +583,98 @@ def _fallback(spec, x, y, sw, mask, start, free, fixed_nat, lo, hi, islog, maxit
     conv = np.isfinite(best_rss)
     return best_th, np.where(conv, best_rss, np.nan), conv, best_msg, it
 
+def _gradient_cosine(spec, x, y, sw, theta, fixed_nat, free, islog, lo, hi):
+    """MINPACK's gradient criterion at ``theta``, per curve: the largest cosine between the
+    weighted residual vector and a Jacobian column (fitting scale), over the free parameters
+    not held on a bound by an outward gradient; NaN where it is not finite."""
+    fidx = np.flatnonzero(free)
+    with np.errstate(all="ignore"):
+        pn = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
+        r = sw * (y - _model(spec, x, pn))
+        J = _jac_nat(spec, x, pn)[..., fidx] * np.where(islog[fidx], pn[:, fidx], 1.0)[:, None, :] * sw[..., None]
+        g = np.einsum("nmi,nm->ni", J, r)
+        dA = np.einsum("nmi,nmi->ni", J, J)
+        rss = np.sum(r * r, axis=1)
+        th = theta[:, fidx]
+        held = ((th <= lo[fidx]) & (g < 0)) | ((th >= hi[fidx]) & (g > 0))
+        cos = np.abs(g) / np.sqrt(np.maximum(dA, 1e-300) * np.maximum(rss, 1e-300)[:, None])
+        out = np.max(np.where(held, 0.0, cos), axis=1)
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def _valley_walk(spec, x, y, sw, theta, rss, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol, ftol,
+                 rounds: int = 40):
+    """Follow a flat valley of the RSS from converged end points (all curves in one batch).
+
+    On a nearly flat, curved valley (a lower asymptote running to -inf while the EC50 runs to
+    +inf, a slope growing without bound between two doses) Levenberg-Marquardt stops on a
+    tiny step although the RSS still decreases along the valley, so the end point depends on
+    how long a solver crawls.  Each round steps along the valley direction (the eigenvector
+    of the smallest eigenvalue of the column-scaled information matrix J'WJ), both ways, at
+    ten step lengths (1e-3 to 2.6e2 times the largest component, geometric), polishes every
+    candidate with the engine and keeps the lowest RSS; a curve stops when no candidate
+    lowers its RSS by more than 1e-12 relative.  Returns theta, rss, niter, and per curve
+    whether it moved.
+    """
+    n = theta.shape[0]
+    fidx = np.flatnonzero(free)
+    k = fidx.size
+    theta = theta.copy()
+    rss = rss.copy()
+    niter = np.zeros(n, dtype=int)
+    moved = np.zeros(n, dtype=bool)
+    active = np.isfinite(rss) & np.all(np.isfinite(theta[:, fidx]), axis=1)
+    ladder = 1e-3 * 4.0 ** np.arange(10)
+    steps = np.concatenate([ladder, -ladder])
+    C = steps.size
+    for _ in range(rounds):
+        idx = np.flatnonzero(active)
+        if idx.size == 0 or k == 0:
+            break
+        th = theta[idx]
+        with np.errstate(all="ignore"):
+            pn = np.where(np.isnan(fixed_nat[idx]), _to_nat(th, islog), fixed_nat[idx])
+            J = (_jac_nat(spec, x[idx], pn)[..., fidx] * np.where(islog[fidx], pn[:, fidx], 1.0)[:, None, :]
+                 * sw[idx][..., None])
+        ok = np.all(np.isfinite(J), axis=(1, 2))
+        active[idx[~ok]] = False
+        idx, th, J = idx[ok], th[ok], J[ok]
+        if idx.size == 0:
+            break
+        d = np.sqrt(np.sum(J * J, axis=1))
+        d = np.where(d > 0, d, 1.0)
+        Js = J / d[:, None, :]
+        try:
+            _, V = np.linalg.eigh(np.einsum("nmi,nmj->nij", Js, Js))
+        except np.linalg.LinAlgError:
+            active[idx] = False
+            break
+        v = V[:, :, 0] / d
+        v = v / np.max(np.abs(v), axis=1, keepdims=True)
+        jm = np.argmax(np.abs(v), axis=1)
+        scale = np.maximum(1.0, np.abs(th[:, fidx][np.arange(idx.size), jm]))
+        m = idx.size
+        cand = np.repeat(th[None], C, axis=0)  # (C, m, p)
+        cand[:, :, fidx] = np.clip(th[None, :, fidx] + steps[:, None, None] * scale[None, :, None] * v[None],
+                                   lo[fidx], hi[fidx])
+        cand = cand.reshape(C * m, -1)
+        tile = lambda a: np.tile(a, (C,) + (1,) * (a.ndim - 1))  # noqa: E731
+        th_c, rss_c, conv_c, _, it_c = _lm(spec, tile(x[idx]), tile(y[idx]), tile(sw[idx]), cand, free,
+                                           tile(fixed_nat[idx]), lo, hi, islog, maxiter, xtol, gtol, ftol)
+        niter[idx] += it_c.reshape(C, m).sum(axis=0)
+        rc = np.where(conv_c & np.isfinite(rss_c), rss_c, np.inf).reshape(C, m)
+        best = np.argmin(rc, axis=0)
+        rb = rc[best, np.arange(m)]
+        better = rb < rss[idx] * (1.0 - 1e-12)
+        sel = best * m + np.arange(m)
+        j = idx[better]
+        theta[j] = th_c[sel[better]]
+        rss[j] = rb[better]
+        moved[j] = True
+        active[idx[~better]] = False
+    return theta, rss, niter, moved
+
+
 def _covariance(spec, x, y, w, pnat, free, rss, nobs, method, islog=None):
     """Covariance of the free parameters on the natural scale, embedded in (n, p, p).
 
@@ -717,9 +810,13 @@ def fit_chunk(
         batched solve, keeping the converged candidate with the lowest RSS; curves still
         failing get one :func:`scipy.optimize.least_squares` (trust-region reflective)
         solve each, polished by the engine.  Converged fits with an ill-conditioned
-        information matrix (condition number > 1e8) or stopped on a stationary RSS at the
-        iteration limit are re-examined the same way and replaced only by a lower RSS.
-        The message says which path succeeded.  ``False`` (the default of this low-level
+        information matrix (condition number > 1e8), stopped on a stationary RSS at the
+        iteration limit, or stopped on a tiny step while the gradient cosine is still above
+        1e-4 are re-examined the same way and replaced only by a lower RSS.  Every
+        re-examined fit then follows any flat valley of the RSS (:func:`_valley_walk`)
+        until the RSS stops decreasing; the message names the parameters that moved along
+        it (not determined by the data; their estimates are limits).  The message says
+        which path succeeded.  ``False`` (the default of this low-level
         function, for callers with their own start strategy) reports the first solve as
         it ended; :func:`comboplan.fit_dose_response` turns it on.
 
@@ -777,7 +874,15 @@ def fit_chunk(
         # nearly flat there (several minima or a valley are then common): the iteration
         # limit was reached on a stationary RSS, or the information matrix is ill-conditioned
         stationary = np.array(["RSS stationary" in str(m) for m in msg])
-        risky = conv & (nobs > npar) & (stationary | (_condition(spec, xs, sw, theta, fixed_nat, free, islog) > 1e8))
+        # or the solve stopped on a small step while the gradient is clearly not orthogonal to
+        # the residuals (a heavily damped step in a curved valley, not a stationary point)
+        small_step = np.array(["relative step below xtol" in str(m) for m in msg]) & conv
+        if small_step.any():
+            cs = _gradient_cosine(spec, xs[small_step], ys[small_step], sw[small_step], theta[small_step],
+                                  fixed_nat[small_step], free, islog, lo, hi)
+            small_step[np.flatnonzero(small_step)] = ~(cs <= 1e-4)
+        risky = conv & (nobs > npar) & (stationary | small_step
+                                        | (_condition(spec, xs, sw, theta, fixed_nat, free, islog) > 1e8))
         retry |= risky
     if multistart and np.any(retry):
         r = np.flatnonzero(retry)
@@ -791,6 +896,25 @@ def fit_chunk(
         theta[ok], rss[ok], conv[ok] = th2[better], rss2[better], True
         msg[ok] = [f"{m2}; the first solve from the self-start " + ("ended at a higher RSS: " if w else "ended with: ")
                    + m1 for m1, m2, w in zip(first[better], msg2[better], was[better])]
+        # the re-examined fits that converge: follow a flat valley of the RSS from there
+        wk = r[conv[r]]
+        if wk.size:
+            th_w, rss_w, it_w, moved = _valley_walk(spec, xs[wk], ys[wk], sw[wk], theta[wk], rss[wk], free,
+                                                    fixed_nat[wk], lo, hi, islog, maxiter, xtol, gtol, ftol)
+            niter[wk] += it_w
+            names = spec.param_names
+            for q in np.flatnonzero(moved):
+                i = wk[q]
+                before, after = _to_nat(theta[i:i + 1], islog)[0], _to_nat(th_w[q:q + 1], islog)[0]
+                with np.errstate(all="ignore"):
+                    rel = np.abs(after - before) / np.maximum(np.abs(before), 1e-12)
+                moving = [names[j] for j in np.flatnonzero(free) if rel[j] > 0.01]
+                msg[i] = (f"{msg[i]}; then the RSS kept decreasing along a flat valley (by {1 - rss_w[q] / rss[i]:.2g} "
+                          f"relative), followed until it stopped decreasing"
+                          + (f": {', '.join(moving)} moved along it, so they are not determined by these data "
+                             "(they may run off without bound; read their estimates as limits, not point estimates)"
+                             if moving else ""))
+            theta[wk], rss[wk] = th_w, rss_w
 
     if loss != "linear":
         pn = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
