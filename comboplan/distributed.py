@@ -45,6 +45,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from ._params import Integral, Interval, Real, StrOptions, validate_params
 from .data.validate import as_list
 from .distributed_plan import _reason, active_client
 from .exceptions import ConvergenceWarning, DataError
@@ -56,6 +57,7 @@ __all__ = [
     "fit_dose_response",
     "synergy",
     "score_matrix",
+    "chou_talalay",
     "read_combinations",
     "DRUGCOMB_COLUMNS",
 ]
@@ -197,12 +199,6 @@ def _compute(client, *objs, progress: bool = False):
         return dask.compute(*objs)
 
 
-def _check_progress(progress) -> bool:
-    if not isinstance(progress, (bool, np.bool_)):
-        raise DataError(f"progress must be True or False; got {progress!r}.")
-    return bool(progress)
-
-
 def _shuffle(data, by, client, npartitions):
     """Group-complete pandas partitions (as Dask delayed objects), their max group sizes and the row offsets."""
     import dask
@@ -312,6 +308,8 @@ def _dr_partition(frame: pd.DataFrame, by, width, kwargs):
         return out
 
 
+@validate_params({"errors": [StrOptions({"warn", "raise"})], "progress": ["boolean"],
+                  "npartitions": [None, Interval(Integral, 1, None, closed="left")]})
 def fit_dose_response(data, dose: str, response: str, by, *, client=None, npartitions: int | None = None,
                       errors: str = "warn", progress: bool = False, **kwargs):
     """:func:`comboplan.fit_dose_response` partition by partition on Dask, by curve.
@@ -366,9 +364,6 @@ def fit_dose_response(data, dose: str, response: str, by, *, client=None, nparti
     by_l = as_list(by)
     if not by_l:
         raise DataError("by= is required: the curves are the unit of distribution")
-    if errors not in ("warn", "raise"):
-        raise DataError(f"errors must be 'warn' or 'raise', got {errors!r}")
-    progress = _check_progress(progress)
     spec = get_model(kwargs.get("model", "hill4"))
     client = get_client(client)
     buckets, width, offsets = _shuffle(data, by_l, client, npartitions)
@@ -543,6 +538,8 @@ def _block_order(tab: pd.DataFrame, by, methods) -> pd.DataFrame:
     return tab.iloc[np.lexsort(keys[::-1])].reset_index(drop=True)
 
 
+@validate_params({"progress": ["boolean"], "npartitions": [None, Interval(Integral, 1, None, closed="left")],
+                  "n_boot": [Interval(Integral, 0, None, closed="left")]})
 def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npartitions: int | None = None,
             methods=("bliss", "hsa", "loewe", "zip"), n_boot: int = 1000, seed=None, progress: bool = False,
             **kwargs):
@@ -599,7 +596,6 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
     if not by_l:
         raise DataError("by= is required: the blocks are the unit of distribution")
     kwargs.pop("errors", None)
-    progress = _check_progress(progress)
     methods = normalise_methods(methods)
     base = _base_entropy(seed)
     client = get_client(client)
@@ -668,6 +664,7 @@ def _sm_partition(frame: pd.DataFrame, by, d1, d2, response, kwargs):
     return pd.concat(out, ignore_index=True) if out else None
 
 
+@validate_params({"progress": ["boolean"], "npartitions": [None, Interval(Integral, 1, None, closed="left")]})
 def score_matrix(data, d1: str, d2: str, response: str, by, *, client=None, npartitions: int | None = None,
                  progress: bool = False, **kwargs) -> pd.DataFrame:
     """:func:`comboplan.score_matrix` (Loewe or ZIP) for every block of a table, on Dask.
@@ -714,11 +711,125 @@ def score_matrix(data, d1: str, d2: str, response: str, by, *, client=None, npar
     client = get_client(client)
     buckets, _, _ = _shuffle(data, by_l, client, npartitions)
     outs = _compute(client, *[dask.delayed(_sm_partition)(b, by_l, d1, d2, response, kwargs) for b in buckets],
-                    progress=_check_progress(progress))
+                    progress=progress)
     tab = pd.concat([o for o in outs if o is not None], ignore_index=True)
     ordinal = tab.groupby(by_l, sort=True, dropna=False, observed=True).ngroup().to_numpy()
     return tab.iloc[np.argsort(ordinal, kind="stable")].reset_index(drop=True)
 
+
+
+# ----------------------------------------------------------------------------- chou_talalay
+def _ct_partition(frame: pd.DataFrame, by, kw):
+    """Per-block rows of :func:`comboplan.chou_talalay` for one partition (blocks whose data are
+    refused become ``not_scored`` params rows with the reason)."""
+    from .combination.chou_talalay import _ct_blocks, _ct_skip
+    from .combination.design import prepare
+
+    def run(sub):
+        design = prepare(_strip(sub), kw["doses"], kw["response"], by=by, replicate=kw["replicate"],
+                         response_kind=kw["response_kind"], scale=kw["scale"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return _ct_blocks(design, kw["fa_levels"], kw["mutually_exclusive"], kw["ci_level"], kw["dose_units"],
+                              "warn")
+
+    if len(frame) == 0:
+        return []
+    try:
+        return run(frame)
+    except Exception:  # noqa: BLE001 - retried block by block below
+        pass
+    out = []
+    for key, g in _groups(frame, by):
+        try:
+            out.extend(run(g))
+        except Exception as exc:  # noqa: BLE001
+            bname = dict(zip(by, _key_tuple(key)))
+            P: list = []
+            _ct_skip(P, bname, list(kw["doses"]), "warn", _reason(exc))
+            out.append((bname, P, [], [], []))
+    return out
+
+
+@validate_params({"ci_level": [Interval(Real, 0, 1, closed="neither")], "mutually_exclusive": ["boolean"],
+                  "errors": [StrOptions({"warn", "raise"})], "progress": ["boolean"],
+                  "npartitions": [None, Interval(Integral, 1, None, closed="left")]})
+def chou_talalay(data, doses: Sequence[str], response: str, by, *, client=None, npartitions: int | None = None,
+                 response_kind: str = "inhibition", scale: str = "percent", fa_levels=(0.5, 0.75, 0.9, 0.95),
+                 mutually_exclusive: bool = True, ci_level: float = 0.95, replicate: str | None = None,
+                 dose_units=None, errors: str = "warn", progress: bool = False):
+    """:func:`comboplan.chou_talalay` partition by partition on Dask, by block.
+
+    Parameters
+    ----------
+    data : dask.dataframe.DataFrame or pandas.DataFrame
+        Tidy table, one row per well (not modified).
+    doses : list of str
+        One dose column per agent (dose units as recorded in ``dose_units``).
+    response : str
+        Response column (inhibition or viability, percent or fraction: ``response_kind``,
+        ``scale``).
+    by : str or list of str
+        Block identity (required: the unit of distribution).
+    client : dask.distributed.Client, optional
+        Where to run; default the active client, else Dask's local scheduler.
+    npartitions : int, optional
+        Number of block-complete partitions (default: the input's).
+    response_kind, scale, fa_levels, mutually_exclusive, ci_level, replicate, dose_units
+        As in :func:`comboplan.chou_talalay` (``fa_levels`` are fractions affected, 0-1;
+        ``ci_level`` a probability).
+    errors : {"warn", "raise"}
+        Applied after the merge.  A block that cannot be analysed (no mixture, an agent with
+        fewer than 2 dose levels with 0 < fa < 1, or data the in-memory call refuses, e.g. a
+        negative dose) is one ``params`` row per agent with ``status="not_scored"`` and the
+        reason in ``message``, with a warning; ``"raise"`` raises :class:`DataError`
+        naming the first such block instead.
+    progress : bool
+        Show the progress of the partitions (as in :func:`fit_dose_response`).
+
+    Returns
+    -------
+    ChouTalalayResult
+        The in-memory result type; every table bit-for-bit that of the in-memory call on the
+        same rows, in the same order, whatever the partitioning (blocks are analysed
+        independently: each block's median-effect fits use only its own rows).  ``CI`` < 1
+        means synergy; ``synergy_score = -log10(CI)`` > 0 means synergy.
+
+    Raises
+    ------
+    DataError
+        Dask missing, ``by`` missing, bad ``fa_levels``; with ``errors="raise"``, a block
+        that cannot be analysed.
+    InvalidParameterError
+        An option outside its allowed values (a ``ValueError``).
+    """
+    import dask
+
+    from .combination.chou_talalay import _check_fa_levels, _ct_result
+
+    by_l = as_list(by)
+    if not by_l:
+        raise DataError("by= is required: the blocks are the unit of distribution")
+    fa = _check_fa_levels(fa_levels)
+    client = get_client(client)
+    buckets, _, _ = _shuffle(data, by_l, client, npartitions)
+    kw = {"doses": list(doses), "response": response, "replicate": replicate, "response_kind": response_kind,
+          "scale": scale, "fa_levels": fa, "mutually_exclusive": bool(mutually_exclusive),
+          "ci_level": float(ci_level), "dose_units": dose_units}
+    outs = _compute(client, *[dask.delayed(_ct_partition)(b, by_l, kw) for b in buckets], progress=progress)
+    blocks = [blk for out in outs for blk in out]
+    if not blocks:
+        raise DataError("the input has no rows")
+    keys = pd.DataFrame([blk[0] for blk in blocks], columns=by_l)
+    blocks = [blocks[i] for i in _sorted_order(keys, by_l)]
+    bad = [r for blk in blocks for r in blk[1] if r["status"] != "ok"]
+    if bad and errors == "raise":
+        raise DataError(f"chou_talalay: {len({r['message'] for r in bad})} block(s) could not be analysed; "
+                        f"the first: {bad[0]['message']}")
+    res = _ct_result(blocks, list(doses), by_l, response, response_kind, scale, fa, bool(mutually_exclusive),
+                     float(ci_level), dose_units)
+    res.settings["distributed"] = {"n_partitions": len(buckets)}
+    return res
 
 
 # ----------------------------------------------------------------------------- lazy readers

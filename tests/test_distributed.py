@@ -229,5 +229,59 @@ def test_progress_bar_is_shown_and_changes_nothing(client, curves, screen, capsy
         got = cd._compute(None, dask.delayed(sum)([1, 2, 3]), progress=True)
     out = capsys.readouterr()
     assert got == (6,) and "Completed" in out.out + out.err
-    with pytest.raises(cp.DataError, match="progress must be True or False"):
-        cd.synergy(screen, ["a", "b"], "inh", by="block", client=client, n_boot=0, progress="yes")
+    from comboplan.exceptions import InvalidParameterError
+
+    for fn, args in ((cd.synergy, (screen, ["a", "b"], "inh")), (cd.fit_dose_response, (curves, "dose", "resp")),
+                     (cd.score_matrix, (screen, "a", "b", "inh")), (cd.chou_talalay, (screen, ["a", "b"], "inh"))):
+        by = "cid" if fn is cd.fit_dose_response else "block"
+        with pytest.raises(InvalidParameterError, match="progress"):
+            fn(*args, by=by, client=client, progress="yes")
+        with pytest.raises(InvalidParameterError, match="npartitions"):
+            fn(*args, by=by, client=client, npartitions=0)
+
+
+def _ct_tables(res):
+    return {name: getattr(res, name) for name in ("params", "points", "levels", "isobologram")}
+
+
+@pytest.mark.parametrize("npartitions", [1, 3, 8])
+def test_chou_talalay_equals_in_memory(client, screen, npartitions):
+    """Every table bit-for-bit the in-memory call's, rows and columns in the same order, for
+    partitions of one to eight blocks, from a pandas and from a Dask input."""
+    kw = dict(doses=["a", "b"], response="inh", by="block", replicate="rep")
+    ref = cp.chou_talalay(screen, **kw)
+    assert (ref.params.status == "ok").all() and len(ref.points) and len(ref.levels)
+    for data in (screen, dd.from_pandas(screen.iloc[::-1], npartitions=npartitions)):
+        got = cd.chou_talalay(data, client=client, npartitions=npartitions, **kw)
+        # the in-memory call on the rows as the Dask frame holds them (from_pandas sorts by index)
+        ref_r = ref if data is screen else cp.chou_talalay(data.compute().reset_index(drop=True), **kw)
+        for name, tab in _ct_tables(got).items():
+            pd.testing.assert_frame_equal(tab, getattr(ref_r, name), check_exact=True, obj=name)
+        assert got.settings["distributed"]["n_partitions"] == npartitions
+        assert {k: v for k, v in got.settings.items() if k != "distributed"} == ref.settings
+
+
+def test_chou_talalay_bad_blocks_are_rows_with_a_reason(client, screen):
+    """A block without mixture and a block with a negative dose are not-scored rows naming the
+    cause; the other blocks equal the in-memory analysis of the clean blocks; errors="raise"
+    raises a DataError."""
+    bad = screen.copy()
+    bad = bad[~((bad.block == "b02") & (bad.a > 0) & (bad.b > 0))]            # no combination cells
+    bad.loc[(bad.block == "b05") & (bad.b == 0) & (bad.a > 0), "a"] = -1.0     # refused by the data checks
+    kw = dict(doses=["a", "b"], response="inh", by="block", replicate="rep")
+    with pytest.warns(ComboplanWarning, match="could not be analysed"):
+        got = cd.chou_talalay(bad, client=client, npartitions=3, **kw)
+    p = got.params
+    b2, b5 = p[p.block == "b02"], p[p.block == "b05"]
+    assert (b2.status == "not_scored").all() and b2.message.str.contains("no mixture").all()
+    assert (b5.status == "not_scored").all() and b5.message.str.contains("DataError").all()
+    assert len(b2) == len(b5) == 2 and np.isnan(b5.Dm).all()
+    clean = bad[~bad.block.isin(["b02", "b05"])]
+    ref = cp.chou_talalay(clean, **kw)
+    ok = p[~p.block.isin(["b02", "b05"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(ok, ref.params, check_exact=True)
+    pd.testing.assert_frame_equal(got.levels, ref.levels, check_exact=True)
+    with pytest.raises(cp.DataError, match="could not be analysed"):
+        cd.chou_talalay(bad, client=client, errors="raise", **kw)
+    with pytest.raises(ValueError, match="ci_level"):
+        cd.chou_talalay(screen, client=client, ci_level=95, **kw)

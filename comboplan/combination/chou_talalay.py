@@ -140,13 +140,27 @@ def chou_talalay(data, doses, response, *, by=None, response_kind="inhibition", 
     DataError
         Malformed input; with ``errors="raise"``, a block that cannot be analysed.
     """
-    from ..models.combination import chou_talalay as ct
-
     ci = ci_level
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind=response_kind, scale=scale)
+    fa_levels = _check_fa_levels(fa_levels)
+    per_block = _ct_blocks(design, fa_levels, mutually_exclusive, ci, dose_units, errors)
+    return _ct_result(per_block, list(design.doses), list(design.by), response, response_kind, scale, fa_levels,
+                      mutually_exclusive, ci, dose_units)
+
+
+def _check_fa_levels(fa_levels) -> np.ndarray:
     fa_levels = np.asarray(fa_levels, dtype=float)
     if np.any((fa_levels <= 0) | (fa_levels >= 1)):
         raise DataError(f"fa_levels must lie strictly between 0 and 1; got {fa_levels.tolist()}.")
+    return fa_levels
+
+
+def _ct_blocks(design, fa_levels, mutually_exclusive, ci, dose_units, errors) -> list:
+    """The rows of every block of a prepared design: a list, in block order, of
+    ``(block labels, params rows, points rows, levels rows, isobologram rows)`` (lists of dicts).
+    Blocks are analysed independently (the distributed path relies on it)."""
+    from ..models.combination import chou_talalay as ct
+
     obs = design.obs
     cells = design.cells
     doses = list(design.doses)
@@ -154,10 +168,12 @@ def chou_talalay(data, doses, response, *, by=None, response_kind="inhibition", 
     dmat = obs[doses].to_numpy()
     fa_all = obs["_effect"].to_numpy() / design.top
     role = cells["role"].to_numpy()[obs["_cell"].to_numpy()]
-    P, PT, LV, ISO = [], [], [], []
+    out = []
     for b in range(len(design.blocks)):
-        inb = obs["_block"].to_numpy() == b
+        P, PT, LV, ISO = [], [], [], []
         bname = {c: design.blocks.iloc[b][c] for c in design.by}
+        out.append((bname, P, PT, LV, ISO))
+        inb = obs["_block"].to_numpy() == b
         # ---- agents
         curves, labels = [], []
         for k, a in enumerate(doses):
@@ -281,6 +297,16 @@ def chou_talalay(data, doses, response, *, by=None, response_kind="inhibition", 
                 for k, d in enumerate(doses):
                     ISO.append({**bname, "ray": _ray_name(doses, pr), "fa": fa, "agent": d,
                                 "Dx": 10 ** La[q, k], "D": Dcomb[q, k]})
+    return out
+
+
+def _ct_result(per_block, doses, by, response, response_kind, scale, fa_levels, mutually_exclusive, ci,
+               dose_units) -> "ChouTalalayResult":
+    """Assemble the result from the per-block rows of :func:`_ct_blocks` (in block order)."""
+    P = [r for blk in per_block for r in blk[1]]
+    PT = [r for blk in per_block for r in blk[2]]
+    LV = [r for blk in per_block for r in blk[3]]
+    ISO = [r for blk in per_block for r in blk[4]]
     skipped = [r for r in P if r["status"] != "ok"]
     if skipped:
         from ..exceptions import ComboplanWarning
@@ -288,13 +314,15 @@ def chou_talalay(data, doses, response, *, by=None, response_kind="inhibition", 
         warnings.warn(f"chou_talalay: {len({r['message'] for r in skipped})} block(s) could not be analysed "
                       f"(e.g. {skipped[0]['message']}); the other blocks are unaffected, see "
                       "result.params[['status', 'message']].", ComboplanWarning, stacklevel=2)
-    settings = {"doses": doses, "by": list(design.by), "response": response, "response_kind": response_kind,
+    settings = {"doses": doses, "by": list(by), "response": response, "response_kind": response_kind,
                 "scale": scale, "fa_levels": fa_levels.tolist(), "mutually_exclusive": mutually_exclusive,
                 "ci": ci, "ci_level": ci, "sign_convention": SIGN_CI, "dose_units": dict(dose_units or {}),
                 "reference": "Chou & Talalay (1984) Adv Enzyme Regul 22:27; Chou (2006) Pharmacol Rev 58:621; "
                              "CIs: Lee & Kong (2009) Stat Biopharm Res 1:4"}
     return ChouTalalayResult(params=pd.DataFrame(P), points=pd.DataFrame(PT), levels=pd.DataFrame(LV),
                              isobologram=pd.DataFrame(ISO), settings=settings)
+
+
 
 
 def _ct_score(row):
