@@ -58,6 +58,9 @@ __all__ = [
     "synergy",
     "score_matrix",
     "chou_talalay",
+    "fit_growth_mixed_batch",
+    "compare_arms_batch",
+    "invivo_synergy_batch",
     "read_combinations",
     "DRUGCOMB_COLUMNS",
 ]
@@ -830,6 +833,230 @@ def chou_talalay(data, doses: Sequence[str], response: str, by, *, client=None, 
                      float(ci_level), dose_units)
     res.settings["distributed"] = {"n_partitions": len(buckets)}
     return res
+
+
+# ----------------------------------------------------------------------------- growth batches
+_GROWTH_BATCH = {
+    "fit_growth_mixed_batch": ("comboplan.growth.mixed_batch", "fit_growth_mixed_batch"),
+    "compare_arms_batch": ("comboplan.growth.endpoints", "compare_arms_batch"),
+    "invivo_synergy_batch": ("comboplan.growth.synergy", "invivo_synergy_batch"),
+}
+
+
+def _growth_fn(name):
+    import importlib
+
+    mod, attr = _GROWTH_BATCH[name]
+    return getattr(importlib.import_module(mod), attr)
+
+
+def _per_study(value, n) -> bool:
+    return isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == n
+
+
+def _merge_study_dicts(outs: list, ns: list):
+    """Concatenate per-study arrays (leading axis = the piece's studies) over the pieces; sum
+    integer counts; keep everything else (labels, days) from the first piece."""
+    first = outs[0]
+    merged = {}
+    for k, v in first.items():
+        if isinstance(v, dict):
+            merged[k] = _merge_study_dicts([o[k] for o in outs], ns)
+        elif _per_study(v, ns[0]) and all(_per_study(o[k], n) for o, n in zip(outs, ns)):
+            merged[k] = np.concatenate([o[k] for o in outs])
+        elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            merged[k] = int(sum(o[k] for o in outs))
+        else:
+            merged[k] = v
+    return merged
+
+
+def _failed_like(template, n_template: int, n: int):
+    """The per-study arrays of ``template`` as ``n`` failed studies: NaN (float), False (bool),
+    0 (integer); counts 0; labels kept."""
+    out = {}
+    for k, v in template.items():
+        if isinstance(v, dict):
+            out[k] = _failed_like(v, n_template, n)
+        elif _per_study(v, n_template):
+            shape = (n,) + v.shape[1:]
+            if v.dtype == bool:
+                out[k] = np.zeros(shape, dtype=bool)
+            elif np.issubdtype(v.dtype, np.floating):
+                out[k] = np.full(shape, np.nan, dtype=v.dtype)
+            elif np.issubdtype(v.dtype, np.integer):
+                out[k] = np.zeros(shape, dtype=v.dtype)
+            else:
+                out[k] = np.full(shape, None, dtype=object)
+        elif isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+            out[k] = 0
+        else:
+            out[k] = v
+    return out
+
+
+def _growth_partition(name, sizes, observed, args, kwargs, offset=0):
+    """One partition of studies (the first is study ``offset``): the in-memory batch call; if it
+    raises, study by study, and a study that still raises is ``(None, 1, reason)``.  Returns a
+    list of ``(dict or None, n, reason)``."""
+    import re
+
+    fn = _growth_fn(name)
+    sizes = np.asarray(sizes, dtype=float)
+    obs = None if observed is None else np.asarray(observed, dtype=bool)
+
+    def call(a, b):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return fn(sizes[a:b], *args, observed=None if obs is None else obs[a:b], **kwargs)
+
+    n = sizes.shape[0]
+    try:
+        return [(call(0, n), n, "")]
+    except Exception:  # noqa: BLE001 - retried study by study below
+        pass
+    out = []
+    for i in range(n):
+        try:
+            out.append((call(i, i + 1), 1, ""))
+        except Exception as exc:  # noqa: BLE001
+            # the single-study call numbers its study 0: name the study of the whole input
+            reason = re.sub(r"^(\w+: )study 0: ", r"\1", _reason(exc))
+            out.append((None, 1, f"study {offset + i}: {reason}"))
+    return out
+
+
+def _growth_batch(name, sizes, time, subject_arm, arms, *, observed, client, studies_per_partition, progress,
+                  align, kwargs):
+    """Run the in-memory batch analysis ``name`` over partitions of studies and merge the pieces."""
+    import dask
+
+    try:
+        import dask.array as da
+    except ImportError as exc:  # pragma: no cover - exercised only without the extra
+        raise DataError("comboplan.distributed needs Dask: pip install 'comboplan[dask]'") from exc
+    lazy = isinstance(sizes, da.Array)
+    if not lazy:
+        sizes = np.asarray(sizes, dtype=float)
+    if sizes.ndim != 3:
+        raise DataError(f"sizes must have shape (n_studies, n_subjects, n_times); got {tuple(sizes.shape)}.")
+    B = int(sizes.shape[0])
+    if B == 0:
+        raise DataError("sizes holds no study (n_studies = 0).")
+    if observed is not None and tuple(np.shape(observed)) != tuple(sizes.shape):
+        raise DataError(f"observed must have the shape of sizes {tuple(sizes.shape)}; got {tuple(np.shape(observed))}.")
+    client = get_client(client)
+    if studies_per_partition is None:
+        workers = max(1, len(client.scheduler_info().get("workers", {}))) if client is not None else 1
+        studies_per_partition = -(-B // workers)
+    step = int(studies_per_partition)
+    if align > 1:   # whole chunks of the in-memory batch fit (its results depend on chunk membership)
+        step = -(-step // align) * align
+    bounds = [(a, min(a + step, B)) for a in range(0, B, step)]
+    args = (np.asarray(time, dtype=float), np.asarray(subject_arm), list(arms))
+    # a Dask array's slices are dependencies of the tasks (computed where the task runs)
+    tasks = [dask.delayed(_growth_partition)(name, sizes[a:b], None if observed is None else observed[a:b], args,
+                                             kwargs, a) for a, b in bounds]
+    outs = _compute(client, *tasks, progress=progress)
+    pieces = [p for out in outs for p in out]
+    good = [p for p in pieces if p[0] is not None]
+    if not good:
+        raise DataError(f"no study could be analysed: {pieces[0][2]}")
+    tmpl, n_t = good[0][0], good[0][1]
+    dicts = [p[0] if p[0] is not None else _failed_like(tmpl, n_t, p[1]) for p in pieces]
+    res = _merge_study_dicts(dicts, [p[1] for p in pieces])
+    res["message"] = np.array([r for p in pieces for r in [p[2]] * p[1]], dtype=object)
+    if "converged" in res:
+        res["converged"] = np.where(res["message"] != "", False, res["converged"])
+    res["n_partitions"] = len(bounds)
+    n_bad = int(np.sum(res["message"] != ""))
+    if n_bad:
+        from .exceptions import ComboplanWarning
+
+        warnings.warn(f"{n_bad} of {B} studies could not be analysed (NaN rows); see result['message'].",
+                      ComboplanWarning, stacklevel=3)
+    return res
+
+
+_GROWTH_DOC = """{what} partition by partition on Dask, by study.
+
+    Parameters
+    ----------
+    sizes : ndarray or dask.array.Array, shape (n_studies, n_subjects, n_times)
+        Tumour sizes (> 0, any unit; NaN = not measured), one study per leading index; every
+        study shares the design.  A Dask array is read partition by partition.
+    time, subject_arm, arms
+        As in :func:`{ref}` (time unit; arm index per animal; arm labels).
+    observed : ndarray of bool, optional
+        Which sizes were measured (default: finite ``sizes``).
+    client : dask.distributed.Client, optional
+        Where to run; default the active client, else Dask's local scheduler.
+    studies_per_partition : int, optional
+        Studies per task (default: the studies split evenly over the workers){align}.
+    progress : bool
+        Show the progress of the partitions.
+    **kwargs
+        Every other keyword of :func:`{ref}`.
+
+    Returns
+    -------
+    dict
+        The in-memory result: per-study arrays concatenated in study order, bit-for-bit those
+        of :func:`{ref}` on all studies at once whatever ``studies_per_partition``{exact}.
+        Added: ``message`` (n_studies,) -- ``""``, or why a study could not be analysed (its
+        arrays are then NaN and ``converged`` False; a warning counts them), and
+        ``n_partitions``.
+
+    Raises
+    ------
+    DataError
+        Dask missing, ``sizes`` not 3-D or empty, ``observed`` of another shape, or no study
+        could be analysed.
+    InvalidParameterError
+        ``studies_per_partition`` not a positive integer, ``progress`` not a bool.
+    """
+
+
+@validate_params({"studies_per_partition": [None, Interval(Integral, 1, None, closed="left")],
+                  "progress": ["boolean"]})
+def fit_growth_mixed_batch(sizes, time, subject_arm, arms, *, observed=None, client=None,
+                           studies_per_partition: int | None = None, progress: bool = False, **kwargs) -> dict:
+    from .growth.mixed_batch import STUDY_CHUNK
+
+    return _growth_batch("fit_growth_mixed_batch", sizes, time, subject_arm, arms, observed=observed, client=client,
+                         studies_per_partition=studies_per_partition, progress=progress, align=STUDY_CHUNK,
+                         kwargs=kwargs)
+
+
+@validate_params({"studies_per_partition": [None, Interval(Integral, 1, None, closed="left")],
+                  "progress": ["boolean"]})
+def compare_arms_batch(sizes, time, subject_arm, arms, *, observed=None, client=None,
+                       studies_per_partition: int | None = None, progress: bool = False, **kwargs) -> dict:
+    return _growth_batch("compare_arms_batch", sizes, time, subject_arm, arms, observed=observed, client=client,
+                         studies_per_partition=studies_per_partition, progress=progress, align=1, kwargs=kwargs)
+
+
+@validate_params({"studies_per_partition": [None, Interval(Integral, 1, None, closed="left")],
+                  "progress": ["boolean"]})
+def invivo_synergy_batch(sizes, time, subject_arm, arms, *, observed=None, client=None,
+                         studies_per_partition: int | None = None, progress: bool = False, **kwargs) -> dict:
+    return _growth_batch("invivo_synergy_batch", sizes, time, subject_arm, arms, observed=observed, client=client,
+                         studies_per_partition=studies_per_partition, progress=progress, align=1, kwargs=kwargs)
+
+
+_ALIGN_NOTE = (", rounded up to a whole number of the in-memory fit's chunks of studies "
+               "(:data:`comboplan.growth.mixed_batch.STUDY_CHUNK`, 128), whose members' results depend on each other "
+               "at round-off")
+fit_growth_mixed_batch.__doc__ = _GROWTH_DOC.format(
+    what=":func:`comboplan.growth.fit_growth_mixed_batch` (rates per arm of many simulated studies, 1/time unit)",
+    ref="comboplan.growth.fit_growth_mixed_batch", align=_ALIGN_NOTE,
+    exact=" (the partitions are whole chunks of the in-memory fit)")
+compare_arms_batch.__doc__ = _GROWTH_DOC.format(
+    what=":func:`comboplan.growth.endpoints.compare_arms_batch` (candidate vs reference on log RTV)",
+    ref="comboplan.growth.endpoints.compare_arms_batch", align="", exact=" (each study is computed alone)")
+invivo_synergy_batch.__doc__ = _GROWTH_DOC.format(
+    what=":func:`comboplan.growth.synergy.invivo_synergy_batch` (growth-rate synergy; score > 0 = synergy)",
+    ref="comboplan.growth.synergy.invivo_synergy_batch", align="", exact=" (each study is computed alone)")
 
 
 # ----------------------------------------------------------------------------- lazy readers

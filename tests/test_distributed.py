@@ -285,3 +285,82 @@ def test_chou_talalay_bad_blocks_are_rows_with_a_reason(client, screen):
         cd.chou_talalay(bad, client=client, errors="raise", **kw)
     with pytest.raises(ValueError, match="ci_level"):
         cd.chou_talalay(screen, client=client, ci_level=95, **kw)
+
+
+# ----------------------------------------------------------------------------- growth batches
+G_DAYS = np.array([0.0, 7.0, 14.0, 21.0, 28.0])
+G_ARMS = ["control", "A", "B", "A+B"]
+G_ARM = np.repeat(np.arange(4), 7)
+
+
+def _g_studies(n, seed):
+    rng = np.random.default_rng(seed)
+    slope = np.array([0.10, 0.07, 0.06, 0.03])[G_ARM] + rng.normal(0, 0.015, (n, 28))
+    e = rng.normal(0, 1, (n, 28, 5)) * np.array([0.10, 0.15, 0.20, 0.30])[G_ARM][:, None]
+    sz = np.exp(np.log(150) + slope[..., None] * G_DAYS + e)
+    sz[3, 5, 3:] = np.nan     # an animal lost after day 14
+    return sz
+
+
+def _same_dict(a, b):
+    assert set(a) <= set(b)
+    for k, v in a.items():
+        if isinstance(v, dict):
+            _same_dict(v, b[k])
+        elif isinstance(v, np.ndarray):
+            assert v.shape == b[k].shape and np.array_equal(v, b[k], equal_nan=True), k
+        else:
+            assert v == b[k] or list(v) == list(b[k]), k
+
+
+def test_growth_mixed_batch_equals_in_memory_whatever_the_partitioning(client):
+    """300 studies: bit-for-bit the in-memory batch fit for any studies_per_partition (rounded up
+    to whole chunks of the in-memory fit, 128 studies), from numpy and from a Dask array."""
+    import dask.array as da
+
+    from comboplan.growth import fit_growth_mixed_batch
+
+    sz = _g_studies(300, 5)
+    ref = fit_growth_mixed_batch(sz, G_DAYS, G_ARM, G_ARMS, variance="arm")
+    for data, spp, parts in ((sz, 100, 3), (da.from_array(sz, chunks=(70, 28, 5)), 200, 2), (sz, None, 2)):
+        got = cd.fit_growth_mixed_batch(data, G_DAYS, G_ARM, G_ARMS, variance="arm", client=client,
+                                        studies_per_partition=spp)
+        _same_dict(ref, got)
+        assert (got["message"] == "").all() and got["n_partitions"] == parts
+
+
+@pytest.mark.parametrize("name", ["compare_arms_batch", "invivo_synergy_batch"])
+def test_growth_batches_equal_in_memory_and_a_bad_study_is_a_row(client, name):
+    """Each study is computed alone: any split gives the in-memory arrays bit for bit; a study
+    the in-memory call refuses is NaN with the reason, the others unchanged."""
+    from comboplan.growth.endpoints import compare_arms_batch
+    from comboplan.growth.synergy import invivo_synergy_batch
+
+    fn = {"compare_arms_batch": compare_arms_batch, "invivo_synergy_batch": invivo_synergy_batch}[name]
+    kw = {"reference": "A", "candidate": "A+B"} if name == "compare_arms_batch" else {"control": "control"}
+    sz = _g_studies(60, 6)
+    ref = fn(sz, G_DAYS, G_ARM, G_ARMS, **kw)
+    for spp in (7, 60):
+        _same_dict(ref, getattr(cd, name)(sz, G_DAYS, G_ARM, G_ARMS, client=client, studies_per_partition=spp, **kw))
+    bad = sz.copy()
+    bad[11, 2, 3] = -5.0            # a negative size: the in-memory call refuses the whole batch
+    with pytest.raises(cp.DataError):
+        fn(bad, G_DAYS, G_ARM, G_ARMS, **kw)
+    with pytest.warns(ComboplanWarning, match="1 of 60 studies"):
+        got = getattr(cd, name)(bad, G_DAYS, G_ARM, G_ARMS, client=client, studies_per_partition=20, **kw)
+    assert got["message"][11].startswith("study 11: DataError")
+    assert (np.delete(got["message"], 11) == "").all()
+    keep = np.delete(np.arange(60), 11)
+    ok = fn(bad[keep], G_DAYS, G_ARM, G_ARMS, **kw)
+    for k, v in ok.items():
+        if isinstance(v, np.ndarray) and v.shape[:1] == (59,):
+            assert np.array_equal(got[k][keep], v, equal_nan=True), k
+            assert np.all(np.isnan(got[k][11])) if v.dtype.kind == "f" else True
+
+
+def test_growth_batch_bad_options(client):
+    with pytest.raises(ValueError, match="studies_per_partition"):
+        cd.compare_arms_batch(_g_studies(4, 1), G_DAYS, G_ARM, G_ARMS, reference="A", candidate="B", client=client,
+                              studies_per_partition=0)
+    with pytest.raises(cp.DataError, match="shape"):
+        cd.compare_arms_batch(np.ones((4, 28)), G_DAYS, G_ARM, G_ARMS, reference="A", candidate="B", client=client)

@@ -79,3 +79,21 @@ def test_bad_input_is_a_clear_error():
         fit_growth_mixed_batch(bad, DAYS, ARM, ARMS)
     with pytest.raises(DataError, match="ci_level"):
         fit_growth_mixed_batch(sizes, DAYS, ARM, ARMS, ci_level=95)
+
+
+def test_studies_split_at_chunk_boundaries_give_the_same_bits(monkeypatch):
+    """The batch fit runs in chunks of STUDY_CHUNK studies; a study's numbers depend only on its
+    chunk, so splitting the studies at multiples of the chunk (as comboplan.distributed does)
+    changes no bit, and the chunks bound the memory of large batches."""
+    import comboplan.growth.mixed_batch as mb
+
+    monkeypatch.setattr(mb, "STUDY_CHUNK", 8)
+    sizes = studies(40, seed=3)
+    sizes[2, 4, 3:] = np.nan
+    kw = dict(variance=["arm", "power_time"])
+    full = mb.fit_growth_mixed_batch(sizes, DAYS, ARM, ARMS, **kw)
+    assert full["converged"].all()
+    for cuts in ([0, 16, 40], [0, 8, 24, 32, 40]):
+        parts = [mb.fit_growth_mixed_batch(sizes[a:b], DAYS, ARM, ARMS, **kw) for a, b in zip(cuts[:-1], cuts[1:])]
+        for k in ("rates", "rate_se", "ci_low", "sigma", "tau", "sd_ratio", "power", "loglik", "converged"):
+            assert np.array_equal(full[k], np.concatenate([p[k] for p in parts]), equal_nan=True), (cuts, k)

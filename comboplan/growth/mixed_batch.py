@@ -21,6 +21,14 @@ __all__ = ["fit_growth_mixed_batch"]
 
 _BATCH_VARIANCE = ("arm", "power_time")
 
+#: Studies are fitted in consecutive chunks of this many (study ``i`` in chunk ``i // STUDY_CHUNK``):
+#: memory stays bounded whatever the number of studies, and a study's result depends only on the
+#: studies of its chunk (the vectorised iterations gather the active studies of the batch, and
+#: numpy's kernels can round differently for other batch shapes), so any split of the studies
+#: at multiples of ``STUDY_CHUNK`` (``comboplan.distributed.fit_growth_mixed_batch``) gives
+#: bit-for-bit the same numbers.
+STUDY_CHUNK = 128
+
 
 def fit_growth_mixed_batch(sizes, time, subject_arm, arms, *, variance="arm", method: str = "reml",
                            observed=None, ci_level: float = 0.95) -> dict:
@@ -94,6 +102,16 @@ def fit_growth_mixed_batch(sizes, time, subject_arm, arms, *, variance="arm", me
         b, k = np.argwhere(n_an == 0)[0]
         raise DataError(f"study {b}: arm {arms[k]!r} has no measurement after baseline; no growth rate.")
     prob = _LMEProblem(design, vf, False, method)
+    pieces = [_fit_chunk(prob, Y[a:a + STUDY_CHUNK], masks[a:a + STUDY_CHUNK], n_an[a:a + STUDY_CHUNK], X, tt, arm,
+                         vf, method, K, ci_level) for a in range(0, B, STUDY_CHUNK)]
+    out = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0] if k != "refitted"}
+    out["refitted"] = int(sum(p["refitted"] for p in pieces))
+    return {"arms": arms, **out}
+
+
+def _fit_chunk(prob, Y, masks, n_an, X, tt, arm, vf, method, K, ci_level) -> dict:
+    """Fit one chunk of studies (see :data:`STUDY_CHUNK`); the arrays of the result, per study."""
+    B = Y.shape[0]
     TH = np.zeros((B, prob.n_par))
     with np.errstate(all="ignore"):
         TH, conv = _batch_bfgs(prob, TH, masks, None, max_iter=200, Y=Y)
@@ -124,7 +142,7 @@ def fit_growth_mixed_batch(sizes, time, subject_arm, arms, *, variance="arm", me
         ratio[:, lv] = np.exp(np.concatenate([np.zeros((B, 1)), TH[:, prob.slices["arm"]]], axis=1))
     nan = ~ok
     out = {
-        "arms": arms, "rates": beta, "rate_se": se, "ci_low": beta - q[:, None] * se,
+        "rates": beta, "rate_se": se, "ci_low": beta - q[:, None] * se,
         "ci_high": beta + q[:, None] * se, "df": dfv, "sigma": np.sqrt(s2),
         "tau": np.sqrt(s2) * np.exp(TH[:, prob.slices["G"].start]) / prob.zscale[0], "sd_ratio": ratio,
         "power": TH[:, prob.slices["power"].start] if "power" in prob.slices else np.full(B, np.nan),
