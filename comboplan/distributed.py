@@ -183,7 +183,9 @@ def _max_group(frame, by):
 
 
 def _compute(client, *objs, progress: bool = False):
-    """Compute Dask objects on ``client`` (or the local scheduler), with a progress bar if asked."""
+    """Compute Dask objects on ``client`` (or the local scheduler), with a progress bar if asked:
+    distributed's progress bar with a client (text in a terminal, a widget in Jupyter), Dask's
+    ``ProgressBar`` on the local scheduler."""
     import dask
 
     if client is not None:
@@ -217,7 +219,10 @@ def _shuffle(data, by, client, npartitions):
         _, pieces = _split(data, 0, by, k)
         pieces = [p.reset_index(drop=True) for p in pieces]
         width = max((_max_group(p, by) for p in pieces), default=0)
-        return client.scatter(pieces), int(width), np.zeros(1, dtype=np.int64)
+        # hash=False: fresh keys per call; content-hashed keys would be shared with an earlier call on
+        # the same rows, whose release can then reach the scheduler after this scatter and drop
+        # the data under this call ("lost dependencies")
+        return client.scatter(pieces, hash=False), int(width), np.zeros(1, dtype=np.int64)
     ddf = _to_dask(data, client, npartitions)
     missing = [c for c in by if c not in ddf.columns]
     if missing:

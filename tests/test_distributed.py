@@ -214,7 +214,8 @@ def test_missing_by_is_a_data_error(client, curves):
 
 def test_progress_bar_is_shown_and_changes_nothing(client, curves, screen, capsys):
     """progress=True shows Dask's progress (distributed's text bar with a client, the local
-    scheduler's ProgressBar without one) and returns the same numbers; a non-bool is refused."""
+    scheduler's ProgressBar without one) and returns the same numbers (the same rows twice: the
+    second call must not lose the data scattered for the first); a non-bool is refused."""
     import dask
 
     plain = cd.fit_dose_response(curves, dose="dose", response="resp", by="cid", client=client)
