@@ -1105,6 +1105,7 @@ def fit_dose_response(
                             f"(first at row {int(bad[0])}). Use boxcox=None, or shift the responses by a stated "
                             f"constant first.")
     packed = pack_groups(data, x, y, by_l, w)
+    del x, y, w     # the packed arrays hold them now: not kept alive through the fit
     allfixed = {**spec.fixed_defaults, **(fixed or {})}
     n = packed.x.shape[0]
     start = None

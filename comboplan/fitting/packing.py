@@ -53,21 +53,26 @@ def pack_groups(data: pd.DataFrame, x: np.ndarray, y: np.ndarray, by: list[str],
     Packed
     """
     n = len(data)
+    # int32 positions where they fit: the index arrays below are per row and transient
+    it = np.int32 if n < 2**31 - 1 else np.int64
     if by:
         grp = data.groupby(by, sort=True, dropna=False, observed=True)
-        gid = grp.ngroup().to_numpy()
+        gid = grp.ngroup().to_numpy().astype(it, copy=False)
         keys = grp.size().reset_index()[by]
+        del grp
     else:
-        gid = np.zeros(n, dtype=int)
+        gid = np.zeros(n, dtype=it)
         keys = pd.DataFrame(index=[0])
     # within a curve, observations in a canonical order (dose, then response, then weight), so
     # that anything drawn per position (bootstrap residuals) does not depend on the row order
     keys_ = (y, x, gid) if w is None else (w, y, x, gid)
-    order = np.lexsort(keys_)
+    order = np.lexsort(keys_).astype(it, copy=False)
     g_sorted = gid[order]
     counts = np.bincount(gid, minlength=len(keys))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    pos = np.arange(n) - starts[g_sorted]
+    del gid, keys_
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(it)
+    pos = np.arange(n, dtype=it)
+    pos -= starts[g_sorted]
     m = int(counts.max()) if len(counts) else 0
     X = np.full((len(keys), m), np.nan)
     Y = np.full((len(keys), m), np.nan)
