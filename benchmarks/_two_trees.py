@@ -38,3 +38,20 @@ def interleaved(doc: str, child: str, tolerance: float, argv=None, on_round=None
         if on_round is not None:
             on_round(r, res[a.old][-1], res[a.new][-1])
     return a, res
+
+
+def report_rows(a, res, digits: int = 3) -> int:
+    """Print, per row of the child's JSON (milliseconds), the median and minimum over rounds of each
+    tree and the ratio of the medians (new / old); return 1 when a ratio exceeds ``1 + tolerance``."""
+    import numpy as np
+
+    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; {a.rounds} rounds")
+    worst = 0.0
+    for row in res[a.old][0]:
+        o = np.array([r[row] for r in res[a.old]])
+        n = np.array([r[row] for r in res[a.new]])
+        ratio = np.median(n) / np.median(o)
+        worst = max(worst, ratio)
+        print(f"{row:34s} old median {np.median(o):.{digits}f} ms (min {o.min():.{digits}f})  new median "
+              f"{np.median(n):.{digits}f} ms (min {n.min():.{digits}f})  new/old {ratio:.3f}")
+    return 0 if worst <= 1 + a.tolerance else 1

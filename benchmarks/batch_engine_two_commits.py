@@ -17,10 +17,8 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _two_trees import interleaved  # noqa: E402
+from _two_trees import interleaved, report_rows  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHILD = r"""
@@ -47,17 +45,7 @@ print(json.dumps(out))
 
 def main(argv=None) -> int:
     a, res = interleaved(__doc__, CHILD, 0.05, argv)
-    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; {a.rounds} rounds")
-    worst = 0.0
-    for row in res[a.old][0]:
-        o = np.array([r[row] for r in res[a.old]])
-        n = np.array([r[row] for r in res[a.new]])
-        ratio = np.median(n) / np.median(o)
-        worst = max(worst, ratio)
-        print(f"{row:34s} old median {np.median(o):.1f} ms (min {o.min():.1f})  new median {np.median(n):.1f} ms "
-              f"(min {n.min():.1f})  new/old {ratio:.3f}")
-    return 0 if worst <= 1 + a.tolerance else 1
-
+    return report_rows(a, res, digits=1)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -16,10 +16,8 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _two_trees import interleaved  # noqa: E402
+from _two_trees import interleaved, report_rows  # noqa: E402
 
 CHILD = r"""
 import json, time, warnings
@@ -58,17 +56,7 @@ print(json.dumps({"2 single-agent Hill fits": 1e3 * best_of(fits, 200),
 
 def main(argv=None) -> int:
     a, res = interleaved(__doc__, CHILD, 0.05, argv)
-    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; {a.rounds} rounds")
-    worst = 0.0
-    for row in res[a.old][0]:
-        o = np.array([r[row] for r in res[a.old]])
-        n = np.array([r[row] for r in res[a.new]])
-        ratio = np.median(n) / np.median(o)
-        worst = max(worst, ratio)
-        print(f"{row:34s} old median {np.median(o):.3f} ms (min {o.min():.3f})  new median {np.median(n):.3f} ms "
-              f"(min {n.min():.3f})  new/old {ratio:.3f}")
-    return 0 if worst <= 1 + a.tolerance else 1
-
+    return report_rows(a, res, digits=3)
 
 if __name__ == "__main__":
     sys.exit(main())
