@@ -81,6 +81,15 @@ def test_flat_valley_converges_where_lmfit_does():
 
     lm = fit_curves_lmfit(spec, x, y)
     assert bf.rss[0] <= lm.rss[0]
+    # the parameters that ran along the valley have no standard error (a Wald interval for an
+    # EC50 of 1e34 would be meaningless); the others keep theirs
+    res = cp.fit_dose_response(pd.DataFrame({"d": x[0], "s": y[0]}), dose="d", response="s", model="LL.4")
+    p = res.params.set_index("param")
+    assert p.loc[["c", "e"], ["stderr", "ci_low", "ci_high"]].isna().all().all()
+    assert np.isfinite(p.loc[["b", "d"], "stderr"]).all()
+    with pytest.warns(Warning):
+        e = res.ecx(50, extrapolate=True)
+    assert "not determined by these data" in e.status[0] or "above tested range" in e.status[0]
 
 
 def test_step_stopped_on_a_small_step_with_a_gradient_is_re_examined():

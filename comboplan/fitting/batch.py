@@ -869,6 +869,7 @@ def fit_chunk(
     theta = np.where(np.isfinite(theta) | ~free, theta, np.nan)
 
     sw = np.sqrt(ww)
+    valley = np.zeros((n, len(free)), dtype=bool)   # parameters that moved along a flat RSS valley
     theta, rss, conv, msg, niter = _lm(spec, xs, ys, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gtol, ftol)
     retry = ~conv & (nobs >= npar + min_dof) & (npar > 0) & (nobs > 0)
     if multistart and npar:
@@ -911,6 +912,7 @@ def fit_chunk(
                 with np.errstate(all="ignore"):
                     rel = np.abs(after - before) / np.maximum(np.abs(before), 1e-12)
                 moving = [names[j] for j in np.flatnonzero(free) if rel[j] > 0.01]
+                valley[i] = free & (rel > 0.01)
                 msg[i] = (f"{msg[i]}; then the RSS kept decreasing along a flat valley (by {1 - rss_w[q] / rss[i]:.2g} "
                           f"relative), followed until it stopped decreasing"
                           + (f": {', '.join(moving)} moved along it, so they are not determined by these data "
@@ -975,6 +977,11 @@ def fit_chunk(
                 c2[:, :, pat] = np.nan
                 covm[sel] = c2
                 singular[sel] = s2 & (nobs[sel] > int((free & ~pat).sum()))
+    if valley.any():
+        # a parameter that moved along a flat valley of the RSS is not determined by the data:
+        # no standard error for it (a Wald interval there would be meaningless: e.g. an EC50 of
+        # 4e34 with an "interval" from 1e-100 to 1e168); the others keep theirs at the end point
+        covm = np.where(valley[:, :, None] | valley[:, None, :], np.nan, covm)
     names = spec.param_names
     for i in np.flatnonzero(on_bound.any(axis=1)):
         where = [f"{names[j]} at its {'lower' if at_lo[i, j] else 'upper'} bound "

@@ -185,6 +185,9 @@ class DoseResponseResult(ResultIO):
                 why = "exact fit (residual SD ~ 0)"
             elif "no residual degrees of freedom" in m:
                 why = "as many observations as free parameters (no residual degrees of freedom)"
+            elif "flat valley" in m:
+                why = ("not determined by these data: the RSS keeps decreasing along a flat valley in which "
+                       "some parameters run off (see the message)")
             elif "singular information matrix" in m:
                 why = "singular information matrix (parameters not identifiable from these data)"
             else:
