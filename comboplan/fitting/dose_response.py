@@ -1043,8 +1043,11 @@ def fit_dose_response(
     progress : bool
         Show a progress bar for large batches.
     engine : {"batch", "lmfit"}
-        ``"batch"``: the vectorised engine; ``"lmfit"``: one lmfit minimisation per
-        curve (reference implementation, slower; same optimum).
+        ``"batch"``: the vectorised engine, with its fall-backs for hard curves
+        (multi-start, scipy/MINPACK solves, following a flat valley of the RSS; see
+        :func:`comboplan.fitting.batch.fit_chunk` and docs/models.md): parameters that run
+        along a valley get NaN standard errors and the message says so; ``"lmfit"``: one
+        lmfit minimisation per curve (reference implementation, slower).
     boxcox : None, float or "estimate"
         Transform-both-sides Box-Cox (Carroll & Ruppert 1984; drc's ``boxcox``): fit
         ``(y^lam - 1) / lam`` against ``(f(x)^lam - 1) / lam`` (``log y`` against
