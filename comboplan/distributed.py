@@ -46,6 +46,8 @@ import numpy as np
 import pandas as pd
 
 from ._params import Integral, Interval, Real, StrOptions, validate_params
+from .combination.merge import block_order as _block_order
+from .combination.merge import concat_like as _concat_like
 from .data.validate import as_list
 from .distributed_plan import _reason, active_client
 from .exceptions import ConvergenceWarning, DataError
@@ -496,54 +498,6 @@ def _syn_partition(frame: pd.DataFrame, by, kwargs, base_seed, per_block, plan=N
         except Exception as exc:  # noqa: BLE001
             out.append((None, _not_scored_blocks(by, key, methods, _reason(exc)), None, None))
     return out
-
-
-def _concat_like(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    frames = [f for f in frames if f is not None]
-    if not frames:
-        return pd.DataFrame()
-    cats: dict[str, list] = {}
-    for f in frames:
-        for c in f.columns:
-            if isinstance(f[c].dtype, pd.CategoricalDtype):
-                cats.setdefault(c, [])
-                cats[c].extend(f[c].cat.categories.tolist())
-    if not cats:
-        return pd.concat([f for f in frames if len(f.columns)], ignore_index=True)
-    # one category list per column (first seen first), set on every piece: pd.concat then keeps the
-    # categorical columns as they are (recoding codes, no round trip through Python objects)
-    union = {c: list(dict.fromkeys(vals)) for c, vals in cats.items()}
-    plain = []
-    for f in frames:
-        if not len(f.columns):
-            continue
-        f = f.copy(deep=False)
-        for c, vals in union.items():
-            if c not in f.columns:
-                continue
-            if isinstance(f[c].dtype, pd.CategoricalDtype):
-                f[c] = f[c].cat.set_categories(vals)
-            else:   # a piece where the column is not categorical (e.g. all missing): as categories
-                extra = [v for v in pd.unique(f[c].dropna()) if v not in set(vals)]
-                if extra:
-                    vals.extend(extra)
-                    for g in plain:
-                        if c in g.columns:
-                            g[c] = g[c].cat.set_categories(vals)
-                f[c] = pd.Categorical(f[c], categories=vals)
-        plain.append(f)
-    return pd.concat(plain, ignore_index=True)
-
-
-def _block_order(tab: pd.DataFrame, by, methods) -> pd.DataFrame:
-    if len(tab) == 0:
-        return tab
-    keys = [np.arange(len(tab))]
-    if by and all(c in tab.columns for c in by):
-        keys.insert(0, tab.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy())
-    if "method" in tab.columns:
-        keys.insert(0, pd.Categorical(tab["method"].astype(object), categories=list(methods)).codes)
-    return tab.iloc[np.lexsort(keys[::-1])].reset_index(drop=True)
 
 
 @validate_params({"progress": ["boolean"], "npartitions": [None, Interval(Integral, 1, None, closed="left")],

@@ -280,3 +280,30 @@ def test_zip_v3_in_bootstrap_and_screens():
     b = res.blocks.set_index("blk")
     assert b.loc["b", "ci_low"] < 8 < b.loc["b", "ci_high"] and b.loc["b", "p_value"] < 0.05
     assert b.loc["a", "ci_low"] < 0 < b.loc["a", "ci_high"]
+
+
+@pytest.mark.parametrize("n_boot,replicates", [(0, True), (1000, False)])
+def test_large_bliss_hsa_screen_scored_in_chunks_equals_one_call(monkeypatch, n_boot, replicates):
+    """Bliss/HSA screens with more than BLOCK_CHUNK blocks are scored chunk by chunk (bounded working
+    memory); every table equals the one-call tables exactly (q-values recomputed over all blocks),
+    including unscored blocks and blocks of other grid sizes."""
+    import comboplan.combination.api as api
+
+    parts = [block(f"b{i:02d}", excess=3.0 * (i % 4), sd=2.0, seed=i) for i in range(11)]
+    parts.append(block("b11", d1=D1[:4], seed=11, sd=2.0))
+    parts[3] = parts[3][~((parts[3].A > 0) & (parts[3].B == 0))]       # no monotherapy of A: unscored
+    df = pd.concat(parts, ignore_index=True).sample(frac=1, random_state=3).reset_index(drop=True)
+    kw = dict(by="blk", methods=("bliss", "hsa"), n_boot=n_boot)
+    if replicates:
+        df = pd.concat([df.assign(rep=0), df.assign(rep=1, inh=df.inh + 1.5)], ignore_index=True)
+        kw["replicate"] = "rep"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = cp.synergy(df, ["A", "B"], "inh", **kw)
+    monkeypatch.setattr(api, "BLOCK_CHUNK", 5)
+    with pytest.warns(ComboplanWarning, match="not fully scored"):
+        chunked = cp.synergy(df, ["A", "B"], "inh", **kw)
+    assert chunked.settings["chunks"]["n_chunks"] == 3
+    for name in ("cells", "blocks", "monotherapy"):
+        pd.testing.assert_frame_equal(getattr(chunked, name), getattr(one, name), check_exact=True, obj=name)
+    assert {k: v for k, v in chunked.settings.items() if k != "chunks"} == one.settings

@@ -320,6 +320,16 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
         (viability converted), positive = synergy; ``loewe_ci`` is the dose-equivalence
         interaction index (< 1 synergy).
 
+    Notes
+    -----
+    Large screens scored with Bliss and/or HSA from observed monotherapy, without a bootstrap
+    (``n_boot=0``, or no ``replicate`` column), with ``errors="warn"`` and more than
+    :data:`BLOCK_CHUNK` (8,192) blocks are scored in chunks of consecutive blocks and merged
+    (:func:`_synergy_by_chunks`): the tables are exactly those of one pass (tested), q-values are
+    recomputed over all blocks, the working memory stays bounded (peak about 12 KB per 6x6
+    block instead of 19 KB; ``benchmarks/memory_large_calls.py``), and one warning counts the
+    block x method rows not fully scored.  ``settings["chunks"]`` records it.
+
     Returns
     -------
     SynergyResult
@@ -351,6 +361,16 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
     if loewe_method not in LOEWE_METHODS:
         raise DataError(f"loewe_method must be one of {tuple(LOEWE_METHODS)}; got {loewe_method!r}.")
     n_boot = int(n_boot)
+    if (by is not None and set(methods) <= {"bliss", "hsa"} and monotherapy == "observed" and not baseline_correction
+            and errors == "warn" and (n_boot == 0 or replicate is None) and isinstance(data, pd.DataFrame)
+            and len(data) > 3 * BLOCK_CHUNK):
+        chunks = _block_chunks(data, by)
+        if len(chunks) > 1:
+            return _synergy_by_chunks(data, chunks, dict(
+                doses=doses, response=response, by=by, methods=methods, response_kind=response_kind,
+                monotherapy=monotherapy, baseline_correction=baseline_correction, ci_level=ci_level, n_boot=n_boot,
+                replicate=replicate, seed=seed, scale=scale, bootstrap=bootstrap, inference=inference,
+                dose_units=dose_units, zip_version=zip_version, errors=errors, loewe_method=loewe_method))
     design, layout = _design_layout(data, doses, response, by, methods, monotherapy, replicate, response_kind, scale,
                                     zip_version, loewe_method)
     top = design.top
@@ -388,6 +408,84 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
                 "sign_convention": SIGN_EXCESS, "dose_units": dict(dose_units or {}),
                 "zip_version": zip_version, "errors": errors, "loewe_method": loewe_method,
                 "references": {m: _reference(m, zip_version, loewe_method) for m in methods}}
+    return SynergyResult(cells=cells_tab, blocks=blocks_tab, monotherapy=mono_tab, settings=settings)
+
+
+#: Screens scored with Bliss and/or HSA from observed monotherapy, without a bootstrap, are scored
+#: in chunks of this many blocks when they have more (:func:`_synergy_by_chunks`): each chunk's
+#: design and working arrays are released before the next, which bounds the working memory.
+BLOCK_CHUNK = 8192
+
+
+def _block_chunks(data, by) -> list:
+    """Row positions of ``data`` per chunk of :data:`BLOCK_CHUNK` consecutive blocks (blocks in
+    sorted label order, as one call orders them)."""
+    by_l = [by] if isinstance(by, str) else list(by)
+    if any(c not in data.columns for c in by_l):
+        return [None]       # the ordinary path names the missing column
+    code = data.groupby(by_l, sort=True, dropna=False, observed=True).ngroup().to_numpy()
+    n_blocks = int(code.max()) + 1 if code.size else 0
+    if n_blocks <= BLOCK_CHUNK:
+        return [None]
+    chunk = code // BLOCK_CHUNK
+    order = np.argsort(chunk, kind="stable")
+    bounds = np.searchsorted(chunk[order], np.arange(1, -(-n_blocks // BLOCK_CHUNK)))
+    return np.split(order, bounds)
+
+
+def _synergy_by_chunks(data, chunks, kw) -> "SynergyResult":
+    """:func:`synergy` on each chunk of blocks, merged into the tables of one call.
+
+    Bliss and HSA from observed monotherapy score each block from its own cells, so every score,
+    interval and p-value is that of the one call; the q-values (Benjamini-Hochberg over all
+    blocks of a method) are recomputed after the merge, and one warning counts the unscored
+    block x method rows.  Only used without bootstrap (a bootstrap draws once per call).
+    """
+    from .merge import concat_like
+
+    methods = list(kw["methods"])
+    # pieces per table and method: the chunks hold consecutive blocks in sorted order, so the
+    # method-major order of one call is the pieces of each method in chunk order (no re-sort,
+    # and each chunk's full tables are dropped as soon as they are split)
+    pieces: dict = {"cells": {m: [] for m in methods}, "blocks": {m: [] for m in methods}, "monotherapy": {None: []}}
+    settings = None
+    for rows in chunks:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = synergy(data.iloc[rows], **{k: v for k, v in kw.items() if k not in ("doses", "response")},
+                        doses=kw["doses"], response=kw["response"])
+        settings = settings or r.settings
+        for name in ("cells", "blocks", "monotherapy"):
+            tab = getattr(r, name)
+            if "method" in tab.columns and name != "monotherapy":
+                meth = tab["method"].astype(object).to_numpy()
+                for m in methods:
+                    pieces[name][m].append(tab[meth == m])
+            else:
+                pieces[name][None].append(tab)
+        del r, tab
+    tables = {}
+    for name in ("cells", "blocks", "monotherapy"):
+        parts = [p for lst in pieces[name].values() for p in lst]
+        pieces[name] = None
+        tables[name] = concat_like(parts)
+        del parts
+    cells_tab, blocks_tab, mono_tab = tables["cells"], tables["blocks"], tables["monotherapy"]
+    for tab in (cells_tab, blocks_tab):
+        if "q_value" in tab.columns:
+            q = np.full(len(tab), np.nan)
+            meth = tab["method"].astype(object).to_numpy()
+            for m in methods:
+                sel = meth == m
+                q[sel] = bh_fdr(tab["p_value"].to_numpy(dtype=float)[sel])
+            tab["q_value"] = q
+    n_bad = int((blocks_tab["status"].astype(object) != "ok").sum()) if "status" in blocks_tab else 0
+    if n_bad:
+        from ..exceptions import ComboplanWarning
+
+        warnings.warn(f"{n_bad} block x method row(s) not fully scored; see result.blocks[['status', 'message']].",
+                      ComboplanWarning, stacklevel=3)
+    settings = dict(settings, chunks={"blocks_per_chunk": BLOCK_CHUNK, "n_chunks": len(chunks)})
     return SynergyResult(cells=cells_tab, blocks=blocks_tab, monotherapy=mono_tab, settings=settings)
 
 
