@@ -48,8 +48,9 @@ import pandas as pd
 from ._params import Integral, Interval, Real, StrOptions, validate_params
 from .combination.merge import block_order as _block_order
 from .combination.merge import concat_like as _concat_like
+from .combination.merge import recompute_qvalues
 from .data.validate import as_list
-from .distributed_plan import _reason, active_client
+from .distributed_plan import _n_workers, _reason, active_client
 from .exceptions import ConvergenceWarning, DataError
 
 __all__ = [
@@ -151,6 +152,11 @@ def group_seed(seed, key) -> np.random.SeedSequence:
     return np.random.SeedSequence(int(seed), spawn_key=(_stable_key_hash(key),))
 
 
+def _workers(client) -> int:
+    """Workers of ``client`` (1 without a client: the local scheduler gets one partition)."""
+    return _n_workers(client) if client is not None else 1
+
+
 def _to_dask(data, client, npartitions):
     dd = _require_dask()
     if is_dask_frame(data):
@@ -158,7 +164,7 @@ def _to_dask(data, client, npartitions):
     if isinstance(data, pd.DataFrame):
         n = npartitions
         if n is None:
-            n = max(1, len(client.scheduler_info().get("workers", {}))) if client is not None else 1
+            n = _workers(client)
         import dask
 
         with dask.config.set({"dataframe.convert-string": False}):  # keep the caller's dtypes
@@ -217,7 +223,7 @@ def _shuffle(data, by, client, npartitions):
         missing = [c for c in by if c not in data.columns]
         if missing:
             raise DataError(f"by column(s) {missing} not in the data; columns are {list(data.columns)}")
-        k = int(npartitions or max(1, len(client.scheduler_info().get("workers", {}))))
+        k = int(npartitions or _workers(client))
         _, pieces = _split(data, 0, by, k)
         pieces = [p.reset_index(drop=True) for p in pieces]
         width = max((_max_group(p, by) for p in pieces), default=0)
@@ -552,7 +558,6 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
     import dask
 
     from .combination.api import SynergyResult, normalise_methods
-    from .combination.stats import bh_fdr
 
     by_l = as_list(by)
     if not by_l:
@@ -580,12 +585,7 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
     blocks = _block_order(_concat_like([p[1] for p in pieces]), by_l, methods)
     mono = _block_order(_concat_like([p[2] for p in good]), by_l, methods)
     for tab in (cells, blocks):
-        if "q_value" in tab.columns:
-            q = np.full(len(tab), np.nan)
-            for m in methods:
-                sel = (tab["method"].astype(object) == m).to_numpy()
-                q[sel] = bh_fdr(tab.loc[sel, "p_value"].to_numpy(dtype=float))
-            tab["q_value"] = q
+        recompute_qvalues(tab, methods)
     settings = dict(good[0][3])
     settings.update(seed=seed, n_boot=int(n_boot), errors="warn",
                     distributed={"seeding": "per block: group_seed(seed, key)" if n_boot > 0 else "none",
@@ -795,20 +795,6 @@ def chou_talalay(data, doses: Sequence[str], response: str, by, *, client=None, 
 
 
 # ----------------------------------------------------------------------------- growth batches
-_GROWTH_BATCH = {
-    "fit_growth_mixed_batch": ("comboplan.growth.mixed_batch", "fit_growth_mixed_batch"),
-    "compare_arms_batch": ("comboplan.growth.endpoints", "compare_arms_batch"),
-    "invivo_synergy_batch": ("comboplan.growth.synergy", "invivo_synergy_batch"),
-}
-
-
-def _growth_fn(name):
-    import importlib
-
-    mod, attr = _GROWTH_BATCH[name]
-    return getattr(importlib.import_module(mod), attr)
-
-
 def _per_study(value, n) -> bool:
     return isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == n
 
@@ -854,13 +840,12 @@ def _failed_like(template, n_template: int, n: int):
     return out
 
 
-def _growth_partition(name, sizes, observed, args, kwargs, offset=0):
-    """One partition of studies (the first is study ``offset``): the in-memory batch call; if it
+def _growth_partition(fn, sizes, observed, args, kwargs, offset=0):
+    """One partition of studies (the first is study ``offset``): the in-memory batch call ``fn``; if it
     raises, study by study, and a study that still raises is ``(None, 1, reason)``.  Returns a
     list of ``(dict or None, n, reason)``."""
     import re
 
-    fn = _growth_fn(name)
     sizes = np.asarray(sizes, dtype=float)
     obs = None if observed is None else np.asarray(observed, dtype=bool)
 
@@ -885,15 +870,12 @@ def _growth_partition(name, sizes, observed, args, kwargs, offset=0):
     return out
 
 
-def _growth_batch(name, sizes, time, subject_arm, arms, *, observed, client, studies_per_partition, progress,
+def _growth_batch(fn, sizes, time, subject_arm, arms, *, observed, client, studies_per_partition, progress,
                   align, kwargs):
-    """Run the in-memory batch analysis ``name`` over partitions of studies and merge the pieces."""
+    """Run the in-memory batch analysis ``fn`` over partitions of studies and merge the pieces."""
+    _require_dask()
     import dask
-
-    try:
-        import dask.array as da
-    except ImportError as exc:  # pragma: no cover - exercised only without the extra
-        raise DataError("comboplan.distributed needs Dask: pip install 'comboplan[dask]'") from exc
+    import dask.array as da
     lazy = isinstance(sizes, da.Array)
     if not lazy:
         sizes = np.asarray(sizes, dtype=float)
@@ -906,15 +888,14 @@ def _growth_batch(name, sizes, time, subject_arm, arms, *, observed, client, stu
         raise DataError(f"observed must have the shape of sizes {tuple(sizes.shape)}; got {tuple(np.shape(observed))}.")
     client = get_client(client)
     if studies_per_partition is None:
-        workers = max(1, len(client.scheduler_info().get("workers", {}))) if client is not None else 1
-        studies_per_partition = -(-B // workers)
+        studies_per_partition = -(-B // _workers(client))
     step = int(studies_per_partition)
     if align > 1:   # whole chunks of the in-memory batch fit (its results depend on chunk membership)
         step = -(-step // align) * align
     bounds = [(a, min(a + step, B)) for a in range(0, B, step)]
     args = (np.asarray(time, dtype=float), np.asarray(subject_arm), list(arms))
     # a Dask array's slices are dependencies of the tasks (computed where the task runs)
-    tasks = [dask.delayed(_growth_partition)(name, sizes[a:b], None if observed is None else observed[a:b], args,
+    tasks = [dask.delayed(_growth_partition)(fn, sizes[a:b], None if observed is None else observed[a:b], args,
                                              kwargs, a) for a, b in bounds]
     outs = _compute(client, *tasks, progress=progress)
     pieces = [p for out in outs for p in out]
@@ -976,46 +957,39 @@ _GROWTH_DOC = """{what} partition by partition on Dask, by study.
     """
 
 
-@validate_params({"studies_per_partition": [None, Interval(Integral, 1, None, closed="left")],
-                  "progress": ["boolean"]})
-def fit_growth_mixed_batch(sizes, time, subject_arm, arms, *, observed=None, client=None,
-                           studies_per_partition: int | None = None, progress: bool = False, **kwargs) -> dict:
-    from .growth.mixed_batch import STUDY_CHUNK
+def _growth_batch_api(module: str, name: str, doc: dict, chunk_attr: str | None = None):
+    """The public distributed counterpart of the in-memory batch function ``module.name``."""
+    def run(sizes, time, subject_arm, arms, *, observed=None, client=None, studies_per_partition: int | None = None,
+            progress: bool = False, **kwargs) -> dict:
+        import importlib
 
-    return _growth_batch("fit_growth_mixed_batch", sizes, time, subject_arm, arms, observed=observed, client=client,
-                         studies_per_partition=studies_per_partition, progress=progress, align=STUDY_CHUNK,
-                         kwargs=kwargs)
+        mod = importlib.import_module(module)
+        return _growth_batch(getattr(mod, name), sizes, time, subject_arm, arms, observed=observed, client=client,
+                             studies_per_partition=studies_per_partition, progress=progress,
+                             align=getattr(mod, chunk_attr) if chunk_attr else 1, kwargs=kwargs)
 
-
-@validate_params({"studies_per_partition": [None, Interval(Integral, 1, None, closed="left")],
-                  "progress": ["boolean"]})
-def compare_arms_batch(sizes, time, subject_arm, arms, *, observed=None, client=None,
-                       studies_per_partition: int | None = None, progress: bool = False, **kwargs) -> dict:
-    return _growth_batch("compare_arms_batch", sizes, time, subject_arm, arms, observed=observed, client=client,
-                         studies_per_partition=studies_per_partition, progress=progress, align=1, kwargs=kwargs)
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = _GROWTH_DOC.format(ref=f"comboplan.{module.split('comboplan.', 1)[1]}.{name}", **doc)
+    return validate_params({"studies_per_partition": [None, Interval(Integral, 1, None, closed="left")],
+                            "progress": ["boolean"]})(run)
 
 
-@validate_params({"studies_per_partition": [None, Interval(Integral, 1, None, closed="left")],
-                  "progress": ["boolean"]})
-def invivo_synergy_batch(sizes, time, subject_arm, arms, *, observed=None, client=None,
-                         studies_per_partition: int | None = None, progress: bool = False, **kwargs) -> dict:
-    return _growth_batch("invivo_synergy_batch", sizes, time, subject_arm, arms, observed=observed, client=client,
-                         studies_per_partition=studies_per_partition, progress=progress, align=1, kwargs=kwargs)
-
-
-_ALIGN_NOTE = (", rounded up to a whole number of the in-memory fit's chunks of studies "
-               "(:data:`comboplan.growth.mixed_batch.STUDY_CHUNK`, 128), whose members' results depend on each other "
-               "at round-off")
-fit_growth_mixed_batch.__doc__ = _GROWTH_DOC.format(
-    what=":func:`comboplan.growth.fit_growth_mixed_batch` (rates per arm of many simulated studies, 1/time unit)",
-    ref="comboplan.growth.fit_growth_mixed_batch", align=_ALIGN_NOTE,
-    exact=" (the partitions are whole chunks of the in-memory fit)")
-compare_arms_batch.__doc__ = _GROWTH_DOC.format(
-    what=":func:`comboplan.growth.endpoints.compare_arms_batch` (candidate vs reference on log RTV)",
-    ref="comboplan.growth.endpoints.compare_arms_batch", align="", exact=" (each study is computed alone)")
-invivo_synergy_batch.__doc__ = _GROWTH_DOC.format(
-    what=":func:`comboplan.growth.synergy.invivo_synergy_batch` (growth-rate synergy; score > 0 = synergy)",
-    ref="comboplan.growth.synergy.invivo_synergy_batch", align="", exact=" (each study is computed alone)")
+fit_growth_mixed_batch = _growth_batch_api(
+    "comboplan.growth.mixed_batch", "fit_growth_mixed_batch", chunk_attr="STUDY_CHUNK", doc=dict(
+        what=":func:`comboplan.growth.fit_growth_mixed_batch` (rates per arm of many simulated studies, "
+             "1/time unit)",
+        align=(", rounded up to a whole number of the in-memory fit's chunks of studies "
+               "(:data:`comboplan.growth.mixed_batch.STUDY_CHUNK`, 128), whose members' results depend on each "
+               "other at round-off"),
+        exact=" (the partitions are whole chunks of the in-memory fit)"))
+compare_arms_batch = _growth_batch_api(
+    "comboplan.growth.endpoints", "compare_arms_batch", doc=dict(
+        what=":func:`comboplan.growth.endpoints.compare_arms_batch` (candidate vs reference on log RTV)",
+        align="", exact=" (each study is computed alone)"))
+invivo_synergy_batch = _growth_batch_api(
+    "comboplan.growth.synergy", "invivo_synergy_batch", doc=dict(
+        what=":func:`comboplan.growth.synergy.invivo_synergy_batch` (growth-rate synergy; score > 0 = synergy)",
+        align="", exact=" (each study is computed alone)"))
 
 
 # ----------------------------------------------------------------------------- lazy readers

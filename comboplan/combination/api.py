@@ -441,7 +441,7 @@ def _synergy_by_chunks(data, chunks, kw) -> "SynergyResult":
     blocks of a method) are recomputed after the merge, and one warning counts the unscored
     block x method rows.  Only used without bootstrap (a bootstrap draws once per call).
     """
-    from .merge import concat_like
+    from .merge import concat_like, recompute_qvalues
 
     methods = list(kw["methods"])
     # pieces per table and method: the chunks hold consecutive blocks in sorted order, so the
@@ -452,8 +452,7 @@ def _synergy_by_chunks(data, chunks, kw) -> "SynergyResult":
     for rows in chunks:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            r = synergy(data.iloc[rows], **{k: v for k, v in kw.items() if k not in ("doses", "response")},
-                        doses=kw["doses"], response=kw["response"])
+            r = synergy(data.iloc[rows], **kw)
         settings = settings or r.settings
         for name in ("cells", "blocks", "monotherapy"):
             tab = getattr(r, name)
@@ -472,13 +471,7 @@ def _synergy_by_chunks(data, chunks, kw) -> "SynergyResult":
         del parts
     cells_tab, blocks_tab, mono_tab = tables["cells"], tables["blocks"], tables["monotherapy"]
     for tab in (cells_tab, blocks_tab):
-        if "q_value" in tab.columns:
-            q = np.full(len(tab), np.nan)
-            meth = tab["method"].astype(object).to_numpy()
-            for m in methods:
-                sel = meth == m
-                q[sel] = bh_fdr(tab["p_value"].to_numpy(dtype=float)[sel])
-            tab["q_value"] = q
+        recompute_qvalues(tab, methods)
     n_bad = int((blocks_tab["status"].astype(object) != "ok").sum()) if "status" in blocks_tab else 0
     if n_bad:
         from ..exceptions import ComboplanWarning

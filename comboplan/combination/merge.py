@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["concat_like", "block_order"]
+__all__ = ["concat_like", "block_order", "recompute_qvalues"]
 
 
 def concat_like(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -80,3 +80,27 @@ def block_order(tab: pd.DataFrame, by, methods) -> pd.DataFrame:
     if "method" in tab.columns:
         keys.insert(0, pd.Categorical(tab["method"].astype(object), categories=list(methods)).codes)
     return tab.iloc[np.lexsort(keys[::-1])].reset_index(drop=True)
+
+
+def recompute_qvalues(tab: pd.DataFrame, methods) -> None:
+    """Set ``tab["q_value"]`` (in place) to the Benjamini-Hochberg q-values of ``p_value`` over
+    all rows of each method, as one call over the whole screen computes them; no-op without a
+    ``q_value`` column.
+
+    Parameters
+    ----------
+    tab : pandas.DataFrame
+        A merged cells or blocks table (``method``, ``p_value``, ``q_value``).
+    methods : sequence of str
+    """
+    from .stats import bh_fdr
+
+    if "q_value" not in tab.columns:
+        return
+    q = np.full(len(tab), np.nan)
+    meth = tab["method"].astype(object).to_numpy()
+    p = tab["p_value"].to_numpy(dtype=float)
+    for m in methods:
+        sel = meth == m
+        q[sel] = bh_fdr(p[sel])
+    tab["q_value"] = q

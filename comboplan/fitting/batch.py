@@ -374,13 +374,21 @@ def _lm(spec, x, y, sw, theta, free, fixed_nat, lo, hi, islog, maxiter, xtol, gt
 
 
 # --------------------------------------------------------------------------- fall-back
-def _condition(spec, x, sw, theta, fixed_nat, free, islog):
-    """Condition number of the column-scaled information matrix J'WJ on the fitting scale
-    (inf where not finite), per curve."""
+def _jac_fit(spec, x, sw, theta, fixed_nat, free, islog):
+    """Natural-scale parameters and the weighted Jacobian of the free ones on the fitting scale
+    (log parameters: d/dlog p = p d/dp), per curve: ``pn`` (n, p), ``J`` (n, m, k)."""
     fidx = np.flatnonzero(free)
     with np.errstate(all="ignore"):
         pn = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
         J = _jac_nat(spec, x, pn)[..., fidx] * np.where(islog[fidx], pn[:, fidx], 1.0)[:, None, :] * sw[..., None]
+    return pn, J
+
+
+def _condition(spec, x, sw, theta, fixed_nat, free, islog):
+    """Condition number of the column-scaled information matrix J'WJ on the fitting scale
+    (inf where not finite), per curve."""
+    _, J = _jac_fit(spec, x, sw, theta, fixed_nat, free, islog)
+    with np.errstate(all="ignore"):
         A = np.einsum("nmi,nmj->nij", J, J)
         dg = np.sqrt(np.abs(np.diagonal(A, axis1=1, axis2=2)))
         As = A / np.where(dg > 0, dg, 1.0)[:, :, None] / np.where(dg > 0, dg, 1.0)[:, None, :]
@@ -590,10 +598,9 @@ def _gradient_cosine(spec, x, y, sw, theta, fixed_nat, free, islog, lo, hi):
     weighted residual vector and a Jacobian column (fitting scale), over the free parameters
     not held on a bound by an outward gradient; NaN where it is not finite."""
     fidx = np.flatnonzero(free)
+    pn, J = _jac_fit(spec, x, sw, theta, fixed_nat, free, islog)
     with np.errstate(all="ignore"):
-        pn = np.where(np.isnan(fixed_nat), _to_nat(theta, islog), fixed_nat)
         r = sw * (y - _model(spec, x, pn))
-        J = _jac_nat(spec, x, pn)[..., fidx] * np.where(islog[fidx], pn[:, fidx], 1.0)[:, None, :] * sw[..., None]
         g = np.einsum("nmi,nm->ni", J, r)
         dA = np.einsum("nmi,nmi->ni", J, J)
         rss = np.sum(r * r, axis=1)
@@ -634,10 +641,7 @@ def _valley_walk(spec, x, y, sw, theta, rss, free, fixed_nat, lo, hi, islog, max
         if idx.size == 0 or k == 0:
             break
         th = theta[idx]
-        with np.errstate(all="ignore"):
-            pn = np.where(np.isnan(fixed_nat[idx]), _to_nat(th, islog), fixed_nat[idx])
-            J = (_jac_nat(spec, x[idx], pn)[..., fidx] * np.where(islog[fidx], pn[:, fidx], 1.0)[:, None, :]
-                 * sw[idx][..., None])
+        _, J = _jac_fit(spec, x[idx], sw[idx], th, fixed_nat[idx], free, islog)
         ok = np.all(np.isfinite(J), axis=(1, 2))
         active[idx[~ok]] = False
         idx, th, J = idx[ok], th[ok], J[ok]
