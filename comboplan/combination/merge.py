@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["concat_like", "block_order", "recompute_qvalues"]
+__all__ = ["concat_like", "block_order", "recompute_qvalues", "split_columns", "merge_columns", "frame_of_columns"]
 
 
 def concat_like(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -82,25 +82,148 @@ def block_order(tab: pd.DataFrame, by, methods) -> pd.DataFrame:
     return tab.iloc[np.lexsort(keys[::-1])].reset_index(drop=True)
 
 
-def recompute_qvalues(tab: pd.DataFrame, methods) -> None:
-    """Set ``tab["q_value"]`` (in place) to the Benjamini-Hochberg q-values of ``p_value`` over
+def recompute_qvalues(tab, methods) -> None:
+    """Set the ``q_value`` column (in place) to the Benjamini-Hochberg q-values of ``p_value`` over
     all rows of each method, as one call over the whole screen computes them; no-op without a
     ``q_value`` column.
 
     Parameters
     ----------
-    tab : pandas.DataFrame
-        A merged cells or blocks table (``method``, ``p_value``, ``q_value``).
+    tab : pandas.DataFrame or dict
+        A merged cells or blocks table (``method``, ``p_value``, ``q_value``), or its columns as
+        :func:`merge_columns` returns them (the ``q_value`` array is then overwritten in place).
     methods : sequence of str
     """
     from .stats import bh_fdr
 
-    if "q_value" not in tab.columns:
+    if "q_value" not in (tab.columns if isinstance(tab, pd.DataFrame) else tab):
         return
-    q = np.full(len(tab), np.nan)
-    meth = tab["method"].astype(object).to_numpy()
-    p = tab["p_value"].to_numpy(dtype=float)
+    meth = pd.Categorical(tab["method"])
+    p = np.asarray(tab["p_value"], dtype=float)
+    q = np.full(len(p), np.nan) if isinstance(tab, pd.DataFrame) else tab["q_value"]
+    cats = list(meth.categories)
     for m in methods:
-        sel = meth == m
+        if m not in cats:
+            continue
+        sel = meth.codes == cats.index(m)
         q[sel] = bh_fdr(p[sel])
-    tab["q_value"] = q
+    if isinstance(tab, pd.DataFrame):
+        tab["q_value"] = q
+
+
+def split_columns(tab: pd.DataFrame, rows=None) -> dict:
+    """The columns of ``tab`` (rows ``rows``: a boolean mask or ``None`` for all) as separate arrays,
+    each its own copy, so that each can be released on its own when merged.
+
+    Parameters
+    ----------
+    tab : pandas.DataFrame
+    rows : numpy.ndarray of bool, optional
+
+    Returns
+    -------
+    dict
+        Column name -> numpy array or pandas extension array (categoricals stay categorical).
+    """
+    out = {}
+    for c in tab.columns:
+        a = tab[c].array
+        if isinstance(a, pd.arrays.NumpyExtensionArray):
+            a = a.to_numpy()
+        out[c] = a[rows] if rows is not None else a.copy()
+    return out
+
+
+def _codes_dtype(n_categories: int):
+    for dt in (np.int8, np.int16, np.int32):
+        if n_categories < np.iinfo(dt).max:
+            return dt
+    return np.int64
+
+
+def merge_columns(pieces: list) -> dict | None:
+    """Concatenate table pieces given as column dicts (:func:`split_columns`), one column at a time,
+    releasing each piece's column as soon as it is copied: the working memory of the merge is one
+    column of the result, not a second copy of it.
+
+    Categorical columns keep one category list (first seen first, as :func:`concat_like`); the
+    other columns take the pieces' common numpy dtype, or pandas' concatenation of their arrays
+    (extension types such as strings).  The dicts in ``pieces`` are emptied.
+
+    Parameters
+    ----------
+    pieces : list of dict
+        Every dict has the same column names in the same order.
+
+    Returns
+    -------
+    dict or None
+        Column name -> merged array (:func:`frame_of_columns` makes the table); ``None`` when the
+        pieces disagree in their columns or column kinds (the caller then concatenates frames).
+    """
+    pieces = [p for p in pieces if p is not None]
+    if not pieces:
+        return None
+    names = list(pieces[0])
+    if any(list(p) != names for p in pieces):
+        return None
+    for c in names:
+        kinds = {type(p[c]) if not isinstance(p[c], np.ndarray) else np.ndarray for p in pieces}
+        if len(kinds) != 1:
+            return None
+    n = sum(len(p[names[0]]) for p in pieces) if names else 0
+    out = {}
+    for c in names:
+        parts = [p.pop(c) for p in pieces]
+        first = parts[0]
+        if isinstance(first, pd.Categorical):
+            union = list(dict.fromkeys(v for x in parts for v in x.categories))
+            index = {v: i for i, v in enumerate(union)}
+            codes = np.empty(n, dtype=_codes_dtype(len(union)))
+            pos = 0
+            for i, x in enumerate(parts):
+                remap = np.array([index[v] for v in x.categories] + [-1], dtype=codes.dtype)
+                codes[pos:pos + len(x)] = remap[x.codes]          # code -1 (missing) maps to the appended -1
+                pos += len(x)
+                parts[i] = None
+            out[c] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(union, ordered=first.ordered),
+                                               validate=False)
+        elif isinstance(first, np.ndarray):
+            col = np.empty(n, dtype=np.result_type(*parts))
+            pos = 0
+            for i, x in enumerate(parts):
+                col[pos:pos + len(x)] = x
+                pos += len(x)
+                parts[i] = None
+            out[c] = col
+        else:
+            out[c] = pd.concat([pd.Series(x, copy=False) for x in parts], ignore_index=True).array
+        del parts
+    return out
+
+
+def frame_of_columns(cols: dict) -> pd.DataFrame:
+    """A DataFrame over the arrays of ``cols`` without copying them (one block per column).
+
+    Parameters
+    ----------
+    cols : dict
+        Column name -> 1-D numpy array or pandas extension array, all of one length.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    try:
+        from pandas.api.internals import create_dataframe_from_blocks
+    except ImportError:  # pragma: no cover - pandas < 3
+        return pd.DataFrame(cols, copy=False)
+    n = len(next(iter(cols.values()))) if cols else 0
+    blocks = []
+    for j, v in enumerate(cols.values()):
+        if isinstance(v, np.ndarray):
+            if v.dtype == object:           # as the constructor infers it (e.g. strings)
+                return pd.DataFrame(cols, copy=False)
+            v = v[None, :]
+        blocks.append((v, np.array([j], dtype=np.intp)))
+    return create_dataframe_from_blocks(blocks, pd.RangeIndex(n), pd.Index(list(cols)))
