@@ -3,13 +3,18 @@
 Same run, same data: N hill4 curves (8 doses x 3 replicates, seeded) through
 ``comboplan.fit_dose_response`` (in memory) and ``comboplan.distributed.fit_dose_response``
 on a ``LocalCluster(n_workers=k, threads_per_worker=1, processes=True)`` for k = 1, 2;
-then B 6x6 blocks (3 replicates) through ``synergy(methods=("bliss", "hsa"), n_boot=0)``
+then B 6x6 blocks (3 replicates) through ``synergy(methods=..., n_boot=0)`` (Bliss and HSA by default)
 the same three ways.  Prints wall time, curves (blocks) per second and the ratios, and
 checks that the distributed fits equal the in-memory ones bit for bit.  Cluster start-up
 is not timed.  On a loaded machine the ratios mean little: record the load with them.
 
+Each path runs on a fresh cluster, so every worker's peak resident memory (``ru_maxrss``, read on
+the workers) is that of one call.  Exits 1 unless both calls speed up >= 1.7x from 1 to 2 workers
+and no worker peaked above 2 GB (issue 15).
+
     python benchmarks/bench_distributed.py                 # 20,000 curves, 2,000 blocks
     python benchmarks/bench_distributed.py --n 5000 --blocks 500
+    python benchmarks/bench_distributed.py --n 1000000 --blocks 1000000 --methods bliss hsa loewe zip --no-in-memory
 """
 from __future__ import annotations
 
@@ -49,36 +54,75 @@ def timed(f):
     return time.perf_counter() - t, out
 
 
+def _peak_rss_bytes():
+    """Peak resident memory of this process (bytes; Linux reports ru_maxrss in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def on_cluster(k, work):
+    """Run ``work(client)`` on a fresh LocalCluster of ``k`` single-threaded worker processes:
+    (seconds, result, the largest peak resident memory of a worker in bytes)."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=k, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=40) as cl, Client(cl) as client:
+        t, out = timed(lambda: work(client))
+        peak = max(client.run(_peak_rss_bytes).values())
+    return t, out, peak
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=20_000, help="curves")
     ap.add_argument("--blocks", type=int, default=2_000, help="6x6 blocks")
+    ap.add_argument("--methods", nargs="+", default=["bliss", "hsa"], help="synergy methods")
+    ap.add_argument("--npartitions", type=int, default=None,
+                    help="partitions (default: comboplan's, at most ROWS_PER_PARTITION rows each)")
+    ap.add_argument("--no-in-memory", action="store_true",
+                    help="skip the in-memory path (and the equality check); ratios to it are then NaN")
     args = ap.parse_args(argv)
     import comboplan as cp
     from comboplan import distributed as cd
-    from distributed import Client, LocalCluster
 
     warnings.simplefilter("ignore")
     print(f"load average before: {os.getloadavg()}  cpus: {os.cpu_count()}")
     cdf, bdf = curves(args.n), blocks(args.blocks)
-    skw = dict(doses=["a", "b"], response="inh", by="block", replicate="rep", n_boot=0, methods=("bliss", "hsa"))
-    t_fit, mem = timed(lambda: cp.fit_dose_response(cdf, dose="dose", response="resp", by="curve_id"))
-    t_syn, _ = timed(lambda: cp.synergy(bdf, **skw))
-    rows = [("in-memory", t_fit, t_syn)]
+    skw = dict(doses=["a", "b"], response="inh", by="block", replicate="rep", n_boot=0, methods=tuple(args.methods))
+    nan = float("nan")
+    t_fit = t_syn = nan
+    mem = None
+    if not args.no_in_memory:
+        t_fit, mem = timed(lambda: cp.fit_dose_response(cdf, dose="dose", response="resp", by="curve_id"))
+        mem = mem.params
+        t_syn, _ = timed(lambda: cp.synergy(bdf, **skw))
+    rows = [("in-memory", t_fit, t_syn, nan, nan)]
     for k in (1, 2):
-        with LocalCluster(n_workers=k, threads_per_worker=1, processes=True, dashboard_address=None,
-                          silence_logs=40) as cl, Client(cl) as client:
-            tf, res = timed(lambda: cd.fit_dose_response(cdf, dose="dose", response="resp", by="curve_id",
-                                                         client=client, npartitions=4 * k))
-            ts, _ = timed(lambda: cd.synergy(bdf, client=client, npartitions=4 * k, **skw))
-            assert res.params.equals(mem.params), "distributed fits differ from in-memory"
-        rows.append((f"LocalCluster {k} worker(s)", tf, ts))
-    print(f"{'path':<26}{'curves/s':>12}{'blocks/s':>12}{'fit ratio':>11}{'synergy ratio':>15}")
-    for name, tf, ts in rows:
-        print(f"{name:<26}{args.n / tf:>12.0f}{args.blocks / ts:>12.0f}{t_fit / tf:>11.2f}{t_syn / ts:>15.2f}")
-    print(f"2 vs 1 worker: fits {rows[1][1] / rows[2][1]:.2f}x, synergy {rows[1][2] / rows[2][2]:.2f}x")
+        tf, res, mf = on_cluster(k, lambda c: cd.fit_dose_response(cdf, dose="dose", response="resp", by="curve_id",
+                                                                   client=c, npartitions=args.npartitions))
+        if mem is not None:
+            assert res.params.equals(mem), "distributed fits differ from in-memory"
+        del res
+        ts, _, ms = on_cluster(k, lambda c: cd.synergy(bdf, client=c, npartitions=args.npartitions, **skw))
+        rows.append((f"LocalCluster {k} worker(s)", tf, ts, mf, ms))
+    print(f"{args.n} hill4 curves (8 doses x 3); {args.blocks} 6x6 blocks x 3 replicates, methods "
+          f"{', '.join(args.methods)}; partitions: {args.npartitions or 'default'}")
+    print(f"{'path':<26}{'curves/s':>12}{'blocks/s':>12}{'fit ratio':>11}{'synergy ratio':>15}"
+          f"{'worker peak MB (fit, synergy)':>32}")
+    for name, tf, ts, mf, ms in rows:
+        print(f"{name:<26}{args.n / tf:>12.0f}{args.blocks / ts:>12.0f}{t_fit / tf:>11.2f}{t_syn / ts:>15.2f}"
+              f"{mf / 2**20:>16.0f}{ms / 2**20:>10.0f}")
+    sf, ss = rows[1][1] / rows[2][1], rows[1][2] / rows[2][2]
+    peak = max(max(r[3], r[4]) for r in rows[1:])
+    print(f"2 vs 1 worker: fits {sf:.2f}x, synergy {ss:.2f}x (target >= 1.7x); "
+          f"largest worker peak {peak / 2**30:.2f} GB (target <= 2 GB)")
+    print(f"client peak resident memory {_peak_rss_bytes() / 2**30:.2f} GB")
     print(f"load average after: {os.getloadavg()}")
+    ok = sf >= 1.7 and ss >= 1.7 and peak <= 2 * 2**30
+    print("targets: " + ("met" if ok else "MISSED"))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

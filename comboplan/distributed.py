@@ -212,25 +212,82 @@ def _compute(client, *objs, progress: bool = False):
         return dask.compute(*objs)
 
 
+#: With an in-memory table and a client, and ``npartitions`` not given: at most this many rows per
+#: partition (and at least one partition per worker).  Each worker then holds one or two
+#: partitions' inputs and results at a time (:func:`_map_parts`), whatever the size of the table.
+ROWS_PER_PARTITION = 500_000
+
+
+def _map_parts(client, fn, buckets, *args, progress: bool = False) -> list:
+    """``fn(bucket, *args)`` for every bucket, results in bucket order.
+
+    Buckets held here as pandas frames (an in-memory table with a client) are sent one at a
+    time as workers free up: at most two per worker are in flight, and every result is
+    fetched and released on the workers as soon as it is done, so a worker holds one or two
+    partitions' inputs and results whatever the size of the table.  Other buckets (Dask
+    objects) are computed together (:func:`_compute`).
+    """
+    import dask
+
+    if client is None or not buckets or not isinstance(buckets[0], pd.DataFrame):
+        return list(_compute(client, *[dask.delayed(fn)(b, *args) for b in buckets], progress=progress))
+    from distributed import as_completed
+
+    results: list = [None] * len(buckets)
+    index: dict = {}
+    todo = iter(range(len(buckets)))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(buckets), desc=f"{len(buckets)} partitions", unit="partition")
+
+    def submit(pool):
+        i = next(todo, None)
+        if i is None:
+            return
+        # hash=False: fresh keys per call (content-hashed keys could be shared with an earlier call
+        # on the same rows, whose release may reach the scheduler after this scatter)
+        [data] = client.scatter([buckets[i]], hash=False)
+        fut = client.submit(fn, data, *args, pure=False)
+        index[fut.key] = (i, data)
+        pool.add(fut)
+
+    pool = as_completed()
+    for _ in range(2 * _workers(client)):
+        submit(pool)
+    for fut in pool:
+        i, data = index.pop(fut.key)
+        results[i] = fut.result()
+        fut.release()
+        data.release()
+        del fut, data
+        if bar is not None:
+            bar.update(1)
+        submit(pool)
+    if bar is not None:
+        bar.close()
+    return results
+
+
 def _shuffle(data, by, client, npartitions):
-    """Group-complete pandas partitions (as Dask delayed objects), their max group sizes and the row offsets."""
+    """Group-complete pandas partitions (as Dask delayed objects, or pandas frames kept on the
+    client for :func:`_map_parts`), their max group sizes and the row offsets."""
     import dask
 
     if client is not None and isinstance(data, pd.DataFrame):
-        # an in-memory table: hash it into its buckets here (one pass of pandas) and send each
-        # bucket once, instead of a from_pandas -> split -> bucket graph with three round trips;
-        # the buckets hold the same rows in the same order as that graph would give them
+        # an in-memory table: hash it into its buckets here (one pass of pandas); each bucket is
+        # sent to a worker only when its turn comes (_map_parts), instead of a from_pandas -> split ->
+        # bucket graph with three round trips; the buckets hold the same rows in the same order as
+        # that graph would give them
         missing = [c for c in by if c not in data.columns]
         if missing:
             raise DataError(f"by column(s) {missing} not in the data; columns are {list(data.columns)}")
-        k = int(npartitions or _workers(client))
+        k = int(npartitions or max(_workers(client), -(-len(data) // ROWS_PER_PARTITION)))
         _, pieces = _split(data, 0, by, k)
         pieces = [p.reset_index(drop=True) for p in pieces]
         width = max((_max_group(p, by) for p in pieces), default=0)
-        # hash=False: fresh keys per call; content-hashed keys would be shared with an earlier call on
-        # the same rows, whose release can then reach the scheduler after this scatter and drop
-        # the data under this call ("lost dependencies")
-        return client.scatter(pieces, hash=False), int(width), np.zeros(1, dtype=np.int64)
+        return pieces, int(width), np.zeros(1, dtype=np.int64)
     ddf = _to_dask(data, client, npartitions)
     missing = [c for c in by if c not in ddf.columns]
     if missing:
@@ -375,8 +432,6 @@ def fit_dose_response(data, dose: str, response: str, by, *, client=None, nparti
     from .fitting.packing import Packed
     from .models.dose_response import get_model
 
-    import dask
-
     by_l = as_list(by)
     if not by_l:
         raise DataError("by= is required: the curves are the unit of distribution")
@@ -384,7 +439,7 @@ def fit_dose_response(data, dose: str, response: str, by, *, client=None, nparti
     client = get_client(client)
     buckets, width, offsets = _shuffle(data, by_l, client, npartitions)
     kw = dict(kwargs, dose=dose, response=response)
-    outs = _compute(client, *[dask.delayed(_dr_partition)(b, by_l, width, kw) for b in buckets], progress=progress)
+    outs = _map_parts(client, _dr_partition, buckets, by_l, width, kw, progress=progress)
     pieces = [p for out in outs for p in out if p is not None]
     if not pieces:
         raise DataError("the input has no rows")
@@ -555,7 +610,6 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
     DataError
         Dask missing, ``by`` missing, or an option the in-memory function rejects.
     """
-    import dask
 
     from .combination.api import SynergyResult, normalise_methods
 
@@ -573,9 +627,8 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
         # the engine and padded width of the single-agent Hill and ZIP-slice fits depend on the
         # size of the call: a first pass sizes the whole screen's call, and every partition then
         # fits as that call does (comboplan.combination.fits.batch_plan)
-        plan = _whole_call_sizes(_compute(client, *[dask.delayed(_syn_sizes)(b, by_l, kw) for b in buckets]))
-    outs = _compute(client, *[dask.delayed(_syn_partition)(b, by_l, kw, base, int(n_boot) > 0, plan)
-                              for b in buckets], progress=progress)
+        plan = _whole_call_sizes(_map_parts(client, _syn_sizes, buckets, by_l, kw))
+    outs = _map_parts(client, _syn_partition, buckets, by_l, kw, base, int(n_boot) > 0, plan, progress=progress)
     pieces = [p for out in outs for p in out]
     good = [p for p in pieces if p[3] is not None]
     if not good:
@@ -665,15 +718,13 @@ def score_matrix(data, d1: str, d2: str, response: str, by, *, client=None, npar
     DataError
         Dask missing or ``by`` missing.
     """
-    import dask
 
     by_l = as_list(by)
     if not by_l:
         raise DataError("by= is required: the blocks are the unit of distribution")
     client = get_client(client)
     buckets, _, _ = _shuffle(data, by_l, client, npartitions)
-    outs = _compute(client, *[dask.delayed(_sm_partition)(b, by_l, d1, d2, response, kwargs) for b in buckets],
-                    progress=progress)
+    outs = _map_parts(client, _sm_partition, buckets, by_l, d1, d2, response, kwargs, progress=progress)
     tab = pd.concat([o for o in outs if o is not None], ignore_index=True)
     ordinal = tab.groupby(by_l, sort=True, dropna=False, observed=True).ngroup().to_numpy()
     return tab.iloc[np.argsort(ordinal, kind="stable")].reset_index(drop=True)
@@ -765,7 +816,6 @@ def chou_talalay(data, doses: Sequence[str], response: str, by, *, client=None, 
     InvalidParameterError
         An option outside its allowed values (a ``ValueError``).
     """
-    import dask
 
     from .combination.chou_talalay import _check_fa_levels, _ct_result
 
@@ -778,7 +828,7 @@ def chou_talalay(data, doses: Sequence[str], response: str, by, *, client=None, 
     kw = {"doses": list(doses), "response": response, "replicate": replicate, "response_kind": response_kind,
           "scale": scale, "fa_levels": fa, "mutually_exclusive": bool(mutually_exclusive),
           "ci_level": float(ci_level), "dose_units": dose_units}
-    outs = _compute(client, *[dask.delayed(_ct_partition)(b, by_l, kw) for b in buckets], progress=progress)
+    outs = _map_parts(client, _ct_partition, buckets, by_l, kw, progress=progress)
     blocks = [blk for out in outs for blk in out]
     if not blocks:
         raise DataError("the input has no rows")

@@ -1,5 +1,6 @@
 """comboplan.distributed on a real dask.distributed LocalCluster (2 worker processes):
 results equal the in-memory path whatever the partitioning; a bad curve/block is rows with a reason."""
+import time
 import warnings
 
 import numpy as np
@@ -79,6 +80,30 @@ def test_fit_dose_response_pandas_input_other_partitioning(client, curves):
     mem = cp.fit_dose_response(curves, dose="dose", response="resp", by="cid")
     res = cd.fit_dose_response(curves, dose="dose", response="resp", by="cid", npartitions=2)
     pd.testing.assert_frame_equal(res.params, mem.params)
+
+
+def test_pandas_input_is_split_by_size_and_sent_partition_by_partition(client, curves, screen, monkeypatch):
+    """An in-memory table with a client and no npartitions gets at least one partition per
+    ROWS_PER_PARTITION rows (so each worker holds a bounded part of it), sent a few at a time:
+    the results equal the in-memory ones bit for bit, and no data stays on the workers."""
+    monkeypatch.setattr(cd, "ROWS_PER_PARTITION", 100)
+    mem = cp.fit_dose_response(curves, dose="dose", response="resp", by="cid")
+    res = cd.fit_dose_response(curves, dose="dose", response="resp", by="cid", client=client)
+    pd.testing.assert_frame_equal(res.params, mem.params)
+    kw = dict(doses=["a", "b"], response="inh", by="block", replicate="rep", n_boot=0, methods=("bliss", "hsa"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ComboplanWarning)
+        smem = cp.synergy(screen, **kw)
+        sres = cd.synergy(screen, client=client, **kw)
+    assert sres.settings["distributed"]["n_partitions"] == -(-len(screen) // 100)
+    for name in ("cells", "blocks"):
+        pd.testing.assert_frame_equal(getattr(sres, name), getattr(smem, name), check_categorical=False)
+    for _ in range(50):           # releases reach the workers asynchronously
+        held = client.run(lambda dask_worker: len(dask_worker.data))
+        if sum(held.values()) == 0:
+            break
+        time.sleep(0.1)
+    assert sum(held.values()) == 0, held
 
 
 def test_bad_curve_is_a_row_with_a_reason(client, curves):
