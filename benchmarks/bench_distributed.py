@@ -8,8 +8,8 @@ the same three ways.  Prints wall time, curves (blocks) per second and the ratio
 checks that the distributed fits equal the in-memory ones bit for bit.  Cluster start-up
 is not timed.  On a loaded machine the ratios mean little: record the load with them.
 
-Each path runs on a fresh cluster, so every worker's peak resident memory (``ru_maxrss``, read on
-the workers) is that of one call.  Exits 1 unless both calls speed up >= 1.7x from 1 to 2 workers
+Each path runs on a fresh cluster, and every worker's resident memory is sampled every 50 ms
+during the call (psutil): the printed peak is the largest of any worker.  Exits 1 unless both calls speed up >= 1.7x from 1 to 2 workers
 and no worker peaked above 2 GB (issue 15).
 
     python benchmarks/bench_distributed.py                 # 20,000 curves, 2,000 blocks
@@ -63,14 +63,36 @@ def _peak_rss_bytes():
 
 def on_cluster(k, work):
     """Run ``work(client)`` on a fresh LocalCluster of ``k`` single-threaded worker processes:
-    (seconds, result, the largest peak resident memory of a worker in bytes)."""
+    (seconds, result, the largest resident memory of a worker in bytes, sampled every 50 ms).
+
+    The workers' own ``ru_maxrss`` would not do: a worker process is spawned (fork + exec) from
+    this process, and Linux carries the parent's peak at the fork into the child's."""
+    import threading
+
+    import psutil
     from distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=k, threads_per_worker=1, processes=True, dashboard_address=None,
                       silence_logs=40) as cl, Client(cl) as client:
-        t, out = timed(lambda: work(client))
-        peak = max(client.run(_peak_rss_bytes).values())
-    return t, out, peak
+        procs = [psutil.Process(pid) for pid in client.run(os.getpid).values()]
+        peak = [max(p.memory_info().rss for p in procs)]
+        done = threading.Event()
+
+        def sample():
+            while not done.wait(0.05):
+                try:
+                    peak[0] = max(peak[0], *(p.memory_info().rss for p in procs))
+                except psutil.Error:      # a worker that died: the call will say so
+                    pass
+
+        th = threading.Thread(target=sample, daemon=True)
+        th.start()
+        try:
+            t, out = timed(lambda: work(client))
+        finally:
+            done.set()
+            th.join()
+    return t, out, peak[0]
 
 
 def main(argv=None):
