@@ -64,3 +64,48 @@ def test_bayesian_op_gradient_equals_finite_differences():
         fd = (f(pp, 0.5) - f(pm_, 0.5)) / (2 * h)
         np.testing.assert_allclose(gp[:, j].sum(), fd, rtol=1e-5)
     np.testing.assert_allclose(gg, (f(phi, 0.5 + 1e-6) - f(phi, 0.5 - 1e-6)) / 2e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("law,n_transit", [("simeoni", 3), ("koch", 0), ("exponential", 1)])
+def test_taped_forward_and_backward_equal_the_one_pass_vjp_bit_for_bit(law, n_transit):
+    """A value (solve_log_size_taped) then a gradient from its tape (log_size_vjp_from_tape) give
+    exactly the numbers of solve_log_size and solve_log_size_vjp; the Bayesian Op's value_and_grad
+    takes the tape only when value was last called at the same parameters."""
+    from comboplan.fitting.bayes.tgi_ode import _Structural
+    from comboplan.models.tgi_ode import log_size_vjp_from_tape, solve_log_size_taped
+
+    _, v = _design(law, n_transit)
+    ode = v["design"]["ode"]
+    n, nc = ode["I1"].shape[0], ode["I1"].shape[2]
+    rng = np.random.default_rng(11)
+    args = (ode["dt"], ode["I1"], ode["I2"], ode["out_step"], np.arange(n), 80 * np.exp(rng.normal(0, 0.2, n)),
+            0.25 * np.exp(rng.normal(0, 0.2, n)), 60 * np.exp(rng.normal(0, 0.2, n)),
+            np.exp(rng.normal(0, 0.3, n)), 0.3 * np.exp(rng.normal(0, 0.3, (n, nc))))
+    w = rng.normal(size=(n, ode["out_step"].shape[1])) * (ode["out_step"][:n] >= 0)
+    lw, tape = solve_log_size_taped(*args, law=law, n_transit=n_transit)
+    assert np.array_equal(lw, solve_log_size(*args, law=law, n_transit=n_transit))
+    lw2, g = solve_log_size_vjp(*args, w, law=law, n_transit=n_transit)
+    assert np.array_equal(lw2, lw)
+    assert np.array_equal(log_size_vjp_from_tape(*args, w, tape, lw, law=law, n_transit=n_transit), g)
+
+    st = _Structural(v["design"], v["names"], v["agents"], v["pair"], v["use_int"], n, law, n_transit, 20.0)
+    phi = np.tile([TH[nm] for nm in st.names], (n, 1)) * np.exp(rng.normal(0, 0.1, (n, 1)))
+    ref = st.value_and_grad(phi, 0.5, w)              # no value yet: the one-pass VJP
+    out = st.value(phi, 0.5)
+    out[:] = 0.0                                      # a caller reusing the buffer must not spoil the tape
+    calls = []
+    import comboplan.models.tgi_ode as mod
+
+    orig = mod.solve_log_size_vjp
+    try:
+        mod.solve_log_size_vjp = lambda *a, **k: calls.append(1) or orig(*a, **k)
+        got = st.value_and_grad(phi, 0.5, w)          # from the tape
+        assert calls == []
+        for a, b in zip(got[:2], ref[:2]):
+            assert np.array_equal(a, b)
+        assert got[2] == ref[2]
+        phi2 = phi * 1.01
+        st.value_and_grad(phi2, 0.5, w)               # other parameters: a full solve
+        assert calls == [1]
+    finally:
+        mod.solve_log_size_vjp = orig

@@ -29,12 +29,14 @@ import math
 
 import numpy as np
 
-__all__ = ["LAWS", "solve_log_size", "solve_log_size_sens", "solve_log_size_vjp", "parameter_sensitivities"]
+__all__ = ["LAWS", "solve_log_size", "solve_log_size_sens", "solve_log_size_vjp", "solve_log_size_taped",
+           "log_size_vjp_from_tape", "parameter_sensitivities"]
 
 #: growth-law codes of the compiled kernel
 LAWS = {"exponential": 0, "simeoni": 1, "koch": 2}
 
 _KERNEL = None
+_VJP_BACK = None
 _SENS = None
 _RATE_D = None
 _RATE = None
@@ -432,15 +434,13 @@ def _vjp_kernel():
     _sens_kernel()   # defines _RATE_D
 
     @numba.njit(cache=True, error_model="numpy")
-    def solve_vjp(dt, I1, I2, out_step, subj, w0, l0, l1, k1, coef, law, psi, ntr, gbar):
+    def vjp_back(dt, I1, I2, out_step, subj, l0, l1, k1, coef, law, psi, ntr, gbar, tape, out):
+        # the backward pass, from the states the forward solve recorded (tape) and its output
         R = subj.shape[0]
         S = dt.shape[0]
         nc = coef.shape[1]
         m = out_step.shape[1]
         nt = max(ntr, 1)
-        # forward: the solver itself, recording every step's states
-        tape = np.empty((R, S, 6 + 3 * ntr))
-        out = _KERNEL(dt, I1, I2, out_step, subj, w0, l0, l1, k1, coef, law, psi, ntr, tape)
         grad = np.zeros((R, 4 + nc))
         wbar = np.zeros(S + 1)           # d(objective)/d(total size) at every grid point
         cf = np.zeros(nt)
@@ -534,7 +534,18 @@ def _vjp_kernel():
             grad[r, 1] = gl0
             grad[r, 2] = gl1
             grad[r, 3] = gk1
-        return out, grad
+        return grad
+
+    # solve_vjp calls vjp_back through the module global (not a closure variable: see _kernel)
+    global _VJP_BACK
+    _VJP_BACK = vjp_back
+
+    @numba.njit(cache=True, error_model="numpy")
+    def solve_vjp(dt, I1, I2, out_step, subj, w0, l0, l1, k1, coef, law, psi, ntr, gbar):
+        # forward: the solver itself, recording every step's states; then the backward pass
+        tape = np.empty((subj.shape[0], dt.shape[0], 6 + 3 * ntr))
+        out = _KERNEL(dt, I1, I2, out_step, subj, w0, l0, l1, k1, coef, law, psi, ntr, tape)
+        return out, _VJP_BACK(dt, I1, I2, out_step, subj, l0, l1, k1, coef, law, psi, ntr, gbar, tape, out)
 
     _VJP = solve_vjp
     return solve_vjp
@@ -570,6 +581,59 @@ def solve_log_size_vjp(dt, I1, I2, out_step, subj, w0, lambda0, lambda1, k1, coe
     return f(c(dt), c(I1), c(I2), np.ascontiguousarray(out_step, dtype=np.int64),
              np.ascontiguousarray(subj, dtype=np.int64), c(w0), c(lambda0), c(lambda1), c(k1), c(coef),
              int(LAWS[law]), float(psi), int(n_transit), c(weights))
+
+
+def solve_log_size_taped(dt, I1, I2, out_step, subj, w0, lambda0, lambda1, k1, coef, *, law: str = "simeoni",
+                         psi: float = 20.0, n_transit: int = 0):
+    """:func:`solve_log_size`, also returning the recorded states that
+    :func:`log_size_vjp_from_tape` needs for the gradient (so that a value and its gradient at the
+    same parameters cost one forward solve, not two).
+
+    Parameters
+    ----------
+    dt, I1, I2, out_step, subj, w0, lambda0, lambda1, k1, coef, law, psi, n_transit
+        As :func:`solve_log_size`.
+
+    Returns
+    -------
+    log_size : ndarray (n_rows, n_obs)
+        Bit for bit :func:`solve_log_size` (natural log of the size unit).
+    tape : ndarray (n_rows, n_steps, 6 + 3 n_transit)
+        The solver's states at every step (size units; dimensionless hazard integrals).
+    """
+    f = _kernel()
+    c = lambda a: np.ascontiguousarray(a, dtype=float)  # noqa: E731
+    subj = np.ascontiguousarray(subj, dtype=np.int64)
+    dt = c(dt)
+    tape = np.empty((subj.shape[0], dt.shape[0], 6 + 3 * int(n_transit)))
+    out = f(dt, c(I1), c(I2), np.ascontiguousarray(out_step, dtype=np.int64), subj, c(w0), c(lambda0), c(lambda1),
+            c(k1), c(coef), int(LAWS[law]), float(psi), int(n_transit), tape)
+    return out, tape
+
+
+def log_size_vjp_from_tape(dt, I1, I2, out_step, subj, w0, lambda0, lambda1, k1, coef, weights, tape, log_size, *,
+                           law: str = "simeoni", psi: float = 20.0, n_transit: int = 0) -> np.ndarray:
+    """The gradient of :func:`solve_log_size_vjp` from a forward solve already done by
+    :func:`solve_log_size_taped` at the same parameters (its ``tape`` and ``log_size``): the
+    backward pass only, bit for bit the same gradient.
+
+    Parameters
+    ----------
+    dt, I1, I2, out_step, subj, w0, lambda0, lambda1, k1, coef, weights, law, psi, n_transit
+        As :func:`solve_log_size_vjp` (``w0`` is not needed by the backward pass and is ignored).
+    tape, log_size : ndarray
+        The outputs of :func:`solve_log_size_taped` for these parameters.
+
+    Returns
+    -------
+    ndarray (n_rows, 4 + n_c)
+        As the ``grad`` of :func:`solve_log_size_vjp`.
+    """
+    _vjp_kernel()
+    c = lambda a: np.ascontiguousarray(a, dtype=float)  # noqa: E731
+    return _VJP_BACK(c(dt), c(I1), c(I2), np.ascontiguousarray(out_step, dtype=np.int64),
+                     np.ascontiguousarray(subj, dtype=np.int64), c(lambda0), c(lambda1), c(k1), c(coef),
+                     int(LAWS[law]), float(psi), int(n_transit), c(weights), c(tape), c(log_size))
 
 
 def parameter_sensitivities(jac, potency, pair=None, gamma=None):

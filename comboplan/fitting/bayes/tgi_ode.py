@@ -96,17 +96,29 @@ class _Structural:
                 phi[:, col["k1"]] if "k1" in col else one, self._coef(phi, gamma))
 
     def value(self, phi, gamma):
-        from ...models.tgi_ode import solve_log_size
+        """log size (n, m); the solver's recorded states are kept for a gradient at the same
+        parameters (a log density and its gradient then cost one forward solve, not two)."""
+        from ...models.tgi_ode import solve_log_size_taped
 
-        return solve_log_size(*self._args(phi, gamma), law=self.growth, psi=self.psi, n_transit=self.n_transit)
+        lw, tape = solve_log_size_taped(*self._args(phi, gamma), law=self.growth, psi=self.psi,
+                                        n_transit=self.n_transit)
+        # copies: the caller may reuse the returned buffer in place
+        self._last = (np.array(phi, dtype=float), float(gamma), lw.copy(), tape)
+        return lw
 
     def value_and_grad(self, phi, gamma, weights):
         """log size (n, m) and the gradient of ``sum(weights * log size)`` with respect to phi
-        (n, P; natural scale) and gamma (reverse mode through the solver)."""
-        from ...models.tgi_ode import solve_log_size_vjp
+        (n, P; natural scale) and gamma (reverse mode through the solver; only the backward pass
+        when :meth:`value` was last called at the same parameters: bit for bit the same)."""
+        from ...models.tgi_ode import log_size_vjp_from_tape, solve_log_size_vjp
 
-        lw, g = solve_log_size_vjp(*self._args(phi, gamma), weights, law=self.growth, psi=self.psi,
-                                   n_transit=self.n_transit)
+        last = getattr(self, "_last", None)
+        kw = dict(law=self.growth, psi=self.psi, n_transit=self.n_transit)
+        if last is not None and last[1] == float(gamma) and np.array_equal(last[0], phi):
+            lw = last[2]
+            g = log_size_vjp_from_tape(*self._args(phi, gamma), weights, last[3], lw, **kw)
+        else:
+            lw, g = solve_log_size_vjp(*self._args(phi, gamma), weights, **kw)
         col = self.col
         gp = np.zeros((phi.shape[0], len(self.names)))
         for k, nm in enumerate(("w0", "lambda0", "lambda1", "k1")):
