@@ -37,14 +37,14 @@ def curves(n, seed=0):
     return pd.DataFrame({"curve_id": np.repeat(np.arange(n), d.size), "dose": np.tile(d, n), "resp": y.ravel()})
 
 
-def blocks(nb, seed=1):
+def blocks(nb, seed=1, replicates=3):
     rng = np.random.default_rng(seed)
     lv = np.array([0, 0.1, 0.3, 1, 3, 10.0])
     a, b = np.meshgrid(lv, lv, indexing="ij")
-    a, b = np.repeat(a.ravel(), 3), np.repeat(b.ravel(), 3)
+    a, b = np.repeat(a.ravel(), replicates), np.repeat(b.ravel(), replicates)
     e = 100 * (1 - 1 / (1 + a ** 1.2) / (1 + (b / 2) ** 1.5))
     return pd.DataFrame({"block": np.repeat(np.arange(nb), a.size), "a": np.tile(a, nb), "b": np.tile(b, nb),
-                         "rep": np.tile(np.arange(a.size) % 3, nb),
+                         "rep": np.tile(np.arange(a.size) % replicates, nb),
                          "inh": np.tile(e, nb) + rng.normal(0, 4, nb * a.size)})
 
 
@@ -100,6 +100,7 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=20_000, help="curves")
     ap.add_argument("--blocks", type=int, default=2_000, help="6x6 blocks")
     ap.add_argument("--methods", nargs="+", default=["bliss", "hsa"], help="synergy methods")
+    ap.add_argument("--replicates", type=int, default=3, help="replicates per well of the blocks")
     ap.add_argument("--npartitions", type=int, default=None,
                     help="partitions (default: comboplan's, at most ROWS_PER_PARTITION rows each)")
     ap.add_argument("--no-in-memory", action="store_true",
@@ -110,7 +111,7 @@ def main(argv=None):
 
     warnings.simplefilter("ignore")
     print(f"load average before: {os.getloadavg()}  cpus: {os.cpu_count()}")
-    cdf, bdf = curves(args.n), blocks(args.blocks)
+    cdf, bdf = curves(args.n), blocks(args.blocks, replicates=args.replicates)
     skw = dict(doses=["a", "b"], response="inh", by="block", replicate="rep", n_boot=0, methods=tuple(args.methods))
     nan = float("nan")
     t_fit = t_syn = nan
@@ -118,7 +119,8 @@ def main(argv=None):
     if not args.no_in_memory:
         t_fit, mem = timed(lambda: cp.fit_dose_response(cdf, dose="dose", response="resp", by="curve_id"))
         mem = mem.params
-        t_syn, _ = timed(lambda: cp.synergy(bdf, **skw))
+        t_syn, out = timed(lambda: cp.synergy(bdf, **skw))
+        del out
     rows = [("in-memory", t_fit, t_syn, nan, nan)]
     for k in (1, 2):
         tf, res, mf = on_cluster(k, lambda c: cd.fit_dose_response(cdf, dose="dose", response="resp", by="curve_id",
@@ -126,9 +128,10 @@ def main(argv=None):
         if mem is not None:
             assert res.params.equals(mem), "distributed fits differ from in-memory"
         del res
-        ts, _, ms = on_cluster(k, lambda c: cd.synergy(bdf, client=c, npartitions=args.npartitions, **skw))
+        ts, out, ms = on_cluster(k, lambda c: cd.synergy(bdf, client=c, npartitions=args.npartitions, **skw))
+        del out
         rows.append((f"LocalCluster {k} worker(s)", tf, ts, mf, ms))
-    print(f"{args.n} hill4 curves (8 doses x 3); {args.blocks} 6x6 blocks x 3 replicates, methods "
+    print(f"{args.n} hill4 curves (8 doses x 3); {args.blocks} 6x6 blocks x {args.replicates} replicate(s), methods "
           f"{', '.join(args.methods)}; partitions: {args.npartitions or 'default'}")
     print(f"{'path':<26}{'curves/s':>12}{'blocks/s':>12}{'fit ratio':>11}{'synergy ratio':>15}"
           f"{'worker peak MB (fit, synergy)':>32}")

@@ -47,6 +47,7 @@ import pandas as pd
 
 from ._params import Integral, Interval, Real, StrOptions, validate_params
 from .combination.merge import block_order as _block_order
+from ._worker import tune_worker_malloc
 from .combination.merge import concat_like as _concat_like
 from .combination.merge import recompute_qvalues
 from .data.validate import as_list
@@ -326,6 +327,7 @@ def _sorted_order(keys: pd.DataFrame, by: list[str]) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- dose-response
 def _dr_partition(frame: pd.DataFrame, by, width, kwargs):
+    tune_worker_malloc()
     from .fitting.dose_response import fit_dose_response as _fit
 
     def run(sub):
@@ -510,6 +512,7 @@ def _syn_sizes(frame: pd.DataFrame, by, kwargs) -> dict:
     """Sizes of the batched fits of one :func:`comboplan.synergy` call on this partition
     (``{}`` when the partition is empty or its table is rejected: it is then scored block by
     block)."""
+    tune_worker_malloc()
     from .combination.api import synergy_fit_sizes
 
     if len(frame) == 0:
@@ -533,6 +536,7 @@ def _whole_call_sizes(parts) -> dict:
 
 
 def _syn_partition(frame: pd.DataFrame, by, kwargs, base_seed, per_block, plan=None):
+    tune_worker_malloc()
     from .combination.api import synergy as _syn
     from .combination.fits import batch_plan
 
@@ -657,6 +661,7 @@ _SM_COLS = ["dose1", "dose2", "n", "observed", "reference", "score", "synergy_sc
 
 
 def _sm_partition(frame: pd.DataFrame, by, d1, d2, response, kwargs):
+    tune_worker_malloc()
     from .combination.matrix import score_matrix as _sm
 
     out = []
@@ -735,6 +740,7 @@ def score_matrix(data, d1: str, d2: str, response: str, by, *, client=None, npar
 def _ct_partition(frame: pd.DataFrame, by, kw):
     """Per-block rows of :func:`comboplan.chou_talalay` for one partition (blocks whose data are
     refused become ``not_scored`` params rows with the reason)."""
+    tune_worker_malloc()
     from .combination.chou_talalay import _ct_blocks, _ct_skip
     from .combination.design import prepare
 
@@ -894,6 +900,7 @@ def _growth_partition(fn, sizes, observed, args, kwargs, offset=0):
     """One partition of studies (the first is study ``offset``): the in-memory batch call ``fn``; if it
     raises, study by study, and a study that still raises is ``(None, 1, reason)``.  Returns a
     list of ``(dict or None, n, reason)``."""
+    tune_worker_malloc()
     import re
 
     sizes = np.asarray(sizes, dtype=float)

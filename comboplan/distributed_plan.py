@@ -44,6 +44,7 @@ from typing import Any, Hashable, Mapping, Sequence
 
 import numpy as np
 
+from ._worker import tune_worker_malloc
 from .exceptions import ComboplanWarning, DataError
 
 __all__ = ["active_client", "study_power", "assurance", "sample_size", "plan_grid", "simulate_arms"]
@@ -119,6 +120,7 @@ def _task_setup(ctx, arms, n):
 
 def _conditional_task(ctx, arms, n):
     """Conditional power of one design and n: ``("ok", row, (est, p))`` or ``("failed", reason)``."""
+    tune_worker_malloc()
     from .simulate.power import _conditional
 
     o = ctx["opts"]
@@ -133,6 +135,7 @@ def _conditional_task(ctx, arms, n):
 
 def _draws_task(ctx, arms, n, rows):
     """Per-draw conditional powers of ``rows``: (powers, failed studies, {draw: reason})."""
+    tune_worker_malloc()
     from .simulate.power import _per_draw_power
 
     o = ctx["opts"]
@@ -160,6 +163,7 @@ def _draws_task(ctx, arms, n, rows):
 
 
 def _arm_task(model, arm, days, var, pop, z, max_step):
+    tune_worker_malloc()
     from .simulate.cohort import _simulate_from_normals
 
     return _simulate_from_normals(model, [arm], days, var, pop, [z], max_step)[0]
