@@ -214,7 +214,7 @@ def _compute(client, *objs, progress: bool = False):
 
 
 #: With an in-memory table and a client, and ``npartitions`` not given: at most this many rows per
-#: partition (and at least one partition per worker).  Each worker then holds one or two
+#: partition, and a multiple of the number of workers.  Each worker then holds one or two
 #: partitions' inputs and results at a time (:func:`_map_parts`), whatever the size of the table.
 ROWS_PER_PARTITION = 500_000
 
@@ -284,7 +284,9 @@ def _shuffle(data, by, client, npartitions):
         missing = [c for c in by if c not in data.columns]
         if missing:
             raise DataError(f"by column(s) {missing} not in the data; columns are {list(data.columns)}")
-        k = int(npartitions or max(_workers(client), -(-len(data) // ROWS_PER_PARTITION)))
+        # a multiple of the worker count, so that the last round of partitions keeps every worker busy
+        nw = _workers(client)
+        k = int(npartitions or nw * max(1, -(-len(data) // (ROWS_PER_PARTITION * nw))))
         _, pieces = _split(data, 0, by, k)
         pieces = [p.reset_index(drop=True) for p in pieces]
         width = max((_max_group(p, by) for p in pieces), default=0)
