@@ -307,3 +307,23 @@ def test_large_bliss_hsa_screen_scored_in_chunks_equals_one_call(monkeypatch, n_
     for name in ("cells", "blocks", "monotherapy"):
         pd.testing.assert_frame_equal(getattr(chunked, name), getattr(one, name), check_exact=True, obj=name)
     assert {k: v for k, v in chunked.settings.items() if k != "chunks"} == one.settings
+
+
+def test_observation_order_is_canonical_whatever_the_input_order():
+    """prepare() puts observations in (cell, value) order; rows already in that order skip the
+    sort; any other row order gives the same design arrays."""
+    from comboplan.combination.design import prepare
+
+    rng = np.random.default_rng(5)
+    df = pd.concat([block(f"b{i}", seed=i, sd=3.0) for i in range(3)], ignore_index=True)
+    df = pd.concat([df.assign(rep=0), df.assign(rep=1, inh=df.inh + rng.normal(0, 2, len(df)))], ignore_index=True)
+    base = prepare(df, ["A", "B"], "inh", by="blk", replicate="rep")
+    cell, eff = base.obs_data["_cell"], base.obs_data["_effect"]
+    key_ok = (cell[1:] > cell[:-1]) | ((cell[1:] == cell[:-1]) & (eff[1:] >= eff[:-1]))
+    assert key_ok.all()
+    # the canonical order as input: the fast path, and the same arrays
+    canon = df.loc[base.obs_data["_row"]].reset_index(drop=True)
+    for frame in (canon, df.sample(frac=1, random_state=2)):
+        d = prepare(frame, ["A", "B"], "inh", by="blk", replicate="rep")
+        for k in ("_cell", "_effect", "_block", "A", "B"):
+            assert np.array_equal(d.obs_data[k], base.obs_data[k]), k

@@ -298,8 +298,14 @@ def prepare(data, doses, response, by=None, replicate=None, response_kind="inhib
                   "_levels": lcodes[first_row]})
     # observations in a canonical order (by cell, then value), so that whatever is drawn per
     # observation (bootstrap resamples) does not depend on the caller's row order
-    perm = np.lexsort((eff, ccodes))
-    if (perm != np.arange(len(perm))).any():
+    # (rows already in that order -- cells in sorted order, values non-decreasing within each cell,
+    # as a screen laid out block by block usually is -- need no sort: the stable sort would return
+    # them as they are, and sorting cost half of this function)
+    ordered = len(ccodes) < 2 or bool((ccodes[1:] >= ccodes[:-1]).all())
+    if ordered and has_reps:
+        ordered = not ((ccodes[1:] == ccodes[:-1]) & (eff[1:] < eff[:-1])).any()
+    if not ordered:
+        perm = np.lexsort((eff, ccodes))
         cols = {k: v[perm] for k, v in cols.items()}
     return Design(obs_data=cols, cell_data=ccols, n_blocks=n_blocks, doses=tuple(doses), by=tuple(by),
                   response=response, response_kind=response_kind, scale=scale, top=top, replicate=replicate,
