@@ -214,8 +214,9 @@ def _compute(client, *objs, progress: bool = False):
 
 
 #: With an in-memory table and a client, and ``npartitions`` not given: at most this many rows per
-#: partition, and a multiple of the number of workers.  Each worker then holds one or two
-#: partitions' inputs and results at a time (:func:`_map_parts`), whatever the size of the table.
+#: partition, and a multiple of the number of workers.  With more partitions than workers, each
+#: worker holds one or two partitions' inputs and results at a time (:func:`_map_parts`), whatever
+#: the size of the table; with one partition per worker, all are sent at once.
 ROWS_PER_PARTITION = 500_000
 
 
@@ -290,6 +291,12 @@ def _shuffle(data, by, client, npartitions):
         _, pieces = _split(data, 0, by, k)
         pieces = [p.reset_index(drop=True) for p in pieces]
         width = max((_max_group(p, by) for p in pieces), default=0)
+        if k <= nw:
+            # one round: every partition is sent at once and stays on its worker for every pass of
+            # the call (synergy's sizing pass, then its scoring pass); hash=False: fresh keys per call,
+            # as content-hashed keys would be shared with an earlier call on the same rows, whose
+            # release can then reach the scheduler after this scatter ("lost dependencies")
+            return client.scatter(pieces, hash=False), int(width), np.zeros(1, dtype=np.int64)
         return pieces, int(width), np.zeros(1, dtype=np.int64)
     ddf = _to_dask(data, client, npartitions)
     missing = [c for c in by if c not in ddf.columns]
