@@ -1,0 +1,66 @@
+"""``bench_simulate``'s two rows at two commits, interleaved: 100,000 PK-driven Simeoni trajectories
+(best of 3) and the power of 1,000 simulated 28-animal studies with the mixed-model Bliss test.
+
+Each round runs, for each of two source trees, one fresh process that builds ``bench_simulate``'s
+inputs, warms up and times both calls; the trees alternate round by round so slow periods of a
+shared machine fall on both.  Prints per tree the median and minimum over rounds and the ratio of
+the medians (new / old).
+
+    .venv/bin/python benchmarks/simulate_two_commits.py OLD_TREE NEW_TREE [--rounds 6]
+
+A tree is a directory holding a ``comboplan`` package (e.g. ``git archive REV | tar -x -C DIR``).
+Exits 1 when a new tree's median is more than ``--tolerance`` (default 10 %) slower.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _two_trees import interleaved, report_rows  # noqa: E402
+
+CHILD = r"""
+import json, time, warnings
+warnings.simplefilter("ignore")
+import numpy as np
+import comboplan.simulate as cs
+from comboplan.models.pk import Regimen, paclitaxel_mouse
+pk = paclitaxel_mouse(bioavailability={"ip": 1.0})
+reg = Regimen.from_schedule(10, "mg/kg", "weekly from day 0 to 21", route="ip", agent="paclitaxel")
+ex = {"paclitaxel": cs.DrugExposure("paclitaxel", (reg,), pk)}
+eff = {"paclitaxel": cs.Effect("paclitaxel", cs.SIMEONI_K2_PACLITAXEL)}
+g = cs.SIMEONI2004_PACLITAXEL
+t = np.arange(0.0, 22.0)
+rng = np.random.default_rng(0)
+n = 100_000
+lam = 0.273 * np.exp(0.2 * rng.standard_normal(n))
+k2 = 0.629 * np.exp(0.3 * rng.standard_normal(n))
+cs.simulate_growth(t, g, ex, eff, params={"lambda0": lam[:1000]}, potencies={"paclitaxel": k2[:1000]})
+best = np.inf
+for _ in range(3):
+    t0 = time.perf_counter()
+    cs.simulate_growth(t, g, ex, eff, params={"lambda0": lam}, potencies={"paclitaxel": k2})
+    best = min(best, time.perf_counter() - t0)
+gexp = cs.GrowthModel("exponential", {"lambda0": 0.1, "w0": 100.0})
+model = cs.PKPDModel(growth=gexp, effects={"paclitaxel": cs.Effect("paclitaxel", 0.629),
+                                           "secretome": cs.Effect("secretome", 0.02)},
+                     interaction=cs.Interaction(gamma=1.0), pk={"paclitaxel": pk})
+sec = cs.secretome("naive", "3x/week from day 0 to 21")
+arms = [cs.Arm("control"), cs.Arm("ptx", [reg]), cs.Arm("cm", [], [sec]), cs.Arm("combo", [reg], [sec])]
+kw = dict(variability=cs.Variability({"lambda0": 0.2}), readout=cs.Readout("luminescence", cv=0.4), seed=1)
+cs.study_power(model, arms, 7, [0, 7, 14, 21], analysis="bliss", n_studies=20, **kw)
+t0 = time.perf_counter()
+cs.study_power(model, arms, 7, [0, 7, 14, 21], analysis="bliss", n_studies=1000, **kw)
+tp = time.perf_counter() - t0
+print(json.dumps({"100,000 PK-driven trajectories": 1e3 * best, "power of 1,000 studies": 1e3 * tp}))
+"""
+
+
+def main(argv=None) -> int:
+    a, res = interleaved(__doc__, CHILD, 0.10, argv,
+                         on_round=lambda r, o, n: print(f"round {r + 1}: old {o}, new {n}", flush=True))
+    return report_rows(a, res, digits=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
