@@ -300,3 +300,16 @@ def test_exact_fit_through_as_many_points_as_parameters_reports_no_standard_erro
     r2 = cp.fit_dose_response(noisy, dose="dose_ug_per_mL", response="viability_pct", model="hill4",
                               fixed={"e0": 100, "einf": 0})
     assert np.isfinite(r2.params.set_index("param").loc["ec50", "stderr"])
+
+
+def test_on_bound_names_equal_a_join_per_row():
+    """curves['on_bound'] is built once per distinct pattern of bound flags: the same strings as a
+    join of each row's flagged parameter names."""
+    from comboplan.fitting.dose_response import _flag_names
+
+    rng = np.random.default_rng(0)
+    names = ("b", "c", "d", "e")
+    for p in (0.0, 0.05, 0.5):
+        flags = rng.random((500, 4)) < p
+        assert list(_flag_names(flags, names)) == [", ".join(np.asarray(names)[r]) for r in flags]
+    assert _flag_names(np.zeros((0, 4), bool), names).shape == (0,)

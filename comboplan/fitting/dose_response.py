@@ -89,6 +89,23 @@ def _potency_index(spec: ModelSpec) -> int | None:
     return None
 
 
+def _flag_names(flags, names) -> np.ndarray:
+    """Per row of the boolean (n, P) array ``flags``, the names of the flagged columns joined by
+    ", " ("" where none): one string per distinct pattern, not one join per row."""
+    flags = np.asarray(flags, dtype=bool)
+    out = np.full(flags.shape[0], "", dtype=object)
+    if flags.size == 0 or not flags.any():
+        return out
+    names = np.asarray(names)
+    if flags.shape[1] > 62:  # pragma: no cover - no model has that many parameters
+        return np.array([", ".join(names[row]) for row in flags], dtype=object)
+    code = flags @ (np.int64(1) << np.arange(flags.shape[1], dtype=np.int64))   # one integer per pattern
+    pats, inv = np.unique(code, return_inverse=True)
+    text = np.array([", ".join(names[(int(c) >> np.arange(len(names))) & 1 == 1]) for c in pats], dtype=object)
+    out[:] = text[inv]
+    return out
+
+
 @dataclass(frozen=True)
 class DoseResponseResult(ResultIO):
     """Immutable result of :func:`fit_dose_response` for one or many curves.
@@ -266,7 +283,7 @@ class DoseResponseResult(ResultIO):
             "aic": -2 * ll + 2 * k,
             "bic": -2 * ll + np.log(n) * k,
             "niter": f.niter,
-            "on_bound": [", ".join(np.asarray(self.spec.param_names)[row]) for row in f.bound_flags],
+            "on_bound": _flag_names(f.bound_flags, self.spec.param_names),
         })
         if self.by:
             df = pd.concat([self.keys.reset_index(drop=True), df], axis=1)
