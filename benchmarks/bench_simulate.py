@@ -17,7 +17,9 @@ import comboplan.simulate as cs
 from comboplan.models.pk import Regimen, paclitaxel_mouse
 
 
-def main():
+def trajectory_inputs(n=100_000):
+    """Row 1's inputs: (days, growth model, exposures, effects, lambda0 and k2 of ``n`` animals,
+    the PK model, the paclitaxel regimen)."""
     pk = paclitaxel_mouse(bioavailability={"ip": 1.0})
     reg = Regimen.from_schedule(10, "mg/kg", "weekly from day 0 to 21", route="ip", agent="paclitaxel")
     ex = {"paclitaxel": cs.DrugExposure("paclitaxel", (reg,), pk)}
@@ -25,9 +27,26 @@ def main():
     g = cs.SIMEONI2004_PACLITAXEL
     t = np.arange(0.0, 22.0)
     rng = np.random.default_rng(0)
-    n = 100_000
     lam = 0.273 * np.exp(0.2 * rng.standard_normal(n))
     k2 = 0.629 * np.exp(0.3 * rng.standard_normal(n))
+    return t, g, ex, eff, lam, k2, pk, reg
+
+
+def power_inputs(pk, reg):
+    """Row 2's inputs: (model, arms, keyword options of ``study_power``)."""
+    gexp = cs.GrowthModel("exponential", {"lambda0": 0.1, "w0": 100.0})
+    model = cs.PKPDModel(growth=gexp, effects={"paclitaxel": cs.Effect("paclitaxel", 0.629),
+                                               "secretome": cs.Effect("secretome", 0.02)},
+                         interaction=cs.Interaction(gamma=1.0), pk={"paclitaxel": pk})
+    sec = cs.secretome("naive", "3x/week from day 0 to 21")
+    arms = [cs.Arm("control"), cs.Arm("ptx", [reg]), cs.Arm("cm", [], [sec]), cs.Arm("combo", [reg], [sec])]
+    kw = dict(variability=cs.Variability({"lambda0": 0.2}), readout=cs.Readout("luminescence", cv=0.4), seed=1)
+    return model, arms, kw
+
+
+def main():
+    t, g, ex, eff, lam, k2, pk, reg = trajectory_inputs()
+    n = len(lam)
     cs.simulate_growth(t, g, ex, eff, params={"lambda0": lam[:1000]}, potencies={"paclitaxel": k2[:1000]})  # warm-up
     best = np.inf
     for _ in range(3):
@@ -47,13 +66,7 @@ def main():
     print(f"    baseline RK4 reference solver: {rate_b:,.0f} trajectories/s; speed-up x{rate / rate_b:.0f}; "
           f"max relative difference {err:.1e}")
 
-    gexp = cs.GrowthModel("exponential", {"lambda0": 0.1, "w0": 100.0})
-    model = cs.PKPDModel(growth=gexp, effects={"paclitaxel": cs.Effect("paclitaxel", 0.629),
-                                               "secretome": cs.Effect("secretome", 0.02)},
-                         interaction=cs.Interaction(gamma=1.0), pk={"paclitaxel": pk})
-    sec = cs.secretome("naive", "3x/week from day 0 to 21")
-    arms = [cs.Arm("control"), cs.Arm("ptx", [reg]), cs.Arm("cm", [], [sec]), cs.Arm("combo", [reg], [sec])]
-    kw = dict(variability=cs.Variability({"lambda0": 0.2}), readout=cs.Readout("luminescence", cv=0.4), seed=1)
+    model, arms, kw = power_inputs(pk, reg)
     t0 = time.perf_counter()
     res = cs.study_power(model, arms, 7, [0, 7, 14, 21], analysis="bliss", n_studies=1000, **kw)
     tp = time.perf_counter() - t0

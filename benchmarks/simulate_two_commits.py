@@ -20,40 +20,26 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _two_trees import interleaved, report_rows  # noqa: E402
 
 CHILD = r"""
-import json, time, warnings
+import json, sys, time, warnings
 warnings.simplefilter("ignore")
+sys.path.insert(0, %(here)r)
 import numpy as np
 import comboplan.simulate as cs
-from comboplan.models.pk import Regimen, paclitaxel_mouse
-pk = paclitaxel_mouse(bioavailability={"ip": 1.0})
-reg = Regimen.from_schedule(10, "mg/kg", "weekly from day 0 to 21", route="ip", agent="paclitaxel")
-ex = {"paclitaxel": cs.DrugExposure("paclitaxel", (reg,), pk)}
-eff = {"paclitaxel": cs.Effect("paclitaxel", cs.SIMEONI_K2_PACLITAXEL)}
-g = cs.SIMEONI2004_PACLITAXEL
-t = np.arange(0.0, 22.0)
-rng = np.random.default_rng(0)
-n = 100_000
-lam = 0.273 * np.exp(0.2 * rng.standard_normal(n))
-k2 = 0.629 * np.exp(0.3 * rng.standard_normal(n))
+from bench_simulate import power_inputs, trajectory_inputs
+t, g, ex, eff, lam, k2, pk, reg = trajectory_inputs()
 cs.simulate_growth(t, g, ex, eff, params={"lambda0": lam[:1000]}, potencies={"paclitaxel": k2[:1000]})
 best = np.inf
 for _ in range(3):
     t0 = time.perf_counter()
     cs.simulate_growth(t, g, ex, eff, params={"lambda0": lam}, potencies={"paclitaxel": k2})
     best = min(best, time.perf_counter() - t0)
-gexp = cs.GrowthModel("exponential", {"lambda0": 0.1, "w0": 100.0})
-model = cs.PKPDModel(growth=gexp, effects={"paclitaxel": cs.Effect("paclitaxel", 0.629),
-                                           "secretome": cs.Effect("secretome", 0.02)},
-                     interaction=cs.Interaction(gamma=1.0), pk={"paclitaxel": pk})
-sec = cs.secretome("naive", "3x/week from day 0 to 21")
-arms = [cs.Arm("control"), cs.Arm("ptx", [reg]), cs.Arm("cm", [], [sec]), cs.Arm("combo", [reg], [sec])]
-kw = dict(variability=cs.Variability({"lambda0": 0.2}), readout=cs.Readout("luminescence", cv=0.4), seed=1)
+model, arms, kw = power_inputs(pk, reg)
 cs.study_power(model, arms, 7, [0, 7, 14, 21], analysis="bliss", n_studies=20, **kw)
 t0 = time.perf_counter()
 cs.study_power(model, arms, 7, [0, 7, 14, 21], analysis="bliss", n_studies=1000, **kw)
 tp = time.perf_counter() - t0
 print(json.dumps({"100,000 PK-driven trajectories": 1e3 * best, "power of 1,000 studies": 1e3 * tp}))
-"""
+""" % {"here": os.path.dirname(os.path.abspath(__file__))}
 
 
 def main(argv=None) -> int:

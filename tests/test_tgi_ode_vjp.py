@@ -17,6 +17,15 @@ def _design(law, n_transit, max_step=0.2, n=3, seed=1):
                                 pk=PK, growth=law, n_transit=n_transit, max_step=max_step)
 
 
+def _solver_args(ode, rng):
+    """The solver's positional arguments for every animal of the design, with parameters drawn
+    around typical values (w0 80, lambda0 0.25, lambda1 60, k1 1, potencies 0.3)."""
+    n, nc = ode["I1"].shape[0], ode["I1"].shape[2]
+    return (ode["dt"], ode["I1"], ode["I2"], ode["out_step"], np.arange(n), 80 * np.exp(rng.normal(0, 0.2, n)),
+            0.25 * np.exp(rng.normal(0, 0.2, n)), 60 * np.exp(rng.normal(0, 0.2, n)),
+            np.exp(rng.normal(0, 0.3, n)), 0.3 * np.exp(rng.normal(0, 0.3, (n, nc))))
+
+
 @pytest.mark.parametrize("law,n_transit", [("simeoni", 3), ("simeoni", 0), ("koch", 2), ("koch", 0),
                                            ("exponential", 3), ("exponential", 1)])
 def test_vjp_equals_the_forward_sensitivities(law, n_transit):
@@ -25,13 +34,10 @@ def test_vjp_equals_the_forward_sensitivities(law, n_transit):
     the plain solver's."""
     _, v = _design(law, n_transit)
     ode = v["design"]["ode"]
-    n, nc = ode["I1"].shape[0], ode["I1"].shape[2]
     rng = np.random.default_rng(7)
-    args = (ode["dt"], ode["I1"], ode["I2"], ode["out_step"], np.arange(n), 80 * np.exp(rng.normal(0, 0.2, n)),
-            0.25 * np.exp(rng.normal(0, 0.2, n)), 60 * np.exp(rng.normal(0, 0.2, n)),
-            np.exp(rng.normal(0, 0.3, n)), 0.3 * np.exp(rng.normal(0, 0.3, (n, nc))))
+    args = _solver_args(ode, rng)
     lw, jac = solve_log_size_sens(*args, law=law, n_transit=n_transit)
-    w = rng.normal(size=lw.shape) * (ode["out_step"][:n] >= 0)
+    w = rng.normal(size=lw.shape) * (ode["out_step"][:lw.shape[0]] >= 0)
     lw2, g = solve_log_size_vjp(*args, w, law=law, n_transit=n_transit)
     np.testing.assert_allclose(lw2, solve_log_size(*args, law=law, n_transit=n_transit), rtol=1e-12, atol=1e-12)
     ref = np.einsum("ro,rop->rp", w, jac)
@@ -76,11 +82,9 @@ def test_taped_forward_and_backward_equal_the_one_pass_vjp_bit_for_bit(law, n_tr
 
     _, v = _design(law, n_transit)
     ode = v["design"]["ode"]
-    n, nc = ode["I1"].shape[0], ode["I1"].shape[2]
+    n = ode["I1"].shape[0]
     rng = np.random.default_rng(11)
-    args = (ode["dt"], ode["I1"], ode["I2"], ode["out_step"], np.arange(n), 80 * np.exp(rng.normal(0, 0.2, n)),
-            0.25 * np.exp(rng.normal(0, 0.2, n)), 60 * np.exp(rng.normal(0, 0.2, n)),
-            np.exp(rng.normal(0, 0.3, n)), 0.3 * np.exp(rng.normal(0, 0.3, (n, nc))))
+    args = _solver_args(ode, rng)
     w = rng.normal(size=(n, ode["out_step"].shape[1])) * (ode["out_step"][:n] >= 0)
     lw, tape = solve_log_size_taped(*args, law=law, n_transit=n_transit)
     assert np.array_equal(lw, solve_log_size(*args, law=law, n_transit=n_transit))
