@@ -327,3 +327,19 @@ def test_observation_order_is_canonical_whatever_the_input_order():
         d = prepare(frame, ["A", "B"], "inh", by="blk", replicate="rep")
         for k in ("_cell", "_effect", "_block", "A", "B"):
             assert np.array_equal(d.obs_data[k], base.obs_data[k]), k
+
+
+def test_rank_within_blocks_is_the_dense_rank_in_each_block():
+    """Both paths of _rank_within_blocks (counting for few (block, level) pairs, sorting for many)
+    give each level's dense rank within its block and each block's number of levels."""
+    from comboplan.combination.api import _rank_within_blocks
+
+    rng = np.random.default_rng(0)
+    for nb, n_levels, n in ((1, 8, 49), (7, 5, 200), (3, 600_000, 90)):   # the last: the sorting path
+        blk = np.sort(rng.integers(0, nb, n))
+        lc = rng.integers(0, n_levels, n)
+        rank, count = _rank_within_blocks(blk, lc, n_levels, nb)
+        for b in range(nb):
+            sel = blk == b
+            levels, inv = np.unique(lc[sel], return_inverse=True)
+            assert np.array_equal(rank[sel], inv.ravel()) and count[b] == len(levels)

@@ -898,6 +898,12 @@ def _rank_within_blocks(blk, lcode, n_levels, nb):
     """Dense rank of level codes ``lcode`` (0 .. n_levels-1) within each block, and the number
     of distinct levels of every block: one sort of the (block, level) keys."""
     key = blk.astype(np.int64) * n_levels + lcode
+    if nb * n_levels <= 1 << 20:
+        # few (block, level) pairs: which are present, by counting; a level's rank is the number of
+        # present levels below it in its block (the same dense ranks, without sorting the keys)
+        present = (np.bincount(key, minlength=nb * n_levels) > 0).reshape(nb, n_levels)
+        below = np.cumsum(present, axis=1) - 1
+        return below.ravel()[key], present.sum(axis=1)
     ukey, _, inv = factorize(key, stable=False)
     # distinct keys are sorted by block: a key's rank is its index minus that of its block's first
     return inv - np.searchsorted(ukey, key - lcode), np.bincount(ukey // n_levels, minlength=nb)
