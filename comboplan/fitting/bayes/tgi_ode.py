@@ -240,7 +240,7 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
         ``z_i ~ Normal(0, 1)`` with ``log phi_i = log theta + omega z_i``.  With 9 or so
         observations per animal the data pin each animal's parameters, which favours the centred
         form (fewer gradient evaluations per draw: 63 against 97 on the same study with PyMC).
-    prior_centre : {"nlme", "pooled"} or TGIFit
+    prior_centre : {"nlme", "pooled"}, TGIFit or mapping
         Where the log-normal priors of the typical values are centred (their SDs are fixed: 1 on
         the log scale, 1.5 for ``lambda1``, 2 for the potencies).  ``"nlme"`` (default): the
         estimates of :func:`comboplan.fit_tgi` (NLME, REML, same data and model; adds its run
@@ -251,6 +251,11 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
         simulated Simeoni studies it put ``k1`` 3 log units below the truth in several, and the
         posterior followed, see docs/tgi.md).  Either way a centre on its bound (0) is replaced by
         ``fit_tgi``'s default start, and ``settings["priors"]`` says which centre each prior has.
+        A mapping ``{typical value: centre}`` (every typical value of the model, each > 0, in its
+        unit: e.g. ``{"w0": 80, "lambda0": 0.25, "lambda1": 60, "k1": 1, "potency.paclitaxel":
+        0.5, "potency.secretome": 0.1}``) fixes the centres: prior knowledge from earlier
+        studies, or priors that do not depend on the data, as simulation-based calibration needs;
+        no pooled or NLME fit is run.
 
     Returns
     -------
@@ -279,9 +284,11 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
         raise DataError(f"sampler must be 'nutpie' or 'pymc'; got {sampler!r}.")
     if parametrization not in ("centred", "non-centred"):
         raise DataError(f"parametrization must be 'centred' or 'non-centred'; got {parametrization!r}.")
-    if not (isinstance(prior_centre, str) and prior_centre in ("nlme", "pooled")) and not (
+    given = isinstance(prior_centre, Mapping)
+    if not (isinstance(prior_centre, str) and prior_centre in ("nlme", "pooled")) and not given and not (
             hasattr(prior_centre, "population") and hasattr(prior_centre, "converged")):
-        raise DataError(f"prior_centre must be 'nlme', 'pooled' or a TGIFit of the same data; got {prior_centre!r}.")
+        raise DataError(f"prior_centre must be 'nlme', 'pooled', a TGIFit of the same data or a mapping of "
+                        f"typical values; got {prior_centre!r}.")
     v = validated_design(data, subject=subject, arm=arm, time=time, size=size, treatments=treatments,
                          dosing=dosing, dosing_columns=dosing_columns, pk=pk, body_weight=body_weight, kind=kind,
                          size_unit=size_unit, lloq=lloq, censored=censored, dropout=dropout, interaction=interaction,
@@ -296,12 +303,27 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
     pred = _predictor(d, names, agents, pair, use_int, n, True, growth, int(n_transit), float(psi))
     lower = [-2.0 if nm == "interaction.gamma" else 0.0 for nm in names]
     upper = [50.0 if nm == "interaction.gamma" else np.inf for nm in names]
-    centre = dict(zip(names, _pooled_start(pred, y, mask, cens, names, lower, upper, [init[nm] for nm in names],
-                                           {}, True)))
     st = _Structural(d, names, agents, pair, use_int, n, growth, int(n_transit), float(psi))
     tnames = st.names
-    source = "naive-pooled least-squares fit"
-    if not isinstance(prior_centre, str) or prior_centre == "nlme":
+    if given:
+        # fixed centres (prior knowledge, or a simulation-based calibration with priors that do not
+        # depend on the data): no pooled or NLME fit
+        bad = sorted(set(tnames) ^ set(prior_centre))
+        if bad:
+            raise DataError(f"prior_centre: the mapping must give exactly the typical values {tnames}; "
+                            f"missing or unknown: {bad}.")
+        vals = {nm: prior_centre[nm] for nm in tnames}
+        wrong = [nm for nm, v in vals.items() if not (isinstance(v, float | int) and np.isfinite(v) and v > 0)]
+        if wrong:
+            raise DataError(f"prior_centre: every centre must be a finite number > 0 (the priors are log-normal); "
+                            f"not so for {wrong}: {[vals[nm] for nm in wrong]}.")
+        centre = {nm: float(v) for nm, v in vals.items()}
+        source = "given by the caller (prior_centre)"
+    else:
+        centre = dict(zip(names, _pooled_start(pred, y, mask, cens, names, lower, upper,
+                                               [init[nm] for nm in names], {}, True)))
+        source = "naive-pooled least-squares fit"
+    if not given and (not isinstance(prior_centre, str) or prior_centre == "nlme"):
         nl_centre, why_not = _nlme_centres(prior_centre, tnames, growth, int(n_transit), dict(
             data=data, subject=subject, arm=arm, time=time, size=size, treatments=treatments, dosing=dosing,
             dosing_columns=dosing_columns, pk=pk, body_weight=body_weight, kind=kind, size_unit=size_unit,
@@ -316,7 +338,7 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
     # pin the parameter at 0 whatever the data say (calibration seeds 3011, 3031, 3043: the
     # pooled fit put k1 at 0 and the posterior followed, k1 = 0.0000 +- 0.0001 for a truth of 1);
     # such parameters are centred at fit_tgi's default start instead
-    on_bound = {nm for nm in tnames if not centre[nm] > _ON_BOUND * init[nm]}
+    on_bound = set() if given else {nm for nm in tnames if not centre[nm] > _ON_BOUND * init[nm]}
     for nm in on_bound:
         centre[nm] = float(init[nm])
     mu = np.array([math.log(max(centre[nm], 1e-8)) for nm in tnames])
