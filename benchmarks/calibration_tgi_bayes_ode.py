@@ -37,16 +37,23 @@ sys.argv = _argv
 NOT_JUDGED = ("interaction.gamma",)
 
 
-def one(seed, draws, tune, chains):
+def fit_study(seed, draws, tune, chains, sampler_seed=None):
+    """Study ``seed`` fitted as this run fits it (``fit_tgi_bayes_ode``, the fit's priors, sampler seed
+    ``sampler_seed``, default the study's seed)."""
     from comboplan.fitting.bayes.tgi_ode import fit_tgi_bayes_ode
 
     df, arms, pk = simulate_study(seed)
-    t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        b = fit_tgi_bayes_ode(df, subject="mouse", arm="scenario", time="day", size="volume", treatments=arms,
-                              pk=pk, lloq=LLOQ, growth="simeoni", n_transit=3, max_step=0.2, draws=draws,
-                              tune=tune, chains=chains, seed=seed, ci_level=0.90, check=False)
+        return fit_tgi_bayes_ode(df, subject="mouse", arm="scenario", time="day", size="volume", treatments=arms,
+                                 pk=pk, lloq=LLOQ, growth="simeoni", n_transit=3, max_step=0.2, draws=draws,
+                                 tune=tune, chains=chains, seed=seed if sampler_seed is None else sampler_seed,
+                                 ci_level=0.90, check=False)
+
+
+def one(seed, draws, tune, chains):
+    t0 = time.perf_counter()
+    b = fit_study(seed, draws, tune, chains)
     pop = b.population.set_index("parameter")
     ss = b.idata.sample_stats
     div = int(np.asarray(ss["diverging"]).sum())

@@ -13,25 +13,14 @@ import argparse
 import os
 import sys
 import time
-import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-_argv, sys.argv = sys.argv, sys.argv[:1]   # that script reads its own arguments at import
-from calibration_tgi_simeoni import LLOQ, TRUE, simulate_study  # noqa: E402
-
-sys.argv = _argv
+from calibration_tgi_bayes_ode import TRUE, fit_study  # noqa: E402
 
 
 def fit(seed, draws, tune, chains, sampler_seed):
-    from comboplan.fitting.bayes.tgi_ode import fit_tgi_bayes_ode
-
-    df, arms, pk = simulate_study(seed)
     t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        b = fit_tgi_bayes_ode(df, subject="mouse", arm="scenario", time="day", size="volume", treatments=arms,
-                              pk=pk, lloq=LLOQ, growth="simeoni", n_transit=3, max_step=0.2, draws=draws,
-                              tune=tune, chains=chains, seed=sampler_seed, ci_level=0.90, check=False)
+    b = fit_study(seed, draws, tune, chains, sampler_seed)
     return b.population.set_index("parameter"), time.perf_counter() - t0
 
 
