@@ -17,6 +17,7 @@ from ..exceptions import ConvergenceWarning, DataError
 from ..results import ResultIO
 from .design import SIGN_EXCESS, prepare
 from .scoring import Layout, resample_obs, score_sets
+from .single_matrix import NO_REPLICATES, score_single_matrix
 from .scoring import _block_name as _blk
 from .stats import as_rng, bh_fdr, boot_pvalue, factorize, percentile_ci
 
@@ -372,6 +373,19 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
                 monotherapy=monotherapy, baseline_correction=baseline_correction, ci_level=ci_level, n_boot=n_boot,
                 replicate=replicate, seed=seed, scale=scale, bootstrap=bootstrap, inference=inference,
                 dose_units=dose_units, zip_version=zip_version, errors=errors, loewe_method=loewe_method))
+    if (by is None and replicate is None and monotherapy == "observed" and not baseline_correction
+            and isinstance(data, pd.DataFrame) and isinstance(doses, list | tuple)):
+        # one complete matrix without replicates, Bliss/HSA: the same tables without the general layout
+        quick = score_single_matrix(data, list(doses), response, methods, response_kind, scale)
+        if quick is not None:
+            if seed is not None:
+                as_rng(seed)            # (validated as the general path does)
+            cells_tab, blocks_tab, top = quick
+            return SynergyResult(cells=cells_tab, blocks=blocks_tab, monotherapy=_empty_frame(_MONO_COLUMNS),
+                                 settings=_settings(methods, list(doses), [], response, response_kind, scale, top,
+                                                    monotherapy, baseline_correction, ci, n_boot, bootstrap,
+                                                    inference, NO_REPLICATES, replicate, seed, dose_units,
+                                                    zip_version, errors, loewe_method))
     design, layout = _design_layout(data, doses, response, by, methods, monotherapy, replicate, response_kind, scale,
                                     zip_version, loewe_method)
     top = design.top
@@ -402,14 +416,22 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
             warnings.warn(f"{nconv} single-agent Hill fit(s) did not converge; see result.monotherapy['converged'].",
                           ConvergenceWarning, stacklevel=2)
     _warn_unscored(layout, methods)
-    settings = {"methods": methods, "doses": list(design.doses), "by": list(design.by), "response": response,
-                "response_kind": response_kind, "scale": scale, "top": top, "monotherapy": monotherapy,
-                "baseline_correction": baseline_correction, "ci": ci, "ci_level": ci, "n_boot": n_boot, "bootstrap": bootstrap,
-                "inference": inference, "inference_note": note, "replicate": replicate, "seed": seed,
-                "sign_convention": SIGN_EXCESS, "dose_units": dict(dose_units or {}),
-                "zip_version": zip_version, "errors": errors, "loewe_method": loewe_method,
-                "references": {m: _reference(m, zip_version, loewe_method) for m in methods}}
+    settings = _settings(methods, list(design.doses), list(design.by), response, response_kind, scale, top, monotherapy,
+                         baseline_correction, ci, n_boot, bootstrap, inference, note, replicate, seed, dose_units,
+                         zip_version, errors, loewe_method)
     return SynergyResult(cells=cells_tab, blocks=blocks_tab, monotherapy=mono_tab, settings=settings)
+
+
+def _settings(methods, doses, by, response, response_kind, scale, top, monotherapy, baseline_correction, ci, n_boot,
+              bootstrap, inference, note, replicate, seed, dose_units, zip_version, errors, loewe_method) -> dict:
+    """The ``settings`` of a :class:`SynergyResult`."""
+    return {"methods": methods, "doses": doses, "by": by, "response": response,
+            "response_kind": response_kind, "scale": scale, "top": top, "monotherapy": monotherapy,
+            "baseline_correction": baseline_correction, "ci": ci, "ci_level": ci, "n_boot": n_boot, "bootstrap": bootstrap,
+            "inference": inference, "inference_note": note, "replicate": replicate, "seed": seed,
+            "sign_convention": SIGN_EXCESS, "dose_units": dict(dose_units or {}),
+            "zip_version": zip_version, "errors": errors, "loewe_method": loewe_method,
+            "references": {m: _reference(m, zip_version, loewe_method) for m in methods}}
 
 
 #: Screens scored with Bliss and/or HSA from observed monotherapy, without a bootstrap, are scored
@@ -789,8 +811,7 @@ def _cell_table(design, layout, methods, point, boot, ci, inference, n_boot, has
     nc = len(combo)
     M = len(methods)
     if boot is None:
-        note = ("none: every cell has a single observation, so no replicate-level uncertainty can be estimated"
-                if not has_reps else "none (n_boot=0)")
+        note = (NO_REPLICATES if not has_reps else "none (n_boot=0)")
     else:
         note = (f"bootstrap, {n_boot} resamples of replicates within cells "
                 f"({'one replicate per cell per draw, as SynergyFinder' if mode == 'single' else 'cell means'}), "
@@ -1097,9 +1118,12 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
     return _frame(cols)
 
 
+_MONO_COLUMNS = ("agent", "param", "estimate", "ci_low", "ci_high", "converged", "status")
+
+
 def _mono_table(design, layout, point, boot, ci):
     if "mono_params" not in point:
-        return _empty_frame(("agent", "param", "estimate", "ci_low", "ci_high", "converged", "status"))
+        return _empty_frame(_MONO_COLUMNS)
     P = point["mono_params"][0]                       # (n_curves, 4)
     conv = point["mono_converged"][0]
     ident = point["mono_identifiable"][0]

@@ -1,0 +1,168 @@
+"""The cheap path of :func:`comboplan.synergy` for one complete dose matrix scored with Bliss/HSA.
+
+A single two-agent matrix without replicates, scored with Bliss and/or HSA from the observed
+monotherapy, is the commonest small call (issue 12: "one 8x8 matrix through ``synergy()``").
+The general path lays the data out for any number of blocks, replicates, sparse designs and
+fitted references; for this one case most of that machinery has nothing to do, and its fixed
+cost (about 0.6 ms) is several times the arithmetic.  :func:`score_single_matrix` computes the
+same tables directly from the matrix:
+
+* the same checks decide whether it applies, and anything it does not recognise -- a missing
+  or non-numeric column, a non-finite or negative dose, a response outside the plausible range,
+  an incomplete grid, duplicated cells, a matrix without the dose-0 row and column -- returns
+  ``None``, so that the general path runs and raises its own error;
+* the same formulas (:func:`~comboplan.models.combination.bliss_reference`,
+  :func:`~comboplan.models.combination.hsa_reference`), the same order of summation for the
+  block means and the same 3x3 window sums, so the tables are equal to the general path's
+  bit for bit (``tests/test_combination_single_matrix.py`` checks this on random matrices).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.validate import SCALE_BOUNDS
+from ..models.combination import bliss_reference, hsa_reference
+from .design import _KINDS, _SCALES, SIGN_EXCESS, _plain_numeric
+
+__all__ = ["score_single_matrix"]
+
+#: the ``inference`` text of cells without replicates (as the general path writes it)
+NO_REPLICATES = ("none: every cell has a single observation, so no replicate-level uncertainty can be "
+                 "estimated")
+
+
+_API = None
+
+
+def _api():
+    """:mod:`comboplan.combination.api` (which imports this module: resolved on first use)."""
+    global _API
+    if _API is None:
+        from . import api as _API_module
+
+        _API = _API_module
+    return _API
+
+
+def _grid(x):
+    """Sorted distinct values of ``x`` and each value's index among them (``np.unique`` with
+    ``return_inverse``, at a third of its cost on a few dozen values)."""
+    s = np.sort(x)
+    lv = s[np.concatenate(([True], s[1:] != s[:-1]))]
+    return lv, np.searchsorted(lv, x)
+
+
+def score_single_matrix(data, doses, response, methods, response_kind, scale):
+    """Cell and block tables of one complete two-agent matrix scored with Bliss and/or HSA.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per well: the two dose columns and the response (not modified).
+    doses : list of str
+        The two dose columns (each agent in its own unit, >= 0).
+    response : str
+        Response column (inhibition or viability, on ``scale``).
+    methods : tuple of {"bliss", "hsa"}
+        Normalised method names.
+    response_kind : {"inhibition", "viability"}
+        Direction of the response.
+    scale : {"percent", "fraction"}
+        Response scale (top 100 or 1).
+
+    Returns
+    -------
+    tuple or None
+        ``(cells, blocks, top)`` as :func:`comboplan.synergy` builds them (inhibition units of
+        ``scale``, positive = synergy), or ``None`` when the data are not one complete matrix
+        with finite, plausible values -- the general path then scores them or names the problem.
+    """
+    a = _api()
+    _const, _frame, _labels, _method_codes, _reference_model, _rows, _tile = (
+        a._const, a._frame, a._labels, a._method_codes, a._reference_model, a._rows, a._tile)
+    if (len(doses) != 2 or doses[0] == doses[1] or response_kind not in _KINDS or scale not in _SCALES
+            or not set(methods) <= {"bliss", "hsa"} or not methods):
+        return None
+    cols_in = data.columns
+    if any(c not in cols_in for c in (*doses, response)) or not cols_in.is_unique:
+        return None
+    d1, d2, y = (_plain_numeric(data, c) for c in (*doses, response))
+    if d1 is None or d2 is None or y is None:
+        return None
+    n = len(y)
+    top = _SCALES[scale]
+    lo_ok, hi_ok = SCALE_BOUNDS[scale]
+    if (n < 4 or not (np.isfinite(d1).all() and np.isfinite(d2).all() and np.isfinite(y).all())
+            or d1.min() < 0 or d2.min() < 0 or y.min() < lo_ok or y.max() > hi_ok
+            or (scale == "percent" and np.abs(y).max() <= 1.5)):
+        return None
+    lv1, i1 = _grid(d1)
+    lv2, i2 = _grid(d2)
+    n1, n2 = len(lv1), len(lv2)
+    if n1 < 2 or n2 < 2 or n1 * n2 != n or lv1[0] != 0 or lv2[0] != 0:
+        return None
+    key = i1 * n2 + i2
+    if not (np.bincount(key, minlength=n) == 1).all():      # every cell of the grid exactly once
+        return None
+    eff = np.empty(n)
+    eff[key] = y if response_kind == "inhibition" else top - y
+    E = eff.reshape(n1, n2)
+    obs = E[1:, 1:].ravel()                                   # combination cells, sorted by (dose 1, dose 2)
+    R, C = n1 - 1, n2 - 1
+    nc = R * C
+    mono = np.array([np.repeat(E[1:, 0], C), np.tile(E[0, 1:], R)])    # (agent, cell)
+    M = len(methods)
+    refs = [bliss_reference(mono, top=top, axis=0) if m == "bliss" else hsa_reference(mono, axis=0) for m in methods]
+    ref = _rows(refs)                                         # (M, nc)
+    score = obs[None, :] - ref
+
+    # ---- cells: the columns of api._cell_table for one block without replicates
+    nan_c = np.full(M * nc, np.nan)
+    cols = {"method": _labels(methods, _method_codes(M, nc)),
+            doses[0]: _tile(np.repeat(lv1[1:], C), M),
+            doses[1]: _tile(np.tile(lv2[1:], R), M),
+            "n": np.ones(M * nc, dtype=np.int64),
+            "observed": _tile(obs, M),
+            "reference": ref.ravel(),
+            "score": score.ravel(),
+            "synergy_score": score.ravel().copy(),
+            "se": nan_c, "ci_low": nan_c.copy(), "ci_high": nan_c.copy(), "p_value": nan_c.copy(),
+            "q_value": nan_c.copy(),          # (Benjamini-Hochberg of no p-values)
+            "inference": _labels((NO_REPLICATES,), np.zeros(M * nc, dtype=np.int8)),
+            "status": _labels(("ok", "partial", "not_scored", "no_interval"), np.zeros(M * nc, dtype=np.int8)),
+            "message": _const("", M * nc),
+            "reference_model": _labels([_reference_model(m, "3") for m in methods], _method_codes(M, nc)),
+            "sign_convention": _const(SIGN_EXCESS, M * nc),
+            "response_kind": _const(response_kind, M * nc)}
+    cells = _frame(cols)
+
+    # ---- blocks: api._block_table's columns (sums in cell order, as np.bincount adds them)
+    sums = np.bincount(np.repeat(np.arange(M), nc), weights=score.ravel(), minlength=M)
+    means = sums / nc
+    if R >= 3 and C >= 3:
+        # the most synergistic 3x3 area: window sums by four corners of the 2-D cumulative sums, as
+        # api._window_sums forms them (the same additions, so the same bits)
+        cs = np.zeros((M, R + 1, C + 1))
+        np.cumsum(score.reshape(M, R, C), axis=1, out=cs[:, 1:, 1:])
+        np.cumsum(cs, axis=2, out=cs)
+        w = cs[:, 3:, 3:] - cs[:, :-3, 3:] - cs[:, 3:, :-3] + cs[:, :-3, :-3]
+        area = w.reshape(M, -1).max(axis=1) / 9.0
+        area = np.where(np.isfinite(area), area, np.nan)
+    else:
+        area = np.full(M, np.nan)
+    nan_b = np.full(M, np.nan)
+    counts = np.full(M, nc, dtype=np.int64)
+    bcols = {"method": _labels(methods, _method_codes(M, 1)),
+             "n_cells": counts, "n_scored": counts.copy(),
+             "mean": means, "synergy_score": means.copy(),
+             "max": score.max(axis=1), "min": score.min(axis=1),
+             "most_synergistic_area": area,
+             "ci_low": nan_b, "ci_high": nan_b.copy(), "p_value": nan_b.copy(), "area_ci_low": nan_b.copy(),
+             "area_ci_high": nan_b.copy(), "q_value": nan_b.copy(),
+             "inference": _labels(("none",), np.zeros(M, dtype=np.int8)),
+             "status": _labels(("ok", "partial", "not_scored", "no_interval"), np.zeros(M, dtype=np.int8)),
+             "message": _const("", M),
+             "reference_model": _labels([_reference_model(m, "3") for m in methods], _method_codes(M, 1)),
+             "sign_convention": _const(SIGN_EXCESS, M),
+             "response_kind": _const(response_kind, M)}
+    return cells, _frame(bcols), top
