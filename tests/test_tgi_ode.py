@@ -312,3 +312,59 @@ def test_degenerate_parameters_give_numbers_or_nan_not_an_exception():
     assert lw.shape == jac.shape[:2]
     # a zero linear growth rate: no growth at all, every size stays 80 (untreated: zero potencies)
     np.testing.assert_allclose(lw[ode["out_step"][:r] >= 0], np.log(80), atol=1e-9)
+
+
+def test_auto_parametrization_samples_again_non_centred_when_the_centred_run_diverges(monkeypatch):
+    """parametrization="auto" (default): a centred run in trouble (divergences in more than 1 % of
+    the kept draws, marked here by a wrapper around the real sampler, or a population R-hat above
+    1.1) is sampled again non-centred with the same seed, and the run with fewer divergences is kept
+    and named; a centred run without trouble is kept as it is, draw for draw the
+    parametrization="centred" run; an explicit form never switches."""
+    import re
+    import warnings
+
+    from comboplan.fitting.bayes import sampling, tgi_ode
+
+    df = study("exponential", 1, 4, n=3, cv=0.08)
+    kw = dict(subject="mouse", arm="scenario", time="day", size="observed", treatments=ARMS, pk=PK,
+              growth="exponential", n_transit=1, random=("w0",), draws=20, tune=20, chains=2, seed=3,
+              prior_centre={"w0": 70.0, "lambda0": 0.2, "k1": 1.5, "potency.paclitaxel": 0.4,
+                            "potency.secretome": 0.05})
+    real = sampling.sample_model
+    forms = []
+
+    def diverging_centred(model, **k):
+        idata = real(model, **k)
+        centred = "log_phi" in model.named_vars
+        forms.append("centred" if centred else "non-centred")
+        if centred:       # 3 more divergences in 40 kept draws: more than 1 %
+            div = idata.sample_stats["diverging"].values.copy()
+            div.ravel()[-3:] = True
+            idata.sample_stats["diverging"] = (("chain", "draw"), div)
+        return idata
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        centred = tgi_ode.fit_tgi_bayes_ode(df, parametrization="centred", **kw)
+        with monkeypatch.context() as m:      # a centred run that passes the checks is kept
+            m.setattr(tgi_ode, "_sampling_trouble", lambda idata, n: (False, ""))
+            clean = tgi_ode.fit_tgi_bayes_ode(df, **kw)
+        monkeypatch.setattr(sampling, "sample_model", diverging_centred)
+        switched = tgi_ode.fit_tgi_bayes_ode(df, **kw)
+        forms_auto = list(forms)
+        forms.clear()
+        kept = tgi_ode.fit_tgi_bayes_ode(df, parametrization="centred", **kw)
+    assert clean.settings["parametrization"] == "centred" and clean.settings["parametrization_note"] == ""
+    np.testing.assert_array_equal(clean.posterior_draws()["lambda0"], centred.posterior_draws()["lambda0"])
+    # trouble: sampled twice, the non-centred run kept and the reason given
+    assert forms_auto == ["centred", "non-centred"]
+    assert switched.settings["parametrization"] == "non-centred"
+    assert switched.settings["requested_parametrization"] == "auto"
+    note = switched.settings["parametrization_note"]
+    assert re.search(r"centred form: ([3-9]|\d\d) divergences in 40 draws", note), note
+    assert "sampled again non-centred and kept" in note
+    assert int(switched.idata.sample_stats["diverging"].values.sum()) < 3
+    # an explicit form is never switched
+    assert forms == ["centred"] and kept.settings["parametrization"] == "centred"
+    with pytest.raises(DataError, match="parametrization must be"):
+        tgi_ode.fit_tgi_bayes_ode(df, parametrization="centered", **kw)

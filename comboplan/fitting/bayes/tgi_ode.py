@@ -70,6 +70,42 @@ def _nlme_centres(prior_centre, tnames, growth, n_transit, fit_kw):
     return vals, ""
 
 
+def _population_rhat(idata) -> float:
+    """Largest rank-normalised split R-hat of the population variables (NaN with one chain)."""
+    import arviz as az
+
+    post = idata.posterior
+    if post.sizes.get("chain", 1) < 2:
+        return float("nan")
+    names = [v for v in ("log_theta", "gamma", "omega", "sigma") if v in post]
+    with np.errstate(all="ignore"):
+        r = az.rhat(post, var_names=names).to_array().values
+    return float(np.nanmax(r)) if np.isfinite(r).any() else float("nan")
+
+
+def _divergences(idata) -> int:
+    ss = getattr(idata, "sample_stats", None)
+    return int(np.asarray(ss["diverging"]).sum()) if ss is not None and "diverging" in ss else 0
+
+
+def _sampling_trouble(idata, n_kept: int):
+    """(trouble?, reason) for the ``parametrization="auto"`` switch: divergences in more than 1 % of
+    the kept draws, or a population R-hat above 1.1 (a chain apart from the others)."""
+    nd, rh = _divergences(idata), _population_rhat(idata)
+    parts = []
+    if nd > 0.01 * n_kept:
+        parts.append(f"{nd} divergences in {n_kept} draws")
+    if np.isfinite(rh) and rh > 1.1:
+        parts.append(f"population R-hat {rh:.2f}")
+    return bool(parts), "; ".join(parts) if parts else f"{nd} divergences, population R-hat {rh:.3f}"
+
+
+def _trouble_key(idata):
+    """Order of preference between two runs: fewer divergences, then the smaller population R-hat."""
+    rh = _population_rhat(idata)
+    return (_divergences(idata), rh if np.isfinite(rh) else 0.0)
+
+
 class _Structural:
     """Design of the ODE model and the map phi (natural scale) -> log size with derivatives."""
 
@@ -196,7 +232,7 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
                       psi: float = 20.0, max_step: float = 0.1, interaction_prior_sd: float = 1.0,
                       draws: int = 500, tune: int = 500, chains: int = 2, seed: int = 0, ci_level: float = 0.9,
                       target_accept: float = 0.9, check: bool = True, progress: bool = False,
-                      sampler: str = "nutpie", parametrization: str = "centred",
+                      sampler: str = "nutpie", parametrization: str = "auto",
                       prior_centre="nlme") -> TGIBayesODEFit:
     """Bayesian (NUTS) fit of :func:`comboplan.fit_tgi`'s model with an ODE growth law.
 
@@ -234,12 +270,19 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
         matrix.  On calibration study 3000 (28 animals, Simeoni with 3 transit compartments,
         150 + 150 iterations) nutpie needed 12.7 gradient evaluations per draw against PyMC's 63
         (same parametrisation), see docs/tgi.md.
-    parametrization : {"centred", "non-centred"}
-        How the random effects are sampled: ``"centred"`` (default) samples the individual log
+    parametrization : {"auto", "centred", "non-centred"}
+        How the random effects are sampled: ``"centred"`` samples the individual log
         parameters ``log phi_i ~ Normal(log theta, omega)``; ``"non-centred"`` samples
         ``z_i ~ Normal(0, 1)`` with ``log phi_i = log theta + omega z_i``.  With 9 or so
         observations per animal the data pin each animal's parameters, which favours the centred
         form (fewer gradient evaluations per draw: 63 against 97 on the same study with PyMC).
+        ``"auto"`` (default) samples the centred form and, when it diverges in more than 1 % of
+        the kept draws or a chain separates from the others (R-hat of a population parameter
+        > 1.1), samples again in the non-centred form with the same seed and keeps the run with
+        fewer divergences (then the smaller R-hat).  The centred form funnels when the data put a
+        between-animal SD near 0 (recovery study 3133: one chain stuck at omega.lambda0 ~ 0, 490
+        divergences of 1000, R-hat 2.27).  ``settings["parametrization"]`` names the form kept
+        and ``settings["parametrization_note"]`` why.
     prior_centre : {"nlme", "pooled"}, TGIFit or mapping
         Where the log-normal priors of the typical values are centred (their SDs are fixed: 1 on
         the log scale, 1.5 for ``lambda1``, 2 for the potencies).  ``"nlme"`` (default): the
@@ -282,8 +325,8 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
         raise DataError(f"interaction_prior_sd must be > 0; got {interaction_prior_sd!r}.")
     if sampler not in ("nutpie", "pymc"):
         raise DataError(f"sampler must be 'nutpie' or 'pymc'; got {sampler!r}.")
-    if parametrization not in ("centred", "non-centred"):
-        raise DataError(f"parametrization must be 'centred' or 'non-centred'; got {parametrization!r}.")
+    if parametrization not in ("auto", "centred", "non-centred"):
+        raise DataError(f"parametrization must be 'auto', 'centred' or 'non-centred'; got {parametrization!r}.")
     given = isinstance(prior_centre, Mapping)
     if not (isinstance(prior_centre, str) and prior_centre in ("nlme", "pooled")) and not given and not (
             hasattr(prior_centre, "population") and hasattr(prior_centre, "converged")):
@@ -350,30 +393,46 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
     ci_, cj = np.nonzero(mask & cens)
     op = _ops(st)
     coords = {"tparam": tnames, "subject": [str(s) for s in gd.subjects], "random": list(random)}
-    with pm.Model(coords=coords):
-        lt = pm.Normal("log_theta", mu=mu, sigma=sd, dims="tparam")
-        gamma = (pm.TruncatedNormal("gamma", mu=0.0, sigma=float(interaction_prior_sd), lower=-2.0)
-                 if use_int else pt.constant(0.0))
-        sigma = pm.HalfNormal("sigma", sigma=_HS_SIGMA)
-        lphi = pt.broadcast_to(lt[None, :], (n, len(tnames)))
-        if random:
-            omega = pm.HalfNormal("omega", sigma=_HS_OMEGA, dims="random")
-            if parametrization == "centred":
-                ridx = [tnames.index(r) for r in random]
-                lr = pm.Normal("log_phi", mu=lt[ridx][None, :], sigma=omega[None, :], dims=("subject", "random"))
-                lphi = lphi + pt.dot(lr - lt[ridx][None, :], pt.as_tensor(R))
+    def run(form):
+        with pm.Model(coords=coords):
+            lt = pm.Normal("log_theta", mu=mu, sigma=sd, dims="tparam")
+            gamma = (pm.TruncatedNormal("gamma", mu=0.0, sigma=float(interaction_prior_sd), lower=-2.0)
+                     if use_int else pt.constant(0.0))
+            sigma = pm.HalfNormal("sigma", sigma=_HS_SIGMA)
+            lphi = pt.broadcast_to(lt[None, :], (n, len(tnames)))
+            if random:
+                omega = pm.HalfNormal("omega", sigma=_HS_OMEGA, dims="random")
+                if form == "centred":
+                    ridx = [tnames.index(r) for r in random]
+                    lr = pm.Normal("log_phi", mu=lt[ridx][None, :], sigma=omega[None, :], dims=("subject", "random"))
+                    lphi = lphi + pt.dot(lr - lt[ridx][None, :], pt.as_tensor(R))
+                else:
+                    z = pm.Normal("z", 0.0, 1.0, dims=("subject", "random"))
+                    lphi = lphi + pt.dot(z * omega[None, :], pt.as_tensor(R))
+            lw = op(pt.exp(lphi), gamma)
+            if si.size:
+                pm.Normal("log_size", mu=lw[si, ji], sigma=sigma, observed=y[si, ji])
+            if ci_.size:
+                pm.Potential("censored", pm.logcdf(pm.Normal.dist(lw[ci_, cj], sigma), y[ci_, cj]).sum())
+            model = pm.modelcontext(None)
+        return sample_model(model, draws=int(draws), tune=int(tune), chains=int(chains), seed=int(seed),
+                             sampler=sampler, target_accept=float(target_accept), progress=progress, cores=1,
+                             low_rank_mass_matrix=True)
+
+    form = "centred" if parametrization == "auto" else parametrization
+    idata = run(form)
+    form_note = ""
+    if parametrization == "auto" and random:
+        bad, why = _sampling_trouble(idata, int(draws) * int(chains))
+        if bad:
+            idata2 = run("non-centred")
+            _, why2 = _sampling_trouble(idata2, int(draws) * int(chains))
+            if _trouble_key(idata2) < _trouble_key(idata):
+                idata, form = idata2, "non-centred"
+                form_note = f"centred form: {why}; sampled again non-centred and kept ({why2 or 'no trouble'})"
             else:
-                z = pm.Normal("z", 0.0, 1.0, dims=("subject", "random"))
-                lphi = lphi + pt.dot(z * omega[None, :], pt.as_tensor(R))
-        lw = op(pt.exp(lphi), gamma)
-        if si.size:
-            pm.Normal("log_size", mu=lw[si, ji], sigma=sigma, observed=y[si, ji])
-        if ci_.size:
-            pm.Potential("censored", pm.logcdf(pm.Normal.dist(lw[ci_, cj], sigma), y[ci_, cj]).sum())
-        model = pm.modelcontext(None)
-    idata = sample_model(model, draws=int(draws), tune=int(tune), chains=int(chains), seed=int(seed),
-                         sampler=sampler, target_accept=float(target_accept), progress=progress, cores=1,
-                         low_rank_mass_matrix=True)
+                form_note = f"centred form: {why}; the non-centred form did no better ({why2}); centred kept"
+
     sampling_s = float(idata.attrs.get("sampling_seconds", float("nan")))
     compile_s = float(idata.attrs.get("compile_seconds", float("nan")))
     used = str(idata.attrs.get("sampler", sampler))
@@ -382,7 +441,7 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
     ltv = post["log_theta"].values                      # (C, D, P)
     gam = post["gamma"].values if use_int else np.zeros((C, D))
     omv = post["omega"].values if random else np.zeros((C, D, 0))
-    if random and parametrization == "centred":
+    if random and form == "centred":
         ridx = [tnames.index(r) for r in random]
         zv = (post["log_phi"].values - post["log_theta"].values[:, :, None, ridx]) / post["omega"].values[:, :, None, :]
     else:
@@ -470,7 +529,8 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
                 "treatments": dict(v["treatments"]), "ci_level": ci_level, "conc_unit": "ug/mL", "kind": gd.kind,
                 "priors": prior_rows, "interaction_prior_sd": float(interaction_prior_sd), "sampler": used,
                 "backend": "pytensor graph + compiled ODE solver (reverse-mode gradient)",
-                "requested_sampler": sampler, "parametrization": parametrization,
+                "requested_sampler": sampler, "parametrization": form, "requested_parametrization": parametrization,
+                "parametrization_note": form_note,
                 "fallback": "" if used == sampler else f"{sampler} not installed; sampled with {used}", "seed": int(seed), "draws": int(draws), "tune": int(tune), "chains": int(chains),
                 "target_accept": float(target_accept), "compile_seconds": compile_s, "sampling_seconds": sampling_s}
     return TGIBayesODEFit(population=pop, individual=ind, predictions=predictions, idata=idata, diagnostics=diag,
