@@ -347,7 +347,7 @@ def test_auto_parametrization_samples_again_non_centred_when_the_centred_run_div
         warnings.simplefilter("ignore")
         centred = tgi_ode.fit_tgi_bayes_ode(df, parametrization="centred", **kw)
         with monkeypatch.context() as m:      # a centred run that passes the checks is kept
-            m.setattr(tgi_ode, "_sampling_trouble", lambda idata, n: (False, ""))
+            m.setattr(tgi_ode, "_sampling_trouble", lambda idata, n: (False, "", (0, 0.0)))
             clean = tgi_ode.fit_tgi_bayes_ode(df, **kw)
         monkeypatch.setattr(sampling, "sample_model", diverging_centred)
         switched = tgi_ode.fit_tgi_bayes_ode(df, **kw)

@@ -23,6 +23,7 @@ import numpy as np
 from ..data.validate import SCALE_BOUNDS
 from ..models.combination import bliss_reference, hsa_reference
 from .design import _KINDS, _SCALES, SIGN_EXCESS, _plain_numeric
+from .stats import factorize
 
 __all__ = ["score_single_matrix"]
 
@@ -42,14 +43,6 @@ def _api():
 
         _API = _API_module
     return _API
-
-
-def _grid(x):
-    """Sorted distinct values of ``x`` and each value's index among them (``np.unique`` with
-    ``return_inverse``, at a third of its cost on a few dozen values)."""
-    s = np.sort(x)
-    lv = s[np.concatenate(([True], s[1:] != s[:-1]))]
-    return lv, np.searchsorted(lv, x)
 
 
 def score_single_matrix(data, doses, response, methods, response_kind, scale):
@@ -78,8 +71,8 @@ def score_single_matrix(data, doses, response, methods, response_kind, scale):
         with finite, plausible values -- the general path then scores them or names the problem.
     """
     a = _api()
-    _const, _frame, _labels, _method_codes, _reference_model, _rows, _tile = (
-        a._const, a._frame, a._labels, a._method_codes, a._reference_model, a._rows, a._tile)
+    _const, _frame, _labels, _method_codes, _reference_model, _rows, _tile, statuses = (
+        a._const, a._frame, a._labels, a._method_codes, a._reference_model, a._rows, a._tile, a.STATUSES)
     if (len(doses) != 2 or doses[0] == doses[1] or response_kind not in _KINDS or scale not in _SCALES
             or not set(methods) <= {"bliss", "hsa"} or not methods):
         return None
@@ -96,8 +89,8 @@ def score_single_matrix(data, doses, response, methods, response_kind, scale):
             or d1.min() < 0 or d2.min() < 0 or y.min() < lo_ok or y.max() > hi_ok
             or (scale == "percent" and np.abs(y).max() <= 1.5)):
         return None
-    lv1, i1 = _grid(d1)
-    lv2, i2 = _grid(d2)
+    lv1, _, i1 = factorize(d1, stable=False)
+    lv2, _, i2 = factorize(d2, stable=False)
     n1, n2 = len(lv1), len(lv2)
     if n1 < 2 or n2 < 2 or n1 * n2 != n or lv1[0] != 0 or lv2[0] != 0:
         return None
@@ -129,7 +122,7 @@ def score_single_matrix(data, doses, response, methods, response_kind, scale):
             "se": nan_c, "ci_low": nan_c.copy(), "ci_high": nan_c.copy(), "p_value": nan_c.copy(),
             "q_value": nan_c.copy(),          # (Benjamini-Hochberg of no p-values)
             "inference": _labels((NO_REPLICATES,), np.zeros(M * nc, dtype=np.int8)),
-            "status": _labels(("ok", "partial", "not_scored", "no_interval"), np.zeros(M * nc, dtype=np.int8)),
+            "status": _labels(statuses, np.zeros(M * nc, dtype=np.int8)),
             "message": _const("", M * nc),
             "reference_model": _labels([_reference_model(m, "3") for m in methods], _method_codes(M, nc)),
             "sign_convention": _const(SIGN_EXCESS, M * nc),
@@ -140,13 +133,8 @@ def score_single_matrix(data, doses, response, methods, response_kind, scale):
     sums = np.bincount(np.repeat(np.arange(M), nc), weights=score.ravel(), minlength=M)
     means = sums / nc
     if R >= 3 and C >= 3:
-        # the most synergistic 3x3 area: window sums by four corners of the 2-D cumulative sums, as
-        # api._window_sums forms them (the same additions, so the same bits)
-        cs = np.zeros((M, R + 1, C + 1))
-        np.cumsum(score.reshape(M, R, C), axis=1, out=cs[:, 1:, 1:])
-        np.cumsum(cs, axis=2, out=cs)
-        w = cs[:, 3:, 3:] - cs[:, :-3, 3:] - cs[:, 3:, :-3] + cs[:, :-3, :-3]
-        area = w.reshape(M, -1).max(axis=1) / 9.0
+        # the most synergistic 3x3 area: the general path's window sums, on the (method, R, C) grid
+        area = a.grid_window_sums(score.reshape(M, R, C)).reshape(M, -1).max(axis=1) / 9.0
         area = np.where(np.isfinite(area), area, np.nan)
     else:
         area = np.full(M, np.nan)
@@ -160,7 +148,7 @@ def score_single_matrix(data, doses, response, methods, response_kind, scale):
              "ci_low": nan_b, "ci_high": nan_b.copy(), "p_value": nan_b.copy(), "area_ci_low": nan_b.copy(),
              "area_ci_high": nan_b.copy(), "q_value": nan_b.copy(),
              "inference": _labels(("none",), np.zeros(M, dtype=np.int8)),
-             "status": _labels(("ok", "partial", "not_scored", "no_interval"), np.zeros(M, dtype=np.int8)),
+             "status": _labels(statuses, np.zeros(M, dtype=np.int8)),
              "message": _const("", M),
              "reference_model": _labels([_reference_model(m, "3") for m in methods], _method_codes(M, 1)),
              "sign_convention": _const(SIGN_EXCESS, M),

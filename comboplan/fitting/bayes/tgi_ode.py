@@ -70,40 +70,23 @@ def _nlme_centres(prior_centre, tnames, growth, n_transit, fit_kw):
     return vals, ""
 
 
-def _population_rhat(idata) -> float:
-    """Largest rank-normalised split R-hat of the population variables (NaN with one chain)."""
-    import arviz as az
-
-    post = idata.posterior
-    if post.sizes.get("chain", 1) < 2:
-        return float("nan")
-    names = [v for v in ("log_theta", "gamma", "omega", "sigma") if v in post]
-    with np.errstate(all="ignore"):
-        r = az.rhat(post, var_names=names).to_array().values
-    return float(np.nanmax(r)) if np.isfinite(r).any() else float("nan")
-
-
-def _divergences(idata) -> int:
-    ss = getattr(idata, "sample_stats", None)
-    return int(np.asarray(ss["diverging"]).sum()) if ss is not None and "diverging" in ss else 0
-
-
 def _sampling_trouble(idata, n_kept: int):
-    """(trouble?, reason) for the ``parametrization="auto"`` switch: divergences in more than 1 % of
-    the kept draws, or a population R-hat above 1.1 (a chain apart from the others)."""
-    nd, rh = _divergences(idata), _population_rhat(idata)
+    """(trouble?, reason, preference key) of a run for the ``parametrization="auto"`` switch:
+    divergences in more than 1 % of the kept draws, or a population R-hat above 1.1 (a chain
+    apart from the others); runs are preferred by fewer divergences, then the smaller R-hat.
+    Divergences and R-hat come from :func:`~comboplan.fitting.bayes.sampling.check_diagnostics`."""
+    from .sampling import check_diagnostics
+
+    d = check_diagnostics(idata, ["log_theta", "gamma", "omega", "sigma"], warn=False)
+    nd = d.n_divergent
+    rh = float(d.table["r_hat"].max()) if d.table["r_hat"].notna().any() else float("nan")
     parts = []
     if nd > 0.01 * n_kept:
         parts.append(f"{nd} divergences in {n_kept} draws")
     if np.isfinite(rh) and rh > 1.1:
         parts.append(f"population R-hat {rh:.2f}")
-    return bool(parts), "; ".join(parts) if parts else f"{nd} divergences, population R-hat {rh:.3f}"
-
-
-def _trouble_key(idata):
-    """Order of preference between two runs: fewer divergences, then the smaller population R-hat."""
-    rh = _population_rhat(idata)
-    return (_divergences(idata), rh if np.isfinite(rh) else 0.0)
+    why = "; ".join(parts) if parts else f"{nd} divergences, population R-hat {rh:.3f}"
+    return bool(parts), why, (nd, rh if np.isfinite(rh) else 0.0)
 
 
 class _Structural:
@@ -423,11 +406,11 @@ def fit_tgi_bayes_ode(data, *, subject: str, arm: str, time: str, size: str,
     idata = run(form)
     form_note = ""
     if parametrization == "auto" and random:
-        bad, why = _sampling_trouble(idata, int(draws) * int(chains))
+        bad, why, key = _sampling_trouble(idata, int(draws) * int(chains))
         if bad:
             idata2 = run("non-centred")
-            _, why2 = _sampling_trouble(idata2, int(draws) * int(chains))
-            if _trouble_key(idata2) < _trouble_key(idata):
+            _, why2, key2 = _sampling_trouble(idata2, int(draws) * int(chains))
+            if key2 < key:
                 idata, form = idata2, "non-centred"
                 form_note = f"centred form: {why}; sampled again non-centred and kept ({why2 or 'no trouble'})"
             else:
