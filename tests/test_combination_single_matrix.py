@@ -120,3 +120,84 @@ def test_what_the_single_matrix_path_declines_reaches_the_general_path(monkeypat
 #: declined by the single-matrix path but scored by the general one: a sparse design, no dose-0
 #: row, numbers stored as text (converted by the general path's column checks)
 SCORED = ("missing_cell", "no_zero_row", "text_column")
+
+
+def _hill_matrix(n1, n2, seed, kind, scale, shuffle, noise):
+    """A dose matrix of two Hill agents (Bliss-independent, plus a constant excess) with noise."""
+    rng = np.random.default_rng(seed)
+    d1 = np.r_[0, np.sort(rng.choice(np.geomspace(0.01, 100, 40), n1 - 1, replace=False))]
+    d2 = np.r_[0, np.sort(rng.choice(np.geomspace(0.01, 100, 40), n2 - 1, replace=False))]
+    X1, X2 = (a.ravel() for a in np.meshgrid(d1, d2, indexing="ij"))
+    c1, c2 = np.exp(rng.uniform(np.log(0.1), np.log(10), 2))
+    h1, h2 = rng.uniform(0.7, 2.5, 2)
+    m1, m2 = rng.uniform(0.5, 1.0, 2)
+    f1 = m1 * X1 ** h1 / (X1 ** h1 + c1 ** h1)
+    f2 = m2 * X2 ** h2 / (X2 ** h2 + c2 ** h2)
+    inh = 1 - (1 - f1) * (1 - f2) + 0.05 * (X1 > 0) * (X2 > 0) + rng.normal(0, noise, X1.size)
+    top = 100.0 if scale == "percent" else 1.0
+    v = top * (inh if kind == "inhibition" else 1 - inh)
+    df = pd.DataFrame({"drug_a": X1, "drug_b": X2, "resp": v})
+    if shuffle:
+        df = df.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    return df
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(4, 9), st.integers(4, 9), st.integers(0, 10**6), st.sampled_from(["inhibition", "viability"]),
+       st.sampled_from(["percent", "fraction"]), st.booleans(), st.sampled_from([0.0, 0.01, 0.04]),
+       st.sampled_from([("loewe",), ("bliss", "loewe"), ("loewe", "hsa"), ("hsa", "loewe", "bliss")]))
+def test_single_matrix_loewe_tables_equal_the_general_path(n1, n2, seed, kind, scale, shuffle, noise, methods):
+    """Loewe through the single-matrix path: the same fits, solver and tables as the general path,
+    bit for bit (cells with the Loewe index column, blocks, monotherapy estimates); where the fast
+    path declines (a fit that does not converge or is unidentified), synergy() still equals it."""
+    df = _hill_matrix(n1, n2, seed, kind, scale, shuffle, noise)
+    before = df.copy()
+    kw = dict(methods=methods, response_kind=kind, scale=scale, n_boot=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quick = score_single_matrix(df, ["drug_a", "drug_b"], "resp", tuple(methods), kind, scale)
+        fast = cp.synergy(df, ["drug_a", "drug_b"], "resp", **kw)
+        with pytest.MonkeyPatch.context() as mp:
+            slow = _general(mp, df, ["drug_a", "drug_b"], "resp", **kw)
+    _same(fast, slow)
+    pd.testing.assert_frame_equal(df, before)
+    if quick is not None:
+        # the fast path ran: every Loewe cell scored, and the monotherapy fits are the ones used
+        c = fast.cells[fast.cells["method"] == "loewe"]
+        assert (c["status"] == "ok").all() and np.isfinite(c["score"]).all()
+        # (the Loewe index is NaN, not an error, where the observed effect is beyond both agents' maxima)
+        assert np.isnan(fast.cells.loc[fast.cells["method"] != "loewe", "loewe_ci"]).all()
+        assert len(fast.monotherapy) == 8 and fast.monotherapy["converged"].all()
+
+
+def test_single_matrix_loewe_runs_on_a_clean_matrix_and_declines_bad_fits():
+    """The fast path is taken on a clean 8x8 matrix (and its Loewe reference is the additive
+    surface: a Loewe-additive matrix scores ~0), and declined when an agent is flat."""
+    d = np.r_[0, np.geomspace(0.05, 20, 7)]
+    X1, X2 = np.meshgrid(d, d, indexing="ij")
+    # Loewe-additive surface of two agents with the same curve shape (einf 100, h 1): the
+    # combination equals agent 1 alone at dose d1 + d2 * C1 / C2
+    c1, c2 = 1.0, 4.0
+    deq = X1 + X2 * c1 / c2
+    inh = 100 * deq / (deq + c1)
+    df = pd.DataFrame({"A": X1.ravel(), "B": X2.ravel(), "inh": inh.ravel()})
+    q = score_single_matrix(df, ["A", "B"], "inh", ("loewe",), "inhibition", "percent")
+    assert q is not None
+    cells, blocks, mono, top = q
+    assert np.abs(cells["score"]).max() < 1e-6
+    assert np.allclose(cells["loewe_ci"], 1.0, atol=1e-6)        # index 1 = additive
+    est = mono.set_index(["agent", "param"])["estimate"]
+    assert abs(est[("B", "ec50")] - 4.0) < 1e-6 and abs(est[("A", "h")] - 1.0) < 1e-6
+    # agent B without effect: its curve cannot be inverted, the general path explains why
+    df2 = df.copy()
+    df2.loc[df2["A"] == 0, "inh"] = 0.0
+    assert score_single_matrix(df2, ["A", "B"], "inh", ("loewe",), "inhibition", "percent") is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = cp.synergy(df2, ["A", "B"], "inh", methods=("loewe",), n_boot=0)
+    assert (r.cells["status"] != "ok").all()
+    # dose-equivalence Loewe and fewer than 4 dose levels are left to the general path
+    assert score_single_matrix(df, ["A", "B"], "inh", ("loewe",), "inhibition", "percent",
+                               loewe_method="dose_equivalence") is None
+    small = df[df["A"].isin(d[:3])].reset_index(drop=True)
+    assert score_single_matrix(small, ["A", "B"], "inh", ("loewe",), "inhibition", "percent") is None

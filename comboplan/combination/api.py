@@ -375,13 +375,14 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
                 dose_units=dose_units, zip_version=zip_version, errors=errors, loewe_method=loewe_method))
     if (by is None and replicate is None and monotherapy == "observed" and not baseline_correction
             and isinstance(data, pd.DataFrame) and isinstance(doses, list | tuple)):
-        # one complete matrix without replicates, Bliss/HSA: the same tables without the general layout
-        quick = score_single_matrix(data, list(doses), response, methods, response_kind, scale)
+        # one complete matrix without replicates, Bliss/HSA/Loewe: the same tables without the general layout
+        quick = score_single_matrix(data, list(doses), response, methods, response_kind, scale, loewe_method)
         if quick is not None:
             if seed is not None:
                 as_rng(seed)            # (validated as the general path does)
-            cells_tab, blocks_tab, top = quick
-            return SynergyResult(cells=cells_tab, blocks=blocks_tab, monotherapy=_empty_frame(_MONO_COLUMNS),
+            cells_tab, blocks_tab, mono_tab, top = quick
+            return SynergyResult(cells=cells_tab, blocks=blocks_tab,
+                                 monotherapy=_empty_frame(_MONO_COLUMNS) if mono_tab is None else mono_tab,
                                  settings=_settings(methods, list(doses), [], response, response_kind, scale, top,
                                                     monotherapy, baseline_correction, ci, n_boot, bootstrap,
                                                     inference, NO_REPLICATES, replicate, seed, dose_units,

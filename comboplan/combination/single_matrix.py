@@ -1,7 +1,7 @@
-"""The cheap path of :func:`comboplan.synergy` for one complete dose matrix scored with Bliss/HSA.
+"""The cheap path of :func:`comboplan.synergy` for one complete dose matrix (Bliss, HSA, Loewe).
 
-A single two-agent matrix without replicates, scored with Bliss and/or HSA from the observed
-monotherapy, is the commonest small call (issue 12: "one 8x8 matrix through ``synergy()``").
+A single two-agent matrix without replicates, scored with Bliss, HSA (from the observed
+monotherapy) and/or classic Loewe (from single-agent Hill fits), is the commonest small call (issue 12: "one 8x8 matrix through ``synergy()``").
 The general path lays the data out for any number of blocks, replicates, sparse designs and
 fitted references; for this one case most of that machinery has nothing to do, and its fixed
 cost (about 0.6 ms) is several times the arithmetic.  :func:`score_single_matrix` computes the
@@ -14,15 +14,23 @@ same tables directly from the matrix:
 * the same formulas (:func:`~comboplan.models.combination.bliss_reference`,
   :func:`~comboplan.models.combination.hsa_reference`), the same order of summation for the
   block means and the same 3x3 window sums, so the tables are equal to the general path's
-  bit for bit (``tests/test_combination_single_matrix.py`` checks this on random matrices).
+  bit for bit (``tests/test_combination_single_matrix.py`` checks this on random matrices);
+* for Loewe, the same two single-agent Hill fits (:func:`~comboplan.combination.fits.fit_hill`
+  on the same padded arrays: each agent's dose-0 control and its monotherapy cells in dose
+  order) and the same solver (:func:`~comboplan.models.combination.loewe_reference`,
+  :func:`~comboplan.models.combination.loewe_index`); whenever a fit did not converge, is flat
+  or unidentified, has fewer than ``MIN_HILL_LEVELS`` dose levels, or any cell's score is not
+  finite, it returns ``None`` and the general path scores the matrix and writes the reasons.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..data.validate import SCALE_BOUNDS
-from ..models.combination import bliss_reference, hsa_reference
+from ..models.combination import bliss_reference, hsa_reference, loewe_index, loewe_reference
 from .design import _KINDS, _SCALES, SIGN_EXCESS, _plain_numeric
+from .fits import fit_hill
+from .scoring import MIN_HILL_LEVELS
 from .stats import factorize
 
 __all__ = ["score_single_matrix"]
@@ -45,8 +53,8 @@ def _api():
     return _API
 
 
-def score_single_matrix(data, doses, response, methods, response_kind, scale):
-    """Cell and block tables of one complete two-agent matrix scored with Bliss and/or HSA.
+def score_single_matrix(data, doses, response, methods, response_kind, scale, loewe_method="classic"):
+    """Cell, block and monotherapy tables of one complete two-agent matrix (Bliss, HSA, Loewe).
 
     Parameters
     ----------
@@ -56,25 +64,29 @@ def score_single_matrix(data, doses, response, methods, response_kind, scale):
         The two dose columns (each agent in its own unit, >= 0).
     response : str
         Response column (inhibition or viability, on ``scale``).
-    methods : tuple of {"bliss", "hsa"}
+    methods : tuple of {"bliss", "hsa", "loewe"}
         Normalised method names.
     response_kind : {"inhibition", "viability"}
         Direction of the response.
     scale : {"percent", "fraction"}
         Response scale (top 100 or 1).
+    loewe_method : str
+        Only ``"classic"`` is handled here (any other returns ``None``).
 
     Returns
     -------
     tuple or None
-        ``(cells, blocks, top)`` as :func:`comboplan.synergy` builds them (inhibition units of
-        ``scale``, positive = synergy), or ``None`` when the data are not one complete matrix
-        with finite, plausible values -- the general path then scores them or names the problem.
+        ``(cells, blocks, monotherapy, top)`` as :func:`comboplan.synergy` builds them
+        (inhibition units of ``scale``, positive = synergy; ``monotherapy`` is ``None`` without
+        Loewe), or ``None`` when the data are not one complete matrix with finite, plausible
+        values and clean single-agent fits -- the general path then scores them or names the problem.
     """
     a = _api()
     _const, _frame, _labels, _method_codes, _reference_model, _rows, _tile, statuses = (
         a._const, a._frame, a._labels, a._method_codes, a._reference_model, a._rows, a._tile, a.STATUSES)
     if (len(doses) != 2 or doses[0] == doses[1] or response_kind not in _KINDS or scale not in _SCALES
-            or not set(methods) <= {"bliss", "hsa"} or not methods):
+            or not set(methods) <= {"bliss", "hsa", "loewe"} or not methods or len(set(methods)) != len(methods)
+            or ("loewe" in methods and loewe_method != "classic")):
         return None
     cols_in = data.columns
     if any(c not in cols_in for c in (*doses, response)) or not cols_in.is_unique:
@@ -94,6 +106,8 @@ def score_single_matrix(data, doses, response, methods, response_kind, scale):
     n1, n2 = len(lv1), len(lv2)
     if n1 < 2 or n2 < 2 or n1 * n2 != n or lv1[0] != 0 or lv2[0] != 0:
         return None
+    if "loewe" in methods and min(n1, n2) < MIN_HILL_LEVELS:
+        return None
     key = i1 * n2 + i2
     if not (np.bincount(key, minlength=n) == 1).all():      # every cell of the grid exactly once
         return None
@@ -105,9 +119,19 @@ def score_single_matrix(data, doses, response, methods, response_kind, scale):
     nc = R * C
     mono = np.array([np.repeat(E[1:, 0], C), np.tile(E[0, 1:], R)])    # (agent, cell)
     M = len(methods)
-    refs = [bliss_reference(mono, top=top, axis=0) if m == "bliss" else hsa_reference(mono, axis=0) for m in methods]
+    mono_tab = lci = None
+    if "loewe" in methods:
+        loewe = _loewe(E, lv1, lv2, R, C, top)
+        if loewe is None:
+            return None
+        ref_l, lci, P = loewe
+        mono_tab = _mono_frame(P, doses, _labels)
+    refs = [bliss_reference(mono, top=top, axis=0) if m == "bliss" else hsa_reference(mono, axis=0) if m == "hsa"
+            else ref_l for m in methods]
     ref = _rows(refs)                                         # (M, nc)
     score = obs[None, :] - ref
+    if lci is not None and not np.isfinite(score).all():      # (Bliss/HSA: finite by the checks above)
+        return None
 
     # ---- cells: the columns of api._cell_table for one block without replicates
     nan_c = np.full(M * nc, np.nan)
@@ -121,12 +145,18 @@ def score_single_matrix(data, doses, response, methods, response_kind, scale):
             "synergy_score": score.ravel().copy(),
             "se": nan_c, "ci_low": nan_c.copy(), "ci_high": nan_c.copy(), "p_value": nan_c.copy(),
             "q_value": nan_c.copy(),          # (Benjamini-Hochberg of no p-values)
-            "inference": _labels((NO_REPLICATES,), np.zeros(M * nc, dtype=np.int8)),
+            "inference": _labels((NO_REPLICATES,), np.zeros(M * nc, dtype=np.int8))}
+    if lci is not None:                   # the general path's column order: loewe_ci after inference
+        k = methods.index("loewe")
+        col = np.full(M * nc, np.nan)
+        col[k * nc:(k + 1) * nc] = lci
+        cols["loewe_ci"] = col
+    cols.update({
             "status": _labels(statuses, np.zeros(M * nc, dtype=np.int8)),
             "message": _const("", M * nc),
             "reference_model": _labels([_reference_model(m, "3") for m in methods], _method_codes(M, nc)),
             "sign_convention": _const(SIGN_EXCESS, M * nc),
-            "response_kind": _const(response_kind, M * nc)}
+            "response_kind": _const(response_kind, M * nc)})
     cells = _frame(cols)
 
     # ---- blocks: api._block_table's columns (sums in cell order, as np.bincount adds them)
@@ -153,4 +183,51 @@ def score_single_matrix(data, doses, response, methods, response_kind, scale):
              "reference_model": _labels([_reference_model(m, "3") for m in methods], _method_codes(M, 1)),
              "sign_convention": _const(SIGN_EXCESS, M),
              "response_kind": _const(response_kind, M)}
-    return cells, _frame(bcols), top
+    return cells, _frame(bcols), mono_tab, top
+
+
+def _loewe(E, lv1, lv2, R, C, top):
+    """Classic Loewe reference and index of the combination cells from the two single-agent fits.
+
+    The fits get exactly the general path's arrays (:meth:`~.scoring.Layout._build_curves`): per
+    agent the dose-0 control and the agent's monotherapy cells in dose order, NaN padded to the
+    longer curve.  Returns ``(reference, loewe_ci, params)`` or ``None`` when a fit did not
+    converge, is flat or has an undetermined potency/slope (the general path explains those).
+    """
+    L = max(len(lv1), len(lv2))
+    x = np.full((2, L), np.nan)
+    y = np.full((2, L), np.nan)
+    x[0, :len(lv1)], y[0, :len(lv1)] = lv1, E[:, 0]
+    x[1, :len(lv2)], y[1, :len(lv2)] = lv2, E[0, :]
+    mask = np.isfinite(x)
+    fit = fit_hill(x, y, mask)
+    P = fit.estimates
+    with np.errstate(invalid="ignore"):
+        ok = (fit.converged.all() and np.isfinite(fit.cov).all()
+              and bool((np.abs(P[:, 1] - P[:, 0]) > 1e-9 * top).all()))
+    if not ok:
+        return None
+    doses = np.empty((1, R * C, 2))
+    doses[0, :, 0] = np.repeat(lv1[1:], C)
+    doses[0, :, 1] = np.tile(lv2[1:], R)
+    e0, einf, ec50, h = (np.broadcast_to(P[:, k], (1, R * C, 2)) for k in range(4))
+    ref = loewe_reference(doses, e0, einf, ec50, h)[0]
+    obs = E[1:, 1:].reshape(1, -1)
+    lci = loewe_index(doses, obs, e0, einf, ec50, h)[0]
+    return ref, lci, P
+
+
+def _mono_frame(P, doses, labels):
+    """The monotherapy table of two converged, identified fits without a bootstrap (the general
+    path's :func:`~.api._mono_table` for one block: no intervals)."""
+    a = _api()
+    est = P.reshape(-1)
+    nan = np.full(8, np.nan)
+    par = np.tile(np.arange(4), 2)
+    agent = np.repeat(np.arange(2), 4)
+    units = [f"dose unit of {d}" for d in doses] + ["1", "inhibition (response unit)"]
+    return a._frame({"agent": labels(doses, agent), "param": labels(("e0", "einf", "ec50", "h"), par),
+                     "estimate": est, "converged": np.ones(8, dtype=bool), "ci_low": nan, "ci_high": nan.copy(),
+                     "unit": labels(units, np.where(par == 2, agent, np.where(par == 3, 2, 3))),
+                     "status": labels(("ok", "not_converged", "not_identifiable", "too_few_dose_levels"),
+                                      np.zeros(8, dtype=np.int8))})
