@@ -100,3 +100,29 @@ def test_spinach_compparm_equals_drc(spinach, operator, key):
     np.testing.assert_allclose(t["t_stat"], ref["t"], rtol=RTOL_SE, atol=1e-3)
     np.testing.assert_allclose(t["p_value"], ref["p"], rtol=5e-3, atol=2e-4)
     assert (t["df"] == 85).all()
+
+
+def test_ryegrass_w14_slope_fixed_equals_drc(ryegrass):
+    """drc's W1.4 with the slope fixed at 1: a flat direction (drc stops within 1e-3 of c's
+    optimum), so estimates are compared in units of their standard error."""
+    ref = P["ryegrass_W14_b_fixed_1"]
+    f = cp.fit_dose_response(ryegrass, "conc", "rootl", model="W1.4", fixed={"b": 1.0}, cov="hessian")
+    p = f.params.set_index("param")
+    for name, v in ref["coef"].items():
+        assert abs(p.loc[name, "estimate"] - v) <= 0.01 * ref["se"][name], name
+        assert p.loc[name, "stderr"] == pytest.approx(ref["se"][name], rel=RTOL_SE), name
+    assert bool(p.loc["b", "fixed"]) and p.loc["b", "estimate"] == 1.0
+    assert np.sqrt(float(np.asarray(f.fit.rss).ravel()[0]) / ref["df"]) == pytest.approx(ref["rse"], rel=1e-6)
+
+
+def test_ryegrass_w14_optimum_on_the_slope_bound_equals_drc(ryegrass):
+    """Issue 12 (optimum on a bound): W1.4 with b >= 3 reaches drc's constrained optimum, with b
+    reported on its bound."""
+    ref = P["ryegrass_W14_b_at_least_3"]
+    f = cp.fit_dose_response(ryegrass, "conc", "rootl", model="W1.4", bounds={"b": (3.0, np.inf)}, cov="hessian")
+    assert bool(np.all(f.converged))
+    p = f.params.set_index("param")
+    assert bool(p.loc["b", "on_bound"]) and p.loc["b", "estimate"] == pytest.approx(3.0, abs=1e-9)
+    for name in ("c", "d", "e"):
+        assert p.loc[name, "estimate"] == pytest.approx(ref["coef"][name], rel=RTOL_EST), name
+    assert np.sqrt(float(np.asarray(f.fit.rss).ravel()[0]) / ref["df"]) == pytest.approx(ref["rse"], rel=1e-6)
