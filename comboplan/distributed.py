@@ -174,13 +174,29 @@ def _to_dask(data, client, npartitions):
 
 
 def _split(frame: pd.DataFrame, part: int, by: list[str], k: int):
-    frame = frame.copy()
-    frame[_PART] = part
-    frame[_POS] = np.arange(len(frame))
-    if k == 1 or len(frame) == 0:
-        return len(frame), [frame]
+    """Route the rows of ``frame`` to ``k`` buckets by a hash of their group key.
+
+    Returns ``(len(frame), pieces)``: piece ``i`` holds the rows whose key hashes to ``i``, in
+    their original order, with two columns added: ``_PART`` (``part``) and ``_POS`` (the row's
+    position in ``frame``).  One stable counting sort of the bucket numbers and one gather of the
+    whole frame (the pieces are consecutive slices of it), instead of ``k`` boolean filters that
+    each read every row; the caller's frame is not modified.
+    """
+    n = len(frame)
+    if k == 1 or n == 0:
+        out = frame.copy()
+        out[_PART] = part
+        out[_POS] = np.arange(n)
+        return n, [out]
     h = pd.util.hash_pandas_object(frame[by], index=False).to_numpy() % np.uint64(k)
-    return len(frame), [frame[h == i] for i in range(k)]
+    # (numpy's stable sort of 16-bit integers is a radix sort: linear in the rows)
+    h = h.astype(np.uint16) if k <= np.iinfo(np.uint16).max else h.astype(np.int64)
+    order = np.argsort(h, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(h, minlength=k))])
+    out = frame.take(order)
+    out[_PART] = part
+    out[_POS] = order.astype(np.int64)
+    return n, [out.iloc[bounds[i]:bounds[i + 1]] for i in range(k)]
 
 
 def _bucket(pieces, i):
@@ -316,6 +332,23 @@ def _shuffle(data, by, client, npartitions):
                            [dask.delayed(_max_group)(b, by) for b in buckets])
     offsets = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
     return list(buckets), int(max(sizes) if len(sizes) else 0), offsets
+
+
+def _concat_in_order(arrays, order):
+    """``np.concatenate(arrays)[order]`` for a permutation ``order``, without the intermediate
+    concatenation: each piece is written straight to its final rows (one copy instead of two,
+    and no second array of the full size on the client)."""
+    n = sum(len(a) for a in arrays)
+    if len(order) != n:
+        return np.concatenate(arrays)[order]
+    dest = np.empty(n, dtype=np.intp)
+    dest[order] = np.arange(n, dtype=np.intp)
+    out = np.empty((n, *arrays[0].shape[1:]), dtype=np.result_type(*arrays))
+    start = 0
+    for a in arrays:
+        out[dest[start:start + len(a)]] = a
+        start += len(a)
+    return out
 
 
 def _groups(frame, by):
@@ -486,7 +519,7 @@ def fit_dose_response(data, dose: str, response: str, by, *, client=None, nparti
             cols["rows"].append(np.full((1, max(width, 1)), -1, dtype=np.int64))
     keys_df = pd.concat(keys, ignore_index=True)
     order = _sorted_order(keys_df, by_l)
-    cat = {k: np.concatenate(v)[order] for k, v in cols.items()}
+    cat = {k: _concat_in_order(v, order) for k, v in cols.items()}
     keys_df = keys_df.iloc[order].reset_index(drop=True)
     ref = ok[0] if ok else {"npar": int(np.sum(free)), "cov_method": kwargs.get("cov", "gauss-newton"),
                             "loss": kwargs.get("loss", "linear"), "spec": spec, "fixed": allfixed}

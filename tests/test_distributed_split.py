@@ -1,0 +1,53 @@
+"""The client-side routing of rows to partitions (``distributed._split``) and the merge of
+per-partition arrays (``distributed._concat_in_order``), against their plain definitions."""
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from comboplan import distributed as D
+
+
+def _split_by_filters(frame, part, by, k):
+    """The definition: piece i = the rows whose key hashes to i, in their original order."""
+    frame = frame.copy()
+    frame[D._PART] = part
+    frame[D._POS] = np.arange(len(frame))
+    if k == 1 or len(frame) == 0:
+        return len(frame), [frame]
+    h = pd.util.hash_pandas_object(frame[by], index=False).to_numpy() % np.uint64(k)
+    return len(frame), [frame[h == i] for i in range(k)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 400), st.integers(1, 40), st.integers(0, 10**6), st.sampled_from([["a"], ["a", "b"], ["c"]]))
+def test_split_equals_the_boolean_filter_definition(n, k, seed, by):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"a": rng.integers(0, 9, n), "b": rng.choice(["x", "y", None], n),
+                       "c": pd.Categorical(rng.choice(["p", "q", "r"], n)), "v": rng.normal(size=n)},
+                      index=rng.permutation(n) * 2 + 5)
+    before = df.copy()
+    n1, p1 = D._split(df, 3, by, k)
+    n2, p2 = _split_by_filters(df, 3, by, k)
+    assert n1 == n2 == n and len(p1) == len(p2)
+    for a, b in zip(p1, p2):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    pd.testing.assert_frame_equal(df, before)              # the caller's frame is not modified
+    # every row lands in exactly one piece, all rows of a key in the same one
+    assert sum(len(p) for p in p1) == n
+    if n:
+        owner = pd.concat([p.assign(_piece=i) for i, p in enumerate(p1)]).groupby(by, dropna=False)["_piece"].nunique()
+        assert (owner == 1).all()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=6), st.integers(0, 10**6),
+       st.sampled_from([(), (3,), (2, 4)]), st.sampled_from(["f8", "i8", "?", "O"]))
+def test_concat_in_order_equals_concatenate_then_index(sizes, seed, tail, dtype):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.normal(size=(s, *tail)).astype(dtype) for s in sizes]
+    order = rng.permutation(sum(sizes))
+    want = np.concatenate(arrays)[order]
+    got = D._concat_in_order(arrays, order)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    assert np.array_equal(got, want)
