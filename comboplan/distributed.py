@@ -338,9 +338,7 @@ def _concat_in_order(arrays, order):
     """``np.concatenate(arrays)[order]`` for a permutation ``order``, without the intermediate
     concatenation: each piece is written straight to its final rows (one copy instead of two,
     and no second array of the full size on the client)."""
-    n = sum(len(a) for a in arrays)
-    if len(order) != n:
-        return np.concatenate(arrays)[order]
+    n = len(order)
     dest = np.empty(n, dtype=np.intp)
     dest[order] = np.arange(n, dtype=np.intp)
     out = np.empty((n, *arrays[0].shape[1:]), dtype=np.result_type(*arrays))

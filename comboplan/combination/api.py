@@ -1126,6 +1126,16 @@ def _block_table(design, layout, methods, point, boot, ci, inference="bootstrap"
 
 
 _MONO_COLUMNS = ("agent", "param", "estimate", "ci_low", "ci_high", "converged", "status")
+#: statuses of the monotherapy table's rows (code 0..3)
+MONO_STATUSES = ("ok", "not_converged", "not_identifiable", "too_few_dose_levels")
+
+
+def mono_units(doses, agent, par):
+    """The monotherapy table's unit categories and the code of each row (``agent``, ``par``:
+    the row's agent index and parameter index 0..3 = e0, einf, ec50, h)."""
+    n = len(doses)
+    units = [f"dose unit of {d}" for d in doses] + ["1", "inhibition (response unit)"]
+    return units, np.where(par == 2, agent, np.where(par == 3, n, n + 1))
 
 
 def _mono_table(design, layout, point, boot, ci):
@@ -1153,14 +1163,13 @@ def _mono_table(design, layout, point, boot, ci):
     with np.errstate(invalid="ignore"):
         undefined = ((st == 2) & (par >= 2)) | (np.abs(hi - lo) <= 1e-12 * (1 + np.abs(est)))
     lo, hi = np.where(undefined, np.nan, lo), np.where(undefined, np.nan, hi)
-    units = [f"dose unit of {d}" for d in design.doses] + ["1", "inhibition (response unit)"]
-    ucode = np.where(par == 2, agent, np.where(par == 3, N, N + 1))
+    units, ucode = mono_units(design.doses, agent, par)
     cols = {}
     for c in design.by:
         cols[c] = design.block_column(c)[blk]
     cols.update({"agent": _labels(design.doses, agent), "param": _labels(names, par), "estimate": est,
                  "converged": np.repeat(conv, 4), "ci_low": lo, "ci_high": hi, "unit": _labels(units, ucode),
-                 "status": _labels(("ok", "not_converged", "not_identifiable", "too_few_dose_levels"), st)})
+                 "status": _labels(MONO_STATUSES, st)})
     return _frame(cols)
 
 

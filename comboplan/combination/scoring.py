@@ -394,15 +394,32 @@ def _fit_mono(L: Layout, y_sets):
     y = np.where(mask[None], y_sets[:, np.maximum(rows, 0)], np.nan)
     x = np.broadcast_to(L.curve_x[good], y.shape)
     fit = fit_hill(x.reshape(S * ng, -1), y.reshape(S * ng, -1), np.broadcast_to(mask, y.shape).reshape(S * ng, -1))
-    p = fit.estimates.reshape(S, ng, 4)
-    c = fit.converged.reshape(S, ng)
-    with np.errstate(invalid="ignore"):
-        covok = np.isfinite(fit.cov).all(axis=(1, 2)).reshape(S, ng)
-        flat = np.abs(p[..., 1] - p[..., 0]) <= 1e-9 * L.design.top
-    params[:, good] = p
-    conv[:, good] = c
-    ident[:, good] = c & covok & ~flat
+    params[:, good] = fit.estimates.reshape(S, ng, 4)
+    conv[:, good] = fit.converged.reshape(S, ng)
+    ident[:, good] = hill_identified(fit, L.design.top).reshape(S, ng)
     return params, conv, ident
+
+
+def hill_identified(fit, top: float) -> np.ndarray:
+    """Which single-agent Hill fits Loewe can invert: converged, with an effect
+    (``|einf - e0| > 1e-9 top``) and a finite covariance (potency and slope determined by the data).
+
+    Parameters
+    ----------
+    fit : BatchFit
+        Result of :func:`~comboplan.combination.fits.fit_hill` (curves along the first axis).
+    top : float
+        Top of the response scale (100 for percent, 1 for fractions).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n_curves,)
+    """
+    p = fit.estimates
+    with np.errstate(invalid="ignore"):
+        covok = np.isfinite(fit.cov).all(axis=(1, 2))
+        flat = np.abs(p[:, 1] - p[:, 0]) <= 1e-9 * top
+    return fit.converged & covok & ~flat
 
 
 def score_sets(L: Layout, y_sets: np.ndarray, methods, monotherapy: str, top: float):

@@ -30,7 +30,7 @@ from ..data.validate import SCALE_BOUNDS
 from ..models.combination import bliss_reference, hsa_reference, loewe_index, loewe_reference
 from .design import _KINDS, _SCALES, SIGN_EXCESS, _plain_numeric
 from .fits import fit_hill
-from .scoring import MIN_HILL_LEVELS
+from .scoring import MIN_HILL_LEVELS, hill_identified
 from .stats import factorize
 
 __all__ = ["score_single_matrix"]
@@ -202,10 +202,7 @@ def _loewe(E, lv1, lv2, R, C, top):
     mask = np.isfinite(x)
     fit = fit_hill(x, y, mask)
     P = fit.estimates
-    with np.errstate(invalid="ignore"):
-        ok = (fit.converged.all() and np.isfinite(fit.cov).all()
-              and bool((np.abs(P[:, 1] - P[:, 0]) > 1e-9 * top).all()))
-    if not ok:
+    if not hill_identified(fit, top).all():
         return None
     doses = np.empty((1, R * C, 2))
     doses[0, :, 0] = np.repeat(lv1[1:], C)
@@ -225,9 +222,7 @@ def _mono_frame(P, doses, labels):
     nan = np.full(8, np.nan)
     par = np.tile(np.arange(4), 2)
     agent = np.repeat(np.arange(2), 4)
-    units = [f"dose unit of {d}" for d in doses] + ["1", "inhibition (response unit)"]
+    units, ucode = a.mono_units(doses, agent, par)
     return a._frame({"agent": labels(doses, agent), "param": labels(("e0", "einf", "ec50", "h"), par),
                      "estimate": est, "converged": np.ones(8, dtype=bool), "ci_low": nan, "ci_high": nan.copy(),
-                     "unit": labels(units, np.where(par == 2, agent, np.where(par == 3, 2, 3))),
-                     "status": labels(("ok", "not_converged", "not_identifiable", "too_few_dose_levels"),
-                                      np.zeros(8, dtype=np.int8))})
+                     "unit": labels(units, ucode), "status": labels(a.MONO_STATUSES, np.zeros(8, dtype=np.int8))})
