@@ -199,6 +199,52 @@ def _split(frame: pd.DataFrame, part: int, by: list[str], k: int):
     return n, [out.iloc[bounds[i]:bounds[i + 1]] for i in range(k)]
 
 
+def _contiguous_ranges(frame: pd.DataFrame, by: list[str], k: int):
+    """Cut ``frame`` into at most ``k`` consecutive row ranges at group boundaries, when every
+    group's rows are consecutive (the usual layout of a tidy table: curve after curve, block
+    after block).
+
+    Returns ``(ranges, width)``: ``ranges`` a list of ``(start, stop)`` row positions, non-empty,
+    covering every row in order, none splitting a group, each near ``len(frame) / k`` rows; and
+    ``width`` the largest group's row count.  Returns ``None`` when some group's rows are not
+    consecutive (the caller then routes rows by hash, :func:`_split`).  Cutting ranges needs no
+    gather of the table: each range is a slice of it, and the row positions are its start plus
+    0, 1, 2, ... (added on the worker, :func:`_position`)."""
+    n = len(frame)
+    if n == 0:
+        return None
+    codes = frame.groupby(by, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+    starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+    if len(starts) != int(codes.max()) + 1:      # a group comes back after another one
+        return None
+    width = int(np.diff(np.append(starts, n)).max())
+    cuts = starts[np.minimum(np.searchsorted(starts, np.arange(1, k) * (n / k)), len(starts) - 1)]
+    bounds = np.unique(np.concatenate([[0], cuts, [n]]))
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])], width
+
+
+class _Rows:
+    """A consecutive range of an in-memory table's rows (``frame``, a slice of it) that starts at
+    row ``start``; :func:`_position` adds the ``_PART`` / ``_POS`` columns on the worker."""
+
+    __slots__ = ("frame", "start")
+
+    def __init__(self, frame: pd.DataFrame, start: int):
+        self.frame, self.start = frame, start
+
+
+def _position(frame: pd.DataFrame, start: int) -> pd.DataFrame:
+    """The rows of a :class:`_Rows` range with their part (0) and positions in the whole table."""
+    out = frame.reset_index(drop=True)
+    out[_PART] = 0
+    out[_POS] = np.arange(start, start + len(out), dtype=np.int64)
+    return out
+
+
+def _positioned_call(fn, frame, start, *args):
+    return fn(_position(frame, start), *args)
+
+
 def _bucket(pieces, i):
     return pd.concat([p[1][i] if len(p[1]) > i else p[1][0].iloc[:0] for p in pieces], ignore_index=True)
 
@@ -247,7 +293,7 @@ def _map_parts(client, fn, buckets, *args, progress: bool = False) -> list:
     """
     import dask
 
-    if client is None or not buckets or not isinstance(buckets[0], pd.DataFrame):
+    if client is None or not buckets or not isinstance(buckets[0], (pd.DataFrame, _Rows)):
         return list(_compute(client, *[dask.delayed(fn)(b, *args) for b in buckets], progress=progress))
     from distributed import as_completed
 
@@ -266,8 +312,13 @@ def _map_parts(client, fn, buckets, *args, progress: bool = False) -> list:
             return
         # hash=False: fresh keys per call (content-hashed keys could be shared with an earlier call
         # on the same rows, whose release may reach the scheduler after this scatter)
-        [data] = client.scatter([buckets[i]], hash=False)
-        fut = client.submit(fn, data, *args, pure=False)
+        b = buckets[i]
+        if isinstance(b, _Rows):
+            [data] = client.scatter([b.frame], hash=False)
+            fut = client.submit(_positioned_call, fn, data, b.start, *args, pure=False)
+        else:
+            [data] = client.scatter([b], hash=False)
+            fut = client.submit(fn, data, *args, pure=False)
         index[fut.key] = (i, data)
         pool.add(fut)
 
@@ -304,6 +355,17 @@ def _shuffle(data, by, client, npartitions):
         # a multiple of the worker count, so that the last round of partitions keeps every worker busy
         nw = _workers(client)
         k = int(npartitions or nw * max(1, -(-len(data) // (ROWS_PER_PARTITION * nw))))
+        cut = _contiguous_ranges(data, by, k)
+        if cut is not None:
+            # every group's rows are consecutive: consecutive row ranges, cut at group boundaries,
+            # are sent as they are (no gather of the table, no position columns to send)
+            ranges, width = cut
+            pieces = [_Rows(data.iloc[a:b], a) for a, b in ranges]
+            if len(pieces) <= nw:
+                sent = client.scatter([p.frame for p in pieces], hash=False)
+                return (client.map(_position, sent, [p.start for p in pieces], pure=False), int(width),
+                        np.zeros(1, dtype=np.int64))
+            return pieces, int(width), np.zeros(1, dtype=np.int64)
         _, pieces = _split(data, 0, by, k)
         pieces = [p.reset_index(drop=True) for p in pieces]
         width = max((_max_group(p, by) for p in pieces), default=0)
@@ -339,6 +401,8 @@ def _concat_in_order(arrays, order):
     concatenation: each piece is written straight to its final rows (one copy instead of two,
     and no second array of the full size on the client)."""
     n = len(order)
+    if np.array_equal(order, np.arange(n)):   # pieces already in order (consecutive ranges of a sorted table)
+        return np.concatenate(arrays)
     dest = np.empty(n, dtype=np.intp)
     dest[order] = np.arange(n, dtype=np.intp)
     out = np.empty((n, *arrays[0].shape[1:]), dtype=np.result_type(*arrays))
@@ -366,7 +430,7 @@ def _sorted_order(keys: pd.DataFrame, by: list[str]) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- dose-response
-def _dr_partition(frame: pd.DataFrame, by, width, kwargs):
+def _dr_partition(frame: pd.DataFrame, by, width, kwargs, offsets=None):
     tune_worker_malloc()
     from .fitting.dose_response import fit_dose_response as _fit
 
@@ -398,8 +462,9 @@ def _dr_partition(frame: pd.DataFrame, by, width, kwargs):
             "free": f.free, "npar": f.npar, "cov_method": f.cov_method, "loss": f.loss,
             "x": res.packed.x[keep], "y": res.packed.y[keep], "w": res.packed.w[keep],
             "mask": res.packed.mask[keep],
-            "rows_part": np.where(rows >= 0, part[np.maximum(rows, 0)], -1),
-            "rows_pos": np.where(rows >= 0, pos[np.maximum(rows, 0)], -1),
+            # each observation's row in the whole input (-1: padding of the packed arrays)
+            "rows": np.where(rows >= 0, (0 if offsets is None else np.asarray(offsets)[part[np.maximum(rows, 0)]])
+                             + pos[np.maximum(rows, 0)], -1),
             "spec": res.spec, "fixed": dict(res.fixed), "failed": None,
         }
 
@@ -481,7 +546,8 @@ def fit_dose_response(data, dose: str, response: str, by, *, client=None, nparti
     client = get_client(client)
     buckets, width, offsets = _shuffle(data, by_l, client, npartitions)
     kw = dict(kwargs, dose=dose, response=response)
-    outs = _map_parts(client, _dr_partition, buckets, by_l, width, kw, progress=progress)
+    outs = _map_parts(client, _dr_partition, buckets, by_l, width, kw, offsets if len(offsets) > 1 else None,
+                      progress=progress)
     pieces = [p for out in outs for p in out if p is not None]
     if not pieces:
         raise DataError("the input has no rows")
@@ -499,8 +565,7 @@ def fit_dose_response(data, dose: str, response: str, by, *, client=None, nparti
                 cols[k].append(p[k])
             cols["sum_log_w"].append(p["sum_log_w"] if p["sum_log_w"] is not None else np.full(len(p["rss"]), np.nan))
             cols["on_bound"].append(p["on_bound"])
-            cols["rows"].append(np.where(p["rows_part"] >= 0, offsets[np.maximum(p["rows_part"], 0)] + p["rows_pos"],
-                                         -1))
+            cols["rows"].append(p["rows"])
         else:
             cols["estimates"].append(np.full((1, p_), np.nan))
             cols["cov"].append(np.full((1, p_, p_), np.nan))

@@ -82,6 +82,23 @@ def test_fit_dose_response_pandas_input_other_partitioning(client, curves):
     pd.testing.assert_frame_equal(res.params, mem.params)
 
 
+@pytest.mark.parametrize("npartitions", [2, 3, None])
+def test_consecutive_curves_are_sent_as_row_ranges_and_fit_as_in_memory(client, curves, npartitions, monkeypatch):
+    """Curves stored one after another (the usual layout) take the row-range route (no hash, no
+    gather): fits, curve order and packed row positions equal the in-memory call's, for a sorted
+    table and for one whose curves are consecutive but not in key order."""
+    monkeypatch.setattr(cd, "ROWS_PER_PARTITION", 60)
+    for frame in (curves.sort_values("cid", kind="stable").reset_index(drop=True),
+                  curves.sort_values("cid", kind="stable", ascending=False).reset_index(drop=True)):
+        assert cd._contiguous_ranges(frame, ["cid"], 3) is not None
+        mem = cp.fit_dose_response(frame, dose="dose", response="resp", by="cid")
+        res = cd.fit_dose_response(frame, dose="dose", response="resp", by="cid", client=client,
+                                   npartitions=npartitions)
+        pd.testing.assert_frame_equal(res.params, mem.params)
+        pd.testing.assert_frame_equal(res.curves, mem.curves)
+        assert np.array_equal(res.packed.rows, mem.packed.rows)
+
+
 def test_pandas_input_is_split_by_size_and_sent_partition_by_partition(client, curves, screen, monkeypatch):
     """An in-memory table with a client and no npartitions gets at least one partition per
     ROWS_PER_PARTITION rows (so each worker holds a bounded part of it), sent a few at a time:

@@ -1,4 +1,5 @@
-"""The client-side routing of rows to partitions (``distributed._split``) and the merge of
+"""The client-side routing of rows to partitions (``distributed._split`` by hash,
+``distributed._contiguous_ranges`` by consecutive row ranges) and the merge of
 per-partition arrays (``distributed._concat_in_order``), against their plain definitions."""
 import numpy as np
 import pandas as pd
@@ -51,3 +52,49 @@ def test_concat_in_order_equals_concatenate_then_index(sizes, seed, tail, dtype)
     got = D._concat_in_order(arrays, order)
     assert got.dtype == want.dtype and got.shape == want.shape
     assert np.array_equal(got, want)
+
+
+def test_concat_in_order_identity_order_is_plain_concatenation():
+    arrays = [np.arange(6.0).reshape(3, 2), np.arange(4.0).reshape(2, 2) + 10]
+    got = D._concat_in_order(arrays, np.arange(5))
+    assert np.array_equal(got, np.concatenate(arrays)) and got.dtype == np.float64
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(1, 9), min_size=1, max_size=25), st.integers(1, 12), st.integers(0, 10**6),
+       st.booleans(), st.sampled_from([["a"], ["a", "b"], ["c"]]))
+def test_contiguous_ranges_cover_the_rows_and_never_split_a_group(sizes, k, seed, interleave, by):
+    """Ranges: consecutive, non-empty, covering every row in order, at most k, no group cut in two,
+    the width equal to the largest group; None exactly when some group's rows are not consecutive."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(len(sizes)), sizes)
+    if interleave:
+        g = rng.permutation(g)
+    keys = rng.permutation(len(sizes))[g]          # group ids not in sorted order
+    df = pd.DataFrame({"a": keys // 3, "b": np.where(keys % 3 == 0, None, (keys % 3).astype(str)),
+                       "c": pd.Categorical((keys * 7).astype(str)), "v": rng.normal(size=len(g))})
+    if by == ["a"]:
+        df["a"] = keys
+    before = df.copy()
+    out = D._contiguous_ranges(df, by, k)
+    pd.testing.assert_frame_equal(df, before)
+    codes = df.groupby(by, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+    runs = 1 + int(np.sum(codes[1:] != codes[:-1]))
+    if runs != codes.max() + 1:
+        assert out is None
+        return
+    ranges, width = out
+    assert width == np.bincount(codes).max()
+    assert 1 <= len(ranges) <= k and ranges[0][0] == 0 and ranges[-1][1] == len(df)
+    assert all(a < b for a, b in ranges) and all(r[1] == s[0] for r, s in zip(ranges, ranges[1:]))
+    for a, _ in ranges[1:]:
+        assert codes[a] != codes[a - 1]            # a cut at a group boundary
+
+
+def test_position_adds_part_and_global_positions_without_touching_the_slice():
+    df = pd.DataFrame({"x": np.arange(10.0)}, index=np.arange(10) * 3)
+    piece = df.iloc[4:7]
+    out = D._position(piece, 4)
+    assert list(out[D._POS]) == [4, 5, 6] and (out[D._PART] == 0).all()
+    assert list(out["x"]) == [4.0, 5.0, 6.0] and list(out.index) == [0, 1, 2]
+    assert list(piece.columns) == ["x"] and list(df.columns) == ["x"]
