@@ -219,7 +219,8 @@ def _gn_cov(J, rss, dof, scale):
     A = J @ J.T
     dg = np.sqrt(np.abs(np.diag(A)))
     dg = np.where(dg > 0, dg, 1.0)
-    As = A / np.outer(dg, dg)
+    dd = dg[:, None] * dg                      # np.outer(dg, dg), without its fixed cost
+    As = A / dd
     if not np.isfinite(As).all() or dof <= 0:
         return np.full(A.shape, np.nan)
     # As is symmetric positive semi-definite: its 2-norm condition number is the ratio of
@@ -227,8 +228,8 @@ def _gn_cov(J, rss, dof, scale):
     lam, V = np.linalg.eigh(As)
     if not (lam[0] > 0 and lam[-1] < 1e13 * lam[0]):
         return np.full(A.shape, np.nan)
-    c = (V / lam) @ V.T / np.outer(dg, dg) * (rss / dof)
-    return c * np.outer(scale, scale)
+    c = (V / lam) @ V.T / dd * (rss / dof)
+    return c * (scale[:, None] * scale)
 
 
 def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):

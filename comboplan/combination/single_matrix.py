@@ -117,7 +117,8 @@ def score_single_matrix(data, doses, response, methods, response_kind, scale, lo
     obs = E[1:, 1:].ravel()                                   # combination cells, sorted by (dose 1, dose 2)
     R, C = n1 - 1, n2 - 1
     nc = R * C
-    mono = np.array([np.repeat(E[1:, 0], C), np.tile(E[0, 1:], R)])    # (agent, cell)
+    if "bliss" in methods or "hsa" in methods:
+        mono = np.array([np.repeat(E[1:, 0], C), np.tile(E[0, 1:], R)])    # (agent, cell)
     M = len(methods)
     mono_tab = lci = None
     if "loewe" in methods:

@@ -341,7 +341,6 @@ def _grid_start_block(x, y, m, shape):
     hi = np.where(hi > lo, hi, lo * 10.0)
     l50 = np.log(lo)[:, None] + _GRID_T[None, :] * (np.log(hi) - np.log(lo))[:, None]  # (n, 9)
     l50 = np.repeat(l50, _GRID_H.size, axis=1)                         # (n, G)
-    ec50 = np.exp(l50)
     hh = _GRID_HH[None, :, None]                                       # (1, G, 1)
     w = m.astype(float)[:, None, :]
     y0 = np.where(m, y, 0.0)[:, None, :]
@@ -352,7 +351,7 @@ def _grid_start_block(x, y, m, shape):
             z = hh * (np.log(np.where(m, x, 1.0))[:, None, :] - l50[:, :, None])
             g = np.where(m[:, None, :], expit(z), 0.0)                 # (n, G, m)
         else:
-            g = np.where(m[:, None, :], shape(x[:, None, :], ec50[:, :, None], hh), 0.0)
+            g = np.where(m[:, None, :], shape(x[:, None, :], np.exp(l50)[:, :, None], hh), 0.0)
         # u = w (1 - g), exactly: g and y0 are 0 where the weight w is 0, so the weighted
         # normal equations need no further multiplication by w
         u = w - g
@@ -372,7 +371,7 @@ def _grid_start_block(x, y, m, shape):
     k = np.argmin(rss, axis=1)
     rows = np.arange(x.shape[0])
     best = rss[rows, k]
-    out = np.vstack([a[rows, k], b[rows, k], ec50[rows, k], _GRID_HH[k]])
+    out = np.vstack([a[rows, k], b[rows, k], np.exp(l50[rows, k]), _GRID_HH[k]])    # (exp of the chosen only)
     # curves where nothing worked (e.g. one dose level): flat start
     bad = ~np.isfinite(best)
     if bad.any():
