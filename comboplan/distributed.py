@@ -48,8 +48,7 @@ import pandas as pd
 from ._params import Integral, Interval, Real, StrOptions, validate_params
 from .combination.merge import block_order as _block_order
 from ._worker import tune_worker_malloc
-from .combination.merge import concat_like as _concat_like
-from .combination.merge import recompute_qvalues
+from .combination.merge import merge_split_tables, split_tables
 from .data.validate import as_list
 from .distributed_plan import _n_workers, _reason, active_client
 from .exceptions import ConvergenceWarning, DataError
@@ -640,6 +639,23 @@ def _whole_call_sizes(parts) -> dict:
     return out
 
 
+def _in_block_order(blocks: pd.DataFrame, by, methods) -> bool:
+    """Whether the rows of a merged blocks table are in one call's order already: by method (in
+    ``methods`` order), then by block (sorted ``by`` labels).  Every block has a row for every
+    method, so the cells table, merged from the same pieces, is then in that order too."""
+    if len(blocks) == 0:
+        return True
+    if "method" not in blocks.columns or any(c not in blocks.columns for c in by):
+        return False
+    mc = pd.Categorical(blocks["method"])
+    if any(c not in methods for c in mc.categories):
+        return False
+    meth = np.array([list(methods).index(c) for c in mc.categories] + [-1], dtype=np.int64)[mc.codes]
+    code = blocks.groupby(by, sort=True, dropna=False, observed=True).ngroup().to_numpy()
+    dm, dc = np.diff(meth), np.diff(code)
+    return bool((meth >= 0).all() and np.all((dm > 0) | ((dm == 0) & (dc >= 0))))
+
+
 def _syn_partition(frame: pd.DataFrame, by, kwargs, base_seed, per_block, plan=None):
     tune_worker_malloc()
     from .combination.api import synergy as _syn
@@ -651,7 +667,9 @@ def _syn_partition(frame: pd.DataFrame, by, kwargs, base_seed, per_block, plan=N
         with warnings.catch_warnings(), batch_plan(**(plan or {})):
             warnings.simplefilter("ignore")
             r = _syn(_strip(sub), by=by, errors="warn", seed=seed, **kwargs)
-        return r.cells, r.blocks, r.monotherapy, r.settings
+        # the tables as column arrays per method (merge.split_tables): the client merges them one
+        # column at a time, as the in-memory path merges its chunks
+        return split_tables(r, methods), r.settings
 
     if len(frame) == 0:
         return []
@@ -666,7 +684,8 @@ def _syn_partition(frame: pd.DataFrame, by, kwargs, base_seed, per_block, plan=N
         try:
             out.append(call(g, seed))
         except Exception as exc:  # noqa: BLE001
-            out.append((None, _not_scored_blocks(by, key, methods, _reason(exc)), None, None))
+            out.append((split_tables((None, _not_scored_blocks(by, key, methods, _reason(exc)), None), methods),
+                        None))
     return out
 
 
@@ -739,16 +758,24 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
         plan = _whole_call_sizes(_map_parts(client, _syn_sizes, buckets, by_l, kw))
     outs = _map_parts(client, _syn_partition, buckets, by_l, kw, base, int(n_boot) > 0, plan, progress=progress)
     pieces = [p for out in outs for p in out]
-    good = [p for p in pieces if p[3] is not None]
+    del outs
+    good = [p for p in pieces if p[1] is not None]
     if not good:
-        reasons = "; ".join(str(p[1]["message"].iloc[0]) for p in pieces[:3])
+        reasons = "; ".join(str(next(iter(p[0]["blocks"].values()))["message"][0]) for p in pieces[:3])
         raise DataError(f"no block could be scored: {reasons}")
-    cells = _block_order(_concat_like([p[0] for p in pieces]), by_l, methods)
-    blocks = _block_order(_concat_like([p[1] for p in pieces]), by_l, methods)
-    mono = _block_order(_concat_like([p[2] for p in good]), by_l, methods)
-    for tab in (cells, blocks):
-        recompute_qvalues(tab, methods)
-    settings = dict(good[0][3])
+    settings = dict(good[0][1])
+    del good
+    # method by method, partition by partition, one column at a time (q-values recomputed over
+    # the screen); that is one call's order when the partitions hold consecutive blocks in
+    # sorted order (row ranges of a sorted table), else the rows are put in that order
+    tables = merge_split_tables([p[0] for p in pieces], methods)
+    del pieces
+    cells, blocks, mono = tables["cells"], tables["blocks"], tables["monotherapy"]
+    del tables
+    if not _in_block_order(blocks, by_l, methods):
+        cells = _block_order(cells, by_l, methods)
+        blocks = _block_order(blocks, by_l, methods)
+    mono = _block_order(mono, by_l, methods)
     settings.update(seed=seed, n_boot=int(n_boot), errors="warn",
                     distributed={"seeding": "per block: group_seed(seed, key)" if n_boot > 0 else "none",
                                  "n_partitions": len(buckets)})

@@ -173,6 +173,37 @@ def test_synergy_loewe_zip_equal_under_small_partitions(client, screen, npartiti
                                   check_categorical=False, check_exact=True)
 
 
+@pytest.mark.parametrize("layout", ["sorted", "reversed", "interleaved"])
+def test_synergy_pandas_layouts_merge_in_one_calls_order(client, screen, layout, monkeypatch):
+    """Blocks stored in sorted order (row ranges, merged without a re-sort), one after another
+    in reverse order (row ranges, re-sorted after the merge) or interleaved (hash routing): all
+    four methods' tables equal the in-memory call's, rows in its order, bit for bit."""
+    monkeypatch.setattr(cd, "ROWS_PER_PARTITION", 150)
+    frame = {"sorted": screen,
+             "reversed": screen.iloc[::-1].sort_values("block", ascending=False, kind="stable"),
+             "interleaved": screen.sample(frac=1, random_state=3)}[layout].reset_index(drop=True)
+    assert (cd._contiguous_ranges(frame, ["block"], 4) is None) == (layout == "interleaved")
+    kw = dict(doses=["a", "b"], response="inh", by="block", replicate="rep", n_boot=0,
+              methods=("bliss", "hsa", "loewe", "zip"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ComboplanWarning)
+        mem = cp.synergy(frame, **kw)
+        res = cd.synergy(frame, client=client, **kw)
+    assert res.settings["distributed"]["n_partitions"] > 2
+    for name in ("cells", "blocks", "monotherapy"):
+        pd.testing.assert_frame_equal(getattr(res, name), getattr(mem, name), check_categorical=False,
+                                      check_exact=True)
+
+
+def test_in_block_order_detects_the_order_of_one_call():
+    blocks = pd.DataFrame({"block": ["b1", "b2", "b1", "b2"], "method": ["bliss", "bliss", "hsa", "hsa"]})
+    assert cd._in_block_order(blocks, ["block"], ["bliss", "hsa"])
+    assert not cd._in_block_order(blocks, ["block"], ["hsa", "bliss"])          # methods out of order
+    assert not cd._in_block_order(blocks.iloc[[1, 0, 2, 3]], ["block"], ["bliss", "hsa"])   # blocks out of order
+    assert not cd._in_block_order(blocks, ["block"], ["bliss"])                  # a method not asked for
+    assert not cd._in_block_order(blocks.drop(columns="method"), ["block"], ["bliss", "hsa"])
+
+
 def test_batch_plan_makes_a_subset_fit_as_the_whole_call():
     """In memory: a block scored alone under the whole screen's plan equals its rows of the whole
     screen's call; without the plan it is fitted by MINPACK (a different engine) and may not."""

@@ -465,45 +465,25 @@ def _synergy_by_chunks(data, chunks, kw) -> "SynergyResult":
     blocks of a method) are recomputed after the merge, and one warning counts the unscored
     block x method rows.  Only used without bootstrap (a bootstrap draws once per call).
     """
-    from .merge import concat_like, frame_of_columns, merge_columns, recompute_qvalues, split_columns
+    from .merge import merge_split_tables, split_tables
 
     methods = list(kw["methods"])
-    # pieces per table and method, as separate column arrays: the chunks hold consecutive blocks
-    # in sorted order, so the method-major order of one call is the pieces of each method in chunk
-    # order (no re-sort); each chunk's tables are dropped as soon as they are split, and the merge
-    # releases every piece's column as soon as it is copied (working memory: one column)
-    pieces: dict = {"cells": {m: [] for m in methods}, "blocks": {m: [] for m in methods}, "monotherapy": {None: []}}
+    # each chunk's tables as separate column arrays per table and method: the chunks hold
+    # consecutive blocks in sorted order, so the method-major order of one call is the pieces of
+    # each method in chunk order (no re-sort); each chunk's tables are dropped as soon as they are
+    # split, and the merge releases every piece's column as soon as it is copied (working memory:
+    # one column)
+    parts = []
     settings = None
     for rows in chunks:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             r = synergy(data.iloc[rows], **kw)
         settings = settings or r.settings
-        for name in ("cells", "blocks", "monotherapy"):
-            tab = getattr(r, name)
-            if "method" in tab.columns and name != "monotherapy":
-                meth = pd.Categorical(tab["method"])
-                cats = list(meth.categories)
-                for m in methods:
-                    pieces[name][m].append(split_columns(tab, meth.codes == (cats.index(m) if m in cats else -2)))
-            else:
-                pieces[name][None].append(split_columns(tab))
-        del r, tab
-    tables = {}
-    for name in ("cells", "blocks", "monotherapy"):
-        parts = [p for lst in pieces[name].values() for p in lst]
-        pieces[name] = None
-        cols = merge_columns(parts)
-        if cols is None:         # pieces that disagree in their columns (not expected): frames
-            tab = concat_like([frame_of_columns(p) for p in parts if p])
-            if name != "monotherapy":
-                recompute_qvalues(tab, methods)
-        else:
-            if name != "monotherapy":
-                recompute_qvalues(cols, methods)
-            tab = frame_of_columns(cols)
-        del parts, cols
-        tables[name] = tab
+        parts.append(split_tables(r, methods))
+        del r
+    tables = merge_split_tables(parts, methods)
+    del parts
     cells_tab, blocks_tab, mono_tab = tables["cells"], tables["blocks"], tables["monotherapy"]
     n_bad = int((blocks_tab["status"].astype(object) != "ok").sum()) if "status" in blocks_tab else 0
     if n_bad:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["concat_like", "block_order", "recompute_qvalues", "split_columns", "merge_columns", "frame_of_columns"]
+__all__ = ["concat_like", "block_order", "recompute_qvalues", "split_columns", "merge_columns", "frame_of_columns",
+           "split_tables", "merge_split_tables"]
 
 
 def concat_like(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -227,3 +228,77 @@ def frame_of_columns(cols: dict) -> pd.DataFrame:
             v = v[None, :]
         blocks.append((v, np.array([j], dtype=np.intp)))
     return create_dataframe_from_blocks(blocks, pd.RangeIndex(n), pd.Index(list(cols)))
+
+
+TABLES = ("cells", "blocks", "monotherapy")
+
+
+def split_tables(result, methods) -> dict:
+    """The tables of one synergy call on part of a screen, as column arrays per table and method.
+
+    Parameters
+    ----------
+    result : SynergyResult or tuple
+        A result, or its ``(cells, blocks, monotherapy)`` tables (any may be ``None``).
+    methods : sequence of str
+
+    Returns
+    -------
+    dict
+        ``{"cells": {method: columns}, "blocks": {method: columns}, "monotherapy": {None: columns}}``
+        with ``columns`` as :func:`split_columns` gives them (each its own copy, so that the
+        merge can release them one by one); a table that is ``None`` is left out.
+    """
+    tabs = (result.cells, result.blocks, result.monotherapy) if hasattr(result, "cells") else result
+    out: dict = {}
+    for name, tab in zip(TABLES, tabs):
+        if tab is None:
+            continue
+        if "method" in tab.columns and name != "monotherapy":
+            meth = pd.Categorical(tab["method"])
+            cats = list(meth.categories)
+            out[name] = {m: split_columns(tab, meth.codes == (cats.index(m) if m in cats else -2)) for m in methods}
+        else:
+            out[name] = {None: split_columns(tab)}
+    return out
+
+
+def merge_split_tables(parts: list, methods) -> dict:
+    """Merge parts of a screen (:func:`split_tables` of each, in order) into the tables of one call.
+
+    Rows come method by method (in ``methods`` order), and within a method in the order of
+    ``parts``: the order of one call when the parts hold consecutive blocks in sorted label
+    order.  q-values are recomputed over all rows of each method.  The merge works one column
+    at a time and releases each part's column once copied (:func:`merge_columns`); parts whose
+    columns disagree (e.g. a block that could not be scored at all) are concatenated as frames.
+    The dicts in ``parts`` are emptied.
+
+    Parameters
+    ----------
+    parts : list of dict
+        :func:`split_tables` outputs.
+    methods : sequence of str
+
+    Returns
+    -------
+    dict
+        ``{"cells": DataFrame, "blocks": DataFrame, "monotherapy": DataFrame}``.
+    """
+    tables = {}
+    for name in TABLES:
+        keys = [None] if name == "monotherapy" else [*methods, None]
+        pieces = [p[name].pop(k) for k in keys for p in parts if name in p and k in p[name]]
+        for p in parts:
+            p.pop(name, None)
+        cols = merge_columns(pieces)
+        if cols is None:
+            tab = concat_like([frame_of_columns(c) for c in pieces if c])
+            if name != "monotherapy":
+                recompute_qvalues(tab, methods)
+        else:
+            if name != "monotherapy":
+                recompute_qvalues(cols, methods)
+            tab = frame_of_columns(cols)
+        del pieces, cols
+        tables[name] = tab
+    return tables
