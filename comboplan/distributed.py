@@ -198,6 +198,29 @@ def _split(frame: pd.DataFrame, part: int, by: list[str], k: int):
     return n, [out.iloc[bounds[i]:bounds[i + 1]] for i in range(k)]
 
 
+def _group_runs(frame: pd.DataFrame, by: list[str]):
+    """``(number of groups, run starts or None, largest group's row count)`` of ``frame``: the
+    run starts (row positions where a new group begins) when every group's rows are consecutive,
+    ``None`` when some group's rows are not."""
+    n = len(frame)
+    if n == 0:
+        return 0, None, 0
+    codes = frame.groupby(by, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+    ngroups = int(codes.max()) + 1
+    starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+    if len(starts) != ngroups:      # a group comes back after another one
+        return ngroups, None, int(np.bincount(codes).max())
+    return ngroups, starts, int(np.diff(np.append(starts, n)).max())
+
+
+def _cut_ranges(starts: np.ndarray, n: int, k: int) -> list:
+    """At most ``k`` consecutive, non-empty row ranges ``(start, stop)`` covering ``n`` rows, cut
+    only at the run starts ``starts``, each near ``n / k`` rows."""
+    cuts = starts[np.minimum(np.searchsorted(starts, np.arange(1, k) * (n / k)), len(starts) - 1)]
+    bounds = np.unique(np.concatenate([[0], cuts, [n]]))
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
 def _contiguous_ranges(frame: pd.DataFrame, by: list[str], k: int):
     """Cut ``frame`` into at most ``k`` consecutive row ranges at group boundaries, when every
     group's rows are consecutive (the usual layout of a tidy table: curve after curve, block
@@ -209,17 +232,10 @@ def _contiguous_ranges(frame: pd.DataFrame, by: list[str], k: int):
     consecutive (the caller then routes rows by hash, :func:`_split`).  Cutting ranges needs no
     gather of the table: each range is a slice of it, and the row positions are its start plus
     0, 1, 2, ... (added on the worker, :func:`_position`)."""
-    n = len(frame)
-    if n == 0:
+    _, starts, width = _group_runs(frame, by)
+    if starts is None:
         return None
-    codes = frame.groupby(by, sort=False, dropna=False, observed=True).ngroup().to_numpy()
-    starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
-    if len(starts) != int(codes.max()) + 1:      # a group comes back after another one
-        return None
-    width = int(np.diff(np.append(starts, n)).max())
-    cuts = starts[np.minimum(np.searchsorted(starts, np.arange(1, k) * (n / k)), len(starts) - 1)]
-    bounds = np.unique(np.concatenate([[0], cuts, [n]]))
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])], width
+    return _cut_ranges(starts, len(frame), k), width
 
 
 class _Rows:
@@ -280,6 +296,12 @@ def _compute(client, *objs, progress: bool = False):
 #: the size of the table; with one partition per worker, all are sent at once.
 ROWS_PER_PARTITION = 500_000
 
+#: With an in-memory table, a client and ``npartitions`` not given, :func:`synergy` with Loewe,
+#: ZIP or a bootstrap also puts at most about this many blocks in a partition: a worker's peak
+#: memory grows by ~60 KB a block with all four methods (1.79 GB at 13,900 6x6 blocks of one
+#: replicate, the 500,000 rows of one partition; 1.1-1.3 GB at 4,600 blocks of three).
+BLOCKS_PER_PARTITION = 5_000
+
 
 def _map_parts(client, fn, buckets, *args, progress: bool = False) -> list:
     """``fn(bucket, *args)`` for every bucket, results in bucket order.
@@ -338,9 +360,12 @@ def _map_parts(client, fn, buckets, *args, progress: bool = False) -> list:
     return results
 
 
-def _shuffle(data, by, client, npartitions):
+def _shuffle(data, by, client, npartitions, max_groups: int | None = None):
     """Group-complete pandas partitions (as Dask delayed objects, or pandas frames kept on the
-    client for :func:`_map_parts`), their max group sizes and the row offsets."""
+    client for :func:`_map_parts`), their max group sizes and the row offsets.
+
+    With an in-memory table and ``npartitions`` not given, a partition holds at most
+    :data:`ROWS_PER_PARTITION` rows and (``max_groups``) that many groups, about."""
     import dask
 
     if client is not None and isinstance(data, pd.DataFrame):
@@ -353,13 +378,15 @@ def _shuffle(data, by, client, npartitions):
             raise DataError(f"by column(s) {missing} not in the data; columns are {list(data.columns)}")
         # a multiple of the worker count, so that the last round of partitions keeps every worker busy
         nw = _workers(client)
-        k = int(npartitions or nw * max(1, -(-len(data) // (ROWS_PER_PARTITION * nw))))
-        cut = _contiguous_ranges(data, by, k)
-        if cut is not None:
+        ngroups, starts, width = _group_runs(data, by)
+        rounds = -(-len(data) // (ROWS_PER_PARTITION * nw))
+        if max_groups:
+            rounds = max(rounds, -(-ngroups // (int(max_groups) * nw)))
+        k = int(npartitions or nw * max(1, rounds))
+        if starts is not None:
             # every group's rows are consecutive: consecutive row ranges, cut at group boundaries,
             # are sent as they are (no gather of the table, no position columns to send)
-            ranges, width = cut
-            pieces = [_Rows(data.iloc[a:b], a) for a, b in ranges]
+            pieces = [_Rows(data.iloc[a:b], a) for a, b in _cut_ranges(starts, len(data), k)]
             if len(pieces) <= nw:
                 sent = client.scatter([p.frame for p in pieces], hash=False)
                 return (client.map(_position, sent, [p.start for p in pieces], pure=False), int(width),
@@ -367,7 +394,6 @@ def _shuffle(data, by, client, npartitions):
             return pieces, int(width), np.zeros(1, dtype=np.int64)
         _, pieces = _split(data, 0, by, k)
         pieces = [p.reset_index(drop=True) for p in pieces]
-        width = max((_max_group(p, by) for p in pieces), default=0)
         if k <= nw:
             # one round: every partition is sent at once and stays on its worker for every pass of
             # the call (synergy's sizing pass, then its scoring pass); hash=False: fresh keys per call,
@@ -748,7 +774,10 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
     methods = normalise_methods(methods)
     base = _base_entropy(seed)
     client = get_client(client)
-    buckets, _, _ = _shuffle(data, by_l, client, npartitions)
+    # Loewe and ZIP fit curves per block and a bootstrap refits or resamples every block: their
+    # working memory grows with the blocks of a partition more than with its rows
+    heavy = int(n_boot) > 0 or bool(set(methods) & {"loewe", "zip"})
+    buckets, _, _ = _shuffle(data, by_l, client, npartitions, max_groups=BLOCKS_PER_PARTITION if heavy else None)
     kw = dict(kwargs, doses=list(doses), response=response, methods=methods, n_boot=int(n_boot))
     plan = None
     if int(n_boot) == 0:

@@ -195,6 +195,21 @@ def test_synergy_pandas_layouts_merge_in_one_calls_order(client, screen, layout,
                                       check_exact=True)
 
 
+def test_synergy_with_fits_caps_the_blocks_per_partition(client, screen, monkeypatch):
+    """Loewe/ZIP (or a bootstrap) put at most about BLOCKS_PER_PARTITION blocks in a partition
+    (worker memory grows with blocks, not rows); Bliss/HSA alone are cut by rows only."""
+    monkeypatch.setattr(cd, "BLOCKS_PER_PARTITION", 2)
+    kw = dict(doses=["a", "b"], response="inh", by="block", replicate="rep", n_boot=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ComboplanWarning)
+        mem = cp.synergy(screen, methods=("loewe",), **kw)
+        res = cd.synergy(screen, client=client, methods=("loewe",), **kw)
+        cheap = cd.synergy(screen, client=client, methods=("bliss",), **kw)
+    assert res.settings["distributed"]["n_partitions"] == 4            # 8 blocks, <= 2 per partition, 2 workers
+    assert cheap.settings["distributed"]["n_partitions"] == 2
+    pd.testing.assert_frame_equal(res.cells, mem.cells, check_categorical=False, check_exact=True)
+
+
 def test_in_block_order_detects_the_order_of_one_call():
     blocks = pd.DataFrame({"block": ["b1", "b2", "b1", "b2"], "method": ["bliss", "bliss", "hsa", "hsa"]})
     assert cd._in_block_order(blocks, ["block"], ["bliss", "hsa"])
