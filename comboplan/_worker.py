@@ -49,3 +49,34 @@ def tune_worker_malloc() -> bool:
     except (OSError, AttributeError):      # not glibc
         return False
     return _done
+
+
+_libc = None
+
+
+def release_free_memory() -> bool:
+    """Return the free memory of every malloc arena to the system (glibc's ``malloc_trim(0)``).
+
+    A merge that copies many small arrays into one large one and frees them leaves the freed
+    blocks inside glibc's heaps (interleaved with live ones), so the process keeps them: a
+    distributed synergy call on 50,000 blocks with four methods held the gathered partition
+    results (0.5 GB) on top of the merged tables after the merge.  Called between the columns
+    of a merge, this hands them back as they are freed.
+
+    Returns
+    -------
+    bool
+        True when glibc's ``malloc_trim`` was called (Linux with glibc), False elsewhere.
+    """
+    global _libc
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        if _libc is None:
+            import ctypes
+
+            _libc = ctypes.CDLL("libc.so.6")
+        _libc.malloc_trim(0)
+    except (OSError, AttributeError):      # not glibc
+        return False
+    return True

@@ -797,7 +797,7 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
     # method by method, partition by partition, one column at a time (q-values recomputed over
     # the screen); that is one call's order when the partitions hold consecutive blocks in
     # sorted order (row ranges of a sorted table), else the rows are put in that order
-    tables = merge_split_tables([p[0] for p in pieces], methods)
+    tables = merge_split_tables([p[0] for p in pieces], methods, trim=True)
     del pieces
     cells, blocks, mono = tables["cells"], tables["blocks"], tables["monotherapy"]
     del tables

@@ -38,6 +38,36 @@ def test_merge_columns_equals_concat_like_and_releases_pieces():
     assert list(out["method"].cat.categories) == ["bliss", "hsa"]
 
 
+def test_merge_columns_with_trim_gives_the_same_table():
+    import sys
+
+    from comboplan._worker import release_free_memory
+
+    a, b = _pieces()
+    out = frame_of_columns(merge_columns([split_columns(a), split_columns(b)], trim=True))
+    pd.testing.assert_frame_equal(out, concat_like([a, b]), check_exact=True)
+    assert release_free_memory() == sys.platform.startswith("linux")
+
+
+def test_merge_split_tables_orders_method_by_method_and_recomputes_q():
+    from comboplan.combination.merge import merge_split_tables, split_tables
+
+    def part(blocks, p):
+        cells = pd.DataFrame({"block": np.repeat(blocks, 2), "method": pd.Categorical(["bliss", "hsa"] * len(blocks)),
+                              "p_value": p, "q_value": np.nan})
+        return split_tables((cells, cells.drop_duplicates(["block", "method"]), None), ["bliss", "hsa"])
+
+    p1, p2 = np.array([0.01, 0.02, 0.03, 0.04]), np.array([0.5, 0.001])
+    tabs = merge_split_tables([part(["b1", "b2"], p1), part(["b3"], p2)], ["bliss", "hsa"], trim=True)
+    cells = tabs["cells"]
+    assert cells["method"].astype(str).tolist() == ["bliss"] * 3 + ["hsa"] * 3
+    assert cells["block"].tolist() == ["b1", "b2", "b3"] * 2
+    for m in ("bliss", "hsa"):
+        sel = cells["method"] == m
+        np.testing.assert_array_equal(cells.loc[sel, "q_value"], bh_fdr(cells.loc[sel, "p_value"].to_numpy()))
+    assert len(tabs["monotherapy"]) == 0
+
+
 def test_split_columns_with_mask_copies_rows():
     a, _ = _pieces()
     cols = split_columns(a, a["method"].to_numpy() == "bliss")

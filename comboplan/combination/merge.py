@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._worker import release_free_memory
+
 __all__ = ["concat_like", "block_order", "recompute_qvalues", "split_columns", "merge_columns", "frame_of_columns",
            "split_tables", "merge_split_tables"]
 
@@ -142,7 +144,7 @@ def _codes_dtype(n_categories: int):
     return np.int64
 
 
-def merge_columns(pieces: list) -> dict | None:
+def merge_columns(pieces: list, trim: bool = False) -> dict | None:
     """Concatenate table pieces given as column dicts (:func:`split_columns`), one column at a time,
     releasing each piece's column as soon as it is copied: the working memory of the merge is one
     column of the result, not a second copy of it.
@@ -155,6 +157,9 @@ def merge_columns(pieces: list) -> dict | None:
     ----------
     pieces : list of dict
         Every dict has the same column names in the same order.
+    trim : bool
+        Return the freed memory to the system after each column
+        (:func:`comboplan._worker.release_free_memory`; for merges of large results).
 
     Returns
     -------
@@ -200,6 +205,8 @@ def merge_columns(pieces: list) -> dict | None:
         else:
             out[c] = pd.concat([pd.Series(x, copy=False) for x in parts], ignore_index=True).array
         del parts
+        if trim:
+            release_free_memory()       # the pieces' column, freed, back to the system
     return out
 
 
@@ -263,7 +270,7 @@ def split_tables(result, methods) -> dict:
     return out
 
 
-def merge_split_tables(parts: list, methods) -> dict:
+def merge_split_tables(parts: list, methods, trim: bool = False) -> dict:
     """Merge parts of a screen (:func:`split_tables` of each, in order) into the tables of one call.
 
     Rows come method by method (in ``methods`` order), and within a method in the order of
@@ -278,6 +285,8 @@ def merge_split_tables(parts: list, methods) -> dict:
     parts : list of dict
         :func:`split_tables` outputs.
     methods : sequence of str
+    trim : bool
+        Return freed memory to the system between columns (see :func:`merge_columns`).
 
     Returns
     -------
@@ -290,7 +299,7 @@ def merge_split_tables(parts: list, methods) -> dict:
         pieces = [p[name].pop(k) for k in keys for p in parts if name in p and k in p[name]]
         for p in parts:
             p.pop(name, None)
-        cols = merge_columns(pieces)
+        cols = merge_columns(pieces, trim=trim)
         if cols is None:
             tab = concat_like([frame_of_columns(c) for c in pieces if c])
             if name != "monotherapy":
