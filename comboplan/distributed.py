@@ -200,8 +200,12 @@ def _split(frame: pd.DataFrame, part: int, by: list[str], k: int):
 
 def _group_runs(frame: pd.DataFrame, by: list[str]):
     """``(number of groups, run starts or None, largest group's row count)`` of ``frame``: the
-    run starts (row positions where a new group begins) when every group's rows are consecutive,
-    ``None`` when some group's rows are not."""
+    run starts (row positions where a new group begins) when every group's rows are consecutive
+    (the usual layout of a tidy table: curve after curve, block after block), ``None`` when some
+    group's rows are not (the caller then routes rows by hash, :func:`_split`).  Consecutive
+    groups are cut into row ranges (:func:`_cut_ranges`) with no gather of the table: each range
+    is a slice of it, and its row positions are its start plus 0, 1, 2, ... (added on the
+    worker, :func:`_position`)."""
     n = len(frame)
     if n == 0:
         return 0, None, 0
@@ -219,23 +223,6 @@ def _cut_ranges(starts: np.ndarray, n: int, k: int) -> list:
     cuts = starts[np.minimum(np.searchsorted(starts, np.arange(1, k) * (n / k)), len(starts) - 1)]
     bounds = np.unique(np.concatenate([[0], cuts, [n]]))
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
-
-
-def _contiguous_ranges(frame: pd.DataFrame, by: list[str], k: int):
-    """Cut ``frame`` into at most ``k`` consecutive row ranges at group boundaries, when every
-    group's rows are consecutive (the usual layout of a tidy table: curve after curve, block
-    after block).
-
-    Returns ``(ranges, width)``: ``ranges`` a list of ``(start, stop)`` row positions, non-empty,
-    covering every row in order, none splitting a group, each near ``len(frame) / k`` rows; and
-    ``width`` the largest group's row count.  Returns ``None`` when some group's rows are not
-    consecutive (the caller then routes rows by hash, :func:`_split`).  Cutting ranges needs no
-    gather of the table: each range is a slice of it, and the row positions are its start plus
-    0, 1, 2, ... (added on the worker, :func:`_position`)."""
-    _, starts, width = _group_runs(frame, by)
-    if starts is None:
-        return None
-    return _cut_ranges(starts, len(frame), k), width
 
 
 class _Rows:
@@ -455,7 +442,7 @@ def _sorted_order(keys: pd.DataFrame, by: list[str]) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- dose-response
-def _dr_partition(frame: pd.DataFrame, by, width, kwargs, offsets=None):
+def _dr_partition(frame: pd.DataFrame, by, width, kwargs, offsets):
     tune_worker_malloc()
     from .fitting.dose_response import fit_dose_response as _fit
 
@@ -488,8 +475,7 @@ def _dr_partition(frame: pd.DataFrame, by, width, kwargs, offsets=None):
             "x": res.packed.x[keep], "y": res.packed.y[keep], "w": res.packed.w[keep],
             "mask": res.packed.mask[keep],
             # each observation's row in the whole input (-1: padding of the packed arrays)
-            "rows": np.where(rows >= 0, (0 if offsets is None else np.asarray(offsets)[part[np.maximum(rows, 0)]])
-                             + pos[np.maximum(rows, 0)], -1),
+            "rows": np.where(rows >= 0, np.asarray(offsets)[part[np.maximum(rows, 0)]] + pos[np.maximum(rows, 0)], -1),
             "spec": res.spec, "fixed": dict(res.fixed), "failed": None,
         }
 
@@ -571,8 +557,7 @@ def fit_dose_response(data, dose: str, response: str, by, *, client=None, nparti
     client = get_client(client)
     buckets, width, offsets = _shuffle(data, by_l, client, npartitions)
     kw = dict(kwargs, dose=dose, response=response)
-    outs = _map_parts(client, _dr_partition, buckets, by_l, width, kw, offsets if len(offsets) > 1 else None,
-                      progress=progress)
+    outs = _map_parts(client, _dr_partition, buckets, by_l, width, kw, offsets, progress=progress)
     pieces = [p for out in outs for p in out if p is not None]
     if not pieces:
         raise DataError("the input has no rows")

@@ -90,7 +90,7 @@ def test_consecutive_curves_are_sent_as_row_ranges_and_fit_as_in_memory(client, 
     monkeypatch.setattr(cd, "ROWS_PER_PARTITION", 60)
     for frame in (curves.sort_values("cid", kind="stable").reset_index(drop=True),
                   curves.sort_values("cid", kind="stable", ascending=False).reset_index(drop=True)):
-        assert cd._contiguous_ranges(frame, ["cid"], 3) is not None
+        assert cd._group_runs(frame, ["cid"])[1] is not None          # the row-range route
         mem = cp.fit_dose_response(frame, dose="dose", response="resp", by="cid")
         res = cd.fit_dose_response(frame, dose="dose", response="resp", by="cid", client=client,
                                    npartitions=npartitions)
@@ -182,7 +182,7 @@ def test_synergy_pandas_layouts_merge_in_one_calls_order(client, screen, layout,
     frame = {"sorted": screen,
              "reversed": screen.iloc[::-1].sort_values("block", ascending=False, kind="stable"),
              "interleaved": screen.sample(frac=1, random_state=3)}[layout].reset_index(drop=True)
-    assert (cd._contiguous_ranges(frame, ["block"], 4) is None) == (layout == "interleaved")
+    assert (cd._group_runs(frame, ["block"])[1] is None) == (layout == "interleaved")
     kw = dict(doses=["a", "b"], response="inh", by="block", replicate="rep", n_boot=0,
               methods=("bliss", "hsa", "loewe", "zip"))
     with warnings.catch_warnings():

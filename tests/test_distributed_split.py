@@ -1,5 +1,5 @@
 """The client-side routing of rows to partitions (``distributed._split`` by hash,
-``distributed._contiguous_ranges`` by consecutive row ranges) and the merge of
+``distributed._group_runs`` / ``_cut_ranges`` by consecutive row ranges) and the merge of
 per-partition arrays (``distributed._concat_in_order``), against their plain definitions."""
 import numpy as np
 import pandas as pd
@@ -63,9 +63,10 @@ def test_concat_in_order_identity_order_is_plain_concatenation():
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.integers(1, 9), min_size=1, max_size=25), st.integers(1, 12), st.integers(0, 10**6),
        st.booleans(), st.sampled_from([["a"], ["a", "b"], ["c"]]))
-def test_contiguous_ranges_cover_the_rows_and_never_split_a_group(sizes, k, seed, interleave, by):
-    """Ranges: consecutive, non-empty, covering every row in order, at most k, no group cut in two,
-    the width equal to the largest group; None exactly when some group's rows are not consecutive."""
+def test_row_ranges_cover_the_rows_and_never_split_a_group(sizes, k, seed, interleave, by):
+    """Ranges: consecutive, non-empty, covering every row in order, at most k, no group cut in two;
+    the group count and the width (largest group) exact; no run starts exactly when some group's
+    rows are not consecutive."""
     rng = np.random.default_rng(seed)
     g = np.repeat(np.arange(len(sizes)), sizes)
     if interleave:
@@ -76,15 +77,16 @@ def test_contiguous_ranges_cover_the_rows_and_never_split_a_group(sizes, k, seed
     if by == ["a"]:
         df["a"] = keys
     before = df.copy()
-    out = D._contiguous_ranges(df, by, k)
+    ngroups, starts, width = D._group_runs(df, by)
     pd.testing.assert_frame_equal(df, before)
     codes = df.groupby(by, sort=False, dropna=False, observed=True).ngroup().to_numpy()
     runs = 1 + int(np.sum(codes[1:] != codes[:-1]))
-    if runs != codes.max() + 1:
-        assert out is None
-        return
-    ranges, width = out
+    assert ngroups == codes.max() + 1
     assert width == np.bincount(codes).max()
+    if runs != codes.max() + 1:
+        assert starts is None
+        return
+    ranges = D._cut_ranges(starts, len(df), k)
     assert 1 <= len(ranges) <= k and ranges[0][0] == 0 and ranges[-1][1] == len(df)
     assert all(a < b for a, b in ranges) and all(r[1] == s[0] for r, s in zip(ranges, ranges[1:]))
     for a, _ in ranges[1:]:
