@@ -5,7 +5,9 @@ Measures, with :mod:`tracemalloc` (numpy's buffers included), the peak memory al
 * ``comboplan.fit_dose_response(df, by="cid")`` on seeded hill4 curves (8 doses x 3 replicates,
   ``bench_dose_response.make``), and
 * ``comboplan.synergy(screen, by="block", methods=("bliss", "hsa"), n_boot=0)`` on seeded 6x6
-  blocks (as ``bench_synergy``'s screen row),
+  blocks (as ``bench_synergy``'s screen row), and
+* ``comboplan.synergy(screen, by="block", methods=("bliss", "hsa", "loewe", "zip"), n_boot=0)``
+  on seeded 6x6 blocks with one replicate per well (``bench_distributed.blocks``; ``fitblocks``),
 
 each at two sizes, in fresh processes, and the memory still held afterwards (the result).  The
 growth per curve/block between the two sizes separates what scales with the input from fixed
@@ -21,6 +23,7 @@ growth exceeds its target.  tracemalloc slows allocation-heavy code, so the timi
 not those of a plain call.
 
     .venv/bin/python benchmarks/memory_large_calls.py [--curves 20000 60000] [--blocks 20000 60000]
+        [--fit-blocks 10000 30000] [--kinds curves blocks fitblocks]
 """
 from __future__ import annotations
 
@@ -46,6 +49,12 @@ if kind == "curves":
     del x, y
     call = lambda d: cp.fit_dose_response(d, dose="dose", response="resp", by="cid")
     call(df.iloc[:2400])
+elif kind == "fitblocks":
+    from bench_distributed import blocks
+    df = blocks(n, replicates=1)
+    call = lambda d: cp.synergy(d, ["a", "b"], "inh", by="block", methods=("bliss", "hsa", "loewe", "zip"),
+                                n_boot=0)
+    call(df.iloc[:3600])
 else:
     rng = np.random.default_rng(0)
     d6 = np.r_[0, np.geomspace(0.1, 10, 5)]
@@ -64,7 +73,7 @@ print(json.dumps({"n": n, "peak": peak - b0, "held": cur - b0, "seconds": secs,
                   "input": int(df.memory_usage(deep=True).sum())}))
 """ % {"here": HERE}
 
-TARGET = {"curves": 512, "blocks": 2048}
+TARGET = {"curves": 512, "blocks": 2048, "fitblocks": 2048}
 
 
 def measure(kind: str, n: int) -> dict:
@@ -78,11 +87,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--curves", type=int, nargs=2, default=[20_000, 60_000])
     ap.add_argument("--blocks", type=int, nargs=2, default=[20_000, 60_000])
+    ap.add_argument("--fit-blocks", type=int, nargs=2, default=[10_000, 30_000],
+                    help="sizes for synergy with Bliss, HSA, Loewe and ZIP (one replicate per well)")
+    ap.add_argument("--kinds", nargs="+", default=["curves", "blocks", "fitblocks"],
+                    choices=["curves", "blocks", "fitblocks"])
     a = ap.parse_args(argv)
     ok = True
-    for kind, (n1, n2) in (("curves", a.curves), ("blocks", a.blocks)):
+    sizes = {"curves": a.curves, "blocks": a.blocks, "fitblocks": a.fit_blocks}
+    for kind in a.kinds:
+        n1, n2 = sizes[kind]
         r1, r2 = measure(kind, n1), measure(kind, n2)
-        unit = kind[:-1]
+        unit = "curve" if kind == "curves" else "block"
         for r in (r1, r2):
             print(f"{kind} {r['n']:>9,}: peak {r['peak'] / 2**20:8.1f} MiB ({r['peak'] / r['n']:6.0f} B/{unit}), "
                   f"held by the result {r['held'] / 2**20:8.1f} MiB ({r['held'] / r['n']:6.0f} B/{unit}), "

@@ -309,6 +309,44 @@ def test_large_bliss_hsa_screen_scored_in_chunks_equals_one_call(monkeypatch, n_
     assert {k: v for k, v in chunked.settings.items() if k != "chunks"} == one.settings
 
 
+@pytest.mark.filterwarnings("ignore::comboplan.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("kw", [
+    dict(methods=("bliss", "hsa", "loewe", "zip")),
+    dict(methods=("bliss", "hsa"), monotherapy="fitted"),
+    dict(methods=("bliss", "loewe"), baseline_correction=True),
+    dict(methods=("zip", "loewe"), zip_version="2", loewe_method="dose_equivalence"),
+], ids=["four", "fitted", "baseline", "zip2-equivalence"])
+def test_large_fitted_screen_scored_in_chunks_equals_one_call(monkeypatch, kw):
+    """Screens whose methods fit curves (Loewe, ZIP, fitted monotherapy, baseline correction) with
+    more than FIT_BLOCK_CHUNK blocks are scored chunk by chunk, each chunk fitting as the one call
+    does (the one call fits its 24 single-agent curves with the batch engine, a 4-block chunk alone
+    would use MINPACK; one block has a narrower grid): every table equals the one-call tables
+    exactly, unscored and noisy blocks included."""
+    import comboplan.combination.api as api
+
+    parts = [block(f"b{i:02d}", e1=0.6 + 0.03 * i, excess=3.0 * (i % 4), sd=2.0, seed=i) for i in range(11)]
+    parts.append(block("b11", d1=D1[:5], seed=11, sd=2.0))
+    parts[3] = parts[3][~((parts[3].A > 0) & (parts[3].B == 0))]       # no monotherapy of A: unscored
+    df = pd.concat(parts, ignore_index=True).sample(frac=1, random_state=3).reset_index(drop=True)
+    kw = dict(kw, by="blk", n_boot=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = cp.synergy(df, ["A", "B"], "inh", **kw)
+    monkeypatch.setattr(api, "FIT_BLOCK_CHUNK", 4)
+    with pytest.warns(ComboplanWarning, match="not fully scored"):
+        chunked = cp.synergy(df, ["A", "B"], "inh", **kw)
+    assert chunked.settings["chunks"] == {"blocks_per_chunk": 4, "n_chunks": 3}
+    for name in ("cells", "blocks", "monotherapy"):
+        pd.testing.assert_frame_equal(getattr(chunked, name), getattr(one, name), check_exact=True, obj=name)
+    assert {k: v for k, v in chunked.settings.items() if k != "chunks"} == one.settings
+    # without the whole call's plan the chunks would fit differently: the check above can fail
+    monkeypatch.setattr(api, "synergy_fit_sizes", lambda *a, **k: {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        unplanned = cp.synergy(df, ["A", "B"], "inh", **kw)
+    assert not unplanned.cells["score"].equals(one.cells["score"])
+
+
 def test_observation_order_is_canonical_whatever_the_input_order():
     """prepare() puts observations in (cell, value) order; rows already in that order skip the
     sort; any other row order gives the same design arrays."""

@@ -323,14 +323,18 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
 
     Notes
     -----
-    Large screens scored with Bliss and/or HSA from observed monotherapy, without a bootstrap
-    (``n_boot=0``, or no ``replicate`` column), with ``errors="warn"`` and more than
-    :data:`BLOCK_CHUNK` (8,192) blocks are scored in chunks of consecutive blocks and merged
-    (:func:`_synergy_by_chunks`): the tables are exactly those of one pass (tested), q-values are
-    recomputed over all blocks, the working memory stays bounded (peak growth about 6.2 KB per 6x6
-    block, of which the result holds 5.8 KB, instead of 19 KB in one pass; the pieces are merged
-    one column at a time; ``benchmarks/memory_large_calls.py``), and one warning counts the
-    block x method rows not fully scored.  ``settings["chunks"]`` records it.
+    Large screens without a bootstrap (``n_boot=0``, or no ``replicate`` column) and with
+    ``errors="warn"`` are scored in chunks of consecutive blocks and merged
+    (:func:`_synergy_by_chunks`): chunks of :data:`BLOCK_CHUNK` (8,192) blocks for Bliss and/or
+    HSA from observed monotherapy, of :data:`FIT_BLOCK_CHUNK` (5,000) blocks when single-agent
+    or ZIP-slice curves are fitted (Loewe, ZIP, ``monotherapy="fitted"``, baseline correction),
+    every chunk then fitting its curves as the one call would (same engine and padded width).
+    The tables are exactly those of one pass (tested), q-values are recomputed over all blocks,
+    the working memory stays bounded (Bliss + HSA: peak growth about 6.2 KB per 6x6 block, of
+    which the result holds 5.8 KB, instead of 19 KB in one pass; the pieces are merged one column
+    at a time; ``benchmarks/memory_large_calls.py``), and one warning counts the block x method
+    rows not fully scored (one more the single-agent fits that did not converge).
+    ``settings["chunks"]`` records it.
 
     Returns
     -------
@@ -363,16 +367,20 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
     if loewe_method not in LOEWE_METHODS:
         raise DataError(f"loewe_method must be one of {tuple(LOEWE_METHODS)}; got {loewe_method!r}.")
     n_boot = int(n_boot)
-    if (by is not None and set(methods) <= {"bliss", "hsa"} and monotherapy == "observed" and not baseline_correction
-            and errors == "warn" and (n_boot == 0 or replicate is None) and isinstance(data, pd.DataFrame)
-            and len(data) > 3 * BLOCK_CHUNK):
-        chunks = _block_chunks(data, by)
+    # Bliss/HSA from observed monotherapy score each block from its own cells; the other methods
+    # (and fitted monotherapy or baseline correction) fit single-agent curves and ZIP slices
+    fits = not (set(methods) <= {"bliss", "hsa"} and monotherapy == "observed" and not baseline_correction)
+    per_chunk = FIT_BLOCK_CHUNK if fits else BLOCK_CHUNK
+    if (by is not None and errors == "warn" and (n_boot == 0 or replicate is None)
+            and isinstance(data, pd.DataFrame) and len(data) > 3 * per_chunk):
+        chunks = _block_chunks(data, by, per_chunk)
         if len(chunks) > 1:
             return _synergy_by_chunks(data, chunks, dict(
                 doses=doses, response=response, by=by, methods=methods, response_kind=response_kind,
                 monotherapy=monotherapy, baseline_correction=baseline_correction, ci_level=ci_level, n_boot=n_boot,
                 replicate=replicate, seed=seed, scale=scale, bootstrap=bootstrap, inference=inference,
-                dose_units=dose_units, zip_version=zip_version, errors=errors, loewe_method=loewe_method))
+                dose_units=dose_units, zip_version=zip_version, errors=errors, loewe_method=loewe_method),
+                per_chunk, fits)
     if (by is None and replicate is None and monotherapy == "observed" and not baseline_correction
             and isinstance(data, pd.DataFrame) and isinstance(doses, list | tuple)):
         # one complete matrix without replicates, Bliss/HSA/Loewe: the same tables without the general layout
@@ -440,34 +448,51 @@ def _settings(methods, doses, by, response, response_kind, scale, top, monothera
 #: design and working arrays are released before the next, which bounds the working memory.
 BLOCK_CHUNK = 8192
 
+#: Screens scored with Loewe, ZIP, fitted monotherapy or baseline correction, without a bootstrap,
+#: are scored in chunks of this many blocks when they have more: a call's working memory grows
+#: with its blocks (single-agent and ZIP-slice fits), about 0.1 MB a block with all four methods.
+FIT_BLOCK_CHUNK = 5000
 
-def _block_chunks(data, by) -> list:
-    """Row positions of ``data`` per chunk of :data:`BLOCK_CHUNK` consecutive blocks (blocks in
-    sorted label order, as one call orders them)."""
+
+def _block_chunks(data, by, size: int = BLOCK_CHUNK) -> list:
+    """Row positions of ``data`` per chunk of ``size`` consecutive blocks (blocks in sorted label
+    order, as one call orders them)."""
     by_l = [by] if isinstance(by, str) else list(by)
     if any(c not in data.columns for c in by_l):
         return [None]       # the ordinary path names the missing column
     code = data.groupby(by_l, sort=True, dropna=False, observed=True).ngroup().to_numpy()
     n_blocks = int(code.max()) + 1 if code.size else 0
-    if n_blocks <= BLOCK_CHUNK:
+    if n_blocks <= size:
         return [None]
-    chunk = code // BLOCK_CHUNK
+    chunk = code // size
     order = np.argsort(chunk, kind="stable")
-    bounds = np.searchsorted(chunk[order], np.arange(1, -(-n_blocks // BLOCK_CHUNK)))
+    bounds = np.searchsorted(chunk[order], np.arange(1, -(-n_blocks // size)))
     return np.split(order, bounds)
 
 
-def _synergy_by_chunks(data, chunks, kw) -> "SynergyResult":
+def _synergy_by_chunks(data, chunks, kw, size: int = BLOCK_CHUNK, fits: bool = False) -> "SynergyResult":
     """:func:`synergy` on each chunk of blocks, merged into the tables of one call.
 
     Bliss and HSA from observed monotherapy score each block from its own cells, so every score,
-    interval and p-value is that of the one call; the q-values (Benjamini-Hochberg over all
-    blocks of a method) are recomputed after the merge, and one warning counts the unscored
-    block x method rows.  Only used without bootstrap (a bootstrap draws once per call).
+    interval and p-value is that of the one call.  Loewe, ZIP, fitted monotherapy and baseline
+    correction (``fits``) also fit each block's curves on their own, but the engine and padded
+    width of the batched fits depend on the size of the call: a first pass sizes the whole call
+    chunk by chunk (:func:`synergy_fit_sizes`), and every chunk then fits as that call does
+    (:func:`comboplan.combination.fits.batch_plan`), so its fits are exactly the one call's.  The
+    q-values (Benjamini-Hochberg over all blocks of a method) are recomputed after the merge, and
+    one warning counts the unscored block x method rows (one more the single-agent fits that did
+    not converge).  Only used without bootstrap (a bootstrap draws once per call).
     """
+    from .fits import _PLAN, batch_plan
     from .merge import merge_split_tables, split_tables
 
     methods = list(kw["methods"])
+    plan: dict = dict(_PLAN.get() or {})     # a plan already set (a Dask partition's) stays
+    if fits and not plan:
+        for rows in chunks:
+            for kind, (n, w) in synergy_fit_sizes(data.iloc[rows], **kw).items():
+                n0, w0 = plan.get(kind, (0, 0))
+                plan[kind] = (n0 + int(n), max(w0, int(w)))
     # each chunk's tables as separate column arrays per table and method: the chunks hold
     # consecutive blocks in sorted order, so the method-major order of one call is the pieces of
     # each method in chunk order (no re-sort); each chunk's tables are dropped as soon as they are
@@ -476,7 +501,7 @@ def _synergy_by_chunks(data, chunks, kw) -> "SynergyResult":
     parts = []
     settings = None
     for rows in chunks:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), batch_plan(**plan):
             warnings.simplefilter("ignore")
             r = synergy(data.iloc[rows], **kw)
         settings = settings or r.settings
@@ -491,7 +516,12 @@ def _synergy_by_chunks(data, chunks, kw) -> "SynergyResult":
 
         warnings.warn(f"{n_bad} block x method row(s) not fully scored; see result.blocks[['status', 'message']].",
                       ComboplanWarning, stacklevel=3)
-    settings = dict(settings, chunks={"blocks_per_chunk": BLOCK_CHUNK, "n_chunks": len(chunks)})
+    if len(mono_tab) and "status" in mono_tab:
+        nconv = int((mono_tab["status"].astype(object) == MONO_STATUSES[1]).sum()) // 4
+        if nconv:
+            warnings.warn(f"{nconv} single-agent Hill fit(s) did not converge; see result.monotherapy['converged'].",
+                          ConvergenceWarning, stacklevel=3)
+    settings = dict(settings, chunks={"blocks_per_chunk": size, "n_chunks": len(chunks)})
     return SynergyResult(cells=cells_tab, blocks=blocks_tab, monotherapy=mono_tab, settings=settings)
 
 
