@@ -171,7 +171,8 @@ def _hill_problem(x, y, theta_fixed, free):
     """Residuals and Jacobian (w.r.t. the free ``e0, einf, log ec50, log h``) of one Hill curve.
 
     MINPACK evaluates the Jacobian at the point of the latest residual evaluation, so the
-    logistic term is cached between the two calls.
+    logistic term is cached between the two calls.  Returns ``(res, jac, calls)``, ``calls``
+    a one-element list counting the Jacobian evaluations.
     """
     pos = x > 0
     with np.errstate(divide="ignore"):
@@ -181,55 +182,60 @@ def _hill_problem(x, y, theta_fixed, free):
     th = theta_fixed.copy()
     fidx = np.flatnonzero(free)
     allfree = len(fidx) == 4
-    cache = {}
+    n = len(x)
+    cache = [None, None]                           # (point, logistic term) of the latest residuals
+    calls = [0]
 
     def res(t):
         th[fidx] = t
         s = expit(np.exp(th[3]) * (lx - th[2]))
-        cache["t"] = t.tobytes()
-        cache["s"] = s
+        cache[0] = t.tobytes()
+        cache[1] = s
         return th[0] + (th[1] - th[0]) * s - y
 
     def jac(t):
-        if cache.get("t") == t.tobytes():
-            s = cache["s"]
-        else:
-            th[fidx] = t
-            s = expit(np.exp(th[3]) * (lx - th[2]))
+        calls[0] += 1
         th[fidx] = t
+        if cache[0] == t.tobytes():
+            s = cache[1]
+        else:
+            s = expit(np.exp(th[3]) * (lx - th[2]))
         h = np.exp(th[3])
-        ds = s * (1.0 - s) * ((th[1] - th[0]) * h)
-        out = np.empty((4, len(s)))                 # rows = parameters (col_deriv)
-        out[0] = 1.0 - s
+        out = np.empty((4, n))                      # rows = parameters (col_deriv)
+        oms = np.subtract(1.0, s, out=out[0])       # d/d e0 = 1 - s
         out[1] = s
-        out[2] = -ds
-        out[3] = ds * (lx0 - th[2] * posf)          # ds = 0 at dose 0
+        ds = s * oms
+        ds *= (th[1] - th[0]) * h
+        np.negative(ds, out=out[2])
+        np.multiply(ds, lx0 - th[2] * posf, out=out[3])   # ds = 0 at dose 0
         return out if allfree else out[fidx]
 
-    return res, jac
+    return res, jac, calls
 
 
-def _gn_cov(J, rss, dof, scale):
-    """Gauss-Newton covariance ``s^2 (J'J)^-1`` of one curve, as the engine computes it.
+def _gn_covs(A, rss, dof, scale):
+    """Gauss-Newton covariances ``s^2 (J'J)^-1`` of several curves, as the engine computes them.
 
-    ``J`` (free params x obs) is on the fitting scale; the information matrix is scaled
-    to unit diagonal, refused (NaN) when its condition number is not below 1e13, inverted
-    and mapped to the natural scale with ``scale`` (d p / d theta).
+    ``A`` (curves x free x free) is ``J J'`` of each curve, ``J`` (free params x obs) on the
+    fitting scale; each information matrix is scaled to unit diagonal, refused (NaN) when its
+    condition number is not below 1e13, inverted and mapped to the natural scale with
+    ``scale`` (curves x free, d p / d theta).  One stacked eigendecomposition for all curves.
     """
-    A = J @ J.T
-    dg = np.sqrt(np.abs(np.diag(A)))
+    dg = np.sqrt(np.abs(np.diagonal(A, axis1=1, axis2=2)))
     dg = np.where(dg > 0, dg, 1.0)
-    dd = dg[:, None] * dg                      # np.outer(dg, dg), without its fixed cost
+    dd = dg[:, :, None] * dg[:, None, :]
     As = A / dd
-    if not np.isfinite(As).all() or dof <= 0:
-        return np.full(A.shape, np.nan)
+    bad = ~np.isfinite(As).all(axis=(1, 2)) | (dof <= 0)
+    As[bad] = np.eye(A.shape[1])
     # As is symmetric positive semi-definite: its 2-norm condition number is the ratio of
     # its extreme eigenvalues, and the eigendecomposition also gives the inverse
     lam, V = np.linalg.eigh(As)
-    if not (lam[0] > 0 and lam[-1] < 1e13 * lam[0]):
-        return np.full(A.shape, np.nan)
-    c = (V / lam) @ V.T / dd * (rss / dof)
-    return c * (scale[:, None] * scale)
+    bad |= ~((lam[:, 0] > 0) & (lam[:, -1] < 1e13 * lam[:, 0]))
+    with np.errstate(all="ignore"):
+        c = (V / lam[:, None, :]) @ np.swapaxes(V, 1, 2) / dd * (rss / dof)[:, None, None]
+        c = c * (scale[:, :, None] * scale[:, None, :])
+    c[bad] = np.nan
+    return c
 
 
 def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
@@ -239,7 +245,7 @@ def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
     (unbounded on the fitting scale) bounds: the free parameters are ``e0, einf,
     log ec50, log h``; the stopping rules are the same (relative step ``xtol``, MINPACK
     gradient cosine ``gtol``, relative RSS decrease ``ftol``, zero residual); the
-    covariance is the engine's Gauss-Newton estimate (:func:`_gn_cov`); messages use the
+    covariance is the engine's Gauss-Newton estimate (:func:`_gn_covs`); messages use the
     engine's words.  A curve MINPACK cannot finish (iteration limit, non-finite values)
     is refitted by the engine, so this path never returns less than the engine would.
     """
@@ -265,7 +271,7 @@ def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
     nobs = mask.sum(axis=1)
     retry = []
     fin0 = np.all(np.isfinite(theta0), axis=1)
-    sc = np.ones(4)
+    done, infos = [], []                  # converged curves, their J J' (covariance after the loop)
     with np.errstate(all="ignore"):
         for i in range(n):
             if nobs[i] <= npar:
@@ -276,7 +282,7 @@ def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
                 continue
             m = mask[i]
             xi, yi = x[i, m], y[i, m]
-            res, jac = _hill_problem(xi, yi, theta0[i], free)
+            res, jac, calls = _hill_problem(xi, yi, theta0[i], free)
             if npar == 0:
                 r0 = res(theta0[i, fidx])
                 if np.all(np.isfinite(r0)):
@@ -286,13 +292,16 @@ def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
                     msg[i] = "model is not finite at the starting values"
                 continue
             # (a start where the model is not finite ends non-finite and goes to the engine,
-            # which reports it)
-            t, _, info, _, ier = leastsq(res, theta0[i, fidx], Dfun=jac, full_output=True, col_deriv=True,
-                                         ftol=ftol, xtol=xtol, gtol=gtol, maxfev=maxiter)
-            r = info["fvec"]                       # residuals at the returned point
+            # which reports it).  Without full_output: scipy then skips its own covariance;
+            # the residuals at the returned point are MINPACK's fvec recomputed, and leastsq
+            # checks Dfun once before MINPACK's njev evaluations
+            t, ier = leastsq(res, theta0[i, fidx], Dfun=jac, full_output=False, col_deriv=True,
+                             ftol=ftol, xtol=xtol, gtol=gtol, maxfev=maxiter)
+            njev = calls[0] - 1
+            r = res(t)                             # residuals at the returned point
             ri = float(r @ r)
             J = jac(t)
-            niter[i] = int(info.get("njev", info["nfev"]))
+            niter[i] = njev
             if ier not in _MINPACK_MSG or ier == 5 or not (np.isfinite(ri) and np.isfinite(J).all()
                                                           and np.isfinite(t).all()):
                 retry.append(i)
@@ -304,15 +313,21 @@ def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
             rss[i] = ri
             conv[i] = True
             msg[i] = "converged: zero residual" if ri <= 1e-28 * max(float(yi @ yi), 1e-300) else _MINPACK_MSG[ier]
-            sc[2], sc[3] = e2, e3
-            c = _gn_cov(J, ri, nobs[i] - npar, sc[fidx])
-            if npar == 4:
-                cov[i] = c
-            else:
-                cov[i] = 0.0
-                cov[i][np.ix_(fidx, fidx)] = c
-            if not np.isfinite(c).all():
-                msg[i] = msg[i] + "; singular information matrix: some parameters are not identifiable"
+            done.append(i)
+            infos.append(J @ J.T)
+    if done:
+        k = np.array(done)
+        sc = np.column_stack([np.ones(k.size), np.ones(k.size), est[k, 2], est[k, 3]])[:, fidx]
+        with np.errstate(all="ignore"):
+            c = _gn_covs(np.array(infos), rss[k], (nobs[k] - npar).astype(float), sc)
+        if npar == 4:
+            cov[k] = c
+        else:
+            cov[k] = 0.0
+            cov[np.ix_(k, fidx, fidx)] = c
+        single = ~np.isfinite(c).all(axis=(1, 2))
+        for i in k[single]:
+            msg[i] = msg[i] + "; singular information matrix: some parameters are not identifiable"
     if retry:
         rt = np.array(retry)
         fx = None if fixed is None else {k: (np.broadcast_to(np.asarray(v, dtype=float), (n,))[rt])
