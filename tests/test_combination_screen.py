@@ -347,6 +347,27 @@ def test_large_fitted_screen_scored_in_chunks_equals_one_call(monkeypatch, kw):
     assert not unplanned.cells["score"].equals(one.cells["score"])
 
 
+def test_progress_bar_over_the_chunks_of_a_large_screen(monkeypatch, capsys):
+    """progress=True shows a tqdm bar over the chunks (both passes when curves are fitted) and
+    changes no number; a screen scored in one pass shows none."""
+    import comboplan.combination.api as api
+
+    df = pd.concat([block(f"b{i:02d}", excess=2.0 * (i % 3), sd=2.0, seed=i) for i in range(9)], ignore_index=True)
+    kw = dict(by="blk", methods=("bliss", "loewe"), n_boot=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quiet = cp.synergy(df, ["A", "B"], "inh", progress=True, **kw)
+        assert "synergy:" not in capsys.readouterr().err          # one pass: no bar
+        monkeypatch.setattr(api, "FIT_BLOCK_CHUNK", 4)
+        shown = cp.synergy(df, ["A", "B"], "inh", progress=True, **kw)
+    err = capsys.readouterr().err
+    assert "synergy: sizing the fits (chunks of 4 blocks)" in err and "synergy: scoring (chunks of 4 blocks)" in err
+    assert "3/3" in err
+    pd.testing.assert_frame_equal(shown.cells, quiet.cells, check_exact=True)
+    with pytest.raises(ValueError, match="progress"):
+        cp.synergy(df, ["A", "B"], "inh", progress="yes", **kw)
+
+
 def test_observation_order_is_canonical_whatever_the_input_order():
     """prepare() puts observations in (cell, value) order; rows already in that order skip the
     sort; any other row order gives the same design arrays."""

@@ -222,12 +222,13 @@ class SynergyResult(ResultIO):
     "bootstrap": [StrOptions({"mean", "single"})],
     "inference": [StrOptions({"auto", "bootstrap", "delta"})],
     "errors": [StrOptions({"warn", "raise"})],
+    "progress": ["boolean"],
 })
 def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe", "zip"),
             response_kind="inhibition", monotherapy="observed", baseline_correction=False, ci_level=0.95,
             n_boot=1000, replicate=None, seed=None, scale="percent", bootstrap="mean",
             inference="auto", dose_units=None, zip_version="3", errors="warn",
-            loewe_method="classic") -> SynergyResult:
+            loewe_method="classic", progress=False) -> SynergyResult:
     """Score a combination experiment with Bliss, HSA, Loewe and/or ZIP, with uncertainty.
 
     Parameters
@@ -320,6 +321,9 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
         undefined).  Scores stay ``observed - reference`` on the inhibition scale
         (viability converted), positive = synergy; ``loewe_ci`` is the dose-equivalence
         interaction index (< 1 synergy).
+    progress : bool
+        Show a progress bar (tqdm) over the chunks of blocks of a large screen (see Notes;
+        a call scored in one pass has no bar).
 
     Notes
     -----
@@ -380,7 +384,7 @@ def synergy(data, doses, response, *, by=None, methods=("bliss", "hsa", "loewe",
                 monotherapy=monotherapy, baseline_correction=baseline_correction, ci_level=ci_level, n_boot=n_boot,
                 replicate=replicate, seed=seed, scale=scale, bootstrap=bootstrap, inference=inference,
                 dose_units=dose_units, zip_version=zip_version, errors=errors, loewe_method=loewe_method),
-                per_chunk, fits)
+                per_chunk, fits, progress)
     if (by is None and replicate is None and monotherapy == "observed" and not baseline_correction
             and isinstance(data, pd.DataFrame) and isinstance(doses, list | tuple)):
         # one complete matrix without replicates, Bliss/HSA/Loewe: the same tables without the general layout
@@ -470,7 +474,8 @@ def _block_chunks(data, by, size: int = BLOCK_CHUNK) -> list:
     return np.split(order, bounds)
 
 
-def _synergy_by_chunks(data, chunks, kw, size: int = BLOCK_CHUNK, fits: bool = False) -> "SynergyResult":
+def _synergy_by_chunks(data, chunks, kw, size: int = BLOCK_CHUNK, fits: bool = False,
+                       progress: bool = False) -> "SynergyResult":
     """:func:`synergy` on each chunk of blocks, merged into the tables of one call.
 
     Bliss and HSA from observed monotherapy score each block from its own cells, so every score,
@@ -488,8 +493,17 @@ def _synergy_by_chunks(data, chunks, kw, size: int = BLOCK_CHUNK, fits: bool = F
 
     methods = list(kw["methods"])
     plan: dict = dict(_PLAN.get() or {})     # a plan already set (a Dask partition's) stays
-    if fits and not plan:
-        for rows in chunks:
+    sizing = fits and not plan
+
+    def steps(what):
+        if not progress:
+            return chunks
+        from tqdm.auto import tqdm
+
+        return tqdm(chunks, desc=f"synergy: {what} (chunks of {size:,} blocks)", unit="chunk")
+
+    if sizing:
+        for rows in steps("sizing the fits"):
             for kind, (n, w) in synergy_fit_sizes(data.iloc[rows], **kw).items():
                 n0, w0 = plan.get(kind, (0, 0))
                 plan[kind] = (n0 + int(n), max(w0, int(w)))
@@ -500,7 +514,7 @@ def _synergy_by_chunks(data, chunks, kw, size: int = BLOCK_CHUNK, fits: bool = F
     # one column)
     parts = []
     settings = None
-    for rows in chunks:
+    for rows in steps("scoring"):
         with warnings.catch_warnings(), batch_plan(**plan):
             warnings.simplefilter("ignore")
             r = synergy(data.iloc[rows], **kw)

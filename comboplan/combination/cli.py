@@ -50,6 +50,8 @@ def register(subparsers) -> None:
     p.add_argument("--synergyfinder", action="store_true", help="input is SynergyFinder long format")
     p.add_argument("-o", "--output", default="synergy_output", help="output directory")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (shown for large screens: chunks in memory, partitions on Dask)")
     add_table_format(p)
     add_dask_options(p)
     p.set_defaults(func=run)
@@ -115,7 +117,8 @@ def run(args) -> int:
     given = _given(args, synergy)
     with dask_client(args) as client:
         if client is None:
-            res = synergy(df, doses=doses, response=response, by=by, seed=args.seed, replicate=replicate, **given)
+            res = synergy(df, doses=doses, response=response, by=by, seed=args.seed, replicate=replicate,
+                          progress=not args.no_progress, **given)
         else:
             if not by:
                 raise DataError("--scheduler/--workers need --by: the blocks are what is spread over the workers.")
@@ -124,7 +127,7 @@ def run(args) -> int:
             defaults = {k: v.default for k, v in inspect.signature(synergy).parameters.items()
                         if k in ("methods", "n_boot")}   # the in-memory defaults, not the Dask function's
             res = synergy_on_dask(df, doses=doses, response=response, by=by, seed=args.seed, replicate=replicate,
-                                  client=client, **{**defaults, **given})
+                                  client=client, progress=not args.no_progress, **{**defaults, **given})
     out.mkdir(parents=True, exist_ok=True)
     save_table(res.cells, table_file(out, "cells", args))
     save_table(res.blocks, table_file(out, "blocks", args))
