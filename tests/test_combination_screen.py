@@ -368,6 +368,39 @@ def test_progress_bar_over_the_chunks_of_a_large_screen(monkeypatch, capsys):
         cp.synergy(df, ["A", "B"], "inh", progress="yes", **kw)
 
 
+@pytest.mark.parametrize("errors", ["warn", "raise"])
+def test_large_chou_talalay_screen_in_chunks_equals_one_call(monkeypatch, errors):
+    """chou_talalay on more than CT_BLOCK_CHUNK blocks runs chunk by chunk: the four tables equal
+    the one call's exactly (columns, dtypes, order), with blocks that cannot be analysed, a
+    chunk where no block can (its points/levels/isobologram pieces are empty), cells with
+    fa >= 1 (a text note) and two block columns; errors="raise" raises the same error."""
+    import comboplan.combination.chou_talalay as ctm
+
+    parts = [block(f"b{i:02d}", excess=4.0 * (i % 3), sd=1.5, seed=i).assign(plate=i % 2) for i in range(9)]
+    for i in (4, 5):                                  # chunk (b04, b05): no combination cells at all
+        parts[i] = parts[i][(parts[i].A == 0) | (parts[i].B == 0)]
+    parts[7].loc[(parts[7].A == D1[-1]) & (parts[7].B > 0), "inh"] = 101.0       # fa >= 1: CI undefined
+    df = pd.concat(parts, ignore_index=True).sample(frac=1, random_state=4).reset_index(drop=True)
+    kw = dict(by=["blk", "plate"], errors="warn")
+    if errors == "raise":
+        with pytest.raises(DataError) as one_err:
+            cp.chou_talalay(df, ["A", "B"], "inh", by=["blk", "plate"], errors="raise")
+        monkeypatch.setattr(ctm, "CT_BLOCK_CHUNK", 2)
+        with pytest.raises(DataError) as chunk_err:
+            cp.chou_talalay(df, ["A", "B"], "inh", by=["blk", "plate"], errors="raise")
+        assert str(chunk_err.value) == str(one_err.value)
+        return
+    with pytest.warns(ComboplanWarning, match="2 block"):
+        one = cp.chou_talalay(df, ["A", "B"], "inh", **kw)
+    monkeypatch.setattr(ctm, "CT_BLOCK_CHUNK", 2)
+    with pytest.warns(ComboplanWarning, match="2 block"):
+        chunked = cp.chou_talalay(df, ["A", "B"], "inh", **kw)
+    assert (one.points["note"] != "").any() and (one.params["status"] != "ok").sum() == 4
+    for name in ("params", "points", "levels", "isobologram"):
+        pd.testing.assert_frame_equal(getattr(chunked, name), getattr(one, name), check_exact=True, obj=name)
+    assert chunked.settings == one.settings
+
+
 def test_observation_order_is_canonical_whatever_the_input_order():
     """prepare() puts observations in (cell, value) order; rows already in that order skip the
     sort; any other row order gives the same design arrays."""

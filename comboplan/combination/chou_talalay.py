@@ -141,11 +141,89 @@ def chou_talalay(data, doses, response, *, by=None, response_kind="inhibition", 
         Malformed input; with ``errors="raise"``, a block that cannot be analysed.
     """
     ci = ci_level
+    if by is not None and isinstance(data, pd.DataFrame) and len(data) > CT_BLOCK_CHUNK:
+        from .api import _block_chunks
+
+        chunks = _block_chunks(data, by, CT_BLOCK_CHUNK)
+        if len(chunks) > 1:
+            return _ct_by_chunks(data, chunks, doses, response, by, response_kind, scale, fa_levels,
+                                 mutually_exclusive, ci, replicate, dose_units, errors)
     design = prepare(data, doses, response, by=by, replicate=replicate, response_kind=response_kind, scale=scale)
     fa_levels = _check_fa_levels(fa_levels)
     per_block = _ct_blocks(design, fa_levels, mutually_exclusive, ci, dose_units, errors)
     return _ct_result(per_block, list(design.doses), list(design.by), response, response_kind, scale, fa_levels,
                       mutually_exclusive, ci, dose_units)
+
+
+#: Screens with more blocks than this are analysed in chunks of this many consecutive blocks
+#: (:func:`_ct_by_chunks`): each chunk's per-row records become tables before the next chunk,
+#: so memory grows with the result only, and each block's analysis looks through its chunk's
+#: rows, not the whole screen's.
+CT_BLOCK_CHUNK = 500
+
+
+def _ct_by_chunks(data, chunks, doses, response, by, response_kind, scale, fa_levels, mutually_exclusive, ci,
+                  replicate, dose_units, errors) -> "ChouTalalayResult":
+    """:func:`chou_talalay` chunk by chunk of blocks, merged into the tables of one call.
+
+    Blocks are analysed independently, and the chunks hold consecutive blocks in the call's
+    (sorted) block order, so the rows are those of one call in its order; each chunk's rows
+    become tables at once, and the tables are concatenated with one call's columns and dtypes
+    (:func:`_concat_records`).
+    """
+    fa_levels = _check_fa_levels(fa_levels)
+    tables: dict = {"params": [], "points": [], "levels": [], "isobologram": []}
+    skipped: list = []
+    design_doses = design_by = None
+    for rows in chunks:
+        design = prepare(data.iloc[rows], doses, response, by=by, replicate=replicate, response_kind=response_kind,
+                         scale=scale)
+        design_doses, design_by = list(design.doses), list(design.by)
+        per_block = _ct_blocks(design, fa_levels, mutually_exclusive, ci, dose_units, errors)
+        del design
+        for k, name in enumerate(tables, start=1):
+            recs = [r for blk in per_block for r in blk[k]]
+            if name == "params":
+                skipped.extend(r["message"] for r in recs if r["status"] != "ok")
+            tables[name].append(pd.DataFrame(recs))
+            del recs
+        del per_block
+    out = {name: _concat_records(tables.pop(name)) for name in list(tables)}
+    _warn_skipped(skipped)
+    return ChouTalalayResult(**out, settings=_ct_settings(design_doses, design_by, response, response_kind, scale,
+                                                          fa_levels, mutually_exclusive, ci, dose_units))
+
+
+def _concat_records(frames: list) -> pd.DataFrame:
+    """The frame that ``pandas.DataFrame(records)`` gives on the records of all ``frames``
+    (each built from its own records), without holding the records: columns in order of first
+    appearance, rows in order; a column whose pieces disagree in dtype (e.g. strings in one
+    piece, absent or all-missing in another) is inferred again from its values, as the
+    one-call constructor infers it."""
+    cols = list(dict.fromkeys(c for f in frames for c in f.columns))
+    pieces = [f for f in frames if len(f.columns)]
+    if not pieces:
+        return pd.DataFrame([])
+    if len(pieces) == 1:
+        out = pieces[0]
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)     # (empty or all-NA pieces: reinferred below)
+            out = pd.concat(pieces, ignore_index=True, sort=False)
+    frames.clear()
+    if list(out.columns) != cols:
+        out = out.reindex(columns=cols)
+    for c in cols:
+        if out[c].dtype == object:
+            out[c] = _reinfer(out[c])
+    return out
+
+
+def _reinfer(col: pd.Series) -> pd.Series:
+    """``col`` (object dtype) with the dtype the records constructor infers for its values."""
+    redone = pd.DataFrame({"v": col.to_numpy(dtype=object)}).infer_objects()["v"]
+    redone.name = col.name
+    return redone
 
 
 def _check_fa_levels(fa_levels) -> np.ndarray:
@@ -307,20 +385,28 @@ def _ct_result(per_block, doses, by, response, response_kind, scale, fa_levels, 
     PT = [r for blk in per_block for r in blk[2]]
     LV = [r for blk in per_block for r in blk[3]]
     ISO = [r for blk in per_block for r in blk[4]]
-    skipped = [r for r in P if r["status"] != "ok"]
-    if skipped:
-        from ..exceptions import ComboplanWarning
-
-        warnings.warn(f"chou_talalay: {len({r['message'] for r in skipped})} block(s) could not be analysed "
-                      f"(e.g. {skipped[0]['message']}); the other blocks are unaffected, see "
-                      "result.params[['status', 'message']].", ComboplanWarning, stacklevel=2)
-    settings = {"doses": doses, "by": list(by), "response": response, "response_kind": response_kind,
-                "scale": scale, "fa_levels": fa_levels.tolist(), "mutually_exclusive": mutually_exclusive,
-                "ci": ci, "ci_level": ci, "sign_convention": SIGN_CI, "dose_units": dict(dose_units or {}),
-                "reference": "Chou & Talalay (1984) Adv Enzyme Regul 22:27; Chou (2006) Pharmacol Rev 58:621; "
-                             "CIs: Lee & Kong (2009) Stat Biopharm Res 1:4"}
+    _warn_skipped([r["message"] for r in P if r["status"] != "ok"])
+    settings = _ct_settings(doses, by, response, response_kind, scale, fa_levels, mutually_exclusive, ci, dose_units)
     return ChouTalalayResult(params=pd.DataFrame(P), points=pd.DataFrame(PT), levels=pd.DataFrame(LV),
                              isobologram=pd.DataFrame(ISO), settings=settings)
+
+
+def _warn_skipped(messages: list) -> None:
+    """One warning for the params rows of blocks that could not be analysed (their messages)."""
+    if messages:
+        from ..exceptions import ComboplanWarning
+
+        warnings.warn(f"chou_talalay: {len(set(messages))} block(s) could not be analysed "
+                      f"(e.g. {messages[0]}); the other blocks are unaffected, see "
+                      "result.params[['status', 'message']].", ComboplanWarning, stacklevel=3)
+
+
+def _ct_settings(doses, by, response, response_kind, scale, fa_levels, mutually_exclusive, ci, dose_units) -> dict:
+    return {"doses": doses, "by": list(by), "response": response, "response_kind": response_kind,
+            "scale": scale, "fa_levels": fa_levels.tolist(), "mutually_exclusive": mutually_exclusive,
+            "ci": ci, "ci_level": ci, "sign_convention": SIGN_CI, "dose_units": dict(dose_units or {}),
+            "reference": "Chou & Talalay (1984) Adv Enzyme Regul 22:27; Chou (2006) Pharmacol Rev 58:621; "
+                         "CIs: Lee & Kong (2009) Stat Biopharm Res 1:4"}
 
 
 
