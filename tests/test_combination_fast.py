@@ -161,3 +161,33 @@ def test_musyc_least_squares_never_worse_than_synergy_package():
         rss_p = np.sum((v - musyc(a, b, *(getattr(peer, k) for k in keys))) ** 2)
         assert rss_o <= rss_p * (1 + 1e-6), (i, rss_o, rss_p)
     assert "fallback" in r.fit["tolerance"].iloc[0]     # the 8th surface is a flat-valley case
+
+
+def test_minpack_hill_path_stopped_by_its_iteration_limit_goes_to_the_engine_silently():
+    """leastsq (called without full_output) warns when MINPACK stops on its evaluation limit; the
+    MINPACK Hill path hands such curves to the batch engine, which finishes them, and no
+    RuntimeWarning reaches the user.  The other curve keeps its MINPACK fit and niter counts
+    MINPACK's Jacobian evaluations."""
+    import warnings
+
+    from comboplan.combination import fits
+
+    rng = np.random.default_rng(3)
+    x = np.tile(np.r_[0, np.geomspace(0.01, 10, 7)], (2, 1))
+    y = hill(x, 2.0, 90.0, np.array([[0.3], [2.0]]), 1.3) + rng.normal(0, 3, x.shape)
+    mask = np.ones_like(x, dtype=bool)
+    p0 = hill_start(x, y, mask)
+    full = fits._fit_hill_minpack(x, y, mask, p0, None, 200, fits.FIT_TOL, fits.FIT_GTOL)
+    assert full.converged.all() and (full.niter >= 2).all()
+    limit = int(full.niter.min())                  # a limit one curve reaches and the other not
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cut = fits._fit_hill_minpack(x, y, mask, p0, None, limit + 1, fits.FIT_TOL, fits.FIT_GTOL)
+    assert cut.converged.all()
+    k = int(np.argmin(full.niter))                  # finished by MINPACK within the limit
+    assert np.array_equal(cut.estimates[k], full.estimates[k]) and cut.niter[k] == full.niter[k]
+    j = 1 - k                                       # stopped by the limit: refitted by the engine
+    engine = fits._engine()(fits.HILL4, x[[j]], y[[j]], mask=mask[[j]], p0=p0[[j]], maxiter=limit + 1,
+                            xtol=fits.FIT_TOL, gtol=fits.FIT_GTOL, ftol=1e-15)
+    assert np.array_equal(cut.estimates[j], engine.estimates[0])
+    np.testing.assert_allclose(cut.estimates[j], full.estimates[j], rtol=1e-5)

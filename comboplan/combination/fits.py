@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import warnings
 
 import numpy as np
 from scipy.special import expit
@@ -272,7 +273,9 @@ def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
     retry = []
     fin0 = np.all(np.isfinite(theta0), axis=1)
     done, infos = [], []                  # converged curves, their J J' (covariance after the loop)
-    with np.errstate(all="ignore"):
+    # (without full_output, leastsq warns on MINPACK's info 5-8, which the loop handles itself)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         for i in range(n):
             if nobs[i] <= npar:
                 msg[i] = f"too few observations ({nobs[i]}) for {npar} free parameters"
@@ -295,8 +298,12 @@ def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
             # which reports it).  Without full_output: scipy then skips its own covariance;
             # the residuals at the returned point are MINPACK's fvec recomputed, and leastsq
             # checks Dfun once before MINPACK's njev evaluations
-            t, ier = leastsq(res, theta0[i, fidx], Dfun=jac, full_output=False, col_deriv=True,
-                             ftol=ftol, xtol=xtol, gtol=gtol, maxfev=maxiter)
+            try:
+                t, ier = leastsq(res, theta0[i, fidx], Dfun=jac, full_output=False, col_deriv=True,
+                                 ftol=ftol, xtol=xtol, gtol=gtol, maxfev=maxiter)
+            except TypeError:                      # MINPACK's info 0 (improper input): the engine reports it
+                retry.append(i)
+                continue
             njev = calls[0] - 1
             r = res(t)                             # residuals at the returned point
             ri = float(r @ r)
@@ -534,9 +541,14 @@ def _fit_zip_minpack(u, y, mask, start, top, maxiter=200):
             ds = s_ * (1.0 - s_) * amp
             return np.array([ds, ds * ui])
 
-        with np.errstate(all="ignore"):
-            t, _, info, _, ier = leastsq(res, start[i, 2:], Dfun=jac, full_output=True, col_deriv=True, ftol=1e-15,
-                                         xtol=FIT_TOL, gtol=FIT_GTOL, maxfev=maxiter)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)     # (info 5-8 without full_output)
+            try:
+                t, ier = leastsq(res, start[i, 2:], Dfun=jac, full_output=False, col_deriv=True, ftol=1e-15,
+                                 xtol=FIT_TOL, gtol=FIT_GTOL, maxfev=maxiter)
+            except TypeError:                                   # info 0: improper input
+                retry.append(i)
+                continue
         if ier not in _MINPACK_MSG or ier == 5 or not np.all(np.isfinite(t)) or abs(t[1]) > bmax:
             retry.append(i)
             continue
@@ -877,10 +889,17 @@ def _fit_zip3_minpack(u, y, mask, start, mlog, maxiter=400):
             ds = s_ * (1.0 - s_) * (t[0] - bot)
             return np.array([s_, ds, ds * ui * b])
 
-        with np.errstate(all="ignore"):
-            t, _, info, _, ier = leastsq(res, [start[i, 1], start[i, 2], np.log(start[i, 3])], Dfun=jac,
-                                         full_output=True, col_deriv=True, ftol=1e-15, xtol=FIT_TOL,
-                                         gtol=FIT_GTOL, maxfev=maxiter)
+        # (without full_output scipy skips its own covariance; it then warns on MINPACK's info
+        # 5-8, which the test below handles, and raises on info 0, improper input)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            try:
+                t, ier = leastsq(res, [start[i, 1], start[i, 2], np.log(start[i, 3])], Dfun=jac,
+                                 full_output=False, col_deriv=True, ftol=1e-15, xtol=FIT_TOL,
+                                 gtol=FIT_GTOL, maxfev=maxiter)
+            except TypeError:
+                retry.append(i)
+                continue
         b = np.exp(t[2]) if np.isfinite(t[2]) else np.nan
         if ier not in _MINPACK_MSG or ier == 5 or not np.all(np.isfinite(t)) or not lo_b <= b <= hi_b:
             retry.append(i)
