@@ -640,16 +640,6 @@ def _syn_sizes(frame: pd.DataFrame, by, kwargs) -> dict:
         return {}
 
 
-def _whole_call_sizes(parts) -> dict:
-    """The whole screen's fit sizes from its partitions': counts add up, widths are maxima."""
-    out: dict = {}
-    for sizes in parts:
-        for kind, (n, w) in sizes.items():
-            n0, w0 = out.get(kind, (0, 0))
-            out[kind] = (n0 + int(n), max(w0, int(w)))
-    return out
-
-
 def _in_block_order(blocks: pd.DataFrame, by, methods) -> bool:
     """Whether the rows of a merged blocks table are in one call's order already: by method (in
     ``methods`` order), then by block (sorted ``by`` labels).  Every block has a row for every
@@ -769,7 +759,9 @@ def synergy(data, doses: Sequence[str], response: str, by, *, client=None, npart
         # the engine and padded width of the single-agent Hill and ZIP-slice fits depend on the
         # size of the call: a first pass sizes the whole screen's call, and every partition then
         # fits as that call does (comboplan.combination.fits.batch_plan)
-        plan = _whole_call_sizes(_map_parts(client, _syn_sizes, buckets, by_l, kw))
+        from .combination.fits import whole_call_sizes
+
+        plan = whole_call_sizes(_map_parts(client, _syn_sizes, buckets, by_l, kw))
     outs = _map_parts(client, _syn_partition, buckets, by_l, kw, base, int(n_boot) > 0, plan, progress=progress)
     pieces = [p for out in outs for p in out]
     del outs

@@ -282,13 +282,28 @@ def test_zip_v3_in_bootstrap_and_screens():
     assert b.loc["a", "ci_low"] < 0 < b.loc["a", "ci_high"]
 
 
+def one_call_and_chunked(monkeypatch, df, kw, chunk_attr, size):
+    """``synergy`` on ``df`` in one pass, then with ``api.<chunk_attr>`` set to ``size`` (chunked,
+    warning about unscored blocks); asserts that every table and setting but ``chunks`` is equal."""
+    import comboplan.combination.api as api
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = cp.synergy(df, ["A", "B"], "inh", **kw)
+    monkeypatch.setattr(api, chunk_attr, size)
+    with pytest.warns(ComboplanWarning, match="not fully scored"):
+        chunked = cp.synergy(df, ["A", "B"], "inh", **kw)
+    for name in ("cells", "blocks", "monotherapy"):
+        pd.testing.assert_frame_equal(getattr(chunked, name), getattr(one, name), check_exact=True, obj=name)
+    assert {k: v for k, v in chunked.settings.items() if k != "chunks"} == one.settings
+    return one, chunked
+
+
 @pytest.mark.parametrize("n_boot,replicates", [(0, True), (1000, False)])
 def test_large_bliss_hsa_screen_scored_in_chunks_equals_one_call(monkeypatch, n_boot, replicates):
     """Bliss/HSA screens with more than BLOCK_CHUNK blocks are scored chunk by chunk (bounded working
     memory); every table equals the one-call tables exactly (q-values recomputed over all blocks),
     including unscored blocks and blocks of other grid sizes."""
-    import comboplan.combination.api as api
-
     parts = [block(f"b{i:02d}", excess=3.0 * (i % 4), sd=2.0, seed=i) for i in range(11)]
     parts.append(block("b11", d1=D1[:4], seed=11, sd=2.0))
     parts[3] = parts[3][~((parts[3].A > 0) & (parts[3].B == 0))]       # no monotherapy of A: unscored
@@ -297,16 +312,8 @@ def test_large_bliss_hsa_screen_scored_in_chunks_equals_one_call(monkeypatch, n_
     if replicates:
         df = pd.concat([df.assign(rep=0), df.assign(rep=1, inh=df.inh + 1.5)], ignore_index=True)
         kw["replicate"] = "rep"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        one = cp.synergy(df, ["A", "B"], "inh", **kw)
-    monkeypatch.setattr(api, "BLOCK_CHUNK", 5)
-    with pytest.warns(ComboplanWarning, match="not fully scored"):
-        chunked = cp.synergy(df, ["A", "B"], "inh", **kw)
+    one, chunked = one_call_and_chunked(monkeypatch, df, kw, "BLOCK_CHUNK", 5)
     assert chunked.settings["chunks"]["n_chunks"] == 3
-    for name in ("cells", "blocks", "monotherapy"):
-        pd.testing.assert_frame_equal(getattr(chunked, name), getattr(one, name), check_exact=True, obj=name)
-    assert {k: v for k, v in chunked.settings.items() if k != "chunks"} == one.settings
 
 
 @pytest.mark.filterwarnings("ignore::comboplan.exceptions.ConvergenceWarning")
@@ -329,16 +336,8 @@ def test_large_fitted_screen_scored_in_chunks_equals_one_call(monkeypatch, kw):
     parts[3] = parts[3][~((parts[3].A > 0) & (parts[3].B == 0))]       # no monotherapy of A: unscored
     df = pd.concat(parts, ignore_index=True).sample(frac=1, random_state=3).reset_index(drop=True)
     kw = dict(kw, by="blk", n_boot=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        one = cp.synergy(df, ["A", "B"], "inh", **kw)
-    monkeypatch.setattr(api, "FIT_BLOCK_CHUNK", 4)
-    with pytest.warns(ComboplanWarning, match="not fully scored"):
-        chunked = cp.synergy(df, ["A", "B"], "inh", **kw)
+    one, chunked = one_call_and_chunked(monkeypatch, df, kw, "FIT_BLOCK_CHUNK", 4)
     assert chunked.settings["chunks"] == {"blocks_per_chunk": 4, "n_chunks": 3}
-    for name in ("cells", "blocks", "monotherapy"):
-        pd.testing.assert_frame_equal(getattr(chunked, name), getattr(one, name), check_exact=True, obj=name)
-    assert {k: v for k, v in chunked.settings.items() if k != "chunks"} == one.settings
     # without the whole call's plan the chunks would fit differently: the check above can fail
     monkeypatch.setattr(api, "synergy_fit_sizes", lambda *a, **k: {})
     with warnings.catch_warnings():

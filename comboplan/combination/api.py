@@ -488,7 +488,7 @@ def _synergy_by_chunks(data, chunks, kw, size: int = BLOCK_CHUNK, fits: bool = F
     one warning counts the unscored block x method rows (one more the single-agent fits that did
     not converge).  Only used without bootstrap (a bootstrap draws once per call).
     """
-    from .fits import _PLAN, batch_plan
+    from .fits import _PLAN, batch_plan, whole_call_sizes
     from .merge import merge_split_tables, split_tables
 
     methods = list(kw["methods"])
@@ -503,10 +503,7 @@ def _synergy_by_chunks(data, chunks, kw, size: int = BLOCK_CHUNK, fits: bool = F
         return tqdm(chunks, desc=f"synergy: {what} (chunks of {size:,} blocks)", unit="chunk")
 
     if sizing:
-        for rows in steps("sizing the fits"):
-            for kind, (n, w) in synergy_fit_sizes(data.iloc[rows], **kw).items():
-                n0, w0 = plan.get(kind, (0, 0))
-                plan[kind] = (n0 + int(n), max(w0, int(w)))
+        plan = whole_call_sizes(synergy_fit_sizes(data.iloc[rows], **kw) for rows in steps("sizing the fits"))
     # each chunk's tables as separate column arrays per table and method: the chunks hold
     # consecutive blocks in sorted order, so the method-major order of one call is the pieces of
     # each method in chunk order (no re-sort); each chunk's tables are dropped as soon as they are

@@ -97,6 +97,18 @@ def batch_plan(**plan):
         _PLAN.reset(token)
 
 
+def whole_call_sizes(parts) -> dict:
+    """The fit sizes of one call on a whole screen from those of its parts (chunks or Dask
+    partitions, each :func:`comboplan.combination.api.synergy_fit_sizes`): counts add up, widths
+    are maxima.  The result is what :func:`batch_plan` takes."""
+    out: dict = {}
+    for sizes in parts:
+        for kind, (n, w) in sizes.items():
+            n0, w0 = out.get(kind, (0, 0))
+            out[kind] = (n0 + int(n), max(w0, int(w)))
+    return out
+
+
 def _plan(kind, n, small, arrays):
     """(use the batch engine?, arrays padded to the planned width) for ``n`` curves of a call."""
     plan = (_PLAN.get() or {}).get(kind)
@@ -166,6 +178,26 @@ _MINPACK_MSG = {1: "converged: predicted relative RSS decrease below ftol",
                 6: "converged: predicted relative RSS decrease below ftol",
                 7: "converged: relative step below xtol",
                 8: "converged: gradient orthogonal to residuals"}
+
+
+def _lmder(res, jac, x0, *, ftol, xtol, gtol, maxfev):
+    """MINPACK's ``lmder`` through ``scipy.optimize.leastsq`` with an analytic Jacobian
+    (rows = parameters): ``(x, info)``.
+
+    Called without ``full_output``, so scipy skips the covariance it would compute for it
+    (comboplan computes its own); scipy then warns on MINPACK's info 5-8 and raises on info 0
+    (improper input), which every caller handles from ``info`` (not in :data:`_MINPACK_MSG`, or
+    5: refitted or reported otherwise), so the warning is silenced and info 0 returned.
+    """
+    from scipy.optimize import leastsq
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            return leastsq(res, x0, Dfun=jac, full_output=False, col_deriv=True, ftol=ftol, xtol=xtol, gtol=gtol,
+                           maxfev=maxfev)
+        except TypeError:
+            return np.asarray(x0, dtype=float), 0
 
 
 def _hill_problem(x, y, theta_fixed, free):
@@ -250,8 +282,6 @@ def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
     engine's words.  A curve MINPACK cannot finish (iteration limit, non-finite values)
     is refitted by the engine, so this path never returns less than the engine would.
     """
-    from scipy.optimize import leastsq
-
     from ..fitting.batch import BatchFit, _prepare_fixed
 
     n = x.shape[0]
@@ -273,9 +303,7 @@ def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
     retry = []
     fin0 = np.all(np.isfinite(theta0), axis=1)
     done, infos = [], []                  # converged curves, their J J' (covariance after the loop)
-    # (without full_output, leastsq warns on MINPACK's info 5-8, which the loop handles itself)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with np.errstate(all="ignore"):
         for i in range(n):
             if nobs[i] <= npar:
                 msg[i] = f"too few observations ({nobs[i]}) for {npar} free parameters"
@@ -295,15 +323,10 @@ def _fit_hill_minpack(x, y, mask, p0, fixed, maxiter, xtol, gtol, ftol=1e-15):
                     msg[i] = "model is not finite at the starting values"
                 continue
             # (a start where the model is not finite ends non-finite and goes to the engine,
-            # which reports it).  Without full_output: scipy then skips its own covariance;
-            # the residuals at the returned point are MINPACK's fvec recomputed, and leastsq
-            # checks Dfun once before MINPACK's njev evaluations
-            try:
-                t, ier = leastsq(res, theta0[i, fidx], Dfun=jac, full_output=False, col_deriv=True,
-                                 ftol=ftol, xtol=xtol, gtol=gtol, maxfev=maxiter)
-            except TypeError:                      # MINPACK's info 0 (improper input): the engine reports it
-                retry.append(i)
-                continue
+            # which reports it; so does info 0).  The residuals at the returned point are
+            # MINPACK's fvec recomputed, and leastsq checks Dfun once before MINPACK's njev
+            # evaluations
+            t, ier = _lmder(res, jac, theta0[i, fidx], ftol=ftol, xtol=xtol, gtol=gtol, maxfev=maxiter)
             njev = calls[0] - 1
             r = res(t)                             # residuals at the returned point
             ri = float(r @ r)
@@ -519,7 +542,6 @@ def _fit_zip_minpack(u, y, mask, start, top, maxiter=200):
     it); a slice MINPACK cannot finish or whose slope leaves the bound ``|b| <= 50`` is
     refitted by the engine, which clips at the bound.
     """
-    from scipy.optimize import leastsq
 
     n = u.shape[0]
     est = np.full((n, 4), np.nan)
@@ -541,14 +563,8 @@ def _fit_zip_minpack(u, y, mask, start, top, maxiter=200):
             ds = s_ * (1.0 - s_) * amp
             return np.array([ds, ds * ui])
 
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)     # (info 5-8 without full_output)
-            try:
-                t, ier = leastsq(res, start[i, 2:], Dfun=jac, full_output=False, col_deriv=True, ftol=1e-15,
-                                 xtol=FIT_TOL, gtol=FIT_GTOL, maxfev=maxiter)
-            except TypeError:                                   # info 0: improper input
-                retry.append(i)
-                continue
+        with np.errstate(all="ignore"):
+            t, ier = _lmder(res, jac, start[i, 2:], ftol=1e-15, xtol=FIT_TOL, gtol=FIT_GTOL, maxfev=maxiter)
         if ier not in _MINPACK_MSG or ier == 5 or not np.all(np.isfinite(t)) or abs(t[1]) > bmax:
             retry.append(i)
             continue
@@ -859,7 +875,6 @@ def _fit_zip3_limit(u, y, mask, bottom):
 
 def _fit_zip3_minpack(u, y, mask, start, mlog, maxiter=400):
     """SynergyFinder-3 ZIP slices by MINPACK, one slice at a time (free ``top, c, log b``)."""
-    from scipy.optimize import leastsq
 
     n = u.shape[0]
     est = np.full((n, 4), np.nan)
@@ -889,17 +904,9 @@ def _fit_zip3_minpack(u, y, mask, start, mlog, maxiter=400):
             ds = s_ * (1.0 - s_) * (t[0] - bot)
             return np.array([s_, ds, ds * ui * b])
 
-        # (without full_output scipy skips its own covariance; it then warns on MINPACK's info
-        # 5-8, which the test below handles, and raises on info 0, improper input)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            try:
-                t, ier = leastsq(res, [start[i, 1], start[i, 2], np.log(start[i, 3])], Dfun=jac,
-                                 full_output=False, col_deriv=True, ftol=1e-15, xtol=FIT_TOL,
-                                 gtol=FIT_GTOL, maxfev=maxiter)
-            except TypeError:
-                retry.append(i)
-                continue
+        with np.errstate(all="ignore"):
+            t, ier = _lmder(res, jac, [start[i, 1], start[i, 2], np.log(start[i, 3])], ftol=1e-15, xtol=FIT_TOL,
+                            gtol=FIT_GTOL, maxfev=maxiter)
         b = np.exp(t[2]) if np.isfinite(t[2]) else np.nan
         if ier not in _MINPACK_MSG or ier == 5 or not np.all(np.isfinite(t)) or not lo_b <= b <= hi_b:
             retry.append(i)
